@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The README's test command: builds the package and its tests, then runs the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --build-tests
+swift test --skip-build --parallel
