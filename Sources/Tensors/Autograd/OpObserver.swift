@@ -1,0 +1,16 @@
+/// Something that watches every primitive op the eager code runs — the hook a tracer uses to record a
+/// graph from unchanged eager code.
+public protocol OpObserver: AnyObject, Sendable {
+    /// Called after `op` ran on `inputs` and produced `output`.
+    func didApply(_ op: TensorOp, inputs: [Tensor], output: Tensor)
+}
+
+/// The observer active in the current task, if any.
+public enum OpObservation {
+    @TaskLocal static var current: (any OpObserver)? = nil
+
+    /// Runs `body` with `observer` seeing every op it applies.
+    public static func observing<R>(_ observer: any OpObserver, _ body: () throws -> R) rethrows -> R {
+        try $current.withValue(observer) { try body() }
+    }
+}

@@ -1,0 +1,257 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CPU kernels for elementwise ops, type conversion and strided copies.
+enum ElementwiseKernels {
+    /// A new contiguous tensor of `shape` and `dtype` whose elements the caller will all write.
+    static func empty(_ shape: [Int], _ dtype: DType) -> Tensor {
+        Tensor(storage: Storage(uninitializedByteCount: Shape.count(shape) * dtype.byteSize), shape: shape, dtype: dtype)
+    }
+
+    /// A plan walking `out` (contiguous, of `shape`) and `inputs` broadcast to `shape`.
+    static func plan(_ out: Tensor, _ inputs: [Tensor]) -> StridedPlan {
+        StridedPlan(shape: out.shape,
+                    strides: [out.strides] + inputs.map { StridedPlan.broadcastStrides(of: $0, to: out.shape) },
+                    offsets: [out.offset] + inputs.map(\.offset))
+    }
+
+    // MARK: Unary
+
+    static func unary(_ op: UnaryOp, _ x: Tensor) -> Tensor {
+        switch op {
+        case .logicalNot:
+            precondition(x.dtype == .bool, "logical_not: expects a bool tensor, got \(x.dtype)")
+            let out = empty(x.shape, .bool)
+            mapLoop(plan(out, [x]), out.pointer(as: Bool.self), UnsafePointer(x.pointer(as: Bool.self))) { !$0 }
+            return out
+        case .neg, .abs, .relu where x.dtype.isInteger:
+            return integerUnary(op, x)
+        default:
+            break
+        }
+        precondition(x.dtype != .bool, "\(op.rawValue): not defined for bool tensors")
+        let input = x.dtype == .float32 ? x : cast(x, to: .float32)
+        let out = empty(input.shape, .float32)
+        let p = plan(out, [input])
+        let o = out.pointer(as: Float.self)
+        let a = UnsafePointer(input.pointer(as: Float.self))
+        switch op {
+        case .neg: mapLoop(p, o, a) { -$0 }
+        case .exp: mapLoop(p, o, a) { VectorMath.exp($0) }
+        case .log: mapLoop(p, o, a) { libmLog($0) }
+        case .sqrt: mapLoop(p, o, a) { $0.squareRoot() }
+        case .rsqrt: mapLoop(p, o, a) { 1 / $0.squareRoot() }
+        case .abs: mapLoop(p, o, a) { Swift.abs($0) }
+        case .tanh: mapLoop(p, o, a) { VectorMath.tanh($0) }
+        case .erf: mapLoop(p, o, a) { VectorMath.erf($0) }
+        case .relu: mapLoop(p, o, a) { $0 > 0 ? $0 : 0 }
+        case .sigmoid: mapLoop(p, o, a) { VectorMath.sigmoid($0) }
+        case .gelu: mapLoop(p, o, a) { VectorMath.gelu($0) }
+        case .geluTanh: mapLoop(p, o, a) { VectorMath.geluTanh($0) }
+        case .sin: mapLoop(p, o, a) { libmSin($0) }
+        case .cos: mapLoop(p, o, a) { libmCos($0) }
+        case .logicalNot: break
+        }
+        return out
+    }
+
+    private static func integerUnary(_ op: UnaryOp, _ x: Tensor) -> Tensor {
+        let out = empty(x.shape, x.dtype)
+        func run<T: FixedWidthInteger & SignedInteger>(_: T.Type) {
+            let o = out.pointer(as: T.self), a = UnsafePointer(x.pointer(as: T.self))
+            switch op {
+            case .neg: mapLoop(plan(out, [x]), o, a) { 0 &- $0 }
+            case .abs: mapLoop(plan(out, [x]), o, a) { $0 < 0 ? 0 &- $0 : $0 }
+            default: mapLoop(plan(out, [x]), o, a) { $0 > 0 ? $0 : 0 }
+            }
+        }
+        if x.dtype == .int64 { run(Int64.self) } else { run(Int32.self) }
+        return out
+    }
+
+    // MARK: Binary
+
+    /// The result dtype of `a op b`, or a trap that names both dtypes.
+    static func resultType(_ op: BinaryOp, _ a: DType, _ b: DType) -> DType {
+        precondition(a == b, "\(op.rawValue): dtypes \(a) and \(b) differ; convert one with cast(to:)")
+        if op.isLogical {
+            precondition(a == .bool, "\(op.rawValue): expects bool tensors, got \(a)")
+            return .bool
+        }
+        if op.isComparison { return .bool }
+        precondition(a != .bool, "\(op.rawValue): arithmetic is not defined on bool tensors; cast(to:) first")
+        return a
+    }
+
+    static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
+        guard let shape = Shape.broadcast(a.shape, b.shape) else {
+            preconditionFailure("\(op.rawValue): shapes \(a.shape) and \(b.shape) cannot be broadcast together")
+        }
+        let dtype = resultType(op, a.dtype, b.dtype)
+        if a.dtype.isInteger && (op == .div || op == .pow) {
+            return binary(op, cast(a, to: .float32), cast(b, to: .float32))
+        }
+        let out = empty(shape, dtype)
+        let p = plan(out, [a, b])
+        switch a.dtype {
+        case .float32:
+            floatBinary(op, p, out, UnsafePointer(a.pointer(as: Float.self)), UnsafePointer(b.pointer(as: Float.self)))
+        case .int64:
+            integerBinary(op, p, out, UnsafePointer(a.pointer(as: Int64.self)), UnsafePointer(b.pointer(as: Int64.self)))
+        case .int32:
+            integerBinary(op, p, out, UnsafePointer(a.pointer(as: Int32.self)), UnsafePointer(b.pointer(as: Int32.self)))
+        case .bool:
+            let o = out.pointer(as: Bool.self)
+            let x = UnsafePointer(a.pointer(as: Bool.self)), y = UnsafePointer(b.pointer(as: Bool.self))
+            switch op {
+            case .logicalAnd: zipLoop(p, o, x, y) { $0 && $1 }
+            case .logicalOr: zipLoop(p, o, x, y) { $0 || $1 }
+            case .equal: zipLoop(p, o, x, y) { $0 == $1 }
+            case .notEqual: zipLoop(p, o, x, y) { $0 != $1 }
+            default: preconditionFailure("\(op.rawValue): not defined on bool tensors")
+            }
+        }
+        return out
+    }
+
+    @inline(__always)
+    static func floatBinary(_ op: BinaryOp, _ p: StridedPlan, _ out: Tensor,
+                            _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) {
+        if op.isComparison {
+            let o = out.pointer(as: Bool.self)
+            switch op {
+            case .equal: zipLoop(p, o, x, y) { $0 == $1 }
+            case .notEqual: zipLoop(p, o, x, y) { $0 != $1 }
+            case .less: zipLoop(p, o, x, y) { $0 < $1 }
+            case .lessEqual: zipLoop(p, o, x, y) { $0 <= $1 }
+            case .greater: zipLoop(p, o, x, y) { $0 > $1 }
+            default: zipLoop(p, o, x, y) { $0 >= $1 }
+            }
+            return
+        }
+        let o = out.pointer(as: Float.self)
+        switch op {
+        case .add: zipLoop(p, o, x, y) { $0 + $1 }
+        case .sub: zipLoop(p, o, x, y) { $0 - $1 }
+        case .mul: zipLoop(p, o, x, y) { $0 * $1 }
+        case .div: zipLoop(p, o, x, y) { $0 / $1 }
+        case .pow: zipLoop(p, o, x, y) { libmPow($0, $1) }
+        case .maximum: zipLoop(p, o, x, y) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+        case .minimum: zipLoop(p, o, x, y) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+        default: preconditionFailure("\(op.rawValue): not defined on float32 tensors")
+        }
+    }
+
+    @inline(__always)
+    static func integerBinary<T: FixedWidthInteger & SignedInteger>(
+        _ op: BinaryOp, _ p: StridedPlan, _ out: Tensor, _ x: UnsafePointer<T>, _ y: UnsafePointer<T>
+    ) {
+        if op.isComparison {
+            let o = out.pointer(as: Bool.self)
+            switch op {
+            case .equal: zipLoop(p, o, x, y) { $0 == $1 }
+            case .notEqual: zipLoop(p, o, x, y) { $0 != $1 }
+            case .less: zipLoop(p, o, x, y) { $0 < $1 }
+            case .lessEqual: zipLoop(p, o, x, y) { $0 <= $1 }
+            case .greater: zipLoop(p, o, x, y) { $0 > $1 }
+            default: zipLoop(p, o, x, y) { $0 >= $1 }
+            }
+            return
+        }
+        let o = out.pointer(as: T.self)
+        switch op {
+        case .add: zipLoop(p, o, x, y) { $0 &+ $1 }
+        case .sub: zipLoop(p, o, x, y) { $0 &- $1 }
+        case .mul: zipLoop(p, o, x, y) { $0 &* $1 }
+        case .maximum: zipLoop(p, o, x, y) { Swift.max($0, $1) }
+        case .minimum: zipLoop(p, o, x, y) { Swift.min($0, $1) }
+        default: preconditionFailure("\(op.rawValue): not defined on integer tensors")
+        }
+    }
+
+    /// `x op s` (or `s op x`): the scalar is broadcast without materializing a tensor.
+    static func binaryScalar(_ op: BinaryOp, _ x: Tensor, _ s: Double, scalarFirst: Bool) -> Tensor {
+        let integral = s.rounded() == s && Swift.abs(s) < 9e15
+        if x.dtype.isInteger && (!integral || op == .div || op == .pow) {
+            return binaryScalar(op, cast(x, to: .float32), s, scalarFirst: scalarFirst)
+        }
+        let scalar: Tensor
+        switch x.dtype {
+        case .float32: scalar = Tensor(Float(s))
+        case .bool: scalar = Tensor([s != 0], shape: [])
+        default: scalar = Tensor([Int(s)], shape: [], dtype: x.dtype)
+        }
+        return scalarFirst ? binary(op, scalar, x) : binary(op, x, scalar)
+    }
+
+    /// `condition ? a : b` with broadcasting.
+    static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(condition.dtype == .bool, "where: the condition must be a bool tensor, got \(condition.dtype)")
+        precondition(a.dtype == b.dtype, "where: dtypes \(a.dtype) and \(b.dtype) differ; convert one with cast(to:)")
+        guard let ab = Shape.broadcast(a.shape, b.shape), let shape = Shape.broadcast(condition.shape, ab) else {
+            preconditionFailure("where: shapes \(condition.shape), \(a.shape), \(b.shape) cannot be broadcast together")
+        }
+        let out = empty(shape, a.dtype)
+        let p = plan(out, [condition, a, b])
+        let c = UnsafePointer(condition.pointer(as: Bool.self))
+        func run<T>(_: T.Type) {
+            zip3Loop(p, out.pointer(as: T.self), c, UnsafePointer(a.pointer(as: T.self)),
+                     UnsafePointer(b.pointer(as: T.self))) { $0 ? $1 : $2 }
+        }
+        switch a.dtype {
+        case .float32: run(Float.self)
+        case .int32: run(Int32.self)
+        case .int64: run(Int64.self)
+        case .bool: run(Bool.self)
+        }
+        return out
+    }
+
+    // MARK: Conversion and copies
+
+    /// `x` converted to `dtype` (floats to integers truncate toward zero; nonzero is true).
+    static func cast(_ x: Tensor, to dtype: DType) -> Tensor {
+        let out = empty(x.shape, dtype)
+        let p = plan(out, [x])
+        func from<S>(_: S.Type, _ convert: (S) -> Float, _ toInt: (S) -> Int64, _ toBool: (S) -> Bool) {
+            let a = UnsafePointer(x.pointer(as: S.self))
+            switch dtype {
+            case .float32: mapLoop(p, out.pointer(as: Float.self), a, convert)
+            case .int64: mapLoop(p, out.pointer(as: Int64.self), a, toInt)
+            case .int32: mapLoop(p, out.pointer(as: Int32.self), a) { Int32(truncatingIfNeeded: toInt($0)) }
+            case .bool: mapLoop(p, out.pointer(as: Bool.self), a, toBool)
+            }
+        }
+        switch x.dtype {
+        case .float32: from(Float.self, { $0 }, { $0.isFinite ? Int64($0) : 0 }, { $0 != 0 })
+        case .int64: from(Int64.self, { Float($0) }, { $0 }, { $0 != 0 })
+        case .int32: from(Int32.self, { Float($0) }, { Int64($0) }, { $0 != 0 })
+        case .bool: from(Bool.self, { $0 ? 1 : 0 }, { $0 ? 1 : 0 }, { $0 })
+        }
+        return out
+    }
+
+    /// A contiguous copy of `x` (or `x` itself when it is already contiguous and `force` is false).
+    static func contiguous(_ x: Tensor, force: Bool = false) -> Tensor {
+        if x.isContiguous && !force { return x }
+        let out = empty(x.shape, x.dtype)
+        copy(x, into: out)
+        return out
+    }
+
+    /// Copies `source` (broadcast to `destination`'s shape) into the strided view `destination`.
+    static func copy(_ source: Tensor, into destination: Tensor) {
+        precondition(source.dtype == destination.dtype, "copy: dtypes \(source.dtype) and \(destination.dtype) differ")
+        let p = plan(destination, [source])
+        func run<T>(_: T.Type) {
+            mapLoop(p, destination.pointer(as: T.self), UnsafePointer(source.pointer(as: T.self))) { $0 }
+        }
+        switch source.dtype {
+        case .float32: run(Float.self)
+        case .int32: run(Int32.self)
+        case .int64: run(Int64.self)
+        case .bool: run(Bool.self)
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+
+/// Why a safetensors file could not be read or written; every case names the file, and the tensor
+/// when one is at fault.
+public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
+    /// The file involved.
+    public var path: String
+    /// The tensor at fault, if the problem is one tensor's.
+    public var tensor: String?
+    /// What is wrong.
+    public var reason: String
+
+    public var description: String {
+        "\(path)" + (tensor.map { ": tensor '\($0)'" } ?? "") + ": \(reason)"
+    }
+}
+
+/// A safetensors file opened by memory-mapping: the header is parsed and checked up front, tensors are
+/// materialized on request (float32/int32/int64/bool without copying when aligned).
+///
+/// ```swift
+/// let file = try SafeTensorsFile(path: "model.safetensors")
+/// let w = try file.tensor("encoder.layer.0.attention.self.query.weight")
+/// ```
+public final class SafeTensorsFile: @unchecked Sendable {
+    /// A tensor's entry in the header.
+    public struct Entry: Sendable, Equatable {
+        /// The stored type as safetensors names it (`F32`, `F16`, `BF16`, `I64`, …).
+        public var storedType: String
+        /// The tensor's shape.
+        public var shape: [Int]
+        /// Byte range within the data section.
+        public var range: Range<Int>
+    }
+
+    /// The file's path.
+    public let path: String
+    /// Header entries by tensor name.
+    public let entries: [String: Entry]
+    /// The free-form `__metadata__` strings.
+    public let metadata: [String: String]
+    /// Tensor names in the order of their data.
+    public var names: [String] { entries.sorted { $0.value.range.lowerBound < $1.value.range.lowerBound }.map(\.key) }
+
+    private let mapping: FileMapping
+    private let dataStart: Int
+
+    /// Bytes per element of each stored type, and the dtype it becomes.
+    static let storedTypes: [String: (size: Int, dtype: DType)] = [
+        "F32": (4, .float32), "F16": (2, .float32), "BF16": (2, .float32), "F64": (8, .float32),
+        "I64": (8, .int64), "I32": (4, .int32), "I16": (2, .int32), "I8": (1, .int32), "U8": (1, .int32),
+        "BOOL": (1, .bool),
+    ]
+
+    /// Opens and validates `path`: header size, JSON, dtypes, shapes, and that the data offsets tile
+    /// the data section exactly (no gaps, overlaps or out-of-range ranges).
+    public init(path: String) throws {
+        self.path = path
+        func fail(_ reason: String, _ tensor: String? = nil) -> SafeTensorsError {
+            SafeTensorsError(path: path, tensor: tensor, reason: reason)
+        }
+        let mapping = try FileMapping(path: path)
+        self.mapping = mapping
+        guard mapping.size >= 8 else { throw fail("file is \(mapping.size) bytes, too short for a safetensors header") }
+        let headerSize = Int(UInt64(littleEndian: mapping.base.loadUnaligned(as: UInt64.self)))
+        guard headerSize > 0, headerSize <= mapping.size - 8, headerSize <= 100_000_000 else {
+            throw fail("header size \(headerSize) does not fit a file of \(mapping.size) bytes")
+        }
+        let headerData = Data(bytes: mapping.base + 8, count: headerSize)
+        guard let object = try? JSONSerialization.jsonObject(with: headerData), let header = object as? [String: Any] else {
+            throw fail("header is not a JSON object")
+        }
+        dataStart = 8 + headerSize
+        let dataSize = mapping.size - dataStart
+        var entries: [String: Entry] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                for (k, v) in m {
+                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let info = value as? [String: Any] else { throw fail("entry is not an object", name) }
+            guard let storedType = info["dtype"] as? String else { throw fail("missing or non-string 'dtype'", name) }
+            guard let type = Self.storedTypes[storedType] else { throw fail("unsupported dtype '\(storedType)'", name) }
+            guard let rawShape = info["shape"] as? [Any] else { throw fail("missing or non-array 'shape'", name) }
+            var shape: [Int] = []
+            for d in rawShape {
+                guard let n = d as? NSNumber, n.doubleValue == Double(n.intValue), n.intValue >= 0 else {
+                    throw fail("shape \(rawShape) has an entry that is not a non-negative integer", name)
+                }
+                shape.append(n.intValue)
+            }
+            guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
+                  let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue else {
+                throw fail("'data_offsets' must be two integers", name)
+            }
+            guard begin >= 0, begin <= end, end <= dataSize else {
+                throw fail("data_offsets [\(begin), \(end)] fall outside the \(dataSize)-byte data section", name)
+            }
+            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+                let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow)
+            }
+            guard !overflow, count.multipliedReportingOverflow(by: type.size).partialValue == end - begin else {
+                throw fail("shape \(shape) of \(storedType) needs \(count * type.size) bytes but data_offsets give \(end - begin)", name)
+            }
+            entries[name] = Entry(storedType: storedType, shape: shape, range: begin..<end)
+        }
+        var position = 0
+        for (name, entry) in entries.sorted(by: { ($0.value.range.lowerBound, $0.value.range.upperBound) < ($1.value.range.lowerBound, $1.value.range.upperBound) }) {
+            if entry.range.lowerBound < position { throw fail("data overlaps the previous tensor's (starts at \(entry.range.lowerBound), previous ends at \(position))", name) }
+            if entry.range.lowerBound > position { throw fail("data starts at \(entry.range.lowerBound) leaving a gap after byte \(position)", name) }
+            position = entry.range.upperBound
+        }
+        if position != dataSize { throw fail("the data section has \(dataSize) bytes but the tensors cover \(position)") }
+        self.entries = entries
+        self.metadata = metadata
+    }
+
+    /// The tensor `name`, converted to its compute dtype (F16/BF16/F64 → float32; I8/I16/U8 → int32)
+    /// or to `dtype` when given.
+    public func tensor(_ name: String, as dtype: DType? = nil) throws -> Tensor {
+        guard let entry = entries[name] else {
+            throw SafeTensorsError(path: path, tensor: name, reason: "no such tensor in the file")
+        }
+        let type = Self.storedTypes[entry.storedType]!
+        let source = mapping.base + dataStart + entry.range.lowerBound
+        let count = Shape.count(entry.shape)
+        let natural: Tensor
+        let nativeTypes = ["F32", "I64", "I32", "BOOL"]
+        if nativeTypes.contains(entry.storedType) && Int(bitPattern: source) % type.size == 0 {
+            let storage = Storage(borrowing: source, byteCount: entry.range.count, owner: mapping)
+            natural = Tensor(storage: storage, shape: entry.shape, dtype: type.dtype)
+        } else {
+            natural = ElementwiseKernels.empty(entry.shape, type.dtype)
+            Self.convert(entry.storedType, from: UnsafeRawPointer(source), count: count, into: natural.storage.base)
+        }
+        guard let dtype, dtype != natural.dtype else { return natural }
+        return ElementwiseKernels.cast(natural, to: dtype)
+    }
+
+    /// Every tensor in the file, converted as `tensor(_:as:)` does.
+    public func tensors(as dtype: DType? = nil) throws -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for name in entries.keys { out[name] = try tensor(name, as: dtype) }
+        return out
+    }
+
+    /// Decodes `count` elements of a stored type into the compute dtype's layout.
+    static func convert(_ storedType: String, from src: UnsafeRawPointer, count: Int, into dst: UnsafeMutableRawPointer) {
+        switch storedType {
+        case "F32", "I32", "I64", "BOOL":
+            dst.copyMemory(from: src, byteCount: count * storedTypes[storedType]!.size)
+        case "F16":
+            let o = dst.assumingMemoryBound(to: Float.self)
+            for i in 0..<count { o[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case "BF16":
+            let o = dst.assumingMemoryBound(to: Float.self)
+            for i in 0..<count { o[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+        case "F64":
+            let o = dst.assumingMemoryBound(to: Float.self)
+            for i in 0..<count { o[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
+        case "I16":
+            let o = dst.assumingMemoryBound(to: Int32.self)
+            for i in 0..<count { o[i] = Int32(src.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)) }
+        case "I8":
+            let o = dst.assumingMemoryBound(to: Int32.self)
+            for i in 0..<count { o[i] = Int32(src.load(fromByteOffset: i, as: Int8.self)) }
+        case "U8":
+            let o = dst.assumingMemoryBound(to: Int32.self)
+            for i in 0..<count { o[i] = Int32(src.load(fromByteOffset: i, as: UInt8.self)) }
+        default:
+            preconditionFailure("safetensors: unhandled stored type \(storedType)")
+        }
+    }
+}
+
+/// Reading and writing whole safetensors files.
+public enum SafeTensors {
+    /// Every tensor in the file at `path` (floats as float32).
+    public static func read(path: String) throws -> [String: Tensor] {
+        try SafeTensorsFile(path: path).tensors()
+    }
+
+    /// Writes `tensors` (sorted by name, 8-byte-aligned header) to `path`, atomically: the data goes
+    /// to a temporary file first and is renamed into place, so a failure never leaves half a file.
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+        let names = tensors.keys.sorted()
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for name in names {
+            let t = tensors[name]!
+            let bytes = t.count * t.dtype.byteSize
+            let type = switch t.dtype { case .float32: "F32"; case .int32: "I32"; case .int64: "I64"; case .bool: "BOOL" }
+            header[name] = ["dtype": type, "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            offset += bytes
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var file = Data()
+        file.reserveCapacity(8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+        file.append(json)
+        for name in names {
+            let t = ElementwiseKernels.contiguous(tensors[name]!)
+            file.append(Data(bytes: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
+        }
+        try writeAtomically(file, to: path)
+    }
+}
+
+/// Writes `data` to a temporary file beside `path` and renames it into place.
+func writeAtomically(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    do {
+        try data.write(to: temporary)
+        guard rename(temporary.path, path) == 0 else {
+            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot rename into place: \(String(cString: strerror(errno)))")
+        }
+    } catch let error as SafeTensorsError {
+        try? FileManager.default.removeItem(at: temporary)
+        throw error
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw SafeTensorsError(path: path, tensor: nil, reason: "cannot write: \(error.localizedDescription)")
+    }
+}
+
+/// A file mapped copy-on-write into memory: tensors borrow its pages, writes stay private.
+final class FileMapping: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let size: Int
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SafeTensorsError(path: path, tensor: nil, reason: "not a regular file")
+        }
+        size = Int(info.st_size)
+        if size == 0 {
+            base = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 64)
+            return
+        }
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot map: \(String(cString: strerror(errno)))")
+        }
+        base = p
+    }
+
+    deinit {
+        if size == 0 { base.deallocate() } else { munmap(base, size) }
+    }
+}
