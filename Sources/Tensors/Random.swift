@@ -18,6 +18,15 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         s = (splitMix(), splitMix(), splitMix(), splitMix())
     }
 
+    /// The generator's full state, to save in a checkpoint and restore with `init(state:)`.
+    public var state: [UInt64] { [s.0, s.1, s.2, s.3] }
+
+    /// A generator continuing exactly where the one whose `state` was saved left off.
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s = (state[0], state[1], state[2], state[3])
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
