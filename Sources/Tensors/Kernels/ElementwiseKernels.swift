@@ -9,11 +9,12 @@ enum ElementwiseKernels {
         Tensor(storage: Storage(uninitializedByteCount: Shape.count(shape) * dtype.byteSize), shape: shape, dtype: dtype)
     }
 
-    /// A plan walking `out` (contiguous, of `shape`) and `inputs` broadcast to `shape`.
+    /// A plan walking `out` and `inputs` broadcast to `out.shape`. Offsets are relative to each
+    /// tensor's `pointer(as:)`, which already includes its storage offset.
     static func plan(_ out: Tensor, _ inputs: [Tensor]) -> StridedPlan {
         StridedPlan(shape: out.shape,
                     strides: [out.strides] + inputs.map { StridedPlan.broadcastStrides(of: $0, to: out.shape) },
-                    offsets: [out.offset] + inputs.map(\.offset))
+                    offsets: Array(repeating: 0, count: inputs.count + 1))
     }
 
     // MARK: Unary
@@ -25,7 +26,7 @@ enum ElementwiseKernels {
             let out = empty(x.shape, .bool)
             mapLoop(plan(out, [x]), out.pointer(as: Bool.self), UnsafePointer(x.pointer(as: Bool.self))) { !$0 }
             return out
-        case .neg, .abs, .relu where x.dtype.isInteger:
+        case .neg where x.dtype.isInteger, .abs where x.dtype.isInteger, .relu where x.dtype.isInteger:
             return integerUnary(op, x)
         default:
             break
