@@ -79,8 +79,11 @@ extension Tensor {
     /// A tensor of the same shape as `other` filled with zeros.
     public static func zeros(like other: Tensor) -> Tensor { zeros(other.shape, dtype: other.dtype) }
 
+    /// `0, 1, …, end − 1` (`torch.arange(end)`); int64 unless `dtype` says otherwise.
+    public static func arange(_ end: Int, dtype: DType = .int64) -> Tensor { arange(0, end, dtype: dtype) }
+
     /// `start, start + step, …` below `end` (`torch.arange`); int64 unless `dtype` says otherwise.
-    public static func arange(_ start: Int = 0, _ end: Int, step: Int = 1, dtype: DType = .int64) -> Tensor {
+    public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64) -> Tensor {
         precondition(step != 0, "arange: step must not be 0")
         let n = Swift.max(0, (end - start + step - (step > 0 ? 1 : -1)) / step)
         let values = (0..<n).map { start + $0 * step }

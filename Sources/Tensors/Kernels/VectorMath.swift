@@ -3,7 +3,7 @@
 enum VectorMath {
     /// e^x with ≈ 1 ulp error; 0 below -87.34, +inf above 88.72, NaN preserved (Cephes expf).
     @inline(__always) static func exp(_ x: Float) -> Float {
-        let xc = Swift.min(Swift.max(x, -87.33654), 88.72283)
+        let xc = x.isNaN ? 0 : Swift.min(Swift.max(x, -87.33654), 88.72283)
         let n = (xc * 1.442_695_04).rounded(.toNearestOrEven)
         let r = (xc - n * 0.693_359_375) + n * 2.121_944_4e-4
         var p: Float = 1.987_569_15e-4
@@ -32,7 +32,7 @@ enum VectorMath {
         p = p * z + 1.333_144_220_36e-1
         p = p * z - 3.333_328_194_22e-1
         let small = p * z * x + x
-        let e = exp(2 * Swift.min(a, 9))
+        let e = exp(2 * Swift.min(a, 10))
         let large = 1 - 2 / (e + 1)
         let signedLarge = x < 0 ? -large : large
         return a < 0.625 ? small : signedLarge
