@@ -42,6 +42,10 @@ public enum Executor {
             return inputs[0].dtype == dtype ? inputs[0].detached() : ElementwiseKernels.cast(inputs[0], to: dtype)
         case .contiguous:
             return ElementwiseKernels.contiguous(inputs[0], force: false).detachedIfSame(as: inputs[0])
+        case .fill(let value, let shape, let dtype):
+            return ElementwiseKernels.filled(shape, value, dtype)
+        case .arange(let start, let end, let step, let dtype):
+            return ElementwiseKernels.range(start, end, step, dtype)
         }
     }
 }

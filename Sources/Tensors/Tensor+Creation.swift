@@ -56,24 +56,15 @@ extension Tensor {
     }
 
     /// A tensor of `shape` filled with zeros.
-    public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
-        Tensor(storage: Storage(zeroedByteCount: Shape.count(shape) * dtype.byteSize), shape: shape, dtype: dtype)
-    }
+    public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 0, dtype: dtype) }
 
     /// A tensor of `shape` filled with ones.
     public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
 
     /// A tensor of `shape` filled with `value`.
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32) -> Tensor {
-        let n = Shape.count(shape)
-        let t = Tensor(storage: Storage(uninitializedByteCount: n * dtype.byteSize), shape: shape, dtype: dtype)
-        switch dtype {
-        case .float32: t.pointer(as: Float.self).update(repeating: Float(value), count: n)
-        case .int32: t.pointer(as: Int32.self).update(repeating: Int32(value), count: n)
-        case .int64: t.pointer(as: Int64.self).update(repeating: Int64(value), count: n)
-        case .bool: t.pointer(as: Bool.self).update(repeating: value != 0, count: n)
-        }
-        return t
+        precondition(shape.allSatisfy { $0 >= 0 }, "full: negative dim in \(shape)")
+        return apply(.fill(value, shape: shape, dtype: dtype), [])
     }
 
     /// A tensor of the same shape as `other` filled with zeros.
@@ -85,10 +76,8 @@ extension Tensor {
     /// `start, start + step, …` below `end` (`torch.arange`); int64 unless `dtype` says otherwise.
     public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64) -> Tensor {
         precondition(step != 0, "arange: step must not be 0")
-        let n = Swift.max(0, (end - start + step - (step > 0 ? 1 : -1)) / step)
-        let values = (0..<n).map { start + $0 * step }
-        if dtype == .float32 { return Tensor(values.map(Float.init), shape: [n]) }
-        return Tensor(values, shape: [n], dtype: dtype)
+        precondition(dtype != .bool, "arange: a bool range is not meaningful")
+        return apply(.arange(start: start, end: end, step: step, dtype: dtype), [])
     }
 
     /// Uniform samples in `[low, high)` from `generator`.

@@ -41,6 +41,10 @@ public enum TensorOp: Hashable, Sendable {
     case cast(DType)
     /// A contiguous copy.
     case contiguous
+    /// A new tensor of `shape` filled with `value` (no inputs).
+    case fill(Double, shape: [Int], dtype: DType)
+    /// `start, start + step, …` below `end` (no inputs).
+    case arange(start: Int, end: Int, step: Int, dtype: DType)
 
     /// The op's name as shown in errors and the IR text form.
     public var name: String {
@@ -63,6 +67,32 @@ public enum TensorOp: Hashable, Sendable {
         case .select: "where"
         case .cast: "cast"
         case .contiguous: "contiguous"
+        case .fill: "fill"
+        case .arange: "arange"
+        }
+    }
+
+    /// The integer attributes that may depend on dynamic dims (shapes, slice bounds, ranges), in a
+    /// fixed order. The tracer fits each to a symbolic expression; `replacingIntSlots` puts values back.
+    public var intSlots: [Int] {
+        switch self {
+        case .reshape(let s), .expand(let s), .fill(_, let s, _): s
+        case .slice(_, let start, let end, _): [start, end]
+        case .arange(let start, let end, _, _): [start, end]
+        default: []
+        }
+    }
+
+    /// The same op with its `intSlots` replaced by `values` (same count).
+    public func replacingIntSlots(_ values: [Int]) -> TensorOp {
+        precondition(values.count == intSlots.count, "\(name): \(values.count) int attributes for \(intSlots.count) slots")
+        switch self {
+        case .reshape: return .reshape(values)
+        case .expand: return .expand(values)
+        case .fill(let v, _, let d): return .fill(v, shape: values, dtype: d)
+        case .slice(let dim, _, _, let step): return .slice(dim: dim, start: values[0], end: values[1], step: step)
+        case .arange(_, _, let step, let d): return .arange(start: values[0], end: values[1], step: step, dtype: d)
+        default: return self
         }
     }
 }

@@ -53,6 +53,8 @@ enum BackwardRules {
             return [x[0].dtype == .float32 ? g : nil]
         case .contiguous:
             return [g]
+        case .fill, .arange:
+            return []
         }
     }
 

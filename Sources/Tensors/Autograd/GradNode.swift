@@ -21,6 +21,7 @@ extension TensorOp {
         case .binary(let b), .binaryScalar(let b, _, _): !b.isComparison && !b.isLogical
         case .reduce(let r, _, _): r != .argmax && r != .argmin
         case .cast(let d): d == .float32
+        case .fill, .arange: false
         default: true
         }
     }

@@ -9,6 +9,39 @@ enum ElementwiseKernels {
         Tensor(storage: Storage(uninitializedByteCount: Shape.count(shape) * dtype.byteSize), shape: shape, dtype: dtype)
     }
 
+    /// A new contiguous tensor of `shape` filled with `value` (kernels' own allocations use this, not
+    /// the public creation functions, so no op is recorded).
+    static func filled(_ shape: [Int], _ value: Double, _ dtype: DType) -> Tensor {
+        let n = Shape.count(shape)
+        if value == 0 {
+            return Tensor(storage: Storage(zeroedByteCount: n * dtype.byteSize), shape: shape, dtype: dtype)
+        }
+        let t = empty(shape, dtype)
+        switch dtype {
+        case .float32: t.pointer(as: Float.self).update(repeating: Float(value), count: n)
+        case .int32: t.pointer(as: Int32.self).update(repeating: Int32(value), count: n)
+        case .int64: t.pointer(as: Int64.self).update(repeating: Int64(value), count: n)
+        case .bool: t.pointer(as: Bool.self).update(repeating: value != 0, count: n)
+        }
+        return t
+    }
+
+    /// `start, start + step, …` below `end` as a 1-D tensor of `dtype`.
+    static func range(_ start: Int, _ end: Int, _ step: Int, _ dtype: DType) -> Tensor {
+        let n = Swift.max(0, (end - start + step - (step > 0 ? 1 : -1)) / step)
+        let t = empty([n], dtype)
+        for i in 0..<n {
+            let v = start + i * step
+            switch dtype {
+            case .float32: t.pointer(as: Float.self)[i] = Float(v)
+            case .int32: t.pointer(as: Int32.self)[i] = Int32(truncatingIfNeeded: v)
+            case .int64: t.pointer(as: Int64.self)[i] = Int64(v)
+            case .bool: t.pointer(as: Bool.self)[i] = v != 0
+            }
+        }
+        return t
+    }
+
     /// A plan walking `out` and `inputs` broadcast to `out.shape`. Offsets are relative to each
     /// tensor's `pointer(as:)`, which already includes its storage offset.
     static func plan(_ out: Tensor, _ inputs: [Tensor]) -> StridedPlan {

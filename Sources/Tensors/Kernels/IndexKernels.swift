@@ -32,7 +32,7 @@ enum IndexKernels {
         let outer = Shape.count(Array(shape[..<dim]))
         let inner = Shape.count(Array(shape[(dim + 1)...]))
         let g = ElementwiseKernels.contiguous(grad)
-        let out = Tensor.zeros(shape)
+        let out = ElementwiseKernels.filled(shape, 0, .float32)
         let gp = UnsafePointer(g.pointer(as: Float.self)), op = out.pointer(as: Float.self)
         for i in 0..<outer {
             for (j, id) in ids.enumerated() {
@@ -77,7 +77,7 @@ enum IndexKernels {
 
     /// The adjoint of `gather`: `grad` added into zeros of `shape` at the gathered positions.
     static func scatterAdd(_ grad: Tensor, shape: [Int], dim: Int, index: Tensor) -> Tensor {
-        let out = Tensor.zeros(shape)
+        let out = ElementwiseKernels.filled(shape, 0, .float32)
         let g = ElementwiseKernels.contiguous(grad).toFloatArray()
         let op = out.pointer(as: Float.self)
         walkGather(shape, out.strides, index, dim: dim) { i, offset in op[offset] += g[i] }

@@ -35,7 +35,7 @@ enum MatmulKernels {
         }
         let out = ElementwiseKernels.empty(batch + [m, n], .float32)
         if out.count == 0 { return out }
-        if k == 0 { return Tensor.zeros(out.shape) }
+        if k == 0 { return ElementwiseKernels.filled(out.shape, 0, .float32) }
 
         // A row-major stack of matrices times one matrix is one big GEMM.
         if b0.rank == 2 && a0.rank > 2 && a0.isContiguous {

@@ -1,0 +1,154 @@
+/// An integer that may depend on named dynamic dims: a polynomial with integer coefficients over
+/// symbols such as `batch`, `seq` and `past` (`seq + past`, `batch*seq`, `12*batch`).
+///
+/// Kept in a canonical form (sorted monomials, no zero terms), so equal expressions compare equal and
+/// hash alike; shape arithmetic stays symbolic through a whole graph.
+public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByIntegerLiteral {
+    /// A product of symbols (sorted, with repetition); empty for the constant term.
+    public typealias Monomial = [String]
+
+    /// Coefficient of each monomial; never holds a zero coefficient.
+    public private(set) var terms: [Monomial: Int]
+
+    /// A constant.
+    public init(_ value: Int) { terms = value == 0 ? [:] : [[]: value] }
+    public init(integerLiteral value: Int) { self.init(value) }
+
+    /// A single symbol.
+    public init(symbol name: String) { terms = [[name]: 1] }
+
+    init(terms: [Monomial: Int]) { self.terms = terms.filter { $0.value != 0 } }
+
+    /// The value when no symbol occurs, else nil.
+    public var constant: Int? {
+        if terms.isEmpty { return 0 }
+        if terms.count == 1, let c = terms[[]] { return c }
+        return nil
+    }
+
+    /// Every symbol the expression mentions.
+    public var symbols: Set<String> { Set(terms.keys.flatMap { $0 }) }
+
+    /// The value with every symbol bound; nil when a symbol is unbound.
+    public func evaluate(_ bindings: [String: Int]) -> Int? {
+        var total = 0
+        for (monomial, coefficient) in terms {
+            var product = coefficient
+            for s in monomial {
+                guard let v = bindings[s] else { return nil }
+                product &*= v
+            }
+            total &+= product
+        }
+        return total
+    }
+
+    public static func + (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt {
+        var t = a.terms
+        for (m, c) in b.terms { t[m, default: 0] += c }
+        return SymbolicInt(terms: t)
+    }
+
+    public static func - (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt { a + b * SymbolicInt(-1) }
+
+    public static func * (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt {
+        var t: [Monomial: Int] = [:]
+        for (ma, ca) in a.terms {
+            for (mb, cb) in b.terms { t[(ma + mb).sorted(), default: 0] += ca * cb }
+        }
+        return SymbolicInt(terms: t)
+    }
+
+    /// The exact quotient by a nonzero constant, or nil when a coefficient is not divisible.
+    public func divided(by d: Int) -> SymbolicInt? {
+        guard d != 0, terms.values.allSatisfy({ $0 % d == 0 }) else { return nil }
+        return SymbolicInt(terms: terms.mapValues { $0 / d })
+    }
+
+    /// The exact quotient by another expression when it is a constant multiple of one monomial
+    /// that divides every term, or nil.
+    public func divided(by other: SymbolicInt) -> SymbolicInt? {
+        if let c = other.constant { return divided(by: c) }
+        guard other.terms.count == 1, let (monomial, coefficient) = other.terms.first else { return nil }
+        var t: [Monomial: Int] = [:]
+        for (m, c) in terms {
+            var rest = m
+            for s in monomial {
+                guard let i = rest.firstIndex(of: s) else { return nil }
+                rest.remove(at: i)
+            }
+            guard c % coefficient == 0 else { return nil }
+            t[rest] = c / coefficient
+        }
+        return SymbolicInt(terms: t)
+    }
+
+    /// Monomials in a stable order: higher degree first, then alphabetically.
+    var orderedTerms: [(Monomial, Int)] {
+        terms.sorted { a, b in
+            a.key.count != b.key.count ? a.key.count > b.key.count : a.key.lexicographicallyPrecedes(b.key)
+        }
+    }
+
+    /// `batch*seq + 3`, `seq + past`, `-2*seq`, `7`.
+    public var description: String {
+        if terms.isEmpty { return "0" }
+        var out = ""
+        for (i, (m, c)) in orderedTerms.enumerated() {
+            let magnitude = Swift.abs(c)
+            let body: String
+            if m.isEmpty { body = String(magnitude) }
+            else { body = (magnitude == 1 ? "" : "\(magnitude)*") + m.joined(separator: "*") }
+            if i == 0 { out = (c < 0 ? "-" : "") + body } else { out += (c < 0 ? " - " : " + ") + body }
+        }
+        return out
+    }
+
+    /// Orders constants numerically and everything else by text (for stable printing only).
+    public static func < (a: SymbolicInt, b: SymbolicInt) -> Bool {
+        if let x = a.constant, let y = b.constant { return x < y }
+        return a.description < b.description
+    }
+
+    /// Parses the form `description` prints: integers and identifiers joined by `+`, `-`, `*`.
+    public init?(parsing text: String) {
+        var result = SymbolicInt(0)
+        var sign = 1
+        var product: SymbolicInt? = nil
+        var expectOperand = true
+        var chars = Array(text.unicodeScalars)[...]
+        func finishProduct() { if let p = product { result = result + p * SymbolicInt(sign) }; product = nil }
+        while let c = chars.first {
+            if c == " " { chars.removeFirst(); continue }
+            if c == "+" || c == "-" {
+                if expectOperand {
+                    guard c == "-", product == nil else { return nil }
+                    sign = -sign; chars.removeFirst(); continue
+                }
+                finishProduct(); sign = c == "-" ? -1 : 1; expectOperand = true; chars.removeFirst(); continue
+            }
+            if c == "*" {
+                guard !expectOperand else { return nil }
+                expectOperand = true; chars.removeFirst(); continue
+            }
+            guard expectOperand else { return nil }
+            let operand: SymbolicInt
+            if ("0"..."9").contains(c) {
+                var n = 0
+                while let d = chars.first, ("0"..."9").contains(d) { n = n * 10 + Int(d.value - 48); chars.removeFirst() }
+                operand = SymbolicInt(n)
+            } else if c.properties.isXIDStart || c == "_" {
+                var name = ""
+                while let d = chars.first, d.properties.isXIDContinue { name.unicodeScalars.append(d); chars.removeFirst() }
+                operand = SymbolicInt(symbol: name)
+            } else {
+                return nil
+            }
+            product = product.map { $0 * operand } ?? operand
+            expectOperand = false
+        }
+        guard !expectOperand else { return nil }
+        finishProduct()
+        self = result
+    }
+}
