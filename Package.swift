@@ -25,3 +25,8 @@ let package = Package(
         .testTarget(name: "CodegenTests", dependencies: ["Codegen"]),
     ]
 )
+package.targets += [
+    .target(name: "Graph", dependencies: ["Tensors"]),
+    .testTarget(name: "GraphTests", dependencies: ["Graph"], resources: [.copy("Fixtures")]),
+]
+package.products.append(.library(name: "Graph", targets: ["Graph"]))

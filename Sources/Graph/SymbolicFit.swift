@@ -5,11 +5,14 @@
 /// `seq + past` without the eager code ever handling symbols: it runs the code at several dim values
 /// and fits. A value with no exact fit was computed in a way the graph cannot express.
 enum SymbolicFit {
-    /// The basis monomials for `symbols`: 1, each symbol, and each product of two.
-    static func basis(_ symbols: [String]) -> [SymbolicInt.Monomial] {
+    /// The basis monomials for `symbols`: 1, each symbol, and each product of two, leaving out squares
+    /// of symbols sampled at fewer than three values (they cannot be told apart from lower terms).
+    static func basis(_ symbols: [String], distinctValues: [String: Int]) -> [SymbolicInt.Monomial] {
         var out: [SymbolicInt.Monomial] = [[]]
         for s in symbols { out.append([s]) }
-        for (i, a) in symbols.enumerated() { for b in symbols[i...] { out.append([a, b].sorted()) } }
+        for (i, a) in symbols.enumerated() {
+            for b in symbols[i...] where a != b || (distinctValues[a] ?? 0) >= 3 { out.append([a, b].sorted()) }
+        }
         return out
     }
 
@@ -18,7 +21,9 @@ enum SymbolicFit {
     static func fit(_ samples: [([String: Int], Int)], symbols: [String]) -> SymbolicInt? {
         guard let first = samples.first else { return nil }
         if samples.allSatisfy({ $0.1 == first.1 }) { return SymbolicInt(first.1) }
-        let monomials = basis(symbols)
+        var distinct: [String: Set<Int>] = [:]
+        for (bindings, _) in samples { for s in symbols { distinct[s, default: []].insert(bindings[s]!) } }
+        let monomials = basis(symbols, distinctValues: distinct.mapValues(\.count))
         let rows = samples.map { bindings, _ in
             monomials.map { m in Double(m.reduce(1) { $0 * bindings[$1]! }) }
         }
@@ -59,12 +64,13 @@ enum SymbolicFit {
     /// symbol alone, each pair moved together, and a validation point. Values avoid 1 (which
     /// broadcasts) and stay within each symbol's bound.
     static func design(_ bounds: [(name: String, max: Int)]) -> [[String: Int]]? {
-        let preferred = [5, 3, 7, 2, 4, 6, 8, 9, 11, 13]
+        let preferred = [5, 3, 7, 2, 4, 6, 8, 9, 11, 13, 1]
         var values: [String: [Int]] = [:]
         for (name, max) in bounds {
             let v = preferred.filter { $0 <= max }
-            guard v.count >= 4 else { return nil }
-            values[name] = Array(v.prefix(4))
+            guard v.count >= 2 else { return nil }
+            // Fewer than four values: reuse the last (the square term or the validation point is lost).
+            values[name] = (0..<4).map { v[Swift.min($0, v.count - 1)] }
         }
         let names = bounds.map(\.name)
         let base = Dictionary(uniqueKeysWithValues: names.map { ($0, values[$0]![0]) })

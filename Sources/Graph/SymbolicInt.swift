@@ -26,6 +26,12 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
         return nil
     }
 
+    /// The symbol's name when the expression is exactly one symbol (`seq`), else nil.
+    public var singleSymbol: String? {
+        guard terms.count == 1, let (m, c) = terms.first, c == 1, m.count == 1 else { return nil }
+        return m[0]
+    }
+
     /// Every symbol the expression mentions.
     public var symbols: Set<String> { Set(terms.keys.flatMap { $0 }) }
 

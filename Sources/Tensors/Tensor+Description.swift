@@ -1,7 +1,7 @@
 /// A readable printout in PyTorch's style: nested brackets, 4 decimals, the middle elided for big tensors.
 extension Tensor: CustomStringConvertible {
     public var description: String {
-        let values = toFloatArray()
+        let values = floatValues()
         let elide = count > 1000
         func format(_ v: Float) -> String {
             switch dtype {

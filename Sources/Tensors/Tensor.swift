@@ -114,8 +114,21 @@ extension Tensor {
         }
     }
 
-    /// The elements in row-major order converted to `Float` (bools as 0/1).
+    /// The elements in row-major order converted to `Float` (bools as 0/1). Under a tracer this is
+    /// a host read of the tensor's contents, which the tracer reports when the tensor depends on inputs.
     public func toFloatArray() -> [Float] {
+        OpObservation.current?.didRead(self)
+        return floatValues()
+    }
+
+    /// The elements in row-major order converted to `Int` (floats truncated toward zero).
+    public func toIntArray() -> [Int] {
+        OpObservation.current?.didRead(self)
+        return intValues()
+    }
+
+    /// `toFloatArray` for kernels: no observer is told.
+    func floatValues() -> [Float] {
         var out = [Float]()
         out.reserveCapacity(count)
         switch dtype {
@@ -127,8 +140,8 @@ extension Tensor {
         return out
     }
 
-    /// The elements in row-major order converted to `Int` (floats truncated toward zero).
-    public func toIntArray() -> [Int] {
+    /// `toIntArray` for kernels: no observer is told.
+    func intValues() -> [Int] {
         var out = [Int]()
         out.reserveCapacity(count)
         switch dtype {
@@ -152,6 +165,7 @@ extension Tensor {
     /// The element at a multi-index, as `Float`.
     public subscript(element index: Int...) -> Float {
         precondition(index.count == rank, "subscript: \(index.count) indices for a tensor of rank \(rank)")
+        OpObservation.current?.didRead(self)
         var position = offset
         for (d, i) in index.enumerated() {
             let j = i < 0 ? i + shape[d] : i

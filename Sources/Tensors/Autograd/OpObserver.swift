@@ -3,6 +3,8 @@
 public protocol OpObserver: AnyObject, Sendable {
     /// Called after `op` ran on `inputs` and produced `output`.
     func didApply(_ op: TensorOp, inputs: [Tensor], output: Tensor)
+    /// Called when eager code reads `tensor`'s contents on the host (`item()`, `toFloatArray()`, …).
+    func didRead(_ tensor: Tensor)
 }
 
 /// The observer active in the current task, if any.

@@ -4,7 +4,7 @@ enum IndexKernels {
     /// `x.shape[..<dim] + index.shape + x.shape[(dim+1)...]`.
     static func indexSelect(_ x: Tensor, dim: Int, index: Tensor) -> Tensor {
         precondition(index.dtype.isInteger, "index_select: indices must be int32 or int64, got \(index.dtype)")
-        let ids = index.toIntArray()
+        let ids = index.intValues()
         let size = x.shape[dim]
         for id in ids where id < 0 || id >= size {
             preconditionFailure("index_select: index \(id) is out of range for dim \(dim) of size \(size)")
@@ -27,7 +27,7 @@ enum IndexKernels {
 
     /// The adjoint of `indexSelect`: `grad` rows added into zeros of `shape` at `index`.
     static func indexAdd(_ grad: Tensor, shape: [Int], dim: Int, index: Tensor) -> Tensor {
-        let ids = index.toIntArray()
+        let ids = index.intValues()
         let size = shape[dim]
         let outer = Shape.count(Array(shape[..<dim]))
         let inner = Shape.count(Array(shape[(dim + 1)...]))
@@ -47,7 +47,7 @@ enum IndexKernels {
     /// xOffset)` with the offset in `x` that `index` points at along `dim`.
     private static func walkGather(_ xShape: [Int], _ xStrides: [Int], _ index: Tensor, dim: Int,
                                    _ body: (Int, Int) -> Void) {
-        let ids = index.toIntArray()
+        let ids = index.intValues()
         let rank = index.rank
         var position = [Int](repeating: 0, count: rank)
         for (i, id) in ids.enumerated() {
@@ -78,7 +78,7 @@ enum IndexKernels {
     /// The adjoint of `gather`: `grad` added into zeros of `shape` at the gathered positions.
     static func scatterAdd(_ grad: Tensor, shape: [Int], dim: Int, index: Tensor) -> Tensor {
         let out = ElementwiseKernels.filled(shape, 0, .float32)
-        let g = ElementwiseKernels.contiguous(grad).toFloatArray()
+        let g = ElementwiseKernels.contiguous(grad).floatValues()
         let op = out.pointer(as: Float.self)
         walkGather(shape, out.strides, index, dim: dim) { i, offset in op[offset] += g[i] }
         return out

@@ -1,0 +1,78 @@
+import Tensors
+
+/// Runs a graph op by op with the eager kernels (`Executor`): the oracle every pass and the code
+/// generator are checked against. Results equal eager execution bit for bit.
+public struct Interpreter {
+    /// The graph being run.
+    public let graph: Graph
+
+    public init(graph: Graph) { self.graph = graph }
+
+    /// Binds each dynamic dim from the inputs' shapes, checking dtypes, static dims and bounds.
+    public func bindings(for inputs: [String: Tensor]) throws -> [String: Int] {
+        var bindings: [String: Int] = [:]
+        for node in graph.inputNodes {
+            guard case .input(let name) = node.op else { continue }
+            guard let t = inputs[name] else { throw GraphError(.interpreter, "missing input '\(name)'") }
+            guard t.dtype == node.type.dtype else {
+                throw GraphError(.interpreter, "input '\(name)' has dtype \(t.dtype.shortName), expected \(node.type.dtype.shortName)")
+            }
+            guard t.rank == node.type.shape.count else {
+                throw GraphError(.interpreter, "input '\(name)' has shape \(t.shape), expected \(node.type)")
+            }
+            for (i, d) in node.type.shape.enumerated() {
+                if let s = d.singleSymbol {
+                    if let bound = bindings[s], bound != t.shape[i] {
+                        throw GraphError(.interpreter, "input '\(name)' dim \(i) is \(t.shape[i]), but '\(s)' is \(bound) from another input")
+                    }
+                    bindings[s] = t.shape[i]
+                }
+            }
+        }
+        for s in graph.symbols {
+            guard let v = bindings[s.name] else { continue }
+            guard v >= s.min && v <= s.max else {
+                throw GraphError(.interpreter, "dim '\(s.name)' = \(v) is outside its bounds \(s.min)...\(s.max)")
+            }
+        }
+        for node in graph.inputNodes {
+            guard case .input(let name) = node.op, let t = inputs[name] else { continue }
+            guard node.type.concreteShape(bindings) == t.shape else {
+                throw GraphError(.interpreter, "input '\(name)' has shape \(t.shape), expected \(node.type)")
+            }
+        }
+        return bindings
+    }
+
+    /// Runs the graph on named inputs and returns the named outputs.
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let bindings = try self.bindings(for: inputs)
+        var values: [ValueID: Tensor] = [:]
+        let lastUse = Self.lastUses(graph)
+        for (index, node) in graph.nodes.enumerated() {
+            let result: Tensor
+            switch node.op {
+            case .input(let name): result = inputs[name]!
+            case .constant(let name):
+                guard let t = graph.constants[name] else { throw GraphError(.interpreter, "constant '\(name)' has no tensor") }
+                result = t
+            case .primitive:
+                let op = try node.op.concrete(bindings)
+                result = withNoGrad { Executor.execute(op, node.inputs.map { values[$0]! }) }
+            }
+            values[node.id] = result
+            for input in node.inputs where lastUse[input] == index { values[input] = nil }
+        }
+        var outputs: [String: Tensor] = [:]
+        for o in graph.outputs { outputs[o.name] = values[o.value] }
+        return outputs
+    }
+
+    /// For each value, the index of the last node reading it (outputs are never freed).
+    static func lastUses(_ graph: Graph) -> [ValueID: Int] {
+        var last: [ValueID: Int] = [:]
+        for (i, node) in graph.nodes.enumerated() { for input in node.inputs { last[input] = i } }
+        for o in graph.outputs { last[o.value] = Int.max }
+        return last
+    }
+}
