@@ -1,0 +1,2 @@
+// Placeholder
+print("train-basics")
