@@ -25,7 +25,8 @@ public final class Embedding: Module {
     /// Sets the padding row to zero (PyTorch does so at construction and in HF's init).
     func zeroPaddingRow() {
         guard let paddingIndex else { return }
-        weight.narrowed(dim: 0, start: paddingIndex, length: 1).detached().assign(Tensor.zeros([1]))
+        let isPadding = (Tensor.arange(0, weight.size(0)) .== Float(paddingIndex)).unsqueezed(at: 1)
+        weight.assign(Tensor.where(isPadding, Tensor.zeros([]), weight.detached()))
     }
 
     /// The vectors of `ids` (any integer shape): result shape `ids.shape + [dimensions]`.
@@ -33,7 +34,7 @@ public final class Embedding: Module {
         let rows = weight.indexSelect(dim: 0, index: ids)
         guard let paddingIndex else { return rows }
         // The padding row comes from a detached copy: same values, no gradient (`padding_idx`).
-        let padRow = weight.detached().selected(dim: 0, index: paddingIndex)
+        let padRow = weight.detached().indexSelect(dim: 0, index: Tensor([paddingIndex], shape: []))
         return Tensor.where((ids .== Float(paddingIndex)).unsqueezed(at: -1), padRow, rows)
     }
 }
