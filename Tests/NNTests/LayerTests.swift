@@ -11,17 +11,27 @@ import Tensors
     /// `(layer(input) · upstream).sum()` backpropagated, as the fixture script does.
     func backward(_ output: Tensor, _ upstream: Tensor) { (output * upstream).sum().backward() }
 
-    @Test func linearMatchesPyTorch() throws {
-        let layer = Linear(5, 3)
-        try layer.loadStateDict(["weight": t("linear.weight"), "bias": t("linear.bias")])
-        let x = try t("linear.input").contiguous() + 0
-        x.requiresGrad = true
+    /// Loads `parameters` from `prefix.*`, runs the layer on `prefix.input`, and compares the output and
+    /// the gradients of the parameters and the input with the fixture's.
+    func checkLayer(_ layer: any UnaryLayer, _ prefix: String, parameters: [String]) throws {
+        var state: [String: Tensor] = [:]
+        for name in parameters { state[name] = try t("\(prefix).\(name)") }
+        try layer.loadStateDict(state)
+        let x = (try t("\(prefix).input").contiguous() + 0).requiringGrad()
         let y = layer(x)
-        expectClose(y, try t("linear.output"), 1e-5, "output")
-        backward(y, try t("linear.upstream"))
-        expectClose(layer.weight.grad!, try t("linear.grad.weight"), 1e-5, "weight grad")
-        expectClose(layer.bias!.grad!, try t("linear.grad.bias"), 1e-5, "bias grad")
-        expectClose(x.grad!, try t("linear.grad.input"), 1e-5, "input grad")
+        expectClose(y, try t("\(prefix).output"), 1e-5, "\(prefix) output")
+        backward(y, try t("\(prefix).upstream"))
+        let own = layer.stateDict()
+        for name in parameters { expectClose(own[name]!.grad!, try t("\(prefix).grad.\(name)"), 1e-5, "\(prefix) \(name) grad") }
+        expectClose(x.grad!, try t("\(prefix).grad.input"), 1e-5, "\(prefix) input grad")
+    }
+
+    @Test func linearMatchesPyTorch() throws {
+        try checkLayer(Linear(5, 3), "linear", parameters: ["weight", "bias"])
+    }
+
+    @Test func layerNormMatchesPyTorch() throws {
+        try checkLayer(LayerNorm(6), "layernorm", parameters: ["weight", "bias"])
     }
 
     @Test func embeddingWithPaddingMatchesPyTorch() throws {
@@ -31,19 +41,6 @@ import Tensors
         expectClose(y, try t("embedding.output"), 0, "output")
         backward(y, try t("embedding.upstream"))
         expectClose(layer.weight.grad!, try t("embedding.grad.weight"), 1e-6, "weight grad (padding row zero)")
-    }
-
-    @Test func layerNormMatchesPyTorch() throws {
-        let layer = LayerNorm(6)
-        try layer.loadStateDict(["weight": t("layernorm.weight"), "bias": t("layernorm.bias")])
-        let x = try t("layernorm.input").contiguous() + 0
-        x.requiresGrad = true
-        let y = layer(x)
-        expectClose(y, try t("layernorm.output"), 1e-5, "output")
-        backward(y, try t("layernorm.upstream"))
-        expectClose(layer.weight.grad!, try t("layernorm.grad.weight"), 1e-5, "weight grad")
-        expectClose(layer.bias.grad!, try t("layernorm.grad.bias"), 1e-5, "bias grad")
-        expectClose(x.grad!, try t("layernorm.grad.input"), 1e-5, "input grad")
     }
 
     @Test func activationsMatchPyTorch() throws {
