@@ -16,6 +16,7 @@ public protocol LearningRateSchedule: Sendable {
 public struct ConstantSchedule: LearningRateSchedule {
     /// A schedule that always returns 1.
     public init() {}
+    /// Always 1.
     public func multiplier(at step: Int) -> Float { 1 }
 }
 
@@ -33,6 +34,7 @@ public struct LinearSchedule: LearningRateSchedule {
         self.totalSteps = totalSteps
     }
 
+    /// Warm-up ramp, then the linear decay.
     public func multiplier(at step: Int) -> Float {
         if step < warmupSteps { return Float(Double(step) / Double(Swift.max(1, warmupSteps))) }
         return Float(Swift.max(0, Double(totalSteps - step) / Double(Swift.max(1, totalSteps - warmupSteps))))
@@ -56,6 +58,7 @@ public struct CosineSchedule: LearningRateSchedule {
         self.cycles = cycles
     }
 
+    /// Warm-up ramp, then the cosine.
     public func multiplier(at step: Int) -> Float {
         if step < warmupSteps { return Float(Double(step) / Double(Swift.max(1, warmupSteps))) }
         let progress = Double(step - warmupSteps) / Double(Swift.max(1, totalSteps - warmupSteps))

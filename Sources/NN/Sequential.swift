@@ -15,6 +15,7 @@ public final class Sequential: Module, UnaryLayer {
     /// A sequence of `layers`.
     public convenience init(_ layers: any UnaryLayer...) { self.init(layers) }
 
+    /// The layers keyed by position, as PyTorch names them.
     public override func namedChildren() -> [(String, Module)] {
         layers.enumerated().map { (String($0.offset), $0.element) }
     }
@@ -32,6 +33,7 @@ public final class ModuleList<Element: Module>: Module, RandomAccessCollection {
     /// A list of `items`.
     public init(_ items: [Element]) { self.items = items }
 
+    /// The items keyed by position.
     public override func namedChildren() -> [(String, Module)] {
         items.enumerated().map { (String($0.offset), $0.element) }
     }

@@ -24,6 +24,7 @@ public class Adam: Optimizer {
         super.init(parameters: parameters, learningRate: learningRate)
     }
 
+    /// `torch.optim.Adam(W)`'s update with bias-corrected moments (slots `exp_avg`, `exp_avg_sq`).
     public override func update(_ parameter: Tensor, gradient: Tensor, state: inout [String: Tensor]) {
         var g = gradient
         if weightDecay != 0 {

@@ -73,7 +73,7 @@ open class Optimizer {
             guard let dot = rest.firstIndex(of: ".") else { throw .badEntry(key: name, reason: "not state.<slot>.<parameter>") }
             let slot = String(rest[..<dot]), key = String(rest[rest.index(after: dot)...])
             guard let shape = shapes[key] else { throw .badEntry(key: name, reason: "no parameter '\(key)'") }
-            guard t.shape == shape || t.count == 1 else { throw .badEntry(key: name, reason: "shape \(t.shape), parameter has \(shape)") }
+            guard t.shape == shape else { throw .badEntry(key: name, reason: "shape \(t.shape), parameter has \(shape)") }
             restored[key, default: [:]][slot] = withNoGrad { t.contiguous() + 0 }
         }
         if let step = dict["step"] { stepCount = Int(step.item()) }

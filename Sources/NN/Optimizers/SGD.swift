@@ -28,6 +28,7 @@ public final class SGD: Optimizer {
         super.init(parameters: parameters, learningRate: learningRate)
     }
 
+    /// `torch.optim.SGD`'s update: decay, momentum buffer (`momentum_buffer` slot), Nesterov look-ahead.
     public override func update(_ parameter: Tensor, gradient: Tensor, state: inout [String: Tensor]) {
         var g = weightDecay != 0 ? gradient + parameter * weightDecay : gradient
         if momentum != 0 {

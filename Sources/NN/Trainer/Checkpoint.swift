@@ -33,6 +33,7 @@ enum CheckpointFiles {
         try SafeTensors.write(optimizer.stateDict(), to: directory + "/optimizer.safetensors")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try encoder.encode(state).write(to: URL(fileURLWithPath: directory + "/trainer_state.json"), options: .atomic)
     }
 
@@ -42,7 +43,9 @@ enum CheckpointFiles {
             throw CheckpointError.unreadable(path: statePath, reason: "no trainer_state.json")
         }
         let state: TrainerState
-        do { state = try JSONDecoder().decode(TrainerState.self, from: data) } catch {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { state = try decoder.decode(TrainerState.self, from: data) } catch {
             throw CheckpointError.unreadable(path: statePath, reason: "\(error)")
         }
         try model.load(from: directory + "/model.safetensors")

@@ -45,6 +45,7 @@ public struct TensorDataset: Dataset {
 
     public var count: Int { inputs.size(0) }
 
+    /// Rows `indices` of the inputs and targets.
     public func batch(_ indices: [Int]) -> Batch {
         let index = Tensor(indices)
         return Batch(inputs: inputs.indexSelect(dim: 0, index: index), targets: targets.indexSelect(dim: 0, index: index))
