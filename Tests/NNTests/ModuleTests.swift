@@ -157,4 +157,30 @@ final class TinyModel: Module {
         #expect(fresh.weight.toFloatArray().allSatisfy { Swift.abs($0) <= 0.25 })
         #expect(fresh.weight.toFloatArray().map(Swift.abs).max()! > 0.2)
     }
+
+    @Test func tiedWeightsCountOnce() {
+        final class Tied: Module {
+            let embedding = Embedding(10, 4)
+            let decoder = Linear(4, 10, bias: false)
+            override init() {
+                super.init()
+                decoder.weight = embedding.weight
+            }
+        }
+        let model = Tied()
+        #expect(model.namedParameters().map(\.0) == ["embedding.weight", "decoder.weight"])
+        #expect(model.parameters().count == 1 && model.parameterCount() == 40)
+        #expect(SGD(parameters: model.namedParameters(), learningRate: 0.1).parameters.count == 1)
+    }
+
+    @Test func badFilesAndCheckpointsAreTypedErrors() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(throws: SafeTensorsError.self) { try Linear(2, 2).load(from: directory + "/missing.safetensors") }
+        let model = Linear(2, 2)
+        let trainer = Trainer(model: model, optimizer: SGD(parameters: model.namedParameters(), learningRate: 0.1),
+                              arguments: TrainingArguments(), trainData: TensorDataset(inputs: Tensor.zeros([2, 2]), targets: Tensor.zeros([2, 2])),
+                              forward: { model($0.inputs) }, loss: { Loss.mse($0, $1.targets) })
+        #expect(throws: CheckpointError.self) { try trainer.loadCheckpoint(from: directory) }
+    }
 }
