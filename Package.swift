@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Codegen", targets: ["Codegen"]),
+        .library(name: "NN", targets: ["NN"]),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -17,12 +18,19 @@ let package = Package(
 
         // Eager tensors, CPU kernels, autograd, safetensors.
         .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        // Modules, layers, losses, optimizers and the Trainer, on top of eager tensors.
+        .target(name: "NN", dependencies: ["Tensors"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["CLLVM", "COpenBLAS"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"],
+                    resources: [.copy("Fixtures")]),
+
+        // Samples: each is one `swift run` command.
+        .executableTarget(name: "train-basics", dependencies: ["NN"], path: "samples/train-basics"),
     ]
 )
 package.targets += [

@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/fetch-minilm.sh
 swift build --build-tests
 swift test --skip-build --parallel
+# Samples, each in a fast configuration.
+swift run --skip-build train-basics --epochs 5
