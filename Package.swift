@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Graph", targets: ["Graph"]),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -20,6 +21,8 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS"]),
         // Modules, layers, losses, optimizers and the Trainer, on top of eager tensors.
         .target(name: "NN", dependencies: ["Tensors"]),
+        // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
+        .target(name: "Graph", dependencies: ["Tensors"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["CLLVM", "COpenBLAS"]),
 
@@ -28,13 +31,10 @@ let package = Package(
         .testTarget(name: "CodegenTests", dependencies: ["Codegen"]),
         .testTarget(name: "NNTests", dependencies: ["NN"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph"],
+                    resources: [.copy("Fixtures")]),
 
         // Samples: each is one `swift run` command.
         .executableTarget(name: "train-basics", dependencies: ["NN"], path: "samples/train-basics"),
     ]
 )
-package.targets += [
-    .target(name: "Graph", dependencies: ["Tensors"]),
-    .testTarget(name: "GraphTests", dependencies: ["Graph"], resources: [.copy("Fixtures")]),
-]
-package.products.append(.library(name: "Graph", targets: ["Graph"]))
