@@ -17,8 +17,10 @@ let package = Package(
         .target(name: "CLLVM", path: "Sources/CLLVM",
                 linkerSettings: [.linkedLibrary("LLVM-19")]),
 
+        // Contiguous float kernels with runtime dispatch to AVX-512 / AVX2 / baseline x86-64.
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // Eager tensors, CPU kernels, autograd, safetensors.
-        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"]),
         // Modules, layers, losses, optimizers and the Trainer, on top of eager tensors.
         .target(name: "NN", dependencies: ["Tensors"]),
         // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
