@@ -26,11 +26,11 @@ let package = Package(
         // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
         .target(name: "Graph", dependencies: ["Tensors"]),
         // Lowering to native code through LLVM.
-        .target(name: "Codegen", dependencies: ["CLLVM", "COpenBLAS"]),
+        .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CodegenTests", dependencies: ["Codegen"]),
+        .testTarget(name: "CodegenTests", dependencies: ["Codegen"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"],
