@@ -41,20 +41,12 @@ public final class CompiledModel: @unchecked Sendable {
         try Verifier.verify(graph)
         self.graph = graph
         self.interpreter = Interpreter(graph: graph)
-        let machine = try TargetMachine(options.target)
         let tsContext = LLVMOrcCreateNewThreadSafeContext()!
         let context = LLVMOrcThreadSafeContextGetContext(tsContext)!
-        let module = LLVMModuleCreateWithNameInContext(name, context)!
-        let ir = IRBuilder(context: context, module: module)
-        let lowering = GraphLowering(graph: graph, ir: ir, name: name)
-        let signature: RunSignature
+        let (module, signature): (LLVMModuleRef, RunSignature)
         do {
-            signature = try lowering.lower()
-            machine.configure(module)
-            machine.annotate(module)
-            try machine.optimize(module, level: options.optimizationLevel)
+            (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context)
         } catch {
-            LLVMDisposeModule(module)
             LLVMOrcDisposeThreadSafeContext(tsContext)
             throw error
         }

@@ -152,10 +152,8 @@ extension GraphLowering {
                 case .sum, .mean:
                     ir.store(ir.faddReassoc(a, v), acc)
                 case .max, .min:
-                    let better = ir.fcmp(op == .max ? LLVMRealOGT : LLVMRealOLT, v, a)
-                    let nan = ir.fcmp(LLVMRealUNO, v, v)
-                    let aIsNaN = ir.fcmp(LLVMRealUNO, a, a)
-                    ir.store(ir.select(aIsNaN, a, ir.select(ir.or(better, nan), v, a)), acc)
+                    // llvm.maximum/minimum propagate NaN, as torch.amax does, and vectorize as reductions.
+                    ir.store(ir.intrinsic(op == .max ? "llvm.maximum" : "llvm.minimum", [a, v]), acc)
                 case .argmax, .argmin:
                     let better = ir.fcmp(op == .argmax ? LLVMRealOGT : LLVMRealOLT, v, a)
                     let nanFirst = ir.and(ir.fcmp(LLVMRealUNO, v, v), ir.fcmp(LLVMRealORD, a, a))
@@ -199,9 +197,7 @@ extension GraphLowering {
             let maxSlot = local(ir.f32)
             ir.store(ir.float(-.infinity), maxSlot)
             ir.loop(ir.int(0), n) { i in
-                let v = ir.load(ir.f32, at(x, i)), m = ir.load(ir.f32, maxSlot)
-                let take = ir.or(ir.fcmp(LLVMRealOGT, v, m), ir.fcmp(LLVMRealUNO, v, v))
-                ir.store(ir.select(ir.fcmp(LLVMRealUNO, m, m), m, ir.select(take, v, m)), maxSlot)
+                ir.store(ir.intrinsic("llvm.maximum", [ir.load(ir.f32, maxSlot), ir.load(ir.f32, at(x, i))]), maxSlot)
             }
             var m = ir.load(ir.f32, maxSlot)
             m = ir.select(ir.fcmp(LLVMRealOEQ, m, ir.float(-.infinity)), ir.float(0), m)

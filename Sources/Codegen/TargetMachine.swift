@@ -60,6 +60,9 @@ final class TargetMachine {
             if LLVMCountBasicBlocks(function) > 0 {
                 LLVMAddTargetDependentFunctionAttr(function, "target-cpu", target.cpu)
                 if !target.features.isEmpty { LLVMAddTargetDependentFunctionAttr(function, "target-features", target.features) }
+                // Many AVX-512 CPUs are tuned to prefer 256-bit vectors; our loops are long and
+                // arithmetic-heavy, where full-width zmm code wins.
+                if target.has("avx512f") { LLVMAddTargetDependentFunctionAttr(function, "prefer-vector-width", "512") }
             }
             f = LLVMGetNextFunction(function)
         }
