@@ -13,9 +13,10 @@ public struct CodegenError: Error, CustomStringConvertible {
     public var description: String { "codegen error: \(message)" + (location.map { " [traced from \($0)]" } ?? "") }
 }
 
-/// The calling convention of a compiled graph's run function:
+/// The calling convention of a compiled graph's kernel function (the AOT library wraps it in the
+/// checked C API of `NAME.h`):
 ///
-/// `int32 NAME_run(const int64 *dims, void *const *inputs, void *const *outputs,
+/// `int32 NAME_kernel(const int64 *dims, void *const *inputs, void *const *outputs,
 ///                 void *const *constants, void *workspace)`
 ///
 /// `dims` holds the dynamic dims in `Graph.symbols` order; `inputs` the input buffers in input-node
@@ -55,7 +56,7 @@ final class GraphLowering {
         self.ir = ir
         self.math = MathFunctions(ir: ir)
         let constants = graph.nodes.compactMap { if case .constant(let n) = $0.op { n } else { nil } }
-        signature = RunSignature(name: name + "_run", constantNames: constants, workspaceBytes: 0)
+        signature = RunSignature(name: name + "_kernel", constantNames: constants, workspaceBytes: 0)
     }
 
     /// The symbol bounds, for sizing the workspace.
