@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Codegen", targets: ["Codegen"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -17,11 +18,15 @@ let package = Package(
 
         // Eager tensors, CPU kernels, autograd, safetensors.
         .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        // WordPiece and byte-level BPE tokenizers, identical to Hugging Face tokenizers.
+        .target(name: "Tokenizers"),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["CLLVM", "COpenBLAS"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

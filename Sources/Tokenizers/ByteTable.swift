@@ -1,0 +1,105 @@
+/// A hash table from byte strings to integers that looks keys up straight from a buffer, without building a
+/// String or an Array per lookup. Vocabularies (token → id) and the BPE word cache use it.
+struct ByteTable: Sendable {
+    private var keyBytes: [UInt8] = []
+    private var keyStarts: [Int32] = [0]
+    private var values: [Int32] = []
+    private var slots: [Int32]
+    private var mask: Int
+
+    init(capacity: Int = 16) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = Array(repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    /// The number of keys.
+    var count: Int { values.count }
+
+    @inline(__always)
+    static func hash(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var i = start
+        while i < end {
+            h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01B3
+            i += 1
+        }
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
+    }
+
+    /// The value stored for the bytes `p[start..<end]`, or nil.
+    @inline(__always)
+    func value(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int32? {
+        let length = end - start
+        var slot = ByteTable.hash(p, start, end) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            keyBytes.withUnsafeBufferPointer { keys in
+                keyStarts.withUnsafeBufferPointer { starts in
+                    while true {
+                        let entry = Int(slots[slot])
+                        if entry < 0 { return nil }
+                        let ks = Int(starts[entry])
+                        if Int(starts[entry + 1]) - ks == length {
+                            var i = 0
+                            while i < length, keys[ks + i] == p[start + i] { i += 1 }
+                            if i == length { return values[entry] }
+                        }
+                        slot = (slot + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
+    /// The value stored for `key`, or nil.
+    func value<C: Collection<UInt8>>(for key: C) -> Int32? {
+        let array = Array(key)
+        return array.withUnsafeBufferPointer { value($0, 0, $0.count) }
+    }
+
+    /// Stores `value` for the bytes `p[start..<end]`; an existing key keeps its first value.
+    mutating func insert(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, value: Int32) {
+        if self.value(p, start, end) != nil { return }
+        if (values.count + 1) * 2 > slots.count { grow() }
+        let entry = Int32(values.count)
+        keyBytes.append(contentsOf: p[start..<end])
+        keyStarts.append(Int32(keyBytes.count))
+        values.append(value)
+        place(entry: entry, hash: ByteTable.hash(p, start, end))
+    }
+
+    /// Stores `value` for `key`; an existing key keeps its first value.
+    mutating func insert<C: Collection<UInt8>>(_ key: C, value: Int32) {
+        let array = Array(key)
+        array.withUnsafeBufferPointer { insert($0, 0, $0.count, value: value) }
+    }
+
+    /// Removes every key, keeping the storage.
+    mutating func removeAll() {
+        keyBytes.removeAll(keepingCapacity: true)
+        keyStarts.removeAll(keepingCapacity: true)
+        keyStarts.append(0)
+        values.removeAll(keepingCapacity: true)
+        for i in slots.indices { slots[i] = -1 }
+    }
+
+    private mutating func place(entry: Int32, hash: Int) {
+        var slot = hash & mask
+        while slots[slot] >= 0 { slot = (slot + 1) & mask }
+        slots[slot] = entry
+    }
+
+    private mutating func grow() {
+        let size = slots.count * 2
+        slots = Array(repeating: -1, count: size)
+        mask = size - 1
+        let keys = keyBytes
+        keys.withUnsafeBufferPointer { p in
+            for entry in 0..<values.count {
+                let h = ByteTable.hash(p, Int(keyStarts[entry]), Int(keyStarts[entry + 1]))
+                place(entry: Int32(entry), hash: h)
+            }
+        }
+    }
+}
