@@ -68,6 +68,13 @@ struct Expected: Decodable {
     let decoded_with_special: [String]
     let variants: [Variant]
     let file_defaults: [Record]?
+    let invalid_utf8: [InvalidUTF8]?
+
+    struct InvalidUTF8: Decodable {
+        let bytes: [UInt8]
+        let ids: [Int]
+        let decoded: String
+    }
 }
 
 /// For each UTF-8 byte offset of `text` (and its end), the index of the character that holds it: how
