@@ -13,7 +13,7 @@ final class ByteLevelBPE: Sendable {
     /// Whether a word that is a vocabulary entry is taken whole, before any merge (`ignore_merges`).
     let ignoreMerges: Bool
     /// Vocabulary entries by their raw bytes (used with `ignoreMerges`).
-    let rawVocabulary: ByteTable
+    let rawVocabulary: FrozenByteTable
     private let cache = Mutex(WordCache())
 
     /// Words longer than this (bytes) are not cached.
@@ -53,7 +53,7 @@ final class ByteLevelBPE: Sendable {
         self.merges = merges
         self.unknownId = unknownId
         self.ignoreMerges = ignoreMerges
-        self.rawVocabulary = raw
+        self.rawVocabulary = FrozenByteTable(raw)
     }
 
     /// Appends the tokens of the word `lo..<hi` (raw bytes of the normalized text) to `tokens`.

@@ -75,6 +75,11 @@ struct ByteTable: Sendable {
         array.withUnsafeBufferPointer { insert($0, 0, $0.count, value: value) }
     }
 
+    /// The arrays, for `FrozenByteTable`.
+    var storage: (keyBytes: [UInt8], keyStarts: [Int32], values: [Int32], slots: [Int32]) {
+        (keyBytes, keyStarts, values, slots)
+    }
+
     /// Removes every key, keeping the storage.
     mutating func removeAll() {
         keyBytes.removeAll(keepingCapacity: true)
@@ -100,6 +105,55 @@ struct ByteTable: Sendable {
                 let h = ByteTable.hash(p, Int(keyStarts[entry]), Int(keyStarts[entry + 1]))
                 place(entry: Int32(entry), hash: h)
             }
+        }
+    }
+}
+
+/// An immutable `ByteTable` in manually allocated memory, for vocabularies: lookups touch no reference
+/// counts (a struct of arrays copied out of an enum payload costs a retain per array per word).
+final class FrozenByteTable: @unchecked Sendable {
+    private let keyBytes: UnsafeMutableBufferPointer<UInt8>
+    private let keyStarts: UnsafeMutableBufferPointer<Int32>
+    private let values: UnsafeMutableBufferPointer<Int32>
+    private let slots: UnsafeMutableBufferPointer<Int32>
+    private let mask: Int
+
+    init(_ table: ByteTable) {
+        let parts = table.storage
+        func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
+            _ = buffer.initialize(from: array)
+            return buffer
+        }
+        keyBytes = copy(parts.keyBytes)
+        keyStarts = copy(parts.keyStarts)
+        values = copy(parts.values)
+        slots = copy(parts.slots)
+        mask = parts.slots.count - 1
+    }
+
+    deinit {
+        keyBytes.deallocate()
+        keyStarts.deallocate()
+        values.deallocate()
+        slots.deallocate()
+    }
+
+    /// The value stored for the bytes `p[start..<end]`, or nil.
+    @inline(__always)
+    func value(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int32? {
+        let length = end - start
+        var slot = ByteTable.hash(p, start, end) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry < 0 { return nil }
+            let ks = Int(keyStarts[entry])
+            if Int(keyStarts[entry + 1]) - ks == length {
+                var i = 0
+                while i < length, keyBytes[ks + i] == p[start + i] { i += 1 }
+                if i == length { return values[entry] }
+            }
+            slot = (slot + 1) & mask
         }
     }
 }

@@ -33,6 +33,11 @@ public struct Encoding: Sendable, Equatable {
         sequenceIds = []
     }
 
+    mutating func reserveCapacity(_ n: Int) {
+        ids.reserveCapacity(n); typeIds.reserveCapacity(n); tokens.reserveCapacity(n); offsets.reserveCapacity(n)
+        attentionMask.reserveCapacity(n); specialTokensMask.reserveCapacity(n); sequenceIds.reserveCapacity(n)
+    }
+
     mutating func append(id: Int, token: String, typeId: Int, offset: Range<Int>, special: Bool, sequence: Int?) {
         ids.append(id)
         typeIds.append(typeId)
@@ -141,19 +146,20 @@ public struct Padding: Sendable, Equatable {
 }
 
 extension Truncation {
-    /// Truncates the model tokens of one or two texts so that, with `added` special tokens, they fit.
-    func apply(_ first: inout TokenList, _ second: inout TokenList?, added: Int) throws(TokenizerError) {
+    /// Truncates the model tokens of one text (`lists.0`) or a pair so that, with `added` special tokens,
+    /// they fit (HF's `truncate_encodings`).
+    func apply(_ lists: inout (TokenList, TokenList), pair: Bool, added: Int) throws(TokenizerError) {
         let maxLength = max(0, self.maxLength - added)
-        let total = first.count + (second?.count ?? 0)
+        let total = lists.0.count + (pair ? lists.1.count : 0)
         guard total > maxLength else { return }
         let toRemove = total - maxLength
         switch strategy {
         case .longestFirst:
-            guard var other = second else {
-                first.truncate(to: total - toRemove, direction: direction)
+            guard pair else {
+                lists.0.truncate(to: total - toRemove, direction: direction)
                 return
             }
-            var n1 = first.count, n2 = other.count
+            var n1 = lists.0.count, n2 = lists.1.count
             let swapped = n1 > n2
             if swapped { swap(&n1, &n2) }
             n2 = n1 > maxLength ? n1 : max(n1, maxLength - n1)
@@ -162,25 +168,19 @@ extension Truncation {
                 n2 = n1 + maxLength % 2
             }
             if swapped { swap(&n1, &n2) }
-            first.truncate(to: n1, direction: direction)
-            other.truncate(to: n2, direction: direction)
-            second = other
-        case .onlyFirst, .onlySecond:
-            if strategy == .onlyFirst {
-                guard first.count > toRemove else {
-                    throw .truncationImpossible(reason: "the first sequence is too short to respect max length \(self.maxLength)")
-                }
-                first.truncate(to: first.count - toRemove, direction: direction)
-            } else {
-                guard var other = second else {
-                    throw .truncationImpossible(reason: "only_second needs a second sequence")
-                }
-                guard other.count > toRemove else {
-                    throw .truncationImpossible(reason: "the second sequence is too short to respect max length \(self.maxLength)")
-                }
-                other.truncate(to: other.count - toRemove, direction: direction)
-                second = other
+            lists.0.truncate(to: n1, direction: direction)
+            lists.1.truncate(to: n2, direction: direction)
+        case .onlyFirst:
+            guard lists.0.count > toRemove else {
+                throw .truncationImpossible(reason: "the first sequence is too short to respect max length \(self.maxLength)")
             }
+            lists.0.truncate(to: lists.0.count - toRemove, direction: direction)
+        case .onlySecond:
+            guard pair else { throw .truncationImpossible(reason: "only_second needs a second sequence") }
+            guard lists.1.count > toRemove else {
+                throw .truncationImpossible(reason: "the second sequence is too short to respect max length \(self.maxLength)")
+            }
+            lists.1.truncate(to: lists.1.count - toRemove, direction: direction)
         }
     }
 }

@@ -39,12 +39,14 @@ struct NormalizedText {
     /// Copies `p[lo..<hi]` unchanged (no normalizer), each byte spanning its whole character.
     mutating func appendVerbatim(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) {
         bytes.append(contentsOf: p[lo..<hi])
+        starts.reserveCapacity(starts.count + hi - lo)
+        ends.reserveCapacity(ends.count + hi - lo)
         var i = lo
         while i < hi {
-            let length = utf8Length(p[i])
-            let end = Int32(min(i + length, hi))
-            for _ in 0..<length where starts.count < bytes.count {
-                starts.append(Int32(i))
+            let length = min(utf8Length(p[i]), hi - i)
+            let start = Int32(i), end = Int32(i + length)
+            for _ in 0..<length {
+                starts.append(start)
                 ends.append(end)
             }
             i += length

@@ -59,17 +59,20 @@ enum PostProcessor: Sendable, Equatable {
     }
 
     /// Builds the final encoding from the (truncated) tokens of one or two texts.
-    func process(_ sequences: [TokenList], addSpecialTokens: Bool, spelling: (Int) -> String,
-                 trimCounts: (Int) -> (leading: Int, trailing: Int)) -> Encoding {
-        var sequences = sequences
+    func process(_ lists: inout (TokenList, TokenList), pair: Bool, addSpecialTokens: Bool,
+                 spelling: (Int) -> String, trimCounts: (Int) -> (leading: Int, trailing: Int)) -> Encoding {
         switch self {
         case let .roberta(_, _, trim, prefix) where trim, let .byteLevel(trim, prefix) where trim:
-            for k in sequences.indices { PostProcessor.trimOffsets(&sequences[k], addPrefixSpace: prefix, trimCounts) }
+            PostProcessor.trimOffsets(&lists.0, addPrefixSpace: prefix, trimCounts)
+            if pair { PostProcessor.trimOffsets(&lists.1, addPrefixSpace: prefix, trimCounts) }
         default: break
         }
+        let count = lists.0.count + (pair ? lists.1.count : 0)
         var encoding = Encoding()
+        encoding.reserveCapacity(count + (addSpecialTokens ? addedTokens(pair: pair) : 0))
+        let sequenceCount = pair ? 2 : 1
         func appendSequence(_ k: Int, typeId: Int) {
-            let list = sequences[k]
+            let list = k == 0 ? lists.0 : lists.1
             for t in 0..<list.count {
                 encoding.append(id: list.ids[t], token: spelling(list.ids[t]), typeId: typeId,
                                 offset: list.starts[t]..<max(list.starts[t], list.ends[t]), special: false, sequence: k)
@@ -78,14 +81,13 @@ enum PostProcessor: Sendable, Equatable {
         func appendSpecial(_ id: Int, _ token: String, typeId: Int) {
             encoding.append(id: id, token: token, typeId: typeId, offset: 0..<0, special: true, sequence: nil)
         }
-        let pair = sequences.count == 2
         guard addSpecialTokens else {
-            for k in sequences.indices { appendSequence(k, typeId: k) }
+            for k in 0..<sequenceCount { appendSequence(k, typeId: k) }
             return encoding
         }
         switch self {
         case .none, .byteLevel:
-            for k in sequences.indices { appendSequence(k, typeId: k) }
+            for k in 0..<sequenceCount { appendSequence(k, typeId: k) }
         case let .roberta(cls, sep, _, _):
             appendSpecial(cls.id, cls.token, typeId: 0)
             appendSequence(0, typeId: 0)
@@ -101,7 +103,7 @@ enum PostProcessor: Sendable, Equatable {
                 case let .special(ids, tokens):
                     for (id, token) in zip(ids, tokens) { appendSpecial(id, token, typeId: item.typeId) }
                 case let .sequence(k):
-                    if k < sequences.count { appendSequence(k, typeId: item.typeId) }
+                    if k < sequenceCount { appendSequence(k, typeId: item.typeId) }
                 }
             }
         }

@@ -68,54 +68,61 @@ final class TokenizerCore: Sendable {
 
     func spelling(_ id: Int) -> String { id >= 0 && id < spellings.count ? spellings[id] ?? "" : "" }
 
-    /// Tokens (ids and original byte spans) of one text, before post-processing.
-    func tokenize(_ text: String) -> TokenList {
-        var tokens = TokenList()
+    /// Buffers reused from one text to the next of a batch.
+    struct Workspace {
+        var pieces: [AddedVocabulary.Piece] = []
+        var subPieces: [AddedVocabulary.Piece] = []
+        var words: [Int] = []
+        var normalized = NormalizedText()
+        var prefixed = NormalizedText()
+    }
+
+    /// Tokens (ids and original byte spans) of one text, before post-processing, into `tokens` (emptied
+    /// first, its storage reused).
+    func tokenize(_ text: String, _ workspace: inout Workspace, into tokens: inout TokenList) {
+        tokens.removeAll()
         var text = text
         text.withUTF8 { p in
-            var pieces: [AddedVocabulary.Piece] = []
-            var subPieces: [AddedVocabulary.Piece] = []
-            var words: [Int] = []
-            var normalized = NormalizedText()
-            var prefixed = NormalizedText()
-            added.split(p, 0, p.count, normalizedSet: false, into: &pieces)
-            for piece in pieces {
+            workspace.pieces.removeAll(keepingCapacity: true)
+            added.split(p, 0, p.count, normalizedSet: false, into: &workspace.pieces)
+            for piece in workspace.pieces {
                 if let id = piece.id {
                     tokens.append(id: id, start: piece.start, end: piece.end,
                                   trim: AddedVocabulary.whitespaceTrim(p, piece.start, piece.end))
                     continue
                 }
-                normalized.removeAll()
+                workspace.normalized.removeAll()
                 if let normalizer {
-                    normalizer.normalize(p, piece.start, piece.end, into: &normalized)
+                    normalizer.normalize(p, piece.start, piece.end, into: &workspace.normalized)
                 } else {
-                    normalized.appendVerbatim(p, piece.start, piece.end)
+                    workspace.normalized.appendVerbatim(p, piece.start, piece.end)
                 }
-                subPieces.removeAll(keepingCapacity: true)
+                workspace.subPieces.removeAll(keepingCapacity: true)
+                let normalized = workspace.normalized
                 normalized.withView { view in
-                    added.split(view.bytes, 0, view.bytes.count, normalizedSet: true, into: &subPieces)
-                    for sub in subPieces {
+                    added.split(view.bytes, 0, view.bytes.count, normalizedSet: true, into: &workspace.subPieces)
+                    for sub in workspace.subPieces {
                         if let id = sub.id {
                             let (s, e) = view.originalSpan(sub.start, sub.end)
                             tokens.append(id: id, start: s, end: e,
                                           trim: AddedVocabulary.whitespaceTrim(view.bytes, sub.start, sub.end))
                         } else if case .byteLevel(true, _) = preTokenizer, view.bytes[sub.start] != 0x20 {
-                            prefixed.removeAll()
-                            prefixed.append(byte: 0x20, start: view.starts[sub.start], end: view.ends[sub.start])
-                            prefixed.bytes += view.bytes[sub.start..<sub.end]
-                            prefixed.starts += view.starts[sub.start..<sub.end]
-                            prefixed.ends += view.ends[sub.start..<sub.end]
+                            workspace.prefixed.removeAll()
+                            workspace.prefixed.append(byte: 0x20, start: view.starts[sub.start], end: view.ends[sub.start])
+                            workspace.prefixed.bytes += view.bytes[sub.start..<sub.end]
+                            workspace.prefixed.starts += view.starts[sub.start..<sub.end]
+                            workspace.prefixed.ends += view.ends[sub.start..<sub.end]
+                            let prefixed = workspace.prefixed
                             prefixed.withView { pv in
-                                tokenizeWords(pv, 0, pv.bytes.count, words: &words, into: &tokens)
+                                tokenizeWords(pv, 0, pv.bytes.count, words: &workspace.words, into: &tokens)
                             }
                         } else {
-                            tokenizeWords(view, sub.start, sub.end, words: &words, into: &tokens)
+                            tokenizeWords(view, sub.start, sub.end, words: &workspace.words, into: &tokens)
                         }
                     }
                 }
             }
         }
-        return tokens
     }
 
     /// Pre-tokenizes normalized bytes `lo..<hi` and runs the model on each word.
@@ -182,7 +189,9 @@ public struct Tokenizer: Sendable {
 
     /// Encodes one text: tokens, special tokens around them, then truncation and padding as configured.
     public func encode(_ text: String, addSpecialTokens: Bool = true) throws(TokenizerError) -> Encoding {
-        var batch = [try encodeOne(text, nil, addSpecialTokens: addSpecialTokens)]
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        var batch = [try encodeOne(text, nil, addSpecialTokens: addSpecialTokens, &workspace, &lists)]
         padding?.apply(to: &batch)
         return batch[0]
     }
@@ -190,7 +199,9 @@ public struct Tokenizer: Sendable {
     /// Encodes a pair of texts (question and context, two sentences): type ids tell them apart.
     public func encodePair(_ first: String, _ second: String,
                            addSpecialTokens: Bool = true) throws(TokenizerError) -> Encoding {
-        var batch = [try encodeOne(first, second, addSpecialTokens: addSpecialTokens)]
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        var batch = [try encodeOne(first, second, addSpecialTokens: addSpecialTokens, &workspace, &lists)]
         padding?.apply(to: &batch)
         return batch[0]
     }
@@ -199,7 +210,11 @@ public struct Tokenizer: Sendable {
     public func encodeBatch(_ texts: [String], addSpecialTokens: Bool = true) throws(TokenizerError) -> [Encoding] {
         var batch: [Encoding] = []
         batch.reserveCapacity(texts.count)
-        for text in texts { batch.append(try encodeOne(text, nil, addSpecialTokens: addSpecialTokens)) }
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        for text in texts {
+            batch.append(try encodeOne(text, nil, addSpecialTokens: addSpecialTokens, &workspace, &lists))
+        }
         padding?.apply(to: &batch)
         return batch
     }
@@ -209,21 +224,28 @@ public struct Tokenizer: Sendable {
                             addSpecialTokens: Bool = true) throws(TokenizerError) -> [Encoding] {
         var batch: [Encoding] = []
         batch.reserveCapacity(pairs.count)
-        for (a, b) in pairs { batch.append(try encodeOne(a, b, addSpecialTokens: addSpecialTokens)) }
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        for (a, b) in pairs {
+            batch.append(try encodeOne(a, b, addSpecialTokens: addSpecialTokens, &workspace, &lists))
+        }
         padding?.apply(to: &batch)
         return batch
     }
 
-    private func encodeOne(_ first: String, _ second: String?,
-                           addSpecialTokens: Bool) throws(TokenizerError) -> Encoding {
-        var a = core.tokenize(first)
-        var b = second.map { core.tokenize($0) }
+    /// Encodes one text or pair; `lists` are token buffers reused from one call to the next.
+    private func encodeOne(_ first: String, _ second: String?, addSpecialTokens: Bool,
+                           _ workspace: inout TokenizerCore.Workspace,
+                           _ lists: inout (TokenList, TokenList)) throws(TokenizerError) -> Encoding {
+        core.tokenize(first, &workspace, into: &lists.0)
+        let pair = second != nil
+        if let second { core.tokenize(second, &workspace, into: &lists.1) }
         if let truncation {
-            let added = addSpecialTokens ? core.postProcessor.addedTokens(pair: b != nil) : 0
-            try truncation.apply(&a, &b, added: added)
+            let added = addSpecialTokens ? core.postProcessor.addedTokens(pair: pair) : 0
+            try truncation.apply(&lists, pair: pair, added: added)
         }
         let shared = core
-        return shared.postProcessor.process(b.map { [a, $0] } ?? [a], addSpecialTokens: addSpecialTokens,
+        return shared.postProcessor.process(&lists, pair: pair, addSpecialTokens: addSpecialTokens,
                                           spelling: { shared.spelling($0) },
                                           trimCounts: { id in
                                               let t = id >= 0 && id < shared.trims.count ? shared.trims[id] : 0

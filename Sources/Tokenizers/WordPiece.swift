@@ -3,11 +3,11 @@
 /// Greedy longest-match-first WordPiece: a word is cut into the longest vocabulary entry that starts it,
 /// then the longest continuation (`##…`) entry, and so on; a word that cannot be cut, or that has more than
 /// `maxInputCharsPerWord` characters, becomes the unknown token.
-struct WordPiece: Sendable {
+final class WordPiece: Sendable {
     /// Every vocabulary entry, as written.
-    let vocabulary: ByteTable
+    let vocabulary: FrozenByteTable
     /// The entries that start with the continuation prefix, keyed without it.
-    let continuations: ByteTable
+    let continuations: FrozenByteTable
     let unknownId: Int
     let continuationPrefix: String
     let maxInputCharsPerWord: Int
@@ -31,8 +31,8 @@ struct WordPiece: Sendable {
                 continuations.insert(bytes[prefix.count...], value: Int32(id))
             }
         }
-        self.vocabulary = vocabulary
-        self.continuations = prefix.isEmpty ? vocabulary : continuations
+        self.vocabulary = FrozenByteTable(vocabulary)
+        self.continuations = prefix.isEmpty ? self.vocabulary : FrozenByteTable(continuations)
         self.unknownId = unknownId
         self.continuationPrefix = continuationPrefix
         self.maxInputCharsPerWord = maxInputCharsPerWord
@@ -54,10 +54,12 @@ struct WordPiece: Sendable {
         while start < hi {
             var end = min(hi, start + longestEntry)
             while end < hi, p[end] & 0xC0 == 0x80 { end -= 1 }  // never cut a character
-            let table = start == lo ? vocabulary : continuations
             var found: Int32? = nil
             while end > start {
-                if let id = table.value(p, start, end) { found = id; break }
+                if let id = start == lo ? vocabulary.value(p, start, end) : continuations.value(p, start, end) {
+                    found = id
+                    break
+                }
                 end -= 1
                 while end > start, p[end] & 0xC0 == 0x80 { end -= 1 }
             }
@@ -94,6 +96,13 @@ struct TokenList {
         starts.append(start)
         ends.append(end)
         trims.append(trim)
+    }
+
+    mutating func removeAll() {
+        ids.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        trims.removeAll(keepingCapacity: true)
     }
 
     mutating func removeLast(_ k: Int) {
