@@ -12,11 +12,12 @@ struct BertNormalizer: Sendable, Equatable {
     /// Normalizes the original bytes `p[lo..<hi]`, appending to `out`.
     func normalize(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, into out: inout NormalizedText) {
         var scratch: [UInt32] = []
+        let plane = UnicodeData.planeZero
         var i = lo
         while i < hi {
             let b = p[i]
             if b < 0x80 {
-                let cls = ScalarClass(rawValue: UnicodeData.planeZero[Int(b)])
+                let cls = ScalarClass(rawValue: plane[Int(b)])
                 let start = Int32(i)
                 i += 1
                 if cleanText {
@@ -30,7 +31,7 @@ struct BertNormalizer: Sendable, Equatable {
             let (v, length) = decodeUTF8(p, at: i)
             let start = Int32(i), end = Int32(i + length)
             i += length
-            let cls = UnicodeData.classes(v)
+            let cls = UnicodeData.classes(v, plane)
             if cleanText {
                 if cls.contains(.removed) { continue }
                 if cls.contains(.whitespace) { out.append(byte: 0x20, start: start, end: end); continue }
@@ -73,12 +74,13 @@ enum BertPreTokenizer {
     /// Appends the words of normalized bytes `lo..<hi` to `words` as pairs of byte offsets.
     static func split(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, into words: inout [Int]) {
         var wordStart = -1
+        let plane = UnicodeData.planeZero
         var i = lo
         while i < hi {
             let b = p[i]
             let v: UInt32, length: Int
             if b < 0x80 { v = UInt32(b); length = 1 } else { (v, length) = decodeUTF8(p, at: i) }
-            let cls = UnicodeData.classes(v)
+            let cls = UnicodeData.classes(v, plane)
             if cls.contains(.whitespace) {
                 if wordStart >= 0 { words.append(wordStart); words.append(i); wordStart = -1 }
             } else if cls.contains(.bertPunctuation) {

@@ -45,26 +45,28 @@ enum ByteLevel {
         return out
     }
 
-    /// The pattern's class of each ASCII byte: 1 letter, 2 number, 3 whitespace, 0 other.
-    private static let asciiKind: [UInt8] = (0..<128).map { b in
-        let cls = UnicodeData.classes(UInt32(b))
-        return cls.contains(.letter) ? 1 : cls.contains(.number) ? 2 : cls.contains(.regexWhitespace) ? 3 : 0
-    }
-
     private static let letter: UInt8 = 1, number: UInt8 = 2, space: UInt8 = 3
 
+    /// The pattern's class of the scalar at `i` (1 letter, 2 number, 3 whitespace, 0 other) and its length.
     @inline(__always)
-    private static func kind(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (UInt8, Int) {
+    private static func kind(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ plane: UnsafePointer<UInt8>) -> (UInt8, Int) {
         let b = p[i]
-        if b < 0x80 { return (asciiKind[Int(b)], 1) }
-        let (v, length) = decodeUTF8(p, at: i)
-        let cls = UnicodeData.classes(v)
+        let cls: ScalarClass, length: Int
+        if b < 0x80 {
+            cls = ScalarClass(rawValue: plane[Int(b)])
+            length = 1
+        } else {
+            let (v, l) = decodeUTF8(p, at: i)
+            cls = UnicodeData.classes(v, plane)
+            length = l
+        }
         let k: UInt8 = cls.contains(.letter) ? 1 : cls.contains(.number) ? 2 : cls.contains(.regexWhitespace) ? 3 : 0
         return (k, length)
     }
 
     /// Appends the pieces of `p[lo..<hi]` under the GPT-2 pattern to `words` as pairs of byte offsets.
     static func split(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, into words: inout [Int]) {
+        let plane = UnicodeData.planeZero
         var i = lo
         while i < hi {
             let b = p[i]
@@ -85,11 +87,11 @@ enum ByteLevel {
             }
             // ' ?\p{L}+', ' ?\p{N}+', ' ?[^\s\p{L}\p{N}]+'
             let j = (b == 0x20 && i + 1 < hi) ? i + 1 : i
-            let (k, length) = kind(p, j)
+            let (k, length) = kind(p, j, plane)
             if k != space {
                 var end = j + length
                 while end < hi {
-                    let (k2, l2) = kind(p, end)
+                    let (k2, l2) = kind(p, end, plane)
                     if k2 != k { break }
                     end += l2
                 }
@@ -100,7 +102,7 @@ enum ByteLevel {
             var end = i
             var last = i
             while end < hi {
-                let (k2, l2) = kind(p, end)
+                let (k2, l2) = kind(p, end, plane)
                 if k2 != space { break }
                 last = end
                 end += l2

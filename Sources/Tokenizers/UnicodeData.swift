@@ -30,8 +30,16 @@ enum UnicodeData {
         (UnicodeTables.regexWhitespace, .regexWhitespace),
     ]
 
-    /// Classes of every scalar of the Basic Multilingual Plane, built once.
-    static let planeZero: [UInt8] = {
+    /// Classes of every scalar of the Basic Multilingual Plane, built once and never freed. Hot loops read
+    /// it into a local first (a static's lazy initialization check costs a call per access). Never written
+    /// after initialization, hence `nonisolated(unsafe)`.
+    nonisolated(unsafe) static let planeZero: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 0x10000)
+        planeZeroArray.withUnsafeBufferPointer { table.initialize(from: $0.baseAddress!, count: 0x10000) }
+        return UnsafePointer(table)
+    }()
+
+    private static var planeZeroArray: [UInt8] {
         var flags = [UInt8](repeating: 0, count: 0x10000)
         for (table, cls) in rangeTables {
             var i = 0
@@ -47,7 +55,7 @@ enum UnicodeData {
         for key in lowercases.keys where key < 0x10000 { flags[Int(key)] |= ScalarClass.mapped.rawValue }
         for v in 0xAC00...0xD7A3 { flags[v] |= ScalarClass.mapped.rawValue }
         return flags
-    }()
+    }
 
     static let decompositions: [UInt32: [UInt32]] = mapping(UnicodeTables.decomposition)
     static let lowercases: [UInt32: [UInt32]] = mapping(UnicodeTables.lowercase)
@@ -75,7 +83,13 @@ enum UnicodeData {
     /// The classes of scalar `v`.
     @inline(__always)
     static func classes(_ v: UInt32) -> ScalarClass {
-        if v < 0x10000 { return ScalarClass(rawValue: planeZero[Int(v)]) }
+        classes(v, planeZero)
+    }
+
+    /// The classes of scalar `v`, with `plane` = `planeZero`.
+    @inline(__always)
+    static func classes(_ v: UInt32, _ plane: UnsafePointer<UInt8>) -> ScalarClass {
+        if v < 0x10000 { return ScalarClass(rawValue: plane[Int(v)]) }
         return supplementaryClasses(v)
     }
 
