@@ -142,7 +142,11 @@ struct AddedVocabulary: Sendable {
             scalars.append(v)
             i += length
         }
-        let isSpace = { (v: UInt32) in UnicodeData.classes(v).contains(.whitespace) }
+        return spaceCounts(scalars) { UnicodeData.classes($0).contains(.whitespace) }
+    }
+
+    /// How many elements of `scalars` that `isSpace` accepts start and end it, as `leading << 8 | trailing`.
+    static func spaceCounts(_ scalars: [UInt32], isSpace: (UInt32) -> Bool) -> UInt16 {
         let leading = min(255, scalars.prefix(while: isSpace).count)
         let trailing = min(255, scalars.reversed().prefix(while: isSpace).count)
         return UInt16(leading) << 8 | UInt16(trailing)

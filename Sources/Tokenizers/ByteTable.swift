@@ -31,24 +31,34 @@ struct ByteTable: Sendable {
     /// The value stored for the bytes `p[start..<end]`, or nil.
     @inline(__always)
     func value(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int32? {
-        let length = end - start
-        var slot = ByteTable.hash(p, start, end) & mask
-        return slots.withUnsafeBufferPointer { slots in
+        slots.withUnsafeBufferPointer { slots in
             keyBytes.withUnsafeBufferPointer { keys in
                 keyStarts.withUnsafeBufferPointer { starts in
-                    while true {
-                        let entry = Int(slots[slot])
-                        if entry < 0 { return nil }
-                        let ks = Int(starts[entry])
-                        if Int(starts[entry + 1]) - ks == length {
-                            var i = 0
-                            while i < length, keys[ks + i] == p[start + i] { i += 1 }
-                            if i == length { return values[entry] }
-                        }
-                        slot = (slot + 1) & mask
+                    values.withUnsafeBufferPointer { values in
+                        ByteTable.probe(slots, keys, starts, values, mask, p, start, end)
                     }
                 }
             }
+        }
+    }
+
+    /// The lookup itself, over the four arrays of a table: linear probing from the key's hash.
+    @inline(__always)
+    static func probe(_ slots: UnsafeBufferPointer<Int32>, _ keys: UnsafeBufferPointer<UInt8>,
+                      _ starts: UnsafeBufferPointer<Int32>, _ values: UnsafeBufferPointer<Int32>, _ mask: Int,
+                      _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int32? {
+        let length = end - start
+        var slot = hash(p, start, end) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry < 0 { return nil }
+            let ks = Int(starts[entry])
+            if Int(starts[entry + 1]) - ks == length {
+                var i = 0
+                while i < length, keys[ks + i] == p[start + i] { i += 1 }
+                if i == length { return values[entry] }
+            }
+            slot = (slot + 1) & mask
         }
     }
 
@@ -142,18 +152,7 @@ final class FrozenByteTable: @unchecked Sendable {
     /// The value stored for the bytes `p[start..<end]`, or nil.
     @inline(__always)
     func value(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int32? {
-        let length = end - start
-        var slot = ByteTable.hash(p, start, end) & mask
-        while true {
-            let entry = Int(slots[slot])
-            if entry < 0 { return nil }
-            let ks = Int(keyStarts[entry])
-            if Int(keyStarts[entry + 1]) - ks == length {
-                var i = 0
-                while i < length, keyBytes[ks + i] == p[start + i] { i += 1 }
-                if i == length { return values[entry] }
-            }
-            slot = (slot + 1) & mask
-        }
+        ByteTable.probe(UnsafeBufferPointer(slots), UnsafeBufferPointer(keyBytes), UnsafeBufferPointer(keyStarts),
+                        UnsafeBufferPointer(values), mask, p, start, end)
     }
 }

@@ -53,13 +53,10 @@ final class TokenizerCore: Sendable {
         switch postProcessor {
         case .roberta(_, _, true, _), .byteLevel(true, _):
             for (id, spelling) in spellings.enumerated() {
-                guard let scalars = spelling?.unicodeScalars else { continue }
-                let isSpace = { (s: Unicode.Scalar) in
-                    s.value == 0x120 || UnicodeData.classes(s.value).contains(.whitespace)
+                guard let scalars = spelling?.unicodeScalars.map(\.value) else { continue }
+                trims[id] = AddedVocabulary.spaceCounts(scalars) {
+                    $0 == 0x120 || UnicodeData.classes($0).contains(.whitespace)  // Ġ is the byte-level space
                 }
-                let leading = min(255, scalars.prefix(while: isSpace).count)
-                let trailing = min(255, scalars.reversed().prefix(while: isSpace).count)
-                trims[id] = UInt16(leading) << 8 | UInt16(trailing)
             }
         default: break
         }
