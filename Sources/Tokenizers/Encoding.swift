@@ -83,12 +83,17 @@ public struct Truncation: Sendable, Equatable {
 
     /// Which end of a text loses tokens.
     public enum Direction: String, Sendable {
-        case right, left
+        /// Keep the first tokens (the default).
+        case right
+        /// Keep the last tokens.
+        case left
     }
 
     /// The largest number of tokens, special tokens included.
     public var maxLength: Int
+    /// Which text loses tokens.
     public var strategy: Strategy
+    /// Which end of a text loses them.
     public var direction: Direction
 
     /// Truncation to `maxLength` tokens, special tokens included.
@@ -111,15 +116,23 @@ public struct Padding: Sendable, Equatable {
 
     /// Which side receives the padding.
     public enum Direction: String, Sendable {
-        case right, left
+        /// After the tokens (the default).
+        case right
+        /// Before the tokens.
+        case left
     }
 
+    /// The length to pad to.
     public var length: Length
+    /// Which side receives the padding.
     public var direction: Direction
     /// Rounds the length up to a multiple of this number.
     public var padToMultipleOf: Int?
+    /// The id of padding tokens.
     public var padId: Int
+    /// The type id of padding tokens.
     public var padTypeId: Int
+    /// The spelling of padding tokens (in `Encoding.tokens`).
     public var padToken: String
 
     /// Padding with `padToken` (id `padId`).

@@ -24,6 +24,7 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     /// A directory holds none of the files a tokenizer can be loaded from.
     case noTokenizerFiles(directory: String)
 
+    /// The message, naming the file and the field or component.
     public var description: String {
         switch self {
         case let .unreadableFile(path, reason): return "\(path): cannot read the file (\(reason))"

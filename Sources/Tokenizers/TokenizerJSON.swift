@@ -354,7 +354,11 @@ extension Tokenizer {
             guard let fixed = strategy["Fixed"] else {
                 throw .invalidField(file: r.file, field: "\(path).strategy", reason: "must be BatchLongest or {Fixed: n}")
             }
-            padding.length = .fixed(try r.int(fixed, at: "\(path).strategy.Fixed"))
+            let length = try r.int(fixed, at: "\(path).strategy.Fixed")
+            guard length >= 0 && length <= 1 << 24 else {
+                throw .invalidField(file: r.file, field: "\(path).strategy.Fixed", reason: "has an impossible length \(length)")
+            }
+            padding.length = .fixed(length)
         }
         let direction = try r.optionalString(value, "direction", at: path) ?? "Right"
         guard direction == "Right" || direction == "Left" else {
@@ -362,6 +366,9 @@ extension Tokenizer {
         }
         padding.direction = direction == "Left" ? .left : .right
         padding.padToMultipleOf = try r.optional(value, "pad_to_multiple_of").map { v throws(TokenizerError) in try r.int(v, at: "\(path).pad_to_multiple_of") }
+        if let m = padding.padToMultipleOf, m < 0 || m > 1 << 16 {
+            throw .invalidField(file: r.file, field: "\(path).pad_to_multiple_of", reason: "has an impossible value \(m)")
+        }
         padding.padId = try r.optional(value, "pad_id").map { v throws(TokenizerError) in try r.int(v, at: "\(path).pad_id") } ?? 0
         padding.padTypeId = try r.optional(value, "pad_type_id").map { v throws(TokenizerError) in try r.int(v, at: "\(path).pad_type_id") } ?? 0
         padding.padToken = try r.optionalString(value, "pad_token", at: path) ?? "[PAD]"

@@ -94,4 +94,26 @@ import Testing
         }
         #expect(serial == parallel)
     }
+
+    /// Seeded random text from every plane (controls, marks, emoji, unassigned and private-use scalars):
+    /// no tokenizer traps, and byte-level BPE gives the text back.
+    @Test func randomTextRoundTrips() throws {
+        var generator = SplitMix(seed: 42)
+        var bert = try Tokenizer.fromFile(Fixtures.miniLM + "/tokenizer.json")
+        bert.padding = nil
+        bert.truncation = nil
+        for _ in 0..<300 {
+            var scalars = String.UnicodeScalarView()
+            for _ in 0..<Int(generator.next() % 40) {
+                let range: ClosedRange<UInt32> = [0...0x7F, 0x80...0x7FF, 0x800...0xFFFF, 0x10000...0x10FFFF][Int(generator.next() % 4)]
+                if let scalar = Unicode.Scalar(UInt32.random(in: range, using: &generator)) { scalars.append(scalar) }
+            }
+            let text = String(scalars)
+            let ids = try Self.gpt2.encode(text).ids
+            #expect(Self.gpt2.decode(ids, skipSpecialTokens: false) == text)
+            _ = try Self.roberta.encodePair(text, text)
+            let encoding = try bert.encode(text)
+            #expect(encoding.offsets.allSatisfy { $0.upperBound <= text.utf8.count })
+        }
+    }
 }

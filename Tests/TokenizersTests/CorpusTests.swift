@@ -155,3 +155,28 @@ import Testing
         }
     }
 }
+
+/// Ids identical to HF on seeded random strings over every Unicode plane (see expected-random.json).
+@Suite struct RandomTextTests {
+    struct RandomExpected: Decodable {
+        let texts: [String]
+        let minilm: [[Int]]
+        let gpt2: [[Int]]
+        let roberta: [[Int]]
+    }
+
+    @Test func randomStringsMatchHuggingFace() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("expected-random.json")))
+        let expected = try JSONDecoder().decode(RandomExpected.self, from: data)
+        let references: [(CorpusTests.Reference, [[Int]])] = [
+            (.minilm, expected.minilm), (.gpt2, expected.gpt2), (.roberta, expected.roberta)]
+        for (reference, ids) in references {
+            let tokenizer = try reference.tokenizer()
+            var failures: [String] = []
+            for (i, text) in expected.texts.enumerated() where try tokenizer.encode(text).ids != ids[i] {
+                failures.append("\(i): \(text.unicodeScalars.map { String($0.value, radix: 16) })")
+            }
+            #expect(failures.isEmpty, "\(reference): \(failures.count) differ; first: \(failures.prefix(3))")
+        }
+    }
+}

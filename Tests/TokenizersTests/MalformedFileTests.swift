@@ -81,6 +81,15 @@ import Testing
         #expect(Self.error("[]") == .invalidField(file: "tokenizer.json", field: "(root)", reason: "must be an object"))
     }
 
+    @Test func impossiblePaddingIsAnError() throws {
+        let huge = Self.error(Self.wordPieceJSON(["padding": #"{"strategy": {"Fixed": 100000000000}}"#]))
+        #expect(huge?.description.contains("impossible length") == true)
+        let fixed = try Self.load(Self.wordPieceJSON(["padding": #"{"strategy": {"Fixed": 4}, "direction": "Left"}"#]))
+        #expect(try fixed.encode("hello").ids == [0, 0, 0, 1])
+        let bad = Self.error(Self.wordPieceJSON(["truncation": #"{"max_length": 8, "strategy": "Sideways"}"#]))
+        #expect(bad?.description == "tokenizer.json: truncation strategy 'Sideways' is not supported")
+    }
+
     @Test func unknownTokenForWordPiece() {
         let e = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordPiece", "unk_token": "<unk>", "vocab": {"a": 0}}"#]))
         #expect(e == .unknownToken(file: "tokenizer.json", field: "unk_token", token: "<unk>"))
@@ -155,5 +164,45 @@ import Testing
         #expect(throws: TokenizerError.self) { try tokenizer.encode("hello hello") }
         tokenizer.truncation = Truncation(maxLength: 1, strategy: .onlyFirst)
         #expect(throws: TokenizerError.self) { try tokenizer.encodePair("hello", "hello hello") }
+    }
+
+    /// Seeded random damage to a real tokenizer.json: every variant loads or throws, none traps.
+    @Test func mutatedFilesNeverCrash() throws {
+        let original = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bpe/roberta/tokenizer.json"))))
+        var generator = SplitMix(seed: 7)
+        var loaded = 0, rejected = 0
+        for _ in 0..<60 {
+            var bytes = original
+            for _ in 0..<(1 + Int(generator.next() % 4)) {
+                let i = Int(generator.next() % UInt64(bytes.count))
+                switch generator.next() % 3 {
+                case 0: bytes[i] = UInt8(truncatingIfNeeded: generator.next())
+                case 1: bytes.remove(at: i)
+                default: bytes.removeSubrange(i..<min(bytes.count, i + Int(generator.next() % 64)))
+                }
+            }
+            do {
+                let tokenizer = try Tokenizer(tokenizerJSON: bytes)
+                _ = try? tokenizer.encodePair("Hello <mask> wörld", "second 中文 text")
+                loaded += 1
+            } catch {
+                rejected += 1
+            }
+        }
+        #expect(loaded + rejected == 60)
+        #expect(rejected > 0)
+    }
+}
+
+/// A small seeded generator (SplitMix64), so that the random tests are the same on every run.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
