@@ -206,6 +206,7 @@ extension TokenList {
             removeLast(count - n)
         } else {
             let k = count - n
+            matchedTexts = matchedTexts.compactMap { $0.index >= k ? ($0.index - k, $0.text) : nil }
             ids.removeFirst(k)
             starts.removeFirst(k)
             ends.removeFirst(k)

@@ -73,8 +73,15 @@ enum PostProcessor: Sendable, Equatable {
         let sequenceCount = pair ? 2 : 1
         func appendSequence(_ k: Int, typeId: Int) {
             let list = k == 0 ? lists.0 : lists.1
+            var matched = list.matchedTexts.makeIterator()
+            var next = matched.next()
             for t in 0..<list.count {
-                encoding.append(id: list.ids[t], token: spelling(list.ids[t]), typeId: typeId,
+                var token = spelling(list.ids[t])
+                if let m = next, m.index == t {
+                    token = m.text
+                    next = matched.next()
+                }
+                encoding.append(id: list.ids[t], token: token, typeId: typeId,
                                 offset: list.starts[t]..<max(list.starts[t], list.ends[t]), special: false, sequence: k)
             }
         }

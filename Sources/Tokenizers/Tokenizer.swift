@@ -84,6 +84,7 @@ final class TokenizerCore: Sendable {
             added.split(p, 0, p.count, normalizedSet: false, into: &workspace.pieces)
             for piece in workspace.pieces {
                 if let id = piece.id {
+                    noteMatchedText(p, piece.start, piece.end, id: id, in: &tokens)
                     tokens.append(id: id, start: piece.start, end: piece.end,
                                   trim: AddedVocabulary.whitespaceTrim(p, piece.start, piece.end))
                     continue
@@ -101,6 +102,7 @@ final class TokenizerCore: Sendable {
                     for sub in workspace.subPieces {
                         if let id = sub.id {
                             let (s, e) = view.originalSpan(sub.start, sub.end)
+                            noteMatchedText(view.bytes, sub.start, sub.end, id: id, in: &tokens)
                             tokens.append(id: id, start: s, end: e,
                                           trim: AddedVocabulary.whitespaceTrim(view.bytes, sub.start, sub.end))
                         } else if case .byteLevel(true, _) = preTokenizer, view.bytes[sub.start] != 0x20 {
@@ -119,6 +121,15 @@ final class TokenizerCore: Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// Records the matched text of the added token about to be appended when it is not the token's content.
+    private func noteMatchedText(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, id: Int,
+                                 in tokens: inout TokenList) {
+        let content = spelling(id)
+        if hi - lo != content.utf8.count || !p[lo..<hi].elementsEqual(content.utf8) {
+            tokens.matchedTexts.append((tokens.count, String(decoding: p[lo..<hi], as: UTF8.self)))
         }
     }
 

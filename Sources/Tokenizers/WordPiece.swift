@@ -88,6 +88,10 @@ struct TokenList {
 
     static let fromVocabulary: UInt16 = .max
 
+    /// The text of added-token matches that took whitespace (lstrip / rstrip), by token index: HF reports
+    /// that text, not the token's content, as the token (` <mask>`). Rare, hence not a parallel array.
+    var matchedTexts: [(index: Int, text: String)] = []
+
     var count: Int { ids.count }
 
     @inline(__always)
@@ -99,6 +103,7 @@ struct TokenList {
     }
 
     mutating func removeAll() {
+        matchedTexts.removeAll(keepingCapacity: true)
         ids.removeAll(keepingCapacity: true)
         starts.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
@@ -107,6 +112,8 @@ struct TokenList {
 
     mutating func removeLast(_ k: Int) {
         guard k > 0 else { return }
+        let kept = count - k
+        if !matchedTexts.isEmpty { matchedTexts.removeAll { $0.index >= kept } }
         ids.removeLast(k)
         starts.removeLast(k)
         ends.removeLast(k)

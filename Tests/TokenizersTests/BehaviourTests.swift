@@ -47,6 +47,15 @@ import Testing
         let mask = try #require(Self.roberta.id(for: "<mask>"))
         #expect(encoding.ids.contains(mask))
         #expect(!encoding.ids.contains(try #require(Self.roberta.id(for: "Ġ"))))
+        // HF: ['<s>', 'Ġhe', 'll', 'o', ' <mask>', 'Ġw', 'or', 'ld', '</s>'], offsets of <mask> (6, 12).
+        #expect(encoding.tokens == ["<s>", "Ġhe", "ll", "o", " <mask>", "Ġw", "or", "ld", "</s>"])
+        #expect(encoding.offsets[4] == 6..<12)
+        // HF, truncated on the left to 5 then 6 tokens.
+        var truncated = Self.roberta
+        truncated.truncation = Truncation(maxLength: 5, direction: .left)
+        #expect(try truncated.encode("hello <mask> world").tokens == ["<s>", "Ġw", "or", "ld", "</s>"])
+        truncated.truncation = Truncation(maxLength: 6, direction: .left)
+        #expect(try truncated.encode("hello <mask> world").tokens == ["<s>", " <mask>", "Ġw", "or", "ld", "</s>"])
     }
 
     @Test func offsetsAreUTF8ByteRanges() throws {
