@@ -197,20 +197,3 @@ extension Truncation {
         }
     }
 }
-
-extension TokenList {
-    /// Keeps `n` tokens: the first ones (`.right`) or the last ones (`.left`).
-    mutating func truncate(to n: Int, direction: Truncation.Direction) {
-        guard n < count else { return }
-        if direction == .right {
-            removeLast(count - n)
-        } else {
-            let k = count - n
-            matchedTexts = matchedTexts.compactMap { $0.index >= k ? ($0.index - k, $0.text) : nil }
-            ids.removeFirst(k)
-            starts.removeFirst(k)
-            ends.removeFirst(k)
-            trims.removeFirst(k)
-        }
-    }
-}

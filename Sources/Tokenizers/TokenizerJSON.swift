@@ -59,6 +59,11 @@ struct FieldReader {
         return try string(v, at: join(path, key))
     }
 
+    /// The error for a component type (or option value) this module does not implement.
+    func unsupported(_ component: String, _ type: String) -> TokenizerError {
+        .unsupported(file: file, component: "\(component) type", detail: "'\(type)'")
+    }
+
     /// A component's `type`.
     func type(_ object: JSONValue, at path: String) throws(TokenizerError) -> String {
         try string(try required(object, "type", at: path), at: join(path, "type"))
@@ -156,7 +161,7 @@ extension Tokenizer {
             if items.isEmpty { return nil }
             throw .unsupported(file: r.file, component: "normalizer type", detail: "'Sequence' (non-empty)")
         default:
-            throw .unsupported(file: r.file, component: "normalizer type", detail: "'\(type)'")
+            throw r.unsupported("normalizer", type)
         }
     }
 
@@ -169,7 +174,7 @@ extension Tokenizer {
             return .byteLevel(addPrefixSpace: try r.optionalBool(value, "add_prefix_space", at: "pre_tokenizer", default: true),
                               useRegex: try r.optionalBool(value, "use_regex", at: "pre_tokenizer", default: true))
         default:
-            throw .unsupported(file: r.file, component: "pre_tokenizer type", detail: "'\(type)'")
+            throw r.unsupported("pre_tokenizer", type)
         }
     }
 
@@ -239,7 +244,7 @@ extension Tokenizer {
                 ignoreMerges: try r.optionalBool(value, "ignore_merges", at: "model", default: false), file: r.file)
             return (.bpe(model), vocabulary)
         default:
-            throw .unsupported(file: r.file, component: "model type", detail: "'\(type)'")
+            throw r.unsupported("model", type)
         }
     }
 
@@ -312,7 +317,7 @@ extension Tokenizer {
             }
             return .template(single: try template("single"), pair: try template("pair"))
         default:
-            throw .unsupported(file: r.file, component: "post_processor type", detail: "'\(type)'")
+            throw r.unsupported("post_processor", type)
         }
     }
 
@@ -325,7 +330,7 @@ extension Tokenizer {
         case "ByteLevel":
             return .byteLevel
         default:
-            throw .unsupported(file: r.file, component: "decoder type", detail: "'\(type)'")
+            throw r.unsupported("decoder", type)
         }
     }
 
