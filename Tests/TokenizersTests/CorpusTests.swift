@@ -180,3 +180,48 @@ import Testing
         }
     }
 }
+
+/// The MiniLM vocabulary under other BertNormalizer settings (cased, accents kept, no CJK spacing, no
+/// clean-up), against HF on every 6th corpus line (expected-bert-variants.json).
+@Suite struct BertNormalizerVariantTests {
+    struct Variants: Decodable {
+        struct Variant: Decodable {
+            struct Options: Decodable {
+                let clean_text: Bool
+                let handle_chinese_chars: Bool
+                let strip_accents: Bool?
+                let lowercase: Bool
+            }
+            let normalizer: Options
+            let ids: [[Int]]
+        }
+        let variants: [String: Variant]
+    }
+
+    @Test func normalizerOptionsMatchHuggingFace() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("expected-bert-variants.json")))
+        let expected = try JSONDecoder().decode(Variants.self, from: data)
+        #expect(expected.variants.count == 4)
+        let original = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.miniLM + "/tokenizer.json")))
+        let lines = stride(from: 0, to: Fixtures.corpus.count, by: 6).map { Fixtures.corpus[$0] }
+        for (name, variant) in expected.variants.sorted(by: { $0.key < $1.key }) {
+            let o = variant.normalizer
+            let json = String(decoding: original, as: UTF8.self).replacingOccurrences(
+                of: #""normalizer":{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true}"#,
+                with: #""normalizer":{"type":"BertNormalizer","clean_text":\#(o.clean_text),"handle_chinese_chars":\#(o.handle_chinese_chars),"strip_accents":\#(o.strip_accents.map(String.init) ?? "null"),"lowercase":\#(o.lowercase)}"#)
+            #expect(json.utf8.count != original.count, "\(name): the normalizer was not replaced")
+            var tokenizer = try Tokenizer(tokenizerJSON: Array(json.utf8))
+            tokenizer.padding = nil
+            tokenizer.truncation = nil
+            var failures: [Int] = []
+            for (i, line) in lines.enumerated() where try tokenizer.encode(line).ids != variant.ids[i] { failures.append(i * 6) }
+            #expect(failures.isEmpty, "\(name): lines \(failures.prefix(5)) differ")
+            if name == "cased" {
+                let fromVocab = try Tokenizer.fromWordPieceVocabulary(Fixtures.miniLM + "/vocab.txt", lowercase: false)
+                for (i, line) in lines.enumerated().prefix(100) {
+                    #expect(try fromVocab.encode(line).ids == variant.ids[i], "vocab.txt, cased, line \(i * 6)")
+                }
+            }
+        }
+    }
+}
