@@ -125,4 +125,36 @@ import Testing
             #expect(encoding.offsets.allSatisfy { $0.upperBound <= text.utf8.count })
         }
     }
+
+    /// A checkpoint directory loads from tokenizer.json, else vocab.txt + tokenizer_config.json, else
+    /// vocab.json + merges.txt; each gives HF's ids.
+    @Test func directoriesLoadWhicheverFilesTheyHold() throws {
+        let expected = Fixtures.expected("minilm")
+        let full = try Tokenizer.fromDirectory(Fixtures.miniLM)
+        #expect(full.padding?.length == .fixed(128))
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("tokenizers-dir-\(UUID().uuidString)")
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: dir) }
+        for name in ["vocab.txt", "tokenizer_config.json"] {
+            try fm.copyItem(atPath: Fixtures.miniLM + "/" + name, toPath: dir.appendingPathComponent(name).path)
+        }
+        let fromVocab = try Tokenizer.fromDirectory(dir.path)
+        for i in 0..<200 { #expect(try fromVocab.encode(Fixtures.corpus[i]).ids == expected.single[i].ids) }
+
+        let bpeDir = fm.temporaryDirectory.appendingPathComponent("tokenizers-bpe-\(UUID().uuidString)")
+        try fm.createDirectory(at: bpeDir, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: bpeDir) }
+        for name in ["vocab.json", "merges.txt"] {
+            try fm.copyItem(atPath: Fixtures.path("bpe/" + name), toPath: bpeDir.appendingPathComponent(name).path)
+        }
+        let gpt2 = Fixtures.expected("gpt2")
+        let fromFiles = try Tokenizer.fromDirectory(bpeDir.path)
+        for i in 0..<200 { #expect(try fromFiles.encode(Fixtures.corpus[i]).ids == gpt2.single[i].ids) }
+        try Data(#"{"tokenizer_class": "RobertaTokenizer", "add_prefix_space": true}"#.utf8)
+            .write(to: bpeDir.appendingPathComponent("tokenizer_config.json"))
+        let roberta = Fixtures.expected("roberta")
+        let robertaFromFiles = try Tokenizer.fromDirectory(bpeDir.path)
+        for i in 0..<200 { #expect(try robertaFromFiles.encode(Fixtures.corpus[i]).ids == roberta.single[i].ids) }
+    }
 }
