@@ -21,7 +21,21 @@ enum Fixtures {
         return try! JSONDecoder().decode(Corpus.self, from: data).lines
     }()
 
+    /// expected-NAME.json, decoded once per test process.
     static func expected(_ name: String) -> Expected {
+        switch name {
+        case "minilm": return expectedMiniLM
+        case "gpt2": return expectedGPT2
+        case "roberta": return expectedRoBERTa
+        default: preconditionFailure("no fixture expected-\(name).json")
+        }
+    }
+
+    private static let expectedMiniLM = load("minilm")
+    private static let expectedGPT2 = load("gpt2")
+    private static let expectedRoBERTa = load("roberta")
+
+    private static func load(_ name: String) -> Expected {
         let data = try! Data(contentsOf: URL(fileURLWithPath: path("expected-\(name).json")))
         return try! JSONDecoder().decode(Expected.self, from: data)
     }
