@@ -50,7 +50,7 @@ enum StaticArchive {
             let text = field(name, 16) + field("0", 12) + field("0", 6) + field("0", 6) + field("644", 8) + field(String(size), 10) + "`\n"
             return Array(text.utf8)
         }
-        let names = symbols.flatMap { Array($0.utf8) + [0] }
+        let names: [UInt8] = symbols.flatMap { Array($0.utf8) + [UInt8(0)] }
         let indexSize = 4 + 4 * symbols.count + names.count
         let indexPadded = indexSize + indexSize % 2
         let objectOffset = 8 + 60 + indexPadded
