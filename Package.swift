@@ -11,6 +11,11 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Graph", targets: ["Graph"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "TCompile", targets: ["TCompile"]),
+        .executable(name: "tcompile", targets: ["tcompile"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -31,6 +36,14 @@ let package = Package(
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
 
+        // The public face: compile(graph), CompiledModel, re-exporting the modules above.
+        .target(name: "TCompile", dependencies: ["Codegen", "Graph", "Tensors"]),
+        // The command line.
+        .executableTarget(name: "tcompile", dependencies: [
+            "TCompile", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen"], resources: [.copy("Fixtures")]),
