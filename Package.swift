@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "Passes", targets: ["Passes"]),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -23,6 +24,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors"]),
         // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
         .target(name: "Graph", dependencies: ["Tensors"]),
+        // The graph optimizer: one rewrite engine, passes as rule files, a pass manager.
+        .target(name: "Passes", dependencies: ["Graph"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["CLLVM", "COpenBLAS"]),
 
@@ -32,6 +35,8 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "PassesTests", dependencies: ["Passes", "NN"],
                     resources: [.copy("Fixtures")]),
 
         // Samples: each is one `swift run` command.
