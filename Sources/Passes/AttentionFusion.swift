@@ -6,7 +6,7 @@ import Tensors
 ///
 /// Matched from the merge backwards, on the canonical form:
 /// ```
-/// reshape([b, s, h·d]) ∘ permute([0,2,1,3]) ∘ matmul(P, V)
+/// reshape([b, s, h·d] or any shape of as many elements) ∘ permute([0,2,1,3]) ∘ matmul(P, V)
 /// P = softmax(last dim)(S + M₁ + M₂ …)            (adds in any order and nesting)
 /// S = matmul(Q, Kᵀ) · c₁ · c₂ …                    (scalar multiplies)
 /// Q = permute([0,2,1,3])(reshape(q, [b, s, h, d]))
@@ -23,7 +23,7 @@ public enum AttentionFusion {
 
     static let fuse = RewriteRule("attention") { rw, node in
         // Merge: reshape(permute(matmul(P, V))).
-        guard let (merged, outShape) = rw.reshape(node.id), outShape.count == 3,
+        guard let (merged, outShape) = rw.reshape(node.id),
               let (pv, mergePerm) = rw.permute(merged), mergePerm == [0, 2, 1, 3], rw.hasOneUse(merged),
               case .matmul? = rw.primitive(pv), rw.hasOneUse(pv) else { return nil }
         let (probs, vSplit) = (rw.node(pv).inputs[0], rw.node(pv).inputs[1])
@@ -56,8 +56,11 @@ public enum AttentionFusion {
         for m in additive.dropFirst() { mask = try rw.add(.binary(.add), [mask!, m]) }
         let op = FusedOp.attention(.init(heads: heads, scale: scale, causal: causal, masked: mask != nil, kvLayout: layout))
         let operands = [q, k, v] + (mask.map { [$0] } ?? [])
-        guard let t = try? TypeInference.infer(.fused(op), operands.map(rw.type)), t == node.type else { return nil }
-        return try rw.add(.fused(op), operands, location: rw.node(probs).location)
+        guard let t = try? TypeInference.infer(.fused(op), operands.map(rw.type)),
+              t.shape.product == node.type.shape.product else { return nil }
+        let fused = try rw.add(.fused(op), operands, location: rw.node(probs).location)
+        // The merge may reshape further (GPT-2's Conv1D flattens to [batch·seq, hidden]).
+        return t == node.type ? fused : try rw.add(.primitive(.reshape(outShape.map { $0.constant ?? 0 }), ints: outShape), [fused])
     }
 
     /// Walks from the softmax input down to `Q·Kᵀ`: adds first (their non-score operands are masks),

@@ -80,24 +80,27 @@ public enum Canonicalize {
         guard node.type.dtype == .float32 else { return nil }
         func huge(_ v: ValueID) -> Bool { rw.scalarConstant(v).map { $0 <= -1e30 } ?? false }
         let (x, fillFirst) = huge(b) && !huge(a) ? (a, false) : huge(a) && !huge(b) ? (b, true) : (-1, false)
-        guard x >= 0 else { return nil }
+        guard x >= 0, rw.scalarConstant(x) == nil else { return nil }
         let zero = rw.addConstant("zero", Tensor(Float(0)))
         let fill = fillFirst ? a : b
         let additive = try rw.add(.select, fillFirst ? [c, fill, zero] : [c, zero, fill])
-        return rw.sameType(try rw.add(.binary(.add), [x, additive]), as: node)
+        let replacement = try rw.add(.binary(.add), [x, additive])
+        return rw.sameType(replacement, as: node)
     }
 
     /// Constants to the right: `C + x` → `x + C`, `C · x` → `x · C`.
     static let commute = RewriteRule("constant to the right") { rw, node in
         guard case .binary(let op)? = rw.primitive(node.id), op == .add || op == .mul || op == .maximum || op == .minimum,
               rw.constant(node.inputs[0]) != nil, rw.constant(node.inputs[1]) == nil else { return nil }
-        return rw.sameType(try rw.add(.binary(op), [node.inputs[1], node.inputs[0]]), as: node)
+        let replacement = try rw.add(.binary(op), [node.inputs[1], node.inputs[0]])
+        return rw.sameType(replacement, as: node)
     }
 
     /// `x / sqrt(y)` → `x · rsqrt(y)`; `x^2` → `x·x`; `1/sqrt(y)` → `rsqrt(y)`; `max(x, 0)` → `relu(x)`.
     static let powers = RewriteRule("power forms") { rw, node in
         if let (x, s) = rw.binary(node.id, .div), let y = rw.unary(s, .sqrt) {
-            return try rw.add(.binary(.mul), [x, try rw.add(.unary(.rsqrt), [y])])
+            let r = try rw.add(.unary(.rsqrt), [y])
+            return try rw.add(.binary(.mul), [x, r])
         }
         if let (op, c, first, x) = rw.binaryScalar(node.id) {
             if op == .pow, !first, c == 2, rw.type(x).dtype == .float32 { return try rw.add(.binary(.mul), [x, x]) }
@@ -134,7 +137,8 @@ public enum Canonicalize {
         guard let (sum, shape) = rw.reshape(node.id), let (a, bias) = rw.binary(sum, .add), rw.hasOneUse(sum),
               let n = shape.last, rw.type(a).shape.last == n, rw.type(bias).shape == [n] else { return nil }
         let moved = try rw.add(.primitive(.reshape(shape.map { $0.constant ?? 0 }), ints: shape), [a])
-        return rw.sameType(try rw.add(.binary(.add), [moved, bias]), as: node)
+        let replacement = try rw.add(.binary(.add), [moved, bias])
+        return rw.sameType(replacement, as: node)
     }
 
     /// `reshape(matmul(reshape(x, [M, k]), W), lead + [n])` → `matmul(x, W)` for `x: lead + [k]`.
@@ -144,7 +148,8 @@ public enum Canonicalize {
         guard rw.type(w).shape.count == 2, let (x, _) = rw.reshape(flat), rw.type(flat).shape.count == 2 else { return nil }
         let xs = rw.type(x).shape
         guard xs.count >= 2, Array(xs.dropLast()) == Array(node.type.shape.dropLast()) else { return nil }
-        return rw.sameType(try rw.add(.op(.matmul), [x, w]), as: node)
+        let replacement = try rw.add(.op(.matmul), [x, w])
+        return rw.sameType(replacement, as: node)
     }
 
     /// A purely elementwise function of one tensor that equals GELU (either form) or the sigmoid at
@@ -158,7 +163,8 @@ public enum Canonicalize {
         for u in [UnaryOp.gelu, .geluTanh, .sigmoid] {
             let want = withNoGrad { Executor.execute(.unary(u), [probe]).toFloatArray() }
             if zip(got, want).allSatisfy({ Swift.abs($0 - $1) <= 2e-6 * (1 + Swift.abs($1)) }) {
-                return rw.sameType(try rw.add(.unary(u), [x]), as: node)
+                let replacement = try rw.add(.unary(u), [x])
+        return rw.sameType(replacement, as: node)
             }
         }
         return nil

@@ -61,11 +61,11 @@ public struct PassPipeline: Sendable {
     public static let o0 = PassPipeline(name: "O0", passes: [.planMemory])
     /// Cleanup: canonicalize, fold constants, CSE, DCE, then plan memory.
     public static let o1 = PassPipeline(name: "O1", passes: [.canonicalize, .foldConstants, .cse, .canonicalize, .dce, .planMemory])
-    /// Everything: cleanup, then fuse attention, GEMM epilogues, layer norms and elementwise chains,
-    /// pack weights, clean up again and plan memory.
+    /// Everything: cleanup, then fuse attention (and canonicalize again: the merge reshape may now
+    /// meet a Conv1D's), GEMM epilogues, layer norms and elementwise chains, pack weights, plan memory.
     public static let o2 = PassPipeline(name: "O2", passes: [
         .canonicalize, .foldConstants, .cse, .canonicalize, .dce,
-        .fuseAttention, .fuseEpilogue, .fuseLayerNorm, .canonicalize, .cse, .fuseElementwise,
+        .fuseAttention, .canonicalize, .fuseEpilogue, .fuseLayerNorm, .cse, .fuseElementwise,
         .packWeights, .dce, .planMemory,
     ])
 

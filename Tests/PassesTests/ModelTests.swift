@@ -1,0 +1,95 @@
+import Foundation
+import Graph
+import Passes
+import Tensors
+import Testing
+
+/// The family of reference models (BERT, RoBERTa, GPT-2, GPT-2 with a KV cache) through every pass.
+@Suite struct ModelTests {
+    static let models: [String] = Family.all.map(\.name)
+
+    static func model(_ name: String) -> any ReferenceModel { Family.all.first { $0.name == name }! }
+
+    static func examples(_ m: any ReferenceModel) -> [[(name: String, tensor: Tensor)]] {
+        [m.example(batch: 1, seq: 4, seed: 101), m.example(batch: 3, seq: 7, seed: 102)]
+    }
+
+    @Test(arguments: models) func everyPassOfO2KeepsTheNumbers(_ name: String) throws {
+        let m = Self.model(name)
+        let traced = try m.trace()
+        let examples = Self.examples(m)
+        var g = traced
+        for pass in PassPipeline.o2.passes {
+            let next = try run(g, [pass])
+            try expectEquivalent(g, next, inputs: examples, "\(name) after \(pass.name)")
+            g = next
+        }
+        try expectEquivalent(traced, g, inputs: examples, "\(name) whole -O2")
+    }
+
+    @Test(arguments: models) func everyAttentionBlockFuses(_ name: String) throws {
+        let m = Self.model(name)
+        let g = try run(try m.trace(), PassPipeline.o2.passes)
+        #expect(count(g, "fused_attention") == m.layers, "\(name): \(count(g, "fused_attention")) fused attention ops for \(m.layers) layers")
+        #expect(count(g, "softmax") == 0, "\(name): a softmax is left")
+        for node in g.nodes where node.op.name == "fused_attention" {
+            #expect(node.location?.file.hasSuffix("ReferenceModels.swift") == true, "\(name): fused attention keeps the softmax's line")
+        }
+    }
+
+    @Test func fusionsPerModel() throws {
+        var lines: [String] = []
+        for m in Family.all {
+            let traced = try m.trace()
+            let result = try PassManager(pipeline: .o2).run(traced)
+            let g = result.graph
+            let attention = g.nodes.compactMap { n -> String? in
+                guard case .fused(.attention(let a)) = n.op else { return nil }
+                return "heads=\(a.heads) causal=\(a.causal) masked=\(a.masked) kv=\(a.kvLayout.rawValue)"
+            }
+            lines.append("\(m.name): \(traced.computeNodeCount) → \(g.computeNodeCount) ops; attention \(count(g, "fused_attention")), linear \(count(g, "fused_linear")), layer_norm \(count(g, "fused_layer_norm")), elementwise \(count(g, "fused_elementwise")); arena \(g.memoryPlan!.arenaBytes) B vs naive \(g.memoryPlan!.naiveBytes) B; \(Set(attention).sorted())")
+            #expect(count(g, "matmul") == 0 || m.name == "roberta", "\(m.name): plain matmuls left")
+        }
+        print(lines.joined(separator: "\n"))
+        // BERT: 4 linears per layer + the pooler, epilogues absorbed.
+        let bert = try PassManager(pipeline: .o2).run(try Family.bert.trace()).graph
+        #expect(count(bert, "fused_linear") == 6 * Family.bert.layers + 1)
+        #expect(count(bert, "fused_layer_norm") == 2 * Family.bert.layers + 1)
+        #expect(bert.nodes.contains { if case .fused(.linear(.gelu, true, false)) = $0.op { true } else { false } })
+        #expect(bert.nodes.contains { if case .fused(.linear(.tanh, true, false)) = $0.op { true } else { false } })
+        // RoBERTa's decomposed LayerNorm and written-out GELU are recognized.
+        let roberta = try PassManager(pipeline: .o2).run(try Family.roberta.trace()).graph
+        #expect(count(roberta, "fused_layer_norm") == 2 * Family.roberta.layers + 1)
+        #expect(roberta.nodes.contains { if case .fused(.linear(.gelu, true, false)) = $0.op { true } else { false } })
+        // GPT-2: gelu_new written out becomes the tanh GELU epilogue; residuals go into the GEMMs.
+        let gpt2 = try PassManager(pipeline: .o2).run(try Family.gpt2.trace()).graph
+        #expect(gpt2.nodes.count { if case .fused(.linear(.geluTanh, true, false)) = $0.op { true } else { false } } == Family.gpt2.layers)
+        #expect(gpt2.nodes.count { if case .fused(.linear(.none, true, true)) = $0.op { true } else { false } } == 2 * Family.gpt2.layers)
+        #expect(gpt2.nodes.allSatisfy { if case .fused(.attention(let a)) = $0.op { a.causal && a.masked } else { true } })
+        let cached = try PassManager(pipeline: .o2).run(try Family.gpt2Cache.trace()).graph
+        #expect(cached.nodes.allSatisfy { if case .fused(.attention(let a)) = $0.op { a.causal && !a.masked && a.kvLayout == .split } else { true } })
+    }
+
+    @Test func tracedTinyModelFuses() throws {
+        // The attention-like TinyModel of GraphTests: q = k = v, scale 0.5, an additive −10000 mask.
+        let embedding = Tensor.randn([11, 8], seed: 1), projection = Tensor.randn([8, 8], std: 0.3, seed: 2)
+        let body: ([String: Tensor]) -> [(name: String, tensor: Tensor)] = { inputs in
+            let ids = inputs["input_ids"]!, mask = inputs["attention_mask"]!
+            let x = embedding.indexSelect(dim: 0, index: ids)
+            let b = x.size(0), s = x.size(1)
+            let heads = x.reshaped([b, s, 2, 4]).transposed(1, 2)
+            let scores = heads.matmul(heads.transposed(-1, -2)) * 0.5
+            let additive = (1 - mask.cast(to: .float32)).unsqueezed(at: 1).unsqueezed(at: 1) * -10_000
+            let merged = (scores + additive).softmax(dim: -1).matmul(heads).transposed(1, 2).reshaped([b, s, 8])
+            return [("y", (merged.matmul(projection) + x).layerNorm())]
+        }
+        let example = idsAndMask(batch: 2, seq: 6, low: 0, high: 11, seed: 3)
+        let dims = ["input_ids", "attention_mask"].flatMap { [DynamicDim(input: $0, dim: 0, symbol: "batch", max: 8), DynamicDim(input: $0, dim: 1, symbol: "seq", max: 64)] }
+        let g = try Tracer.trace(inputs: [("input_ids", example.0), ("attention_mask", example.1)], dynamicDims: dims,
+                                 constants: ["embedding.weight": embedding, "projection.weight": projection], body)
+        let optimized = try run(g, PassPipeline.o2.passes)
+        #expect(count(optimized, "fused_attention") == 1)
+        let inputs = [3, 9].map { s in let (i, m) = idsAndMask(batch: 2, seq: s, low: 0, high: 11, seed: UInt64(s)); return [("input_ids", i), ("attention_mask", m)] }
+        try expectEquivalent(g, optimized, inputs: inputs.map { $0.map { (name: $0.0, tensor: $0.1) } }, "tiny")
+    }
+}
