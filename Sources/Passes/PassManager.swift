@@ -89,9 +89,9 @@ public struct PassStatistics: Sendable, CustomStringConvertible {
     /// Compute nodes the pass removed (negative when it added some).
     public var removed: Int { nodesBefore - nodesAfter }
 
-    /// `fuse-attention    412 →  300  (−112, 6 fused)   1.2 ms  attention×6`.
+    /// `fuse-attention       77 →    53  (  -24,   2 fused)     1.33 ms  attention=2`.
     public var description: String {
-        let rules = rewrites.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
+        let rules = rewrites.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         return pass.padding(toLength: 18, withPad: " ", startingAt: 0)
             + String(format: "%5d → %5d  (%+5d, %3d fused) %8.2f ms  ", nodesBefore, nodesAfter, -removed, fused, milliseconds) + rules
     }
@@ -103,6 +103,18 @@ public enum DumpSelection: Sendable, Equatable {
     case all
     /// After the passes with these names (`--dump-after fuse-attention`).
     case after(Set<String>)
+
+    /// Parses a `--dump-after` argument: `all`, or pass names separated by commas; an unknown name
+    /// is an error listing the known ones.
+    public init(argument: String) throws {
+        if argument == "all" { self = .all; return }
+        let names = Set(argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let known = Set(Pass.all.map(\.name))
+        if let unknown = names.subtracting(known).sorted().first {
+            throw GraphError(.parse, "--dump-after: unknown pass '\(unknown)' (passes: \(Pass.all.map(\.name).joined(separator: ", ")), or all)")
+        }
+        self = .after(names)
+    }
 
     func includes(_ pass: String) -> Bool {
         switch self {

@@ -2,6 +2,7 @@ import Foundation
 import Graph
 import Passes
 import Tensors
+import NN
 import Testing
 
 /// The family of reference models (BERT, RoBERTa, GPT-2, GPT-2 with a KV cache) through every pass.
@@ -91,5 +92,25 @@ import Testing
         #expect(count(optimized, "fused_attention") == 1)
         let inputs = [3, 9].map { s in let (i, m) = idsAndMask(batch: 2, seq: s, low: 0, high: 11, seed: UInt64(s)); return [("input_ids", i), ("attention_mask", m)] }
         try expectEquivalent(g, optimized, inputs: inputs.map { $0.map { (name: $0.0, tensor: $0.1) } }, "tiny")
+    }
+
+    @Test(arguments: [false, true]) func nnMultiHeadAttentionWithBoolMaskFuses(_ causal: Bool) throws {
+        // NN's MultiHeadAttention: bool padding mask through maskedFill(¬m, −max), causal mask from
+        // arange comparisons, scale as a multiply: the canonical additive form makes them fuse.
+        let attention = MultiHeadAttention(dimensions: 16, heads: 4)
+        attention.eval()
+        let params = Dictionary(attention.namedParameters(), uniquingKeysWith: { a, _ in a })
+        let example = { (b: Int, s: Int, seed: UInt64) -> [(name: String, tensor: Tensor)] in
+            let (_, mask) = idsAndMask(batch: b, seq: s, low: 0, high: 2, seed: seed)
+            return [("x", Tensor.randn([b, s, 16], seed: seed)), ("mask", mask.cast(to: .bool))]
+        }
+        let dims = ["x", "mask"].flatMap { [DynamicDim(input: $0, dim: 0, symbol: "batch", max: 4), DynamicDim(input: $0, dim: 1, symbol: "seq", max: 16)] }
+        let g = try Tracer.trace(inputs: example(2, 5, 1), dynamicDims: dims, constants: params) { i in
+            [("y", attention(i["x"]!, mask: i["mask"]!, causal: causal))]
+        }
+        let optimized = try run(g, PassPipeline.o2.passes)
+        let fused = optimized.nodes.compactMap { if case .fused(.attention(let a)) = $0.op { a } else { nil } }
+        #expect(fused.count == 1 && fused.first?.causal == causal && fused.first?.masked == true)
+        try expectEquivalent(g, optimized, inputs: [example(1, 4, 7), example(3, 9, 8)], "MultiHeadAttention causal=\(causal)")
     }
 }

@@ -33,6 +33,12 @@ final class Sink: @unchecked Sendable {
         #expect(o0.nodes == g.nodes && o0.memoryPlan != nil)
     }
 
+    @Test func dumpAfterArguments() throws {
+        #expect(try DumpSelection(argument: "all") == .all)
+        #expect(try DumpSelection(argument: "cse,fuse-attention") == .after(["cse", "fuse-attention"]))
+        #expect(throws: GraphError.self) { try DumpSelection(argument: "fuse-everything") }
+    }
+
     @Test func dumpAllDumpsEveryPass() throws {
         let sink = Sink()
         _ = try PassManager(pipeline: .o1, dumpAfter: .all, dumpSink: { sink.write($0) }).run(try Family.gpt2.trace())
