@@ -313,8 +313,9 @@ extension FusedOp {
         }
     }
 
-    /// The reference implementation: the op's semantics written with eager ops.
-    func run(_ inputs: [Tensor]) -> Tensor {
+    /// The reference implementation: the op's semantics written with eager ops (what the interpreter
+    /// runs, and what a pass uses to evaluate a fused op on constants).
+    public func run(_ inputs: [Tensor]) -> Tensor {
         withNoGrad {
             switch self {
             case .attention(let a): return Self.attention(a, inputs)

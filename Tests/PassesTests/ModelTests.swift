@@ -12,7 +12,9 @@ import Testing
     static func model(_ name: String) -> any ReferenceModel { Family.all.first { $0.name == name }! }
 
     static func examples(_ m: any ReferenceModel) -> [[(name: String, tensor: Tensor)]] {
+        // Two lengths; one decode step (seq 1 after 6 cached positions) for the KV-cache model.
         [m.example(batch: 1, seq: 4, seed: 101), m.example(batch: 3, seq: 7, seed: 102)]
+            + (m.name == Family.gpt2Cache.name ? [m.example(batch: 2, seq: 1, seed: 103)] : [])
     }
 
     @Test(arguments: models) func everyPassOfO2KeepsTheNumbers(_ name: String) throws {

@@ -243,7 +243,7 @@ struct GPT2Like: ReferenceModel, @unchecked Sendable {
     func example(batch: Int, seq: Int, seed: UInt64) -> [(name: String, tensor: Tensor)] {
         let (ids, mask) = idsAndMask(batch: batch, seq: seq, low: 0, high: config.vocab, seed: seed)
         guard config.cache else { return [("input_ids", ids), ("attention_mask", mask)] }
-        let past = Swift.max(1, seq - 1), d = config.hidden / config.heads
+        let past = seq == 1 ? 6 : seq - 1, d = config.hidden / config.heads
         var out: [(name: String, tensor: Tensor)] = [("input_ids", ids)]
         for i in 0..<config.layers {
             out.append(("past_key.\(i)", Tensor.randn([batch, config.heads, past, d], seed: seed &+ UInt64(2 * i + 100))))
