@@ -74,26 +74,15 @@ import Testing
     }
 
     @Test func tracedTinyModelFuses() throws {
-        // The attention-like TinyModel of GraphTests: q = k = v, scale 0.5, an additive −10000 mask.
-        let embedding = Tensor.randn([11, 8], seed: 1), projection = Tensor.randn([8, 8], std: 0.3, seed: 2)
-        let body: ([String: Tensor]) -> [(name: String, tensor: Tensor)] = { inputs in
-            let ids = inputs["input_ids"]!, mask = inputs["attention_mask"]!
-            let x = embedding.indexSelect(dim: 0, index: ids)
-            let b = x.size(0), s = x.size(1)
-            let heads = x.reshaped([b, s, 2, 4]).transposed(1, 2)
-            let scores = heads.matmul(heads.transposed(-1, -2)) * 0.5
-            let additive = (1 - mask.cast(to: .float32)).unsqueezed(at: 1).unsqueezed(at: 1) * -10_000
-            let merged = (scores + additive).softmax(dim: -1).matmul(heads).transposed(1, 2).reshaped([b, s, 8])
-            return [("y", (merged.matmul(projection) + x).layerNorm())]
-        }
-        let example = idsAndMask(batch: 2, seq: 6, low: 0, high: 11, seed: 3)
-        let dims = ["input_ids", "attention_mask"].flatMap { [DynamicDim(input: $0, dim: 0, symbol: "batch", max: 8), DynamicDim(input: $0, dim: 1, symbol: "seq", max: 64)] }
-        let g = try Tracer.trace(inputs: [("input_ids", example.0), ("attention_mask", example.1)], dynamicDims: dims,
-                                 constants: ["embedding.weight": embedding, "projection.weight": projection], body)
+        // GraphTests' TinyModel (the same file, linked): q = k = v share one head split, scale 0.5,
+        // an additive −10000 mask.
+        let model = TinyModel()
+        let g = try Tracer.trace(inputs: TinyModel.example(), dynamicDims: TinyModel.dynamicDims.map {
+            DynamicDim(input: $0.input, dim: $0.dim, symbol: $0.symbol, max: $0.max)
+        }, constants: model.constants) { model($0) }
         let optimized = try run(g, PassPipeline.o2.passes)
         #expect(count(optimized, "fused_attention") == 1)
-        let inputs = [3, 9].map { s in let (i, m) = idsAndMask(batch: 2, seq: s, low: 0, high: 11, seed: UInt64(s)); return [("input_ids", i), ("attention_mask", m)] }
-        try expectEquivalent(g, optimized, inputs: inputs.map { $0.map { (name: $0.0, tensor: $0.1) } }, "tiny")
+        try expectEquivalent(g, optimized, inputs: [TinyModel.example(batch: 1, seq: 3, seed: 8), TinyModel.example(batch: 3, seq: 9, seed: 9)], "tiny")
     }
 
     @Test(arguments: [false, true]) func nnMultiHeadAttentionWithBoolMaskFuses(_ causal: Bool) throws {
