@@ -14,7 +14,8 @@ import Tensors
 /// V = permute([0,2,1,3])(reshape(v, [b, t, h, d]))   or  V [b, h, t, d]
 /// ```
 /// A mask that depends on no input and equals the causal pattern (0 where key `j ≤ i + t − s`, ≤ −1e30
-/// elsewhere) at two dim values sets `causal`; other masks are summed into the mask operand. Every
+/// elsewhere) at two dim values sets `causal`; one that is all zeros there (a mask of ones when no
+/// `attention_mask` is given) is dropped; other masks are summed into the mask operand. Every
 /// node between the split and the merge must have no other reader. Dropout in eval mode is the
 /// identity and never appears in a trace.
 public enum AttentionFusion {
@@ -49,7 +50,11 @@ public enum AttentionFusion {
         // Masks: causal patterns become the flag, the rest one additive mask.
         var additive: [ValueID] = []
         for m in masks {
-            if isCausal(&rw, m, scores: rw.type(probs)) { causal = true } else { additive.append(m) }
+            switch constantMask(&rw, m, scores: rw.type(probs)) {
+            case .causal: causal = true
+            case .zero: continue
+            case nil: additive.append(m)
+            }
         }
         guard additive.allSatisfy({ rw.type($0).dtype == .float32 }) else { return nil }
         var mask: ValueID? = additive.first
@@ -99,27 +104,32 @@ public enum AttentionFusion {
         return (x, h, d)
     }
 
-    /// Whether input-free `mask` equals the causal pattern for scores of type `scores` (`[b, h, s, t]`)
-    /// at two sets of dim values.
-    static func isCausal(_ rw: inout Rewriter, _ mask: ValueID, scores: TensorType) -> Bool {
-        guard rw.isInputFree(mask), rw.type(mask).dtype == .float32 else { return false }
-        let symbols = rw.graph.symbols
+    /// What an input-free mask is, found by evaluating it.
+    enum ConstantMask { case causal, zero }
+
+    /// `.causal` when input-free `mask` equals the causal pattern for scores of type `scores`
+    /// (`[b, h, s, t]`) at two sets of dim values, `.zero` when it is all zeros there (HF's mask of
+    /// ones when no `attention_mask` is given), else nil.
+    static func constantMask(_ rw: inout Rewriter, _ mask: ValueID, scores: TensorType) -> ConstantMask? {
+        guard rw.isInputFree(mask), rw.type(mask).dtype == .float32 else { return nil }
+        var causal = true, zero = true
         for trial in 0..<2 {
             var bindings: [String: Int] = [:]
-            for (k, s) in symbols.enumerated() { bindings[s.name] = Swift.min(s.max, Swift.max(s.min, 2 + k + 3 * trial)) }
+            for (k, s) in rw.graph.symbols.enumerated() { bindings[s.name] = Swift.min(s.max, Swift.max(s.min, 2 + k + 3 * trial)) }
             guard let sLen = scores.shape[2].evaluate(bindings), let tLen = scores.shape[3].evaluate(bindings),
-                  let value = rw.evaluate(mask, bindings) else { return false }
-            let shape = value.shape
-            guard shape.count >= 2, shape.dropLast(2).allSatisfy({ $0 == 1 }), shape[shape.count - 2] == sLen,
-                  shape[shape.count - 1] == tLen else { return false }
+                  let value = rw.evaluate(mask, bindings) else { return nil }
             let values = withNoGrad { value.contiguous().toFloatArray() }
+            zero = zero && values.allSatisfy { $0 == 0 }
+            let shape = value.shape
+            guard causal, shape.count >= 2, shape.dropLast(2).allSatisfy({ $0 == 1 }), shape[shape.count - 2] == sLen,
+                  shape[shape.count - 1] == tLen else { causal = false; continue }
             for i in 0..<sLen {
-                for j in 0..<tLen {
+                for j in 0..<tLen where causal {
                     let m = values[i * tLen + j]
-                    if j <= i + tLen - sLen { guard m == 0 else { return false } } else { guard m <= -1e30 else { return false } }
+                    causal = j <= i + tLen - sLen ? m == 0 : m <= -1e30
                 }
             }
         }
-        return true
+        return zero ? .zero : causal ? .causal : nil
     }
 }

@@ -104,4 +104,21 @@ import Testing
         #expect(fused.count == 1 && fused.first?.causal == causal && fused.first?.masked == true)
         try expectEquivalent(g, optimized, inputs: [example(1, 4, 7), example(3, 9, 8)], "MultiHeadAttention causal=\(causal)")
     }
+
+    @Test func aMaskOfOnesFoldsAway() throws {
+        // BertModel without attention_mask builds torch.ones(batch, seq): its extended mask is all zeros.
+        let m = Family.bert
+        let g = try Tracer.trace(inputs: [("input_ids", m.example(batch: 2, seq: 5, seed: 1)[0].tensor)],
+                                 dynamicDims: [DynamicDim(input: "input_ids", dim: 0, symbol: "batch", max: 4),
+                                               DynamicDim(input: "input_ids", dim: 1, symbol: "seq", max: 32)],
+                                 constants: m.parameters.tensors) { i in
+            let ids = i["input_ids"]!
+            return m.forward(["input_ids": ids, "attention_mask": Tensor.ones([ids.size(0), ids.size(1)], dtype: .int64)])
+        }
+        let optimized = try run(g, PassPipeline.o2.passes)
+        let fused = optimized.nodes.compactMap { if case .fused(.attention(let a)) = $0.op { a } else { nil } }
+        #expect(fused.count == m.layers && fused.allSatisfy { !$0.masked && !$0.causal })
+        try expectEquivalent(g, optimized, inputs: [[("input_ids", m.example(batch: 1, seq: 3, seed: 4)[0].tensor)],
+                                                   [("input_ids", m.example(batch: 3, seq: 8, seed: 5)[0].tensor)]], "bert without mask")
+    }
 }
