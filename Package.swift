@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "Passes", targets: ["Passes"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "TCompile", targets: ["TCompile"]),
         .executable(name: "tcompile", targets: ["tcompile"]),
@@ -33,6 +34,8 @@ let package = Package(
         .target(name: "Graph", dependencies: ["Tensors"]),
         // WordPiece and byte-level BPE tokenizers, identical to Hugging Face tokenizers.
         .target(name: "Tokenizers"),
+        // The graph optimizer: one rewrite engine, passes as rule files, a pass manager.
+        .target(name: "Passes", dependencies: ["Graph"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
 
@@ -50,6 +53,8 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "PassesTests", dependencies: ["Passes", "NN"],
                     resources: [.copy("Fixtures")]),
 
         // Samples: each is one `swift run` command.
