@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CodegenTests", dependencies: ["Codegen"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Passes", "NN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"],
