@@ -1,5 +1,6 @@
 @_exported import Codegen
 @_exported import Graph
+@_exported import Passes
 @_exported import Tensors
 
 /// The public face of TCompile: everything from tensors to compiled models through one import.
@@ -11,9 +12,18 @@
 /// let outputs = try model(["input_ids": ids, "attention_mask": mask])
 /// ```
 public enum TCompile {
-    /// JIT-compiles a graph for this machine.
-    public static func compile(_ graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws -> CompiledModel {
-        try CompiledModel(graph: graph, name: name, options: options)
+    /// Optimizes a graph with the pass pipeline of `level` (0–2) and JIT-compiles it for this machine.
+    public static func compile(_ graph: Graph, name: String = "model", level: Int = 2,
+                               options: CompileOptions = CompileOptions()) throws -> CompiledModel {
+        try CompiledModel(graph: try optimize(graph, level: level).graph, name: name, options: options)
+    }
+
+    /// Runs the `-O<level>` pass pipeline, returning the optimized graph and per-pass statistics.
+    public static func optimize(_ graph: Graph, level: Int = 2, dumpAfter: DumpSelection = .none,
+                                dumpSink: (@Sendable (String) -> Void)? = nil) throws -> PassManager.Result {
+        var manager = PassManager(pipeline: .level(level), dumpAfter: dumpAfter)
+        if let dumpSink { manager.dumpSink = dumpSink }
+        return try manager.run(graph)
     }
 
     /// Loads a `tcompile.graph/1` model.json.

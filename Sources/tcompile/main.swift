@@ -58,8 +58,11 @@ struct Compile: ParsableCommand {
     @Option(help: "Extra artifacts, comma separated: obj, ll, asm, ir, dot.")
     var emit: String = ""
 
-    @Option(name: .customShort("O", allowingJoined: true), help: "LLVM optimization level, 0–3.")
-    var optimization: Int = 3
+    @Option(name: .customShort("O", allowingJoined: true), help: "Optimization level: -O0 (no graph passes), -O1 (canonicalize, fold, CSE, DCE), -O2 (and every fusion).")
+    var optimization: Int = 2
+
+    @Option(help: "Print the IR after these passes (comma separated) or 'all'.")
+    var dumpAfter: String?
 
     @Flag(help: "Embed the weights in the library instead of writing NAME.weights.")
     var embedWeights = false
@@ -68,7 +71,8 @@ struct Compile: ParsableCommand {
     var portable = false
 
     func validate() throws {
-        guard (0...3).contains(optimization) else { throw ValidationError("-O takes 0, 1, 2 or 3") }
+        guard (0...2).contains(optimization) else { throw ValidationError("-O takes 0, 1 or 2") }
+        if let dumpAfter { do { _ = try DumpSelection(argument: dumpAfter) } catch { throw ValidationError("\(error)") } }
         for kind in emit.split(separator: ",") where !["obj", "ll", "asm", "ir", "dot"].contains(kind) {
             throw ValidationError("--emit: unknown kind '\(kind)' (obj, ll, asm, ir, dot)")
         }
@@ -91,10 +95,14 @@ struct Compile: ParsableCommand {
                 default: kinds.insert(.dot)
                 }
             }
-            print("compiling \(modelName): \(graph.nodes.count) nodes, \(graph.computeNodeCount) ops, dims \(graph.symbols.map(\.description).joined(separator: ", "))")
+            print("compiling \(modelName): \(graph.computeNodeCount) ops, dims \(graph.symbols.map(\.description).joined(separator: ", "))")
+            let optimized = try TCompile.optimize(graph, level: optimization,
+                                                  dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
+                                                  dumpSink: { print($0, terminator: "") })
+            print(optimized.summary)
             let target: HostTarget = portable ? .portable() : .host()
-            let result = try AOTCompiler.write(graph, name: libraryName, to: outputDirectory,
-                                               options: CompileOptions(target: target, optimizationLevel: optimization),
+            let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
+                                               options: CompileOptions(target: target),
                                                embedWeights: embedWeights, emit: kinds)
             guard !result.files.contains(input) else { throw CLIError("refusing to overwrite the input \(input)") }
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
@@ -136,6 +144,9 @@ struct Run: ParsableCommand {
 
     enum Mode: String, EnumerableFlag { case eager, compiled }
 
+    @Option(name: .customShort("O", allowingJoined: true), help: "Optimization level for --compiled, 0–2.")
+    var level: Int = 2
+
     @Option(name: .shortAndLong, help: "Save every output to this safetensors file.")
     var output: String?
 
@@ -144,7 +155,7 @@ struct Run: ParsableCommand {
             let (name, graph) = try options.load()
             let inputs = try inputOptions.make(for: graph)
             let start = DispatchTime.now()
-            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run")(inputs)
+            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run", level: level)(inputs)
             print("\(name) (\(mode.rawValue), \(String(format: "%.1f", milliseconds(since: start))) ms including \(mode == .compiled ? "compilation" : "setup"))")
             for o in graph.outputs {
                 let t = outputs[o.name]!
@@ -170,6 +181,9 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print the whole IR text.")
     var ir = false
 
+    @Option(name: .customShort("O", allowingJoined: true), help: "Also run this pass pipeline (0–2) and show what each pass did.")
+    var level: Int?
+
     func run() throws {
         try reportingErrors {
             let (name, graph) = try options.load()
@@ -182,7 +196,14 @@ struct Inspect: ParsableCommand {
             var counts: [String: Int] = [:]
             for node in graph.nodes { if case .primitive = node.op { counts[node.op.name, default: 0] += 1 } }
             print("ops: " + counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-            if ir { print(TextFormat.print(graph), terminator: "") }
+            if let level {
+                let optimized = try TCompile.optimize(graph, level: level)
+                print("after -O\(level):")
+                print(optimized.summary)
+                if ir { print(TextFormat.print(optimized.graph), terminator: "") }
+            } else if ir {
+                print(TextFormat.print(graph), terminator: "")
+            }
         }
     }
 }
@@ -201,7 +222,7 @@ struct Bench: ParsableCommand {
             let (name, graph) = try options.load()
             let inputs = try inputOptions.make(for: graph)
             let compileStart = DispatchTime.now()
-            let compiled = try TCompile.compile(graph, name: "bench")
+            let compiled = try TCompile.compile(graph, name: "bench", level: 2)
             let compileMs = milliseconds(since: compileStart)
             let interpreter = Interpreter(graph: graph)
             func median(_ body: () throws -> Void) rethrows -> Double {

@@ -50,7 +50,9 @@ import TCompile
         for file in ["libtiny_classifier.a", "tiny_classifier.h", "tiny_classifier.weights", "module.modulemap", "tiny_classifier.ir", "tiny_classifier.dot", "tiny_classifier.ll"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/out/" + file), "\(file)")
         }
-        #expect(output.contains("compiled in"))
+        #expect(output.contains("compiled in") && output.contains("plan-memory"), "pass statistics are printed")
+        let dumped = try Self.run([dir + "/model.json", "-o", dir + "/out2", "--dump-after", "fuse-epilogue"])
+        #expect(dumped.status == 0 && dumped.output.contains("IR after fuse-epilogue"), "\(dumped.output)")
     }
 
     @Test func runEagerAndCompiledAgreeAndSave() throws {
@@ -82,6 +84,8 @@ import TCompile
         #expect(missing.status == 1 && missing.output.contains("no such file") && !missing.output.contains("Fatal"))
         let badLevel = try Self.run([dir + "/model.json", "-O7"])
         #expect(badLevel.status == 64 && badLevel.output.contains("-O takes"))
+        let badPass = try Self.run([dir + "/model.json", "--dump-after", "no-such-pass"])
+        #expect(badPass.status == 64 && badPass.output.contains("unknown pass 'no-such-pass'"), "\(badPass.output)")
         let overwrite = try Self.run(["run", dir + "/model.json", "--dims", "batch=1,seq=2", "-o", dir + "/model.json"])
         #expect(overwrite.status == 1 && overwrite.output.contains("refusing to overwrite"))
         try "{\"format\": \"tcompile.graph/1\"}".write(toFile: dir + "/broken.json", atomically: true, encoding: .utf8)
