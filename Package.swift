@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "Transformers", targets: ["Transformers"]),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -23,6 +24,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors"]),
         // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
         .target(name: "Graph", dependencies: ["Tensors"]),
+        // Hugging Face BERT, RoBERTa and GPT-2 in eager Swift, loaded from real checkpoints.
+        .target(name: "Transformers", dependencies: ["NN"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["CLLVM", "COpenBLAS"]),
 
@@ -33,8 +36,12 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "Graph"],
+                    resources: [.copy("Fixtures")]),
 
         // Samples: each is one `swift run` command.
         .executableTarget(name: "train-basics", dependencies: ["NN"], path: "samples/train-basics"),
+        .executableTarget(name: "transformers-bench", dependencies: ["Transformers"],
+                          path: "samples/transformers-bench"),
     ]
 )
