@@ -15,9 +15,9 @@ public final class BertEmbeddings: Module {
 
     /// Embeddings sized by `config`.
     public init(_ config: BertConfig) {
-        _wordEmbeddings.wrappedValue = Embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.common.padTokenId)
-        _positionEmbeddings.wrappedValue = Embedding(config.maxPositionEmbeddings, config.hiddenSize)
-        _tokenTypeEmbeddings.wrappedValue = Embedding(config.typeVocabSize, config.hiddenSize)
+        _wordEmbeddings.wrappedValue = embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.common.padTokenId)
+        _positionEmbeddings.wrappedValue = embedding(config.maxPositionEmbeddings, config.hiddenSize)
+        _tokenTypeEmbeddings.wrappedValue = embedding(config.typeVocabSize, config.hiddenSize)
         _layerNorm.wrappedValue = LayerNorm(config.hiddenSize, eps: config.layerNormEps)
         dropout = Dropout(config.hiddenDropoutProb)
     }
@@ -40,9 +40,9 @@ public final class BertSelfAttention: Module {
 
     /// Self-attention sized by `config`.
     public init(_ config: BertConfig) {
-        query = Linear(config.hiddenSize, config.hiddenSize)
-        key = Linear(config.hiddenSize, config.hiddenSize)
-        value = Linear(config.hiddenSize, config.hiddenSize)
+        query = linear(config.hiddenSize, config.hiddenSize)
+        key = linear(config.hiddenSize, config.hiddenSize)
+        value = linear(config.hiddenSize, config.hiddenSize)
         dropout = Dropout(config.attentionProbsDropoutProb)
         heads = config.numAttentionHeads
     }
@@ -62,7 +62,7 @@ public final class BertResidualOutput: Module {
 
     /// `inputSize` → hidden, normalized over the hidden size.
     public init(_ config: BertConfig, inputSize: Int) {
-        dense = Linear(inputSize, config.hiddenSize)
+        dense = linear(inputSize, config.hiddenSize)
         _layerNorm.wrappedValue = LayerNorm(config.hiddenSize, eps: config.layerNormEps)
         dropout = Dropout(config.hiddenDropoutProb)
     }
@@ -97,7 +97,7 @@ public final class BertIntermediate: Module, UnaryLayer {
 
     /// hidden → intermediate.
     public init(_ config: BertConfig) {
-        dense = Linear(config.hiddenSize, config.intermediateSize)
+        dense = linear(config.hiddenSize, config.intermediateSize)
         activation = configActivation(config.hiddenAct)
     }
 
@@ -145,7 +145,7 @@ public final class BertPooler: Module {
     public let dense: Linear
 
     /// hidden → hidden.
-    public init(_ config: BertConfig) { dense = Linear(config.hiddenSize, config.hiddenSize) }
+    public init(_ config: BertConfig) { dense = linear(config.hiddenSize, config.hiddenSize) }
 
     /// `[B, S, H]` → `[B, H]`.
     public func callAsFunction(_ hidden: Tensor) -> Tensor { dense(hidden.selected(dim: 1, index: 0)).tanh() }
@@ -217,7 +217,7 @@ public final class BertModel: Module {
         encoder = BertEncoder(config)
         pooler = addPoolingLayer ? BertPooler(config) : nil
         super.init()
-        Init.huggingFace(self, initializerRange: config.initializerRange)
+        WeightInitialization.apply(self, range: config.initializerRange)
     }
 
     /// The forward pass on trusted inputs (what the tracer records); `callAsFunction` validates first.
@@ -244,7 +244,7 @@ public final class BertLMPredictionHead: Module {
         let activation: any UnaryLayer
 
         init(_ config: BertConfig) {
-            dense = Linear(config.hiddenSize, config.hiddenSize)
+            dense = linear(config.hiddenSize, config.hiddenSize)
             _layerNorm.wrappedValue = LayerNorm(config.hiddenSize, eps: config.layerNormEps)
             activation = configActivation(config.hiddenAct)
         }
@@ -260,7 +260,7 @@ public final class BertLMPredictionHead: Module {
     /// A head whose decoder weight is `wordEmbeddings` when `tie` (the same tensor, so training keeps them equal).
     public init(_ config: BertConfig, wordEmbeddings: Tensor, tie: Bool) {
         transform = Transform(config)
-        let decoder = Linear(config.hiddenSize, config.vocabSize)
+        let decoder = linear(config.hiddenSize, config.vocabSize)
         if tie { decoder.weight = wordEmbeddings }
         let bias = Tensor.zeros([config.vocabSize]).requiringGrad()
         decoder.bias = bias
@@ -279,7 +279,7 @@ public final class BertPreTrainingHeads: Module {
 
     init(_ config: BertConfig, wordEmbeddings: Tensor, masked: Bool, nextSentence: Bool) {
         predictions = masked ? BertLMPredictionHead(config, wordEmbeddings: wordEmbeddings, tie: config.common.tieWordEmbeddings) : nil
-        _seqRelationship.wrappedValue = nextSentence ? Linear(config.hiddenSize, 2) : nil
+        _seqRelationship.wrappedValue = nextSentence ? linear(config.hiddenSize, 2) : nil
     }
 }
 
@@ -296,7 +296,7 @@ public final class BertForMaskedLM: Module {
         self.bert = bert
         cls = BertPreTrainingHeads(config, wordEmbeddings: bert.embeddings.wordEmbeddings.weight, masked: true, nextSentence: false)
         super.init()
-        Init.huggingFace(cls, initializerRange: config.initializerRange)
+        WeightInitialization.apply(cls, range: config.initializerRange)
     }
 
     /// Trusted-input forward: logits `[B, S, vocab]`, and the MLM loss over `labels` (−100 = ignore).
@@ -326,7 +326,7 @@ public final class BertForNextSentencePrediction: Module {
         self.bert = bert
         cls = BertPreTrainingHeads(config, wordEmbeddings: bert.embeddings.wordEmbeddings.weight, masked: false, nextSentence: true)
         super.init()
-        Init.huggingFace(cls, initializerRange: config.initializerRange)
+        WeightInitialization.apply(cls, range: config.initializerRange)
     }
 
     /// Trusted-input forward: logits `[B, 2]` (0 = B follows A) and the loss over `labels` `[B]`.
@@ -356,7 +356,7 @@ public final class BertForPreTraining: Module {
         self.bert = bert
         cls = BertPreTrainingHeads(config, wordEmbeddings: bert.embeddings.wordEmbeddings.weight, masked: true, nextSentence: true)
         super.init()
-        Init.huggingFace(cls, initializerRange: config.initializerRange)
+        WeightInitialization.apply(cls, range: config.initializerRange)
     }
 
     /// Trusted-input forward; the loss needs both `labels` `[B, S]` and `nextSentenceLabel` `[B]`.
@@ -397,9 +397,9 @@ public final class BertForSequenceClassification: Module {
         self.config = config
         bert = BertModel(config: config)
         dropout = Dropout(config.classifierDropout ?? config.hiddenDropoutProb)
-        classifier = Linear(config.hiddenSize, config.common.numLabels)
+        classifier = linear(config.hiddenSize, config.common.numLabels)
         super.init()
-        Init.huggingFace(classifier, initializerRange: config.initializerRange)
+        WeightInitialization.apply(classifier, range: config.initializerRange)
     }
 
     /// Trusted-input forward: logits `[B, labels]` and the loss over `labels`.

@@ -13,7 +13,8 @@ public final class Conv1D: Module, UnaryLayer {
 
     /// A projection from `inFeatures` to `outFeatures`, weight normal(0, 0.02) as Hugging Face draws it.
     public init(_ inFeatures: Int, _ outFeatures: Int) {
-        weight = Init.normal([inFeatures, outFeatures], std: 0.02).requiringGrad()
+        weight = (WeightInitialization.skip ? Tensor.zeros([inFeatures, outFeatures])
+                  : Init.normal([inFeatures, outFeatures], std: 0.02)).requiringGrad()
         bias = Tensor.zeros([outFeatures]).requiringGrad()
     }
 
@@ -121,14 +122,14 @@ public final class GPT2Model: Module {
     /// A randomly initialized model.
     public init(config: GPT2Config) {
         self.config = config
-        wte = Embedding(config.vocabSize, config.nEmbd)
-        wpe = Embedding(config.nPositions, config.nEmbd)
+        wte = embedding(config.vocabSize, config.nEmbd)
+        wpe = embedding(config.nPositions, config.nEmbd)
         drop = Dropout(config.embdPdrop)
         _blocks.wrappedValue = (0..<config.nLayer).map { GPT2Block(config, layerIndex: $0) }
         _lnF.wrappedValue = LayerNorm(config.nEmbd, eps: config.layerNormEpsilon)
         super.init()
-        Init.huggingFace(self, initializerRange: config.initializerRange)
-        GPT2Model.initializeResidualProjections(self, config: config)
+        WeightInitialization.apply(self, range: config.initializerRange)
+        if !WeightInitialization.skip { GPT2Model.initializeResidualProjections(self, config: config) }
     }
 
     /// Hugging Face's GPT-2 init: Conv1D weights normal(0, range), `c_proj` scaled by 1/√(2·n_layer).
@@ -198,7 +199,7 @@ public final class GPT2LMHeadModel: Module {
         self.config = config
         let transformer = GPT2Model(config: config)
         self.transformer = transformer
-        let head = Linear(config.nEmbd, config.vocabSize, bias: false)
+        let head = linear(config.nEmbd, config.vocabSize, bias: false)
         if config.common.tieWordEmbeddings { head.weight = transformer.wte.weight }
         _lmHead.wrappedValue = head
     }

@@ -68,7 +68,7 @@ extension PretrainedModel {
         for name in checkpoint.names {
             if let clean = sanitize(name) { names[clean] = name } else { report.ignored.append(name) }
         }
-        let model = Self(config: config, checkpointKeys: Set(names.keys))
+        let model = WeightInitialization.$skip.withValue(!allowingNewHeads) { Self(config: config, checkpointKeys: Set(names.keys)) }
         model.eval()
         let own = model.namedParameters() + model.namedBuffers()
         let ownKeys = Set(own.map(\.0))

@@ -22,7 +22,7 @@ public final class RobertaModel: Module {
         encoder = BertEncoder(config.bert)
         pooler = addPoolingLayer ? BertPooler(config.bert) : nil
         super.init()
-        Init.huggingFace(self, initializerRange: config.bert.initializerRange)
+        WeightInitialization.apply(self, range: config.bert.initializerRange)
     }
 
     /// Position `padding_idx + k` for the k-th real token (1-based), `padding_idx` for padding
@@ -63,9 +63,9 @@ public final class RobertaLMHead: Module, UnaryLayer {
     public var bias: Tensor
 
     init(_ config: BertConfig, wordEmbeddings: Tensor) {
-        dense = Linear(config.hiddenSize, config.hiddenSize)
+        dense = linear(config.hiddenSize, config.hiddenSize)
         _layerNorm.wrappedValue = LayerNorm(config.hiddenSize, eps: config.layerNormEps)
-        let decoder = Linear(config.hiddenSize, config.vocabSize)
+        let decoder = linear(config.hiddenSize, config.vocabSize)
         if config.common.tieWordEmbeddings { decoder.weight = wordEmbeddings }
         let bias = Tensor.zeros([config.vocabSize]).requiringGrad()
         decoder.bias = bias
@@ -90,7 +90,7 @@ public final class RobertaForMaskedLM: Module {
         self.roberta = roberta
         _lmHead.wrappedValue = RobertaLMHead(config.bert, wordEmbeddings: roberta.embeddings.wordEmbeddings.weight)
         super.init()
-        Init.huggingFace(lmHead, initializerRange: config.bert.initializerRange)
+        WeightInitialization.apply(lmHead, range: config.bert.initializerRange)
     }
 
     /// Trusted-input forward: logits `[B, S, vocab]` and the MLM loss over `labels` (−100 = ignore).
@@ -114,9 +114,9 @@ public final class RobertaClassificationHead: Module, UnaryLayer {
     @ModuleInfo(key: "out_proj") public var outProj: Linear
 
     init(_ config: BertConfig) {
-        dense = Linear(config.hiddenSize, config.hiddenSize)
+        dense = linear(config.hiddenSize, config.hiddenSize)
         dropout = Dropout(config.classifierDropout ?? config.hiddenDropoutProb)
-        _outProj.wrappedValue = Linear(config.hiddenSize, config.common.numLabels)
+        _outProj.wrappedValue = linear(config.hiddenSize, config.common.numLabels)
     }
 
     /// `[B, S, H]` → `[B, labels]`.
@@ -137,7 +137,7 @@ public final class RobertaForSequenceClassification: Module {
         roberta = RobertaModel(config: config, addPoolingLayer: false)
         classifier = RobertaClassificationHead(config.bert)
         super.init()
-        Init.huggingFace(classifier, initializerRange: config.bert.initializerRange)
+        WeightInitialization.apply(classifier, range: config.bert.initializerRange)
     }
 
     /// Trusted-input forward: logits `[B, labels]` and the loss over `labels`.
