@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Transformers", targets: ["Transformers"]),
     ],
     targets: [
@@ -18,20 +19,24 @@ let package = Package(
         .target(name: "CLLVM", path: "Sources/CLLVM",
                 linkerSettings: [.linkedLibrary("LLVM-19")]),
 
+        // Contiguous float kernels with runtime dispatch to AVX-512 / AVX2 / baseline x86-64.
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // Eager tensors, CPU kernels, autograd, safetensors.
-        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"]),
         // Modules, layers, losses, optimizers and the Trainer, on top of eager tensors.
         .target(name: "NN", dependencies: ["Tensors"]),
         // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
         .target(name: "Graph", dependencies: ["Tensors"]),
+        // WordPiece and byte-level BPE tokenizers, identical to Hugging Face tokenizers.
+        .target(name: "Tokenizers"),
         // Hugging Face BERT, RoBERTa and GPT-2 in eager Swift, loaded from real checkpoints.
-        .target(name: "Transformers", dependencies: ["NN"]),
+        .target(name: "Transformers", dependencies: ["NN", "Tokenizers"]),
         // Lowering to native code through LLVM.
-        .target(name: "Codegen", dependencies: ["CLLVM", "COpenBLAS"]),
+        .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CodegenTests", dependencies: ["Codegen"]),
+        .testTarget(name: "CodegenTests", dependencies: ["Codegen"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"],
@@ -41,6 +46,8 @@ let package = Package(
 
         // Samples: each is one `swift run` command.
         .executableTarget(name: "train-basics", dependencies: ["NN"], path: "samples/train-basics"),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
+                    resources: [.copy("Fixtures")]),
         .executableTarget(name: "transformers-bench", dependencies: ["Transformers"],
                           path: "samples/transformers-bench"),
     ]

@@ -28,7 +28,7 @@ func paddedBatch(_ rows: [[Int]], typeIds: [[Int]]? = nil, pad: Int) throws(Tran
 // MARK: - Fill-mask
 
 /// A model that predicts masked tokens: `BertForMaskedLM`, `RobertaForMaskedLM`.
-public protocol MaskedLanguageModel: Module {
+public protocol MaskedLanguageModel: PretrainedModel {
     /// Validated masked-LM logits `[B, S, vocab]`.
     func maskedLMLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor
     /// `pad_token_id`.
@@ -72,6 +72,15 @@ public struct FillMaskPipeline<Model: MaskedLanguageModel> {
         self.model = model
         self.maskTokenId = maskTokenId
         self.tokenizer = tokenizer
+    }
+
+    /// A pipeline on a loaded checkpoint, with its tokenizer and its mask token (`[MASK]` or `<mask>`).
+    public init(_ pretrained: Pretrained<Model>) throws(TransformersError) {
+        guard let tokenizer = pretrained.tokenizer else { throw .missingFile(path: "tokenizer.json (or vocab.txt / vocab.json) of the checkpoint") }
+        guard let mask = tokenizer.tokenId(for: "[MASK]") ?? tokenizer.tokenId(for: "<mask>") else {
+            throw .invalidInput(argument: "tokenizer", reason: "has no mask token ([MASK] or <mask>)")
+        }
+        self.init(model: pretrained.model, maskTokenId: mask, tokenizer: tokenizer)
     }
 
     /// Predictions for every mask in `ids` (one row with special tokens), best first.

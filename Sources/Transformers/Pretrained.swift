@@ -35,7 +35,7 @@ public struct Pretrained<Model: PretrainedModel> {
     public var model: Model
     public var config: Model.Config
     public var report: CheckpointReport
-    /// The directory's tokenizer, when a tokenizer loader was given and found one.
+    /// The directory's tokenizer (`Tokenizers.Tokenizer` by default), nil when it has no tokenizer files.
     public var tokenizer: (any TextEncoder)?
 }
 
@@ -56,11 +56,12 @@ extension PretrainedModel {
         try loadPretrained(directory: directory).model
     }
 
-    /// `fromPretrained` with the full result: report of unused tensors and the tokenizer.
+    /// `fromPretrained` with the full result: the report of unused tensors and the tokenizer, read by
+    /// `tokenizer` (`loadTokenizer(directory:)` unless given; nil skips it).
     /// `allowingNewHeads` leaves tensors the checkpoint lacks at their initialization (fine-tuning a new
     /// classifier from a base checkpoint) and lists them instead of throwing.
     public static func loadPretrained(directory: URL, allowingNewHeads: Bool = false,
-                                      tokenizer: TokenizerLoader? = nil) throws -> Pretrained<Self> {
+                                      tokenizer: TokenizerLoader? = loadTokenizer(directory:)) throws -> Pretrained<Self> {
         let config = try Config.load(from: directory.appendingPathComponent("config.json"))
         let checkpoint = try Checkpoint(directory: directory)
         var report = CheckpointReport()

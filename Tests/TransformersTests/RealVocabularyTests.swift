@@ -41,3 +41,33 @@ import Tensors
         #expect(worst >= 0.99999, "worst cosine \(worst)")
     }
 }
+
+/// The same references reached from text through the `Tokenizers` module.
+@Suite struct TokenizerIntegrationTests {
+    @Test func fillMaskFromText() throws {
+        let e = try expected("bert-fill-mask")
+        let loaded = try BertForMaskedLM.loadPretrained(directory: fixtureDirectory("bert-fill-mask"))
+        let tokenizer = try #require(loaded.tokenizer)
+        #expect(try tokenizer.encodeText(e.metadata["hello"]!, pair: nil).ids == e.tensor("hello_input_ids").toIntArray())
+        let fill = try FillMaskPipeline(loaded)
+        #expect(fill.maskTokenId == 103)
+        let top = try fill(e.metadata["masked"]!, topK: 5)[0]
+        #expect(try top.map(\.token) == e.tensor("top_ids").toIntArray())
+        let tokens = try JSONDecoder().decode([String].self, from: Data(e.metadata["top_tokens"]!.utf8))
+        #expect(top.map { $0.tokenString ?? "" } == tokens)
+    }
+
+    @Test func miniLMFromText() throws {
+        let directory = repositoryRoot().appendingPathComponent(".models/all-MiniLM-L6-v2")
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path) else {
+            Issue.record("run scripts/fetch-minilm.sh first: \(directory.path) is missing")
+            return
+        }
+        let e = try expected("minilm")
+        let sentences = try JSONDecoder().decode([String].self, from: Data(e.metadata["sentences"]!.utf8))
+        let loaded = try BertModel.loadPretrained(directory: directory)
+        let vectors = try FeatureExtractionPipeline(model: loaded.model, tokenizer: loaded.tokenizer)(sentences)
+        let cosines = try (vectors * e.tensor("embeddings")).sum(dim: -1).toFloatArray()
+        #expect(cosines.min()! >= 0.99999, "worst cosine \(cosines.min()!)")
+    }
+}

@@ -5,8 +5,9 @@ import Tensors
 @testable import Transformers
 
 /// The eager models trace into graphs with symbolic batch / sequence / cache dims, and the
-/// interpreter reproduces eager outputs at sizes the trace never saw.
-@Suite struct TraceTests {
+/// interpreter reproduces eager outputs at sizes the trace never saw. Serialized: the tracer caches
+/// source-line lookups process-wide, so later traces reuse what the first one symbolicated.
+@Suite(.serialized) struct TraceTests {
     func constants(_ model: some PretrainedModel) -> [String: Tensor] {
         Dictionary(model.namedParameters() + model.namedBuffers(), uniquingKeysWith: { a, _ in a })
     }

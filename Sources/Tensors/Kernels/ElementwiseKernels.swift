@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,9 +68,13 @@ enum ElementwiseKernels {
         precondition(x.dtype != .bool, "\(op.rawValue): not defined for bool tensors")
         let input = x.dtype == .float32 ? x : cast(x, to: .float32)
         let out = empty(input.shape, .float32)
-        let p = plan(out, [input])
         let o = out.pointer(as: Float.self)
         let a = UnsafePointer(input.pointer(as: Float.self))
+        if input.isContiguous, let code = op.kernelCode {
+            tc_unary_f32(code, a, o, input.count)
+            return out
+        }
+        let p = plan(out, [input])
         switch op {
         case .neg: mapLoop(p, o, a) { -$0 }
         case .exp: mapLoop(p, o, a) { VectorMath.exp($0) }
@@ -165,6 +170,14 @@ enum ElementwiseKernels {
             return
         }
         let o = out.pointer(as: Float.self)
+        if let code = op.kernelCode, p.innerStrides[0] == 1, p.innerStrides[1] <= 1, p.innerStrides[2] <= 1,
+           p.innerStrides[1] >= 0, p.innerStrides[2] >= 0 {
+            for run in 0..<p.outerOffsets[0].count {
+                tc_binary_f32(code, x + p.outerOffsets[1][run], p.innerStrides[1], y + p.outerOffsets[2][run],
+                              p.innerStrides[2], o + p.outerOffsets[0][run], p.inner)
+            }
+            return
+        }
         switch op {
         case .add: zipLoop(p, o, x, y) { $0 + $1 }
         case .sub: zipLoop(p, o, x, y) { $0 - $1 }
@@ -286,6 +299,44 @@ enum ElementwiseKernels {
         case .int32: run(Int32.self)
         case .int64: run(Int64.self)
         case .bool: run(Bool.self)
+        }
+    }
+}
+
+extension UnaryOp {
+    /// The op's code in the C kernels, for ops that have a contiguous vectorized loop.
+    var kernelCode: Int32? {
+        switch self {
+        case .neg: Int32(TC_NEG.rawValue)
+        case .exp: Int32(TC_EXP.rawValue)
+        case .log: Int32(TC_LOG.rawValue)
+        case .sqrt: Int32(TC_SQRT.rawValue)
+        case .rsqrt: Int32(TC_RSQRT.rawValue)
+        case .abs: Int32(TC_ABS.rawValue)
+        case .tanh: Int32(TC_TANH.rawValue)
+        case .erf: Int32(TC_ERF.rawValue)
+        case .relu: Int32(TC_RELU.rawValue)
+        case .sigmoid: Int32(TC_SIGMOID.rawValue)
+        case .gelu: Int32(TC_GELU.rawValue)
+        case .geluTanh: Int32(TC_GELU_TANH.rawValue)
+        case .sin: Int32(TC_SIN.rawValue)
+        case .cos: Int32(TC_COS.rawValue)
+        case .logicalNot: nil
+        }
+    }
+}
+
+extension BinaryOp {
+    /// The op's code in the C kernels, for float arithmetic with a vectorized loop.
+    var kernelCode: Int32? {
+        switch self {
+        case .add: Int32(TC_ADD.rawValue)
+        case .sub: Int32(TC_SUB.rawValue)
+        case .mul: Int32(TC_MUL.rawValue)
+        case .div: Int32(TC_DIV.rawValue)
+        case .maximum: Int32(TC_MAXIMUM.rawValue)
+        case .minimum: Int32(TC_MINIMUM.rawValue)
+        default: nil
         }
     }
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// CPU kernel for layer normalization over the trailing dims.
 enum LayerNormKernels {
     /// `(x − mean) / sqrt(var + eps) · weight + bias` over the last `normalizedRank` dims.
@@ -17,21 +19,7 @@ enum LayerNormKernels {
         let dst = out.pointer(as: Float.self)
         let wp = w.map { UnsafePointer($0.pointer(as: Float.self)) }
         let bp = b.map { UnsafePointer($0.pointer(as: Float.self)) }
-        let epsilon = Float(eps)
-        for r in 0..<rows {
-            let row = src + r * m, y = dst + r * m
-            let mean = ReduceKernels.sum(row, m) / Float(m)
-            var variance: Float = 0
-            for i in 0..<m { let d = row[i] - mean; variance += d * d }
-            variance /= Float(m)
-            let rstd = 1 / (variance + epsilon).squareRoot()
-            switch (wp, bp) {
-            case let (w?, b?): for i in 0..<m { y[i] = (row[i] - mean) * rstd * w[i] + b[i] }
-            case let (w?, nil): for i in 0..<m { y[i] = (row[i] - mean) * rstd * w[i] }
-            case let (nil, b?): for i in 0..<m { y[i] = (row[i] - mean) * rstd + b[i] }
-            case (nil, nil): for i in 0..<m { y[i] = (row[i] - mean) * rstd }
-            }
-        }
+        tc_layer_norm_rows_f32(src, wp, bp, dst, rows, m, Float(eps))
         return out
     }
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// CPU kernels for reductions (sum, mean, max, min, argmax, argmin) over any set of dims.
 enum ReduceKernels {
     /// The shape after reducing `dims` (kept as size 1 when `keepDim`).
@@ -51,18 +53,8 @@ enum ReduceKernels {
         return out
     }
 
-    /// Sum of `n` floats with eight independent accumulators (vectorizable, and more accurate than one).
-    @inline(__always) static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= n {
-            acc += SIMD8<Float>(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7])
-            i += 8
-        }
-        var total = acc.sum()
-        while i < n { total += p[i]; i += 1 }
-        return total
-    }
+    /// Sum of `n` floats (vectorized, pairwise-like accumulation in the C kernel).
+    @inline(__always) static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float { tc_sum_f32(p, n) }
 
     /// Max (or min) of `n` floats; NaN if any element is NaN, as PyTorch.
     @inline(__always) static func extreme(_ p: UnsafePointer<Float>, _ n: Int, greater: Bool) -> Float {

@@ -1,3 +1,5 @@
+import CKernels
+
 /// CPU kernels for softmax and log-softmax along one dim.
 enum SoftmaxKernels {
     static func softmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
@@ -15,30 +17,7 @@ enum SoftmaxKernels {
         let rows = m == 0 ? 0 : x.count / m
         let src = UnsafePointer(input.pointer(as: Float.self))
         let dst = out.pointer(as: Float.self)
-        for r in 0..<rows {
-            softmaxRow(src + r * m, dst + r * m, m, log: log)
-        }
+        tc_softmax_rows_f32(src, dst, rows, m, log ? 1 : 0)
         return out
-    }
-
-    /// Softmax of one contiguous row: max, exp(x − max) and sum in one pass, then a scale.
-    @inline(__always) static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                             _ m: Int, log: Bool) {
-        var maxValue = -Float.infinity
-        for i in 0..<m { maxValue = Swift.max(maxValue, x[i]) }
-        if maxValue == -.infinity { maxValue = 0 }
-        var sum: Float = 0
-        for i in 0..<m {
-            let e = VectorMath.exp(x[i] - maxValue)
-            y[i] = e
-            sum += e
-        }
-        if log {
-            let shift = maxValue + libmLog(sum)
-            for i in 0..<m { y[i] = x[i] - shift }
-        } else {
-            let scale = 1 / sum
-            for i in 0..<m { y[i] *= scale }
-        }
     }
 }

@@ -1,0 +1,40 @@
+// swift-tools-version:6.1
+// Benchmarks for TCompile, in their own package so that users of TCompile never build benchmark
+// dependencies. Run from this folder; see run-tokenizers.sh.
+import PackageDescription
+
+let package = Package(
+    name: "TCompileBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "TCompile", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // Direct OpenBLAS access, for comparing our matmul with a bare cblas_sgemm call.
+        .systemLibrary(name: "CBLASDirect", path: "Sources/CBLASDirect"),
+        // A release-built timer for eager tensor kernels; run-tensors.sh compares it with NumPy.
+        .executableTarget(
+            name: "TensorThroughput",
+            dependencies: ["CBLASDirect", .product(name: "Tensors", package: "TCompile")],
+            path: "Sources/TensorThroughput"
+        ),
+        // package-benchmark suite: `swift package benchmark --target TokenizerBenchmarks`.
+        .executableTarget(
+            name: "TokenizerBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Tokenizers", package: "TCompile"),
+            ],
+            path: "Benchmarks/TokenizerBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // A plain release-built timer that prints MB/s as JSON, for the same-run comparison with HF
+        // tokenizers in run-tokenizers.sh.
+        .executableTarget(
+            name: "TokenizerThroughput",
+            dependencies: [.product(name: "Tokenizers", package: "TCompile")],
+            path: "Sources/TokenizerThroughput"
+        ),
+    ]
+)

@@ -1,0 +1,325 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// Why a graph could not be compiled; names the op and the Swift line it was traced from.
+public struct CodegenError: Error, CustomStringConvertible {
+    public var message: String
+    public var location: SourceLocation?
+    public init(_ message: String, at location: SourceLocation? = nil) {
+        self.message = message
+        self.location = location
+    }
+    public var description: String { "codegen error: \(message)" + (location.map { " [traced from \($0)]" } ?? "") }
+}
+
+/// The calling convention of a compiled graph's kernel function (the AOT library wraps it in the
+/// checked C API of `NAME.h`):
+///
+/// `int32 NAME_kernel(const int64 *dims, void *const *inputs, void *const *outputs,
+///                 void *const *constants, void *workspace)`
+///
+/// `dims` holds the dynamic dims in `Graph.symbols` order; `inputs` the input buffers in input-node
+/// order; `outputs` caller-allocated contiguous buffers in `Graph.outputs` order; `constants` one
+/// pointer per constant in `constantNames` order; `workspace` at least `workspaceBytes` bytes,
+/// 64-byte aligned, private to the call. Returns 0, or `indexOutOfRange` when an id is outside its
+/// table (nothing meaningful is written then).
+public struct RunSignature: Sendable {
+    /// The function's symbol name.
+    public var name: String
+    /// Constants in the order the run function expects their pointers.
+    public var constantNames: [String]
+    /// Workspace bytes needed at the dim bounds.
+    public var workspaceBytes: Int
+    /// Return code for an index (token id) outside its table.
+    public static let indexOutOfRange: Int32 = 2
+}
+
+/// Lowers a verified graph to one LLVM function that runs it, with loops over runtime dims, vector
+/// math in IR, and OpenBLAS sgemm for matrix products.
+final class GraphLowering {
+    let graph: Graph
+    let ir: IRBuilder
+    let math: MathFunctions
+    private var values: [ValueID: LoweredValue] = [:]
+    private var dims: [String: LLVMValueRef] = [:]
+    private var workspace: LLVMValueRef!
+    private var workspaceCursor = 0
+    private var errorBlock: LLVMBasicBlockRef!
+    /// The block that returns `indexOutOfRange`.
+    var errorBlockRef: LLVMBasicBlockRef { errorBlock }
+    private var entryBlock: LLVMBasicBlockRef!
+    private(set) var signature: RunSignature
+
+    init(graph: Graph, ir: IRBuilder, name: String) {
+        self.graph = graph
+        self.ir = ir
+        self.math = MathFunctions(ir: ir)
+        let constants = graph.nodes.compactMap { if case .constant(let n) = $0.op { n } else { nil } }
+        signature = RunSignature(name: name + "_kernel", constantNames: constants, workspaceBytes: 0)
+    }
+
+    /// The symbol bounds, for sizing the workspace.
+    private var maxBindings: [String: Int] { Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) }) }
+
+    /// Emits the run function.
+    func lower() throws -> RunSignature {
+        let type = ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
+        let function = ir.function(signature.name, type)
+        entryBlock = LLVMAppendBasicBlockInContext(ir.context, function, "entry")!
+        let body = LLVMAppendBasicBlockInContext(ir.context, function, "body")!
+        errorBlock = LLVMAppendBasicBlockInContext(ir.context, function, "index_error")!
+        ir.position(at: errorBlock)
+        ir.ret(ir.int32(RunSignature.indexOutOfRange))
+        ir.position(at: body)
+        let dimsArg = LLVMGetParam(function, 0)!, inputsArg = LLVMGetParam(function, 1)!
+        let outputsArg = LLVMGetParam(function, 2)!, constantsArg = LLVMGetParam(function, 3)!
+        workspace = LLVMGetParam(function, 4)!
+        for (i, s) in graph.symbols.enumerated() {
+            dims[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dimsArg, ir.int(i)))
+        }
+        var inputIndex = 0
+        for node in graph.nodes {
+            switch node.op {
+            case .input:
+                let p = ir.load(ir.ptr, ir.gep(ir.ptr, inputsArg, ir.int(inputIndex)))
+                inputIndex += 1
+                values[node.id] = fresh(node.type, base: p)
+            case .constant(let name):
+                let i = signature.constantNames.firstIndex(of: name)!
+                values[node.id] = fresh(node.type, base: ir.load(ir.ptr, ir.gep(ir.ptr, constantsArg, ir.int(i))))
+            case .primitive:
+                let op = try node.op.concrete(maxBindings)
+                do {
+                    values[node.id] = try lower(node, op, node.inputs.map { values[$0]! })
+                } catch let e as CodegenError {
+                    throw CodegenError(e.message, at: node.location)
+                }
+            default:
+                throw CodegenError("op \(node.op.name) is not supported by the code generator", at: node.location)
+            }
+        }
+        for (i, output) in graph.outputs.enumerated() {
+            let source = values[output.value]!
+            let p = ir.load(ir.ptr, ir.gep(ir.ptr, outputsArg, ir.int(i)))
+            let destination = fresh(graph.node(output.value)!.type, base: p)
+            copy(source, into: destination)
+        }
+        ir.ret(ir.int32(0))
+        // Allocas live in the entry block, which then jumps to the body.
+        ir.position(at: entryBlock)
+        ir.br(body)
+        signature.workspaceBytes = workspaceCursor
+        return signature
+    }
+
+    // MARK: Values and buffers
+
+    /// The runtime value of a symbolic dim expression.
+    func value(of d: SymbolicInt) -> LLVMValueRef {
+        if let c = d.constant { return ir.int(c) }
+        var total: LLVMValueRef? = nil
+        for (monomial, coefficient) in d.terms {
+            var term = ir.int(coefficient)
+            for s in monomial { term = ir.mul(term, dims[s]!) }
+            total = total.map { ir.add($0, term) } ?? term
+        }
+        return total!
+    }
+
+    /// Row-major strides for runtime dims.
+    func contiguousStrides(_ shape: [LLVMValueRef]) -> [LLVMValueRef] {
+        var strides = [LLVMValueRef](repeating: ir.int(1), count: shape.count)
+        var acc = ir.int(1)
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[i] = acc
+            acc = ir.mul(acc, shape[i])
+        }
+        return strides
+    }
+
+    /// A contiguous value of `type` at `base`.
+    func fresh(_ type: TensorType, base: LLVMValueRef) -> LoweredValue {
+        let shape = type.shape.map(value(of:))
+        return LoweredValue(dtype: type.dtype, base: base, offset: ir.int(0), shape: shape,
+                            strides: contiguousStrides(shape), contiguous: true, layout: .rowMajor)
+    }
+
+    /// A new contiguous workspace buffer for a value of `type`, placed at its bound size.
+    func allocate(_ type: TensorType) -> LoweredValue {
+        let count = type.shape.reduce(1) { $0 * max(0, $1.evaluate(maxBindings) ?? 0) }
+        let offset = workspaceCursor
+        workspaceCursor += (count * type.dtype.byteSize + 63) & ~63
+        return fresh(type, base: ir.gep(ir.i8, workspace, ir.int(offset)))
+    }
+
+    /// Pointer to the element at `indices` (one per dim).
+    func address(_ v: LoweredValue, _ indices: [LLVMValueRef]) -> LLVMValueRef {
+        var offset = v.offset
+        for (i, s) in zip(indices, v.strides) { offset = ir.add(offset, ir.mul(i, s)) }
+        return ir.gep(v.dtype.llvmType(ir), v.base, offset)
+    }
+
+    /// A local variable in the entry block (promoted to a register by the optimizer).
+    func local(_ type: LLVMTypeRef) -> LLVMValueRef {
+        let saved = LLVMGetInsertBlock(ir.builder)!
+        if let first = LLVMGetFirstInstruction(entryBlock) { LLVMPositionBuilderBefore(ir.builder, first) } else { ir.position(at: entryBlock) }
+        let slot = LLVMBuildAlloca(ir.builder, type, "")!
+        ir.position(at: saved)
+        return slot
+    }
+
+    /// Strides of `v` broadcast to `outType` (0 where `v`'s dim is a broadcast 1), from static types.
+    func broadcastStrides(_ v: LoweredValue, _ vType: TensorType, to outType: TensorType) -> [LLVMValueRef] {
+        let lead = outType.shape.count - vType.shape.count
+        return (0..<outType.shape.count).map { i in
+            if i < lead { return ir.int(0) }
+            let d = vType.shape[i - lead]
+            return d == 1 && outType.shape[i] != 1 ? ir.int(0) : v.strides[i - lead]
+        }
+    }
+
+    // MARK: Elementwise
+
+    /// Loads the element of `v` at a broadcast position, converted to the computation's scalar type.
+    func load(_ v: LoweredValue, strides: [LLVMValueRef], _ indices: [LLVMValueRef]) -> LLVMValueRef {
+        var offset = v.offset
+        for (i, s) in zip(indices, strides) { offset = ir.add(offset, ir.mul(i, s)) }
+        return ir.load(v.dtype.llvmType(ir), ir.gep(v.dtype.llvmType(ir), v.base, offset))
+    }
+
+    /// `out[i] = compute(inputs at i)` over `outType`'s shape, with broadcasting.
+    func elementwise(_ node: Graph.Node, _ inputs: [LoweredValue], _ compute: ([LLVMValueRef]) -> LLVMValueRef) -> LoweredValue {
+        let out = allocate(node.type)
+        let types = node.inputs.map { graph.node($0)!.type }
+        let strides = zip(inputs, types).map { broadcastStrides($0, $1, to: node.type) }
+        let elementType = node.type.dtype.llvmType(ir)
+        ir.loops(out.shape) { indices in
+            let loaded = inputs.indices.map { load(inputs[$0], strides: strides[$0], indices) }
+            ir.store(compute(loaded), address(out, indices))
+        }
+        _ = elementType
+        return out
+    }
+
+    /// Copies `source` (same shape) into `destination`, both strided.
+    func copy(_ source: LoweredValue, into destination: LoweredValue) {
+        ir.loops(destination.shape) { indices in
+            ir.store(load(source, strides: source.strides, indices), address(destination, indices))
+        }
+    }
+
+    /// `v` itself when contiguous, else a contiguous copy.
+    func contiguous(_ v: LoweredValue, _ type: TensorType) -> LoweredValue {
+        if v.contiguous { return v }
+        let out = allocate(type)
+        copy(v, into: out)
+        return out
+    }
+
+    // MARK: Scalar operations shared by unary, binary and scalar ops
+
+    func toFloat(_ x: LLVMValueRef, from dtype: DType) -> LLVMValueRef {
+        switch dtype {
+        case .float32: x
+        case .bool: ir.sitofp(ir.zext(x, ir.i32))
+        default: ir.sitofp(x)
+        }
+    }
+
+    func boolByte(_ bit: LLVMValueRef) -> LLVMValueRef { ir.zext(bit, ir.i8) }
+
+    func unary(_ op: UnaryOp, _ x: LLVMValueRef, dtype: DType) -> LLVMValueRef {
+        if dtype.isInteger && [.neg, .abs, .relu].contains(op) {
+            let zero = LLVMConstInt(dtype.llvmType(ir), 0, 1)!
+            switch op {
+            case .neg: return ir.sub(zero, x)
+            case .abs: return ir.select(ir.icmp(LLVMIntSLT, x, zero), ir.sub(zero, x), x)
+            default: return ir.select(ir.icmp(LLVMIntSGT, x, zero), x, zero)
+            }
+        }
+        if op == .logicalNot { return ir.xor(x, ir.byte(1)) }
+        let v = toFloat(x, from: dtype)
+        switch op {
+        case .neg: return ir.fneg(v)
+        case .exp: return math.apply(math.exp, v)
+        case .log: return ir.intrinsic("llvm.log", [v])
+        case .sqrt: return ir.intrinsic("llvm.sqrt", [v])
+        case .rsqrt: return ir.fdiv(ir.float(1), ir.intrinsic("llvm.sqrt", [v]))
+        case .abs: return ir.intrinsic("llvm.fabs", [v])
+        case .tanh: return math.apply(math.tanh, v)
+        case .erf: return math.apply(math.erf, v)
+        case .relu: return ir.select(ir.fcmp(LLVMRealOGT, v, ir.float(0)), v, ir.float(0))
+        case .sigmoid: return math.apply(math.sigmoid, v)
+        case .gelu: return math.apply(math.gelu, v)
+        case .geluTanh: return math.apply(math.geluTanh, v)
+        case .sin: return ir.intrinsic("llvm.sin", [v])
+        case .cos: return ir.intrinsic("llvm.cos", [v])
+        case .logicalNot: return x
+        }
+    }
+
+    func binary(_ op: BinaryOp, _ a: LLVMValueRef, _ b: LLVMValueRef, dtype: DType) -> LLVMValueRef {
+        if op.isLogical { return op == .logicalAnd ? ir.and(a, b) : ir.or(a, b) }
+        if dtype == .float32 || op == .div || op == .pow {
+            let x = toFloat(a, from: dtype), y = toFloat(b, from: dtype)
+            switch op {
+            case .add: return ir.fadd(x, y)
+            case .sub: return ir.fsub(x, y)
+            case .mul: return ir.fmul(x, y)
+            case .div: return ir.fdiv(x, y)
+            case .pow: return ir.intrinsic("llvm.pow", [x, y])
+            case .maximum, .minimum:
+                let nan = ir.fcmp(LLVMRealUNO, x, y)
+                let pick = ir.select(ir.fcmp(op == .maximum ? LLVMRealOGT : LLVMRealOLT, x, y), x, y)
+                return ir.select(nan, ir.fadd(x, y), pick)
+            case .equal: return boolByte(ir.fcmp(LLVMRealOEQ, x, y))
+            case .notEqual: return boolByte(ir.fcmp(LLVMRealUNE, x, y))
+            case .less: return boolByte(ir.fcmp(LLVMRealOLT, x, y))
+            case .lessEqual: return boolByte(ir.fcmp(LLVMRealOLE, x, y))
+            case .greater: return boolByte(ir.fcmp(LLVMRealOGT, x, y))
+            case .greaterEqual: return boolByte(ir.fcmp(LLVMRealOGE, x, y))
+            case .logicalAnd, .logicalOr: return a
+            }
+        }
+        switch op {
+        case .add: return ir.add(a, b)
+        case .sub: return ir.sub(a, b)
+        case .mul: return ir.mul(a, b)
+        case .maximum: return ir.select(ir.icmp(LLVMIntSGT, a, b), a, b)
+        case .minimum: return ir.select(ir.icmp(LLVMIntSLT, a, b), a, b)
+        case .equal: return boolByte(ir.icmp(LLVMIntEQ, a, b))
+        case .notEqual: return boolByte(ir.icmp(LLVMIntNE, a, b))
+        case .less: return boolByte(ir.icmp(LLVMIntSLT, a, b))
+        case .lessEqual: return boolByte(ir.icmp(LLVMIntSLE, a, b))
+        case .greater: return boolByte(ir.icmp(LLVMIntSGT, a, b))
+        case .greaterEqual: return boolByte(ir.icmp(LLVMIntSGE, a, b))
+        default: return a
+        }
+    }
+
+    /// A constant of `dtype` holding `value`.
+    func constant(_ value: Double, _ dtype: DType) -> LLVMValueRef {
+        switch dtype {
+        case .float32: ir.float(Float(value))
+        case .bool: ir.byte(value != 0 ? 1 : 0)
+        default: LLVMConstInt(dtype.llvmType(ir), UInt64(bitPattern: Int64(value)), 1)
+        }
+    }
+
+    func cast(_ x: LLVMValueRef, from: DType, to: DType) -> LLVMValueRef {
+        if from == to { return x }
+        switch (from, to) {
+        case (.float32, .bool): return boolByte(ir.fcmp(LLVMRealUNE, x, ir.float(0)))
+        case (_, .bool): return boolByte(ir.icmp(LLVMIntNE, x, LLVMConstInt(from.llvmType(ir), 0, 0)))
+        case (_, .float32): return toFloat(x, from: from)
+        case (.float32, _):
+            let finite = ir.fcmp(LLVMRealOLT, ir.intrinsic("llvm.fabs", [x]), ir.float(.infinity))
+            let safe = ir.select(finite, x, ir.float(0))
+            return ir.fptosi(safe, to.llvmType(ir))
+        case (.bool, _): return ir.zext(x, to.llvmType(ir))
+        case (.int32, .int64): return ir.sext(x, ir.i64)
+        default: return ir.trunc(x, to.llvmType(ir))
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import CLLVM
+
+/// A thin Swift face over the LLVM C API's IR builder: types, constants, arithmetic, memory, calls,
+/// intrinsics and structured loops, so lowering code reads like the loops it emits.
+final class IRBuilder {
+    let context: LLVMContextRef
+    let module: LLVMModuleRef
+    let builder: LLVMBuilderRef
+
+    init(context: LLVMContextRef, module: LLVMModuleRef) {
+        self.context = context
+        self.module = module
+        self.builder = LLVMCreateBuilderInContext(context)
+    }
+
+    deinit { LLVMDisposeBuilder(builder) }
+
+    // MARK: Types
+
+    var void: LLVMTypeRef { LLVMVoidTypeInContext(context) }
+    var i1: LLVMTypeRef { LLVMInt1TypeInContext(context) }
+    var i8: LLVMTypeRef { LLVMInt8TypeInContext(context) }
+    var i32: LLVMTypeRef { LLVMInt32TypeInContext(context) }
+    var i64: LLVMTypeRef { LLVMInt64TypeInContext(context) }
+    var f32: LLVMTypeRef { LLVMFloatTypeInContext(context) }
+    var ptr: LLVMTypeRef { LLVMPointerTypeInContext(context, 0) }
+
+    func functionType(_ result: LLVMTypeRef, _ params: [LLVMTypeRef]) -> LLVMTypeRef {
+        var p: [LLVMTypeRef?] = params
+        return p.withUnsafeMutableBufferPointer { LLVMFunctionType(result, $0.baseAddress, UInt32(params.count), 0) }
+    }
+
+    // MARK: Constants
+
+    func int(_ v: Int) -> LLVMValueRef { LLVMConstInt(i64, UInt64(bitPattern: Int64(v)), 1) }
+    func int32(_ v: Int32) -> LLVMValueRef { LLVMConstInt(i32, UInt64(bitPattern: Int64(v)), 1) }
+    func float(_ v: Float) -> LLVMValueRef { LLVMConstReal(f32, Double(v)) }
+    func bool(_ v: Bool) -> LLVMValueRef { LLVMConstInt(i1, v ? 1 : 0, 0) }
+    func byte(_ v: UInt8) -> LLVMValueRef { LLVMConstInt(i8, UInt64(v), 0) }
+
+    // MARK: Functions and blocks
+
+    /// Declares (or finds) a function.
+    func function(_ name: String, _ type: LLVMTypeRef) -> LLVMValueRef {
+        if let f = LLVMGetNamedFunction(module, name) { return f }
+        return LLVMAddFunction(module, name, type)
+    }
+
+    /// A new block in the function the builder is in.
+    func block(_ name: String) -> LLVMBasicBlockRef {
+        LLVMAppendBasicBlockInContext(context, currentFunction, name)
+    }
+
+    var currentFunction: LLVMValueRef { LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder)) }
+
+    func position(at block: LLVMBasicBlockRef) { LLVMPositionBuilderAtEnd(builder, block) }
+
+    func br(_ block: LLVMBasicBlockRef) { LLVMBuildBr(builder, block) }
+
+    func condBr(_ cond: LLVMValueRef, _ then: LLVMBasicBlockRef, _ otherwise: LLVMBasicBlockRef) {
+        LLVMBuildCondBr(builder, cond, then, otherwise)
+    }
+
+    func ret(_ v: LLVMValueRef? = nil) {
+        if let v { LLVMBuildRet(builder, v) } else { LLVMBuildRetVoid(builder) }
+    }
+
+    // MARK: Integer arithmetic (i64 index math)
+
+    func add(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildAdd(builder, a, b, "") }
+    func sub(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildSub(builder, a, b, "") }
+    func mul(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildMul(builder, a, b, "") }
+    func sdiv(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildSDiv(builder, a, b, "") }
+    func srem(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildSRem(builder, a, b, "") }
+    func icmp(_ p: LLVMIntPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildICmp(builder, p, a, b, "") }
+    func and(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildAnd(builder, a, b, "") }
+    func or(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildOr(builder, a, b, "") }
+    func xor(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildXor(builder, a, b, "") }
+    func shl(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildShl(builder, a, b, "") }
+    func select(_ c: LLVMValueRef, _ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildSelect(builder, c, a, b, "") }
+
+    // MARK: Float arithmetic
+
+    func fadd(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildFAdd(builder, a, b, "") }
+    func fsub(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildFSub(builder, a, b, "") }
+    func fmul(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildFMul(builder, a, b, "") }
+    func fdiv(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildFDiv(builder, a, b, "") }
+    func fneg(_ a: LLVMValueRef) -> LLVMValueRef { LLVMBuildFNeg(builder, a, "") }
+    func fcmp(_ p: LLVMRealPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef { LLVMBuildFCmp(builder, p, a, b, "") }
+
+    /// `a + b` allowed to reassociate, so reductions vectorize.
+    func faddReassoc(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef {
+        let v = fadd(a, b)
+        LLVMSetFastMathFlags(v, LLVMFastMathFlags(LLVMFastMathAllowReassoc))
+        return v
+    }
+
+    // MARK: Conversions
+
+    func sitofp(_ v: LLVMValueRef) -> LLVMValueRef { LLVMBuildSIToFP(builder, v, f32, "") }
+    func fptosi(_ v: LLVMValueRef, _ t: LLVMTypeRef) -> LLVMValueRef { LLVMBuildFPToSI(builder, v, t, "") }
+    func sext(_ v: LLVMValueRef, _ t: LLVMTypeRef) -> LLVMValueRef { LLVMBuildSExt(builder, v, t, "") }
+    func zext(_ v: LLVMValueRef, _ t: LLVMTypeRef) -> LLVMValueRef { LLVMBuildZExt(builder, v, t, "") }
+    func trunc(_ v: LLVMValueRef, _ t: LLVMTypeRef) -> LLVMValueRef { LLVMBuildTrunc(builder, v, t, "") }
+    func bitcast(_ v: LLVMValueRef, _ t: LLVMTypeRef) -> LLVMValueRef { LLVMBuildBitCast(builder, v, t, "") }
+
+    // MARK: Memory
+
+    /// `base + index` elements of `type`.
+    func gep(_ type: LLVMTypeRef, _ base: LLVMValueRef, _ index: LLVMValueRef) -> LLVMValueRef {
+        var i: [LLVMValueRef?] = [index]
+        return i.withUnsafeMutableBufferPointer { LLVMBuildInBoundsGEP2(builder, type, base, $0.baseAddress, 1, "") }
+    }
+
+    func load(_ type: LLVMTypeRef, _ pointer: LLVMValueRef) -> LLVMValueRef { LLVMBuildLoad2(builder, type, pointer, "") }
+
+    func store(_ value: LLVMValueRef, _ pointer: LLVMValueRef) { LLVMBuildStore(builder, value, pointer) }
+
+    // MARK: Calls and intrinsics
+
+    @discardableResult
+    func call(_ function: LLVMValueRef, _ type: LLVMTypeRef, _ args: [LLVMValueRef]) -> LLVMValueRef {
+        var a: [LLVMValueRef?] = args
+        return a.withUnsafeMutableBufferPointer { LLVMBuildCall2(builder, type, function, $0.baseAddress, UInt32(args.count), "") }
+    }
+
+    /// A call to an overloaded LLVM intrinsic on floats (`llvm.sqrt`, `llvm.fabs`, `llvm.maxnum`, …).
+    func intrinsic(_ name: String, _ args: [LLVMValueRef]) -> LLVMValueRef {
+        let id = LLVMLookupIntrinsicID(name, name.utf8.count)
+        var types: [LLVMTypeRef?] = [f32]
+        let declaration = types.withUnsafeMutableBufferPointer { LLVMGetIntrinsicDeclaration(module, id, $0.baseAddress, 1) }!
+        let type = types.withUnsafeMutableBufferPointer { LLVMIntrinsicGetType(context, id, $0.baseAddress, 1) }!
+        return call(declaration, type, args)
+    }
+
+    // MARK: Loops
+
+    /// `for i in start..<end { body(i) }` as a canonical counted loop (preheader, header with a phi,
+    /// latch); the loop vectorizer recognizes it.
+    func loop(_ start: LLVMValueRef, _ end: LLVMValueRef, _ body: (LLVMValueRef) -> Void) {
+        let entry = LLVMGetInsertBlock(builder)!
+        let header = block("loop")
+        let bodyBlock = block("body")
+        let exit = block("exit")
+        br(header)
+        position(at: header)
+        let i = LLVMBuildPhi(builder, i64, "i")!
+        condBr(icmp(LLVMIntSLT, i, end), bodyBlock, exit)
+        position(at: bodyBlock)
+        body(i)
+        let next = add(i, int(1))
+        let latch = LLVMGetInsertBlock(builder)!
+        br(header)
+        var values: [LLVMValueRef?] = [start, next]
+        var blocks: [LLVMBasicBlockRef?] = [entry, latch]
+        LLVMAddIncoming(i, &values, &blocks, 2)
+        position(at: exit)
+    }
+
+    /// Nested loops over `extents` (outermost first), calling `body` with the index of each.
+    func loops(_ extents: [LLVMValueRef], _ body: ([LLVMValueRef]) -> Void) {
+        func nest(_ level: Int, _ indices: [LLVMValueRef]) {
+            if level == extents.count { body(indices); return }
+            loop(int(0), extents[level]) { i in nest(level + 1, indices + [i]) }
+        }
+        nest(0, [])
+    }
+
+    /// A loop carrying one value (a reduction): `acc = body(i, acc)` for i in start..<end.
+    func reduce(_ start: LLVMValueRef, _ end: LLVMValueRef, initial: LLVMValueRef, type: LLVMTypeRef,
+                _ body: (LLVMValueRef, LLVMValueRef) -> LLVMValueRef) -> LLVMValueRef {
+        let entry = LLVMGetInsertBlock(builder)!
+        let header = block("rloop")
+        let bodyBlock = block("rbody")
+        let exit = block("rexit")
+        br(header)
+        position(at: header)
+        let i = LLVMBuildPhi(builder, i64, "i")!
+        let acc = LLVMBuildPhi(builder, type, "acc")!
+        condBr(icmp(LLVMIntSLT, i, end), bodyBlock, exit)
+        position(at: bodyBlock)
+        let updated = body(i, acc)
+        let next = add(i, int(1))
+        let latch = LLVMGetInsertBlock(builder)!
+        br(header)
+        var iv: [LLVMValueRef?] = [start, next]
+        var av: [LLVMValueRef?] = [initial, updated]
+        var blocks: [LLVMBasicBlockRef?] = [entry, latch]
+        LLVMAddIncoming(i, &iv, &blocks, 2)
+        LLVMAddIncoming(acc, &av, &blocks, 2)
+        position(at: exit)
+        return acc
+    }
+}

@@ -1,0 +1,108 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// Options for compiling a graph.
+public struct CompileOptions: Sendable {
+    /// The CPU to generate code for (the host by default: AVX-512 where it has it).
+    public var target: HostTarget
+    /// LLVM optimization level, 0–3.
+    public var optimizationLevel: Int
+
+    public init(target: HostTarget = .host(), optimizationLevel: Int = 3) {
+        self.target = target
+        self.optimizationLevel = optimizationLevel
+    }
+}
+
+/// A graph compiled to native code in this process (ORC LLJIT), callable with tensors.
+///
+/// ```swift
+/// let compiled = try CompiledModel(graph: graph, name: "minilm")
+/// let outputs = try compiled(["input_ids": ids, "attention_mask": mask])
+/// ```
+/// Calls from several threads at once are safe: each call gets its own workspace.
+public final class CompiledModel: @unchecked Sendable {
+    typealias RunFunction = @convention(c) (UnsafePointer<Int64>?, UnsafePointer<UnsafeMutableRawPointer?>?,
+                                            UnsafePointer<UnsafeMutableRawPointer?>?, UnsafePointer<UnsafeMutableRawPointer?>?,
+                                            UnsafeMutableRawPointer?) -> Int32
+
+    /// The graph this model runs.
+    public let graph: Graph
+    /// The run function's calling convention, workspace size and constant order.
+    public let signature: RunSignature
+    private let jit: LLVMOrcLLJITRef
+    private let run: RunFunction
+    private let constants: [Tensor]
+    private let interpreter: Interpreter
+
+    /// JIT-compiles `graph` (which must verify).
+    public init(graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws {
+        try Verifier.verify(graph)
+        self.graph = graph
+        self.interpreter = Interpreter(graph: graph)
+        let tsContext = LLVMOrcCreateNewThreadSafeContext()!
+        let context = LLVMOrcThreadSafeContextGetContext(tsContext)!
+        let (module, signature): (LLVMModuleRef, RunSignature)
+        do {
+            (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context)
+        } catch {
+            LLVMOrcDisposeThreadSafeContext(tsContext)
+            throw error
+        }
+        self.signature = signature
+        self.constants = signature.constantNames.map { graph.constants[$0]!.contiguous() }
+
+        var builder: LLVMOrcJITTargetMachineBuilderRef?
+        if let error = LLVMOrcJITTargetMachineBuilderDetectHost(&builder) { throw CodegenError("JIT: \(Self.message(error))") }
+        let jitBuilder = LLVMOrcCreateLLJITBuilder()
+        LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(jitBuilder, builder)
+        var jit: LLVMOrcLLJITRef?
+        if let error = LLVMOrcCreateLLJIT(&jit, jitBuilder) { throw CodegenError("JIT: \(Self.message(error))") }
+        self.jit = jit!
+        var generator: LLVMOrcDefinitionGeneratorRef?
+        if let error = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil) {
+            throw CodegenError("JIT: \(Self.message(error))")
+        }
+        let dylib = LLVMOrcLLJITGetMainJITDylib(jit)
+        LLVMOrcJITDylibAddGenerator(dylib, generator)
+        let tsModule = LLVMOrcCreateNewThreadSafeModule(module, tsContext)
+        LLVMOrcDisposeThreadSafeContext(tsContext)
+        if let error = LLVMOrcLLJITAddLLVMIRModule(jit, dylib, tsModule) { throw CodegenError("JIT: \(Self.message(error))") }
+        var address: LLVMOrcExecutorAddress = 0
+        if let error = LLVMOrcLLJITLookup(jit, &address, signature.name) { throw CodegenError("JIT: \(Self.message(error))") }
+        self.run = unsafeBitCast(UnsafeRawPointer(bitPattern: UInt(address))!, to: RunFunction.self)
+    }
+
+    deinit { LLVMOrcDisposeLLJIT(jit) }
+
+    private static func message(_ error: LLVMErrorRef) -> String { takeLLVMString(LLVMGetErrorMessage(error)) }
+
+    /// Runs the compiled graph on named inputs (dims within their bounds) and returns named outputs.
+    public func callAsFunction(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let bindings = try interpreter.bindings(for: inputs)
+        let dims = graph.symbols.map { Int64(bindings[$0.name] ?? 0) }
+        let inputTensors = graph.inputNodes.map { node -> Tensor in
+            guard case .input(let name) = node.op else { preconditionFailure("Graph.inputNodes returned a non-input node") }
+            return inputs[name]!.contiguous()
+        }
+        let outputs = graph.outputs.map { output -> Tensor in
+            let type = graph.node(output.value)!.type
+            return Tensor(storage: Storage(uninitializedByteCount: (type.concreteShape(bindings)!.reduce(1, *)) * type.dtype.byteSize),
+                          shape: type.concreteShape(bindings)!, dtype: type.dtype)
+        }
+        let workspace = Storage(uninitializedByteCount: signature.workspaceBytes)
+        let status = withExtendedLifetime((inputTensors, outputs, workspace, constants)) { () -> Int32 in
+            let inputPointers = inputTensors.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
+            let outputPointers = outputs.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
+            let constantPointers = constants.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
+            return run(dims, inputPointers, outputPointers, constantPointers, workspace.base)
+        }
+        guard status == 0 else {
+            throw CodegenError(status == RunSignature.indexOutOfRange
+                               ? "an index input (token id) is outside the table it selects from"
+                               : "the compiled model returned error \(status)")
+        }
+        return Dictionary(uniqueKeysWithValues: zip(graph.outputs.map(\.name), outputs))
+    }
+}

@@ -1,0 +1,72 @@
+import CLLVM
+import Graph
+
+/// Builds the optimized LLVM module for a graph — the one pipeline both the JIT and the AOT emitter
+/// use: lower, set the target, verify, optimize.
+enum ModuleBuilder {
+    /// The optimized module (owned by the caller) and its run function's signature.
+    static func build(_ graph: Graph, name: String, options: CompileOptions,
+                      context: LLVMContextRef) throws -> (LLVMModuleRef, RunSignature) {
+        let machine = try TargetMachine(options.target)
+        let module = LLVMModuleCreateWithNameInContext(name, context)!
+        do {
+            let ir = IRBuilder(context: context, module: module)
+            let signature = try GraphLowering(graph: graph, ir: ir, name: name).lower()
+            machine.configure(module)
+            machine.annotate(module)
+            try machine.optimize(module, level: options.optimizationLevel)
+            return (module, signature)
+        } catch {
+            LLVMDisposeModule(module)
+            throw error
+        }
+    }
+
+    /// The module's textual LLVM IR.
+    static func text(_ module: LLVMModuleRef) -> String {
+        takeLLVMString(LLVMPrintModuleToString(module))
+    }
+
+    /// Machine code for the module, as an object file or assembly text.
+    static func emit(_ module: LLVMModuleRef, options: CompileOptions, assembly: Bool) throws -> [UInt8] {
+        let machine = try TargetMachine(options.target)
+        var buffer: LLVMMemoryBufferRef?
+        var message: UnsafeMutablePointer<CChar>?
+        guard LLVMTargetMachineEmitToMemoryBuffer(machine.machine, module, assembly ? LLVMAssemblyFile : LLVMObjectFile,
+                                                  &message, &buffer) == 0, let buffer else {
+            throw CodegenError("LLVM could not emit \(assembly ? "assembly" : "an object file"): \(takeLLVMString(message))")
+        }
+        defer { LLVMDisposeMemoryBuffer(buffer) }
+        let start = LLVMGetBufferStart(buffer)!
+        let size = LLVMGetBufferSize(buffer)
+        return Array(UnsafeRawBufferPointer(start: start, count: size))
+    }
+}
+
+/// Textual and binary forms of a compiled graph, for `--emit ll,asm,obj` and for inspection.
+public enum CompiledArtifacts {
+    /// The optimized LLVM IR of `graph`'s run function.
+    public static func llvmIR(_ graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws -> String {
+        try withModule(graph, name, options) { module, _ in ModuleBuilder.text(module) }
+    }
+
+    /// The assembly for `options.target`.
+    public static func assembly(_ graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws -> String {
+        try withModule(graph, name, options) { module, _ in String(decoding: try ModuleBuilder.emit(module, options: options, assembly: true), as: UTF8.self) }
+    }
+
+    /// A relocatable ELF object with the run function.
+    public static func object(_ graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws -> (bytes: [UInt8], signature: RunSignature) {
+        try withModule(graph, name, options) { module, signature in (try ModuleBuilder.emit(module, options: options, assembly: false), signature) }
+    }
+
+    private static func withModule<R>(_ graph: Graph, _ name: String, _ options: CompileOptions,
+                                      _ body: (LLVMModuleRef, RunSignature) throws -> R) throws -> R {
+        try Verifier.verify(graph)
+        let context = LLVMContextCreate()!
+        defer { LLVMContextDispose(context) }
+        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context)
+        defer { LLVMDisposeModule(module) }
+        return try body(module, signature)
+    }
+}

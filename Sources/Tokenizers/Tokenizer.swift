@@ -1,0 +1,281 @@
+// The public face of the module: a tokenizer loaded from Hugging Face files that encodes and decodes as
+// Hugging Face `tokenizers` does.
+
+/// The pre-tokenizer that splits normalized text into words.
+enum PreTokenizer: Sendable, Equatable {
+    /// The whole text is one word.
+    case none
+    /// BertPreTokenizer: whitespace and punctuation.
+    case bert
+    /// ByteLevel: a space before each piece of text (`addPrefixSpace`), then the GPT-2 pattern (`useRegex`).
+    case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+}
+
+/// The model that turns a word into tokens.
+enum TokenModel: Sendable {
+    case wordPiece(WordPiece)
+    case bpe(ByteLevelBPE)
+}
+
+/// Everything a tokenizer is made of; immutable and shared between copies of a `Tokenizer`.
+final class TokenizerCore: Sendable {
+    let normalizer: BertNormalizer?
+    let preTokenizer: PreTokenizer
+    let model: TokenModel
+    let added: AddedVocabulary
+    let postProcessor: PostProcessor
+    let decoder: TokenDecoder
+    /// id → token, model vocabulary and added tokens.
+    let spellings: [String?]
+    let ids: [String: Int]
+    let specialIds: Set<Int>
+    /// Leading and trailing spaces (Ġ or whitespace) of each token, for ByteLevel offset trimming.
+    let trims: [UInt16]
+
+    init(normalizer: BertNormalizer?, preTokenizer: PreTokenizer, model: TokenModel, vocabulary: [String: Int],
+         addedTokens: [AddedToken], postProcessor: PostProcessor, decoder: TokenDecoder) {
+        self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        self.model = model
+        self.postProcessor = postProcessor
+        self.decoder = decoder
+        added = AddedVocabulary(tokens: addedTokens) { normalizer?.normalize($0) ?? Array($0.utf8) }
+        var ids = vocabulary
+        for token in addedTokens { ids[token.content] = token.id }
+        let size = (ids.values.max() ?? -1) + 1
+        var spellings = [String?](repeating: nil, count: size)
+        for (token, id) in vocabulary { spellings[id] = token }
+        for token in addedTokens { spellings[token.id] = token.content }
+        self.spellings = spellings
+        self.ids = ids
+        specialIds = Set(addedTokens.filter(\.special).map(\.id))
+        var trims = [UInt16](repeating: 0, count: size)
+        switch postProcessor {
+        case .roberta(_, _, true, _), .byteLevel(true, _):
+            for (id, spelling) in spellings.enumerated() {
+                guard let scalars = spelling?.unicodeScalars.map(\.value) else { continue }
+                trims[id] = AddedVocabulary.spaceCounts(scalars) {
+                    $0 == 0x120 || UnicodeData.classes($0).contains(.whitespace)  // Ġ is the byte-level space
+                }
+            }
+        default: break
+        }
+        self.trims = trims
+    }
+
+    func spelling(_ id: Int) -> String { id >= 0 && id < spellings.count ? spellings[id] ?? "" : "" }
+
+    /// Buffers reused from one text to the next of a batch.
+    struct Workspace {
+        var pieces: [AddedVocabulary.Piece] = []
+        var subPieces: [AddedVocabulary.Piece] = []
+        var words: [Int] = []
+        var normalized = NormalizedText()
+        var prefixed = NormalizedText()
+    }
+
+    /// Tokens (ids and original byte spans) of one text, before post-processing, into `tokens` (emptied
+    /// first, its storage reused).
+    func tokenize(_ text: String, _ workspace: inout Workspace, into tokens: inout TokenList) {
+        tokens.removeAll()
+        var text = text
+        text.withUTF8 { p in
+            workspace.pieces.removeAll(keepingCapacity: true)
+            added.split(p, 0, p.count, normalizedSet: false, into: &workspace.pieces)
+            for piece in workspace.pieces {
+                if let id = piece.id {
+                    noteMatchedText(p, piece.start, piece.end, id: id, in: &tokens)
+                    tokens.append(id: id, start: piece.start, end: piece.end,
+                                  trim: AddedVocabulary.whitespaceTrim(p, piece.start, piece.end))
+                    continue
+                }
+                workspace.normalized.removeAll()
+                if let normalizer {
+                    normalizer.normalize(p, piece.start, piece.end, into: &workspace.normalized)
+                } else {
+                    workspace.normalized.appendVerbatim(p, piece.start, piece.end)
+                }
+                workspace.subPieces.removeAll(keepingCapacity: true)
+                let normalized = workspace.normalized
+                normalized.withView { view in
+                    added.split(view.bytes, 0, view.bytes.count, normalizedSet: true, into: &workspace.subPieces)
+                    for sub in workspace.subPieces {
+                        if let id = sub.id {
+                            let (s, e) = view.originalSpan(sub.start, sub.end)
+                            noteMatchedText(view.bytes, sub.start, sub.end, id: id, in: &tokens)
+                            tokens.append(id: id, start: s, end: e,
+                                          trim: AddedVocabulary.whitespaceTrim(view.bytes, sub.start, sub.end))
+                        } else if case .byteLevel(true, _) = preTokenizer, view.bytes[sub.start] != 0x20 {
+                            workspace.prefixed.removeAll()
+                            workspace.prefixed.append(byte: 0x20, start: view.starts[sub.start], end: view.ends[sub.start])
+                            workspace.prefixed.bytes += view.bytes[sub.start..<sub.end]
+                            workspace.prefixed.starts += view.starts[sub.start..<sub.end]
+                            workspace.prefixed.ends += view.ends[sub.start..<sub.end]
+                            let prefixed = workspace.prefixed
+                            prefixed.withView { pv in
+                                tokenizeWords(pv, 0, pv.bytes.count, words: &workspace.words, into: &tokens)
+                            }
+                        } else {
+                            tokenizeWords(view, sub.start, sub.end, words: &workspace.words, into: &tokens)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the matched text of the added token about to be appended when it is not the token's content.
+    private func noteMatchedText(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, id: Int,
+                                 in tokens: inout TokenList) {
+        let content = spelling(id)
+        if hi - lo != content.utf8.count || !p[lo..<hi].elementsEqual(content.utf8) {
+            tokens.matchedTexts.append((tokens.count, String(decoding: p[lo..<hi], as: UTF8.self)))
+        }
+    }
+
+    /// Pre-tokenizes normalized bytes `lo..<hi` and runs the model on each word.
+    private func tokenizeWords(_ view: NormalizedView, _ lo: Int, _ hi: Int, words: inout [Int],
+                               into tokens: inout TokenList) {
+        words.removeAll(keepingCapacity: true)
+        switch preTokenizer {
+        case .none: words += [lo, hi]
+        case .bert: BertPreTokenizer.split(view.bytes, lo, hi, into: &words)
+        case let .byteLevel(_, useRegex):
+            if useRegex { ByteLevel.split(view.bytes, lo, hi, into: &words) } else { words += [lo, hi] }
+        }
+        var k = 0
+        while k < words.count {
+            let (s, e) = (words[k], words[k + 1])
+            k += 2
+            guard e > s else { continue }
+            switch model {
+            case let .wordPiece(model): model.tokenize(view, s, e, into: &tokens)
+            case let .bpe(model): model.tokenize(view, s, e, into: &tokens)
+            }
+        }
+    }
+}
+
+/// A WordPiece (BERT) or byte-level BPE (GPT-2, RoBERTa) tokenizer that gives the ids Hugging Face
+/// `tokenizers` gives.
+///
+/// ```swift
+/// var tokenizer = try Tokenizer.fromDirectory(".models/all-MiniLM-L6-v2")
+/// tokenizer.padding = Padding(length: .longest)
+/// let batch = try tokenizer.encodeBatch(["Hello, world!", "Tokenizers are fun."])
+/// let text = tokenizer.decode(batch[0].ids)   // "hello, world!"
+/// ```
+///
+/// A `Tokenizer` is a value: copies share the loaded vocabulary and may change `truncation` and `padding`
+/// independently. It is safe to use from several threads at once.
+public struct Tokenizer: Sendable {
+    let core: TokenizerCore
+    /// Truncation applied by every `encode` call (from tokenizer.json's `truncation`, or nil).
+    public var truncation: Truncation?
+    /// Padding applied by every `encode` call (from tokenizer.json's `padding`, or nil).
+    public var padding: Padding?
+
+    init(core: TokenizerCore, truncation: Truncation? = nil, padding: Padding? = nil) {
+        self.core = core
+        self.truncation = truncation
+        self.padding = padding
+    }
+
+    /// The number of ids (model vocabulary and added tokens).
+    public var vocabularySize: Int { core.spellings.count }
+
+    /// The added and special tokens.
+    public var addedTokens: [AddedToken] { core.added.tokens }
+
+    /// The id of `token`, or nil if it is not in the vocabulary.
+    public func id(for token: String) -> Int? { core.ids[token] }
+
+    /// The token with id `id`, or nil.
+    public func token(for id: Int) -> String? {
+        id >= 0 && id < core.spellings.count ? core.spellings[id] : nil
+    }
+
+    /// Encodes one text: tokens, special tokens around them, then truncation and padding as configured.
+    public func encode(_ text: String, addSpecialTokens: Bool = true) throws(TokenizerError) -> Encoding {
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        var batch = [try encodeOne(text, nil, addSpecialTokens: addSpecialTokens, &workspace, &lists)]
+        padding?.apply(to: &batch)
+        return batch[0]
+    }
+
+    /// Encodes a pair of texts (question and context, two sentences): type ids tell them apart.
+    public func encodePair(_ first: String, _ second: String,
+                           addSpecialTokens: Bool = true) throws(TokenizerError) -> Encoding {
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        var batch = [try encodeOne(first, second, addSpecialTokens: addSpecialTokens, &workspace, &lists)]
+        padding?.apply(to: &batch)
+        return batch[0]
+    }
+
+    /// Encodes several texts on the calling thread; `Padding.Length.longest` pads to the longest of them.
+    public func encodeBatch(_ texts: [String], addSpecialTokens: Bool = true) throws(TokenizerError) -> [Encoding] {
+        var batch: [Encoding] = []
+        batch.reserveCapacity(texts.count)
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        for text in texts {
+            batch.append(try encodeOne(text, nil, addSpecialTokens: addSpecialTokens, &workspace, &lists))
+        }
+        padding?.apply(to: &batch)
+        return batch
+    }
+
+    /// Encodes several pairs of texts on the calling thread.
+    public func encodeBatch(pairs: [(String, String)],
+                            addSpecialTokens: Bool = true) throws(TokenizerError) -> [Encoding] {
+        var batch: [Encoding] = []
+        batch.reserveCapacity(pairs.count)
+        var workspace = TokenizerCore.Workspace()
+        var lists = (TokenList(), TokenList())
+        for (a, b) in pairs {
+            batch.append(try encodeOne(a, b, addSpecialTokens: addSpecialTokens, &workspace, &lists))
+        }
+        padding?.apply(to: &batch)
+        return batch
+    }
+
+    /// Encodes one text or pair; `lists` are token buffers reused from one call to the next.
+    private func encodeOne(_ first: String, _ second: String?, addSpecialTokens: Bool,
+                           _ workspace: inout TokenizerCore.Workspace,
+                           _ lists: inout (TokenList, TokenList)) throws(TokenizerError) -> Encoding {
+        core.tokenize(first, &workspace, into: &lists.0)
+        let pair = second != nil
+        if let second { core.tokenize(second, &workspace, into: &lists.1) }
+        if let truncation {
+            let added = addSpecialTokens ? core.postProcessor.addedTokens(pair: pair) : 0
+            try truncation.apply(&lists, pair: pair, added: added)
+        }
+        let shared = core
+        return shared.postProcessor.process(&lists, pair: pair, addSpecialTokens: addSpecialTokens,
+                                          spelling: { shared.spelling($0) },
+                                          trimCounts: { id in
+                                              let t = id >= 0 && id < shared.trims.count ? shared.trims[id] : 0
+                                              return (Int(t >> 8), Int(t & 0xFF))
+                                          })
+    }
+
+    /// The text of `ids`; special tokens are left out unless `skipSpecialTokens` is false. Unknown ids are
+    /// skipped. Byte-level tokenizers give back the exact original text (invalid UTF-8 becomes U+FFFD).
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+        var tokens: [String] = []
+        tokens.reserveCapacity(ids.count)
+        for id in ids {
+            guard id >= 0, id < core.spellings.count, let spelling = core.spellings[id] else { continue }
+            if skipSpecialTokens && core.specialIds.contains(id) { continue }
+            tokens.append(spelling)
+        }
+        return core.decoder.decode(tokens)
+    }
+
+    /// `decode(_:skipSpecialTokens:)` for each element.
+    public func decodeBatch(_ batch: [[Int]], skipSpecialTokens: Bool = true) -> [String] {
+        batch.map { decode($0, skipSpecialTokens: skipSpecialTokens) }
+    }
+}
