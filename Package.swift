@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Graph", targets: ["Graph"]),
         .library(name: "Passes", targets: ["Passes"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Transformers", targets: ["Transformers"]),
         .library(name: "TCompile", targets: ["TCompile"]),
         .executable(name: "tcompile", targets: ["tcompile"]),
     ],
@@ -36,6 +37,8 @@ let package = Package(
         .target(name: "Tokenizers"),
         // The graph optimizer: one rewrite engine, passes as rule files, a pass manager.
         .target(name: "Passes", dependencies: ["Graph"]),
+        // Hugging Face BERT, RoBERTa and GPT-2 in eager Swift, loaded from real checkpoints.
+        .target(name: "Transformers", dependencies: ["NN", "Tokenizers"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
 
@@ -56,10 +59,14 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PassesTests", dependencies: ["Passes", "NN"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "Graph"],
+                    resources: [.copy("Fixtures")]),
 
         // Samples: each is one `swift run` command.
         .executableTarget(name: "train-basics", dependencies: ["NN"], path: "samples/train-basics"),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
                     resources: [.copy("Fixtures")]),
+        .executableTarget(name: "transformers-bench", dependencies: ["Transformers"],
+                          path: "samples/transformers-bench"),
     ]
 )

@@ -1,0 +1,150 @@
+import Foundation
+
+/// The fields every Hugging Face config shares (`PretrainedConfig`): labels, special tokens and tying,
+/// decoded with the same defaults as `transformers`.
+public struct CommonConfig: Codable, Sendable, Equatable {
+    /// `architectures`: the classes the checkpoint was saved from, e.g. `["BertForMaskedLM"]`.
+    public var architectures: [String]?
+    /// `id2label`: class names by index (keys are decimal strings in config.json).
+    public var id2label: [String: String]?
+    /// `label2id`: the inverse of `id2label`.
+    public var label2id: [String: Int]?
+    /// `num_labels`: output classes of a classification head; `id2label`'s size when that is given.
+    public var numLabels: Int
+    /// `problem_type`: `regression`, `single_label_classification` or `multi_label_classification`.
+    public var problemType: String?
+    /// `tie_word_embeddings`: whether output embeddings share the input embedding matrix.
+    public var tieWordEmbeddings: Bool
+    /// `pad_token_id`.
+    public var padTokenId: Int?
+    /// `bos_token_id`.
+    public var bosTokenId: Int?
+    /// `eos_token_id` (one id or several).
+    public var eosTokenIds: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+        case architectures, id2label, label2id
+        case numLabels = "num_labels", problemType = "problem_type", tieWordEmbeddings = "tie_word_embeddings"
+        case padTokenId = "pad_token_id", bosTokenId = "bos_token_id", eosTokenIds = "eos_token_id"
+    }
+
+    /// Defaults as `PretrainedConfig` has them, with the architecture's special tokens.
+    public init(padTokenId: Int? = nil, bosTokenId: Int? = nil, eosTokenIds: [Int]? = nil) {
+        numLabels = 2
+        tieWordEmbeddings = true
+        self.padTokenId = padTokenId
+        self.bosTokenId = bosTokenId
+        self.eosTokenIds = eosTokenIds
+    }
+
+    /// Decodes the shared fields of `decoder`, using `defaults` for absent or null ones.
+    public init(from decoder: Decoder, defaults: CommonConfig) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architectures = try c.decodeIfPresent([String].self, forKey: .architectures)
+        id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label)
+        label2id = try c.decodeIfPresent([String: Int].self, forKey: .label2id)
+        numLabels = try id2label?.count ?? c.decodeIfPresent(Int.self, forKey: .numLabels) ?? defaults.numLabels
+        problemType = try c.decodeIfPresent(String.self, forKey: .problemType)
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? defaults.tieWordEmbeddings
+        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId) ?? (c.contains(.padTokenId) ? nil : defaults.padTokenId)
+        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId) ?? (c.contains(.bosTokenId) ? nil : defaults.bosTokenId)
+        if let one = try? c.decodeIfPresent(Int.self, forKey: .eosTokenIds) {
+            eosTokenIds = [one]
+        } else if let many = try c.decodeIfPresent([Int].self, forKey: .eosTokenIds) {
+            eosTokenIds = many
+        } else {
+            eosTokenIds = c.contains(.eosTokenIds) ? nil : defaults.eosTokenIds
+        }
+    }
+
+    public init(from decoder: Decoder) throws { try self.init(from: decoder, defaults: CommonConfig()) }
+
+    /// Class names in index order (`LABEL_i` where `id2label` says nothing).
+    public var labels: [String] { (0..<numLabels).map { id2label?[String($0)] ?? "LABEL_\($0)" } }
+
+    /// Checks the label and problem-type fields.
+    func validate(file: String) throws(TransformersError) {
+        guard numLabels >= 1 else { throw .invalidConfigField(file: file, field: "num_labels", reason: "must be at least 1, got \(numLabels)") }
+        let problems = ["regression", "single_label_classification", "multi_label_classification"]
+        if let problemType, !problems.contains(problemType) {
+            throw .invalidConfigField(file: file, field: "problem_type", reason: "is '\(problemType)'; supported: \(problems)")
+        }
+    }
+}
+
+/// A Hugging Face config decoded from `config.json`.
+public protocol PretrainedConfig: Codable, Sendable {
+    /// The `model_type` values this config describes (`bert`, `roberta`, `gpt2`).
+    static var modelTypes: [String] { get }
+    /// Checks values the decoder cannot (supported activations, sizes that must divide).
+    func validate(file: String) throws(TransformersError)
+}
+
+extension PretrainedConfig {
+    /// Decodes and validates `config.json` data; every failure names the field at fault.
+    public static func decode(_ data: Data, file: String = "config.json") throws(TransformersError) -> Self {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw .invalidConfigField(file: file, field: "(document)", reason: "is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw .invalidConfigField(file: file, field: "(document)", reason: "is not a JSON object")
+        }
+        guard let type = dict["model_type"] else { throw .missingConfigField(file: file, field: "model_type") }
+        guard let name = type as? String, modelTypes.contains(name) else {
+            throw .invalidConfigField(file: file, field: "model_type", reason: "is \(type); expected one of \(modelTypes)")
+        }
+        let config: Self
+        do { config = try JSONDecoder().decode(Self.self, from: data) } catch let error as DecodingError {
+            throw Self.describe(error, file: file)
+        } catch {
+            throw .invalidConfigField(file: file, field: "(document)", reason: "\(error)")
+        }
+        try config.validate(file: file)
+        return config
+    }
+
+    /// Reads and decodes `url`.
+    public static func load(from url: URL) throws(TransformersError) -> Self {
+        guard let data = try? Data(contentsOf: url) else { throw .missingFile(path: url.path) }
+        return try decode(data, file: url.path)
+    }
+
+    static func describe(_ error: DecodingError, file: String) -> TransformersError {
+        func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .missingConfigField(file: file, field: path(context.codingPath + [key]))
+        case .typeMismatch(let type, let context):
+            return .invalidConfigField(file: file, field: path(context.codingPath), reason: "should be \(type)")
+        case .valueNotFound(let type, let context):
+            return .invalidConfigField(file: file, field: path(context.codingPath), reason: "is null; expected \(type)")
+        case .dataCorrupted(let context):
+            return .invalidConfigField(file: file, field: path(context.codingPath), reason: context.debugDescription)
+        @unknown default:
+            return .invalidConfigField(file: file, field: "(document)", reason: "\(error)")
+        }
+    }
+}
+
+/// Throws unless `value` is positive, naming `field`.
+func requirePositive(_ value: Int, _ field: String, file: String) throws(TransformersError) {
+    guard value > 0 else { throw .invalidConfigField(file: file, field: field, reason: "must be positive, got \(value)") }
+}
+
+/// Throws unless `value` is a dropout probability in [0, 1), naming `field`.
+func requireProbability(_ value: Float, _ field: String, file: String) throws(TransformersError) {
+    guard value >= 0 && value < 1 else {
+        throw .invalidConfigField(file: file, field: field, reason: "must be in [0, 1), got \(value)")
+    }
+}
+
+/// The activations configs may name, as NN's `activation(named:)` supports them.
+let supportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "tanh", "sigmoid"]
+
+/// Throws unless NN has the activation `name`, naming `field`.
+func requireActivation(_ name: String, _ field: String, file: String) throws(TransformersError) {
+    guard supportedActivations.contains(name) else {
+        throw .invalidConfigField(file: file, field: field, reason: "names activation '\(name)', which is not supported; supported: \(supportedActivations)")
+    }
+}
