@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
 
         // The public face: compile(graph), CompiledModel, re-exporting the modules above.
-        .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Tensors"]),
+        .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors"]),
         // The command line.
         .executableTarget(name: "tcompile", dependencies: [
             "TCompile", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -14,12 +14,29 @@ import Tensors
 /// - GELU (both forms) and the sigmoid written out elementwise → the unary op, recognized by value;
 /// - layout: reshapes sink below single-input elementwise ops, rise above bias adds, and a
 ///   `reshape → 2-D matmul → reshape` sandwich (`Conv1D`) becomes one batched matmul;
-/// - an `expand` feeding a broadcasting op is dropped when broadcasting gives the same result.
+/// - an `expand` feeding a broadcasting op is dropped when broadcasting gives the same result;
+/// - a scalar factor on a matmul operand moves to the product: `(q·s)·kᵀ` → `(q·kᵀ)·s`, the form
+///   attention fusion matches (eager code scales `q` because it is cheaper there).
 public enum Canonicalize {
     /// The rules, in the order they are tried on each node.
     public static var rules: [RewriteRule] {
         [noOps, reshapes, permutes, scalarForms, identities, maskSelects, commute, powers, expandsInBroadcasts,
-         sinkReshape, hoistReshapeOverBias, conv1DSandwich, activations]
+         sinkReshape, hoistReshapeOverBias, conv1DSandwich, activations, scaleAfterMatmul]
+    }
+
+    /// `matmul(a·s, b)` → `matmul(a, b)·s` and `matmul(a, b·s)` → `matmul(a, b)·s` when the scaled
+    /// operand has no other use.
+    static let scaleAfterMatmul = RewriteRule("scale after matmul") { rw, node in
+        guard case .matmul? = rw.primitive(node.id) else { return nil }
+        for (k, operand) in node.inputs.enumerated() {
+            guard let (op, s, first, x) = rw.binaryScalar(operand), op == .mul, rw.useCount(operand) == 1 else { continue }
+            _ = first
+            var inputs = node.inputs
+            inputs[k] = x
+            let product = try rw.add(.matmul, inputs)
+            return try rw.add(.binaryScalar(.mul, scalar: s, scalarFirst: false), [product])
+        }
+        return nil
     }
 
     /// Casts to the same dtype, `contiguous`, reshapes and expands to the same shape.

@@ -10,7 +10,7 @@ struct TCompileCommand: ParsableCommand {
         commandName: "tcompile",
         abstract: "An ahead-of-time graph compiler for Transformer models.",
         discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI.",
-        subcommands: [Compile.self, Run.self, Inspect.self, Bench.self],
+        subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self],
         defaultSubcommand: Compile.self)
 }
 
@@ -238,6 +238,47 @@ struct Bench: ParsableCommand {
             let eager = try median { _ = try interpreter.run(inputs) }
             let native = try median { _ = try compiled(inputs) }
             print(String(format: "%@: eager %.3f ms, compiled %.3f ms, speed-up %.2fx (compile %.0f ms)", name, eager, native, eager / native, compileMs))
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Trace a Hugging Face checkpoint directory into a model.json (tcompile.graph/1).")
+
+    @Argument(help: "A checkpoint directory: config.json, model.safetensors, tokenizer files.")
+    var checkpoint: String
+
+    @Option(help: "The pipeline task: \(ExportTask.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var task: String
+
+    @Option(help: "Largest batch the compiled model will accept.")
+    var maxBatch: Int = 8
+
+    @Option(help: "Longest sequence the compiled model will accept.")
+    var maxSeq: Int = 512
+
+    @Option(name: .shortAndLong, help: "Where to write model.json (its weights go beside it).")
+    var output: String = "model.json"
+
+    func validate() throws {
+        guard ExportTask(rawValue: task) != nil else {
+            throw ValidationError("--task: unknown task '\(task)' (\(ExportTask.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let start = DispatchTime.now()
+            let directory = URL(fileURLWithPath: checkpoint)
+            let (name, graph) = try ModelExport.trace(directory: directory, task: ExportTask(rawValue: task)!, maxBatch: maxBatch, maxSeq: maxSeq)
+            let outputURL = URL(fileURLWithPath: output).standardizedFileURL
+            guard !outputURL.path.hasPrefix(directory.standardizedFileURL.path + "/") || !FileManager.default.fileExists(atPath: outputURL.path) else {
+                throw CLIError("refusing to overwrite \(outputURL.path) inside the checkpoint")
+            }
+            try FileManager.default.createDirectory(at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try GraphFile.save(graph, name: name, to: outputURL.path)
+            print("traced \(name) (\(task)): \(graph.computeNodeCount) ops, inputs \(graph.inputNodes.compactMap { if case .input(let n) = $0.op { n } else { nil } }.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")
+            print("wrote \(outputURL.path) in \(String(format: "%.1f", milliseconds(since: start) / 1000)) s")
         }
     }
 }
