@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors"]),
         // The command line.
         .executableTarget(name: "tcompile", dependencies: [
-            "TCompile", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TCompile", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile"]),
@@ -64,6 +64,7 @@ let package = Package(
 
         // Samples: each is one `swift run` command.
         .executableTarget(name: "train-basics", dependencies: ["NN"], path: "samples/train-basics"),
+        .executableTarget(name: "train-classifier", dependencies: ["Transformers", "Tokenizers", "NN"], path: "samples/classify/train"),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
                     resources: [.copy("Fixtures")]),
         .executableTarget(name: "transformers-bench", dependencies: ["Transformers"],

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# The README's test command: builds the package and its tests, then runs the whole suite.
+# The README's test command: builds the package and its tests, runs the whole suite, then each sample
+# in a fast configuration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-minilm.sh
 swift build --build-tests
 swift test --skip-build --parallel
 # Samples, each in a fast configuration.
-swift run --skip-build train-basics --epochs 5
+swift build --product train-basics --product train-classifier --product tcompile
+bin=$(swift build --show-bin-path)
+"$bin/train-basics" --epochs 5
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+"$bin/train-classifier" --epochs 1 --output "$scratch/classifier"
+"$bin/tcompile" export samples/classify/model --task text-classification --name classify --max-batch 4 --max-seq 32 -o "$scratch/classify/model.json"
+"$bin/tcompile" "$scratch/classify/model.json" -o "$scratch/classify/lib"
+"$bin/tcompile" run "$scratch/classify/model.json" --tokenizer samples/classify/model --text "The striker scored a late goal."

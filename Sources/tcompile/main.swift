@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TCompile
+import Tokenizers
 
 /// The `tcompile` command line: compile a model.json to a native library, run it, inspect it,
 /// benchmark it.
@@ -112,16 +113,42 @@ struct Compile: ParsableCommand {
     }
 }
 
-/// Reads named input tensors from a safetensors file, or makes sample ones for `--dims`.
+/// Reads named input tensors from a safetensors file, tokenizes `--text`, or makes sample ones for `--dims`.
 struct InputOptions: ParsableArguments {
     @Option(help: "Inputs by name (input_ids, attention_mask, …) in a safetensors file.")
     var inputs: String?
+
+    @Option(help: "Text to tokenize as the inputs (repeat for a batch); needs --tokenizer.")
+    var text: [String] = []
+
+    @Option(help: "A checkpoint directory with tokenizer.json (or vocab files) for --text, and config.json's id2label for labels.")
+    var tokenizer: String?
 
     @Option(help: "Dim values for sample inputs when no --inputs are given, e.g. batch=1,seq=16.")
     var dims: String?
 
     func make(for graph: Graph) throws -> [String: Tensor] {
         if let inputs { return try SafeTensorsFile(path: inputs).tensors() }
+        if !text.isEmpty {
+            guard let tokenizer else { throw CLIError("--text needs --tokenizer DIR (a checkpoint directory with tokenizer files)") }
+            var t = try Tokenizer.fromDirectory(tokenizer)
+            t.padding = Padding(length: .longest)
+            let encodings = try t.encodeBatch(text)
+            let length = encodings[0].ids.count
+            var out: [String: Tensor] = [:]
+            for node in graph.inputNodes {
+                guard case .input(let name) = node.op else { continue }
+                let values: [Int]
+                switch name {
+                case "input_ids": values = encodings.flatMap(\.ids)
+                case "attention_mask": values = encodings.flatMap(\.attentionMask)
+                case "token_type_ids": values = encodings.flatMap(\.typeIds)
+                default: throw CLIError("--text cannot fill input '\(name)'; give --inputs")
+                }
+                out[name] = Tensor(values, shape: [encodings.count, length], dtype: node.type.dtype == .int32 ? .int32 : .int64)
+            }
+            return out
+        }
         var values: [String: Int] = [:]
         for pair in (dims ?? "").split(separator: ",") {
             let parts = pair.split(separator: "=")
@@ -130,6 +157,14 @@ struct InputOptions: ParsableArguments {
         }
         for s in graph.symbols where values[s.name] == nil { values[s.name] = min(s.max, 8) }
         return try TCompile.sampleInputs(for: graph, dims: values)
+    }
+
+    /// Class names from the tokenizer directory's config.json (`id2label`), if any.
+    func labels() -> [Int: String]? {
+        guard let tokenizer, let data = try? Data(contentsOf: URL(fileURLWithPath: tokenizer).appendingPathComponent("config.json")),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let map = object["id2label"] as? [String: String] else { return nil }
+        return Dictionary(uniqueKeysWithValues: map.compactMap { k, v in Int(k).map { ($0, v) } })
     }
 }
 
@@ -162,6 +197,13 @@ struct Run: ParsableCommand {
                 let values = t.toFloatArray()
                 let preview = values.prefix(6).map { String(format: "%.5g", $0) }.joined(separator: ", ")
                 print("  \(o.name): \(t.dtype) \(t.shape) [\(preview)\(values.count > 6 ? ", …" : "")]")
+            }
+            if let logits = outputs["logits"], logits.rank == 2, let labels = inputOptions.labels() {
+                let probabilities = logits.softmax(dim: -1)
+                for (row, best) in logits.argmax(dim: -1).toIntArray().enumerated() {
+                    let text = row < inputOptions.text.count ? "\"\(inputOptions.text[row])\" → " : "row \(row) → "
+                    print("  \(text)\(labels[best] ?? String(best)) (\(String(format: "%.3f", probabilities[element: row, best])))")
+                }
             }
             if let output {
                 guard URL(fileURLWithPath: output).standardizedFileURL != URL(fileURLWithPath: options.model).standardizedFileURL,
@@ -260,6 +302,9 @@ struct Export: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write model.json (its weights go beside it).")
     var output: String = "model.json"
 
+    @Option(help: "The model's name (a C identifier; the library becomes libNAME.a); defaults to the directory's name.")
+    var name: String?
+
     func validate() throws {
         guard ExportTask(rawValue: task) != nil else {
             throw ValidationError("--task: unknown task '\(task)' (\(ExportTask.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -270,7 +315,8 @@ struct Export: ParsableCommand {
         try reportingErrors {
             let start = DispatchTime.now()
             let directory = URL(fileURLWithPath: checkpoint)
-            let (name, graph) = try ModelExport.trace(directory: directory, task: ExportTask(rawValue: task)!, maxBatch: maxBatch, maxSeq: maxSeq)
+            let (traced, graph) = try ModelExport.trace(directory: directory, task: ExportTask(rawValue: task)!, maxBatch: maxBatch, maxSeq: maxSeq)
+            let name = self.name ?? traced
             let outputURL = URL(fileURLWithPath: output).standardizedFileURL
             guard !outputURL.path.hasPrefix(directory.standardizedFileURL.path + "/") || !FileManager.default.fileExists(atPath: outputURL.path) else {
                 throw CLIError("refusing to overwrite \(outputURL.path) inside the checkpoint")
