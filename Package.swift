@@ -49,7 +49,7 @@ let package = Package(
             "TCompile", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile"]),
+        .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile", "Transformers"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Passes", "NN"], resources: [.copy("Fixtures")]),

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TCompile
+import Transformers
+
+/// Every head of the model family, from its Hugging Face checkpoint: traced once, the interpreter
+/// equals eager bit for bit at three sequence lengths and two batch sizes, and the -O2 compiled model
+/// equals the interpreter within 1e-4 at those sizes from one compilation.
+@Suite struct ModelFamilyTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../TransformersTests/Fixtures").standardized
+
+    static let cases: [(String, ExportTask)] = [
+        ("bert-model", .featureExtraction), ("bert-mlm", .fillMask), ("bert-nsp", .nextSentencePrediction),
+        ("bert-pretraining", .pretraining), ("bert-seqcls", .textClassification),
+        ("roberta-model", .featureExtraction), ("roberta-mlm", .fillMask), ("roberta-seqcls", .textClassification),
+        ("gpt2-model", .featureExtraction), ("gpt2-lm", .textGeneration),
+    ]
+
+    @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })
+    func tracedInterpretedAndCompiled(_ label: String) throws {
+        let parts = label.split(separator: " ")
+        let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(String(parts[0])), task: ExportTask(rawValue: String(parts[1]))!)
+        let graph = try model.trace(maxBatch: 3, maxSeq: 24)
+        let optimized = try TCompile.optimize(graph, level: 2).graph
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(String(parts[0])).appendingPathComponent("config.json"))) as! [String: Any]
+        let layers = (config["num_hidden_layers"] ?? config["n_layer"]) as! Int
+        let attention = optimized.nodes.filter { $0.op.name == "fused_attention" }.count
+        #expect(attention == layers, "\(label): \(attention) fused attention ops for \(layers) layers")
+        let compiled = try CompiledModel(graph: optimized, name: "family")
+        let interpreter = Interpreter(graph: graph)
+        for batch in [1, 3] {
+            for seq in [2, 9, 24] {
+                var inputs: [String: Tensor] = [:]
+                for name in model.inputNames {
+                    switch name {
+                    case "input_ids": inputs[name] = Tensor.randint(1, 60, shape: [batch, seq], seed: UInt64(batch * 100 + seq))
+                    case "attention_mask":
+                        var mask = [Int](repeating: 1, count: batch * seq)
+                        if batch > 1 { mask[2 * seq - 1] = 0 }       // one padded position in row 1
+                        inputs[name] = Tensor(mask, shape: [batch, seq])
+                    default: inputs[name] = Tensor.randint(0, 2, shape: [batch, seq], seed: UInt64(seq))
+                    }
+                }
+                let eager = withNoGrad { model.forward(inputs) }
+                let traced = try interpreter.run(inputs)
+                let native = try compiled(inputs)
+                for (name, expected) in eager {
+                    let t = try #require(traced[name]), c = try #require(native[name])
+                    #expect(t.shape == expected.shape && t.toFloatArray() == expected.toFloatArray(), "\(label) \(name) at \(batch)×\(seq): interpreter differs from eager")
+                    let worst = zip(c.toFloatArray(), expected.toFloatArray()).map { Swift.abs($0 - $1) / (1 + Swift.abs($1)) }.max() ?? 0
+                    #expect(c.shape == expected.shape && worst <= 1e-4, "\(label) \(name) at \(batch)×\(seq): compiled differs by \(worst)")
+                }
+            }
+        }
+    }
+}
