@@ -22,7 +22,21 @@ import Transformers
         let parts = label.split(separator: " ")
         let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(String(parts[0])), task: ExportTask(rawValue: String(parts[1]))!)
         let graph = try model.trace(maxBatch: 3, maxSeq: 24)
-        let optimized = try TCompile.optimize(graph, level: 2).graph
+        // Each -O2 pass keeps the interpreter's results within 1e-5.
+        let probe = ["input_ids": Tensor.randint(1, 60, shape: [2, 7], seed: 5), "attention_mask": Tensor([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0], shape: [2, 7]),
+                     "token_type_ids": Tensor.randint(0, 2, shape: [2, 7], seed: 6)].filter { model.inputNames.contains($0.key) }
+        var current = graph
+        var before = try Interpreter(graph: current).run(probe)
+        for pass in PassPipeline.o2.passes {
+            current = try PassManager(pipeline: PassPipeline(name: pass.name, passes: [pass])).run(current).graph
+            let after = try Interpreter(graph: current).run(probe)
+            for (name, b) in before {
+                let worst = zip(after[name]!.toFloatArray(), b.toFloatArray()).map { Swift.abs($0 - $1) / (1 + Swift.abs($1)) }.max() ?? 0
+                #expect(worst <= 1e-5, "\(label): pass \(pass.name) changed \(name) by \(worst)")
+            }
+            before = after
+        }
+        let optimized = current
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(String(parts[0])).appendingPathComponent("config.json"))) as! [String: Any]
         let layers = (config["num_hidden_layers"] ?? config["n_layer"]) as! Int
         let attention = optimized.nodes.filter { $0.op.name == "fused_attention" }.count
