@@ -1,3 +1,4 @@
+import Foundation
 @_exported import Codegen
 @_exported import Graph
 @_exported import Passes
@@ -26,9 +27,16 @@ public enum TCompile {
         return try manager.run(graph)
     }
 
-    /// Loads a `tcompile.graph/1` model.json.
+    /// Loads a model.json in either form: a traced graph (`tcompile.graph/1`) or a manifest naming a
+    /// Hugging Face checkpoint (`tcompile.model/1`), which is built and traced.
     public static func load(_ path: String) throws -> (name: String, graph: Graph) {
-        try GraphFile.load(path: path)
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ExportError("\(path): cannot read the file") }
+        let format = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["format"] as? String
+        switch format {
+        case ModelManifest.format?: return try ModelManifest.read(path: path).graph()
+        case GraphFile.format?: return try GraphFile.load(path: path)
+        default: throw ExportError("\(path): format must be \"\(GraphFile.format)\" or \"\(ModelManifest.format)\", got \(format.map { "\"\($0)\"" } ?? "none")")
+        }
     }
 
     /// Sample inputs for every graph input at the given dim values: ones for integer inputs (valid ids

@@ -17,11 +17,16 @@ struct TCompileCommand: ParsableCommand {
 
 /// Options every subcommand that reads a model shares.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "The model: a tcompile.graph/1 model.json.")
+    @Argument(help: "The model: a model.json, either a traced graph (tcompile.graph/1) or a manifest naming a Hugging Face checkpoint (tcompile.model/1).")
     var model: String
+
+    @Option(help: "BLAS threads (default: the manifest's options.threads, else all cores).")
+    var threads: Int?
 
     func load() throws -> (name: String, graph: Graph) {
         guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
+        let manifestThreads = (try? ModelManifest.read(path: model))?.threads
+        if let count = threads ?? manifestThreads { BLASThreads.set(count) }
         return try TCompile.load(model)
     }
 }

@@ -93,3 +93,47 @@ import TCompile
         #expect(broken.status == 1 && broken.output.contains("name is missing"), "\(broken.output)")
     }
 }
+
+/// `tcompile.model/1` manifests: a checkpoint directory traced on the fly, and every field checked.
+@Suite(.serialized) struct ManifestTests {
+    static let checkpoint = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../samples/classify/model").standardized.path
+
+    static func write(_ fields: [String: Any]) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/classify", withDestinationPath: checkpoint)
+        var manifest: [String: Any] = ["format": "tcompile.model/1", "name": "classify", "checkpoint": "classify", "architecture": "bert",
+                                       "head": "sequence-classification", "dynamic_dims": ["batch": ["max": 4], "seq": ["max": 32]],
+                                       "options": ["threads": 1]]
+        for (k, v) in fields { manifest[k] = v is NSNull ? nil : v }
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: dir + "/model.json"))
+        return dir + "/model.json"
+    }
+
+    @Test func manifestRunsAndCompiles() throws {
+        let path = try Self.write([:])
+        let run = try CLITests.run(["run", path, "--tokenizer", Self.checkpoint, "--text", "Simmer the garlic sauce until it is creamy."])
+        #expect(run.status == 0 && run.output.contains("→ cooking"), "\(run.output)")
+        let compile = try CLITests.run([path, "-o", (path as NSString).deletingLastPathComponent + "/out"])
+        #expect(compile.status == 0 && compile.output.contains("libclassify.a"), "\(compile.output)")
+    }
+
+    @Test(arguments: [
+        ("colour", "\"red\"", "colour is not a known field"),
+        ("checkpoint", "\"nowhere\"", "is not a checkpoint directory"),
+        ("architecture", "\"gpt2\"", "gpt2 head"),
+        ("head", "\"masked\"", "'masked' is not a bert head"),
+        ("dynamic_dims", "{\"batch\": {\"max\": 4}, \"seq\": {\"max\": 999}}", "exceeds the 64 positions"),
+        ("dynamic_dims", "{\"batch\": {\"max\": 4}}", "dynamic_dims.seq must be an object"),
+        ("outputs", "[\"pooler_output\"]", "'pooler_output' is not an output"),
+        ("options", "{\"precision\": \"f16\"}", "only \"f32\""),
+        ("format", "\"tcompile.model/2\"", "format must be"),
+    ])
+    func errorsNameTheField(_ field: String, _ json: String, _ fragment: String) throws {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        let path = try Self.write([field: value])
+        let result = try CLITests.run(["inspect", path])
+        #expect(result.status == 1 && result.output.contains(fragment), "\(field): \(result.output)")
+    }
+}
