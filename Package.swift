@@ -10,8 +10,14 @@ let package = Package(
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "Passes", targets: ["Passes"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Transformers", targets: ["Transformers"]),
+        .library(name: "TCompile", targets: ["TCompile"]),
+        .executable(name: "tcompile", targets: ["tcompile"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -29,17 +35,29 @@ let package = Package(
         .target(name: "Graph", dependencies: ["Tensors"]),
         // WordPiece and byte-level BPE tokenizers, identical to Hugging Face tokenizers.
         .target(name: "Tokenizers"),
+        // The graph optimizer: one rewrite engine, passes as rule files, a pass manager.
+        .target(name: "Passes", dependencies: ["Graph"]),
         // Hugging Face BERT, RoBERTa and GPT-2 in eager Swift, loaded from real checkpoints.
         .target(name: "Transformers", dependencies: ["NN", "Tokenizers"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
 
+        // The public face: compile(graph), CompiledModel, re-exporting the modules above.
+        .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors"]),
+        // The command line.
+        .executableTarget(name: "tcompile", dependencies: [
+            "TCompile", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CodegenTests", dependencies: ["Codegen"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Passes", "NN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GraphTests", dependencies: ["Graph"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "PassesTests", dependencies: ["Passes", "NN"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TransformersTests", dependencies: ["Transformers", "Graph"],
                     resources: [.copy("Fixtures")]),

@@ -95,8 +95,12 @@ final class GraphLowering {
                 } catch let e as CodegenError {
                     throw CodegenError(e.message, at: node.location)
                 }
-            default:
-                throw CodegenError("op \(node.op.name) is not supported by the code generator", at: node.location)
+            case .fused(let fused):
+                do {
+                    values[node.id] = try lower(node, fused, node.inputs.map { values[$0]! })
+                } catch let e as CodegenError {
+                    throw CodegenError(e.message, at: node.location)
+                }
             }
         }
         for (i, output) in graph.outputs.enumerated() {

@@ -165,30 +165,4 @@ final class IRBuilder {
         }
         nest(0, [])
     }
-
-    /// A loop carrying one value (a reduction): `acc = body(i, acc)` for i in start..<end.
-    func reduce(_ start: LLVMValueRef, _ end: LLVMValueRef, initial: LLVMValueRef, type: LLVMTypeRef,
-                _ body: (LLVMValueRef, LLVMValueRef) -> LLVMValueRef) -> LLVMValueRef {
-        let entry = LLVMGetInsertBlock(builder)!
-        let header = block("rloop")
-        let bodyBlock = block("rbody")
-        let exit = block("rexit")
-        br(header)
-        position(at: header)
-        let i = LLVMBuildPhi(builder, i64, "i")!
-        let acc = LLVMBuildPhi(builder, type, "acc")!
-        condBr(icmp(LLVMIntSLT, i, end), bodyBlock, exit)
-        position(at: bodyBlock)
-        let updated = body(i, acc)
-        let next = add(i, int(1))
-        let latch = LLVMGetInsertBlock(builder)!
-        br(header)
-        var iv: [LLVMValueRef?] = [start, next]
-        var av: [LLVMValueRef?] = [initial, updated]
-        var blocks: [LLVMBasicBlockRef?] = [entry, latch]
-        LLVMAddIncoming(i, &iv, &blocks, 2)
-        LLVMAddIncoming(acc, &av, &blocks, 2)
-        position(at: exit)
-        return acc
-    }
 }

@@ -1,4 +1,5 @@
 import CLLVM
+import Synchronization
 import Graph
 import Tensors
 
@@ -35,6 +36,8 @@ public final class CompiledModel: @unchecked Sendable {
     private let run: RunFunction
     private let constants: [Tensor]
     private let interpreter: Interpreter
+    /// Workspaces of finished calls, reused so that a call does not pay for fresh pages.
+    private let workspaces = Mutex<[Storage]>([])
 
     /// JIT-compiles `graph` (which must verify).
     public init(graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws {
@@ -91,7 +94,8 @@ public final class CompiledModel: @unchecked Sendable {
             return Tensor(storage: Storage(uninitializedByteCount: (type.concreteShape(bindings)!.reduce(1, *)) * type.dtype.byteSize),
                           shape: type.concreteShape(bindings)!, dtype: type.dtype)
         }
-        let workspace = Storage(uninitializedByteCount: signature.workspaceBytes)
+        let workspace = workspaces.withLock { $0.popLast() } ?? Storage(uninitializedByteCount: signature.workspaceBytes)
+        defer { workspaces.withLock { if $0.count < 8 { $0.append(workspace) } } }
         let status = withExtendedLifetime((inputTensors, outputs, workspace, constants)) { () -> Int32 in
             let inputPointers = inputTensors.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
             let outputPointers = outputs.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }

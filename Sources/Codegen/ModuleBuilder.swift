@@ -5,13 +5,14 @@ import Graph
 /// use: lower, set the target, verify, optimize.
 enum ModuleBuilder {
     /// The optimized module (owned by the caller) and its run function's signature.
-    static func build(_ graph: Graph, name: String, options: CompileOptions,
-                      context: LLVMContextRef) throws -> (LLVMModuleRef, RunSignature) {
+    static func build(_ graph: Graph, name: String, options: CompileOptions, context: LLVMContextRef,
+                      extras: ((IRBuilder, RunSignature) -> Void)? = nil) throws -> (LLVMModuleRef, RunSignature) {
         let machine = try TargetMachine(options.target)
         let module = LLVMModuleCreateWithNameInContext(name, context)!
         do {
             let ir = IRBuilder(context: context, module: module)
             let signature = try GraphLowering(graph: graph, ir: ir, name: name).lower()
+            extras?(ir, signature)
             machine.configure(module)
             machine.annotate(module)
             try machine.optimize(module, level: options.optimizationLevel)

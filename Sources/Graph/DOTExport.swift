@@ -12,7 +12,7 @@ public enum DOTExport {
             switch node.op {
             case .input(let n): style = ", style=filled, fillcolor=\"#d0e8ff\""; label += " \(n)"
             case .constant(let n): style = ", color=gray, fontcolor=gray"; label += " \(n)"
-            case .primitive:
+            case .primitive, .fused:
                 style = ""
                 let attributes = node.op.attributes.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
                 if !attributes.isEmpty { label += "\\n" + escape(attributes) }

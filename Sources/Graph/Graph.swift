@@ -42,6 +42,9 @@ public struct Graph: Sendable {
     public var outputs: [Output]
     /// Constant tensors by name.
     public var constants: [String: Tensor]
+    /// Where intermediate values live, once memory planning has run (rewrites after it make it stale;
+    /// the pass manager plans last).
+    public var memoryPlan: MemoryPlan?
 
     public init(symbols: [DimSymbol] = [], nodes: [Node] = [], outputs: [Output] = [], constants: [String: Tensor] = [:]) {
         self.symbols = symbols
@@ -59,9 +62,14 @@ public struct Graph: Sendable {
     /// A value id not used by any node.
     public var nextID: ValueID { (nodes.map(\.id).max() ?? -1) + 1 }
 
+    /// Number of fused nodes (ops the optimizer made).
+    public var fusedNodeCount: Int {
+        nodes.count { if case .fused = $0.op { true } else { false } }
+    }
+
     /// Number of nodes that compute (not inputs or constants).
     public var computeNodeCount: Int {
-        nodes.count { if case .primitive = $0.op { true } else { false } }
+        nodes.count { $0.op.computes }
     }
 }
 

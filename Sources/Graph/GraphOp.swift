@@ -11,6 +11,8 @@ public enum GraphOp: Hashable, Sendable {
     case constant(String)
     /// An eager tensor op; `ints` replace its `intSlots`.
     case primitive(TensorOp, ints: [SymbolicInt])
+    /// An op the optimizer fused from several primitives (see `FusedOp`).
+    case fused(FusedOp)
 
     /// A primitive with no dynamic attributes.
     public static func op(_ op: TensorOp) -> GraphOp { .primitive(op, ints: op.intSlots.map { SymbolicInt($0) }) }
@@ -21,6 +23,7 @@ public enum GraphOp: Hashable, Sendable {
         case .input: "input"
         case .constant: "constant"
         case .primitive(let op, _): op.name
+        case .fused(let f): f.name
         }
     }
 
@@ -68,6 +71,7 @@ extension GraphOp {
         let op: TensorOp, syms: [SymbolicInt]
         switch self {
         case .input(let n), .constant(let n): return [("name", .string(n))]
+        case .fused(let f): return f.attributes
         case .primitive(let o, let ints): op = o; syms = ints
         }
         switch op {
@@ -146,6 +150,9 @@ extension GraphOp {
         let op: GraphOp
         if name == "input" { op = .input(try string("name")) }
         else if name == "constant" { op = .constant(try string("name")) }
+        else if FusedOp.isFusedName(name) {
+            op = .fused(try FusedOp.make(name: name, int: int, double: double, bool: bool, string: string))
+        }
         else if let u = UnaryOp(rawValue: name) { op = .op(.unary(u)) }
         else if let b = BinaryOp(rawValue: name) { op = .op(.binary(b)) }
         else if name.hasSuffix("_scalar"), let b = BinaryOp(rawValue: String(name.dropLast(7))) {
@@ -190,5 +197,16 @@ extension GraphOp {
             throw GraphError(.parse, "\(name): unknown attribute '\(extra)'")
         }
         return op
+    }
+}
+
+extension GraphOp {
+    /// Whether the node computes something (a primitive or fused op), rather than naming an input or
+    /// a constant.
+    public var computes: Bool {
+        switch self {
+        case .input, .constant: false
+        case .primitive, .fused: true
+        }
     }
 }

@@ -59,6 +59,8 @@ public struct Interpreter {
             case .primitive:
                 let op = try node.op.concrete(bindings)
                 result = withNoGrad { Executor.execute(op, node.inputs.map { values[$0]! }) }
+            case .fused(let f):
+                result = f.run(node.inputs.map { values[$0]! })
             }
             values[node.id] = result
             for input in node.inputs where lastUse[input] == index { values[input] = nil }

@@ -18,7 +18,7 @@ public enum TextFormat {
         var out = "graph(" + graph.symbols.map(\.description).joined(separator: ", ") + ") {\n"
         for node in graph.nodes {
             out += "  %\(node.id) = \(node.op.name)"
-            if case .primitive = node.op {
+            if node.op.computes {
                 out += "(" + node.inputs.map { "%\($0)" }.joined(separator: ", ") + ")"
             }
             let attributes = node.op.attributes

@@ -12,6 +12,8 @@ public enum TypeInference {
         switch op {
         case .input, .constant:
             throw fail("inputs and constants have declared types")
+        case .fused(let f):
+            return try f.resultType(types)
         case .primitive(let prim, let ints):
             switch prim {
             case .unary(let u):

@@ -31,7 +31,7 @@ public enum Verifier {
                 guard tensor.dtype == node.type.dtype, tensor.shape.map { SymbolicInt($0) } == node.type.shape else {
                     throw fail("constant '\(name)' holds \(tensor.dtype.shortName)\(tensor.shape) but is typed \(node.type)")
                 }
-            case .primitive:
+            case .primitive, .fused:
                 let inferred: TensorType
                 do { inferred = try TypeInference.infer(node.op, operandTypes) } catch let e as GraphError {
                     throw fail(e.message)

@@ -32,7 +32,8 @@ public final class Embedding: Module {
     /// The vectors of `ids` (any integer shape): result shape `ids.shape + [dimensions]`.
     public func callAsFunction(_ ids: Tensor) -> Tensor {
         let rows = weight.indexSelect(dim: 0, index: ids)
-        guard let paddingIndex else { return rows }
+        // Only the gradient differs at the padding row; without a gradient it is a plain lookup.
+        guard let paddingIndex, GradMode.isEnabled, weight.requiresGrad else { return rows }
         // The padding row comes from a detached copy: same values, no gradient (`padding_idx`).
         let padRow = weight.detached().indexSelect(dim: 0, index: Tensor([paddingIndex], shape: []))
         return Tensor.where((ids .== Float(paddingIndex)).unsqueezed(at: -1), padRow, rows)

@@ -154,19 +154,25 @@ enum ElementwiseKernels {
         return out
     }
 
+    /// A comparison of two operands of one comparable type into a bool mask.
+    @inline(__always)
+    static func compare<T: Comparable>(_ op: BinaryOp, _ p: StridedPlan, _ o: UnsafeMutablePointer<Bool>,
+                                       _ x: UnsafePointer<T>, _ y: UnsafePointer<T>) {
+        switch op {
+        case .equal: zipLoop(p, o, x, y) { $0 == $1 }
+        case .notEqual: zipLoop(p, o, x, y) { $0 != $1 }
+        case .less: zipLoop(p, o, x, y) { $0 < $1 }
+        case .lessEqual: zipLoop(p, o, x, y) { $0 <= $1 }
+        case .greater: zipLoop(p, o, x, y) { $0 > $1 }
+        default: zipLoop(p, o, x, y) { $0 >= $1 }
+        }
+    }
+
     @inline(__always)
     static func floatBinary(_ op: BinaryOp, _ p: StridedPlan, _ out: Tensor,
                             _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) {
         if op.isComparison {
-            let o = out.pointer(as: Bool.self)
-            switch op {
-            case .equal: zipLoop(p, o, x, y) { $0 == $1 }
-            case .notEqual: zipLoop(p, o, x, y) { $0 != $1 }
-            case .less: zipLoop(p, o, x, y) { $0 < $1 }
-            case .lessEqual: zipLoop(p, o, x, y) { $0 <= $1 }
-            case .greater: zipLoop(p, o, x, y) { $0 > $1 }
-            default: zipLoop(p, o, x, y) { $0 >= $1 }
-            }
+            compare(op, p, out.pointer(as: Bool.self), x, y)
             return
         }
         let o = out.pointer(as: Float.self)
@@ -195,15 +201,7 @@ enum ElementwiseKernels {
         _ op: BinaryOp, _ p: StridedPlan, _ out: Tensor, _ x: UnsafePointer<T>, _ y: UnsafePointer<T>
     ) {
         if op.isComparison {
-            let o = out.pointer(as: Bool.self)
-            switch op {
-            case .equal: zipLoop(p, o, x, y) { $0 == $1 }
-            case .notEqual: zipLoop(p, o, x, y) { $0 != $1 }
-            case .less: zipLoop(p, o, x, y) { $0 < $1 }
-            case .lessEqual: zipLoop(p, o, x, y) { $0 <= $1 }
-            case .greater: zipLoop(p, o, x, y) { $0 > $1 }
-            default: zipLoop(p, o, x, y) { $0 >= $1 }
-            }
+            compare(op, p, out.pointer(as: Bool.self), x, y)
             return
         }
         let o = out.pointer(as: T.self)

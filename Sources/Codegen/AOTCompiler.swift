@@ -1,0 +1,82 @@
+import CLLVM
+import Foundation
+import Graph
+import Tensors
+
+/// Which artifacts `AOTCompiler.write` produces besides the library, header and module map.
+public struct EmitKinds: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// `NAME.o`, the relocatable object.
+    public static let object = EmitKinds(rawValue: 1)
+    /// `NAME.ll`, the optimized LLVM IR.
+    public static let llvmIR = EmitKinds(rawValue: 2)
+    /// `NAME.s`, the assembly.
+    public static let assembly = EmitKinds(rawValue: 4)
+    /// `NAME.ir`, the graph in IR text form.
+    public static let graph = EmitKinds(rawValue: 8)
+    /// `NAME.dot`, the graph for Graphviz.
+    public static let dot = EmitKinds(rawValue: 16)
+}
+
+/// Ahead-of-time compilation: a static library, C header, module map and weights that an app links.
+public enum AOTCompiler {
+    /// The files written, by kind.
+    public struct Output: Sendable {
+        public var files: [String]
+        public var signature: RunSignature
+        public var weightsBytes: Int
+    }
+
+    /// Compiles `graph` into `directory` as `libNAME.a`, `NAME.h`, `module.modulemap` and
+    /// `NAME.weights` (or weights embedded in the library). Each file is written to a temporary name
+    /// and renamed into place; the same input gives byte-identical files.
+    public static func write(_ graph: Graph, name: String, to directory: String, options: CompileOptions = CompileOptions(),
+                             embedWeights: Bool = false, emit: EmitKinds = []) throws -> Output {
+        guard name.first.map({ $0.isLetter || $0 == "_" }) == true, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), name.allSatisfy(\.isASCII) else {
+            throw CodegenError("model name '\(name)' is not a C identifier (letters, digits and _)")
+        }
+        try Verifier.verify(graph)
+        let constantNames = graph.nodes.compactMap { if case .constant(let n) = $0.op { n } else { nil } }
+        let constants = constantNames.map { graph.constants[$0]! }
+        let weights = WeightsFile.encode(constants)
+        let context = LLVMContextCreate()!
+        defer { LLVMContextDispose(context) }
+        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context) { ir, signature in
+            CAPI(ir: ir, graph: graph, name: name, signature: signature,
+                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }).emit(embedded: embedWeights ? weights : nil)
+        }
+        defer { LLVMDisposeModule(module) }
+        let object = try ModuleBuilder.emit(module, options: options, assembly: false)
+        let api = CAPI(ir: IRBuilder(context: context, module: module), graph: graph, name: name, signature: signature, constantBytes: [])
+        var written: [String] = []
+        func put(_ file: String, _ bytes: [UInt8]) throws {
+            let path = (directory as NSString).appendingPathComponent(file)
+            try writeAtomically(Data(bytes), to: path)
+            written.append(path)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: api.symbols))
+        try put("\(name).h", Array(CHeader.text(graph, name: name).utf8))
+        try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
+        if !embedWeights { try put("\(name).weights", weights) }
+        if emit.contains(.object) { try put("\(name).o", object) }
+        if emit.contains(.llvmIR) { try put("\(name).ll", Array(ModuleBuilder.text(module).utf8)) }
+        if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
+        if emit.contains(.graph) { try put("\(name).ir", Array(TextFormat.print(graph).utf8)) }
+        if emit.contains(.dot) { try put("\(name).dot", Array(DOTExport.dot(graph, name: name).utf8)) }
+        return Output(files: written, signature: signature, weightsBytes: weights.count)
+    }
+
+    /// Writes `data` beside `path` under a temporary name, then renames it into place.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        do {
+            try data.write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else { throw CodegenError("cannot rename \(temporary) to \(path)") }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw CodegenError("cannot write \(path): \(error)")
+        }
+    }
+}

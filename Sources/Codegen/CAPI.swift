@@ -1,0 +1,238 @@
+import CLLVM
+import Graph
+
+/// Emits the C API of an AOT library around a lowered kernel: `NAME_create` (validating and
+/// memory-mapping `NAME.weights`), `NAME_create_embedded`, `NAME_destroy`, `NAME_run` (checking
+/// every argument and every dim against its bounds before touching memory), `NAME_workspace_size`,
+/// `NAME_output_elements` and `NAME_error_message`. See `CHeader` for the declarations.
+struct CAPI {
+    /// Status codes shared by the header and the generated code.
+    enum Status: Int32, CaseIterable {
+        case ok = 0, invalidArgument = 1, indexOutOfRange = 2, dimOutOfBounds = 3, badWeights = 4, outOfMemory = 5
+
+        var message: String {
+            switch self {
+            case .ok: "ok"
+            case .invalidArgument: "invalid argument: a required pointer is NULL"
+            case .indexOutOfRange: "an index input (token id) is outside the table it selects from"
+            case .dimOutOfBounds: "a dynamic dim is outside the bounds the model was compiled for"
+            case .badWeights: "the weights file is missing, truncated, or not this model's"
+            case .outOfMemory: "out of memory"
+            }
+        }
+    }
+
+    let ir: IRBuilder
+    let graph: Graph
+    let name: String
+    let signature: RunSignature
+    /// The expected byte size of each constant, in kernel order.
+    let constantBytes: [Int]
+
+    private func fn(_ symbol: String, _ result: LLVMTypeRef, _ params: [LLVMTypeRef], varArgs: Bool = false) -> (LLVMValueRef, LLVMTypeRef) {
+        var p: [LLVMTypeRef?] = params
+        let type = p.withUnsafeMutableBufferPointer { LLVMFunctionType(result, $0.baseAddress, UInt32(params.count), varArgs ? 1 : 0) }!
+        return (ir.function(symbol, type), type)
+    }
+
+    private func status(_ s: Status) -> LLVMValueRef { ir.int32(s.rawValue) }
+
+    /// Returns `s` from the current function when `condition` holds, else continues.
+    private func fail(if condition: LLVMValueRef, _ s: Status, cleanup: (() -> Void)? = nil) {
+        let bad = ir.block("fail"), ok = ir.block("ok")
+        ir.condBr(condition, bad, ok)
+        ir.position(at: bad)
+        cleanup?()
+        ir.ret(status(s))
+        ir.position(at: ok)
+    }
+
+    private func isNull(_ p: LLVMValueRef) -> LLVMValueRef { ir.icmp(LLVMIntEQ, LLVMBuildPtrToInt(ir.builder, p, ir.i64, ""), ir.int(0)) }
+
+    private func begin(_ f: LLVMValueRef) { ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")) }
+
+    /// Emits every C API function; `embedded` holds the weights file bytes for `--embed-weights`.
+    func emit(embedded: [UInt8]?) {
+        let kernelType = ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
+        let kernel = ir.function(signature.name, kernelType)
+        let count = signature.constantNames.count
+        let (malloc, mallocType) = fn("malloc", ir.ptr, [ir.i64])
+        let (free, freeType) = fn("free", ir.void, [ir.ptr])
+        let (munmap, munmapType) = fn("munmap", ir.i32, [ir.ptr, ir.i64])
+
+        /// Fills a fresh model struct from a mapped weights image; shared by both constructors.
+        func adopt(_ base: LLVMValueRef, size: LLVMValueRef, mapped: Bool, out: LLVMValueRef) {
+            let unmap = { if mapped { ir.call(munmap, munmapType, [base, size]) } }
+            let magic = ir.load(ir.i32, base)
+            let storedCount = ir.load(ir.i32, ir.gep(ir.i8, base, ir.int(4)))
+            let total = ir.load(ir.i64, ir.gep(ir.i8, base, ir.int(8)))
+            var bad = ir.icmp(LLVMIntNE, magic, ir.int32(Int32(bitPattern: WeightsFile.magic)))
+            bad = ir.or(bad, ir.icmp(LLVMIntNE, storedCount, ir.int32(Int32(count))))
+            bad = ir.or(bad, ir.icmp(LLVMIntNE, total, size))
+            fail(if: bad, .badWeights, cleanup: unmap)
+            let model = ir.call(malloc, mallocType, [ir.int(16 + 8 * count)])
+            fail(if: isNull(model), .outOfMemory, cleanup: unmap)
+            for (i, bytes) in constantBytes.enumerated() {
+                let entry = ir.gep(ir.i8, base, ir.int(WeightsFile.headerBytes + 16 * i))
+                let offset = ir.load(ir.i64, entry)
+                let stored = ir.load(ir.i64, ir.gep(ir.i8, entry, ir.int(8)))
+                var wrong = ir.icmp(LLVMIntNE, stored, ir.int(bytes))
+                wrong = ir.or(wrong, ir.icmp(LLVMIntUGT, offset, ir.sub(size, ir.int(bytes))))
+                wrong = ir.or(wrong, ir.icmp(LLVMIntNE, ir.and(offset, ir.int(63)), ir.int(0)))
+                fail(if: wrong, .badWeights) { ir.call(free, freeType, [model]); unmap() }
+                ir.store(ir.gep(ir.i8, base, offset), ir.gep(ir.ptr, model, ir.int(2 + i)))
+            }
+            ir.store(mapped ? base : LLVMConstNull(ir.ptr), model)
+            ir.store(size, ir.gep(ir.i64, model, ir.int(1)))
+            ir.store(model, out)
+            ir.ret(status(.ok))
+        }
+
+        // NAME_create(const char *path, NAME_model **out)
+        do {
+            let (f, _) = fn("\(name)_create", ir.i32, [ir.ptr, ir.ptr])
+            begin(f)
+            let path = LLVMGetParam(f, 0)!, out = LLVMGetParam(f, 1)!
+            fail(if: ir.or(isNull(path), isNull(out)), .invalidArgument)
+            let (open, openType) = fn("open", ir.i32, [ir.ptr, ir.i32], varArgs: true)
+            let (lseek, lseekType) = fn("lseek", ir.i64, [ir.i32, ir.i64, ir.i32])
+            let (mmap, mmapType) = fn("mmap", ir.ptr, [ir.ptr, ir.i64, ir.i32, ir.i32, ir.i32, ir.i64])
+            let (close, closeType) = fn("close", ir.i32, [ir.i32])
+            let fd = ir.call(open, openType, [path, ir.int32(0o2000000)])   // O_RDONLY | O_CLOEXEC
+            fail(if: ir.icmp(LLVMIntSLT, fd, ir.int32(0)), .badWeights)
+            let size = ir.call(lseek, lseekType, [fd, ir.int(0), ir.int32(2)])
+            fail(if: ir.icmp(LLVMIntSLT, size, ir.int(WeightsFile.headerBytes + 16 * count)), .badWeights) {
+                ir.call(close, closeType, [fd])
+            }
+            let base = ir.call(mmap, mmapType, [LLVMConstNull(ir.ptr), size, ir.int32(1), ir.int32(2), fd, ir.int(0)])
+            ir.call(close, closeType, [fd])
+            fail(if: ir.icmp(LLVMIntEQ, LLVMBuildPtrToInt(ir.builder, base, ir.i64, ""), ir.int(-1)), .badWeights)
+            adopt(base, size: size, mapped: true, out: out)
+        }
+
+        // NAME_create_embedded(NAME_model **out)
+        do {
+            let (f, _) = fn("\(name)_create_embedded", ir.i32, [ir.ptr])
+            begin(f)
+            let out = LLVMGetParam(f, 0)!
+            fail(if: isNull(out), .invalidArgument)
+            if let embedded {
+                let data = embedded.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { LLVMConstStringInContext2(ir.context, $0.baseAddress, embedded.count, 1)! }
+                }
+                let global = LLVMAddGlobal(ir.module, LLVMTypeOf(data), "\(name)_weights")!
+                LLVMSetInitializer(global, data)
+                LLVMSetGlobalConstant(global, 1)
+                LLVMSetLinkage(global, LLVMInternalLinkage)
+                LLVMSetAlignment(global, 64)
+                adopt(global, size: ir.int(embedded.count), mapped: false, out: out)
+            } else {
+                ir.ret(status(.badWeights))
+            }
+        }
+
+        // void NAME_destroy(NAME_model *model)
+        do {
+            let (f, _) = fn("\(name)_destroy", ir.void, [ir.ptr])
+            begin(f)
+            let model = LLVMGetParam(f, 0)!
+            let done = ir.block("done"), release = ir.block("release")
+            ir.condBr(isNull(model), done, release)
+            ir.position(at: release)
+            let base = ir.load(ir.ptr, model)
+            let unmapBlock = ir.block("unmap"), freeBlock = ir.block("free")
+            ir.condBr(isNull(base), freeBlock, unmapBlock)
+            ir.position(at: unmapBlock)
+            ir.call(munmap, munmapType, [base, ir.load(ir.i64, ir.gep(ir.i64, model, ir.int(1)))])
+            ir.br(freeBlock)
+            ir.position(at: freeBlock)
+            ir.call(free, freeType, [model])
+            ir.br(done)
+            ir.position(at: done)
+            ir.ret()
+        }
+
+        // size_t NAME_workspace_size(void)
+        do {
+            let (f, _) = fn("\(name)_workspace_size", ir.i64, [])
+            begin(f)
+            ir.ret(ir.int(signature.workspaceBytes))
+        }
+
+        // int NAME_run(const NAME_model *model, const int64_t *dims, const void *const *inputs,
+        //              void *const *outputs, void *workspace)
+        do {
+            let (f, _) = fn("\(name)_run", ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
+            begin(f)
+            let params = (0..<5).map { LLVMGetParam(f, UInt32($0))! }
+            fail(if: params.map(isNull).reduce(ir.bool(false)) { ir.or($0, $1) }, .invalidArgument)
+            for (i, s) in graph.symbols.enumerated() {
+                let d = ir.load(ir.i64, ir.gep(ir.i64, params[1], ir.int(i)))
+                fail(if: ir.or(ir.icmp(LLVMIntSLT, d, ir.int(s.min)), ir.icmp(LLVMIntSGT, d, ir.int(s.max))), .dimOutOfBounds)
+            }
+            for (array, n) in [(params[2], graph.inputNodes.count), (params[3], graph.outputs.count)] {
+                for i in 0..<n { fail(if: isNull(ir.load(ir.ptr, ir.gep(ir.ptr, array, ir.int(i)))), .invalidArgument) }
+            }
+            let table = ir.gep(ir.ptr, params[0], ir.int(2))
+            ir.ret(ir.call(kernel, kernelType, [params[1], params[2], params[3], table, params[4]]))
+        }
+
+        // int64_t NAME_output_elements(int index, const int64_t *dims)
+        do {
+            let (f, _) = fn("\(name)_output_elements", ir.i64, [ir.i32, ir.ptr])
+            begin(f)
+            let index = LLVMGetParam(f, 0)!, dims = LLVMGetParam(f, 1)!
+            let bad = ir.block("bad")
+            let done = ir.block("missing_dims")
+            ir.condBr(isNull(dims), done, ir.block("dims_ok"))
+            ir.position(at: done)
+            ir.ret(ir.int(-1))
+            ir.position(at: LLVMGetLastBasicBlock(f))
+            var values: [String: LLVMValueRef] = [:]
+            for (i, s) in graph.symbols.enumerated() { values[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dims, ir.int(i))) }
+            for (i, output) in graph.outputs.enumerated() {
+                let next = ir.block("next")
+                let this = ir.block("output")
+                ir.condBr(ir.icmp(LLVMIntEQ, index, ir.int32(Int32(i))), this, next)
+                ir.position(at: this)
+                var elements = ir.int(1)
+                for d in graph.node(output.value)!.type.shape {
+                    var term: LLVMValueRef = ir.int(0)
+                    for (monomial, c) in d.terms {
+                        var t = ir.int(c)
+                        for s in monomial { t = ir.mul(t, values[s]!) }
+                        term = ir.add(term, t)
+                    }
+                    elements = ir.mul(elements, term)
+                }
+                ir.ret(elements)
+                ir.position(at: next)
+            }
+            ir.br(bad)
+            ir.position(at: bad)
+            ir.ret(ir.int(-1))
+        }
+
+        // const char *NAME_error_message(int code)
+        do {
+            let (f, _) = fn("\(name)_error_message", ir.ptr, [ir.i32])
+            begin(f)
+            let code = LLVMGetParam(f, 0)!
+            for s in Status.allCases {
+                let text = LLVMBuildGlobalStringPtr(ir.builder, s.message, "")!
+                let hit = ir.block("is_\(s.rawValue)"), next = ir.block("next")
+                ir.condBr(ir.icmp(LLVMIntEQ, code, status(s)), hit, next)
+                ir.position(at: hit)
+                ir.ret(text)
+                ir.position(at: next)
+            }
+            ir.ret(LLVMBuildGlobalStringPtr(ir.builder, "unknown error code", "")!)
+        }
+    }
+
+    /// The exported symbols, for the archive index.
+    var symbols: [String] {
+        ["create", "create_embedded", "destroy", "workspace_size", "run", "output_elements", "error_message"].map { "\(name)_\($0)" }
+            + [signature.name]
+    }
+}

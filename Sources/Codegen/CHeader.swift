@@ -1,0 +1,107 @@
+import Graph
+
+/// Writes `NAME.h`, the C declarations of an AOT library, with each input's and output's dtype and
+/// shape, and the dynamic dims' order and bounds, in comments a person can follow.
+enum CHeader {
+    static func text(_ graph: Graph, name: String) -> String {
+        let guardName = name.uppercased() + "_H"
+        func cType(_ t: TensorType) -> String {
+            switch t.dtype {
+            case .float32: "float"
+            case .int32: "int32_t"
+            case .int64: "int64_t"
+            case .bool: "uint8_t (0 or 1)"
+            }
+        }
+        var h = """
+        /* \(name).h: C API of the model compiled by tcompile. Link with lib\(name).a, -lopenblas and -lm.
+         *
+         * Usage:
+         *   \(name)_model *model;
+         *   if (\(name)_create("\(name).weights", &model) != 0) { ... }
+         *   void *workspace = aligned_alloc(64, \(name)_workspace_size());   (one per concurrent call)
+         *   int status = \(name)_run(model, dims, inputs, outputs, workspace);
+         *   \(name)_destroy(model);
+         *
+         * No global mutable state: one model may be run from several threads at once, each with its
+         * own workspace.
+         */
+        #ifndef \(guardName)
+        #define \(guardName)
+        #include <stddef.h>
+        #include <stdint.h>
+        #ifdef __cplusplus
+        extern "C" {
+        #endif
+
+        /* Opaque handle to loaded weights. */
+        typedef struct \(name)_model \(name)_model;
+
+        /* Status codes. */
+        """
+        for s in CAPI.Status.allCases {
+            let id = "\(name.uppercased())_\(String(describing: s).uppercased())"
+            h += "\n#define \(id) \(s.rawValue)  /* \(s.message) */"
+        }
+        h += "\n\n/* Dynamic dims, in the order of the `dims` array: */\n"
+        h += "#define \(name.uppercased())_NUM_DIMS \(graph.symbols.count)\n"
+        for (i, s) in graph.symbols.enumerated() { h += "/*   dims[\(i)] = \(s.name), \(s.min) ... \(s.max) */\n" }
+        h += "\n/* Inputs, in the order of the `inputs` array (contiguous, row-major): */\n"
+        h += "#define \(name.uppercased())_NUM_INPUTS \(graph.inputNodes.count)\n"
+        for (i, node) in graph.inputNodes.enumerated() {
+            if case .input(let n) = node.op { h += "/*   inputs[\(i)] = \(n): \(cType(node.type)) [\(node.type.shape.map(\.description).joined(separator: ", "))] */\n" }
+        }
+        h += "\n/* Outputs, in the order of the `outputs` array (caller-allocated, contiguous): */\n"
+        h += "#define \(name.uppercased())_NUM_OUTPUTS \(graph.outputs.count)\n"
+        for (i, o) in graph.outputs.enumerated() {
+            let t = graph.node(o.value)!.type
+            h += "/*   outputs[\(i)] = \(o.name): \(cType(t)) [\(t.shape.map(\.description).joined(separator: ", "))] */\n"
+        }
+        h += """
+
+        /* Maps and validates a weights file written by tcompile; *model is set on success. */
+        int \(name)_create(const char *weights_path, \(name)_model **model);
+
+        /* Uses the weights embedded in the library (tcompile --embed-weights); fails otherwise. */
+        int \(name)_create_embedded(\(name)_model **model);
+
+        /* Releases a model (NULL is ignored). */
+        void \(name)_destroy(\(name)_model *model);
+
+        /* Bytes of workspace one call needs (64-byte aligned), the same for every dim value. */
+        size_t \(name)_workspace_size(void);
+
+        /* Elements of output `index` for these dims, or -1 for a bad index or NULL dims. */
+        int64_t \(name)_output_elements(int index, const int64_t *dims);
+
+        /* Runs the model. Checks every pointer, every dim against its bounds and every index input
+         * (token id) against its table before producing outputs; returns a status code. */
+        int \(name)_run(const \(name)_model *model, const int64_t *dims, const void *const *inputs,
+                        void *const *outputs, void *workspace);
+
+        /* A readable message for a status code. */
+        const char *\(name)_error_message(int code);
+
+        #ifdef __cplusplus
+        }
+        #endif
+        #endif
+
+        """
+        return h
+    }
+
+    /// `module.modulemap` so a Swift package can `import NAME`.
+    static func moduleMap(name: String) -> String {
+        """
+        module \(name) [system] {
+            header "\(name).h"
+            link "\(name)"
+            link "openblas"
+            link "m"
+            export *
+        }
+
+        """
+    }
+}

@@ -1,0 +1,28 @@
+import Graph
+import Tensors
+
+/// Constant folding: every op whose operands are all constants (weight transposes and reshapes,
+/// constant mask arithmetic, shape math) is run once at compile time with the eager kernels and
+/// replaced by a new named constant (`<first operand's name>.T` for a weight transpose, else
+/// `<first operand's name>.folded`). Results with a symbolic shape
+/// stay ops; so do results larger than both their operands and `maxNewElements` (a fill or expand
+/// that would bloat the weights).
+public enum ConstantFolding {
+    /// Largest result, in elements, that may grow beyond its operands' size.
+    public static let maxNewElements = 1 << 16
+
+    /// The rules.
+    public static var rules: [RewriteRule] { [fold] }
+
+    static let fold = RewriteRule("fold") { rw, node in
+        guard node.op.computes, let shape = node.type.concreteShape([:]),
+              node.inputs.allSatisfy({ rw.constant($0) != nil }) else { return nil }
+        let operandElements = node.inputs.reduce(0) { $0 + rw.constant($1)!.count }
+        guard shape.reduce(1, *) <= Swift.max(operandElements, maxNewElements), let value = rw.evaluate(node.id, [:]) else { return nil }
+        let stored = withNoGrad { value.isContiguous ? value.detached() : value.contiguous().detached() }
+        var base = node.inputs.first.flatMap { id -> String? in if case .constant(let n) = rw.node(id).op { n } else { nil } } ?? "constant"
+        for suffix in [".T", ".folded"] where base.hasSuffix(suffix) { base = String(base.dropLast(suffix.count)) + ".folded" }
+        let transpose = if case .primitive(.permute([1, 0]), _) = node.op { true } else { false }
+        return rw.addConstant(base.hasSuffix(".folded") ? base : base + (transpose ? ".T" : ".folded"), stored)
+    }
+}

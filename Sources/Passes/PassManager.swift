@@ -1,0 +1,205 @@
+import Foundation
+import Graph
+
+/// One optimization pass: a name (as `--dump-after` spells it) and a graph-to-graph function. Rule
+/// passes run their rules through `RewriteEngine`; memory planning attaches `Graph.memoryPlan`.
+public struct Pass: Sendable {
+    /// The pass's name: `canonicalize`, `fold-constants`, `cse`, `dce`, `fuse-attention`, …
+    public let name: String
+    let body: @Sendable (Graph) throws -> (Graph, [String: Int])
+
+    /// A pass with a custom body returning the new graph and named counters.
+    public init(_ name: String, _ body: @escaping @Sendable (Graph) throws -> (Graph, [String: Int])) {
+        self.name = name
+        self.body = body
+    }
+
+    /// A pass that rewrites with `rules` (made fresh for each run) to a fixed point.
+    public static func rewriting(_ name: String, _ rules: @escaping @Sendable () -> [RewriteRule]) -> Pass {
+        Pass(name) { graph in
+            var result = try RewriteEngine.run(graph, rules: rules())
+            if result.graph.nodes != graph.nodes { result.graph.memoryPlan = nil }
+            return (result.graph, result.firings)
+        }
+    }
+
+    public static let canonicalize = rewriting("canonicalize") { Canonicalize.rules }
+    public static let foldConstants = rewriting("fold-constants") { ConstantFolding.rules }
+    public static let cse = rewriting("cse") { CSE.rules }
+    public static let dce = rewriting("dce") { DCE.rules }
+    public static let fuseAttention = rewriting("fuse-attention") { AttentionFusion.rules }
+    public static let fuseEpilogue = rewriting("fuse-epilogue") { EpilogueFusion.rules }
+    public static let fuseLayerNorm = rewriting("fuse-layer-norm") { LayerNormFusion.rules }
+    public static let fuseElementwise = rewriting("fuse-elementwise") { ElementwiseFusion.rules }
+    public static let packWeights = rewriting("pack-weights") { WeightPacking.rules }
+    public static let planMemory = Pass("plan-memory") { graph in
+        var g = graph
+        let plan = MemoryPlanning.plan(graph)
+        g.memoryPlan = plan
+        return (g, ["arena bytes": plan.arenaBytes, "naive bytes": plan.naiveBytes,
+                    "in place": plan.slots.values.count { $0.inPlace != nil }])
+    }
+
+    /// Every pass, by name.
+    public static let all: [Pass] = [canonicalize, foldConstants, cse, dce, fuseAttention, fuseEpilogue, fuseLayerNorm,
+                                     fuseElementwise, packWeights, planMemory]
+}
+
+/// An ordered list of passes: `-O0`, `-O1` and `-O2`.
+public struct PassPipeline: Sendable {
+    /// `O0`, `O1`, `O2` or a custom name.
+    public var name: String
+    /// The passes, in order.
+    public var passes: [Pass]
+
+    public init(name: String, passes: [Pass]) {
+        self.name = name
+        self.passes = passes
+    }
+
+    /// No optimization: only the memory plan the code generator needs.
+    public static let o0 = PassPipeline(name: "O0", passes: [.planMemory])
+    /// Cleanup: canonicalize, fold constants, CSE, DCE, then plan memory.
+    public static let o1 = PassPipeline(name: "O1", passes: [.canonicalize, .foldConstants, .cse, .canonicalize, .dce, .planMemory])
+    /// Everything: cleanup, then fuse attention (and canonicalize again: the merge reshape may now
+    /// meet a Conv1D's), GEMM epilogues, layer norms and elementwise chains, pack weights, plan memory.
+    public static let o2 = PassPipeline(name: "O2", passes: [
+        .canonicalize, .foldConstants, .cse, .canonicalize, .dce,
+        .fuseAttention, .canonicalize, .fuseEpilogue, .fuseLayerNorm, .cse, .fuseElementwise,
+        .packWeights, .dce, .planMemory,
+    ])
+
+    /// The pipeline for `-O<level>` (levels above 2 mean 2).
+    public static func level(_ level: Int) -> PassPipeline { level <= 0 ? .o0 : level == 1 ? .o1 : .o2 }
+}
+
+/// What one pass did: compute nodes before and after, fused nodes it created, rule firings, time.
+public struct PassStatistics: Sendable, CustomStringConvertible {
+    /// The pass's name.
+    public var pass: String
+    /// Compute nodes (not inputs or constants) before and after.
+    public var nodesBefore: Int, nodesAfter: Int
+    /// Fused nodes in the result that were not in the input.
+    public var fused: Int
+    /// Rule firings (or counters, for planning) by name.
+    public var rewrites: [String: Int]
+    /// Wall time of the pass (without verification and dumps).
+    public var milliseconds: Double
+
+    /// Compute nodes the pass removed (negative when it added some).
+    public var removed: Int { nodesBefore - nodesAfter }
+
+    /// `fuse-attention       77 →    53  (  -24,   2 fused)     1.33 ms  attention=2`.
+    public var description: String {
+        let rules = rewrites.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        return pass.padding(toLength: 18, withPad: " ", startingAt: 0)
+            + String(format: "%5d → %5d  (%+5d, %3d fused) %8.2f ms  ", nodesBefore, nodesAfter, -removed, fused, milliseconds) + rules
+    }
+}
+
+/// Which passes' results to print.
+public enum DumpSelection: Sendable, Equatable {
+    case none
+    case all
+    /// After the passes with these names (`--dump-after fuse-attention`).
+    case after(Set<String>)
+
+    /// Parses a `--dump-after` argument: `all`, or pass names separated by commas; an unknown name
+    /// is an error listing the known ones.
+    public init(argument: String) throws {
+        if argument == "all" { self = .all; return }
+        let names = Set(argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let known = Set(Pass.all.map(\.name))
+        if let unknown = names.subtracting(known).sorted().first {
+            throw GraphError(.parse, "--dump-after: unknown pass '\(unknown)' (passes: \(Pass.all.map(\.name).joined(separator: ", ")), or all)")
+        }
+        self = .after(names)
+    }
+
+    func includes(_ pass: String) -> Bool {
+        switch self {
+        case .none: false
+        case .all: true
+        case .after(let names): names.contains(pass)
+        }
+    }
+}
+
+/// Runs a pipeline: each pass, then (in debug builds) `Verifier.verify`, then the requested dumps;
+/// collects `PassStatistics`.
+///
+/// ```swift
+/// let result = try PassManager(pipeline: .o2, dumpAfter: .after(["fuse-attention"])).run(graph)
+/// print(result.summary)
+/// ```
+public struct PassManager: Sendable {
+    /// The passes to run.
+    public var pipeline: PassPipeline
+    /// Which results to dump.
+    public var dumpAfter: DumpSelection
+    /// Where dumps go (standard error by default).
+    public var dumpSink: @Sendable (String) -> Void
+    /// Whether to verify after every pass (on in debug builds).
+    public var verifyEachPass: Bool
+
+    public init(pipeline: PassPipeline, dumpAfter: DumpSelection = .none,
+                dumpSink: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.pipeline = pipeline
+        self.dumpAfter = dumpAfter
+        self.dumpSink = dumpSink
+        #if DEBUG
+        verifyEachPass = true
+        #else
+        verifyEachPass = false
+        #endif
+    }
+
+    /// The optimized graph and one statistics entry per pass run.
+    public struct Result: Sendable {
+        public var graph: Graph
+        public var statistics: [PassStatistics]
+
+        /// A table of the statistics with a total line.
+        public var summary: String {
+            var out = statistics.map(\.description).joined(separator: "\n")
+            if let first = statistics.first, let last = statistics.last {
+                let ms = statistics.reduce(0) { $0 + $1.milliseconds }
+                out += "\n" + "total".padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + String(format: "%5d → %5d  (%+5d, %3d fused) %8.2f ms", first.nodesBefore, last.nodesAfter,
+                             last.nodesAfter - first.nodesBefore, graph.fusedNodeCount, ms)
+            }
+            if let plan = graph.memoryPlan {
+                out += "\n" + String(plan.description.prefix { $0 != "\n" })
+            }
+            return out
+        }
+    }
+
+    /// Runs every pass of the pipeline on `graph`.
+    public func run(_ graph: Graph) throws -> Result {
+        var g = graph
+        var stats: [PassStatistics] = []
+        for pass in pipeline.passes {
+            let before = g.computeNodeCount
+            let fusedBefore = Set(g.nodes.filter { if case .fused = $0.op { true } else { false } }.map(\.id))
+            let start = DispatchTime.now().uptimeNanoseconds
+            let (next, counters) = try pass.body(g)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            if verifyEachPass {
+                do { try Verifier.verify(next) } catch let e as GraphError {
+                    throw GraphError(.verification, "after pass '\(pass.name)': \(e.message)", at: e.location)
+                }
+            }
+            let fused = next.nodes.count { if case .fused = $0.op { !fusedBefore.contains($0.id) } else { false } }
+            let s = PassStatistics(pass: pass.name, nodesBefore: before, nodesAfter: next.computeNodeCount, fused: fused,
+                                   rewrites: counters, milliseconds: ms)
+            stats.append(s)
+            g = next
+            if dumpAfter.includes(pass.name) {
+                dumpSink("# ----- IR after \(pass.name): \(s.nodesBefore) → \(s.nodesAfter) ops -----\n"
+                         + TextFormat.print(g) + (g.memoryPlan?.description ?? ""))
+            }
+        }
+        return Result(graph: g, statistics: stats)
+    }
+}

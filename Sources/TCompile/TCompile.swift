@@ -1,0 +1,51 @@
+@_exported import Codegen
+@_exported import Graph
+@_exported import Passes
+@_exported import Tensors
+
+/// The public face of TCompile: everything from tensors to compiled models through one import.
+///
+/// ```swift
+/// import TCompile
+/// let graph = try GraphFile.load(path: "model.json").graph
+/// let model = try TCompile.compile(graph)
+/// let outputs = try model(["input_ids": ids, "attention_mask": mask])
+/// ```
+public enum TCompile {
+    /// Optimizes a graph with the pass pipeline of `level` (0–2) and JIT-compiles it for this machine.
+    public static func compile(_ graph: Graph, name: String = "model", level: Int = 2,
+                               options: CompileOptions = CompileOptions()) throws -> CompiledModel {
+        try CompiledModel(graph: try optimize(graph, level: level).graph, name: name, options: options)
+    }
+
+    /// Runs the `-O<level>` pass pipeline, returning the optimized graph and per-pass statistics.
+    public static func optimize(_ graph: Graph, level: Int = 2, dumpAfter: DumpSelection = .none,
+                                dumpSink: (@Sendable (String) -> Void)? = nil) throws -> PassManager.Result {
+        var manager = PassManager(pipeline: .level(level), dumpAfter: dumpAfter)
+        if let dumpSink { manager.dumpSink = dumpSink }
+        return try manager.run(graph)
+    }
+
+    /// Loads a `tcompile.graph/1` model.json.
+    public static func load(_ path: String) throws -> (name: String, graph: Graph) {
+        try GraphFile.load(path: path)
+    }
+
+    /// Sample inputs for every graph input at the given dim values: ones for integer inputs (valid ids
+    /// and attention masks for any vocabulary), standard normal values for float inputs.
+    public static func sampleInputs(for graph: Graph, dims: [String: Int], seed: UInt64 = 0) throws -> [String: Tensor] {
+        var inputs: [String: Tensor] = [:]
+        for node in graph.inputNodes {
+            guard case .input(let name) = node.op else { continue }
+            guard let shape = node.type.concreteShape(dims) else {
+                throw GraphError(.interpreter, "input '\(name)' has shape \(node.type); give a value for every dim (\(graph.symbols.map(\.name).joined(separator: ", ")))")
+            }
+            switch node.type.dtype {
+            case .float32: inputs[name] = Tensor.randn(shape, seed: seed)
+            case .bool: inputs[name] = Tensor.ones(shape, dtype: .bool)
+            default: inputs[name] = Tensor.ones(shape, dtype: node.type.dtype)
+            }
+        }
+        return inputs
+    }
+}

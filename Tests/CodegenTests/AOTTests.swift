@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import Graph
+import Tensors
+@testable import Codegen
+
+/// Builds and runs a C program against an AOT library: the library links with `cc` and nothing but
+/// OpenBLAS and libm, and computes what the interpreter computes.
+@Suite(.serialized) struct AOTTests {
+    static let table = Tensor.randn([10, 6], seed: 21)
+    static let projection = Tensor.randn([6, 6], std: 0.4, seed: 22)
+
+    static func graph() throws -> Graph {
+        try Tracer.trace(inputs: [("input_ids", Tensor([1, 2, 3], shape: [1, 3]))],
+                         dynamicDims: [DynamicDim(input: "input_ids", dim: 0, symbol: "batch", max: 4),
+                                       DynamicDim(input: "input_ids", dim: 1, symbol: "seq", max: 32)],
+                         constants: ["embedding": table, "projection": projection]) { inputs in
+            let x = table.indexSelect(dim: 0, index: inputs["input_ids"]!)
+            let h = x.matmul(projection).gelu()
+            let scores = h.matmul(h.transposed(-1, -2)).softmax(dim: -1)
+            return [("hidden", scores.matmul(h).layerNorm()), ("pooled", h.mean(dim: 1))]
+        }
+    }
+
+    static let program = """
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include "tiny.h"
+    int main(int argc, char **argv) {
+        int64_t dims[2] = {atoll(argv[2]), atoll(argv[3])};
+        int64_t n = dims[0] * dims[1];
+        int64_t *ids = malloc(sizeof(int64_t) * n);
+        for (int64_t i = 0; i < n; i++) ids[i] = atoll(argv[4 + i]);
+        tiny_model *model = NULL;
+        int status = argv[1][0] == '-' ? tiny_create_embedded(&model) : tiny_create(argv[1], &model);
+        if (status != 0) { printf("create %d %s\\n", status, tiny_error_message(status)); return 0; }
+        float *hidden = malloc(sizeof(float) * (tiny_output_elements(0, dims) > 0 ? tiny_output_elements(0, dims) : 1));
+        float *pooled = malloc(sizeof(float) * (tiny_output_elements(1, dims) > 0 ? tiny_output_elements(1, dims) : 1));
+        void *workspace = aligned_alloc(64, (tiny_workspace_size() + 63) / 64 * 64);
+        const void *inputs[1] = {ids};
+        void *outputs[2] = {hidden, pooled};
+        status = tiny_run(model, dims, inputs, outputs, workspace);
+        if (status != 0) { printf("run %d %s\\n", status, tiny_error_message(status)); return 0; }
+        printf("ok");
+        for (int64_t i = 0; i < tiny_output_elements(0, dims); i++) printf(" %.7g", hidden[i]);
+        for (int64_t i = 0; i < tiny_output_elements(1, dims); i++) printf(" %.7g", pooled[i]);
+        printf("\\n");
+        printf("null %d\\n", tiny_run(model, NULL, inputs, outputs, workspace));
+        tiny_destroy(model);
+        return 0;
+    }
+    """
+
+    static func shell(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func build(embed: Bool) throws -> (dir: String, binary: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
+        let out = try AOTCompiler.write(try Self.graph(), name: "tiny", to: dir, embedWeights: embed, emit: [.object, .llvmIR, .graph])
+        #expect(out.files.contains { $0.hasSuffix("libtiny.a") } && out.files.contains { $0.hasSuffix("tiny.h") })
+        try Self.program.write(toFile: dir + "/main.c", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -o app main.c -L. -ltiny -lopenblas -lm 2>&1")
+        #expect(log.isEmpty, "cc: \(log)")
+        return (dir, dir + "/app")
+    }
+
+    @Test(arguments: [false, true])
+    func cProgramMatchesTheInterpreter(_ embed: Bool) throws {
+        let (dir, app) = try build(embed: embed)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let interpreter = Interpreter(graph: try Self.graph())
+        for (batch, seq) in [(1, 5), (3, 2), (4, 32)] {
+            let ids = Tensor.randint(0, 10, shape: [batch, seq], seed: UInt64(batch * 100 + seq))
+            let expected = try interpreter.run(["input_ids": ids])
+            let output = try Self.shell("\(app) \(embed ? "-" : dir + "/tiny.weights") \(batch) \(seq) " + ids.toIntArray().map(String.init).joined(separator: " "))
+            let words = output.split(whereSeparator: \.isWhitespace)
+            #expect(words.first == "ok", "\(output.prefix(200))")
+            let values = words.dropFirst().prefix(while: { $0 != "null" }).compactMap { Float($0) }
+            let reference = expected["hidden"]!.toFloatArray() + expected["pooled"]!.toFloatArray()
+            #expect(values.count == reference.count)
+            for (a, e) in zip(values, reference) { #expect(Swift.abs(a - e) <= 1e-4 * (1 + Swift.abs(e))) }
+            #expect(output.contains("null \(CAPI.Status.invalidArgument.rawValue)"))
+        }
+    }
+
+    @Test func badInputsReturnErrorCodes() throws {
+        let (dir, app) = try build(embed: false)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try Self.shell("\(app) \(dir)/tiny.weights 5 1 1 2 3 4 5").hasPrefix("run 3"), "batch beyond its bound")
+        #expect(try Self.shell("\(app) \(dir)/tiny.weights 1 2 1 10").hasPrefix("run 2"), "token id outside the vocabulary")
+        #expect(try Self.shell("\(app) \(dir)/missing.weights 1 1 1").hasPrefix("create 4"))
+        #expect(try Self.shell("\(app) - 1 1 1").hasPrefix("create 4"), "no embedded weights in this build")
+        let weights = try Data(contentsOf: URL(fileURLWithPath: dir + "/tiny.weights"))
+        try weights.prefix(weights.count - 100).write(to: URL(fileURLWithPath: dir + "/truncated.weights"))
+        #expect(try Self.shell("\(app) \(dir)/truncated.weights 1 1 1").hasPrefix("create 4"))
+        var corrupted = weights
+        corrupted[0] = 0x58
+        try corrupted.write(to: URL(fileURLWithPath: dir + "/corrupt.weights"))
+        #expect(try Self.shell("\(app) \(dir)/corrupt.weights 1 1 1").hasPrefix("create 4"))
+    }
+
+    @Test func artifactsAreByteIdenticalAcrossRuns() throws {
+        let a = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
+        let b = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        let x = try AOTCompiler.write(try Self.graph(), name: "tiny", to: a, emit: [.object, .llvmIR, .assembly, .graph, .dot])
+        _ = try AOTCompiler.write(try Self.graph(), name: "tiny", to: b, emit: [.object, .llvmIR, .assembly, .graph, .dot])
+        for file in x.files {
+            let name = (file as NSString).lastPathComponent
+            #expect(FileManager.default.contentsEqual(atPath: file, andPath: b + "/" + name), "\(name)")
+        }
+        #expect(throws: CodegenError.self) { try AOTCompiler.write(try Self.graph(), name: "bad-name", to: a) }
+    }
+}

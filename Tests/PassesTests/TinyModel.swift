@@ -1,0 +1,1 @@
+../GraphTests/TinyModel.swift

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import TCompile
+
+/// The `tcompile` executable, end to end, on a small traced model.
+@Suite(.serialized) struct CLITests {
+    static var binary: String {
+        // The test bundle sits beside the products in .build/<config>/.
+        let products = Bundle.main.bundleURL.deletingLastPathComponent()
+        for candidate in [products, Bundle(for: Marker.self).bundleURL.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("tcompile").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/tcompile").standardized.path
+    }
+    final class Marker {}
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func modelDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let table = Tensor.randn([12, 8], seed: 1), w = Tensor.randn([8, 3], seed: 2)
+        let graph = try Tracer.trace(inputs: [("input_ids", Tensor([1, 2, 3], shape: [1, 3]))],
+                                     dynamicDims: [DynamicDim(input: "input_ids", dim: 0, symbol: "batch", max: 4),
+                                                   DynamicDim(input: "input_ids", dim: 1, symbol: "seq", max: 16)],
+                                     constants: ["embeddings.weight": table, "classifier.weight": w]) { inputs in
+            [("logits", table.indexSelect(dim: 0, index: inputs["input_ids"]!).mean(dim: 1).matmul(w))]
+        }
+        try GraphFile.save(graph, name: "tiny_classifier", to: dir + "/model.json")
+        return dir
+    }
+
+    @Test func compileWritesTheLibraryAndArtifacts() throws {
+        let dir = try Self.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (status, output) = try Self.run([dir + "/model.json", "-o", dir + "/out", "--emit", "ir,dot,ll", "-O2"])
+        #expect(status == 0, "\(output)")
+        for file in ["libtiny_classifier.a", "tiny_classifier.h", "tiny_classifier.weights", "module.modulemap", "tiny_classifier.ir", "tiny_classifier.dot", "tiny_classifier.ll"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/out/" + file), "\(file)")
+        }
+        #expect(output.contains("compiled in") && output.contains("plan-memory"), "pass statistics are printed")
+        let dumped = try Self.run([dir + "/model.json", "-o", dir + "/out2", "--dump-after", "fuse-epilogue"])
+        #expect(dumped.status == 0 && dumped.output.contains("IR after fuse-epilogue"), "\(dumped.output)")
+    }
+
+    @Test func runEagerAndCompiledAgreeAndSave() throws {
+        let dir = try Self.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SafeTensors.write(["input_ids": Tensor([3, 1, 4, 1, 5, 9], shape: [2, 3])], to: dir + "/in.safetensors")
+        let eager = try Self.run(["run", dir + "/model.json", "--inputs", dir + "/in.safetensors", "--eager", "-o", dir + "/eager.safetensors"])
+        let compiled = try Self.run(["run", dir + "/model.json", "--inputs", dir + "/in.safetensors", "--compiled", "-o", dir + "/compiled.safetensors"])
+        #expect(eager.status == 0 && compiled.status == 0, "\(eager.output)\(compiled.output)")
+        let a = try SafeTensorsFile(path: dir + "/eager.safetensors").tensor("logits")
+        let b = try SafeTensorsFile(path: dir + "/compiled.safetensors").tensor("logits")
+        #expect(a.shape == [2, 3])
+        for (x, y) in zip(a.toFloatArray(), b.toFloatArray()) { #expect(Swift.abs(x - y) <= 1e-4 * (1 + Swift.abs(y))) }
+    }
+
+    @Test func inspectAndBench() throws {
+        let dir = try Self.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let inspect = try Self.run(["inspect", dir + "/model.json", "--ir"])
+        #expect(inspect.status == 0 && inspect.output.contains("input  input_ids: i64[batch, seq]") && inspect.output.contains("index_select"))
+        let bench = try Self.run(["bench", dir + "/model.json", "--dims", "batch=2,seq=8", "--repetitions", "3"])
+        #expect(bench.status == 0 && bench.output.contains("speed-up"), "\(bench.output)")
+    }
+
+    @Test func errorsAreMessagesWithExitCodes() throws {
+        let dir = try Self.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let missing = try Self.run([dir + "/nope.json"])
+        #expect(missing.status == 1 && missing.output.contains("no such file") && !missing.output.contains("Fatal"))
+        let badLevel = try Self.run([dir + "/model.json", "-O7"])
+        #expect(badLevel.status == 64 && badLevel.output.contains("-O takes"))
+        let badPass = try Self.run([dir + "/model.json", "--dump-after", "no-such-pass"])
+        #expect(badPass.status == 64 && badPass.output.contains("unknown pass 'no-such-pass'"), "\(badPass.output)")
+        let overwrite = try Self.run(["run", dir + "/model.json", "--dims", "batch=1,seq=2", "-o", dir + "/model.json"])
+        #expect(overwrite.status == 1 && overwrite.output.contains("refusing to overwrite"))
+        try "{\"format\": \"tcompile.graph/1\"}".write(toFile: dir + "/broken.json", atomically: true, encoding: .utf8)
+        let broken = try Self.run(["inspect", dir + "/broken.json"])
+        #expect(broken.status == 1 && broken.output.contains("name is missing"), "\(broken.output)")
+    }
+}
