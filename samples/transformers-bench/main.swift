@@ -55,6 +55,7 @@ if only == "ops" {
         ("add 128x1536", { h + h }),
         ("layer_norm 128x384", { x.layerNorm(weight: ln.0, bias: ln.1, eps: 1e-12) }),
         ("softmax 12x128x128", { s.softmax(dim: -1) }),
+        ("exp 12x128x128", { s.exp() }),
         ("q*scale heads", { q * 0.17 }),
         ("q·kᵀ 12 heads", { q.matmul(q.transposed(-1, -2)) }),
         ("merge heads", { q.transposed(1, 2).flattened(startDim: -2).contiguous() }),
