@@ -52,8 +52,10 @@ extension PretrainedModel {
     /// ```swift
     /// let model = try BertForMaskedLM.fromPretrained(directory: URL(fileURLWithPath: "bert-base-uncased"))
     /// ```
+    /// The tokenizer is not read here (a model-only load never fails on tokenizer files); use
+    /// `loadPretrained(directory:)` for the model with its tokenizer.
     public static func fromPretrained(directory: URL) throws -> Self {
-        try loadPretrained(directory: directory).model
+        try loadPretrained(directory: directory, tokenizer: nil).model
     }
 
     /// `fromPretrained` with the full result: the report of unused tensors and the tokenizer, read by

@@ -74,6 +74,14 @@ enum MatmulKernels {
     /// C (m×n, row-major, contiguous) = A (m×k) · B (k×n).
     static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, la: Layout,
                      b: UnsafePointer<Float>, lb: Layout, c: UnsafeMutablePointer<Float>) {
+        if m == 1 && n > 1 && k > 1 {
+            // One row (a decode step): sgemv reads B once, where sgemm would first pack all of it.
+            let incA = Int32(la.transposed ? la.leadingDimension : 1)
+            cblas_sgemv(CblasRowMajor, lb.transposed ? CblasNoTrans : CblasTrans,
+                        Int32(lb.transposed ? n : k), Int32(lb.transposed ? k : n), 1, b, Int32(lb.leadingDimension),
+                        a, incA, 0, c, 1)
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     la.transposed ? CblasTrans : CblasNoTrans, lb.transposed ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(la.leadingDimension),
