@@ -13,6 +13,12 @@ struct TCompileCommand: ParsableCommand {
         discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI.",
         subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self],
         defaultSubcommand: Compile.self)
+
+    /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command.
+    static func main() {
+        OpenBLASCoreType.ensure()
+        main(nil)
+    }
 }
 
 /// Options every subcommand that reads a model shares.
