@@ -16,7 +16,7 @@ timer=.build-bench/release/TensorThroughput
 mkdir -p results/raw
 raw=results/raw/tensors-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 for round in $(seq "$rounds"); do
-    "$timer" "$threads" "$reps" >>"$raw"
+    OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-COOPERLAKE} "$timer" "$threads" "$reps" >>"$raw"
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 "$python" peers/tensors_peer.py "$reps" >>"$raw"
     echo "round $round/$rounds done"
 done
