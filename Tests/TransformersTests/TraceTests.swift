@@ -79,7 +79,7 @@ import Tensors
                                             dynamicDims: [DynamicDim(input: "input_ids", dim: 0, symbol: "batch", max: 4),
                                                           DynamicDim(input: "input_ids", dim: 1, symbol: "seq", max: 32)],
                                             constants: constants(model)) { x in prefill(x).sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
-        try expectInterpreterMatchesEager(prefillGraph, sizes: [(1, 3), (3, 9)], inputs: ids, eager: prefill)
+        try expectInterpreterMatchesEager(prefillGraph, sizes: [(1, 3), (1, 9), (1, 20), (3, 3), (3, 9), (3, 20)], inputs: ids, eager: prefill)
 
         // Decode: one new token per row against a cache of `past` positions passed in as inputs.
         let decode: ([String: Tensor]) -> [String: Tensor] = { x in
@@ -108,6 +108,6 @@ import Tensors
         let decodeGraph = try Tracer.trace(inputs: decodeInputs(2, 6), dynamicDims: dims, constants: constants(model)) { x in
             decode(x).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
-        try expectInterpreterMatchesEager(decodeGraph, sizes: [(1, 4), (3, 17)], inputs: decodeInputs, eager: decode)
+        try expectInterpreterMatchesEager(decodeGraph, sizes: [(1, 4), (1, 9), (1, 17), (3, 4), (3, 9), (3, 17)], inputs: decodeInputs, eager: decode)
     }
 }
