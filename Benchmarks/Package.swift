@@ -19,6 +19,12 @@ let package = Package(
             dependencies: ["CBLASDirect", .product(name: "Tensors", package: "TCompile")],
             path: "Sources/TensorThroughput"
         ),
+        // One tiny-BERT masked-LM training step; run-training.sh compares it with PyTorch.
+        .executableTarget(
+            name: "TrainingStep",
+            dependencies: [.product(name: "Transformers", package: "TCompile"), .product(name: "NN", package: "TCompile")],
+            path: "Sources/TrainingStep"
+        ),
         // package-benchmark suite: `swift package benchmark --target TokenizerBenchmarks`.
         .executableTarget(
             name: "TokenizerBenchmarks",

@@ -19,6 +19,18 @@ enum ReduceKernels {
                      "\(op.rawValue): cannot reduce an empty dim of a tensor of shape \(x.shape)")
         precondition(x.dtype != .bool || op == .sum || isArg, "\(op.rawValue): not defined on bool tensors")
         let input = x.dtype == .float32 ? x : ElementwiseKernels.cast(x, to: .float32)
+        // Leading dims of contiguous data (a bias gradient): add whole rows, no transposing copy.
+        if (op == .sum || op == .mean), input.isContiguous, !dims.isEmpty, dims == Array(0..<dims.count), dims.count < x.rank {
+            let rows = m, width = input.count / max(m, 1)
+            let out = ElementwiseKernels.filled(outShape, 0, .float32)
+            let o = out.pointer(as: Float.self), src = UnsafePointer(input.pointer(as: Float.self))
+            for r in 0..<rows {
+                let row = src + r * width
+                for i in 0..<width { o[i] += row[i] }
+            }
+            if op == .mean { let scale = 1 / Float(max(m, 1)); for i in 0..<width { o[i] *= scale } }
+            return x.dtype.isInteger && op != .mean ? ElementwiseKernels.cast(out, to: x.dtype) : out
+        }
         // Move the reduced dims last so every output element reduces one contiguous row of m elements.
         let kept = (0..<x.rank).filter { !dims.contains($0) }
         let rows = ElementwiseKernels.contiguous(input.permutedView(kept + dims))
