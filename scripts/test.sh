@@ -16,3 +16,4 @@ trap 'rm -rf "$scratch"' EXIT
 "$bin/tcompile" export samples/classify/model --task text-classification --name classify --max-batch 4 --max-seq 32 -o "$scratch/classify/model.json"
 "$bin/tcompile" "$scratch/classify/model.json" -o "$scratch/classify/lib"
 "$bin/tcompile" run "$scratch/classify/model.json" --tokenizer samples/classify/model --text "The striker scored a late goal."
+samples/link-c/run.sh "$bin/tcompile"

@@ -44,8 +44,10 @@ public struct ExportableModel {
     /// The graph, with `batch ≤ maxBatch` and `seq ≤ maxSeq` dynamic.
     public func trace(maxBatch: Int, maxSeq: Int) throws -> Graph {
         guard maxBatch >= 1, maxSeq >= 2 else { throw ExportError("--max-batch must be ≥ 1 and --max-seq ≥ 2") }
-        let dims = inputNames.flatMap {
-            [DynamicDim(input: $0, dim: 0, symbol: "batch", max: maxBatch), DynamicDim(input: $0, dim: 1, symbol: "seq", max: maxSeq)]
+        // A batch bound of 1 makes the batch a static dim of 1.
+        let dims = inputNames.flatMap { name in
+            (maxBatch > 1 ? [DynamicDim(input: name, dim: 0, symbol: "batch", max: maxBatch)] : [])
+                + [DynamicDim(input: name, dim: 1, symbol: "seq", max: maxSeq)]
         }
         return try Tracer.trace(inputs: exampleInputs(batch: min(2, maxBatch), seq: min(6, maxSeq)), dynamicDims: dims,
                                 constants: constants, forward)

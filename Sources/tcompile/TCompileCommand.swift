@@ -11,7 +11,7 @@ struct TCompileCommand: ParsableCommand {
         commandName: "tcompile",
         abstract: "An ahead-of-time graph compiler for Transformer models.",
         discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI.",
-        subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self],
+        subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self, Tokenize.self],
         defaultSubcommand: Compile.self)
 
     /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command.
@@ -336,6 +336,23 @@ struct Export: ParsableCommand {
             try GraphFile.save(graph, name: name, to: outputURL.path)
             print("traced \(name) (\(task)): \(graph.computeNodeCount) ops, inputs \(graph.inputNodes.compactMap { if case .input(let n) = $0.op { n } else { nil } }.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")
             print("wrote \(outputURL.path) in \(String(format: "%.1f", milliseconds(since: start) / 1000)) s")
+        }
+    }
+}
+
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text, as a compiled model's input_ids (space separated).")
+
+    @Option(help: "A checkpoint directory with tokenizer.json or vocabulary files.")
+    var tokenizer: String
+
+    @Option(help: "The text.")
+    var text: String
+
+    func run() throws {
+        try reportingErrors {
+            let encoding = try Tokenizer.fromDirectory(tokenizer).encode(text)
+            print(encoding.ids.map(String.init).joined(separator: " "))
         }
     }
 }
