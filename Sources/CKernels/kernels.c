@@ -54,26 +54,23 @@ float tc_sum_f32(const float *restrict x, size_t n) {
 }
 
 TC_DISPATCH
-static float tc_max_f32(const float *restrict x, size_t n) {
-    float m = -__builtin_inff();
-    for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
-    return m;
-}
-
-TC_DISPATCH
 void tc_softmax_rows_f32(const float *restrict x, float *restrict y, size_t rows, size_t cols, int log) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        float m = tc_max_f32(xr, cols);
-        for (size_t i = 0; i < cols; i++) if (xr[i] != xr[i]) m = xr[i];
+        /* One pass for the max and whether the row holds a NaN (a NaN max makes the whole row NaN). */
+        float m = -__builtin_inff();
+        int nan = 0;
+        for (size_t i = 0; i < cols; i++) { float v = xr[i]; m = v > m ? v : m; nan |= v != v; }
+        if (nan) m = __builtin_nanf("");
         if (m == -__builtin_inff()) m = 0;
         float sum = 0;
-        for (size_t i = 0; i < cols; i++) { float e = tc_exp(xr[i] - m); yr[i] = e; sum += e; }
         if (log) {
+            for (size_t i = 0; i < cols; i++) sum += tc_exp(xr[i] - m);
             float shift = m + logf(sum);
             for (size_t i = 0; i < cols; i++) yr[i] = xr[i] - shift;
         } else {
+            for (size_t i = 0; i < cols; i++) { float e = tc_exp(xr[i] - m); yr[i] = e; sum += e; }
             float scale = 1.0f / sum;
             for (size_t i = 0; i < cols; i++) yr[i] *= scale;
         }
