@@ -52,7 +52,7 @@ public enum AOTCompiler {
         var written: [String] = []
         func put(_ file: String, _ bytes: [UInt8]) throws {
             let path = (directory as NSString).appendingPathComponent(file)
-            try writeAtomically(Data(bytes), to: path)
+            do { try writeFileAtomically(Data(bytes), to: path) } catch { throw CodegenError("\(error)") }
             written.append(path)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -66,17 +66,5 @@ public enum AOTCompiler {
         if emit.contains(.graph) { try put("\(name).ir", Array(TextFormat.print(graph).utf8)) }
         if emit.contains(.dot) { try put("\(name).dot", Array(DOTExport.dot(graph, name: name).utf8)) }
         return Output(files: written, signature: signature, weightsBytes: weights.count)
-    }
-
-    /// Writes `data` beside `path` under a temporary name, then renames it into place.
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        do {
-            try data.write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else { throw CodegenError("cannot rename \(temporary) to \(path)") }
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw CodegenError("cannot write \(path): \(error)")
-        }
     }
 }

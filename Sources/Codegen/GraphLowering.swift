@@ -197,12 +197,10 @@ final class GraphLowering {
         let out = allocate(node.type)
         let types = node.inputs.map { graph.node($0)!.type }
         let strides = zip(inputs, types).map { broadcastStrides($0, $1, to: node.type) }
-        let elementType = node.type.dtype.llvmType(ir)
         ir.loops(out.shape) { indices in
             let loaded = inputs.indices.map { load(inputs[$0], strides: strides[$0], indices) }
             ir.store(compute(loaded), address(out, indices))
         }
-        _ = elementType
         return out
     }
 

@@ -34,9 +34,10 @@ extension GraphLowering {
             let c = constant(value, dtype)
             ir.loops(out.shape) { ir.store(c, address(out, $0)) }
             return out
-        case .arange(let start, _, let step, let dtype):
+        case .arange(_, _, let step, let dtype):
+            guard case .primitive(_, let ints) = node.op else { throw CodegenError("arange without bounds") }
             let out = allocate(node.type)
-            let first = value(of: { if case .primitive(_, let ints) = node.op { return ints[0] } else { return SymbolicInt(start) } }())
+            let first = value(of: ints[0])
             ir.loop(ir.int(0), out.shape[0]) { i in
                 let v = ir.add(first, ir.mul(i, ir.int(step)))
                 let converted: LLVMValueRef = switch dtype {

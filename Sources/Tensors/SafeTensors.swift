@@ -209,26 +209,35 @@ public enum SafeTensors {
             let t = ElementwiseKernels.contiguous(tensors[name]!)
             file.append(Data(bytes: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
         }
-        try writeAtomically(file, to: path)
+        do { try writeFileAtomically(file, to: path) } catch {
+            throw SafeTensorsError(path: path, tensor: nil, reason: error.reason)
+        }
     }
 }
 
-/// Writes `data` to a temporary file beside `path` and renames it into place.
-func writeAtomically(_ data: Data, to path: String) throws {
+/// Why `writeFileAtomically` failed: the file and the reason.
+public struct FileWriteError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Writes `data` to a temporary file beside `path` and renames it into place, so a failure never leaves
+/// half a file where `path` was (every artifact TCompile writes goes through here).
+public func writeFileAtomically(_ data: Data, to path: String) throws(FileWriteError) {
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     do {
         try data.write(to: temporary)
-        guard rename(temporary.path, path) == 0 else {
-            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot rename into place: \(String(cString: strerror(errno)))")
-        }
-    } catch let error as SafeTensorsError {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw SafeTensorsError(path: path, tensor: nil, reason: "cannot write: \(error.localizedDescription)")
+        throw FileWriteError(path: path, reason: "cannot write: \(error.localizedDescription)")
+    }
+    guard rename(temporary.path, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        try? FileManager.default.removeItem(at: temporary)
+        throw FileWriteError(path: path, reason: "cannot rename into place: \(reason)")
     }
 }
 
