@@ -44,7 +44,8 @@ public enum AOTCompiler {
             let constants = signature.constants.map { $0.data(in: graph) }
             weights = WeightsFile.encode(constants)
             CAPI(ir: ir, graph: graph, name: name, signature: signature,
-                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }).emit(embedded: embedWeights ? weights : nil)
+                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? 0)
+                .emit(embedded: embedWeights ? weights : nil)
         }
         defer { LLVMDisposeModule(module) }
         let object = try ModuleBuilder.emit(module, options: options, assembly: false)

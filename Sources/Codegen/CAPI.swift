@@ -28,6 +28,8 @@ struct CAPI {
     let signature: RunSignature
     /// The expected byte size of each constant, in kernel order.
     let constantBytes: [Int]
+    /// Threads a new model uses (0: one per online core).
+    var defaultThreads = 0
 
     private func fn(_ symbol: String, _ result: LLVMTypeRef, _ params: [LLVMTypeRef], varArgs: Bool = false) -> (LLVMValueRef, LLVMTypeRef) {
         var p: [LLVMTypeRef?] = params
@@ -92,7 +94,7 @@ struct CAPI {
                 fail(if: wrong, .badWeights) { ir.call(free, freeType, [model]); unmap() }
                 ir.store(ir.gep(ir.i8, base, offset), ir.gep(ir.ptr, model, ir.int(3 + i)))
             }
-            ir.store(makePool(ir.int(0)), ir.gep(ir.ptr, model, ir.int(2)))
+            ir.store(makePool(ir.int(defaultThreads)), ir.gep(ir.ptr, model, ir.int(2)))
             ir.store(mapped ? base : LLVMConstNull(ir.ptr), model)
             ir.store(size, ir.gep(ir.i64, model, ir.int(1)))
             ir.store(model, out)
