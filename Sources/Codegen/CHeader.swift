@@ -65,6 +65,11 @@ enum CHeader {
         /* Uses the weights embedded in the library (tcompile --embed-weights); fails otherwise. */
         int \(name)_create_embedded(\(name)_model **model);
 
+        /* Sets the threads the model's kernels use (0: one per online core, the default; 1: only the
+         * calling thread). The threads sleep when the model is idle. Not to be called while the model
+         * is running. */
+        int \(name)_set_threads(\(name)_model *model, int threads);
+
         /* Releases a model (NULL is ignored). */
         void \(name)_destroy(\(name)_model *model);
 
