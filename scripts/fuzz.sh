@@ -43,7 +43,9 @@ for target in "${targets[@]}"; do
     log=$scratch/logs/$target.log
     echo "fuzz-$target: ${seconds}s"
     status=0
-    "$bin/fuzz-$target" "$scratch/corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    dict=()
+    case "$target" in model-json|config|tokenizer-json) dict=(-dict=Fuzz/dictionaries/json.dict) ;; esac
+    "$bin/fuzz-$target" "$scratch/corpus/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$target/" >"$log" 2>&1 || status=$?
     rm -rf /dev/shm/tcompile-fuzz-* 2>/dev/null || true
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
