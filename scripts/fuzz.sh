@@ -14,8 +14,14 @@ targets=("$@")
 scripts/fetch-minilm.sh >/dev/null 2>&1 || echo "fuzz: MiniLM not fetched; wordpiece uses the shipped classifier's vocabulary"
 
 scratch=.build-fuzz
-swift build --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \
-    | grep -v "Cannot export local symbol" || true
+mkdir -p "$scratch/logs"
+if ! swift build --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+        >"$scratch/logs/build.log" 2>&1; then
+    grep -v "Cannot export local symbol" "$scratch/logs/build.log" | tail -40
+    echo "fuzz: the build failed (full log: $scratch/logs/build.log)"
+    exit 1
+fi
+grep -v "Cannot export local symbol" "$scratch/logs/build.log" | tail -1
 bin=$(swift build --package-path Fuzz --scratch-path "$scratch" --show-bin-path)
 
 # Seed corpora: committed seeds (Fuzz/corpus) plus the fixture files the test suite uses.
