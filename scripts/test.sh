@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: builds the package and its tests, runs the whole suite, then each sample
-# in a fast configuration.
+# in a fast configuration, the C sample under valgrind, and every fuzz target briefly
+# (FUZZ_SECONDS each, default 30; 0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-minilm.sh
@@ -17,3 +18,6 @@ trap 'rm -rf "$scratch"' EXIT
 "$bin/tcompile" "$scratch/classify/model.json" -o "$scratch/classify/lib"
 "$bin/tcompile" run "$scratch/classify/model.json" --tokenizer samples/classify/model --text "The striker scored a late goal."
 samples/link-c/run.sh "$bin/tcompile"
+# Hardening (docs/security.md): the C sample under valgrind, then a short run of every fuzz target.
+scripts/valgrind.sh "$bin/tcompile"
+if [ "${FUZZ_SECONDS:-30}" != 0 ]; then scripts/fuzz.sh "${FUZZ_SECONDS:-30}"; fi
