@@ -7,7 +7,8 @@ import TCompile
     static var binary: String {
         // The test bundle sits beside the products in .build/<config>/.
         let products = Bundle.main.bundleURL.deletingLastPathComponent()
-        for candidate in [products, Bundle(for: Marker.self).bundleURL.deletingLastPathComponent()] {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()   // any --scratch-path
+        for candidate in [products, Bundle(for: Marker.self).bundleURL.deletingLastPathComponent(), runner] {
             let path = candidate.appendingPathComponent("tcompile").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
@@ -135,5 +136,17 @@ import TCompile
         let path = try Self.write([field: value])
         let result = try CLITests.run(["inspect", path])
         #expect(result.status == 1 && result.output.contains(fragment), "\(field): \(result.output)")
+    }
+}
+
+extension CLITests {
+    /// `tcompile tokenize` prints real tokens only, even when tokenizer.json asks for fixed-length
+    /// padding (MiniLM's pads to 128), so a C caller's attention mask is all ones.
+    @Test func tokenizeDoesNotPad() throws {
+        let checkpoint = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../TransformersTests/Fixtures/bert-fill-mask").standardized.path
+        let result = try CLITests.run(["tokenize", "--tokenizer", checkpoint, "--text", "Hello, my dog is cute."])
+        #expect(result.status == 0)
+        #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "101 7592 1010 2026 3899 2003 10140 1012 102", "\(result.output)")
     }
 }
