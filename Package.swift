@@ -69,5 +69,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .executableTarget(name: "transformers-bench", dependencies: ["Transformers"],
                           path: "samples/transformers-bench"),
+        .executableTarget(name: "fill-mask", dependencies: ["TCompile", "Transformers"], path: "samples/fill-mask"),
+        .executableTarget(name: "generate", dependencies: ["TCompile", "Transformers", "Tokenizers", "NN"], path: "samples/generate",
+                          exclude: ["tokenizer"]),
     ]
 )
