@@ -37,14 +37,15 @@ public enum AOTCompiler {
             throw CodegenError("model name '\(name)' is not a C identifier (letters, digits and _)")
         }
         try Verifier.verify(graph)
-        let constantNames = graph.nodes.compactMap { if case .constant(let n) = $0.op { n } else { nil } }
-        let constants = constantNames.map { graph.constants[$0]! }
-        let weights = WeightsFile.encode(constants)
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
+        var weights: [UInt8] = []
         let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context) { ir, signature in
+            let constants = signature.constants.map { $0.data(in: graph) }
+            weights = WeightsFile.encode(constants)
             CAPI(ir: ir, graph: graph, name: name, signature: signature,
-                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }).emit(embedded: embedWeights ? weights : nil)
+                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? 0)
+                .emit(embedded: embedWeights ? weights : nil)
         }
         defer { LLVMDisposeModule(module) }
         let object = try ModuleBuilder.emit(module, options: options, assembly: false)

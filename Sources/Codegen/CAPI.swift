@@ -28,6 +28,8 @@ struct CAPI {
     let signature: RunSignature
     /// The expected byte size of each constant, in kernel order.
     let constantBytes: [Int]
+    /// Threads a new model uses (0: one per online core).
+    var defaultThreads = 0
 
     private func fn(_ symbol: String, _ result: LLVMTypeRef, _ params: [LLVMTypeRef], varArgs: Bool = false) -> (LLVMValueRef, LLVMTypeRef) {
         var p: [LLVMTypeRef?] = params
@@ -53,9 +55,19 @@ struct CAPI {
 
     /// Emits every C API function; `embedded` holds the weights file bytes for `--embed-weights`.
     func emit(embedded: [UInt8]?) {
-        let kernelType = ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
+        let kernelType = ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
         let kernel = ir.function(signature.name, kernelType)
-        let count = signature.constantNames.count
+        let count = signature.constants.count
+        _ = ThreadPoolIR.parallelFunction(ir, prefix: signature.name)
+        let poolCreate = ir.function(ThreadPoolIR.createName(signature.name), ThreadPoolIR.createType(ir))
+        let poolDestroy = ir.function(ThreadPoolIR.destroyName(signature.name), ThreadPoolIR.destroyType(ir))
+        let (sysconf, sysconfType) = fn("sysconf", ir.i64, [ir.i32])
+        /// A pool of `threads` threads (≤ 0: one per online core) for this model's parallel loops.
+        func makePool(_ threads: LLVMValueRef) -> LLVMValueRef {
+            let cores = ir.call(sysconf, sysconfType, [ir.int32(84)])   // _SC_NPROCESSORS_ONLN
+            let n = ir.select(ir.icmp(LLVMIntSGT, threads, ir.int(0)), threads, cores)
+            return ir.call(poolCreate, ThreadPoolIR.createType(ir), [n, ir.int(signature.taskScratchBytes)])
+        }
         let (malloc, mallocType) = fn("malloc", ir.ptr, [ir.i64])
         let (free, freeType) = fn("free", ir.void, [ir.ptr])
         let (munmap, munmapType) = fn("munmap", ir.i32, [ir.ptr, ir.i64])
@@ -70,7 +82,7 @@ struct CAPI {
             bad = ir.or(bad, ir.icmp(LLVMIntNE, storedCount, ir.int32(Int32(count))))
             bad = ir.or(bad, ir.icmp(LLVMIntNE, total, size))
             fail(if: bad, .badWeights, cleanup: unmap)
-            let model = ir.call(malloc, mallocType, [ir.int(16 + 8 * count)])
+            let model = ir.call(malloc, mallocType, [ir.int(24 + 8 * count)])
             fail(if: isNull(model), .outOfMemory, cleanup: unmap)
             for (i, bytes) in constantBytes.enumerated() {
                 let entry = ir.gep(ir.i8, base, ir.int(WeightsFile.headerBytes + 16 * i))
@@ -80,8 +92,9 @@ struct CAPI {
                 wrong = ir.or(wrong, ir.icmp(LLVMIntUGT, offset, ir.sub(size, ir.int(bytes))))
                 wrong = ir.or(wrong, ir.icmp(LLVMIntNE, ir.and(offset, ir.int(63)), ir.int(0)))
                 fail(if: wrong, .badWeights) { ir.call(free, freeType, [model]); unmap() }
-                ir.store(ir.gep(ir.i8, base, offset), ir.gep(ir.ptr, model, ir.int(2 + i)))
+                ir.store(ir.gep(ir.i8, base, offset), ir.gep(ir.ptr, model, ir.int(3 + i)))
             }
+            ir.store(makePool(ir.int(defaultThreads)), ir.gep(ir.ptr, model, ir.int(2)))
             ir.store(mapped ? base : LLVMConstNull(ir.ptr), model)
             ir.store(size, ir.gep(ir.i64, model, ir.int(1)))
             ir.store(model, out)
@@ -139,6 +152,7 @@ struct CAPI {
             let done = ir.block("done"), release = ir.block("release")
             ir.condBr(isNull(model), done, release)
             ir.position(at: release)
+            ir.call(poolDestroy, ThreadPoolIR.destroyType(ir), [ir.load(ir.ptr, ir.gep(ir.ptr, model, ir.int(2)))])
             let base = ir.load(ir.ptr, model)
             let unmapBlock = ir.block("unmap"), freeBlock = ir.block("free")
             ir.condBr(isNull(base), freeBlock, unmapBlock)
@@ -173,8 +187,25 @@ struct CAPI {
             for (array, n) in [(params[2], graph.inputNodes.count), (params[3], graph.outputs.count)] {
                 for i in 0..<n { fail(if: isNull(ir.load(ir.ptr, ir.gep(ir.ptr, array, ir.int(i)))), .invalidArgument) }
             }
-            let table = ir.gep(ir.ptr, params[0], ir.int(2))
-            ir.ret(ir.call(kernel, kernelType, [params[1], params[2], params[3], table, params[4]]))
+            let table = ir.gep(ir.ptr, params[0], ir.int(3))
+            let pool = ir.load(ir.ptr, ir.gep(ir.ptr, params[0], ir.int(2)))
+            ir.ret(ir.call(kernel, kernelType, [params[1], params[2], params[3], table, params[4], pool]))
+        }
+
+        // int NAME_set_threads(NAME_model *model, int threads)
+        do {
+            let (f, _) = fn("\(name)_set_threads", ir.i32, [ir.ptr, ir.i32])
+            begin(f)
+            let model = LLVMGetParam(f, 0)!, threads = ir.sext(LLVMGetParam(f, 1)!, ir.i64)
+            fail(if: isNull(model), .invalidArgument)
+            let slot = ir.gep(ir.ptr, model, ir.int(2))
+            ir.call(poolDestroy, ThreadPoolIR.destroyType(ir), [ir.load(ir.ptr, slot)])
+            let pool = makePool(threads)
+            ir.store(pool, slot)
+            let cores = ir.call(sysconf, sysconfType, [ir.int32(84)])
+            let wanted = ir.select(ir.icmp(LLVMIntSGT, threads, ir.int(0)), threads, cores)
+            fail(if: ir.and(ir.icmp(LLVMIntSGT, wanted, ir.int(1)), isNull(pool)), .outOfMemory)
+            ir.ret(status(.ok))
         }
 
         // int64_t NAME_output_elements(int index, const int64_t *dims)
@@ -232,7 +263,7 @@ struct CAPI {
 
     /// The exported symbols, for the archive index.
     var symbols: [String] {
-        ["create", "create_embedded", "destroy", "workspace_size", "run", "output_elements", "error_message"].map { "\(name)_\($0)" }
+        ["create", "create_embedded", "destroy", "set_threads", "workspace_size", "run", "output_elements", "error_message"].map { "\(name)_\($0)" }
             + [signature.name]
     }
 }

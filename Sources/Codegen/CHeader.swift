@@ -14,7 +14,8 @@ enum CHeader {
             }
         }
         var h = """
-        /* \(name).h: C API of the model compiled by tcompile. Link with lib\(name).a, -lopenblas and -lm.
+        /* \(name).h: C API of the model compiled by tcompile. Link with lib\(name).a and -lm
+         * (and -lpthread before glibc 2.34): the generated code needs nothing else.
          *
          * Usage:
          *   \(name)_model *model;
@@ -65,6 +66,11 @@ enum CHeader {
         /* Uses the weights embedded in the library (tcompile --embed-weights); fails otherwise. */
         int \(name)_create_embedded(\(name)_model **model);
 
+        /* Sets the threads the model's kernels use (0: one per online core, the default; 1: only the
+         * calling thread). The threads sleep when the model is idle. Not to be called while the model
+         * is running. */
+        int \(name)_set_threads(\(name)_model *model, int threads);
+
         /* Releases a model (NULL is ignored). */
         void \(name)_destroy(\(name)_model *model);
 
@@ -97,7 +103,6 @@ enum CHeader {
         module \(name) [system] {
             header "\(name).h"
             link "\(name)"
-            link "openblas"
             link "m"
             export *
         }

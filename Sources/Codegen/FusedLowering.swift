@@ -67,58 +67,66 @@ extension GraphLowering {
 
     // MARK: Linear
 
-    /// `activation(x · w + bias) + residual`: one sgemm into the result, then one epilogue pass.
+    /// `activation(x · w + bias) + residual` as tiled GEMM tasks (`TiledGEMM`), one per (64-row
+    /// chunk, 32-column panel), the epilogue applied to each tile while it is in L1. A constant
+    /// weight is read from its pre-packed panels; any other weight is packed per panel.
     func fusedLinear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
                      bias hasBias: Bool, residual hasResidual: Bool) -> LoweredValue {
         let input = contiguous(x[0], types[0])
-        let weight = contiguous(x[1], types[1])
         let out = allocate(node.type)
-        let k = input.shape[input.rank - 1], n = weight.shape[1]
+        let k = input.shape[input.rank - 1], n = out.shape[out.rank - 1]
         let rows = input.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) }
-        gemm(m: rows, n: n, k: k, a: input.base, aOffset: input.offset, lda: k, transA: false,
-             b: weight.base, bOffset: weight.offset, ldb: n, transB: false, c: out.base, cOffset: ir.int(0), ldc: n)
+        let packedName = packedWeight(of: node)
+        let weight = x[1]
+        let weightBase = packedName.map { constantPointer(ConstantSlot(name: $0, packed: true)) }
+            ?? ir.gep(ir.f32, weight.base, weight.offset)
         let bias = hasBias ? contiguous(x[2], types[2]) : nil
+        let residualType = hasResidual ? types[hasBias ? 3 : 2] : nil
         let residual = hasResidual ? x[hasBias ? 3 : 2] : nil
-        let residualStrides = residual.map { broadcastStrides($0, types[hasBias ? 3 : 2], to: node.type) }
-        guard bias != nil || residual != nil || activation != .none else { return out }
-        ir.loops(out.shape) { indices in
-            let target = address(out, indices)
-            var y = ir.load(ir.f32, target)
-            if let bias { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, bias.base, ir.add(bias.offset, indices.last!)))) }
-            if let u = activation.unary { y = unary(u, y, dtype: .float32) }
-            if let residual, let residualStrides { y = ir.fadd(y, load(residual, strides: residualStrides, indices)) }
-            ir.store(y, target)
+        // A residual of the result's own shape and layout is added in the tile; others afterwards.
+        let residualInTile = residual.map { $0.contiguous && residualType == node.type } ?? false
+        let chunk = 64, width = PanelLayout.width
+        let panels = ir.sdiv(ir.add(n, ir.int(width - 1)), ir.int(width))
+        let chunks = ir.sdiv(ir.add(rows, ir.int(chunk - 1)), ir.int(chunk))
+        let kBound = types[1].shape[0].evaluate(maxBindings) ?? 0
+        var captures = [ir.gep(ir.f32, input.base, input.offset), weightBase, weight.strides[0], weight.strides[1],
+                        out.base, k, n, rows, panels]
+        captures.append(bias.map { ir.gep(ir.f32, $0.base, $0.offset) } ?? LLVMConstNull(ir.ptr))
+        captures.append(residualInTile ? ir.gep(ir.f32, residual!.base, residual!.offset) : LLVMConstNull(ir.ptr))
+        parallelFor(ir.mul(chunks, panels), scratchBytes: packedName == nil ? kBound * width * 4 : 0, capturing: captures) { task, c, scratch in
+            let (a, w, strideK, strideN, o, k, n, rows, panels, biasPointer, residualPointer) =
+                (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
+            let chunkIndex = ir.sdiv(task, panels), p = ir.srem(task, panels)
+            let begin = ir.mul(chunkIndex, ir.int(chunk))
+            let end = ir.select(ir.icmp(LLVMIntSLT, ir.add(begin, ir.int(chunk)), rows), ir.add(begin, ir.int(chunk)), rows)
+            let column = ir.mul(p, ir.int(width))
+            let left = ir.sub(n, column)
+            let cols = ir.select(ir.icmp(LLVMIntSLT, left, ir.int(width)), left, ir.int(width))
+            let panel: LLVMValueRef
+            if packedName != nil {
+                panel = ir.gep(ir.f32, w, ir.mul(p, ir.mul(k, ir.int(width))))
+            } else {
+                packPanel(from: w, strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
+                panel = scratch
+            }
+            let needsEpilogue = bias != nil || activation != .none || residualInTile
+            gemmRows(begin, end, k: k, a: a, lda: k, panel: panel, column: column, cols: cols, c: o, ldc: n,
+                     epilogue: !needsEpilogue ? nil : { [self] i, j, value in
+                var y = value
+                if bias != nil { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, biasPointer, j))) }
+                if let u = activation.unary { y = unary(u, y, dtype: .float32) }
+                if residualInTile { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, residualPointer, ir.add(ir.mul(i, n), j)))) }
+                return y
+            })
+        }
+        if let residual, let residualType, !residualInTile {
+            let strides = broadcastStrides(residual, residualType, to: node.type)
+            ir.loops(out.shape) { indices in
+                let target = address(out, indices)
+                ir.store(ir.fadd(ir.load(ir.f32, target), load(residual, strides: strides, indices)), target)
+            }
         }
         return out
-    }
-
-    /// `C = op(A) · op(B)` through cblas_sgemm on row-major operands (skipped when a dim is 0).
-    func gemm(m: LLVMValueRef, n: LLVMValueRef, k: LLVMValueRef, alpha: Float = 1,
-              a: LLVMValueRef, aOffset: LLVMValueRef, lda: LLVMValueRef, transA: Bool,
-              b: LLVMValueRef, bOffset: LLVMValueRef, ldb: LLVMValueRef, transB: Bool,
-              c: LLVMValueRef, cOffset: LLVMValueRef, ldc: LLVMValueRef) {
-        let type = ir.functionType(ir.void, [ir.i32, ir.i32, ir.i32, ir.i32, ir.i32, ir.i32, ir.f32, ir.ptr, ir.i32,
-                                             ir.ptr, ir.i32, ir.f32, ir.ptr, ir.i32])
-        let function = ir.function("cblas_sgemm", type)
-        func clampLD(_ v: LLVMValueRef) -> LLVMValueRef {
-            ir.trunc(ir.select(ir.icmp(LLVMIntSGT, v, ir.int(1)), v, ir.int(1)), ir.i32)
-        }
-        let call = ir.block("sgemm"), skip = ir.block("sgemm_skip")
-        let nonEmpty = ir.and(ir.icmp(LLVMIntSGT, ir.mul(m, n), ir.int(0)), ir.icmp(LLVMIntSGT, k, ir.int(0)))
-        let zero = ir.block("sgemm_zero")
-        ir.condBr(nonEmpty, call, zero)
-        ir.position(at: zero)
-        ir.loop(ir.int(0), m) { i in ir.loop(ir.int(0), n) { j in
-            ir.store(ir.float(0), ir.gep(ir.f32, c, ir.add(cOffset, ir.add(ir.mul(i, ldc), j))))
-        } }
-        ir.br(skip)
-        ir.position(at: call)
-        ir.call(function, type, [ir.int32(101), ir.int32(transA ? 112 : 111), ir.int32(transB ? 112 : 111),
-                                 ir.trunc(m, ir.i32), ir.trunc(n, ir.i32), ir.trunc(k, ir.i32), ir.float(alpha),
-                                 ir.gep(ir.f32, a, aOffset), clampLD(lda), ir.gep(ir.f32, b, bOffset), clampLD(ldb),
-                                 ir.float(0), ir.gep(ir.f32, c, cOffset), clampLD(ldc)])
-        ir.br(skip)
-        ir.position(at: skip)
     }
 
     // MARK: Layer norm
@@ -165,14 +173,12 @@ extension GraphLowering {
 
     // MARK: Attention
 
-    /// Per (batch, head): S = Q·Kᵀ·scale (sgemm on strided head slices, no copies), mask and causal
-    /// limit applied while the score block is in cache, softmax in place, then P·V written straight
-    /// into the merged `[batch, seq, heads·dv]` result.
+    /// One task per (batch, head): S = Q·Kᵀ (tiled GEMM over Kᵀ packed into the task's scratch),
+    /// scale, mask and causal limit applied while the score block is in cache, softmax in place, then
+    /// P·V (V packed per panel) written straight into the merged `[batch, seq, heads·dv]` result.
     func fusedAttention(_ node: Graph.Node, _ a: FusedOp.Attention, _ x: [LoweredValue], _ types: [TensorType]) throws -> LoweredValue {
         let q = contiguous(x[0], types[0]), k = contiguous(x[1], types[1]), v = contiguous(x[2], types[2])
         let out = allocate(node.type)
-        let mask = a.masked ? x[3] : nil
-        let b = q.shape[0], s = q.shape[1]
         let heads = a.heads
         guard let qWidth = types[0].shape.last?.constant, qWidth % heads == 0 else {
             throw CodegenError("fused_attention: the query width must be a constant multiple of \(heads) heads")
@@ -180,41 +186,57 @@ extension GraphLowering {
         let d = qWidth / heads
         let outWidth = node.type.shape.last!.constant!
         let dv = outWidth / heads
-        let t = a.kvLayout == .merged ? k.shape[1] : k.shape[2]
-        // One score block, reused for every (batch, head): sized for the bounds.
-        let maxS = types[0].shape[1].evaluate(Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })) ?? 1
-        let maxT = (a.kvLayout == .merged ? types[1].shape[1] : types[1].shape[2]).evaluate(Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })) ?? 1
-        let scores = allocate(TensorType(.float32, [SymbolicInt(max(1, maxS)), SymbolicInt(max(1, maxT))]))
-        let maskType = a.masked ? types[3] : nil
-        let maskStrides = mask.map { broadcastStrides($0, maskType!, to: TensorType(.float32, [types[0].shape[0], SymbolicInt(heads), types[0].shape[1], a.kvLayout == .merged ? types[1].shape[1] : types[1].shape[2]])) }
-        ir.loops([b, ir.int(heads)]) { bh in
-            let batch = bh[0], head = bh[1]
-            // Q: [s, d] at q[batch, 0, head·d], leading dimension heads·d.
-            let qOffset = ir.add(ir.mul(batch, q.strides[0]), ir.mul(head, ir.int(d)))
-            let kOffset: LLVMValueRef, ldk: LLVMValueRef, vOffset: LLVMValueRef, ldv: LLVMValueRef
-            if a.kvLayout == .merged {
-                kOffset = ir.add(ir.mul(batch, k.strides[0]), ir.mul(head, ir.int(d)))
-                ldk = k.strides[1]
-                vOffset = ir.add(ir.mul(batch, v.strides[0]), ir.mul(head, ir.int(dv)))
-                ldv = v.strides[1]
-            } else {
-                kOffset = ir.add(ir.mul(batch, k.strides[0]), ir.mul(head, k.strides[1]))
-                ldk = k.strides[2]
-                vOffset = ir.add(ir.mul(batch, v.strides[0]), ir.mul(head, v.strides[1]))
-                ldv = v.strides[2]
-            }
-            gemm(m: s, n: t, k: ir.int(d), alpha: Float(a.scale), a: q.base, aOffset: ir.add(q.offset, qOffset), lda: q.strides[1], transA: false,
-                 b: k.base, bOffset: ir.add(k.offset, kOffset), ldb: ldk, transB: true, c: scores.base, cOffset: ir.int(0), ldc: t)
+        let merged = a.kvLayout == .merged
+        let tType = merged ? types[1].shape[1] : types[1].shape[2]
+        let maxS = max(1, types[0].shape[1].evaluate(maxBindings) ?? 1)
+        let maxT = max(1, tType.evaluate(maxBindings) ?? 1)
+        let width = PanelLayout.width
+        let packFloats = max(PanelLayout.panels(maxT) * width * d, PanelLayout.panels(dv) * width * maxT)
+        let scoresFloats = (maxS * maxT + 15) & ~15
+        let mask = a.masked ? x[3] : nil
+        let maskStrides = mask.map {
+            broadcastStrides($0, types[3], to: TensorType(.float32, [types[0].shape[0], SymbolicInt(heads), types[0].shape[1], tType]))
+        }
+        let b = q.shape[0], s = q.shape[1], t = merged ? k.shape[1] : k.shape[2]
+        // Per (batch, head) element offsets and row strides of K and V.
+        let kBatch = k.strides[0], vBatch = v.strides[0]
+        let kHead = merged ? ir.int(d) : k.strides[1], vHead = merged ? ir.int(dv) : v.strides[1]
+        let ldk = merged ? k.strides[1] : k.strides[2], ldv = merged ? v.strides[1] : v.strides[2]
+        var captures = [q.base, q.offset, q.strides[0], q.strides[1], k.base, k.offset, kBatch, kHead, ldk,
+                        v.base, v.offset, vBatch, vHead, ldv, out.base, out.strides[0], out.strides[1], s, t]
+        if let mask, let maskStrides { captures += [mask.base, mask.offset] + maskStrides }
+        parallelFor(ir.mul(b, ir.int(heads)), scratchBytes: (scoresFloats + packFloats) * 4, capturing: captures) { task, c, scratch in
+            let batch = ir.sdiv(task, ir.int(heads)), head = ir.srem(task, ir.int(heads))
+            let (s, t) = (c[17], c[18])
+            let qRows = ir.gep(ir.f32, c[0], ir.add(c[1], ir.add(ir.mul(batch, c[2]), ir.mul(head, ir.int(d)))))
+            let kRows = ir.gep(ir.f32, c[4], ir.add(c[5], ir.add(ir.mul(batch, c[6]), ir.mul(head, c[7]))))
+            let vRows = ir.gep(ir.f32, c[9], ir.add(c[10], ir.add(ir.mul(batch, c[11]), ir.mul(head, c[12]))))
+            let oRows = ir.gep(ir.f32, c[14], ir.add(ir.mul(batch, c[15]), ir.mul(head, ir.int(dv))))
+            let (lda, ldk, ldv, ldo) = (c[3], c[8], c[13], c[16])
+            let scores = scratch
+            let pack = ir.gep(ir.f32, scratch, ir.int(scoresFloats))
             let f32 = ir.f32
+            // S = Q · Kᵀ: Kᵀ's columns are K's rows.
+            let panelsT = ir.sdiv(ir.add(t, ir.int(width - 1)), ir.int(width))
+            ir.loop(ir.int(0), panelsT) { p in
+                let column = ir.mul(p, ir.int(width))
+                let panel = ir.gep(f32, pack, ir.mul(p, ir.int(d * width)))
+                packPanel(from: kRows, strideK: ir.int(1), strideN: ldk, k: ir.int(d), n: t, column: column, into: panel)
+                let left = ir.sub(t, column)
+                gemmRows(ir.int(0), s, k: ir.int(d), a: qRows, lda: lda, panel: panel, column: column,
+                         cols: ir.select(ir.icmp(LLVMIntSLT, left, ir.int(width)), left, ir.int(width)), c: scores, ldc: t)
+            }
+            let maskValue = mask.map { LoweredValue(dtype: $0.dtype, base: c[19], offset: c[20], shape: [], strides: Array(c[21...]),
+                                                    contiguous: false, layout: .unknown) }
             ir.loop(ir.int(0), s) { i in
                 let row = ir.mul(i, t)
                 let limit = ir.add(i, ir.sub(t, s))    // causal: keys j ≤ i + (t − s) are visible
                 let maxSlot = local(f32)
                 ir.store(ir.float(-.infinity), maxSlot)
                 ir.loop(ir.int(0), t) { j in
-                    let p = ir.gep(f32, scores.base, ir.add(row, j))
-                    var value = ir.load(f32, p)
-                    if let mask, let maskStrides { value = ir.fadd(value, load(mask, strides: maskStrides, [batch, head, i, j])) }
+                    let p = ir.gep(f32, scores, ir.add(row, j))
+                    var value = ir.fmul(ir.load(f32, p), ir.float(Float(a.scale)))
+                    if let maskValue { value = ir.fadd(value, load(maskValue, strides: maskValue.strides, [batch, head, i, j])) }
                     if a.causal { value = ir.select(ir.icmp(LLVMIntSGT, j, limit), ir.float(-.infinity), value) }
                     ir.store(value, p)
                     ir.store(ir.intrinsic("llvm.maximum", [ir.load(f32, maxSlot), value]), maxSlot)
@@ -224,22 +246,24 @@ extension GraphLowering {
                 let sumSlot = local(f32)
                 ir.store(ir.float(0), sumSlot)
                 ir.loop(ir.int(0), t) { j in
-                    let p = ir.gep(f32, scores.base, ir.add(row, j))
+                    let p = ir.gep(f32, scores, ir.add(row, j))
                     let e = math.apply(math.exp, ir.fsub(ir.load(f32, p), m))
                     ir.store(e, p)
                     ir.store(ir.faddReassoc(ir.load(f32, sumSlot), e), sumSlot)
                 }
                 let scale = ir.fdiv(ir.float(1), ir.load(f32, sumSlot))
                 ir.loop(ir.int(0), t) { j in
-                    let p = ir.gep(f32, scores.base, ir.add(row, j))
+                    let p = ir.gep(f32, scores, ir.add(row, j))
                     ir.store(ir.fmul(ir.load(f32, p), scale), p)
                 }
             }
-            // O[batch, :, head·dv …] = P · V
-            let oOffset = ir.add(ir.mul(batch, out.strides[0]), ir.mul(head, ir.int(dv)))
-            gemm(m: s, n: ir.int(dv), k: t, a: scores.base, aOffset: ir.int(0), lda: t, transA: false,
-                 b: v.base, bOffset: ir.add(v.offset, vOffset), ldb: ldv, transB: false,
-                 c: out.base, cOffset: oOffset, ldc: out.strides[1])
+            // O = P · V
+            for p in 0..<PanelLayout.panels(dv) {
+                let panel = ir.gep(f32, pack, ir.mul(ir.int(p * width), t))
+                packPanel(from: vRows, strideK: ldv, strideN: ir.int(1), k: t, n: ir.int(dv), column: ir.int(p * width), into: panel)
+                gemmRows(ir.int(0), s, k: t, a: scores, lda: t, panel: panel, column: ir.int(p * width),
+                         cols: ir.int(min(width, dv - p * width)), c: oRows, ldc: ldo)
+            }
         }
         return out
     }

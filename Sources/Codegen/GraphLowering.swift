@@ -17,22 +17,42 @@ public struct CodegenError: Error, CustomStringConvertible {
 /// checked C API of `NAME.h`):
 ///
 /// `int32 NAME_kernel(const int64 *dims, void *const *inputs, void *const *outputs,
-///                 void *const *constants, void *workspace)`
+///                 void *const *constants, void *workspace, void *pool)`
 ///
 /// `dims` holds the dynamic dims in `Graph.symbols` order; `inputs` the input buffers in input-node
 /// order; `outputs` caller-allocated contiguous buffers in `Graph.outputs` order; `constants` one
-/// pointer per constant in `constantNames` order; `workspace` at least `workspaceBytes` bytes,
-/// 64-byte aligned, private to the call. Returns 0, or `indexOutOfRange` when an id is outside its
-/// table (nothing meaningful is written then).
+/// pointer per entry of `constants` (`ConstantSlot.data` gives each one's bytes); `workspace` at
+/// least `workspaceBytes` bytes, 64-byte aligned, private to the call; `pool` a thread pool from
+/// `NAME.pool_create` (`ThreadPoolIR`) or null to run on the calling thread only. Returns 0, or
+/// `indexOutOfRange` when an id is outside its table (nothing meaningful is written then).
 public struct RunSignature: Sendable {
     /// The function's symbol name.
     public var name: String
-    /// Constants in the order the run function expects their pointers.
-    public var constantNames: [String]
-    /// Workspace bytes needed at the dim bounds.
+    /// The constant buffers in the order the run function expects their pointers.
+    public var constants: [ConstantSlot]
+    /// Workspace bytes needed at the dim bounds (the calling thread's task scratch included).
     public var workspaceBytes: Int
+    /// Scratch bytes each pool thread needs for its tasks.
+    public var taskScratchBytes: Int
     /// Return code for an index (token id) outside its table.
     public static let indexOutOfRange: Int32 = 2
+
+    /// The constants' names, in kernel order.
+    public var constantNames: [String] { constants.map(\.name) }
+}
+
+/// One constant buffer the kernel reads: a graph constant as it is, or packed into GEMM panels.
+public struct ConstantSlot: Sendable, Equatable {
+    /// The graph constant.
+    public var name: String
+    /// Stored as `[panels][k][32]` (`PanelLayout`) rather than row-major `[k, n]`.
+    public var packed: Bool
+
+    /// The bytes the kernel expects for this slot.
+    public func data(in graph: Graph) -> Tensor {
+        let value = graph.constants[name]!.contiguous()
+        return packed ? PanelLayout.pack(value) : value
+    }
 }
 
 /// Lowers a verified graph to one LLVM function that runs it, with loops over runtime dims, vector
@@ -48,23 +68,44 @@ final class GraphLowering {
     private var errorBlock: LLVMBasicBlockRef!
     /// The block that returns `indexOutOfRange`.
     var errorBlockRef: LLVMBasicBlockRef { errorBlock }
+    /// The kernel's entry block (its allocas, then a jump to the body).
     private var entryBlock: LLVMBasicBlockRef!
     private(set) var signature: RunSignature
+    /// The kernel's constants argument, for loading packed slots where they are first used.
+    private var constantsArg: LLVMValueRef!
+    /// The kernel's thread pool argument (null: run serially).
+    var pool: LLVMValueRef!
+    /// The calling thread's task scratch (at the end of the workspace; placed once its size is known).
+    var callerScratch: LLVMValueRef!
+    /// The largest scratch any parallel loop needs per thread.
+    var taskScratchBytes = 0
+    /// Task functions emitted so far (for unique names).
+    var taskCount = 0
+    /// Constant nodes every user of which reads them as packed GEMM panels.
+    private var packedOnly: Set<ValueID> = []
+    /// Workspace buffers in use: id → (offset, bytes).
+    private var liveBuffers: [Int: (offset: Int, bytes: Int)] = [:]
+    private var nextBuffer = 0
+    /// The buffer each allocation's base pointer belongs to (views keep their source's base).
+    private var bufferOfBase: [LLVMValueRef: Int] = [:]
+    /// The live values reading each buffer (a value, or views of it).
+    private var readers: [Int: Set<ValueID>] = [:]
+    /// Buffers allocated while lowering the current node.
+    private var allocatedInNode: [Int] = []
 
     init(graph: Graph, ir: IRBuilder, name: String) {
         self.graph = graph
         self.ir = ir
         self.math = MathFunctions(ir: ir)
-        let constants = graph.nodes.compactMap { if case .constant(let n) = $0.op { n } else { nil } }
-        signature = RunSignature(name: name + "_kernel", constantNames: constants, workspaceBytes: 0)
+        signature = RunSignature(name: name + "_kernel", constants: [], workspaceBytes: 0, taskScratchBytes: 0)
     }
 
     /// The symbol bounds, for sizing the workspace.
-    private var maxBindings: [String: Int] { Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) }) }
+    var maxBindings: [String: Int] { Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) }) }
 
     /// Emits the run function.
     func lower() throws -> RunSignature {
-        let type = ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
+        let type = ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
         let function = ir.function(signature.name, type)
         entryBlock = LLVMAppendBasicBlockInContext(ir.context, function, "entry")!
         let body = LLVMAppendBasicBlockInContext(ir.context, function, "body")!
@@ -73,21 +114,33 @@ final class GraphLowering {
         ir.ret(ir.int32(RunSignature.indexOutOfRange))
         ir.position(at: body)
         let dimsArg = LLVMGetParam(function, 0)!, inputsArg = LLVMGetParam(function, 1)!
-        let outputsArg = LLVMGetParam(function, 2)!, constantsArg = LLVMGetParam(function, 3)!
+        let outputsArg = LLVMGetParam(function, 2)!
+        constantsArg = LLVMGetParam(function, 3)!
         workspace = LLVMGetParam(function, 4)!
+        pool = LLVMGetParam(function, 5)!
+        // Placed at the end of the workspace once every allocation is known (operand 1 is patched).
+        ir.position(at: entryBlock)
+        callerScratch = ir.gep(ir.i8, workspace, ir.int(1))
+        ir.position(at: body)
+        packedOnly = packedWeights()
         for (i, s) in graph.symbols.enumerated() {
             dims[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dimsArg, ir.int(i)))
         }
         var inputIndex = 0
-        for node in graph.nodes {
+        var lastUse: [ValueID: Int] = [:]
+        for (i, node) in graph.nodes.enumerated() { for v in node.inputs { lastUse[v] = i } }
+        for output in graph.outputs { lastUse[output.value] = Int.max }
+        for (index, node) in graph.nodes.enumerated() {
+            defer { release(after: node, at: index, lastUse: lastUse) }
             switch node.op {
             case .input:
                 let p = ir.load(ir.ptr, ir.gep(ir.ptr, inputsArg, ir.int(inputIndex)))
                 inputIndex += 1
                 values[node.id] = fresh(node.type, base: p)
             case .constant(let name):
-                let i = signature.constantNames.firstIndex(of: name)!
-                values[node.id] = fresh(node.type, base: ir.load(ir.ptr, ir.gep(ir.ptr, constantsArg, ir.int(i))))
+                // A weight read only as packed panels has no row-major slot (its users never read `base`).
+                values[node.id] = fresh(node.type, base: packedOnly.contains(node.id) ? LLVMConstNull(ir.ptr)
+                                        : constantPointer(ConstantSlot(name: name, packed: false)))
             case .primitive:
                 let op = try node.op.concrete(maxBindings)
                 do {
@@ -113,11 +166,44 @@ final class GraphLowering {
         // Allocas live in the entry block, which then jumps to the body.
         ir.position(at: entryBlock)
         ir.br(body)
-        signature.workspaceBytes = workspaceCursor
+        _ = ThreadPoolIR.parallelFunction(ir, prefix: signature.name)   // the pool exists even with no parallel loop
+        LLVMSetOperand(callerScratch, 1, ir.int(workspaceCursor))
+        signature.taskScratchBytes = taskScratchBytes
+        signature.workspaceBytes = workspaceCursor + taskScratchBytes
         return signature
     }
 
     // MARK: Values and buffers
+
+    /// A pointer to a constant slot's data, adding the slot on first use.
+    func constantPointer(_ slot: ConstantSlot) -> LLVMValueRef {
+        let index = signature.constants.firstIndex(of: slot) ?? {
+            signature.constants.append(slot)
+            return signature.constants.count - 1
+        }()
+        return ir.load(ir.ptr, ir.gep(ir.ptr, constantsArg, ir.int(index)))
+    }
+
+    /// The constant that is the weight (input 1) of a fused linear, if it is one: such weights are
+    /// read as packed panels.
+    func packedWeight(of node: Graph.Node) -> String? {
+        guard case .fused(.linear) = node.op, let w = graph.node(node.inputs[1]),
+              case .constant(let name) = w.op, w.type.shape.count == 2, w.type.dtype == .float32 else { return nil }
+        return name
+    }
+
+    /// Constant nodes used only as packed linear weights (they need no row-major copy).
+    private func packedWeights() -> Set<ValueID> {
+        var users: [ValueID: [(Graph.Node, Int)]] = [:]
+        for node in graph.nodes { for (i, input) in node.inputs.enumerated() { users[input, default: []].append((node, i)) } }
+        for output in graph.outputs { users[output.value, default: []].append((graph.nodes[0], -1)) }
+        var result: Set<ValueID> = []
+        for node in graph.nodes {
+            guard case .constant = node.op, let uses = users[node.id], !uses.isEmpty else { continue }
+            if uses.allSatisfy({ user, index in index == 1 && packedWeight(of: user) != nil }) { result.insert(node.id) }
+        }
+        return result
+    }
 
     /// The runtime value of a symbolic dim expression.
     func value(of d: SymbolicInt) -> LLVMValueRef {
@@ -149,12 +235,41 @@ final class GraphLowering {
                             strides: contiguousStrides(shape), contiguous: true, layout: .rowMajor)
     }
 
-    /// A new contiguous workspace buffer for a value of `type`, placed at its bound size.
+    /// A new contiguous workspace buffer for a value of `type`, sized for the dim bounds. Buffers are
+    /// reused by liveness: the first gap among the live buffers that fits (see `release`).
     func allocate(_ type: TensorType) -> LoweredValue {
         let count = type.shape.reduce(1) { $0 * max(0, $1.evaluate(maxBindings) ?? 0) }
-        let offset = workspaceCursor
-        workspaceCursor += (count * type.dtype.byteSize + 63) & ~63
-        return fresh(type, base: ir.gep(ir.i8, workspace, ir.int(offset)))
+        let bytes = (count * type.dtype.byteSize + 63) & ~63
+        var offset = 0
+        for block in liveBuffers.values.sorted(by: { $0.offset < $1.offset }) {
+            if offset + bytes <= block.offset { break }
+            offset = max(offset, block.offset + block.bytes)
+        }
+        let id = nextBuffer
+        nextBuffer += 1
+        liveBuffers[id] = (offset, bytes)
+        allocatedInNode.append(id)
+        workspaceCursor = max(workspaceCursor, offset + bytes)
+        let base = ir.gep(ir.i8, workspace, ir.int(offset))
+        bufferOfBase[base] = id
+        return fresh(type, base: base)
+    }
+
+    /// After `node` is emitted: its temporaries are free; its result keeps (or, as a view, shares)
+    /// a buffer while any reader is live; operands read for the last time release theirs. Emitted
+    /// code runs in node order, so a freed buffer can hold the next node's values.
+    private func release(after node: Graph.Node, at index: Int, lastUse: [ValueID: Int]) {
+        let resultBuffer = values[node.id].flatMap { bufferOfBase[$0.base] }
+        for id in allocatedInNode where id != resultBuffer { liveBuffers[id] = nil }
+        allocatedInNode = []
+        if let resultBuffer { readers[resultBuffer, default: []].insert(node.id) }
+        var done = node.inputs.filter { lastUse[$0] == index }
+        if lastUse[node.id] == nil { done.append(node.id) }
+        for v in done {
+            guard let buffer = values[v].flatMap({ bufferOfBase[$0.base] }) else { continue }
+            readers[buffer]?.remove(v)
+            if readers[buffer]?.isEmpty ?? true { liveBuffers[buffer] = nil }
+        }
     }
 
     /// Pointer to the element at `indices` (one per dim).
@@ -164,14 +279,9 @@ final class GraphLowering {
         return ir.gep(v.dtype.llvmType(ir), v.base, offset)
     }
 
-    /// A local variable in the entry block (promoted to a register by the optimizer).
-    func local(_ type: LLVMTypeRef) -> LLVMValueRef {
-        let saved = LLVMGetInsertBlock(ir.builder)!
-        if let first = LLVMGetFirstInstruction(entryBlock) { LLVMPositionBuilderBefore(ir.builder, first) } else { ir.position(at: entryBlock) }
-        let slot = LLVMBuildAlloca(ir.builder, type, "")!
-        ir.position(at: saved)
-        return slot
-    }
+    /// A local variable in the entry block of the function being emitted (promoted to a register by
+    /// the optimizer).
+    func local(_ type: LLVMTypeRef) -> LLVMValueRef { ir.localInEntry(type) }
 
     /// Strides of `v` broadcast to `outType` (0 where `v`'s dim is a broadcast 1), from static types.
     func broadcastStrides(_ v: LoweredValue, _ vType: TensorType, to outType: TensorType) -> [LLVMValueRef] {

@@ -133,6 +133,64 @@ final class IRBuilder {
         return call(declaration, type, args)
     }
 
+    // MARK: Vectors (the GEMM microkernel writes its registers explicitly)
+
+    /// `<lanes x float>`.
+    func floatVector(_ lanes: Int) -> LLVMTypeRef { LLVMVectorType(f32, UInt32(lanes)) }
+
+    /// `x` in every lane.
+    func splat(_ x: LLVMValueRef, lanes: Int) -> LLVMValueRef {
+        let type = floatVector(lanes)
+        let one = LLVMBuildInsertElement(builder, LLVMGetUndef(type), x, int32(0), "")!
+        let mask = LLVMConstNull(LLVMVectorType(i32, UInt32(lanes)))
+        return LLVMBuildShuffleVector(builder, one, LLVMGetUndef(type), mask, "")
+    }
+
+    /// A vector load that assumes only float alignment.
+    func loadVector(_ lanes: Int, _ pointer: LLVMValueRef) -> LLVMValueRef {
+        let v = load(floatVector(lanes), pointer)
+        LLVMSetAlignment(v, 4)
+        return v
+    }
+
+    /// `a · b + c` lane by lane (`llvm.fma`).
+    func fma(_ a: LLVMValueRef, _ b: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef {
+        overloaded("llvm.fma", [LLVMTypeOf(a)], [a, b, c])
+    }
+
+    /// Stores the lanes of `value` whose index is below `count` (`llvm.masked.store`).
+    func maskedStore(_ value: LLVMValueRef, _ pointer: LLVMValueRef, count: LLVMValueRef) {
+        let lanes = Int(LLVMGetVectorSize(LLVMTypeOf(value)))
+        var iota: [LLVMValueRef?] = (0..<lanes).map { Optional(LLVMConstInt(i64, UInt64($0), 0)) }
+        let indices = iota.withUnsafeMutableBufferPointer { LLVMConstVector($0.baseAddress, UInt32(lanes)) }!
+        let bound = LLVMBuildInsertElement(builder, LLVMGetUndef(LLVMVectorType(i64, UInt32(lanes))), count, int32(0), "")!
+        let bounds = LLVMBuildShuffleVector(builder, bound, LLVMGetUndef(LLVMVectorType(i64, UInt32(lanes))),
+                                            LLVMConstNull(LLVMVectorType(i32, UInt32(lanes))), "")!
+        let mask = icmp(LLVMIntSLT, indices, bounds)
+        overloaded("llvm.masked.store", [LLVMTypeOf(value), ptr], [value, pointer, int32(4), mask])
+    }
+
+    /// A call to an intrinsic overloaded on `types`.
+    @discardableResult
+    func overloaded(_ name: String, _ types: [LLVMTypeRef], _ args: [LLVMValueRef]) -> LLVMValueRef {
+        let id = LLVMLookupIntrinsicID(name, name.utf8.count)
+        var t: [LLVMTypeRef?] = types
+        let declaration = t.withUnsafeMutableBufferPointer { LLVMGetIntrinsicDeclaration(module, id, $0.baseAddress, types.count) }!
+        let type = t.withUnsafeMutableBufferPointer { LLVMIntrinsicGetType(context, id, $0.baseAddress, types.count) }!
+        return call(declaration, type, args)
+    }
+
+    /// A stack slot in the entry block of the current function (promoted to a register by the
+    /// optimizer).
+    func localInEntry(_ type: LLVMTypeRef) -> LLVMValueRef {
+        let saved = LLVMGetInsertBlock(builder)!
+        let entry = LLVMGetEntryBasicBlock(currentFunction)!
+        if let first = LLVMGetFirstInstruction(entry) { LLVMPositionBuilderBefore(builder, first) } else { position(at: entry) }
+        let slot = LLVMBuildAlloca(builder, type, "")!
+        position(at: saved)
+        return slot
+    }
+
     // MARK: Loops
 
     /// `for i in start..<end { body(i) }` as a canonical counted loop (preheader, header with a phi,

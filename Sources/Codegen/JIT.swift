@@ -1,3 +1,4 @@
+import Foundation
 import CLLVM
 import Synchronization
 import Graph
@@ -9,10 +10,13 @@ public struct CompileOptions: Sendable {
     public var target: HostTarget
     /// LLVM optimization level, 0–3.
     public var optimizationLevel: Int
+    /// Threads the compiled kernels use (nil: one per online core); see `CompiledModel.setThreads`.
+    public var threads: Int?
 
-    public init(target: HostTarget = .host(), optimizationLevel: Int = 3) {
+    public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil) {
         self.target = target
         self.optimizationLevel = optimizationLevel
+        self.threads = threads
     }
 }
 
@@ -26,7 +30,9 @@ public struct CompileOptions: Sendable {
 public final class CompiledModel: @unchecked Sendable {
     typealias RunFunction = @convention(c) (UnsafePointer<Int64>?, UnsafePointer<UnsafeMutableRawPointer?>?,
                                             UnsafePointer<UnsafeMutableRawPointer?>?, UnsafePointer<UnsafeMutableRawPointer?>?,
-                                            UnsafeMutableRawPointer?) -> Int32
+                                            UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Int32
+    typealias PoolCreate = @convention(c) (Int64, Int64) -> UnsafeMutableRawPointer?
+    typealias PoolDestroy = @convention(c) (UnsafeMutableRawPointer?) -> Void
 
     /// The graph this model runs.
     public let graph: Graph
@@ -38,6 +44,10 @@ public final class CompiledModel: @unchecked Sendable {
     private let interpreter: Interpreter
     /// Workspaces of finished calls, reused so that a call does not pay for fresh pages.
     private let workspaces = Mutex<[Storage]>([])
+    private let createPool: PoolCreate
+    private let destroyPool: PoolDestroy
+    /// The kernels' thread pool (nil: serial); replaced by `setThreads`.
+    private let pool = Mutex<UnsafeMutableRawPointer?>(nil)
 
     /// JIT-compiles `graph` (which must verify).
     public init(graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws {
@@ -54,7 +64,7 @@ public final class CompiledModel: @unchecked Sendable {
             throw error
         }
         self.signature = signature
-        self.constants = signature.constantNames.map { graph.constants[$0]!.contiguous() }
+        self.constants = signature.constants.map { $0.data(in: graph) }
 
         var builder: LLVMOrcJITTargetMachineBuilderRef?
         if let error = LLVMOrcJITTargetMachineBuilderDetectHost(&builder) { throw CodegenError("JIT: \(Self.message(error))") }
@@ -75,9 +85,30 @@ public final class CompiledModel: @unchecked Sendable {
         var address: LLVMOrcExecutorAddress = 0
         if let error = LLVMOrcLLJITLookup(jit, &address, signature.name) { throw CodegenError("JIT: \(Self.message(error))") }
         self.run = unsafeBitCast(UnsafeRawPointer(bitPattern: UInt(address))!, to: RunFunction.self)
+        func lookup<F>(_ symbol: String, as type: F.Type) throws -> F {
+            var address: LLVMOrcExecutorAddress = 0
+            if let error = LLVMOrcLLJITLookup(jit, &address, symbol) { throw CodegenError("JIT: \(Self.message(error))") }
+            return unsafeBitCast(UnsafeRawPointer(bitPattern: UInt(address))!, to: F.self)
+        }
+        createPool = try lookup(ThreadPoolIR.createName(signature.name), as: PoolCreate.self)
+        destroyPool = try lookup(ThreadPoolIR.destroyName(signature.name), as: PoolDestroy.self)
+        setThreads(options.threads ?? 0)
     }
 
-    deinit { LLVMOrcDisposeLLJIT(jit) }
+    deinit {
+        pool.withLock { destroyPool($0) }
+        LLVMOrcDisposeLLJIT(jit)
+    }
+
+    /// Sets the threads the compiled kernels use: 0 for one per online core (the default), 1 for the
+    /// calling thread only. Idle threads sleep. Calls running at that moment finish first.
+    public func setThreads(_ count: Int) {
+        let threads = count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
+        pool.withLock { pool in
+            destroyPool(pool)
+            pool = createPool(Int64(threads), Int64(signature.taskScratchBytes))
+        }
+    }
 
     private static func message(_ error: LLVMErrorRef) -> String { takeLLVMString(LLVMGetErrorMessage(error)) }
 
@@ -100,7 +131,10 @@ public final class CompiledModel: @unchecked Sendable {
             let inputPointers = inputTensors.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
             let outputPointers = outputs.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
             let constantPointers = constants.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
-            return run(dims, inputPointers, outputPointers, constantPointers, workspace.base)
+            // Holding the lock keeps `setThreads` from replacing the pool mid-call; concurrent calls
+            // share the pool (one runs its loops in parallel, the others serially).
+            let poolPointer = pool.withLock { $0 }
+            return run(dims, inputPointers, outputPointers, constantPointers, workspace.base, poolPointer)
         }
         guard status == 0 else {
             throw CodegenError(status == RunSignature.indexOutOfRange

@@ -26,13 +26,19 @@ struct ModelOptions: ParsableArguments {
     @Argument(help: "The model: a model.json, either a traced graph (tcompile.graph/1) or a manifest naming a Hugging Face checkpoint (tcompile.model/1).")
     var model: String
 
-    @Option(help: "BLAS threads (default: the manifest's options.threads, else all cores).")
+    @Option(help: "Threads for the compiled kernels and BLAS (default: the manifest's options.threads, else all cores); for a library, its default thread count.")
     var threads: Int?
+
+    /// `--threads`, else the manifest's `options.threads`, else nil (all cores).
+    var threadCount: Int? { threads ?? (try? ModelManifest.read(path: model))?.threads }
+
+    /// Compile options for this machine with the chosen thread count.
+    var compileOptions: CompileOptions { CompileOptions(threads: threadCount) }
 
     func load() throws -> (name: String, graph: Graph) {
         guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
-        let manifestThreads = (try? ModelManifest.read(path: model))?.threads
-        if let count = threads ?? manifestThreads { BLASThreads.set(count) }
+        if let threads, threads < 1 { throw CLIError("--threads must be at least 1") }
+        if let count = threadCount { BLASThreads.set(count) }
         return try TCompile.load(model)
     }
 }
@@ -114,7 +120,7 @@ struct Compile: ParsableCommand {
             print(optimized.summary)
             let target: HostTarget = portable ? .portable() : .host()
             let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
-                                               options: CompileOptions(target: target),
+                                               options: CompileOptions(target: target, threads: options.threadCount),
                                                embedWeights: embedWeights, emit: kinds)
             guard !result.files.contains(input) else { throw CLIError("refusing to overwrite the input \(input)") }
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
@@ -201,7 +207,7 @@ struct Run: ParsableCommand {
             let (name, graph) = try options.load()
             let inputs = try inputOptions.make(for: graph)
             let start = DispatchTime.now()
-            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run", level: level)(inputs)
+            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run", level: level, options: options.compileOptions)(inputs)
             print("\(name) (\(mode.rawValue), \(String(format: "%.1f", milliseconds(since: start))) ms including \(mode == .compiled ? "compilation" : "setup"))")
             for o in graph.outputs {
                 let t = outputs[o.name]!
@@ -275,7 +281,7 @@ struct Bench: ParsableCommand {
             let (name, graph) = try options.load()
             let inputs = try inputOptions.make(for: graph)
             let compileStart = DispatchTime.now()
-            let compiled = try TCompile.compile(graph, name: "bench", level: 2)
+            let compiled = try TCompile.compile(graph, name: "bench", level: 2, options: options.compileOptions)
             let compileMs = milliseconds(since: compileStart)
             let interpreter = Interpreter(graph: graph)
             func median(_ body: () throws -> Void) rethrows -> Double {

@@ -1,0 +1,148 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// The matrix product of generated code: register-blocked tiles over B *panels*.
+///
+/// A panel is `PanelLayout.width` consecutive columns of B stored as `[k][width]` floats, zero
+/// padded past the last column, so the microkernel reads it with two full vector loads per `k`
+/// whatever B's real layout. Constant weights are packed once at compile time (`PanelLayout.pack`);
+/// other operands (attention's K and V, a non-constant right operand) are packed per panel at run
+/// time into the task's scratch, which costs `1/m` of the product. The microkernel keeps an
+/// `rows × 32` block of C in 16-lane registers, broadcasting one A element per row and `k`.
+/// Unlike an sgemm call, nothing is re-packed per call for weights, small `m` wastes nothing, and the
+/// caller applies its epilogue (bias, activation, residual) while the tile is still in L1.
+enum PanelLayout {
+    /// Columns per panel: two 16-float vectors.
+    static let width = 32
+    /// Rows per microkernel tile (16 accumulator registers).
+    static let rows = 8
+
+    /// Panels needed for `n` columns.
+    static func panels(_ n: Int) -> Int { (n + width - 1) / width }
+
+    /// A contiguous `[k, n]` float matrix as `[panels(n), k, width]`, zero padded.
+    static func pack(_ matrix: Tensor) -> Tensor {
+        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.pack takes a [k, n] float matrix")
+        let k = matrix.shape[0], n = matrix.shape[1], count = panels(n)
+        var packed = [Float](repeating: 0, count: count * k * width)
+        let source = matrix.contiguous()
+        let p = source.pointer(as: Float.self)
+        for panel in 0..<count {
+            for i in 0..<k {
+                for j in 0..<min(width, n - panel * width) {
+                    packed[(panel * k + i) * width + j] = p[i * n + panel * width + j]
+                }
+            }
+        }
+        return Tensor(packed, shape: [count, k, width])
+    }
+}
+
+extension GraphLowering {
+    /// `NAME.tile<mr>(a, lda, panel, k, c, ldc, cols)`: `C[0..<mr, 0..<cols] = A[0..<mr, 0..<k] · panel`
+    /// with rows of A and C at strides `lda` and `ldc` (elements).
+    func tileFunction(rows mr: Int) -> LLVMValueRef {
+        let name = "\(signature.name).tile\(mr)"
+        if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
+        let type = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
+        let f = LLVMAddFunction(ir.module, name, type)!
+        LLVMSetLinkage(f, LLVMInternalLinkage)
+        // One copy of each microkernel: a call per tile costs nothing next to its 8·32·k FMAs, and
+        // inlining them into every task would multiply the code LLVM optimizes.
+        let noinline = LLVMGetEnumAttributeKindForName("noinline", 8)
+        LLVMAddAttributeAtIndex(f, UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex)), LLVMCreateEnumAttribute(ir.context, noinline, 0))
+        let saved = LLVMGetInsertBlock(ir.builder)
+        defer { if let saved { ir.position(at: saved) } }
+        let a = LLVMGetParam(f, 0)!, lda = LLVMGetParam(f, 1)!, panel = LLVMGetParam(f, 2)!
+        let k = LLVMGetParam(f, 3)!, c = LLVMGetParam(f, 4)!, ldc = LLVMGetParam(f, 5)!, cols = LLVMGetParam(f, 6)!
+        let entry = LLVMAppendBasicBlockInContext(ir.context, f, "entry")!
+        let header = LLVMAppendBasicBlockInContext(ir.context, f, "k")!
+        let body = LLVMAppendBasicBlockInContext(ir.context, f, "fma")!
+        let exit = LLVMAppendBasicBlockInContext(ir.context, f, "store")!
+        let lanes = 16, vector = ir.floatVector(lanes)
+        let zero = LLVMConstNull(vector)!
+        ir.position(at: entry)
+        let rowsA = (0..<mr).map { ir.gep(ir.f32, a, ir.mul(ir.int($0), lda)) }
+        ir.br(header)
+        ir.position(at: header)
+        let kk = LLVMBuildPhi(ir.builder, ir.i64, "k")!
+        let accumulators = (0..<(2 * mr)).map { _ in LLVMBuildPhi(ir.builder, vector, "acc")! }
+        ir.condBr(ir.icmp(LLVMIntSLT, kk, k), body, exit)
+        ir.position(at: body)
+        let row = ir.gep(ir.f32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
+        let b = [ir.loadVector(lanes, row), ir.loadVector(lanes, ir.gep(ir.f32, row, ir.int(lanes)))]
+        var next: [LLVMValueRef] = []
+        for r in 0..<mr {
+            let x = ir.splat(ir.load(ir.f32, ir.gep(ir.f32, rowsA[r], kk)), lanes: lanes)
+            for v in 0..<2 { next.append(ir.fma(x, b[v], accumulators[2 * r + v])) }
+        }
+        let kNext = ir.add(kk, ir.int(1))
+        ir.br(header)
+        for (i, phi) in ([kk] + accumulators).enumerated() {
+            var values: [LLVMValueRef?] = [i == 0 ? ir.int(0) : zero, i == 0 ? kNext : next[i - 1]]
+            var blocks: [LLVMBasicBlockRef?] = [entry, body]
+            LLVMAddIncoming(phi, &values, &blocks, 2)
+        }
+        ir.position(at: exit)
+        for r in 0..<mr {
+            let out = ir.gep(ir.f32, c, ir.mul(ir.int(r), ldc))
+            ir.maskedStore(accumulators[2 * r], out, count: cols)
+            ir.maskedStore(accumulators[2 * r + 1], ir.gep(ir.f32, out, ir.int(lanes)), count: ir.sub(cols, ir.int(lanes)))
+        }
+        ir.ret()
+        return f
+    }
+
+    /// Copies columns `[column, column + 32)` of a strided `[k, n]` matrix (element `(i, j)` at
+    /// `base + i·strideK + j·strideN`) into a zero-padded panel.
+    func packPanel(from base: LLVMValueRef, strideK: LLVMValueRef, strideN: LLVMValueRef, k: LLVMValueRef,
+                   n: LLVMValueRef, column: LLVMValueRef, into panel: LLVMValueRef) {
+        let cols = ir.sub(n, column)
+        ir.loop(ir.int(0), k) { i in
+            let source = ir.gep(ir.f32, base, ir.add(ir.mul(i, strideK), ir.mul(column, strideN)))
+            let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(PanelLayout.width)))
+            ir.loop(ir.int(0), ir.int(PanelLayout.width)) { j in
+                let inside = ir.icmp(LLVMIntSLT, j, cols)
+                let safeJ = ir.select(inside, j, ir.int(0))
+                let x = ir.load(ir.f32, ir.gep(ir.f32, source, ir.mul(safeJ, strideN)))
+                ir.store(ir.select(inside, x, ir.float(0)), ir.gep(ir.f32, target, j))
+            }
+        }
+    }
+
+    /// Rows `[begin, end)` of `C = A · panel` for one panel (columns `[column, column + cols)` of C),
+    /// in microkernel tiles, then `epilogue(row, column, value)` over the block while it is in L1.
+    func gemmRows(_ begin: LLVMValueRef, _ end: LLVMValueRef, k: LLVMValueRef, a: LLVMValueRef, lda: LLVMValueRef,
+                  panel: LLVMValueRef, column: LLVMValueRef, cols: LLVMValueRef, c: LLVMValueRef, ldc: LLVMValueRef,
+                  epilogue: ((_ row: LLVMValueRef, _ column: LLVMValueRef, _ value: LLVMValueRef) -> LLVMValueRef)? = nil) {
+        let mr = PanelLayout.rows
+        let tileType = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
+        let blocks = ir.sdiv(ir.add(ir.sub(end, begin), ir.int(mr - 1)), ir.int(mr))
+        ir.loop(ir.int(0), blocks) { block in
+            let i0 = ir.add(begin, ir.mul(block, ir.int(mr)))
+            let remaining = ir.sub(end, i0)
+            let count = ir.select(ir.icmp(LLVMIntSLT, remaining, ir.int(mr)), remaining, ir.int(mr))
+            let args = [ir.gep(ir.f32, a, ir.mul(i0, lda)), lda, panel, k,
+                        ir.gep(ir.f32, c, ir.add(ir.mul(i0, ldc), column)), ldc, cols]
+            let done = ir.block("tile_done")
+            let cases = (1...mr).map { _ in ir.block("tile") }
+            let switchInst = LLVMBuildSwitch(ir.builder, count, done, UInt32(mr))!
+            for (i, block) in cases.enumerated() {
+                LLVMAddCase(switchInst, ir.int(i + 1), block)
+                ir.position(at: block)
+                ir.call(tileFunction(rows: i + 1), tileType, args)
+                ir.br(done)
+            }
+            ir.position(at: done)
+        }
+        guard let epilogue else { return }
+        ir.loop(begin, end) { i in
+            let rowBase = ir.add(ir.mul(i, ldc), column)
+            ir.loop(ir.int(0), cols) { j in
+                let p = ir.gep(ir.f32, c, ir.add(rowBase, j))
+                ir.store(epilogue(i, ir.add(column, j), ir.load(ir.f32, p)), p)
+            }
+        }
+    }
+}
