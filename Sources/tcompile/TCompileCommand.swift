@@ -359,7 +359,7 @@ struct Export: ParsableCommand {
 }
 
 struct Tokenize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text, as a compiled model's input_ids (space separated).")
+    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text, as a compiled model's input_ids (space separated), without padding.")
 
     @Option(help: "A checkpoint directory with tokenizer.json or vocabulary files.")
     var tokenizer: String
@@ -369,7 +369,11 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let encoding = try Tokenizer.fromDirectory(tokenizer).encode(text)
+            // No padding (tokenizer.json may ask for a fixed length): every printed id is a real token,
+            // so a caller's attention mask is all ones.
+            var t = try Tokenizer.fromDirectory(tokenizer)
+            t.padding = nil
+            let encoding = try t.encode(text)
             print(encoding.ids.map(String.init).joined(separator: " "))
         }
     }
