@@ -148,6 +148,9 @@ def main():
     gen_bin = os.path.join(a.bin_dir, "GPT2CompiledBench")
     have_gen = os.path.exists(gen_bin) and prep.get("gpt2_compiled_built")
     classify_app = os.path.join(a.aot_dir, "classify-app")
+    log(f"ours run with OPENBLAS_CORETYPE={r.ours_env['OPENBLAS_CORETYPE']} OPENBLAS_NUM_THREADS={a.threads}; the peer "
+        f"processes run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (models_peer.py also drops them itself), "
+        f"OMP_NUM_THREADS={a.threads}")
     for rnd in range(1, rounds + 1):
         loads.append(loadavg())
         log(f"round {rnd}/{rounds} (load {loads[-1]:.2f}, {time.time() - started:.0f} s so far)")
@@ -321,6 +324,12 @@ def prepare(a, r):
     return prep
 
 
+def run_date(a):
+    """When the run began: from the raw file's name (all-YYYYmmddTHHMMSSZ.jsonl)."""
+    stamp = os.path.basename(a.from_raw or a.raw).split("-", 1)[1].split(".")[0]
+    return datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -434,10 +443,11 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
     flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": run_date(a),
         "mode": "quick" if a.quick else "full", "rounds": rounds, "threads": a.threads, "seconds": seconds,
         "machine": {"cpu": cpu, "cores": os.cpu_count(), "features": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags],
-                    "kernel": platform.release(), "load1_per_round": loads},
+                    "kernel": platform.release(), "load1_per_round": loads,
+                    "load1_after_each_process": stats([r["load1"] for r in rows if "load1" in r])},
         "versions": {**versions, **prep.get("versions", {})},
         "ceiling_gflops": ceiling, "ceiling_reference": "sgemm_2048x2048x2048",
         "workloads": workloads, "coldstart": cold, "prepare": prep, "errors": errors,
