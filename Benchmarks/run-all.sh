@@ -20,6 +20,10 @@ python=${PYTHON:-/work/venv/bin/python}
 threads=${THREADS:-2}
 scratch=${SCRATCH:-$root/Benchmarks/.build-bench}
 
+if ! "$python" -c "import torch, transformers, tokenizers, onnxruntime, onnx, openvino, matplotlib" 2>/dev/null; then
+    echo "run-all.sh: $python lacks a peer package; pip install -r Benchmarks/peers/requirements.txt" >&2
+    exit 1
+fi
 scripts/fetch-minilm.sh
 build() { swift build -c release --package-path Benchmarks --scratch-path "$scratch" --product "$1"; }
 for product in ModelBench TrainingStep TokenizerThroughput tcompile; do
