@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Benchmarks for TCompile, in their own package so that users of TCompile never build benchmark
-// dependencies. Run from this folder; see run-tokenizers.sh.
+// dependencies. Benchmarks/run-all.sh runs everything in one comparison run (docs/benchmarks.md).
 import PackageDescription
 
 let package = Package(

@@ -31,6 +31,13 @@ def ms(v):
     return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
+def entry(w, wid, impl):
+    """The runtime's results; GPT-2's compiled generator goes in the JIT column."""
+    if wid == "gpt2_greedy_64" and impl == "ours-jit":
+        impl = "ours-compiled-generator"
+    return w["impls"].get(impl)
+
+
 def cell(w, wid, impl):
     e = w["impls"].get(impl)
     if wid == "gpt2_greedy_64" and impl == "ours-jit":
@@ -127,7 +134,8 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
               "peers: the interpreter and the imported libraries). Compile time: ours JIT = trace + -O2 passes + LLVM JIT "
               "in process; ours AOT = `tcompile export` + `tcompile` (two processes, once per run); torch.compile = its "
               "first call; ONNX Runtime = `torch.onnx.export` + transformer optimizer (once per run) + session creation; "
-              "OpenVINO = the same export + `compile_model`. Time to first result: from process launch to the first "
+              "OpenVINO = the same export + `compile_model`. For ours JIT the part spent tracing (running the eager model at "
+              "several sizes and fitting the shapes) is shown in parentheses. Time to first result: from process launch to the first "
               "output (imports, weights, compile, first call).\n")
     rows = []
     for wid in ORDER:
@@ -135,19 +143,21 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         if not w:
             continue
         def mem(i):
-            e = w["impls"].get(i)
+            e = entry(w, wid, i)
             return f"{e['max_rss_mb']['median']:.0f}" if e and e.get("max_rss_mb") else "—"
         def comp(i):
-            e = w["impls"].get(i)
+            e = entry(w, wid, i)
             if not e:
                 return "—"
             c = e["compile_ms"]["median"] if e.get("compile_ms") else None
             extra = (e.get("export_ms") or 0) + (e.get("ort_optimizer_ms") or 0)
             if c is None:
                 return "—"
+            if e.get("trace_ms"):
+                return f"{(c + extra) / 1000:.1f} (trace {e['trace_ms']['median'] / 1000:.1f})"
             return f"{(c + extra) / 1000:.1f}"
         def first(i):
-            e = w["impls"].get(i)
+            e = entry(w, wid, i)
             return f"{e['first_result_s']['median']:.2f}" if e and e.get("first_result_s") else "—"
         rows.append([SHORT[wid], "peak MB"] + [mem(i) for i in IMPLS])
         if wid not in ("training_step",):
@@ -222,6 +232,15 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         "would compute in bfloat16 — every runtime here computes in float32.\n"
         "- Ours JIT and AOT are compiled once for batch ≤ 8, seq ≤ 128 and run every shape from that one compilation; "
         "torch.compile specializes per shape; ORT and OpenVINO use dynamic shapes.\n"
+        "- Matmul FLOPs per call are counted by `ModelBench` from the traced graph at the workload's dims (the "
+        "`tcompile` summary does not print a FLOPs count yet); GPT-2's are analytic (prefill of 8 tokens, then 63 "
+        "single-token steps with the KV cache, LM head on every generating position).\n"
+        "- GPT-2: ours and PyTorch load the same random checkpoint; ours `GPT2LMHeadModel.generate` (greedy, KV cache, "
+        "EOS disabled) under `withNoGrad`, PyTorch `generate(do_sample=False, use_cache=True, min/max_new_tokens=64)`. "
+        "Training step and tokenizers: the same programs as `run-training.sh` and `run-tokenizers.sh` (tokenizers on one "
+        "thread, both sides).\n"
+        "- Raw rows (one per process, with its command line) go to `Benchmarks/results/raw/all-*.jsonl` (not committed); "
+        "`python3 Benchmarks/bench_all.py --from-raw FILE` rewrites the documents from one.\n"
         "- `--quick` runs one round with few repetitions (development only); the full run takes three rounds.\n")
     with open(md_path, "w") as f:
         f.write("\n".join(md))
