@@ -126,7 +126,11 @@ struct Compile: ParsableCommand {
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { print($0, terminator: "") })
             print(optimized.summary)
+            let bounds = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
+            let flops = optimized.graph.matmulFLOPs(at: bounds)
+            print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
             let target: HostTarget = portable ? .portable() : .host()
+            print("generating code for \(target.cpu) (LLVM -O3)…")
             let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
                                                options: CompileOptions(target: target, threads: options.threadCount),
                                                embedWeights: embedWeights, emit: kinds)
