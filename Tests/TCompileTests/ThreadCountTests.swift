@@ -32,5 +32,12 @@ import Transformers
             if out != serial { mismatches.withLock { $0 += 1 } }
         }
         #expect(mismatches.withLock { $0 } == 0)
+        // Changing the thread count while calls run: each call keeps the pool it started with.
+        DispatchQueue.concurrentPerform(iterations: 48) { i in
+            if i % 8 == 0 { compiled.setThreads(1 + i % 3); return }
+            let out = try? compiled(inputs)["logits"]!.toFloatArray()
+            if out != serial { mismatches.withLock { $0 += 1 } }
+        }
+        #expect(mismatches.withLock { $0 } == 0)
     }
 }
