@@ -14,8 +14,14 @@ targets=("$@")
 scripts/fetch-minilm.sh >/dev/null 2>&1 || echo "fuzz: MiniLM not fetched; wordpiece uses the shipped classifier's vocabulary"
 
 scratch=.build-fuzz
-swift build --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \
-    | grep -v "Cannot export local symbol" || true
+mkdir -p "$scratch/logs"
+if ! swift build --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+        >"$scratch/logs/build.log" 2>&1; then
+    grep -v "Cannot export local symbol" "$scratch/logs/build.log" | tail -40
+    echo "fuzz: the build failed (full log: $scratch/logs/build.log)"
+    exit 1
+fi
+grep -v "Cannot export local symbol" "$scratch/logs/build.log" | tail -1
 bin=$(swift build --package-path Fuzz --scratch-path "$scratch" --show-bin-path)
 
 # Seed corpora: committed seeds (Fuzz/corpus) plus the fixture files the test suite uses.
@@ -43,7 +49,9 @@ for target in "${targets[@]}"; do
     log=$scratch/logs/$target.log
     echo "fuzz-$target: ${seconds}s"
     status=0
-    "$bin/fuzz-$target" "$scratch/corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    dict=()
+    case "$target" in model-json|config|tokenizer-json) dict=(-dict=Fuzz/dictionaries/json.dict) ;; esac
+    "$bin/fuzz-$target" "$scratch/corpus/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$target/" >"$log" 2>&1 || status=$?
     rm -rf /dev/shm/tcompile-fuzz-* 2>/dev/null || true
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")

@@ -72,8 +72,28 @@ public enum GraphFile {
             let at = "symbols[\(i)]"
             let o = try reader.object(s, at: at)
             try reader.onlyKeys(o, ["name", "max", "min"], at: at)
-            graph.symbols.append(DimSymbol(try reader.string(o["name"], at: at + ".name"), max: try reader.int(o["max"], at: at + ".max"),
-                                           min: o["min"] == nil ? 1 : try reader.int(o["min"], at: at + ".min")))
+            let symbol = DimSymbol(try reader.string(o["name"], at: at + ".name"), max: try reader.int(o["max"], at: at + ".max"),
+                                   min: o["min"] == nil ? 1 : try reader.int(o["min"], at: at + ".min"))
+            guard symbol.min >= 0, symbol.min <= symbol.max, symbol.max <= Limits.symbolMax else {
+                throw reader.error(at, "must have 0 <= min <= max <= \(Limits.symbolMax), got \(symbol.min)...\(symbol.max)")
+            }
+            graph.symbols.append(symbol)
+        }
+        let bounds = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })
+        /// Throws unless `values` (a shape or an integer attribute) stay far from Int overflow at the
+        /// symbols' bounds, so that type inference on them cannot overflow.
+        func requireBounded(_ values: [SymbolicInt], at path: String, indexed: Bool = true) throws {
+            var product = 1
+            for (i, v) in values.enumerated() {
+                guard let m = v.magnitude(bounds: bounds), m <= Limits.valueMagnitude else {
+                    throw reader.error(indexed ? "\(path)[\(i)]" : path, "'\(v)' is unbounded or exceeds \(Limits.valueMagnitude) within the symbols' bounds")
+                }
+                let (p, overflow) = product.multipliedReportingOverflow(by: Swift.max(m, 1))
+                guard !overflow, p <= Limits.valueMagnitude else {
+                    throw reader.error(path, "holds more than \(Limits.valueMagnitude) elements within the symbols' bounds")
+                }
+                product = p
+            }
         }
         for (i, n) in try reader.array(root["nodes"], at: "nodes").enumerated() {
             let at = "nodes[\(i)]"
@@ -86,6 +106,11 @@ public enum GraphFile {
                     var c = Cursor(try reader.string(value, at: "\(at).attributes.\(key)"), line: 1)
                     do { attributes[key] = try c.attributeValue(); try c.end() } catch {
                         throw reader.error("\(at).attributes.\(key)", "is not a valid value")
+                    }
+                    switch attributes[key] {
+                    case .int(let v)?: try requireBounded([v], at: "\(at).attributes.\(key)", indexed: false)
+                    case .list(let list)?: try requireBounded(list, at: "\(at).attributes.\(key)")
+                    default: break
                     }
                 }
             }
@@ -100,6 +125,7 @@ public enum GraphFile {
             let shape = try reader.array(t["shape"], at: at + ".type.shape").enumerated().map { j, d in
                 try reader.dim(d, at: "\(at).type.shape[\(j)]")
             }
+            try requireBounded(shape, at: at + ".type.shape")
             var location: SourceLocation? = nil
             if let l = o["location"] {
                 let lo = try reader.object(l, at: at + ".location")
@@ -132,6 +158,15 @@ public enum GraphFile {
         do { try Verifier.verify(graph) } catch let e as GraphError { throw GraphError(.format, "\(path): \(e.message)", at: e.location) }
         return (name, graph)
     }
+}
+
+/// Limits on the integers of an untrusted `tcompile.graph/1` file, far above any real model and far
+/// below Int overflow: a dim bound fits 32 bits, and a shape's element count (or an integer attribute
+/// list's product) at the dims' bounds fits 48 bits, so the shape arithmetic of type inference (sums,
+/// products of one shape's dims, element counts) stays exact.
+enum Limits {
+    static let symbolMax = Int(Int32.max)
+    static let valueMagnitude = 1 << 48
 }
 
 /// Typed access to parsed JSON with errors naming the file and the JSON path.

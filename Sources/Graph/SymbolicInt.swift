@@ -49,10 +49,59 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
         return total
     }
 
+    /// Sum. Coefficients wrap instead of trapping: shapes read from a file are bounded first
+    /// (`magnitude(bounds:)`, checked by `GraphFile.load`), so a wrap only ever meets a graph that the
+    /// verifier then rejects, never a crash.
     public static func + (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt {
         var t = a.terms
-        for (m, c) in b.terms { t[m, default: 0] += c }
+        for (m, c) in b.terms { t[m, default: 0] &+= c }
         return SymbolicInt(terms: t)
+    }
+
+    /// The sum, or nil when a coefficient overflows.
+    public func adding(_ b: SymbolicInt) -> SymbolicInt? {
+        var t = terms
+        for (m, c) in b.terms {
+            let (r, overflow) = t[m, default: 0].addingReportingOverflow(c)
+            if overflow { return nil }
+            t[m] = r
+        }
+        return SymbolicInt(terms: t)
+    }
+
+    /// The product, or nil when a coefficient overflows.
+    public func multiplied(by b: SymbolicInt) -> SymbolicInt? {
+        var t: [Monomial: Int] = [:]
+        for (ma, ca) in terms {
+            for (mb, cb) in b.terms {
+                let (p, o1) = ca.multipliedReportingOverflow(by: cb)
+                let (r, o2) = t[(ma + mb).sorted(), default: 0].addingReportingOverflow(p)
+                if o1 || o2 { return nil }
+                t[(ma + mb).sorted()] = r
+            }
+        }
+        return SymbolicInt(terms: t)
+    }
+
+    /// An upper bound of |value| over every binding within `bounds` (Σ |coefficient| × Π bound), or
+    /// nil when a symbol has no bound or the bound overflows. Readers of untrusted graphs limit it so
+    /// that shape arithmetic cannot overflow.
+    public func magnitude(bounds: [String: Int]) -> Int? {
+        var total = 0
+        for (monomial, coefficient) in terms {
+            guard coefficient != Int.min else { return nil }
+            var product = Swift.abs(coefficient)
+            for s in monomial {
+                guard let b = bounds[s] else { return nil }
+                let (r, overflow) = product.multipliedReportingOverflow(by: Swift.abs(b))
+                if overflow { return nil }
+                product = r
+            }
+            let (r, overflow) = total.addingReportingOverflow(product)
+            if overflow { return nil }
+            total = r
+        }
+        return total
     }
 
     public static func - (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt { a + b * SymbolicInt(-1) }
@@ -60,15 +109,15 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
     public static func * (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt {
         var t: [Monomial: Int] = [:]
         for (ma, ca) in a.terms {
-            for (mb, cb) in b.terms { t[(ma + mb).sorted(), default: 0] += ca * cb }
+            for (mb, cb) in b.terms { t[(ma + mb).sorted(), default: 0] &+= ca &* cb }
         }
         return SymbolicInt(terms: t)
     }
 
     /// The exact quotient by a nonzero constant, or nil when a coefficient is not divisible.
     public func divided(by d: Int) -> SymbolicInt? {
-        guard d != 0, terms.values.allSatisfy({ $0 % d == 0 }) else { return nil }
-        return SymbolicInt(terms: terms.mapValues { $0 / d })
+        guard d != 0, terms.values.allSatisfy({ $0.magnitude % d.magnitude == 0 && !$0.dividedReportingOverflow(by: d).overflow }) else { return nil }
+        return SymbolicInt(terms: terms.mapValues { $0.dividedReportingOverflow(by: d).partialValue })
     }
 
     /// The exact quotient by another expression when it is a constant multiple of one monomial
@@ -83,8 +132,8 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
                 guard let i = rest.firstIndex(of: s) else { return nil }
                 rest.remove(at: i)
             }
-            guard c % coefficient == 0 else { return nil }
-            t[rest] = c / coefficient
+            guard c.magnitude % coefficient.magnitude == 0, !c.dividedReportingOverflow(by: coefficient).overflow else { return nil }
+            t[rest] = c.dividedReportingOverflow(by: coefficient).partialValue
         }
         return SymbolicInt(terms: t)
     }
@@ -101,7 +150,7 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
         if terms.isEmpty { return "0" }
         var out = ""
         for (i, (m, c)) in orderedTerms.enumerated() {
-            let magnitude = Swift.abs(c)
+            let magnitude = c.magnitude   // UInt: Int.min has no Int magnitude
             let body: String
             if m.isEmpty { body = String(magnitude) }
             else { body = (magnitude == 1 ? "" : "\(magnitude)*") + m.joined(separator: "*") }
@@ -123,7 +172,14 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
         var product: SymbolicInt? = nil
         var expectOperand = true
         var chars = Array(text.unicodeScalars)[...]
-        func finishProduct() { if let p = product { result = result + p * SymbolicInt(sign) }; product = nil }
+        // Checked arithmetic throughout: the text may come from an untrusted file.
+        var overflowed = false
+        func finishProduct() {
+            if let p = product {
+                if let signed = p.multiplied(by: SymbolicInt(sign)), let sum = result.adding(signed) { result = sum } else { overflowed = true }
+            }
+            product = nil
+        }
         while let c = chars.first {
             if c == " " { chars.removeFirst(); continue }
             if c == "+" || c == "-" {
@@ -141,7 +197,13 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
             let operand: SymbolicInt
             if ("0"..."9").contains(c) {
                 var n = 0
-                while let d = chars.first, ("0"..."9").contains(d) { n = n * 10 + Int(d.value - 48); chars.removeFirst() }
+                while let d = chars.first, ("0"..."9").contains(d) {
+                    let (tens, o1) = n.multipliedReportingOverflow(by: 10)
+                    let (next, o2) = tens.addingReportingOverflow(Int(d.value - 48))
+                    if o1 || o2 { return nil }
+                    n = next
+                    chars.removeFirst()
+                }
                 operand = SymbolicInt(n)
             } else if c.properties.isXIDStart || c == "_" {
                 var name = ""
@@ -150,11 +212,17 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
             } else {
                 return nil
             }
-            product = product.map { $0 * operand } ?? operand
+            if let p = product {
+                guard let q = p.multiplied(by: operand) else { return nil }
+                product = q
+            } else {
+                product = operand
+            }
             expectOperand = false
         }
         guard !expectOperand else { return nil }
         finishProduct()
+        guard !overflowed else { return nil }
         self = result
     }
 }

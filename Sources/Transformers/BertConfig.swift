@@ -139,6 +139,8 @@ public struct BertConfig: PretrainedConfig, Equatable {
                                (maxPositionEmbeddings, "max_position_embeddings"), (typeVocabSize, "type_vocab_size")] {
             try requirePositive(value, field, file: file)
         }
+        try requireBuildable(tables: [vocabSize, maxPositionEmbeddings, typeVocabSize], width: hiddenSize,
+                             layers: numHiddenLayers, inner: intermediateSize, file: file)
         guard hiddenSize % numAttentionHeads == 0 else {
             throw .invalidConfigField(file: file, field: "num_attention_heads",
                                       reason: "(\(numAttentionHeads)) does not divide hidden_size (\(hiddenSize))")

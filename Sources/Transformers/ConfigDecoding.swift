@@ -65,6 +65,7 @@ public struct CommonConfig: Codable, Sendable, Equatable {
     /// Checks the label and problem-type fields.
     func validate(file: String) throws(TransformersError) {
         guard numLabels >= 1 else { throw .invalidConfigField(file: file, field: "num_labels", reason: "must be at least 1, got \(numLabels)") }
+        guard numLabels <= 1 << 24 else { throw .invalidConfigField(file: file, field: "num_labels", reason: "(\(numLabels)) is more than 2^24 classes") }
         let problems = ["regression", "single_label_classification", "multi_label_classification"]
         if let problemType, !problems.contains(problemType) {
             throw .invalidConfigField(file: file, field: "problem_type", reason: "is '\(problemType)'; supported: \(problems)")
@@ -130,6 +131,40 @@ extension PretrainedConfig {
 /// Throws unless `value` is positive, naming `field`.
 func requirePositive(_ value: Int, _ field: String, file: String) throws(TransformersError) {
     guard value > 0 else { throw .invalidConfigField(file: file, field: field, reason: "must be positive, got \(value)") }
+}
+
+/// The most parameters a config may describe: 2^36 floats (256 GiB) is far beyond any model this
+/// library loads, and keeps every size product the model builder computes far from Int overflow.
+let maximumParameterCount = 1 << 36
+
+/// Throws unless the parameter count estimated from the sizes (embedding `tables` rows of `width`,
+/// plus attention and feed-forward weights in each of `layers` layers) stays below
+/// `maximumParameterCount`, computed without overflow whatever the sizes are.
+func requireBuildable(tables: [Int], width: Int, layers: Int, inner: Int, file: String) throws(TransformersError) {
+    let limit = maximumParameterCount
+    func product(_ values: [Int]) -> Int? {
+        var p = 1
+        for v in values {
+            let (r, overflow) = p.multipliedReportingOverflow(by: v)
+            if overflow || r > limit { return nil }
+            p = r
+        }
+        return p
+    }
+    func sum(_ values: [Int?]) -> Int? {
+        var total = 0
+        for v in values {
+            guard let v, v <= limit - total else { return nil }
+            total += v
+        }
+        return total
+    }
+    let rows = sum(tables)
+    let perLayer = sum([product([4, width, width]), product([2, width, inner])])
+    guard let rows, let perLayer, sum([product([rows, width]), product([layers, perLayer])]) != nil else {
+        throw .invalidConfigField(file: file, field: "(sizes)",
+                                  reason: "describe more than 2^36 parameters (tables \(tables), width \(width), layers \(layers), inner \(inner))")
+    }
 }
 
 /// Throws unless `value` is a dropout probability in [0, 1), naming `field`.

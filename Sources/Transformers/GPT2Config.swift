@@ -157,6 +157,10 @@ public struct GPT2Config: PretrainedConfig, Equatable {
                                (nLayer, "n_layer"), (nHead, "n_head"), (nInner ?? 1, "n_inner")] {
             try requirePositive(value, field, file: file)
         }
+        // The default inner size is 4 × n_embd; n_embd is bounded by the check before 4 × is taken.
+        try requireBuildable(tables: [vocabSize, nPositions], width: nEmbd, layers: nLayer,
+                             inner: nInner ?? nEmbd, file: file)
+        if nInner == nil { try requireBuildable(tables: [vocabSize, nPositions], width: nEmbd, layers: nLayer, inner: 4 * nEmbd, file: file) }
         guard nEmbd % nHead == 0 else {
             throw .invalidConfigField(file: file, field: "n_head", reason: "(\(nHead)) does not divide n_embd (\(nEmbd))")
         }

@@ -195,6 +195,71 @@ import Tensors
         }
     }
 
+    /// Loads each weights file named on the command line; prints `create run` statuses per file.
+    static let loader = """
+    #include <stdint.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include "tiny.h"
+    int main(int argc, char **argv) {
+        void *workspace = aligned_alloc(64, (tiny_workspace_size() + 63) / 64 * 64);
+        float hidden[3 * 6], pooled[6];
+        int64_t ids[3] = {1, 2, 3}, dims[2] = {1, 3};
+        const void *inputs[1] = {ids};
+        void *outputs[2] = {hidden, pooled};
+        for (int i = 1; i < argc; i++) {
+            tiny_model *model = NULL;
+            int created = tiny_create(argv[i], &model);
+            int ran = created == 0 ? tiny_run(model, dims, inputs, outputs, workspace) : -1;
+            tiny_destroy(model);
+            printf("%d %d\\n", created, ran);
+        }
+        free(workspace);
+        return 0;
+    }
+    """
+
+    /// 300 damaged weights files (random bytes of the header and offset table changed, random
+    /// truncations and extensions): `tiny_create` rejects each with status 4 or, when the damage left
+    /// a valid file (a data byte, a reserved byte), loads it; nothing crashes or reads out of bounds.
+    @Test func damagedWeightsFilesAreRejectedOrValid() throws {
+        let (dir, _) = try build(embed: false)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.loader.write(toFile: dir + "/loader.c", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -o loader loader.c -L. -ltiny -lopenblas -lm 2>&1")
+        #expect(log.isEmpty, "cc: \(log)")
+        let original = try Data(contentsOf: URL(fileURLWithPath: dir + "/tiny.weights"))
+        var generator = SystemRandomNumberGenerator()
+        var paths: [String] = []
+        var headerDamaged: [Bool] = []
+        for i in 0..<300 {
+            var damaged = original
+            var header = false
+            switch i % 3 {
+            case 0:   // change 1–4 bytes of the header and offset table (first 64 + 16 × 2 bytes)
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    let at = Int.random(in: 0..<96, using: &generator)
+                    damaged[at] ^= UInt8.random(in: 1...255, using: &generator)
+                    if at < 16 || at >= 64 { header = true }
+                }
+            case 1: damaged = damaged.prefix(Int.random(in: 0..<original.count, using: &generator)); header = true
+            default: damaged.append(contentsOf: [UInt8](repeating: 0, count: Int.random(in: 1...128, using: &generator))); header = true
+            }
+            let path = dir + "/damaged-\(i).weights"
+            try damaged.write(to: URL(fileURLWithPath: path))
+            paths.append(path)
+            headerDamaged.append(header)
+        }
+        let output = try Self.shell("\(dir)/loader " + paths.joined(separator: " "))
+        let lines = output.split(separator: "\n")
+        #expect(lines.count == paths.count, "the loader stopped early: \(output.suffix(300))")
+        for (i, line) in lines.enumerated() {
+            let statuses = line.split(separator: " ").compactMap { Int($0) }
+            #expect(statuses == [4, -1] || statuses == [0, 0], "file \(i): \(line)")
+            if headerDamaged[i] && i % 3 != 0 { #expect(statuses == [4, -1], "file \(i) (truncated or extended) was accepted") }
+        }
+    }
+
     @Test func artifactsAreByteIdenticalAcrossRuns() throws {
         let a = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
         let b = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import Transformers
+
+/// Sizes in a config.json are untrusted: a config whose model could never be built (more than 2^36
+/// parameters, sizes whose products overflow Int) is an error naming the sizes, so building the model
+/// never traps on an overflowing shape.
+@Suite struct ConfigBoundsTests {
+    static func decodeFails<C: PretrainedConfig>(_ type: C.Type, _ json: String) -> String? {
+        do { _ = try C.decode(Data(json.utf8)); return nil } catch { return "\(error)" }
+    }
+
+    @Test(arguments: [
+        #"{"model_type": "bert", "vocab_size": 4611686018427387904}"#,
+        #"{"model_type": "bert", "hidden_size": 3037000500, "num_attention_heads": 1}"#,
+        #"{"model_type": "bert", "max_position_embeddings": 9223372036854775807}"#,
+        #"{"model_type": "bert", "num_hidden_layers": 1000000000}"#,
+        #"{"model_type": "bert", "intermediate_size": 9223372036854775807}"#,
+    ])
+    func bertSizesBeyondAnyModelAreErrors(_ json: String) {
+        let message = Self.decodeFails(BertConfig.self, json)
+        #expect(message?.contains("2^36 parameters") == true, "\(message ?? "decoded")")
+        #expect(Self.decodeFails(RobertaConfig.self, json.replacingOccurrences(of: "\"bert\"", with: "\"roberta\""))?.contains("2^36") == true)
+    }
+
+    @Test func gpt2SizesBeyondAnyModelAreErrors() {
+        for json in [#"{"model_type": "gpt2", "n_embd": 4611686018427387904, "n_head": 1}"#,
+                     #"{"model_type": "gpt2", "n_positions": 9223372036854775807}"#,
+                     #"{"model_type": "gpt2", "n_embd": 2305843009213693952, "n_head": 1, "n_inner": 1}"#] {
+            let message = Self.decodeFails(GPT2Config.self, json)
+            #expect(message?.contains("2^36 parameters") == true, "\(json): \(message ?? "decoded")")
+        }
+    }
+
+    @Test func tooManyLabelsIsAnError() {
+        let message = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "num_labels": 1099511627776}"#)
+        #expect(message?.contains("num_labels") == true, "\(message ?? "decoded")")
+    }
+
+    @Test func realSizesStillDecode() throws {
+        // bert-large-like and gpt2-xl-like sizes are far inside the bound.
+        let bert = try BertConfig.decode(Data(#"{"model_type": "bert", "vocab_size": 30522, "hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096}"#.utf8))
+        #expect(bert.hiddenSize == 1024)
+        let gpt2 = try GPT2Config.decode(Data(#"{"model_type": "gpt2", "n_embd": 1600, "n_layer": 48, "n_head": 25}"#.utf8))
+        #expect(gpt2.innerSize == 6400)
+    }
+}

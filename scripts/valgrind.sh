@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs the AOT sample apps under valgrind (memcheck): every read and write of the compiled model, its
+# C API and its weights loading must be clean, and nothing may leak. Fails on any error or definite/
+# indirect leak. Usage: scripts/valgrind.sh [TCOMPILE]   (default: builds the debug tcompile)
+# Needs valgrind (apt package valgrind; scripts/install-deps.sh installs it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ $# -ge 1 ]; then
+    tcompile=$(realpath "$1")
+else
+    swift build --product tcompile >/dev/null
+    tcompile=$(swift build --show-bin-path)/tcompile
+fi
+command -v valgrind >/dev/null || { echo "valgrind: not installed (apt-get install valgrind)"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# OpenBLAS's worker threads keep their buffers until exit ("still reachable"), which is not a leak;
+# definite and indirect leaks and every memory error fail the run. One BLAS thread keeps valgrind's
+# serialized threads fast.
+export OPENBLAS_NUM_THREADS=1
+memcheck=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
+          --show-leak-kinds=definite,indirect --track-origins=yes --quiet)
+
+# samples/link-c: the C program linked against the compiled classifier, on one sentence and at the
+# sequence bound, plus an out-of-vocabulary id (status path).
+"$tcompile" export samples/classify/model --task text-classification --name classify --max-batch 1 --max-seq 64 -o "$work/model.json" >/dev/null
+# --portable: valgrind 3.19 cannot execute AVX-512, so the model is compiled for baseline x86-64.
+"$tcompile" "$work/model.json" -o "$work/lib" --portable >/dev/null
+cc -std=c11 -g -Wall -Werror samples/link-c/main.c -I "$work/lib" -L "$work/lib" -lclassify -lopenblas -lm -o "$work/classify-app"
+ids=$("$tcompile" tokenize --tokenizer samples/classify/model --text "Simmer the garlic sauce until it is creamy.")
+echo "valgrind: link-c, $(echo $ids | wc -w) tokens"
+"${memcheck[@]}" "$work/classify-app" "$work/lib/classify.weights" $ids
+long=$(for i in $(seq 64); do printf '%s ' 2; done)
+echo "valgrind: link-c, 64 tokens (the bound)"
+"${memcheck[@]}" "$work/classify-app" "$work/lib/classify.weights" $long >/dev/null
+echo "valgrind: link-c, an id outside the vocabulary (must fail cleanly)"
+if "${memcheck[@]}" "$work/classify-app" "$work/lib/classify.weights" 2 999999 3 2>"$work/err"; then
+    echo "expected the run to fail with an id outside the vocabulary"; exit 1
+fi
+grep -q "run:" "$work/err" || { cat "$work/err"; exit 1; }
+echo "valgrind: link-c, a truncated weights file (must fail cleanly)"
+head -c 1000 "$work/lib/classify.weights" > "$work/truncated.weights"
+if "${memcheck[@]}" "$work/classify-app" "$work/truncated.weights" 2 3 2>"$work/err"; then
+    echo "expected create to fail on a truncated weights file"; exit 1
+fi
+grep -q "create:" "$work/err" || { cat "$work/err"; exit 1; }
+
+echo "valgrind: clean"
