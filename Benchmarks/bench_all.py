@@ -61,7 +61,7 @@ class Runner:
         self.threads = args.threads
         self.raw = open(args.raw, "a")
         self.ours_env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "COOPERLAKE"),
-                             OPENBLAS_NUM_THREADS=str(self.threads))
+                             OPENBLAS_NUM_THREADS=str(self.threads), BENCH_THREADS=str(self.threads))
         # Peers: without the OpenBLAS overrides (models_peer.py also drops them itself and says so).
         self.peer_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
         self.peer_env.update(OMP_NUM_THREADS=str(self.threads), TOKENIZERS_PARALLELISM="false",
@@ -290,7 +290,7 @@ def prepare(a, r):
         prep[f"{key}_tcompile_summary"] = c.get("stdout", "")
         prep[f"{key}_aot_peak_rss_mb"] = max(e["max_rss_mb"], c["max_rss_mb"])
         subprocess.run(["cc", "-O2", "-std=c11", f"-DM={key}", f"-DMU={key.upper()}", f'-DMODEL_HEADER="{key}.h"',
-                        os.path.join(HERE, "aot", "harness.c"), "-I", out, "-L", out, f"-l{key}", "-lopenblas", "-lm",
+                        os.path.join(HERE, "aot", "harness.c"), "-I", out, "-L", out, f"-l{key}", "-lopenblas", "-lm", "-lpthread",
                         "-o", os.path.join(a.aot_dir, f"{key}-harness")], check=True)
     # The link-c sample's classifier app, for its cold start.
     out = os.path.join(a.aot_dir, "classify")
@@ -300,7 +300,7 @@ def prepare(a, r):
                                       "-o", os.path.join(out, "model.json")])
     r.run("tcompile compile classify", [tcompile, os.path.join(out, "model.json"), "-o", out], peer=False, parse=False)
     subprocess.run(["cc", "-O2", "-std=c11", os.path.join(ROOT, "samples", "link-c", "main.c"), "-I", out, "-L", out,
-                    "-lclassify", "-lopenblas", "-lm", "-o", os.path.join(a.aot_dir, "classify-app")], check=True)
+                    "-lclassify", "-lopenblas", "-lm", "-lpthread", "-o", os.path.join(a.aot_dir, "classify-app")], check=True)
     for key, directory in (("minilm", MODELS["minilm"]["dir"]), ("classify", os.path.join(ROOT, "samples", "classify", "model"))):
         ids = subprocess.run([tcompile, "tokenize", "--tokenizer", directory, "--text", SENTENCE], capture_output=True,
                              text=True, check=True, env=r.ours_env).stdout.strip()
@@ -436,7 +436,7 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
                 if o in impls and pr in impls and impls[o].get("ms") and impls[pr].get("ms"):
                     w["ratios"][f"{o}/{pr}"] = impls[o]["ms"]["median"] / impls[pr]["ms"]["median"]
         if "ours-compiled-generator" in impls and "torch" in impls:
-            w["ratios"]["ours-compiled-generator/torch"] = impls["ours-compiled-generator"]["ms"]["median"] / impls["torch"]["ms"]["median"]
+            w["ratios"]["ours-jit/torch"] = impls["ours-compiled-generator"]["ms"]["median"] / impls["torch"]["ms"]["median"]
         if "ours" in impls and "hf-tokenizers" in impls:
             w["ratios"]["ours/hf-tokenizers (throughput)"] = impls["ours"]["mb_per_s"]["median"] / impls["hf-tokenizers"]["mb_per_s"]["median"]
     errors = [{"tag": r["tag"], "workload": r.get("workload"), "impl": r.get("impl"), "error": r["error"]} for r in rows if "error" in r]
