@@ -2,10 +2,12 @@
  * NAME_run in a loop (the create call, the weights mmap and one workspace are set up once, as an app would).
  * Built by run-all.sh for each AOT model:
  *
- *   cc -O2 -DM=minilm -DMODEL_HEADER='"minilm.h"' harness.c -I lib -L lib -lminilm -lopenblas -lm -o minilm-harness
+ *   cc -O2 -DM=minilm -DMU=MINILM -DMODEL_HEADER='"minilm.h"' harness.c -I lib -L lib -lminilm -lopenblas -lm -lpthread -o minilm-harness
  *
  *   minilm-harness WEIGHTS BATCH SEQ REPS     times REPS calls after one warm-up; prints one JSON object
  *   minilm-harness WEIGHTS --ids ID...        one sentence (ids from `tcompile tokenize`): the cold-start app
+ *
+ * Threads: BENCH_THREADS (NAME_set_threads), else the library's default of one per core.
  *
  * Ids are the benchmark's deterministic sequence (1000 + 7919·i mod 29000), mask ones, token types zeros, in
  * the input order of the generated header (input_ids, attention_mask, token_type_ids). */
@@ -49,6 +51,9 @@ int main(int argc, char **argv) {
     F(_model) *model;
     int status = F(_create)(argv[1], &model);
     if (status) { fprintf(stderr, "create: %s\n", F(_error_message)(status)); return 1; }
+    /* The model's own thread pool: BENCH_THREADS (run-all.sh sets it), else one per core. */
+    const char *threads = getenv("BENCH_THREADS");
+    F(_set_threads)(model, threads ? atoi(threads) : 0);
     void *workspace = aligned_alloc(64, (F(_workspace_size)() + 63) / 64 * 64);
     int64_t dims[8] = {batch, seq};   /* batch, seq: the order of the generated header */
     const void *inputs[3] = {ids, mask, types};

@@ -6,9 +6,9 @@
 //   ModelBench encoder  --model DIR --mode eager|jit --batch B --seq S --threads T --reps N
 //                       [--max-batch 8 --max-seq 128]
 //       A BERT-family checkpoint's forward (last_hidden_state and pooler_output). eager: the model code
-//       run under withNoGrad; jit: the same code traced (batch ≤ max-batch, seq ≤ max-seq), -O2, and
-//       JIT-compiled (TCompile.compile → CompiledModel). Reports matmul FLOPs per call counted from the
-//       traced graph (jit mode).
+//       run under withNoGrad (OpenBLAS with T threads); jit: the same code traced (batch ≤ max-batch,
+//       seq ≤ max-seq), -O2, and JIT-compiled (what TCompile.compile does → CompiledModel, its thread
+//       pool at T threads). Reports matmul FLOPs per call counted from the traced graph (jit mode).
 //   ModelBench flops    --model DIR --batch B --seq S [--max-batch --max-seq]
 //       Only the FLOPs count of the traced graph.
 //   ModelBench gpt2     --model DIR --tokens 64 --prompt 8 --threads T --reps N
@@ -85,18 +85,6 @@ func meanAbs(_ t: Tensor) -> Double {
     return sum / Double(max(1, n))
 }
 
-/// Matmul FLOPs per call (2·M·N·K for every matmul, batch dims included) of a graph at the given dims.
-func matmulFlops(_ graph: Graph, dims: [String: Int]) -> Double {
-    var total = 0.0
-    for node in graph.nodes {
-        guard case .primitive(let op, _) = node.op, case .matmul = op else { continue }
-        guard let out = node.type.concreteShape(dims), let a = graph.node(node.inputs[0])?.type.concreteShape(dims),
-              let k = a.last else { continue }
-        total += 2 * Double(out.reduce(1, *)) * Double(k)
-    }
-    return total
-}
-
 let processStart = Date()
 
 // MARK: commands
@@ -158,11 +146,11 @@ case "encoder", "flops":
         let traceStart = now()
         let graph = try exportable.trace(maxBatch: maxBatch, maxSeq: maxSeq)
         fields["trace_ms"] = ms(since: traceStart)
-        fields["matmul_flops"] = matmulFlops(graph, dims: maxBatch > 1 ? ["batch": batch, "seq": seq] : ["seq": seq])
+        fields["matmul_flops"] = graph.matmulFLOPs(at: maxBatch > 1 ? ["batch": batch, "seq": seq] : ["seq": seq])   // as tcompile prints it
         if mode == "flops" { emit(fields); exit(0) }
         let compileStart = now()
         let optimized = try TCompile.optimize(graph, level: 2)
-        let model = try CompiledModel(graph: optimized.graph, name: "bench")
+        let model = try CompiledModel(graph: optimized.graph, name: "bench", options: CompileOptions(threads: threads))
         fields["compile_ms"] = ms(since: compileStart) + (fields["trace_ms"] as! Double)
         fields["ops_before"] = graph.computeNodeCount
         fields["ops_after"] = optimized.graph.computeNodeCount
