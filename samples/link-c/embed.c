@@ -3,7 +3,7 @@
  * given the eager outputs saved by `tcompile run --eager -o eager.safetensors`, checks that the
  * compiled last_hidden_state equals them within 1e-4 (exit 1 if not). Build and run with ./minilm.sh:
  *
- *   cc embed.c -I lib -L lib -lminilm -lopenblas -lm -o embed
+ *   cc embed.c -I lib -L lib -lminilm -lm -o embed
  *   ./embed lib/minilm.weights [--expect eager.safetensors] 101 7592 1010 ...
  */
 #include <math.h>
