@@ -28,6 +28,16 @@ public enum AOTCompiler {
         public var weightsBytes: Int
     }
 
+    /// The paths `write` produces for these settings, in the order it writes them; callers check them
+    /// before compiling (tcompile refuses to write over its inputs).
+    public static func outputFiles(name: String, directory: String, embedWeights: Bool = false, emit: EmitKinds = []) -> [String] {
+        var files = ["lib\(name).a", "\(name).h", "module.modulemap"]
+        if !embedWeights { files.append("\(name).weights") }
+        let extras: [(EmitKinds, String)] = [(.object, "o"), (.llvmIR, "ll"), (.assembly, "s"), (.graph, "ir"), (.dot, "dot")]
+        for (kind, suffix) in extras where emit.contains(kind) { files.append("\(name).\(suffix)") }
+        return files.map { (directory as NSString).appendingPathComponent($0) }
+    }
+
     /// Compiles `graph` into `directory` as `libNAME.a`, `NAME.h`, `module.modulemap` and
     /// `NAME.weights` (or weights embedded in the library). Each file is written to a temporary name
     /// and renamed into place; the same input gives byte-identical files.

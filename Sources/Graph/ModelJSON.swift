@@ -7,11 +7,18 @@ public enum GraphFile {
     /// The format tag this reader and writer speak.
     public static let format = "tcompile.graph/1"
 
-    /// Writes `graph` to `path` and its constants to `weightsFile` (relative to `path`'s folder);
-    /// both atomically, never over an input file.
+    /// Where `save` puts the constants of a model.json at `path` unless told otherwise
+    /// (`NAME.weights.safetensors` beside it).
+    public static func weightsPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent(url.deletingPathExtension().lastPathComponent + ".weights.safetensors").path
+    }
+
+    /// Writes `graph` to `path` and its constants to `weightsFile` (relative to `path`'s folder), each
+    /// atomically (temporary name, then rename), so an interruption never leaves half a file.
     public static func save(_ graph: Graph, name: String, to path: String, weightsFile: String? = nil) throws {
         let url = URL(fileURLWithPath: path)
-        let weights = weightsFile ?? url.deletingPathExtension().lastPathComponent + ".weights.safetensors"
+        let weights = weightsFile ?? (weightsPath(for: path) as NSString).lastPathComponent
         var nodes: [[String: Any]] = []
         for node in graph.nodes {
             var n: [String: Any] = [
@@ -40,8 +47,8 @@ public enum GraphFile {
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         let weightsPath = url.deletingLastPathComponent().appendingPathComponent(weights).path
         try SafeTensors.write(graph.constants, metadata: ["format": format, "graph": name], to: weightsPath)
-        do { try data.write(to: url, options: .atomic) } catch {
-            throw GraphError(.format, "\(path): cannot write: \(error.localizedDescription)")
+        do { try writeFileAtomically(data, to: path) } catch {
+            throw GraphError(.format, "\(path): cannot write: \(error.reason)")
         }
     }
 

@@ -62,10 +62,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let mapping = try FileMapping(path: path)
         self.mapping = mapping
         guard mapping.size >= 8 else { throw fail("file is \(mapping.size) bytes, too short for a safetensors header") }
-        let headerSize = Int(UInt64(littleEndian: mapping.base.loadUnaligned(as: UInt64.self)))
-        guard headerSize > 0, headerSize <= mapping.size - 8, headerSize <= 100_000_000 else {
-            throw fail("header size \(headerSize) does not fit a file of \(mapping.size) bytes")
+        // The size is an untrusted u64: compare before converting (a value above Int.max must not trap).
+        let declaredSize = UInt64(littleEndian: mapping.base.loadUnaligned(as: UInt64.self))
+        guard declaredSize > 0, declaredSize <= UInt64(mapping.size - 8), declaredSize <= 100_000_000 else {
+            throw fail("header size \(declaredSize) does not fit a file of \(mapping.size) bytes")
         }
+        let headerSize = Int(declaredSize)
         let headerData = Data(bytes: mapping.base + 8, count: headerSize)
         guard let object = try? JSONSerialization.jsonObject(with: headerData), let header = object as? [String: Any] else {
             throw fail("header is not a JSON object")

@@ -101,7 +101,6 @@ struct Compile: ParsableCommand {
             let start = DispatchTime.now()
             let (modelName, graph) = try options.load()
             let libraryName = name ?? modelName.replacingOccurrences(of: "-", with: "_")
-            let input = URL(fileURLWithPath: options.model).standardizedFileURL.path
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
             var kinds: EmitKinds = []
             for kind in emit.split(separator: ",") {
@@ -113,16 +112,28 @@ struct Compile: ParsableCommand {
                 default: kinds.insert(.dot)
                 }
             }
+            // Refuse before writing anything: no output may land on an input (model.json, its
+            // constants, the manifest's checkpoint), and -o must name a directory.
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), !isDirectory.boolValue {
+                try InputFiles.model(options.model).check(outputs: [outputDirectory])
+                throw CLIError("-o \(output): is a file, not a directory")
+            }
+            try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
+                name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: kinds))
             print("compiling \(modelName): \(graph.computeNodeCount) ops, dims \(graph.symbols.map(\.description).joined(separator: ", "))")
             let optimized = try TCompile.optimize(graph, level: optimization,
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { print($0, terminator: "") })
             print(optimized.summary)
+            let bounds = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
+            let flops = optimized.graph.matmulFLOPs(at: bounds)
+            print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
             let target: HostTarget = portable ? .portable() : .host()
+            print("generating code for \(target.cpu) (LLVM -O3)…")
             let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
                                                options: CompileOptions(target: target, threads: options.threadCount),
                                                embedWeights: embedWeights, emit: kinds)
-            guard !result.files.contains(input) else { throw CLIError("refusing to overwrite the input \(input)") }
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
             for file in result.files { print("  wrote \(file)") }
             print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
@@ -204,6 +215,12 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let output {
+                var read = InputFiles.model(options.model)
+                if let inputs = inputOptions.inputs { read.add(inputs) }
+                if let tokenizer = inputOptions.tokenizer { read.add(directory: tokenizer) }
+                try read.check(outputs: [output])
+            }
             let (name, graph) = try options.load()
             let inputs = try inputOptions.make(for: graph)
             let start = DispatchTime.now()
@@ -223,8 +240,6 @@ struct Run: ParsableCommand {
                 }
             }
             if let output {
-                guard URL(fileURLWithPath: output).standardizedFileURL != URL(fileURLWithPath: options.model).standardizedFileURL,
-                      output != inputOptions.inputs else { throw CLIError("refusing to overwrite an input with -o \(output)") }
                 try SafeTensors.write(outputs, metadata: ["producer": "tcompile run", "mode": mode.rawValue], to: output)
                 print("  saved \(output)")
             }
@@ -332,12 +347,13 @@ struct Export: ParsableCommand {
         try reportingErrors {
             let start = DispatchTime.now()
             let directory = URL(fileURLWithPath: checkpoint)
+            // model.json and its weights file must not replace any file of the checkpoint.
+            let outputURL = URL(fileURLWithPath: output).standardizedFileURL
+            var read = InputFiles()
+            read.add(directory: directory.path)
+            try read.check(outputs: [outputURL.path, GraphFile.weightsPath(for: outputURL.path)])
             let (traced, graph) = try ModelExport.trace(directory: directory, task: ExportTask(rawValue: task)!, maxBatch: maxBatch, maxSeq: maxSeq)
             let name = self.name ?? traced
-            let outputURL = URL(fileURLWithPath: output).standardizedFileURL
-            guard !outputURL.path.hasPrefix(directory.standardizedFileURL.path + "/") || !FileManager.default.fileExists(atPath: outputURL.path) else {
-                throw CLIError("refusing to overwrite \(outputURL.path) inside the checkpoint")
-            }
             try FileManager.default.createDirectory(at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
             try GraphFile.save(graph, name: name, to: outputURL.path)
             print("traced \(name) (\(task)): \(graph.computeNodeCount) ops, inputs \(graph.inputNodes.compactMap { if case .input(let n) = $0.op { n } else { nil } }.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")

@@ -109,6 +109,92 @@ import Tensors
         #expect(try Self.shell("\(app) \(dir)/corrupt.weights 1 1 1").hasPrefix("create 4"))
     }
 
+    /// Every argument check of the C API, one line per case: `name status`.
+    static let probe = """
+    #include <stdint.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include "tiny.h"
+    static tiny_model *model;
+    static void *workspace;
+    static float hidden[4 * 32 * 6], pooled[4 * 6];
+    static int run(int64_t batch, int64_t seq, const int64_t *ids) {
+        int64_t dims[2] = {batch, seq};
+        const void *inputs[1] = {ids};
+        void *outputs[2] = {hidden, pooled};
+        return tiny_run(model, dims, inputs, outputs, workspace);
+    }
+    int main(int argc, char **argv) {
+        tiny_model *unused = NULL;
+        printf("create_null_path %d\\n", tiny_create(NULL, &unused));
+        printf("create_null_out %d\\n", tiny_create(argv[1], NULL));
+        printf("create_embedded_null_out %d\\n", tiny_create_embedded(NULL));
+        printf("create_directory %d\\n", tiny_create("/", &unused));
+        printf("create_empty %d\\n", tiny_create("/dev/null", &unused));
+        printf("create %d\\n", tiny_create(argv[1], &model));
+        workspace = aligned_alloc(64, (tiny_workspace_size() + 63) / 64 * 64);
+        int64_t ids[3] = {1, 2, 3}, dims[2] = {1, 3};
+        const void *inputs[1] = {ids}, *null_input[1] = {NULL};
+        void *outputs[2] = {hidden, pooled}, *null_output[2] = {hidden, NULL};
+        printf("ok %d\\n", tiny_run(model, dims, inputs, outputs, workspace));
+        printf("null_model %d\\n", tiny_run(NULL, dims, inputs, outputs, workspace));
+        printf("null_dims %d\\n", tiny_run(model, NULL, inputs, outputs, workspace));
+        printf("null_inputs %d\\n", tiny_run(model, dims, NULL, outputs, workspace));
+        printf("null_input_buffer %d\\n", tiny_run(model, dims, null_input, outputs, workspace));
+        printf("null_outputs %d\\n", tiny_run(model, dims, inputs, NULL, workspace));
+        printf("null_output_buffer %d\\n", tiny_run(model, dims, inputs, null_output, workspace));
+        printf("null_workspace %d\\n", tiny_run(model, dims, inputs, outputs, NULL));
+        int64_t many[5 * 33] = {0};
+        printf("batch_over %d\\n", run(5, 3, many));
+        printf("seq_over %d\\n", run(1, 33, many));
+        printf("batch_zero %d\\n", run(0, 3, many));
+        printf("seq_negative %d\\n", run(1, -1, many));
+        printf("batch_huge %d\\n", run(INT64_MAX, 3, many));
+        printf("bounds_ok %d\\n", run(4, 32, many));
+        int64_t over[3] = {1, 10, 2}, negative[3] = {1, -1, 2}, lowest[3] = {INT64_MIN, 0, 0}, last[3] = {9, 9, 9};
+        printf("id_over %d\\n", run(1, 3, over));
+        printf("id_negative %d\\n", run(1, 3, negative));
+        printf("id_lowest %d\\n", run(1, 3, lowest));
+        printf("id_last %d\\n", run(1, 3, last));
+        printf("elements_null_dims %lld\\n", (long long)tiny_output_elements(0, NULL));
+        printf("elements_bad_index %lld\\n", (long long)tiny_output_elements(7, dims));
+        printf("message_unknown %d\\n", tiny_error_message(99) != NULL);
+        tiny_destroy(NULL);
+        tiny_destroy(model);
+        free(workspace);
+        printf("done 0\\n");
+        return 0;
+    }
+    """
+
+    /// The C API checks every pointer, dim and id before the kernel reads anything: NULL pointers give
+    /// status 1, ids outside the table 2, dims outside their bounds 3, unusable weights 4.
+    @Test func cAPIRejectsEveryBadArgument() throws {
+        let (dir, _) = try build(embed: false)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.probe.write(toFile: dir + "/probe.c", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -o probe probe.c -L. -ltiny -lopenblas -lm 2>&1")
+        #expect(log.isEmpty, "cc: \(log)")
+        let output = try Self.shell("\(dir)/probe \(dir)/tiny.weights")
+        var results: [String: Int] = [:]
+        for line in output.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 2, let value = Int(words[1]) { results[String(words[0])] = value }
+        }
+        let expected: [String: Int] = [
+            "create_null_path": 1, "create_null_out": 1, "create_embedded_null_out": 1, "create_directory": 4, "create_empty": 4,
+            "create": 0, "ok": 0,
+            "null_model": 1, "null_dims": 1, "null_inputs": 1, "null_input_buffer": 1, "null_outputs": 1,
+            "null_output_buffer": 1, "null_workspace": 1,
+            "batch_over": 3, "seq_over": 3, "batch_zero": 3, "seq_negative": 3, "batch_huge": 3, "bounds_ok": 0,
+            "id_over": 2, "id_negative": 2, "id_lowest": 2, "id_last": 0,
+            "elements_null_dims": -1, "elements_bad_index": -1, "message_unknown": 1, "done": 0,
+        ]
+        for (name, status) in expected.sorted(by: { $0.key < $1.key }) {
+            #expect(results[name] == status, "\(name): got \(results[name].map(String.init) ?? "nothing") in\n\(output)")
+        }
+    }
+
     @Test func artifactsAreByteIdenticalAcrossRuns() throws {
         let a = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
         let b = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path

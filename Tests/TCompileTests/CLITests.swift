@@ -7,8 +7,8 @@ import TCompile
     static var binary: String {
         // The test bundle sits beside the products in .build/<config>/.
         let products = Bundle.main.bundleURL.deletingLastPathComponent()
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()   // any --scratch-path
-        for candidate in [products, Bundle(for: Marker.self).bundleURL.deletingLastPathComponent(), runner] {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for candidate in [products, Bundle(for: Marker.self).bundleURL.deletingLastPathComponent(), executable] {
             let path = candidate.appendingPathComponent("tcompile").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }

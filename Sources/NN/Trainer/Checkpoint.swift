@@ -25,16 +25,56 @@ public enum CheckpointError: Error, CustomStringConvertible {
 }
 
 /// Checkpoint files: `model.safetensors`, `optimizer.safetensors`, `trainer_state.json` in one
-/// directory, written model first and state last, so a directory with a state file is complete.
+/// directory. The directory is built under a hidden temporary name beside its final one and renamed into
+/// place whole, so `checkpoint-N` either holds a complete checkpoint or does not exist: an interruption
+/// leaves at most a `.checkpoint-N.partial-…` folder, which `Trainer.lastCompleteCheckpoint` ignores.
 enum CheckpointFiles {
+    static let files = ["model.safetensors", "optimizer.safetensors", "trainer_state.json"]
+
     static func write(model: Module, optimizer: Optimizer, state: TrainerState, to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try model.save(to: directory + "/model.safetensors", metadata: ["format": "pt"])
-        try SafeTensors.write(optimizer.stateDict(), to: directory + "/optimizer.safetensors")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try encoder.encode(state).write(to: URL(fileURLWithPath: directory + "/trainer_state.json"), options: .atomic)
+        let url = URL(fileURLWithPath: directory)
+        let parent = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
+        let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let partial = "\(parent)/.\(name).partial-\(unique)"
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        do {
+            try model.save(to: partial + "/model.safetensors", metadata: ["format": "pt"])
+            try SafeTensors.write(optimizer.stateDict(), to: partial + "/optimizer.safetensors")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            try writeFileAtomically(try encoder.encode(state), to: partial + "/trainer_state.json")
+            // Replace an older checkpoint of the same step (a rerun from an earlier one) in two renames.
+            if FileManager.default.fileExists(atPath: directory) {
+                let old = "\(parent)/.\(name).old-\(unique)"
+                guard rename(directory, old) == 0 else {
+                    throw CheckpointError.unreadable(path: directory, reason: "cannot move the previous checkpoint aside: \(String(cString: strerror(errno)))")
+                }
+                try? FileManager.default.removeItem(atPath: old)
+            }
+            guard rename(partial, directory) == 0 else {
+                throw CheckpointError.unreadable(path: directory, reason: "cannot rename the checkpoint into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// Whether `directory` holds a checkpoint that can be restored: every file present, the state
+    /// decodable and both safetensors files whole (their headers cover their sizes exactly).
+    static func isComplete(_ directory: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: directory + "/trainer_state.json"),
+              (try? stateDecoder().decode(TrainerState.self, from: data)) != nil else { return false }
+        return (try? SafeTensorsFile(path: directory + "/model.safetensors")) != nil
+            && (try? SafeTensorsFile(path: directory + "/optimizer.safetensors")) != nil
+    }
+
+    static func stateDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
     }
 
     static func read(model: Module, optimizer: Optimizer, from directory: String) throws -> TrainerState {
@@ -43,9 +83,7 @@ enum CheckpointFiles {
             throw CheckpointError.unreadable(path: statePath, reason: "no trainer_state.json")
         }
         let state: TrainerState
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do { state = try decoder.decode(TrainerState.self, from: data) } catch {
+        do { state = try stateDecoder().decode(TrainerState.self, from: data) } catch {
             throw CheckpointError.unreadable(path: statePath, reason: "\(error)")
         }
         try model.load(from: directory + "/model.safetensors")

@@ -101,6 +101,31 @@ public final class Trainer {
         }
     }
 
+    /// Trains to the end, first restoring the last complete checkpoint in `arguments.outputDirectory`
+    /// when there is one (a run that was interrupted, even while writing a checkpoint, goes on from the
+    /// last checkpoint written whole); returns that checkpoint's directory, or nil for a fresh start.
+    @discardableResult
+    public func trainResumingFromLastCheckpoint(stopAfterSteps: Int? = nil) throws -> String? {
+        let checkpoint = arguments.outputDirectory.flatMap(Self.lastCompleteCheckpoint(in:))
+        try train(resumingFrom: checkpoint, stopAfterSteps: stopAfterSteps)
+        return checkpoint
+    }
+
+    /// The `checkpoint-N` directory in `outputDirectory` with the highest step whose files are all
+    /// present and whole; unfinished (`.checkpoint-N.partial-…`) and damaged ones are skipped.
+    public static func lastCompleteCheckpoint(in outputDirectory: String) -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []
+        let steps = names.compactMap { name -> Int? in
+            guard name.hasPrefix("checkpoint-") else { return nil }
+            return Int(name.dropFirst("checkpoint-".count))
+        }
+        for step in steps.sorted(by: >) {
+            let directory = "\(outputDirectory)/checkpoint-\(step)"
+            if CheckpointFiles.isComplete(directory) { return directory }
+        }
+        return nil
+    }
+
     /// One optimizer step on `batch`; returns the loss.
     private func step(_ batch: Batch, learningRate: Float) -> Float {
         optimizer.learningRate = learningRate

@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+// libFuzzer targets for TCompile's parsers and tokenizers, in their own package so that the main
+// package never builds with sanitizer flags. Build and run them with scripts/fuzz.sh; each target is an
+// executable whose entry point hands control to libFuzzer (see FuzzSupport).
+import PackageDescription
+
+let package = Package(
+    name: "TCompileFuzz",
+    dependencies: [
+        .package(name: "TCompile", path: ".."),
+    ],
+    targets: [
+        // The libFuzzer driver call and the scratch files every target shares.
+        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        // SafeTensorsFile: header, dtypes, shapes, offsets; then every tensor is materialized.
+        .executableTarget(name: "fuzz-safetensors", dependencies: [
+            "FuzzSupport", .product(name: "Tensors", package: "TCompile"),
+        ], path: "Sources/fuzz-safetensors"),
+        // model.json in both formats, dispatched on "format" as TCompile.load does.
+        .executableTarget(name: "fuzz-model-json", dependencies: [
+            "FuzzSupport", .product(name: "TCompile", package: "TCompile"),
+        ], path: "Sources/fuzz-model-json"),
+        // config.json decoded as a BERT, RoBERTa and GPT-2 config.
+        .executableTarget(name: "fuzz-config", dependencies: [
+            "FuzzSupport", .product(name: "Transformers", package: "TCompile"),
+        ], path: "Sources/fuzz-config"),
+        // tokenizer.json loading; a tokenizer that loads also encodes and decodes a sentence.
+        .executableTarget(name: "fuzz-tokenizer-json", dependencies: [
+            "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),
+        ], path: "Sources/fuzz-tokenizer-json"),
+        // Arbitrary bytes encoded (single, pair) and decoded by the WordPiece tokenizer of MiniLM.
+        .executableTarget(name: "fuzz-wordpiece", dependencies: [
+            "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),
+        ], path: "Sources/fuzz-wordpiece"),
+        // Arbitrary bytes encoded and decoded by the GPT-2 and RoBERTa byte-level BPE tokenizers.
+        .executableTarget(name: "fuzz-bpe", dependencies: [
+            "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),
+        ], path: "Sources/fuzz-bpe"),
+    ]
+)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of Fuzz/ with -sanitize=fuzzer,address and runs each for SECONDS
+# (default 600) from seed corpora of the repository's real fixture files. Fails on any crash, leak,
+# out-of-memory (-rss_limit_mb) or slow input (-timeout); the input that did it is left in
+# .build-fuzz/artifacts/TARGET/ (reproduce: .build-fuzz/debug/fuzz-TARGET FILE). Usage:
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: safetensors model-json config tokenizer-json wordpiece bpe
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+seconds=${1:-600}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors model-json config tokenizer-json wordpiece bpe)
+scripts/fetch-minilm.sh >/dev/null 2>&1 || echo "fuzz: MiniLM not fetched; wordpiece uses the shipped classifier's vocabulary"
+
+scratch=.build-fuzz
+swift build --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \
+    | grep -v "Cannot export local symbol" || true
+bin=$(swift build --package-path Fuzz --scratch-path "$scratch" --show-bin-path)
+
+# Seed corpora: committed seeds (Fuzz/corpus) plus the fixture files the test suite uses.
+seed() {  # seed TARGET FILES...
+    local dir=$scratch/corpus/$1; shift
+    mkdir -p "$dir"
+    for f in "$@"; do [ -f "$f" ] && cp "$f" "$dir/seed-$(echo "$f" | tr '/' '_')"; done
+    return 0
+}
+seed safetensors Tests/TensorsTests/Fixtures/python.safetensors Tests/NNTests/Fixtures/*.safetensors \
+    Tests/TransformersTests/Fixtures/{bert-seqcls,bert-nsp,roberta-seqcls,gpt2-model,roberta-mlm}/expected.safetensors
+seed model-json Fuzz/corpus/model-json/*
+seed config Tests/TransformersTests/Fixtures/*/config.json samples/classify/model/config.json .models/all-MiniLM-L6-v2/config.json
+seed tokenizer-json Fuzz/corpus/tokenizer-json/* samples/classify/model/tokenizer.json
+seed wordpiece Fuzz/corpus/text/*
+seed bpe Fuzz/corpus/text/*
+
+export SWIFT_BACKTRACE=enable=no   # let libFuzzer and ASan report crashes, not Swift's backtracer
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/Fuzz/lsan.supp:print_suppressions=0}
+export TCOMPILE_ROOT=$root
+failed=()
+for target in "${targets[@]}"; do
+    mkdir -p "$scratch/artifacts/$target" "$scratch/logs"
+    log=$scratch/logs/$target.log
+    echo "fuzz-$target: ${seconds}s"
+    status=0
+    "$bin/fuzz-$target" "$scratch/corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$target/" >"$log" 2>&1 || status=$?
+    rm -rf /dev/shm/tcompile-fuzz-* 2>/dev/null || true
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
+    if [ $status -ne 0 ]; then
+        echo "fuzz-$target: FAILED (exit $status) after $execs runs; see $log and $scratch/artifacts/$target/"
+        grep -m5 -E "ERROR|Fatal error|SUMMARY|Test unit written" "$log" || true
+        failed+=("$target")
+    else
+        echo "fuzz-$target: ok, $execs runs, $cov, corpus $(ls "$scratch/corpus/$target" | wc -l) inputs"
+    fi
+done
+if [ ${#failed[@]} -ne 0 ]; then echo "fuzz: failed: ${failed[*]}"; exit 1; fi
+echo "fuzz: all ${#targets[@]} targets clean"
