@@ -305,8 +305,8 @@ def prepare(a, r):
     for key, directory in (("minilm", MODELS["minilm"]["dir"]), ("classify", os.path.join(ROOT, "samples", "classify", "model"))):
         ids = subprocess.run([tcompile, "tokenize", "--tokenizer", directory, "--text", SENTENCE], capture_output=True,
                              text=True, check=True, env=r.ours_env).stdout.strip()
-        # tokenizer.json of all-MiniLM-L6-v2 asks for padding to 128 ([PAD] = 0); the app gets the real tokens
-        # only, as transformers' tokenizer gives them to PyTorch.
+        # The app gets the real tokens only, as transformers' tokenizer gives them to PyTorch (all-MiniLM-L6-v2's
+        # tokenizer.json asks for padding to 128 with [PAD] = 0; `tcompile tokenize` now leaves it out itself).
         tokens = ids.split()
         while len(tokens) > 1 and tokens[-1] == "0":
             tokens.pop()

@@ -9,8 +9,10 @@
 # and the benchmark block of README.md.
 #
 # Usage: Benchmarks/run-all.sh [--quick] [--rounds N] [--skip-torch-compile]
-#   --quick    one round, few repetitions (a few minutes; for development)
-#   default    three rounds (about 20 minutes on 2 cores); run it on an otherwise idle machine
+#   --quick    one round, few repetitions, for development: 10-15 min on this 2-core machine while other
+#              builds ran (most of it is compilation: tracing for our JIT and CompiledGenerator, torch.compile)
+#   default    three rounds; run it on an otherwise idle machine (41 min here under a load average of ~6
+#              from other builds, before the CompiledGenerator column existed; quiet, expect about 20-25 min)
 # Environment: THREADS (2), PYTHON (/work/venv/bin/python: torch, transformers, onnxruntime, openvino,
 #   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
 set -euo pipefail
