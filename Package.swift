@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation`: DocC reference of every module from its `///` comments.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
@@ -69,5 +71,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .executableTarget(name: "transformers-bench", dependencies: ["Transformers"],
                           path: "samples/transformers-bench"),
+        .executableTarget(name: "fill-mask", dependencies: ["TCompile", "Transformers"], path: "samples/fill-mask"),
+        .executableTarget(name: "generate", dependencies: ["TCompile", "Transformers", "Tokenizers", "NN"], path: "samples/generate",
+                          exclude: ["tokenizer"]),
     ]
 )

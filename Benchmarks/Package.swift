@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Benchmarks for TCompile, in their own package so that users of TCompile never build benchmark
-// dependencies. Run from this folder; see run-tokenizers.sh.
+// dependencies. Benchmarks/run-all.sh runs everything in one comparison run (docs/benchmarks.md).
 import PackageDescription
 
 let package = Package(
@@ -24,6 +24,22 @@ let package = Package(
             name: "TrainingStep",
             dependencies: [.product(name: "Transformers", package: "TCompile"), .product(name: "NN", package: "TCompile")],
             path: "Sources/TrainingStep"
+        ),
+        // Eager and JIT-compiled model workloads (MiniLM, BERT-base, GPT-2 greedy decoding) and the sgemm
+        // ceiling, one workload per process; run-all.sh interleaves it with the AOT harness and the peers.
+        .executableTarget(
+            name: "ModelBench",
+            dependencies: ["CBLASDirect", .product(name: "TCompile", package: "TCompile"),
+                           .product(name: "Transformers", package: "TCompile"), .product(name: "NN", package: "TCompile")],
+            path: "Sources/ModelBench"
+        ),
+        // GPT-2 greedy decoding with the compiled generator (`CompiledGenerator`, written on another branch).
+        // It does not build until that API is merged; run-all.sh then fills the column, and marks it
+        // "not available" while this target fails to build.
+        .executableTarget(
+            name: "GPT2CompiledBench",
+            dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
+            path: "Sources/GPT2CompiledBench"
         ),
         // package-benchmark suite: `swift package benchmark --target TokenizerBenchmarks`.
         .executableTarget(

@@ -8,7 +8,7 @@ scripts/fetch-minilm.sh
 swift build --build-tests
 swift test --skip-build --parallel
 # Samples, each in a fast configuration.
-swift build --product train-basics --product train-classifier --product tcompile
+swift build --product train-basics --product train-classifier --product tcompile --product fill-mask --product generate
 bin=$(swift build --show-bin-path)
 "$bin/train-basics" --epochs 5
 scratch=$(mktemp -d)
@@ -18,6 +18,11 @@ trap 'rm -rf "$scratch"' EXIT
 "$bin/tcompile" "$scratch/classify/model.json" -o "$scratch/classify/lib"
 "$bin/tcompile" run "$scratch/classify/model.json" --tokenizer samples/classify/model --text "The striker scored a late goal."
 samples/link-c/run.sh "$bin/tcompile"
+samples/link-c/minilm.sh "$bin/tcompile"
+"$bin/fill-mask"
+"$bin/generate" --max-new-tokens 16
+samples/link-swift/run.sh "$bin/tcompile"
+samples/semantic-search/run.sh "$bin/tcompile"
 # Hardening (docs/security.md): the C sample under valgrind, then a short run of every fuzz target.
 scripts/valgrind.sh "$bin/tcompile"
 if [ "${FUZZ_SECONDS:-30}" != 0 ]; then scripts/fuzz.sh "${FUZZ_SECONDS:-30}"; fi

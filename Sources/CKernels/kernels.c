@@ -53,16 +53,28 @@ float tc_sum_f32(const float *restrict x, size_t n) {
     return total;
 }
 
+/* The largest element of x[0..n) (NaN if any is NaN), kept in 16 independent lanes so it
+ * vectorizes: a select-based max reduction does not without -ffast-math. */
+static inline __attribute__((always_inline)) float tc_row_max(const float *restrict x, size_t n) {
+    float lanes[16];
+    int nan[16];
+    for (int j = 0; j < 16; j++) { lanes[j] = -__builtin_inff(); nan[j] = 0; }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) { float v = x[i + j]; lanes[j] = v > lanes[j] ? v : lanes[j]; nan[j] |= v != v; }
+    float m = -__builtin_inff();
+    int any = 0;
+    for (int j = 0; j < 16; j++) { m = lanes[j] > m ? lanes[j] : m; any |= nan[j]; }
+    for (; i < n; i++) { float v = x[i]; m = v > m ? v : m; any |= v != v; }
+    return any ? __builtin_nanf("") : m;
+}
+
 TC_DISPATCH
 void tc_softmax_rows_f32(const float *restrict x, float *restrict y, size_t rows, size_t cols, int log) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        /* One pass for the max and whether the row holds a NaN (a NaN max makes the whole row NaN). */
-        float m = -__builtin_inff();
-        int nan = 0;
-        for (size_t i = 0; i < cols; i++) { float v = xr[i]; m = v > m ? v : m; nan |= v != v; }
-        if (nan) m = __builtin_nanf("");
+        float m = tc_row_max(xr, cols);     /* a NaN max makes the whole row NaN */
         if (m == -__builtin_inff()) m = 0;
         float sum = 0;
         if (log) {

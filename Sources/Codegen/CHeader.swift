@@ -14,7 +14,8 @@ enum CHeader {
             }
         }
         var h = """
-        /* \(name).h: C API of the model compiled by tcompile. Link with lib\(name).a, -lopenblas and -lm.
+        /* \(name).h: C API of the model compiled by tcompile. Link with lib\(name).a and -lm
+         * (and -lpthread before glibc 2.34): the generated code needs nothing else.
          *
          * Usage:
          *   \(name)_model *model;
@@ -102,7 +103,6 @@ enum CHeader {
         module \(name) [system] {
             header "\(name).h"
             link "\(name)"
-            link "openblas"
             link "m"
             export *
         }

@@ -137,6 +137,11 @@ extension GraphLowering {
         let out = allocate(node.type)
         let input = x[0]
         let residual = hasResidual ? x[1] : nil
+        let flat = input.contiguous && types[0] == node.type && (residual.map { $0.contiguous && types[1] == node.type } ?? true)
+        if flat {
+            return parallelLayerNorm(out, eps, input, residual, weight: contiguous(x[hasResidual ? 2 : 1], types[hasResidual ? 2 : 1]),
+                                     bias: contiguous(x[hasResidual ? 3 : 2], types[hasResidual ? 3 : 2]))
+        }
         let residualStrides = residual.map { broadcastStrides($0, types[1], to: node.type) }
         let inputStrides = broadcastStrides(input, types[0], to: node.type)
         let weight = contiguous(x[hasResidual ? 2 : 1], types[hasResidual ? 2 : 1])
@@ -166,6 +171,48 @@ extension GraphLowering {
                 let w = ir.load(f32, ir.gep(f32, weight.base, ir.add(weight.offset, j)))
                 let b = ir.load(f32, ir.gep(f32, bias.base, ir.add(bias.offset, j)))
                 ir.store(ir.fadd(ir.fmul(y, w), b), address(out, at(j)))
+            }
+        }
+        return out
+    }
+
+    /// Layer norm over contiguous rows (the common case) as parallel tasks of 16 rows each.
+    func parallelLayerNorm(_ out: LoweredValue, _ eps: Float, _ input: LoweredValue, _ residual: LoweredValue?,
+                           weight: LoweredValue, bias: LoweredValue) -> LoweredValue {
+        let n = out.shape.last!
+        let rows = out.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) }
+        let chunk = 16
+        let pointer = { (v: LoweredValue) in self.ir.gep(self.ir.f32, v.base, v.offset) }
+        let captures: [LLVMValueRef] = [pointer(input), residual.map(pointer) ?? LLVMConstNull(ir.ptr)!, pointer(weight), pointer(bias),
+                        out.base, rows, n]
+        parallelFor(ir.sdiv(ir.add(rows, ir.int(chunk - 1)), ir.int(chunk)), scratchBytes: 0, capturing: captures) { task, c, _ in
+            let (x, r, w, b, y, rows, n) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6])
+            let f32 = ir.f32
+            let begin = ir.mul(task, ir.int(chunk))
+            let end = ir.select(ir.icmp(LLVMIntSLT, ir.add(begin, ir.int(chunk)), rows), ir.add(begin, ir.int(chunk)), rows)
+            ir.loop(begin, end) { row in
+                let base = ir.mul(row, n)
+                let sumSlot = local(f32)
+                ir.store(ir.float(0), sumSlot)
+                ir.loop(ir.int(0), n) { j in
+                    var v = ir.load(f32, ir.gep(f32, x, ir.add(base, j)))
+                    if residual != nil { v = ir.fadd(v, ir.load(f32, ir.gep(f32, r, ir.add(base, j)))) }
+                    ir.store(v, ir.gep(f32, y, ir.add(base, j)))
+                    ir.store(ir.faddReassoc(ir.load(f32, sumSlot), v), sumSlot)
+                }
+                let mean = ir.fdiv(ir.load(f32, sumSlot), ir.sitofp(n))
+                let varSlot = local(f32)
+                ir.store(ir.float(0), varSlot)
+                ir.loop(ir.int(0), n) { j in
+                    let d = ir.fsub(ir.load(f32, ir.gep(f32, y, ir.add(base, j))), mean)
+                    ir.store(ir.faddReassoc(ir.load(f32, varSlot), ir.fmul(d, d)), varSlot)
+                }
+                let rstd = ir.fdiv(ir.float(1), ir.intrinsic("llvm.sqrt", [ir.fadd(ir.fdiv(ir.load(f32, varSlot), ir.sitofp(n)), ir.float(eps))]))
+                ir.loop(ir.int(0), n) { j in
+                    let p = ir.gep(f32, y, ir.add(base, j))
+                    let normalized = ir.fmul(ir.fsub(ir.load(f32, p), mean), rstd)
+                    ir.store(ir.fadd(ir.fmul(normalized, ir.load(f32, ir.gep(f32, w, j))), ir.load(f32, ir.gep(f32, b, j))), p)
+                }
             }
         }
         return out

@@ -83,6 +83,15 @@ final class GraphLowering {
     var taskCount = 0
     /// Constant nodes every user of which reads them as packed GEMM panels.
     private var packedOnly: Set<ValueID> = []
+    /// Workspace buffers in use: id → (offset, bytes).
+    private var liveBuffers: [Int: (offset: Int, bytes: Int)] = [:]
+    private var nextBuffer = 0
+    /// The buffer each allocation's base pointer belongs to (views keep their source's base).
+    private var bufferOfBase: [LLVMValueRef: Int] = [:]
+    /// The live values reading each buffer (a value, or views of it).
+    private var readers: [Int: Set<ValueID>] = [:]
+    /// Buffers allocated while lowering the current node.
+    private var allocatedInNode: [Int] = []
 
     init(graph: Graph, ir: IRBuilder, name: String) {
         self.graph = graph
@@ -118,7 +127,11 @@ final class GraphLowering {
             dims[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dimsArg, ir.int(i)))
         }
         var inputIndex = 0
-        for node in graph.nodes {
+        var lastUse: [ValueID: Int] = [:]
+        for (i, node) in graph.nodes.enumerated() { for v in node.inputs { lastUse[v] = i } }
+        for output in graph.outputs { lastUse[output.value] = Int.max }
+        for (index, node) in graph.nodes.enumerated() {
+            defer { release(after: node, at: index, lastUse: lastUse) }
             switch node.op {
             case .input:
                 let p = ir.load(ir.ptr, ir.gep(ir.ptr, inputsArg, ir.int(inputIndex)))
@@ -222,12 +235,41 @@ final class GraphLowering {
                             strides: contiguousStrides(shape), contiguous: true, layout: .rowMajor)
     }
 
-    /// A new contiguous workspace buffer for a value of `type`, placed at its bound size.
+    /// A new contiguous workspace buffer for a value of `type`, sized for the dim bounds. Buffers are
+    /// reused by liveness: the first gap among the live buffers that fits (see `release`).
     func allocate(_ type: TensorType) -> LoweredValue {
         let count = type.shape.reduce(1) { $0 * max(0, $1.evaluate(maxBindings) ?? 0) }
-        let offset = workspaceCursor
-        workspaceCursor += (count * type.dtype.byteSize + 63) & ~63
-        return fresh(type, base: ir.gep(ir.i8, workspace, ir.int(offset)))
+        let bytes = (count * type.dtype.byteSize + 63) & ~63
+        var offset = 0
+        for block in liveBuffers.values.sorted(by: { $0.offset < $1.offset }) {
+            if offset + bytes <= block.offset { break }
+            offset = max(offset, block.offset + block.bytes)
+        }
+        let id = nextBuffer
+        nextBuffer += 1
+        liveBuffers[id] = (offset, bytes)
+        allocatedInNode.append(id)
+        workspaceCursor = max(workspaceCursor, offset + bytes)
+        let base = ir.gep(ir.i8, workspace, ir.int(offset))
+        bufferOfBase[base] = id
+        return fresh(type, base: base)
+    }
+
+    /// After `node` is emitted: its temporaries are free; its result keeps (or, as a view, shares)
+    /// a buffer while any reader is live; operands read for the last time release theirs. Emitted
+    /// code runs in node order, so a freed buffer can hold the next node's values.
+    private func release(after node: Graph.Node, at index: Int, lastUse: [ValueID: Int]) {
+        let resultBuffer = values[node.id].flatMap { bufferOfBase[$0.base] }
+        for id in allocatedInNode where id != resultBuffer { liveBuffers[id] = nil }
+        allocatedInNode = []
+        if let resultBuffer { readers[resultBuffer, default: []].insert(node.id) }
+        var done = node.inputs.filter { lastUse[$0] == index }
+        if lastUse[node.id] == nil { done.append(node.id) }
+        for v in done {
+            guard let buffer = values[v].flatMap({ bufferOfBase[$0.base] }) else { continue }
+            readers[buffer]?.remove(v)
+            if readers[buffer]?.isEmpty ?? true { liveBuffers[buffer] = nil }
+        }
     }
 
     /// Pointer to the element at `indices` (one per dim).

@@ -46,8 +46,20 @@ public final class CompiledModel: @unchecked Sendable {
     private let workspaces = Mutex<[Storage]>([])
     private let createPool: PoolCreate
     private let destroyPool: PoolDestroy
-    /// The kernels' thread pool (nil: serial); replaced by `setThreads`.
-    private let pool = Mutex<UnsafeMutableRawPointer?>(nil)
+    /// The kernels' thread pool; replaced by `setThreads`. Each call holds a reference, so a pool
+    /// replaced mid-call is destroyed when that call finishes, not under it.
+    private let pool = Mutex<PoolHandle?>(nil)
+
+    /// Owns one generated thread pool (null when serial) and stops its threads when released.
+    private final class PoolHandle: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer?
+        let destroy: PoolDestroy
+        init(_ pointer: UnsafeMutableRawPointer?, destroy: PoolDestroy) {
+            self.pointer = pointer
+            self.destroy = destroy
+        }
+        deinit { destroy(pointer) }
+    }
 
     /// JIT-compiles `graph` (which must verify).
     public init(graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws {
@@ -96,7 +108,7 @@ public final class CompiledModel: @unchecked Sendable {
     }
 
     deinit {
-        pool.withLock { destroyPool($0) }
+        pool.withLock { $0 = nil }
         LLVMOrcDisposeLLJIT(jit)
     }
 
@@ -104,10 +116,12 @@ public final class CompiledModel: @unchecked Sendable {
     /// calling thread only. Idle threads sleep. Calls running at that moment finish first.
     public func setThreads(_ count: Int) {
         let threads = count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
-        pool.withLock { pool in
-            destroyPool(pool)
-            pool = createPool(Int64(threads), Int64(signature.taskScratchBytes))
+        let replacement = PoolHandle(createPool(Int64(threads), Int64(signature.taskScratchBytes)), destroy: destroyPool)
+        let old = pool.withLock { pool in
+            defer { pool = replacement }
+            return pool
         }
+        withExtendedLifetime(old) {}   // released here, outside the lock (its threads are joined)
     }
 
     private static func message(_ error: LLVMErrorRef) -> String { takeLLVMString(LLVMGetErrorMessage(error)) }
@@ -131,10 +145,12 @@ public final class CompiledModel: @unchecked Sendable {
             let inputPointers = inputTensors.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
             let outputPointers = outputs.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
             let constantPointers = constants.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
-            // Holding the lock keeps `setThreads` from replacing the pool mid-call; concurrent calls
-            // share the pool (one runs its loops in parallel, the others serially).
-            let poolPointer = pool.withLock { $0 }
-            return run(dims, inputPointers, outputPointers, constantPointers, workspace.base, poolPointer)
+            // Concurrent calls share the pool (one runs its loops in parallel, the others serially);
+            // the reference keeps it alive if `setThreads` replaces it meanwhile.
+            let handle = pool.withLock { $0 }
+            return withExtendedLifetime(handle) {
+                run(dims, inputPointers, outputPointers, constantPointers, workspace.base, handle?.pointer)
+            }
         }
         guard status == 0 else {
             throw CodegenError(status == RunSignature.indexOutOfRange

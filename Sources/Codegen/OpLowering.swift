@@ -256,53 +256,55 @@ extension GraphLowering {
 
     // MARK: Matrix products
 
-    func matmul(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b0: LoweredValue, _ bType: TensorType) -> LoweredValue {
-        let a = a0.layout == .unknown ? contiguous(a0, aType) : a0
-        let b = b0.layout == .unknown ? contiguous(b0, bType) : b0
+    /// Batched `A · B` with broadcasting over the batch dims, as tiled GEMM tasks (`TiledGEMM`): one
+    /// per (batch matrix, 64-row chunk, 32-column panel). A is read row-major (a copy is made
+    /// otherwise); B is packed per panel from whatever strides it has, so a transposed operand costs
+    /// no extra pass.
+    func matmul(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue {
+        let a = a0.layout == .rowMajor ? a0 : contiguous(a0, aType)
         let out = allocate(node.type)
         let ra = a.rank, rb = b.rank, ro = out.rank
         let m = a.shape[ra - 2], k = a.shape[ra - 1], n = b.shape[rb - 1]
-        let gemmType = ir.functionType(ir.void, [ir.i32, ir.i32, ir.i32, ir.i32, ir.i32, ir.i32, ir.f32, ir.ptr, ir.i32,
-                                                 ir.ptr, ir.i32, ir.f32, ir.ptr, ir.i32])
-        let gemm = ir.function("cblas_sgemm", gemmType)
-        func operand(_ v: LoweredValue) -> (trans: LLVMValueRef, ld: LLVMValueRef) {
-            let r = v.rank
-            return v.layout == .rowMajor ? (ir.int32(111), ir.trunc(v.strides[r - 2], ir.i32))
-                : (ir.int32(112), ir.trunc(v.strides[r - 1], ir.i32))
-        }
-        func leading(_ v: LoweredValue, rows: LLVMValueRef, cols: LLVMValueRef) -> (LLVMValueRef, LLVMValueRef) {
-            // BLAS needs ld ≥ max(1, columns of the stored matrix) even when a dim is 1.
-            let (trans, ld) = operand(v)
-            let stored = v.layout == .rowMajor ? cols : rows
-            let minimum = ir.trunc(ir.select(ir.icmp(LLVMIntSGT, stored, ir.int(1)), stored, ir.int(1)), ir.i32)
-            return (trans, ir.select(ir.icmp(LLVMIntSLT, ld, minimum), minimum, ld))
-        }
-        let (ta, lda) = leading(a, rows: m, cols: k)
-        let (tb, ldb) = leading(b, rows: k, cols: n)
         let batchDims = Array(node.type.shape.dropLast(2))
-        let aBatch = broadcastStrides(a, aType, to: TensorType(.float32, batchDims + Array(aType.shape.suffix(2)))).dropLast(2)
-        let bBatch = broadcastStrides(b, bType, to: TensorType(.float32, batchDims + Array(bType.shape.suffix(2)))).dropLast(2)
-        let nonEmpty = ir.and(ir.icmp(LLVMIntSGT, k, ir.int(0)), ir.icmp(LLVMIntSGT, ir.mul(m, n), ir.int(0)))
-        let callBlock = ir.block("gemm"), zeroBlock = ir.block("gemm_empty"), done = ir.block("gemm_done")
-        ir.condBr(nonEmpty, callBlock, zeroBlock)
-        ir.position(at: zeroBlock)
-        ir.loops(out.shape) { ir.store(ir.float(0), address(out, $0)) }
-        ir.br(done)
-        ir.position(at: callBlock)
-        ir.loops(Array(out.shape.dropLast(2))) { batch in
-            var oa = a.offset, ob = b.offset
-            for (i, idx) in batch.enumerated() {
-                oa = ir.add(oa, ir.mul(idx, aBatch[i]))
-                ob = ir.add(ob, ir.mul(idx, bBatch[i]))
+        let aBatch = Array(broadcastStrides(a, aType, to: TensorType(.float32, batchDims + Array(aType.shape.suffix(2)))).dropLast(2))
+        let bBatch = Array(broadcastStrides(b, bType, to: TensorType(.float32, batchDims + Array(bType.shape.suffix(2)))).dropLast(2))
+        let batchShape = Array(out.shape.dropLast(2))
+        let matrices = batchShape.reduce(ir.int(1)) { ir.mul($0, $1) }
+        let chunk = 64, width = PanelLayout.width
+        let panels = ir.sdiv(ir.add(n, ir.int(width - 1)), ir.int(width))
+        let chunks = ir.sdiv(ir.add(m, ir.int(chunk - 1)), ir.int(chunk))
+        let kBound = aType.shape[ra - 1].evaluate(maxBindings) ?? 0
+        let nb = batchShape.count
+        let captures = [a.base, a.offset, a.strides[ra - 2], b.base, b.offset, b.strides[rb - 2], b.strides[rb - 1],
+                        out.base, out.strides[ro - 2], m, n, k, panels, chunks]
+            + batchShape + aBatch + bBatch + Array(out.strides.prefix(nb))
+        let tasks = ir.mul(matrices, ir.mul(chunks, panels))
+        parallelFor(tasks, scratchBytes: max(1, kBound) * width * 4, capturing: captures) { task, c, scratch in
+            let (aBase, aOffset, lda, bBase, bOffset, strideK, strideN) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6])
+            let (oBase, ldo, m, n, k, panels, chunks) = (c[7], c[8], c[9], c[10], c[11], c[12], c[13])
+            let shape = Array(c[14..<(14 + nb)]), aS = Array(c[(14 + nb)..<(14 + 2 * nb)])
+            let bS = Array(c[(14 + 2 * nb)..<(14 + 3 * nb)]), oS = Array(c[(14 + 3 * nb)..<(14 + 4 * nb)])
+            let p = ir.srem(task, panels)
+            let rest = ir.sdiv(task, panels)
+            let chunkIndex = ir.srem(rest, chunks)
+            var matrix = ir.sdiv(rest, chunks)
+            var oa = aOffset, ob = bOffset, oc = ir.int(0)
+            for d in stride(from: nb - 1, through: 0, by: -1) {
+                let i = ir.srem(matrix, shape[d])
+                matrix = ir.sdiv(matrix, shape[d])
+                oa = ir.add(oa, ir.mul(i, aS[d]))
+                ob = ir.add(ob, ir.mul(i, bS[d]))
+                oc = ir.add(oc, ir.mul(i, oS[d]))
             }
-            var oc = ir.int(0)
-            for (i, idx) in batch.enumerated() { oc = ir.add(oc, ir.mul(idx, out.strides[i])) }
-            ir.call(gemm, gemmType, [ir.int32(101), ta, tb, ir.trunc(m, ir.i32), ir.trunc(n, ir.i32), ir.trunc(k, ir.i32), ir.float(1),
-                                     ir.gep(ir.f32, a.base, oa), lda, ir.gep(ir.f32, b.base, ob), ldb, ir.float(0),
-                                     ir.gep(ir.f32, out.base, oc), ir.trunc(out.strides[ro - 2], ir.i32)])
+            let begin = ir.mul(chunkIndex, ir.int(chunk))
+            let end = ir.select(ir.icmp(LLVMIntSLT, ir.add(begin, ir.int(chunk)), m), ir.add(begin, ir.int(chunk)), m)
+            let column = ir.mul(p, ir.int(width))
+            let left = ir.sub(n, column)
+            packPanel(from: ir.gep(ir.f32, bBase, ob), strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
+            gemmRows(begin, end, k: k, a: ir.gep(ir.f32, aBase, oa), lda: lda, panel: scratch, column: column,
+                     cols: ir.select(ir.icmp(LLVMIntSLT, left, ir.int(width)), left, ir.int(width)),
+                     c: ir.gep(ir.f32, oBase, oc), ldc: ldo)
         }
-        ir.br(done)
-        ir.position(at: done)
         return out
     }
 

@@ -48,39 +48,58 @@ extension GraphLowering {
         let type = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
         let f = LLVMAddFunction(ir.module, name, type)!
         LLVMSetLinkage(f, LLVMInternalLinkage)
+        // One copy of each microkernel: a call per tile costs nothing next to its 8·32·k FMAs, and
+        // inlining them into every task would multiply the code LLVM optimizes.
+        let noinline = LLVMGetEnumAttributeKindForName("noinline", 8)
+        LLVMAddAttributeAtIndex(f, UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex)), LLVMCreateEnumAttribute(ir.context, noinline, 0))
         let saved = LLVMGetInsertBlock(ir.builder)
         defer { if let saved { ir.position(at: saved) } }
         let a = LLVMGetParam(f, 0)!, lda = LLVMGetParam(f, 1)!, panel = LLVMGetParam(f, 2)!
         let k = LLVMGetParam(f, 3)!, c = LLVMGetParam(f, 4)!, ldc = LLVMGetParam(f, 5)!, cols = LLVMGetParam(f, 6)!
         let entry = LLVMAppendBasicBlockInContext(ir.context, f, "entry")!
-        let header = LLVMAppendBasicBlockInContext(ir.context, f, "k")!
-        let body = LLVMAppendBasicBlockInContext(ir.context, f, "fma")!
-        let exit = LLVMAppendBasicBlockInContext(ir.context, f, "store")!
         let lanes = 16, vector = ir.floatVector(lanes)
-        let zero = LLVMConstNull(vector)!
         ir.position(at: entry)
         let rowsA = (0..<mr).map { ir.gep(ir.f32, a, ir.mul(ir.int($0), lda)) }
-        ir.br(header)
-        ir.position(at: header)
-        let kk = LLVMBuildPhi(ir.builder, ir.i64, "k")!
-        let accumulators = (0..<(2 * mr)).map { _ in LLVMBuildPhi(ir.builder, vector, "acc")! }
-        ir.condBr(ir.icmp(LLVMIntSLT, kk, k), body, exit)
-        ir.position(at: body)
-        let row = ir.gep(ir.f32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
-        let b = [ir.loadVector(lanes, row), ir.loadVector(lanes, ir.gep(ir.f32, row, ir.int(lanes)))]
-        var next: [LLVMValueRef] = []
-        for r in 0..<mr {
-            let x = ir.splat(ir.load(ir.f32, ir.gep(ir.f32, rowsA[r], kk)), lanes: lanes)
-            for v in 0..<2 { next.append(ir.fma(x, b[v], accumulators[2 * r + v])) }
+        /// One k step: two panel vectors, one broadcast A element per row, 2·mr FMAs.
+        func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef]) -> [LLVMValueRef] {
+            let row = ir.gep(ir.f32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
+            let b = [ir.loadVector(lanes, row), ir.loadVector(lanes, ir.gep(ir.f32, row, ir.int(lanes)))]
+            var next: [LLVMValueRef] = []
+            for r in 0..<mr {
+                let x = ir.splat(ir.load(ir.f32, ir.gep(ir.f32, rowsA[r], kk)), lanes: lanes)
+                for v in 0..<2 { next.append(ir.fma(x, b[v], accumulators[2 * r + v])) }
+            }
+            return next
         }
-        let kNext = ir.add(kk, ir.int(1))
-        ir.br(header)
-        for (i, phi) in ([kk] + accumulators).enumerated() {
-            var values: [LLVMValueRef?] = [i == 0 ? ir.int(0) : zero, i == 0 ? kNext : next[i - 1]]
-            var blocks: [LLVMBasicBlockRef?] = [entry, body]
-            LLVMAddIncoming(phi, &values, &blocks, 2)
+        /// A loop over k in steps of `unroll` while `unroll` more fit; returns k and the accumulators after it.
+        func kLoop(from start: LLVMValueRef, _ initial: [LLVMValueRef], unroll: Int) -> (LLVMValueRef, [LLVMValueRef]) {
+            let preheader = LLVMGetInsertBlock(ir.builder)!
+            let header = LLVMAppendBasicBlockInContext(ir.context, f, "k")!
+            let body = LLVMAppendBasicBlockInContext(ir.context, f, "fma")!
+            let exit = LLVMAppendBasicBlockInContext(ir.context, f, "k_done")!
+            ir.br(header)
+            ir.position(at: header)
+            let kk = LLVMBuildPhi(ir.builder, ir.i64, "k")!
+            let accumulators = initial.map { _ in LLVMBuildPhi(ir.builder, vector, "acc")! }
+            ir.condBr(ir.icmp(LLVMIntSLE, ir.add(kk, ir.int(unroll)), k), body, exit)
+            ir.position(at: body)
+            var next: [LLVMValueRef] = accumulators
+            for u in 0..<unroll { next = step(ir.add(kk, ir.int(u)), next) }
+            let kNext = ir.add(kk, ir.int(unroll))
+            let latch = LLVMGetInsertBlock(ir.builder)!
+            ir.br(header)
+            for (i, phi) in ([kk] + accumulators).enumerated() {
+                var values: [LLVMValueRef?] = [i == 0 ? start : initial[i - 1], i == 0 ? kNext : next[i - 1]]
+                var blocks: [LLVMBasicBlockRef?] = [preheader, latch]
+                LLVMAddIncoming(phi, &values, &blocks, 2)
+            }
+            ir.position(at: exit)
+            return (kk, accumulators)
         }
-        ir.position(at: exit)
+        // Four k steps per iteration (address arithmetic amortized), then the remainder one by one.
+        let zero = LLVMConstNull(vector)!
+        let (kMain, partial) = kLoop(from: ir.int(0), Array(repeating: zero, count: 2 * mr), unroll: 4)
+        let (_, accumulators) = kLoop(from: kMain, partial, unroll: 1)
         for r in 0..<mr {
             let out = ir.gep(ir.f32, c, ir.mul(ir.int(r), ldc))
             ir.maskedStore(accumulators[2 * r], out, count: cols)

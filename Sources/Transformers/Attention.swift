@@ -17,8 +17,13 @@ func mergeHeads(_ x: Tensor) -> Tensor {
 /// `softmax(q·kᵀ·scale + mask)·v`; `mask` is additive (0 where attending, a large negative number
 /// elsewhere) and broadcasts to the scores `[B, heads, Sq, Sk]`. Scaling `q` rather than the scores
 /// touches `Sq·D` elements instead of `Sq·Sk`.
+///
+/// For inference (no dropout, no gradients, no tracer) it runs as one pass per (batch, head)
+/// (`Tensor.fusedAttention`), with identical values.
 func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, scale: Float, mask: Tensor?, dropout: Dropout) -> Tensor {
-    var scores = (q * scale).matmul(k.transposed(-1, -2))
+    let scaled = q * scale
+    if !(dropout.training && dropout.p > 0), let fused = Tensor.fusedAttention(scaled, k, v, mask: mask) { return fused }
+    var scores = scaled.matmul(k.transposed(-1, -2))
     if let mask { scores = scores + mask }
     return dropout(scores.softmax(dim: -1)).matmul(v)
 }

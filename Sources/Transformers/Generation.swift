@@ -47,93 +47,25 @@ public struct GenerationConfig: Sendable, Equatable {
     }
 }
 
-extension GPT2LMHeadModel {
+extension CausalLanguageModel {
     /// Continues each prompt (token ids) and returns the new tokens of each: up to `maxNewTokens`,
     /// ending after the first EOS. Prompts of different lengths are left-padded and masked, so a
-    /// batch gives the same tokens as one prompt at a time (`model.generate`).
+    /// batch gives the same tokens as one prompt at a time (`model.generate`). The loop itself is
+    /// `DecodingLoop`, shared with the compiled generator.
     ///
     /// ```swift
     /// let tokens = try gpt2.generate([[464, 3290]], config: .greedy(maxNewTokens: 16))
     /// ```
     public func generate(_ prompts: [[Int]], config generation: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
-        try generation.validate()
-        guard !prompts.isEmpty else { return [] }
-        let eos = Set(generation.eosTokenIds ?? config.common.eosTokenIds ?? [])
-        let pad = generation.padTokenId ?? config.common.padTokenId ?? generation.eosTokenIds?.first ?? config.common.eosTokenIds?.first ?? 0
-        for (i, prompt) in prompts.enumerated() {
-            guard !prompt.isEmpty else { throw .invalidInput(argument: "prompts[\(i)]", reason: "is empty") }
-            if let bad = prompt.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
-                throw .invalidInput(argument: "prompts[\(i)]", reason: "holds \(bad), outside 0..<\(config.vocabSize) (vocab_size)")
+        let loop = try DecodingLoop(prompts: prompts, config: generation, vocabularySize: vocabularySize,
+                                    maxPositions: maxPositions, commonConfig: commonConfig)
+        return withNoGrad {
+            let cache: DynamicKVCache? = generation.useCache ? DynamicKVCache(layers: layerCount) : nil
+            return loop.run { step in
+                forward(DecoderInputs(inputIds: step.inputIds, attentionMask: step.hasPadding ? step.attentionMask : nil,
+                                      positionIds: step.positionIds),
+                        cache: cache, labels: nil, logitsToKeep: 1).logits
             }
-        }
-        guard pad >= 0 && pad < config.vocabSize else { throw .invalidInput(argument: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
-        let width = prompts.map(\.count).max()!
-        guard width + generation.maxNewTokens <= config.nPositions else {
-            throw .invalidInput(argument: "max_new_tokens", reason: "prompt of \(width) + \(generation.maxNewTokens) new tokens exceeds n_positions \(config.nPositions)")
-        }
-        return withNoGrad { decode(prompts, width: width, eos: eos, pad: pad, generation: generation) }
-    }
-
-    private func decode(_ prompts: [[Int]], width: Int, eos: Set<Int>, pad: Int, generation: GenerationConfig) -> [[Int]] {
-        let batch = prompts.count
-        let padding = prompts.map { width - $0.count }
-        var tokens = prompts.enumerated().map { i, p in Array(repeating: pad, count: padding[i]) + p }   // full rows
-        var mask = padding.map { Array(repeating: 0, count: $0) + Array(repeating: 1, count: width - $0) }
-        var generated = Array(repeating: [Int](), count: batch)
-        var finished = Array(repeating: false, count: batch)
-        var rng = RandomGenerator(seed: generation.seed)
-        let cache: DynamicKVCache? = generation.useCache ? DynamicKVCache(layers: config.nLayer) : nil
-        let anyPadding = padding.contains { $0 > 0 }
-
-        for step in 0..<generation.maxNewTokens {
-            // Positions count real tokens only (cumsum of the mask − 1; padding at 0), as Hugging Face does.
-            let length = tokens[0].count
-            let start = (cache == nil || step == 0) ? 0 : length - 1
-            let ids = tokens.flatMap { $0[start...] }
-            let positions = padding.flatMap { p in (start..<length).map { Swift.max($0 - p, 0) } }
-            let inputs = DecoderInputs(
-                inputIds: Tensor(ids, shape: [batch, length - start]),
-                attentionMask: anyPadding ? Tensor(mask.flatMap { $0 }, shape: [batch, length]) : nil,
-                positionIds: Tensor(positions, shape: [batch, length - start]))
-            let logits = forward(inputs, cache: cache, logitsToKeep: 1).logits.reshaped([batch, -1])
-            let next = generation.doSample ? sample(logits, generation, &rng) : logits.argmax(dim: -1).toIntArray()
-            for i in 0..<batch {
-                let token = finished[i] ? pad : next[i]
-                tokens[i].append(token)
-                mask[i].append(1)
-                if !finished[i] {
-                    generated[i].append(token)
-                    if eos.contains(token) { finished[i] = true }
-                }
-            }
-            if finished.allSatisfy({ $0 }) { break }
-        }
-        return generated
-    }
-
-    /// One token per row drawn from softmax(logits / temperature) after top-k and top-p filtering
-    /// (Hugging Face's warper order).
-    private func sample(_ logits: Tensor, _ g: GenerationConfig, _ rng: inout RandomGenerator) -> [Int] {
-        let vocabulary = logits.size(-1)
-        let values = (logits / g.temperature).softmax(dim: -1).toFloatArray()
-        return (0..<logits.size(0)).map { row in
-            let p = values[(row * vocabulary)..<((row + 1) * vocabulary)]
-            var order = Array(0..<vocabulary).sorted { p[p.startIndex + $0] > p[p.startIndex + $1] }
-            if g.topK > 0 && g.topK < vocabulary { order = Array(order.prefix(g.topK)) }
-            if g.topP < 1 {
-                // Keep tokens until the kept mass reaches top_p (at least one).
-                var kept = 0, mass: Float = 0
-                let total = order.reduce(Float(0)) { $0 + p[p.startIndex + $1] }
-                while kept < order.count && (kept == 0 || mass < g.topP * total) { mass += p[p.startIndex + order[kept]]; kept += 1 }
-                order = Array(order.prefix(kept))
-            }
-            let total = order.reduce(Float(0)) { $0 + p[p.startIndex + $1] }
-            var draw = rng.nextUnitFloat() * total
-            for token in order {
-                draw -= p[p.startIndex + token]
-                if draw < 0 { return token }
-            }
-            return order.last!
         }
     }
 }

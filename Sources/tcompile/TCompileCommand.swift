@@ -126,7 +126,11 @@ struct Compile: ParsableCommand {
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { print($0, terminator: "") })
             print(optimized.summary)
+            let bounds = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
+            let flops = optimized.graph.matmulFLOPs(at: bounds)
+            print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
             let target: HostTarget = portable ? .portable() : .host()
+            print("generating code for \(target.cpu) (LLVM -O3)…")
             let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
                                                options: CompileOptions(target: target, threads: options.threadCount),
                                                embedWeights: embedWeights, emit: kinds)
@@ -359,7 +363,7 @@ struct Export: ParsableCommand {
 }
 
 struct Tokenize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text, as a compiled model's input_ids (space separated).")
+    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text, as a compiled model's input_ids (space separated), without padding.")
 
     @Option(help: "A checkpoint directory with tokenizer.json or vocabulary files.")
     var tokenizer: String
@@ -369,7 +373,11 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let encoding = try Tokenizer.fromDirectory(tokenizer).encode(text)
+            // No padding (tokenizer.json may ask for a fixed length): every printed id is a real token,
+            // so a caller's attention mask is all ones.
+            var t = try Tokenizer.fromDirectory(tokenizer)
+            t.padding = nil
+            let encoding = try t.encode(text)
             print(encoding.ids.map(String.init).joined(separator: " "))
         }
     }

@@ -138,3 +138,15 @@ import TCompile
         #expect(result.status == 1 && result.output.contains(fragment), "\(field): \(result.output)")
     }
 }
+
+extension CLITests {
+    /// `tcompile tokenize` prints real tokens only, even when tokenizer.json asks for fixed-length
+    /// padding (MiniLM's pads to 128), so a C caller's attention mask is all ones.
+    @Test func tokenizeDoesNotPad() throws {
+        let checkpoint = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../TransformersTests/Fixtures/bert-fill-mask").standardized.path
+        let result = try CLITests.run(["tokenize", "--tokenizer", checkpoint, "--text", "Hello, my dog is cute."])
+        #expect(result.status == 0)
+        #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "101 7592 1010 2026 3899 2003 10140 1012 102", "\(result.output)")
+    }
+}

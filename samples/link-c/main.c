@@ -1,7 +1,7 @@
 /* The smallest app that links a model compiled by tcompile: it classifies token ids with the shipped
  * classifier (samples/classify). Build and run with ./run.sh, which compiles the model first:
  *
- *   cc main.c -I lib -L lib -lclassify -lopenblas -lm -o classify-app
+ *   cc main.c -I lib -L lib -lclassify -lm -o classify-app
  *   ./classify-app lib/classify.weights 2 3045 1140 ...   (ids from `tcompile tokenize`)
  */
 #include <stdio.h>

@@ -71,9 +71,9 @@ enum MatmulKernels {
         return (ElementwiseKernels.contiguous(t), Layout(transposed: false, leadingDimension: max(cols, 1)))
     }
 
-    /// C (m×n, row-major, contiguous) = A (m×k) · B (k×n).
+    /// C (m×n, row-major, rows `ldc` apart — `n` by default) = A (m×k) · B (k×n).
     static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, la: Layout,
-                     b: UnsafePointer<Float>, lb: Layout, c: UnsafeMutablePointer<Float>) {
+                     b: UnsafePointer<Float>, lb: Layout, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
         if m == 1 && n > 1 && k > 1 {
             // One row (a decode step): sgemv reads B once, where sgemm would first pack all of it.
             let incA = Int32(la.transposed ? la.leadingDimension : 1)
@@ -85,6 +85,6 @@ enum MatmulKernels {
         cblas_sgemm(CblasRowMajor,
                     la.transposed ? CblasTrans : CblasNoTrans, lb.transposed ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(la.leadingDimension),
-                    b, Int32(lb.leadingDimension), 0, c, Int32(max(n, 1)))
+                    b, Int32(lb.leadingDimension), 0, c, Int32(ldc ?? max(n, 1)))
     }
 }

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Python peers of ModelBench and the AOT harness, one workload per process (run-all.sh runs them interleaved
+with ours and reads each process's peak RSS). Prints one JSON object on stdout.
+
+  models_peer.py prepare  --model DIR --out DIR --name NAME --num-heads H --hidden H
+      exports DIR's BertModel to NAME.onnx (legacy TorchScript exporter, dynamo=False, dynamic batch and seq)
+      and runs onnxruntime.transformers.optimizer (model_type bert) into NAME.opt.onnx.
+  models_peer.py encoder  --runtime torch|torch-compile|ort|openvino --model DIR --onnx-dir DIR --name NAME
+                          --batch B --seq S --reps N --threads T
+  models_peer.py gpt2     --runtime torch --model DIR --tokens 64 --prompt 8 --reps N --threads T
+  models_peer.py coldstart --model DIR --text TEXT [--classifier]
+      import torch + transformers, load the model and tokenizer, tokenize, one forward: the cold start that
+      the AOT C app is compared with (the caller times the whole process).
+  models_peer.py random-checkpoint --arch bert-base|gpt2 --out DIR
+      a randomly initialized checkpoint (seed 0), so that ours and the peers load identical weights.
+
+Threads: torch.set_num_threads(T); ORT intra_op_num_threads=T (inter_op 1, sequential); OpenVINO
+INFERENCE_NUM_THREADS=T with f32 inference precision (this CPU has AMX-BF16, where OpenVINO's default would
+run in bfloat16). Ids are the deterministic sequence ModelBench and the AOT harness use.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+# The peers run with their own BLAS choices: drop the OpenBLAS overrides ours need (DESIGN.md §6).
+_unset = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if os.environ.pop(v, None) is not None]
+if _unset:
+    print(f"models_peer: unset {', '.join(_unset)} for this peer process", file=sys.stderr)
+
+T0 = time.time()
+
+
+def ids_for(batch, seq):
+    return [1000 + (7919 * i) % 29000 for i in range(batch * seq)]
+
+
+def summary(samples):
+    s = sorted(samples)
+    return {"median_ms": s[len(s) // 2] * 1e3, "min_ms": s[0] * 1e3, "max_ms": s[-1] * 1e3}
+
+
+def timed(reps, body):
+    samples = []
+    for _ in range(max(1, reps)):
+        t = time.perf_counter()
+        body()
+        samples.append(time.perf_counter() - t)
+    return summary(samples)
+
+
+def emit(fields):
+    fields["unset_env"] = _unset
+    json.dump(fields, sys.stdout, sort_keys=True)
+    print()
+
+
+def torch_inputs(torch, batch, seq):
+    ids = torch.tensor(ids_for(batch, seq), dtype=torch.int64).reshape(batch, seq)
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
+
+
+def prepare(a):
+    import torch
+    from transformers import BertModel
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+    plain, opt = os.path.join(a.out, a.name + ".onnx"), os.path.join(a.out, a.name + ".opt.onnx")
+    fields = {"name": a.name}
+    start = time.perf_counter()
+    # Eager attention: the transformer optimizer's attention fusion matches that pattern.
+    model = BertModel.from_pretrained(a.model, attn_implementation="eager").eval()
+    inputs = torch_inputs(torch, 2, 16)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    class Wrapped(torch.nn.Module):   # keyword arguments: BertModel.forward's positional order is not (ids, mask, types)
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            o = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return o.last_hidden_state, o.pooler_output
+
+    with torch.no_grad():
+        torch.onnx.export(Wrapped(model), (inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"]), plain,
+                          input_names=names, output_names=["last_hidden_state", "pooler_output"],
+                          dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
+                                        "last_hidden_state": {0: "batch", 1: "seq"}, "pooler_output": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+    fields["export_ms"] = (time.perf_counter() - start) * 1e3
+    start = time.perf_counter()
+    from onnxruntime.transformers import optimizer
+    optimized = optimizer.optimize_model(plain, model_type="bert", num_heads=a.num_heads, hidden_size=a.hidden)
+    optimized.save_model_to_file(opt)
+    fields["ort_optimizer_ms"] = (time.perf_counter() - start) * 1e3
+    fields["fused_operators"] = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+    emit(fields)
+
+
+def encoder(a):
+    fields = {"impl": a.runtime, "batch": a.batch, "seq": a.seq, "threads": a.threads, "reps": a.reps}
+    if a.runtime in ("torch", "torch-compile"):
+        import torch
+        import transformers
+        torch.set_num_threads(a.threads)
+        fields.update(torch=torch.__version__, transformers=transformers.__version__)
+        start = time.perf_counter()
+        model = transformers.BertModel.from_pretrained(a.model).eval()
+        fields["load_ms"] = (time.perf_counter() - start) * 1e3
+        inputs = torch_inputs(torch, a.batch, a.seq)
+        run_model = model
+        if a.runtime == "torch-compile":
+            run_model = torch.compile(model, dynamic=False)
+        with torch.inference_mode():
+            start = time.perf_counter()
+            out = run_model(**inputs).last_hidden_state
+            if a.runtime == "torch-compile":
+                fields["compile_ms"] = (time.perf_counter() - start) * 1e3   # includes the first call
+            fields["first_result_unix"] = time.time()
+            fields["check_mean_abs"] = float(out.abs().mean())
+            run_model(**inputs)
+            fields.update(timed(a.reps, lambda: run_model(**inputs)))
+    elif a.runtime == "ort":
+        import numpy as np
+        import onnxruntime as ort
+        fields["onnxruntime"] = ort.__version__
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = a.threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        start = time.perf_counter()
+        session = ort.InferenceSession(os.path.join(a.onnx_dir, a.name + ".opt.onnx"), so, providers=["CPUExecutionProvider"])
+        fields["compile_ms"] = (time.perf_counter() - start) * 1e3   # session creation (graph optimizations)
+        ids = np.array(ids_for(a.batch, a.seq), dtype=np.int64).reshape(a.batch, a.seq)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        feed = {i.name: feed[i.name] for i in session.get_inputs()}
+        out = session.run(None, feed)[0]
+        fields["first_result_unix"] = time.time()
+        fields["check_mean_abs"] = float(np.abs(out).mean())
+        session.run(None, feed)
+        fields.update(timed(a.reps, lambda: session.run(None, feed)))
+    elif a.runtime == "openvino":
+        import numpy as np
+        import openvino as ov
+        fields["openvino"] = ov.__version__
+        core = ov.Core()
+        start = time.perf_counter()
+        compiled = core.compile_model(os.path.join(a.onnx_dir, a.name + ".onnx"), "CPU",
+                                      {"INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY",
+                                       "INFERENCE_PRECISION_HINT": "f32"})
+        fields["compile_ms"] = (time.perf_counter() - start) * 1e3
+        fields["inference_precision"] = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+        request = compiled.create_infer_request()
+        ids = np.array(ids_for(a.batch, a.seq), dtype=np.int64).reshape(a.batch, a.seq)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        out = request.infer(feed)[compiled.output(0)]
+        fields["first_result_unix"] = time.time()
+        fields["check_mean_abs"] = float(np.abs(out).mean())
+        request.infer(feed)
+        fields.update(timed(a.reps, lambda: request.infer(feed)))
+    else:
+        sys.exit(f"unknown runtime {a.runtime}")
+    emit(fields)
+
+
+def gpt2(a):
+    import torch
+    import transformers
+    torch.set_num_threads(a.threads)
+    start = time.perf_counter()
+    model = transformers.GPT2LMHeadModel.from_pretrained(a.model).eval()
+    fields = {"impl": "torch", "threads": a.threads, "reps": a.reps, "tokens": a.tokens, "prompt": a.prompt,
+              "load_ms": (time.perf_counter() - start) * 1e3, "torch": torch.__version__}
+    prompt = torch.tensor([[i % 50257 for i in ids_for(1, a.prompt)]])
+    kwargs = dict(attention_mask=torch.ones_like(prompt), do_sample=False, use_cache=True, pad_token_id=50256,
+                  eos_token_id=None, max_new_tokens=a.tokens, min_new_tokens=a.tokens)
+    with torch.inference_mode():
+        out = model.generate(prompt, **kwargs)
+        fields["first_result_unix"] = time.time()
+        fields["generated"] = out.shape[1] - a.prompt
+        fields["check_tokens"] = out[0, a.prompt:a.prompt + 8].tolist()
+        fields.update(timed(a.reps, lambda: model.generate(prompt, **kwargs)))
+    fields["tokens_per_s"] = a.tokens / (fields["median_ms"] / 1e3)
+    emit(fields)
+
+
+def coldstart(a):
+    import torch
+    import transformers
+    torch.set_num_threads(a.threads)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(a.model)
+    cls = transformers.AutoModelForSequenceClassification if a.classifier else transformers.AutoModel
+    model = cls.from_pretrained(a.model).eval()
+    with torch.inference_mode():
+        out = model(**tokenizer(a.text, return_tensors="pt"))
+    if a.classifier:
+        label = model.config.id2label[int(out.logits.argmax())]
+        print(f"{label} (logits {' '.join(f'{v:.3f}' for v in out.logits[0].tolist())})")
+    else:
+        print("embedding[0..3] = " + " ".join(f"{v:.4f}" for v in out.last_hidden_state[0].mean(0)[:4].tolist()))
+
+
+def random_checkpoint(a):
+    import torch
+    import transformers
+    torch.manual_seed(0)
+    if a.arch == "bert-base":
+        model = transformers.BertModel(transformers.BertConfig())          # 12 layers, 768 hidden, 110M
+    else:
+        model = transformers.GPT2LMHeadModel(transformers.GPT2Config())    # 12 layers, 768 hidden, 124M
+    model.save_pretrained(a.out)
+    print(json.dumps({"arch": a.arch, "parameters": sum(p.numel() for p in model.parameters())}))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("command", choices=["prepare", "encoder", "gpt2", "coldstart", "random-checkpoint"])
+    p.add_argument("--runtime", default="torch")
+    p.add_argument("--model")
+    p.add_argument("--onnx-dir")
+    p.add_argument("--name")
+    p.add_argument("--out")
+    p.add_argument("--arch")
+    p.add_argument("--num-heads", type=int, default=12)
+    p.add_argument("--hidden", type=int, default=768)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--seq", type=int, default=128)
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tokens", type=int, default=64)
+    p.add_argument("--prompt", type=int, default=8)
+    p.add_argument("--text")
+    p.add_argument("--classifier", action="store_true")
+    a = p.parse_args()
+    {"prepare": prepare, "encoder": encoder, "gpt2": gpt2, "coldstart": coldstart,
+     "random-checkpoint": random_checkpoint}[a.command](a)
+
+
+if __name__ == "__main__":
+    main()

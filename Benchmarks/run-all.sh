@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The one benchmark command: ours (eager, JIT-compiled, AOT library in a C harness) against PyTorch eager,
+# torch.compile, ONNX Runtime (with its transformer optimizer) and OpenVINO on MiniLM-L6 (1×16, 1×128,
+# 8×128), a BERT-base config (1×128), GPT-2 small greedy decoding (64 tokens, KV cache), the tiny-BERT
+# training step and tokenizer throughput; the machine's sgemm ceiling; cold starts. Same thread count for
+# every runtime, every measurement in its own process, ours and the peers interleaved in each round.
+#
+# Writes Benchmarks/results/all.json (+ results/raw/all-*.jsonl), docs/benchmarks.md, docs/benchmarks.png
+# and the benchmark block of README.md.
+#
+# Usage: Benchmarks/run-all.sh [--quick] [--rounds N] [--skip-torch-compile]
+#   --quick    one round, few repetitions, for development: 10-15 min on this 2-core machine while other
+#              builds ran (most of it is compilation: tracing for our JIT and CompiledGenerator, torch.compile)
+#   default    three rounds; run it on an otherwise idle machine (41 min here under a load average of ~6
+#              from other builds, before the CompiledGenerator column existed; quiet, expect about 20-25 min)
+# Environment: THREADS (2), PYTHON (/work/venv/bin/python: torch, transformers, onnxruntime, openvino,
+#   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+python=${PYTHON:-/work/venv/bin/python}
+threads=${THREADS:-2}
+scratch=${SCRATCH:-$root/Benchmarks/.build-bench}
+
+if ! "$python" -c "import torch, transformers, tokenizers, onnxruntime, onnx, openvino, matplotlib" 2>/dev/null; then
+    echo "run-all.sh: $python lacks a peer package; pip install -r Benchmarks/peers/requirements.txt" >&2
+    exit 1
+fi
+scripts/fetch-minilm.sh
+build() { swift build -c release --package-path Benchmarks --scratch-path "$scratch" --product "$1"; }
+for product in ModelBench TrainingStep TokenizerThroughput tcompile; do
+    build "$product" 2>&1 | grep -E "error|warning: unre|Compiling|Build of" | tail -3
+done
+# The compiled GPT-2 generator benchmark builds only once CompiledGenerator exists (see its main.swift).
+gpt2_compiled=()
+if build GPT2CompiledBench >"$scratch/gpt2-compiled-build.log" 2>&1; then
+    gpt2_compiled=(--gpt2-compiled-built)
+    echo "GPT2CompiledBench built: the compiled GPT-2 column will be filled"
+else
+    echo "GPT2CompiledBench does not build here (CompiledGenerator not merged?): compiled GPT-2 column left empty; see $scratch/gpt2-compiled-build.log"
+fi
+bin=$(swift build -c release --package-path Benchmarks --scratch-path "$scratch" --show-bin-path)
+exec "$python" Benchmarks/bench_all.py --bin-dir "$bin" --threads "$threads" --python "$python" "${gpt2_compiled[@]}" "$@"

@@ -1,0 +1,143 @@
+import Foundation
+import Graph
+import Tensors
+import Transformers
+
+/// Text generation with the model compiled: a causal language model's prefill and single-token
+/// decode step are traced into two graphs (the KV cache as inputs and outputs, its length `past` a
+/// dynamic dim), JIT-compiled, and driven by the same `DecodingLoop` as the eager `generate`, so
+/// greedy decoding, sampling, EOS and left-padded batches behave identically.
+///
+/// ```swift
+/// let gpt2 = try GPT2LMHeadModel.fromPretrained(directory: url)
+/// let compiled = try CompiledGenerator(model: gpt2, maxBatch: 1, maxLength: 64)
+/// let tokens = try compiled.generate([[464, 3290]], config: .greedy(maxNewTokens: 20))
+/// // == gpt2.generate([[464, 3290]], config: .greedy(maxNewTokens: 20))
+/// ```
+///
+/// The prefill graph takes `input_ids`, `attention_mask` and `position_ids` `[batch, seq]` and returns
+/// `logits` `[batch, 1, vocab]` (the last position) and `present.L.key` / `present.L.value`
+/// `[batch, heads, seq, head_dim]` per layer. The decode graph takes `input_ids` and `position_ids`
+/// `[batch, 1]`, `past_attention_mask` `[batch, past]` and `past.L.key` / `past.L.value`
+/// `[batch, heads, past, head_dim]`, and returns `logits` and the caches grown by one position.
+public final class CompiledGenerator {
+    /// The traced prefill graph (before optimization).
+    public let prefillGraph: Graph
+    /// The traced single-token decode graph (before optimization).
+    public let decodeGraph: Graph
+    /// Largest batch of prompts the graphs accept.
+    public let maxBatch: Int
+    /// Longest sequence (prompt + new tokens) the graphs accept.
+    public let maxLength: Int
+    private let prefill: CompiledModel
+    private let decode: CompiledModel
+    private let vocabularySize: Int
+    private let layers: Int
+    private let commonConfig: CommonConfig
+
+    /// Traces and compiles `model` (put in eval mode) for batches of at most `maxBatch` prompts and
+    /// sequences of at most `maxLength` tokens (default: the model's position table), with the pass
+    /// pipeline of `level`.
+    public init(model: some CausalLanguageModel, maxBatch: Int = 1, maxLength: Int? = nil, level: Int = 2,
+                options: CompileOptions = CompileOptions()) throws {
+        let maxLength = maxLength ?? model.maxPositions
+        guard maxBatch >= 1 else { throw ExportError("CompiledGenerator: maxBatch must be at least 1, got \(maxBatch)") }
+        guard maxLength >= 4, maxLength <= model.maxPositions else {
+            throw ExportError("CompiledGenerator: maxLength must be in 4...\(model.maxPositions) (the model's positions), got \(maxLength)")
+        }
+        model.eval()
+        let layers = model.layerCount
+        let constants = Dictionary(model.namedParameters() + model.namedBuffers(), uniquingKeysWith: { a, _ in a })
+        func presents(_ cache: DynamicKVCache) -> [(name: String, tensor: Tensor)] {
+            (0..<layers).flatMap { l in [("present.\(l).key", cache.keys[l]!), ("present.\(l).value", cache.values[l]!)] }
+        }
+        // A batch bound of 1 keeps the batch a static dim of 1, as `tcompile export --max-batch 1` does.
+        func batchDim(_ input: String) -> [DynamicDim] {
+            maxBatch > 1 ? [DynamicDim(input: input, dim: 0, symbol: "batch", max: maxBatch)] : []
+        }
+        let exampleBatch = min(2, maxBatch)
+
+        // Prefill: whole rows in, last-position logits and the filled cache out.
+        let prefillBody: ([String: Tensor]) -> [(name: String, tensor: Tensor)] = { x in
+            withNoGrad {
+                let cache = DynamicKVCache(layers: layers)
+                let logits = model.forward(DecoderInputs(inputIds: x["input_ids"]!, attentionMask: x["attention_mask"]!,
+                                                         positionIds: x["position_ids"]!),
+                                           cache: cache, labels: nil, logitsToKeep: 1).logits
+                return [("logits", logits)] + presents(cache)
+            }
+        }
+        let seq = min(5, maxLength - 1)
+        let prefillExample: [(name: String, tensor: Tensor)] = [
+            ("input_ids", Tensor.ones([exampleBatch, seq], dtype: .int64)),
+            ("attention_mask", Tensor.ones([exampleBatch, seq], dtype: .int64)),
+            ("position_ids", Tensor(Array((0..<exampleBatch).map { _ in Array(0..<seq) }.joined()), shape: [exampleBatch, seq])),
+        ]
+        let prefillDims = ["input_ids", "attention_mask", "position_ids"].flatMap { name in
+            batchDim(name) + [DynamicDim(input: name, dim: 1, symbol: "seq", max: maxLength)]
+        }
+        prefillGraph = try Tracer.trace(inputs: prefillExample, dynamicDims: prefillDims, constants: constants, prefillBody)
+
+        // Decode step: one token per row against `past` cached positions given as inputs.
+        let decodeBody: ([String: Tensor]) -> [(name: String, tensor: Tensor)] = { x in
+            withNoGrad {
+                let cache = DynamicKVCache(keys: (0..<layers).map { x["past.\($0).key"]! }, values: (0..<layers).map { x["past.\($0).value"]! })
+                let ids = x["input_ids"]!
+                let mask = Tensor.concat([x["past_attention_mask"]!, Tensor.ones([ids.size(0), 1], dtype: .int64)], dim: 1)
+                let logits = model.forward(DecoderInputs(inputIds: ids, attentionMask: mask, positionIds: x["position_ids"]!),
+                                           cache: cache, labels: nil, logitsToKeep: 1).logits
+                return [("logits", logits)] + presents(cache)
+            }
+        }
+        // The cache's per-layer shape [batch, heads, past, head_dim] comes from an eager prefill.
+        let filled = prefillBody(Dictionary(uniqueKeysWithValues: prefillExample.map { ($0.name, $0.tensor) }))
+        var decodeExample: [(name: String, tensor: Tensor)] = [
+            ("input_ids", Tensor.ones([exampleBatch, 1], dtype: .int64)),
+            ("past_attention_mask", Tensor.ones([exampleBatch, seq], dtype: .int64)),
+            ("position_ids", Tensor(Array(repeating: seq, count: exampleBatch), shape: [exampleBatch, 1])),
+        ]
+        var decodeDims = batchDim("input_ids") + batchDim("position_ids") + batchDim("past_attention_mask")
+            + [DynamicDim(input: "past_attention_mask", dim: 1, symbol: "past", max: maxLength - 1)]
+        for (name, tensor) in filled where name.hasPrefix("present.") {
+            let input = "past." + name.dropFirst("present.".count)
+            decodeExample.append((input, tensor))
+            decodeDims += batchDim(input) + [DynamicDim(input: input, dim: 2, symbol: "past", max: maxLength - 1)]
+        }
+        decodeGraph = try Tracer.trace(inputs: decodeExample, dynamicDims: decodeDims, constants: constants, decodeBody)
+
+        prefill = try TCompile.compile(prefillGraph, name: "prefill", level: level, options: options)
+        decode = try TCompile.compile(decodeGraph, name: "decode_step", level: level, options: options)
+        self.maxBatch = maxBatch
+        self.maxLength = maxLength
+        self.vocabularySize = model.vocabularySize
+        self.layers = layers
+        self.commonConfig = model.commonConfig
+    }
+
+    /// Continues each prompt with the compiled graphs; the same options, validation and results as
+    /// the eager `generate` (`CausalLanguageModel.generate`), within `maxBatch` and `maxLength`.
+    public func generate(_ prompts: [[Int]], config: GenerationConfig = GenerationConfig()) throws -> [[Int]] {
+        let loop = try DecodingLoop(prompts: prompts, config: config, vocabularySize: vocabularySize,
+                                    maxPositions: maxLength, commonConfig: commonConfig, positionsName: "the compiled maxLength")
+        guard prompts.count <= maxBatch else {
+            throw TransformersError.invalidInput(argument: "prompts", reason: "\(prompts.count) prompts; this generator was compiled for at most \(maxBatch) (maxBatch)")
+        }
+        var cache: [String: Tensor] = [:]
+        return try loop.run { step in
+            let outputs: [String: Tensor]
+            if step.past == 0 {
+                outputs = try prefill(["input_ids": step.inputIds, "attention_mask": step.attentionMask, "position_ids": step.positionIds])
+            } else {
+                var inputs = ["input_ids": step.inputIds, "position_ids": step.positionIds,
+                              "past_attention_mask": step.attentionMask.sliced(dim: 1, end: step.past)]
+                for l in 0..<layers {
+                    inputs["past.\(l).key"] = cache["present.\(l).key"]
+                    inputs["past.\(l).value"] = cache["present.\(l).value"]
+                }
+                outputs = try decode(inputs)
+            }
+            cache = outputs
+            return outputs["logits"]!
+        }
+    }
+}
