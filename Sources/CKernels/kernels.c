@@ -2,7 +2,22 @@
 #include "CKernels.h"
 #include <math.h>
 
+/* Under ThreadSanitizer the ifunc resolvers that target_clones generates are instrumented too, and the
+ * dynamic loader runs them before the TSan runtime exists (a crash at startup, found by
+ * scripts/sanitize.sh): TSan builds get the baseline loops only. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TC_NO_CLONES 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TC_NO_CLONES 1
+#endif
+#ifdef TC_NO_CLONES
+#define TC_DISPATCH
+#else
 #define TC_DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 #define TC_LOOP(expr) for (size_t i = 0; i < n; i++) { float v = x[i]; y[i] = (expr); } break
 
 TC_DISPATCH

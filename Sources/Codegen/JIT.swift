@@ -1,6 +1,5 @@
 import Foundation
 import CLLVM
-import Synchronization
 import Graph
 import Tensors
 
@@ -43,12 +42,12 @@ public final class CompiledModel: @unchecked Sendable {
     private let constants: [Tensor]
     private let interpreter: Interpreter
     /// Workspaces of finished calls, reused so that a call does not pay for fresh pages.
-    private let workspaces = Mutex<[Storage]>([])
+    private let workspaces = LockedValue<[Storage]>([])
     private let createPool: PoolCreate
     private let destroyPool: PoolDestroy
     /// The kernels' thread pool; replaced by `setThreads`. Each call holds a reference, so a pool
     /// replaced mid-call is destroyed when that call finishes, not under it.
-    private let pool = Mutex<PoolHandle?>(nil)
+    private let pool = LockedValue<PoolHandle?>(nil)
 
     /// Owns one generated thread pool (null when serial) and stops its threads when released.
     private final class PoolHandle: @unchecked Sendable {
