@@ -42,7 +42,9 @@ final class TokenizerCore: Sendable {
         added = AddedVocabulary(tokens: addedTokens) { normalizer?.normalize($0) ?? Array($0.utf8) }
         var ids = vocabulary
         for token in addedTokens { ids[token.content] = token.id }
-        let size = (ids.values.max() ?? -1) + 1
+        // An added token may re-map a vocabulary token's spelling to another id, so the table must
+        // cover the largest id of either source, not just the ids still reachable by spelling.
+        let size = max(vocabulary.values.max() ?? -1, addedTokens.map(\.id).max() ?? -1) + 1
         var spellings = [String?](repeating: nil, count: size)
         for (token, id) in vocabulary { spellings[id] = token }
         for token in addedTokens { spellings[token.id] = token.content }

@@ -31,6 +31,15 @@ import Testing
         #expect(try tokenizer.encode("Hellos HELLO x").ids == [1, 2, 1, 0])
     }
 
+    /// Found by the tokenizer.json fuzzer: an added token re-using a vocabulary token's spelling with a
+    /// smaller id left the largest vocabulary id outside the id → spelling table (an index trap).
+    @Test func addedTokenRemappingAVocabularySpellingLoads() throws {
+        let tokenizer = try Self.load(Self.wordPieceJSON(["added_tokens": #"[{"id": 1, "content": "##s"}]"#]))
+        #expect(try tokenizer.encode("Hellos").ids == [1, 2])
+        #expect(tokenizer.token(for: 2) == "##s")
+        _ = tokenizer.decode([0, 1, 2, 3])
+    }
+
     @Test func badJSONNamesThePosition() {
         for text in ["", "{", "{\"model\": }", "[1, 2", "{\"a\": tru}", "{\"a\": \"\\u12\"}", "{} x", "\u{FEFF}{}"] {
             guard case let .invalidJSON(file, reason)? = Self.error(text) else {
