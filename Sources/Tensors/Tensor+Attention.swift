@@ -27,29 +27,32 @@ extension Tensor {
               let lv = MatmulKernels.layout(rows: t, cols: dv, rowStride: v.strides[2], colStride: v.strides[3]) else { return nil }
         let merged = ElementwiseKernels.empty([b, s, h, dv], .float32)
         let maskStrides = mask.map { StridedPlan.broadcastStrides(of: $0, to: [b, h, s, t]) }
-        let scores = [Float](unsafeUninitializedCapacity: 2 * s * t) { _, count in count = 2 * s * t }
-        scores.withUnsafeBufferPointer { buffer in
-            let raw = UnsafeMutablePointer(mutating: buffer.baseAddress!)
-            let logits = raw, probabilities = raw + s * t
-            let pq = UnsafePointer(q.pointer(as: Float.self)), pk = UnsafePointer(k.pointer(as: Float.self))
-            let pv = UnsafePointer(v.pointer(as: Float.self)), out = merged.pointer(as: Float.self)
-            let pm = mask.map { UnsafePointer($0.pointer(as: Float.self)) }
-            for batch in 0..<b {
-                for head in 0..<h {
-                    MatmulKernels.gemm(m: s, n: t, k: d, a: pq + batch * q.strides[0] + head * q.strides[1], la: lq,
-                                       b: pk + batch * k.strides[0] + head * k.strides[1], lb: lk, c: logits)
-                    if let pm, let ms = maskStrides {
-                        let base = pm + batch * ms[0] + head * ms[1]
-                        for i in 0..<s {
-                            let row = base + i * ms[2], target = logits + i * t
-                            for j in 0..<t { target[j] += row[j * ms[3]] }
-                        }
+        let pq = UnsafePointer(q.pointer(as: Float.self)), pk = UnsafePointer(k.pointer(as: Float.self))
+        let pv = UnsafePointer(v.pointer(as: Float.self)), out = merged.pointer(as: Float.self)
+        let pm = mask.map { UnsafePointer($0.pointer(as: Float.self)) }
+        // (batch, head) pairs are independent: each thread takes a range with its own score block.
+        // Products above OpenBLAS's small-matrix size are threaded by OpenBLAS itself instead.
+        // Tiny heads (a short sequence) are grouped so that a thread's share is worth dispatching.
+        let work = s * t * Swift.max(d, dv)
+        ParallelRanges.forEach(b * h, grain: work <= 1_000_000 ? Swift.max(1, 65_536 / work) : b * h) { pairs in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: 2 * s * t)
+            defer { scores.deallocate() }
+            let logits = scores, probabilities = scores + s * t
+            for pair in pairs {
+                let batch = pair / h, head = pair % h
+                MatmulKernels.gemm(m: s, n: t, k: d, a: pq + batch * q.strides[0] + head * q.strides[1], la: lq,
+                                   b: pk + batch * k.strides[0] + head * k.strides[1], lb: lk, c: logits)
+                if let pm, let ms = maskStrides {
+                    let base = pm + batch * ms[0] + head * ms[1]
+                    for i in 0..<s {
+                        let row = base + i * ms[2], target = logits + i * t
+                        for j in 0..<t { target[j] += row[j * ms[3]] }
                     }
-                    tc_softmax_rows_f32(logits, probabilities, s, t, 0)
-                    MatmulKernels.gemm(m: s, n: dv, k: t, a: probabilities, la: .init(transposed: false, leadingDimension: t),
-                                       b: pv + batch * v.strides[0] + head * v.strides[1], lb: lv,
-                                       c: out + batch * s * h * dv + head * dv, ldc: h * dv)
                 }
+                tc_softmax_rows_f32(logits, probabilities, s, t, 0)
+                MatmulKernels.gemm(m: s, n: dv, k: t, a: probabilities, la: .init(transposed: false, leadingDimension: t),
+                                   b: pv + batch * v.strides[0] + head * v.strides[1], lb: lv,
+                                   c: out + batch * s * h * dv + head * dv, ldc: h * dv)
             }
         }
         return Tensor(storage: merged.storage, shape: [b, h, s, dv], strides: [s * h * dv, dv, h * dv, 1], offset: 0, dtype: .float32)

@@ -34,7 +34,7 @@ import Testing
     /// Found by the tokenizer.json fuzzer: an added token re-using a vocabulary token's spelling with a
     /// smaller id left the largest vocabulary id outside the id → spelling table (an index trap).
     @Test func addedTokenRemappingAVocabularySpellingLoads() throws {
-        let tokenizer = try Self.load(Self.wordPieceJSON(["added_tokens": #"[{"id": 1, "content": "##s"}]"#]))
+        let tokenizer = try Self.load(Self.wordPieceJSON(["added_tokens": ###"[{"id": 1, "content": "##s"}]"###]))
         #expect(try tokenizer.encode("Hellos").ids == [1, 2])
         #expect(tokenizer.token(for: 2) == "##s")
         _ = tokenizer.decode([0, 1, 2, 3])
