@@ -182,18 +182,18 @@ def main():
         # GPT-2 greedy decoding
         gpt2_dir = os.path.join(WORK, "gpt2-random")
         greps = "1" if q else "3"
-        for impl in ["ours-eager", "torch"] + (["ours-compiled-generator"] if have_gen else []):
+        for impl in ["ours-eager", "torch", "ort"] + (["ours-compiled-generator"] if have_gen else []):
             meta = {"round": rnd, "workload": "gpt2_greedy_64", "impl": impl}
             if impl == "ours-eager":
                 cmd = [mb, "gpt2", "--model", gpt2_dir, "--tokens", "64", "--prompt", "8", "--reps", greps,
                        "--threads", str(a.threads)]
-            elif impl == "torch":
-                cmd = [a.python, peer_script, "gpt2", "--model", gpt2_dir, "--tokens", "64", "--prompt", "8",
-                       "--reps", greps, "--threads", str(a.threads)]
+            elif impl in ("torch", "ort"):
+                cmd = [a.python, peer_script, "gpt2", "--runtime", impl, "--model", gpt2_dir, "--onnx-dir",
+                       os.path.join(WORK, "onnx"), "--tokens", "64", "--prompt", "8", "--reps", greps, "--threads", str(a.threads)]
             else:
                 cmd = [gen_bin, "--model", gpt2_dir, "--tokens", "64", "--prompt", "8", "--reps", greps,
                        "--threads", str(a.threads)]
-            row = r.run("gpt2_greedy_64", cmd, peer=impl == "torch", meta=meta)
+            row = r.run("gpt2_greedy_64", cmd, peer=impl in ("torch", "ort"), meta=meta)
             if "median_ms" in row:
                 log(f"  gpt2_greedy_64  {impl:14s} {row['median_ms']:9.1f} ms  ({row['tokens_per_s']:.1f} tokens/s)")
         # Training step (tiny BERT MLM) and tokenizers
@@ -265,6 +265,13 @@ def prepare(a, r):
             log(f"prepare: random {arch} checkpoint")
             step(f"checkpoint {arch}", [a.python, peer_script, "random-checkpoint", "--arch", arch, "--out", os.path.join(WORK, key)], peer=True)
     onnx_dir = os.path.join(WORK, "onnx")
+    gpt2_cache = os.path.join(onnx_dir, "gpt2.json")
+    if not (os.path.exists(gpt2_cache) and os.path.exists(os.path.join(onnx_dir, "gpt2-decode.opt.onnx"))):
+        log("prepare: ONNX export (prefill + decode with past) and ORT transformer optimizer for GPT-2")
+        row = step("onnx gpt2", [a.python, peer_script, "prepare-gpt2", "--model", os.path.join(WORK, "gpt2-random"),
+                                 "--out", onnx_dir, "--threads", str(a.threads)], peer=True)
+        json.dump({k: row[k] for k in ("export_and_optimize_ms", "fused_operators")}, open(gpt2_cache, "w"))
+    prep["gpt2_ort_prepare"] = json.load(open(gpt2_cache))
     for key, model in MODELS.items():
         cache = os.path.join(onnx_dir, key + ".json")
         if not (os.path.exists(cache) and os.path.exists(os.path.join(onnx_dir, key + ".opt.onnx"))):
@@ -402,7 +409,7 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
     g = workloads.setdefault("gpt2_greedy_64", {"impls": {}})
     g.update(model="GPT-2 small config (124M, random init), greedy 64 tokens, prompt 8, KV cache", batch=1, seq=72,
              matmul_flops=gpt2_flops(), flops_source="analytic (see gpt2_flops in bench_all.py)")
-    for impl in ["ours-eager", "torch", "ours-compiled-generator"]:
+    for impl in ["ours-eager", "torch", "ort", "ours-compiled-generator"]:
         put("gpt2_greedy_64", impl, [r for r in ok if r.get("workload") == "gpt2_greedy_64" and r.get("impl") == impl and "median_ms" in r])
     t = workloads.setdefault("training_step", {"impls": {}})
     t.update(model="tiny BERT MLM training step (2 layers, hidden 128, vocab 30522, batch 8×64, AdamW)", matmul_flops=None)
@@ -437,8 +444,9 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
             for pr in PEERS:
                 if o in impls and pr in impls and impls[o].get("ms") and impls[pr].get("ms"):
                     w["ratios"][f"{o}/{pr}"] = impls[o]["ms"]["median"] / impls[pr]["ms"]["median"]
-        if "ours-compiled-generator" in impls and "torch" in impls:
-            w["ratios"]["ours-jit/torch"] = impls["ours-compiled-generator"]["ms"]["median"] / impls["torch"]["ms"]["median"]
+        for pr in ("torch", "ort"):
+            if "ours-compiled-generator" in impls and pr in impls:
+                w["ratios"][f"ours-jit/{pr}"] = impls["ours-compiled-generator"]["ms"]["median"] / impls[pr]["ms"]["median"]
         if "ours" in impls and "hf-tokenizers" in impls:
             w["ratios"]["ours/hf-tokenizers (throughput)"] = impls["ours"]["mb_per_s"]["median"] / impls["hf-tokenizers"]["mb_per_s"]["median"]
     errors = [{"tag": r["tag"], "workload": r.get("workload"), "impl": r.get("impl"), "error": r["error"]} for r in rows if "error" in r]

@@ -7,7 +7,12 @@ with ours and reads each process's peak RSS). Prints one JSON object on stdout.
       and runs onnxruntime.transformers.optimizer (model_type bert) into NAME.opt.onnx.
   models_peer.py encoder  --runtime torch|torch-compile|ort|openvino --model DIR --onnx-dir DIR --name NAME
                           --batch B --seq S --reps N --threads T
-  models_peer.py gpt2     --runtime torch --model DIR --tokens 64 --prompt 8 --reps N --threads T
+  models_peer.py prepare-gpt2 --model DIR --out DIR
+      exports DIR's GPT2LMHeadModel as two graphs, gpt2-prefill.onnx (ids, mask, positions → last logits and
+      the cache) and gpt2-decode.onnx (one token and the cache of `past` positions → logits and the cache one
+      longer), the split our CompiledGenerator uses, and runs the transformer optimizer (model_type gpt2) on
+      each into *.opt.onnx.
+  models_peer.py gpt2     --runtime torch|ort --model DIR [--onnx-dir DIR] --tokens 64 --prompt 8 --reps N --threads T
   models_peer.py coldstart --model DIR --text TEXT [--classifier]
       import torch + transformers, load the model and tokenizer, tokenize, one forward: the cold start that
       the AOT C app is compared with (the caller times the whole process).
@@ -98,6 +103,96 @@ def prepare(a):
     emit(fields)
 
 
+def prepare_gpt2(a):
+    import torch
+    import transformers
+    from transformers import DynamicCache
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+    model = transformers.GPT2LMHeadModel.from_pretrained(a.model, attn_implementation="eager").eval()
+    layers, heads = model.config.n_layer, model.config.n_head
+    head_dim = model.config.n_embd // heads
+    past_names = [f"past.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+    present_names = [f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+
+    def additive_mask(input_ids, attention_mask):
+        # [batch, 1, seq, total] from tensor ops only, so that the trace keeps seq and total dynamic
+        # (transformers' own mask builder turns them into constants under the TorchScript exporter).
+        key = torch.cumsum(torch.ones_like(attention_mask), 1) - 1                 # 0 … total-1
+        run = torch.cumsum(torch.ones_like(input_ids), 1)                           # 1 … seq
+        query = run - 1 + (key[:, -1:] + 1 - run[:, -1:])                           # past … total-1
+        allowed = (key[:, None, :] <= query[:, :, None]) & attention_mask.bool()[:, None, :]
+        return torch.where(allowed, 0.0, torch.finfo(torch.float32).min)[:, None].to(torch.float32)
+
+    class Step(torch.nn.Module):
+        def __init__(self, inner, with_past):
+            super().__init__()
+            self.inner, self.with_past = inner, with_past
+
+        def forward(self, input_ids, attention_mask, position_ids, *past):
+            data = [(past[2 * i], past[2 * i + 1]) for i in range(layers)] if self.with_past else None
+            cache = DynamicCache(ddp_cache_data=data, config=self.inner.config)
+            o = self.inner(input_ids=input_ids, attention_mask=additive_mask(input_ids, attention_mask),
+                           position_ids=position_ids, past_key_values=cache, use_cache=True)
+            out = [o.logits[:, -1, :]]
+            for layer in o.past_key_values.layers:
+                out += [layer.keys, layer.values]
+            return tuple(out)
+
+    fields = {"fused_operators": {}}
+    from onnxruntime.transformers import optimizer
+    start = time.perf_counter()
+    for name, with_past in (("gpt2-prefill", False), ("gpt2-decode", True)):
+        ids = torch.tensor([[5, 6, 7]])
+        past = [torch.randn(1, heads, 2, head_dim) for _ in range(2 * layers)] if with_past else []
+        positions = torch.tensor([[2, 3, 4]] if with_past else [[0, 1, 2]])
+        mask = torch.ones(1, 3 + (2 if with_past else 0), dtype=torch.int64)
+        axes = {"input_ids": {1: "seq"}, "attention_mask": {1: "total"}, "position_ids": {1: "seq"},
+                **{n: {2: "past"} for n in past_names[:len(past)]}, **{n: {2: "total"} for n in present_names}}
+        plain = os.path.join(a.out, name + ".onnx")
+        with torch.no_grad():
+            torch.onnx.export(Step(model, with_past), (ids, mask, positions, *past), plain,
+                              input_names=["input_ids", "attention_mask", "position_ids"] + past_names[:len(past)],
+                              output_names=["logits"] + present_names, dynamic_axes=axes, opset_version=17, dynamo=False)
+        optimized = optimizer.optimize_model(plain, model_type="gpt2", num_heads=heads, hidden_size=model.config.n_embd)
+        optimized.save_model_to_file(os.path.join(a.out, name + ".opt.onnx"))
+        fields["fused_operators"][name] = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+    fields["export_and_optimize_ms"] = (time.perf_counter() - start) * 1e3
+    emit(fields)
+
+
+def ort_generator(a, fields):
+    """Greedy decoding with the two optimized graphs of prepare-gpt2: a callable generating a.tokens tokens."""
+    import numpy as np
+    import onnxruntime as ort
+    fields["onnxruntime"] = ort.__version__
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = a.threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    start = time.perf_counter()
+    prefill, decode = (ort.InferenceSession(os.path.join(a.onnx_dir, f"gpt2-{n}.opt.onnx"), so,
+                                            providers=["CPUExecutionProvider"]) for n in ("prefill", "decode"))
+    fields["load_ms"] = (time.perf_counter() - start) * 1e3
+    past_names = [i.name for i in decode.get_inputs() if i.name.startswith("past.")]
+    prompt = np.array([[i % 50257 for i in ids_for(1, a.prompt)]], dtype=np.int64)
+
+    def generate():
+        n = prompt.shape[1]
+        out = prefill.run(None, {"input_ids": prompt, "attention_mask": np.ones((1, n), np.int64),
+                                 "position_ids": np.arange(n, dtype=np.int64)[None]})
+        tokens = [int(out[0].argmax())]
+        while len(tokens) < a.tokens:
+            total = n + len(tokens)
+            feed = {"input_ids": np.array([[tokens[-1]]], np.int64), "attention_mask": np.ones((1, total), np.int64),
+                    "position_ids": np.array([[total - 1]], np.int64), **dict(zip(past_names, out[1:]))}
+            out = decode.run(None, feed)
+            tokens.append(int(out[0].argmax()))
+        return tokens
+    return generate
+
+
 def encoder(a):
     fields = {"impl": a.runtime, "batch": a.batch, "seq": a.seq, "threads": a.threads, "reps": a.reps}
     if a.runtime in ("torch", "torch-compile"):
@@ -166,6 +261,17 @@ def encoder(a):
 
 
 def gpt2(a):
+    if a.runtime == "ort":
+        fields = {"impl": "ort", "threads": a.threads, "reps": a.reps, "tokens": a.tokens, "prompt": a.prompt}
+        generate = ort_generator(a, fields)
+        tokens = generate()
+        fields["first_result_unix"] = time.time()
+        fields["generated"] = len(tokens)
+        fields["check_tokens"] = tokens[:8]
+        fields.update(timed(a.reps, generate))
+        fields["tokens_per_s"] = a.tokens / (fields["median_ms"] / 1e3)
+        emit(fields)
+        return
     import torch
     import transformers
     torch.set_num_threads(a.threads)
@@ -216,7 +322,7 @@ def random_checkpoint(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["prepare", "encoder", "gpt2", "coldstart", "random-checkpoint"])
+    p.add_argument("command", choices=["prepare", "prepare-gpt2", "encoder", "gpt2", "coldstart", "random-checkpoint"])
     p.add_argument("--runtime", default="torch")
     p.add_argument("--model")
     p.add_argument("--onnx-dir")
@@ -234,7 +340,7 @@ def main():
     p.add_argument("--text")
     p.add_argument("--classifier", action="store_true")
     a = p.parse_args()
-    {"prepare": prepare, "encoder": encoder, "gpt2": gpt2, "coldstart": coldstart,
+    {"prepare": prepare, "prepare-gpt2": prepare_gpt2, "encoder": encoder, "gpt2": gpt2, "coldstart": coldstart,
      "random-checkpoint": random_checkpoint}[a.command](a)
 
 
