@@ -45,4 +45,20 @@ if "${memcheck[@]}" "$work/classify-app" "$work/truncated.weights" 2 3 2>"$work/
 fi
 grep -q "create:" "$work/err" || { cat "$work/err"; exit 1; }
 
+# samples/link-swift: the Swift executable linked against MiniLM compiled --portable, embedding one
+# sentence (skipped with a message when the checkpoint has not been fetched: scripts/fetch-minilm.sh).
+checkpoint=.models/all-MiniLM-L6-v2
+if [ -f "$checkpoint/model.safetensors" ]; then
+    "$tcompile" export "$checkpoint" --task feature-extraction --name minilm --max-batch 1 --max-seq 32 -o "$work/minilm.json" >/dev/null
+    "$tcompile" "$work/minilm.json" -o "$work/minilm" --portable >/dev/null
+    # Its own scratch folder: the sample's .build is linked against the host-compiled library by run.sh.
+    swift build --package-path samples/link-swift --scratch-path samples/link-swift/.build-valgrind \
+        -Xswiftc -I"$work/minilm" -Xlinker -L"$work/minilm" >"$work/swift-build.log" 2>&1 || { cat "$work/swift-build.log"; exit 1; }
+    app=$(swift build --package-path samples/link-swift --scratch-path samples/link-swift/.build-valgrind --show-bin-path)/link-swift
+    echo "valgrind: link-swift, MiniLM on one sentence"
+    "${memcheck[@]}" "$app" "$work/minilm" "$checkpoint" "A man is playing a guitar on stage." >/dev/null
+else
+    echo "valgrind: link-swift skipped: no $checkpoint (scripts/fetch-minilm.sh fetches it)"
+fi
+
 echo "valgrind: clean"
