@@ -6,16 +6,25 @@ import Synchronization
 /// backtrace: the first frame outside `Sources/Tensors` and `Sources/Graph`. Used only while
 /// tracing; needs debug info (SwiftPM builds have it) and answers nil without it.
 ///
-/// Symbolication is slow (tens of milliseconds in a large binary), so results are cached
-/// process-wide by the innermost return addresses: every layer of a model calls the same lines, so
-/// a 12-layer BERT costs about as much as one layer.
+/// Symbolication is slow (tens of milliseconds in a large binary, seconds under a sanitizer), so what
+/// each return address resolves to is cached process-wide: the library frames between the capture
+/// point and the model code, and the model's own lines, are the same addresses for every layer and
+/// every caller, so only addresses never seen before are symbolicated.
 enum SourceLocator {
     /// Library folders whose frames are skipped.
     static let libraryFolders = ["/Sources/Tensors/", "/Sources/Graph/"]
     /// Frames captured per lookup: enough to get from the capture point to the model code.
     static let depth = 12
 
-    private static let cache = Mutex<[[String]: SourceLocation?]>([:])
+    /// What one captured frame resolved to.
+    private enum FrameInfo {
+        /// A line of the caller's code: the answer.
+        case located(SourceLocation)
+        /// A frame of the library itself, of the standard library, or without line information.
+        case skipped
+    }
+
+    private static let known = Mutex<[String: FrameInfo]>([:])
     private static let images = Mutex<ImageMap?>(nil)
 
     /// The caller's location, or nil when no frame has line information.
@@ -25,23 +34,42 @@ enum SourceLocator {
             return map!
         }
         guard let backtrace = try? Backtrace.capture(limit: depth, top: 0, images: imageMap) else { return nil }
-        let key = backtrace.frames.map { "\($0)" }
-        if let cached = cache.withLock({ $0[key] }) { return cached }
-        let location = locate(backtrace)
-        cache.withLock { $0[key] = location }
-        return location
+        let keys = backtrace.frames.map { "\($0)" }
+        // From the cache when every frame up to the first located one has been seen.
+        let cached: SourceLocation?? = known.withLock { known in
+            for key in keys {
+                switch known[key] {
+                case .located(let location)?: return .some(location)
+                case .skipped?: continue
+                case nil: return nil
+                }
+            }
+            return .some(nil)
+        }
+        if let cached { return cached }
+        guard let symbolicated = backtrace.symbolicated(options: [.showSourceLocations, .useSymbolCache]) else { return nil }
+        // Inlined frames come innermost first, then the frame they were inlined into; each captured
+        // frame resolves to the first caller line among its own symbolicated frames.
+        var resolved: [String: FrameInfo] = [:]
+        var order: [String] = []
+        for frame in symbolicated.frames {
+            let key = "\(frame.captured)"
+            if resolved[key] == nil { resolved[key] = .skipped; order.append(key) }
+            if case .located = resolved[key]! { continue }
+            if let location = callerLocation(frame) { resolved[key] = .located(location) }
+        }
+        known.withLock { known in known.merge(resolved) { old, _ in old } }
+        for key in order { if case .located(let location) = resolved[key]! { return location } }
+        return nil
     }
 
-    private static func locate(_ backtrace: Backtrace) -> SourceLocation? {
-        guard let symbolicated = backtrace.symbolicated(options: [.showSourceLocations, .useSymbolCache]) else { return nil }
-        for frame in symbolicated.frames {
-            guard let location = frame.symbol?.sourceLocation, location.line > 0 else { continue }
-            let path = location.path
-            if libraryFolders.contains(where: { path.contains($0) }) { continue }
-            if path.contains("/swift/stdlib/") || path.contains("swift-corelibs") { continue }
-            return SourceLocation(file: relative(path), line: location.line)
-        }
-        return nil
+    /// The frame's source line when it is the caller's code (not the library's or the standard library's).
+    private static func callerLocation(_ frame: SymbolicatedBacktrace.Frame) -> SourceLocation? {
+        guard let location = frame.symbol?.sourceLocation, location.line > 0 else { return nil }
+        let path = location.path
+        if libraryFolders.contains(where: { path.contains($0) }) { return nil }
+        if path.contains("/swift/stdlib/") || path.contains("swift-corelibs") { return nil }
+        return SourceLocation(file: relative(path), line: location.line)
     }
 
     /// `…/Sources/Transformers/Bert.swift` → `Sources/Transformers/Bert.swift`.
