@@ -15,6 +15,10 @@ enum SourceLocator {
     static let libraryFolders = ["/Sources/Tensors/", "/Sources/Graph/"]
     /// Frames captured per lookup: enough to get from the capture point to the model code.
     static let depth = 12
+    /// False when the environment sets `TCOMPILE_SOURCE_LOCATIONS=0`: traced nodes then carry no
+    /// source line. For sanitizer builds (scripts/sanitize.sh), where symbolicating one new call site
+    /// takes seconds and tracing a model would take hours.
+    static let enabled = ProcessInfo.processInfo.environment["TCOMPILE_SOURCE_LOCATIONS"] != "0"
 
     /// What one captured frame resolved to.
     private enum FrameInfo {
@@ -29,6 +33,7 @@ enum SourceLocator {
 
     /// The caller's location, or nil when no frame has line information.
     static func current() -> SourceLocation? {
+        guard enabled else { return nil }
         let imageMap = images.withLock { map in
             if map == nil { map = ImageMap.capture() }
             return map!

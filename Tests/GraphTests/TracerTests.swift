@@ -41,7 +41,8 @@ func traceTiny() throws -> Graph {
         #expect(graph.constants.keys.contains("embedding.weight") && graph.constants.keys.contains("projection.weight"))
     }
 
-    @Test func nodesCarryTheirEagerSourceLine() throws {
+    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    func nodesCarryTheirEagerSourceLine() throws {
         let graph = try traceTiny()
         let matmul = try #require(graph.nodes.first { $0.op.name == "matmul" })
         let location = try #require(matmul.location)
@@ -49,7 +50,8 @@ func traceTiny() throws -> Graph {
         #expect(location.line == 17)
     }
 
-    @Test func goldenIRText() throws {
+    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    func goldenIRText() throws {
         let text = TextFormat.print(try traceTiny())
         let url = Bundle.module.url(forResource: "Fixtures/tiny_model", withExtension: "ir")!
         if ProcessInfo.processInfo.environment["TCOMPILE_UPDATE_GOLDEN"] == "1" {
@@ -74,21 +76,24 @@ func traceTiny() throws -> Graph {
         }
     }
 
-    @Test func readingValuesOnTheHostIsAnError() {
+    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    func readingValuesOnTheHostIsAnError() {
         expectTraceError("reads a tensor's values on the host", line: #line + 1) { inputs in
             let total = inputs["x"]!.sum().item()
             return [("y", inputs["x"]! * total)]
         }
     }
 
-    @Test func controlFlowOnADimIsAnError() {
+    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    func controlFlowOnADimIsAnError() {
         expectTraceError("control flow depends on a dynamic dim", line: nil) { inputs in
             let x = inputs["x"]!
             return [("y", x.size(1) > 5 ? x.exp().exp() : x.exp())]
         }
     }
 
-    @Test func inexpressibleDimArithmeticIsAnError() {
+    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    func inexpressibleDimArithmeticIsAnError() {
         expectTraceError("cannot express", line: #line + 3) { inputs in
             let x = inputs["x"]!
             let s = x.size(1)
@@ -96,7 +101,8 @@ func traceTiny() throws -> Graph {
         }
     }
 
-    @Test func tensorsBuiltFromSwiftValuesOfADimAreAnError() {
+    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    func tensorsBuiltFromSwiftValuesOfADimAreAnError() {
         expectTraceError("not made by tensor ops", line: #line + 3) { inputs in
             let x = inputs["x"]!
             let ramp = Tensor((0..<x.size(1)).map { Float($0) }, shape: [x.size(1)])
