@@ -31,6 +31,10 @@ public struct DynamicDim: Sendable, Hashable {
 /// source line: reading an input-dependent tensor on the host, a branch that changes the ops, or a
 /// number that no expression of the dims reproduces.
 public enum Tracer {
+    /// Whether traced nodes record the Swift source line of the eager code that made them (for error
+    /// messages and dumps): true unless the environment sets `TCOMPILE_SOURCE_LOCATIONS=0`.
+    public static var recordsSourceLocations: Bool { SourceLocator.enabled }
+
     /// Traces `body` into a graph.
     /// - Parameters:
     ///   - inputs: example inputs by name (dtypes and value patterns; dynamic dims are resized).

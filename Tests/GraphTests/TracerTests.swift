@@ -41,7 +41,7 @@ func traceTiny() throws -> Graph {
         #expect(graph.constants.keys.contains("embedding.weight") && graph.constants.keys.contains("projection.weight"))
     }
 
-    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    @Test(.disabled(if: !Tracer.recordsSourceLocations, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
     func nodesCarryTheirEagerSourceLine() throws {
         let graph = try traceTiny()
         let matmul = try #require(graph.nodes.first { $0.op.name == "matmul" })
@@ -50,7 +50,7 @@ func traceTiny() throws -> Graph {
         #expect(location.line == 17)
     }
 
-    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    @Test(.disabled(if: !Tracer.recordsSourceLocations, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
     func goldenIRText() throws {
         let text = TextFormat.print(try traceTiny())
         let url = Bundle.module.url(forResource: "Fixtures/tiny_model", withExtension: "ir")!
@@ -76,7 +76,7 @@ func traceTiny() throws -> Graph {
         }
     }
 
-    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    @Test(.disabled(if: !Tracer.recordsSourceLocations, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
     func readingValuesOnTheHostIsAnError() {
         expectTraceError("reads a tensor's values on the host", line: #line + 1) { inputs in
             let total = inputs["x"]!.sum().item()
@@ -84,7 +84,7 @@ func traceTiny() throws -> Graph {
         }
     }
 
-    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    @Test(.disabled(if: !Tracer.recordsSourceLocations, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
     func controlFlowOnADimIsAnError() {
         expectTraceError("control flow depends on a dynamic dim", line: nil) { inputs in
             let x = inputs["x"]!
@@ -92,7 +92,7 @@ func traceTiny() throws -> Graph {
         }
     }
 
-    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    @Test(.disabled(if: !Tracer.recordsSourceLocations, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
     func inexpressibleDimArithmeticIsAnError() {
         expectTraceError("cannot express", line: #line + 3) { inputs in
             let x = inputs["x"]!
@@ -101,7 +101,7 @@ func traceTiny() throws -> Graph {
         }
     }
 
-    @Test(.disabled(if: !SourceLocator.enabled, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
+    @Test(.disabled(if: !Tracer.recordsSourceLocations, "source locations are off (TCOMPILE_SOURCE_LOCATIONS=0)"))
     func tensorsBuiltFromSwiftValuesOfADimAreAnError() {
         expectTraceError("not made by tensor ops", line: #line + 3) { inputs in
             let x = inputs["x"]!

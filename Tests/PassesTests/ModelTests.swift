@@ -35,7 +35,7 @@ import Testing
         let g = try run(try m.trace(), PassPipeline.o2.passes)
         #expect(count(g, "fused_attention") == m.layers, "\(name): \(count(g, "fused_attention")) fused attention ops for \(m.layers) layers")
         #expect(count(g, "softmax") == 0, "\(name): a softmax is left")
-        for node in g.nodes where node.op.name == "fused_attention" {
+        for node in g.nodes where node.op.name == "fused_attention" && Tracer.recordsSourceLocations {
             #expect(node.location?.file.hasSuffix("ReferenceModels.swift") == true, "\(name): fused attention keeps the softmax's line")
         }
     }
