@@ -29,20 +29,22 @@ let package = Package(
 
         // Contiguous float kernels with runtime dispatch to AVX-512 / AVX2 / baseline x86-64.
         .target(name: "CKernels", path: "Sources/CKernels"),
+        // The lock of all shared state (visible to ThreadSanitizer, unlike Synchronization.Mutex on Linux).
+        .target(name: "Locks"),
         // Eager tensors, CPU kernels, autograd, safetensors.
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"]),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels", "Locks"]),
         // Modules, layers, losses, optimizers and the Trainer, on top of eager tensors.
         .target(name: "NN", dependencies: ["Tensors"]),
         // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
-        .target(name: "Graph", dependencies: ["Tensors"]),
+        .target(name: "Graph", dependencies: ["Tensors", "Locks"]),
         // WordPiece and byte-level BPE tokenizers, identical to Hugging Face tokenizers.
-        .target(name: "Tokenizers"),
+        .target(name: "Tokenizers", dependencies: ["Locks"]),
         // The graph optimizer: one rewrite engine, passes as rule files, a pass manager.
         .target(name: "Passes", dependencies: ["Graph"]),
         // Hugging Face BERT, RoBERTa and GPT-2 in eager Swift, loaded from real checkpoints.
         .target(name: "Transformers", dependencies: ["NN", "Tokenizers"]),
         // Lowering to native code through LLVM.
-        .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS"]),
+        .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS", "Locks"]),
 
         // The public face: compile(graph), CompiledModel, re-exporting the modules above.
         .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors"]),

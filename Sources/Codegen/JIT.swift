@@ -1,6 +1,7 @@
 import Foundation
 import CLLVM
 import Graph
+import Locks
 import Tensors
 
 /// Options for compiling a graph.

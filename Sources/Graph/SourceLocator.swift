@@ -1,6 +1,6 @@
 import Foundation
 import Runtime
-import Synchronization
+import Locks
 
 /// Finds the Swift source line of the eager code that called into the tensor library, from a
 /// backtrace: the first frame outside `Sources/Tensors` and `Sources/Graph`. Used only while
@@ -28,8 +28,8 @@ enum SourceLocator {
         case skipped
     }
 
-    private static let known = Mutex<[String: FrameInfo]>([:])
-    private static let images = Mutex<ImageMap?>(nil)
+    private static let known = LockedValue<[String: FrameInfo]>([:])
+    private static let images = LockedValue<ImageMap?>(nil)
 
     /// The caller's location, or nil when no frame has line information.
     static func current() -> SourceLocation? {

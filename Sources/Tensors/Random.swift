@@ -1,4 +1,4 @@
-import Synchronization
+import Locks
 
 /// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64): the same seed gives
 /// the same numbers on every run and machine.
@@ -53,7 +53,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 
 /// The process-wide default generator used when no generator or seed is given (`torch.manual_seed`).
 public enum DefaultGenerator {
-    private static let state = Mutex(RandomGenerator(seed: 0x5EED))
+    private static let state = LockedValue(RandomGenerator(seed: 0x5EED))
 
     /// Reseeds the default generator.
     public static func seed(_ seed: UInt64) {

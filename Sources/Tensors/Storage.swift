@@ -1,4 +1,4 @@
-import Synchronization
+import Locks
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +7,7 @@ import Glibc
 /// GPU memory): a fresh activation then costs no page faults. Bounded to 512 MiB.
 enum BufferCache {
     private struct State { var free: [Int: [UInt]] = [:]; var bytes = 0 }   // addresses by size
-    private static let state = Mutex(State())
+    private static let state = LockedValue(State())
     static let minimum = 1 << 16
     static let capacity = 512 << 20
 

@@ -1,6 +1,6 @@
 // The BPE model as Hugging Face `tokenizers` runs it for byte-level vocabularies (models/bpe/model.rs):
 // merges applied by rank, lowest first, leftmost on ties, with a per-word cache.
-import Synchronization
+import Locks
 
 /// Byte-level BPE: a word (raw bytes) starts as one symbol per byte (the byte's GPT-2 character) and the
 /// adjacent pair with the lowest merge rank is merged until no pair has a rank.
@@ -14,7 +14,7 @@ final class ByteLevelBPE: Sendable {
     let ignoreMerges: Bool
     /// Vocabulary entries by their raw bytes (used with `ignoreMerges`).
     let rawVocabulary: FrozenByteTable
-    private let cache = Mutex(WordCache())
+    private let cache = LockedValue(WordCache())
 
     /// Words longer than this (bytes) are not cached.
     static let longestCachedWord = 256
