@@ -161,16 +161,22 @@ def prepare_gpt2(a):
     emit(fields)
 
 
+def ort_session_options(ort, threads):
+    """The ORT settings of every ORT peer: `threads` intra-op threads, sequential, all graph optimizations."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return so
+
+
 def ort_generator(a, fields):
     """Greedy decoding with the two optimized graphs of prepare-gpt2: a callable generating a.tokens tokens."""
     import numpy as np
     import onnxruntime as ort
     fields["onnxruntime"] = ort.__version__
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = a.threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so = ort_session_options(ort, a.threads)
     start = time.perf_counter()
     prefill, decode = (ort.InferenceSession(os.path.join(a.onnx_dir, f"gpt2-{n}.opt.onnx"), so,
                                             providers=["CPUExecutionProvider"]) for n in ("prefill", "decode"))
@@ -220,11 +226,7 @@ def encoder(a):
         import numpy as np
         import onnxruntime as ort
         fields["onnxruntime"] = ort.__version__
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = a.threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so = ort_session_options(ort, a.threads)
         start = time.perf_counter()
         session = ort.InferenceSession(os.path.join(a.onnx_dir, a.name + ".opt.onnx"), so, providers=["CPUExecutionProvider"])
         fields["compile_ms"] = (time.perf_counter() - start) * 1e3   # session creation (graph optimizations)
