@@ -34,7 +34,7 @@ extension Tensor {
         // Products above OpenBLAS's small-matrix size are threaded by OpenBLAS itself instead.
         // Tiny heads (a short sequence) are grouped so that a thread's share is worth dispatching.
         let work = s * t * Swift.max(d, dv)
-        ParallelRanges.forEach(b * h, grain: work <= 1_000_000 ? Swift.max(1, 65_536 / work) : b * h) { pairs in
+        ParallelRanges.forEach(b * h, grain: work <= 1_000_000 ? Swift.max(1, ParallelRanges.elementGrain / work) : b * h) { pairs in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: 2 * s * t)
             defer { scores.deallocate() }
             let logits = scores, probabilities = scores + s * t

@@ -1,18 +1,17 @@
 import Testing
 @testable import Tensors
 
-/// The eager kernels that split their work over `BLASThreads.current` threads (elementwise maps,
+/// The eager kernels that split their work over the eager threads (elementwise maps,
 /// broadcast binaries, softmax and layer-norm rows, attention heads) give the same bits with one
 /// thread as with several, and the right values (checked against scalar loops).
 @Suite struct ParallelKernelTests {
-    /// `body` evaluated with 1 and then 3 eager threads (the previous count restored).
+    /// `body` evaluated with the eager kernels split over 1 and then 3 threads. Only this task's count
+    /// changes (`ParallelRanges.threadCountOverride`): tests running alongside compare eager results
+    /// bit for bit, and OpenBLAS's own thread count changes its summation order.
     static func withOneAndThreeThreads(_ body: () -> Tensor) -> (one: [Float], three: [Float]) {
-        let saved = BLASThreads.current
-        defer { BLASThreads.set(saved) }
-        BLASThreads.set(1)
-        let one = body().toFloatArray()
-        BLASThreads.set(3)
-        return (one, body().toFloatArray())
+        let one = ParallelRanges.$threadCountOverride.withValue(1) { body().toFloatArray() }
+        let three = ParallelRanges.$threadCountOverride.withValue(3) { body().toFloatArray() }
+        return (one, three)
     }
 
     // 600 × 384 = 230,400 elements: above the parallel grain, not a multiple of the thread count.

@@ -5,10 +5,6 @@ import Glibc
 
 /// CPU kernels for elementwise ops, type conversion and strided copies.
 enum ElementwiseKernels {
-    /// Elements below which a map runs on one thread: splitting costs more than it saves
-    /// (PyTorch's `at::internal::GRAIN_SIZE` is 32768; a dispatch here costs a few microseconds).
-    static let parallelGrain = 65_536
-
     /// A new contiguous tensor of `shape` and `dtype` whose elements the caller will all write.
     static func empty(_ shape: [Int], _ dtype: DType) -> Tensor {
         Tensor(storage: Storage(uninitializedByteCount: Shape.count(shape) * dtype.byteSize), shape: shape, dtype: dtype)
@@ -75,7 +71,7 @@ enum ElementwiseKernels {
         let o = out.pointer(as: Float.self)
         let a = UnsafePointer(input.pointer(as: Float.self))
         if input.isContiguous, let code = op.kernelCode {
-            ParallelRanges.forEach(input.count, grain: parallelGrain) { r in
+            ParallelRanges.forEach(input.count, grain: ParallelRanges.elementGrain) { r in
                 tc_unary_f32(code, a + r.lowerBound, o + r.lowerBound, r.count)
             }
             return out
@@ -187,12 +183,12 @@ enum ElementwiseKernels {
             let runs = p.outerOffsets[0].count, sx = p.innerStrides[1], sy = p.innerStrides[2]
             if runs == 1 {   // one long run: split it
                 let (x0, y0, o0) = (x + p.outerOffsets[1][0], y + p.outerOffsets[2][0], o + p.outerOffsets[0][0])
-                ParallelRanges.forEach(p.inner, grain: parallelGrain) { r in
+                ParallelRanges.forEach(p.inner, grain: ParallelRanges.elementGrain) { r in
                     tc_binary_f32(code, x0 + r.lowerBound * sx, sx, y0 + r.lowerBound * sy, sy, o0 + r.lowerBound, r.count)
                 }
                 return
             }
-            ParallelRanges.forEach(runs, grain: max(1, parallelGrain / max(p.inner, 1))) { runRange in
+            ParallelRanges.forEachRow(runs, length: p.inner) { runRange in
                 for run in runRange {
                     tc_binary_f32(code, x + p.outerOffsets[1][run], sx, y + p.outerOffsets[2][run],
                                   sy, o + p.outerOffsets[0][run], p.inner)

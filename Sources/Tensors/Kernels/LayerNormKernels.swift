@@ -19,7 +19,7 @@ enum LayerNormKernels {
         let dst = out.pointer(as: Float.self)
         let wp = w.map { UnsafePointer($0.pointer(as: Float.self)) }
         let bp = b.map { UnsafePointer($0.pointer(as: Float.self)) }
-        ParallelRanges.forEach(rows, grain: max(1, ElementwiseKernels.parallelGrain / max(m, 1))) { r in
+        ParallelRanges.forEachRow(rows, length: m) { r in
             tc_layer_norm_rows_f32(src + r.lowerBound * m, wp, bp, dst + r.lowerBound * m, r.count, m, Float(eps))
         }
         return out

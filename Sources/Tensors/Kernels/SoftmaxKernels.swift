@@ -17,7 +17,7 @@ enum SoftmaxKernels {
         let rows = m == 0 ? 0 : x.count / m
         let src = UnsafePointer(input.pointer(as: Float.self))
         let dst = out.pointer(as: Float.self)
-        ParallelRanges.forEach(rows, grain: max(1, ElementwiseKernels.parallelGrain / max(m, 1))) { r in
+        ParallelRanges.forEachRow(rows, length: m) { r in
             tc_softmax_rows_f32(src + r.lowerBound * m, dst + r.lowerBound * m, r.count, m, log ? 1 : 0)
         }
         return out
