@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors"]),
         // The command line.
         .executableTarget(name: "tcompile", dependencies: [
-            "TCompile", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TCompile", "Tokenizers", "Transformers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile", "Transformers"]),

@@ -28,12 +28,12 @@ public enum TCompile {
     }
 
     /// Loads a model.json in either form: a traced graph (`tcompile.graph/1`) or a manifest naming a
-    /// Hugging Face checkpoint (`tcompile.model/1`), which is built and traced.
+    /// Hugging Face checkpoint (`tcompile.model/2`), which is built and traced.
     public static func load(_ path: String) throws -> (name: String, graph: Graph) {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ExportError("\(path): cannot read the file") }
         let format = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["format"] as? String
         switch format {
-        case ModelManifest.format?: return try ModelManifest.read(path: path).graph()
+        case ModelManifest.format?, "tcompile.model/1"?: return try ModelManifest.read(path: path).graph()
         case GraphFile.format?: return try GraphFile.load(path: path)
         default: throw ExportError("\(path): format must be \"\(GraphFile.format)\" or \"\(ModelManifest.format)\", got \(format.map { "\"\($0)\"" } ?? "none")")
         }

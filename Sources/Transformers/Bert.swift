@@ -415,3 +415,77 @@ public final class BertForSequenceClassification: Module {
         return withNoGradIfEval(self) { forward(inputs, labels: labels) }
     }
 }
+
+// MARK: - Loading and pipelines
+
+extension BertModel: PretrainedModel {
+    public static var basePrefix: String { "bert" }
+    /// Has a pooler exactly when the checkpoint has one (or when it is empty).
+    public convenience init(config: BertConfig, checkpointKeys: Set<String>) {
+        self.init(config: config, addPoolingLayer: checkpointKeys.isEmpty || checkpointKeys.contains { $0.hasSuffix("pooler.dense.weight") })
+    }
+}
+
+extension BertForMaskedLM: PretrainedModel {
+    public static var basePrefix: String { "bert" }
+    public convenience init(config: BertConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension BertForNextSentencePrediction: PretrainedModel {
+    public static var basePrefix: String { "bert" }
+    public convenience init(config: BertConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension BertForPreTraining: PretrainedModel {
+    public static var basePrefix: String { "bert" }
+    public convenience init(config: BertConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension BertForSequenceClassification: PretrainedModel {
+    public static var basePrefix: String { "bert" }
+    public convenience init(config: BertConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension BertForMaskedLM: MaskedLanguageModel {
+    public func maskedLMLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
+    public var padTokenId: Int { config.common.padTokenId ?? 0 }
+}
+
+extension BertModel: EncoderModel {
+    public func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).lastHiddenState }
+    public var padTokenId: Int { config.common.padTokenId ?? 0 }
+}
+
+extension BertForSequenceClassification: SequenceClassifier {
+    public func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
+    public var commonConfig: CommonConfig { config.common }
+}
+
+extension ModelFamily {
+    /// BERT (`model_type` `bert`): WordPiece ids, attention mask and token types.
+    public static let bert = ModelFamily(
+        modelType: "bert", config: BertConfig.self, tokenizer: .wordPiece,
+        inputs: [.inputIds, .attentionMask, .tokenTypeIds],
+        tasks: [
+            .task(.featureExtraction, BertModel.self, architectures: ["BertModel"],
+                  outputs: ["last_hidden_state", "pooler_output"]) { m, x in m.forward(x.encoder).namedOutputs },
+            .task(.fillMask, BertForMaskedLM.self, architectures: ["BertForMaskedLM"],
+                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+            .task(.nextSentencePrediction, BertForNextSentencePrediction.self, architectures: ["BertForNextSentencePrediction"],
+                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+            .task(.pretraining, BertForPreTraining.self, architectures: ["BertForPreTraining"],
+                  outputs: ["prediction_logits", "seq_relationship_logits"]) { m, x in
+                let o = m.forward(x.encoder)
+                return [("prediction_logits", o.predictionLogits), ("seq_relationship_logits", o.seqRelationshipLogits)]
+            },
+            .task(.textClassification, BertForSequenceClassification.self, architectures: ["BertForSequenceClassification"],
+                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+        ])
+}
+
+extension BaseModelOutput {
+    /// `last_hidden_state` and, with a pooler, `pooler_output`: the outputs by Hugging Face's names.
+    public var namedOutputs: [(name: String, tensor: Tensor)] {
+        [("last_hidden_state", lastHiddenState)] + (poolerOutput.map { [("pooler_output", $0)] } ?? [])
+    }
+}

@@ -133,6 +133,9 @@ public struct BertConfig: PretrainedConfig, Equatable {
         try common.encode(to: encoder)
     }
 
+    /// `max_position_embeddings`: one position per token.
+    public var maxSequenceLength: Int { maxPositionEmbeddings }
+
     public func validate(file: String) throws(TransformersError) {
         for (value, field) in [(vocabSize, "vocab_size"), (hiddenSize, "hidden_size"), (numHiddenLayers, "num_hidden_layers"),
                                (numAttentionHeads, "num_attention_heads"), (intermediateSize, "intermediate_size"),

@@ -24,14 +24,3 @@ public protocol CausalLanguageModel: Module {
     /// their keys and values are appended to it; logits of the last `logitsToKeep` positions.
     func forward(_ inputs: DecoderInputs, cache: KVCache?, labels: Tensor?, logitsToKeep: Int?) -> CausalLMOutput
 }
-
-extension GPT2LMHeadModel: CausalLanguageModel {
-    /// `vocab_size`.
-    public var vocabularySize: Int { config.vocabSize }
-    /// `n_positions`.
-    public var maxPositions: Int { config.nPositions }
-    /// `n_layer`.
-    public var layerCount: Int { config.nLayer }
-    /// The config's shared fields (`eos_token_id`, `pad_token_id`, …).
-    public var commonConfig: CommonConfig { config.common }
-}

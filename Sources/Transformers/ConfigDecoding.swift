@@ -79,6 +79,8 @@ public protocol PretrainedConfig: Codable, Sendable {
     static var modelTypes: [String] { get }
     /// Checks values the decoder cannot (supported activations, sizes that must divide).
     func validate(file: String) throws(TransformersError)
+    /// The longest sequence the model's position table allows (what `--max-seq` may not exceed).
+    var maxSequenceLength: Int { get }
 }
 
 extension PretrainedConfig {

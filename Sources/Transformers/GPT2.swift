@@ -227,3 +227,39 @@ public final class GPT2LMHeadModel: Module {
         return withNoGradIfEval(self) { forward(inputs, cache: cache, labels: labels) }
     }
 }
+
+// MARK: - Loading and pipelines
+
+extension GPT2Model: PretrainedModel {
+    public static var basePrefix: String { "transformer" }
+    public convenience init(config: GPT2Config, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension GPT2LMHeadModel: PretrainedModel {
+    public static var basePrefix: String { "transformer" }
+    public convenience init(config: GPT2Config, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension GPT2LMHeadModel: CausalLanguageModel {
+    /// `vocab_size`.
+    public var vocabularySize: Int { config.vocabSize }
+    /// `n_positions`.
+    public var maxPositions: Int { config.nPositions }
+    /// `n_layer`.
+    public var layerCount: Int { config.nLayer }
+    /// The config's shared fields (`eos_token_id`, `pad_token_id`, …).
+    public var commonConfig: CommonConfig { config.common }
+}
+
+extension ModelFamily {
+    /// GPT-2 (`model_type` `gpt2`): byte-level BPE ids and attention mask, causal.
+    public static let gpt2 = ModelFamily(
+        modelType: "gpt2", config: GPT2Config.self, tokenizer: .byteLevelBPE,
+        inputs: [.inputIds, .attentionMask],
+        tasks: [
+            .task(.featureExtraction, GPT2Model.self, architectures: ["GPT2Model"],
+                  outputs: ["last_hidden_state"]) { m, x in [("last_hidden_state", m.forward(x.decoder))] },
+            .task(.textGeneration, GPT2LMHeadModel.self, architectures: ["GPT2LMHeadModel"],
+                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.decoder).logits)] },
+        ])
+}

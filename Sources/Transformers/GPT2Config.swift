@@ -152,6 +152,9 @@ public struct GPT2Config: PretrainedConfig, Equatable {
         try common.encode(to: encoder)
     }
 
+    /// `n_positions`: prompt and generated tokens together.
+    public var maxSequenceLength: Int { nPositions }
+
     public func validate(file: String) throws(TransformersError) {
         for (value, field) in [(vocabSize, "vocab_size"), (nPositions, "n_positions"), (nEmbd, "n_embd"),
                                (nLayer, "n_layer"), (nHead, "n_head"), (nInner ?? 1, "n_inner")] {

@@ -35,16 +35,6 @@ public protocol MaskedLanguageModel: PretrainedModel {
     var padTokenId: Int { get }
 }
 
-extension BertForMaskedLM: MaskedLanguageModel {
-    public func maskedLMLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
-    public var padTokenId: Int { config.common.padTokenId ?? 0 }
-}
-
-extension RobertaForMaskedLM: MaskedLanguageModel {
-    public func maskedLMLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
-    public var padTokenId: Int { config.bert.common.padTokenId ?? 1 }
-}
-
 /// One candidate for a masked position.
 public struct FillMaskPrediction: Sendable, Equatable {
     /// The token id.
@@ -129,16 +119,6 @@ public protocol EncoderModel: Module {
     var padTokenId: Int { get }
 }
 
-extension BertModel: EncoderModel {
-    public func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).lastHiddenState }
-    public var padTokenId: Int { config.common.padTokenId ?? 0 }
-}
-
-extension RobertaModel: EncoderModel {
-    public func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).lastHiddenState }
-    public var padTokenId: Int { config.bert.common.padTokenId ?? 1 }
-}
-
 /// Sentence embeddings: token states averaged over the real tokens (mean pooling) and, by default,
 /// scaled to unit length — what sentence-transformers' all-MiniLM-L6-v2 does
 /// (`pipeline("feature-extraction")` plus pooling).
@@ -201,16 +181,6 @@ public protocol SequenceClassifier: Module {
     func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor
     /// Labels, special tokens and problem type.
     var commonConfig: CommonConfig { get }
-}
-
-extension BertForSequenceClassification: SequenceClassifier {
-    public func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
-    public var commonConfig: CommonConfig { config.common }
-}
-
-extension RobertaForSequenceClassification: SequenceClassifier {
-    public func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
-    public var commonConfig: CommonConfig { config.bert.common }
 }
 
 /// A label with its score.

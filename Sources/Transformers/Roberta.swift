@@ -153,3 +153,54 @@ public final class RobertaForSequenceClassification: Module {
         return withNoGradIfEval(self) { forward(inputs, labels: labels) }
     }
 }
+
+// MARK: - Loading and pipelines
+
+extension RobertaModel: PretrainedModel {
+    public static var basePrefix: String { "roberta" }
+    /// Has a pooler exactly when the checkpoint has one (or when it is empty).
+    public convenience init(config: RobertaConfig, checkpointKeys: Set<String>) {
+        self.init(config: config, addPoolingLayer: checkpointKeys.isEmpty || checkpointKeys.contains { $0.hasSuffix("pooler.dense.weight") })
+    }
+}
+
+extension RobertaForMaskedLM: PretrainedModel {
+    public static var basePrefix: String { "roberta" }
+    public convenience init(config: RobertaConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension RobertaForSequenceClassification: PretrainedModel {
+    public static var basePrefix: String { "roberta" }
+    public convenience init(config: RobertaConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension RobertaForMaskedLM: MaskedLanguageModel {
+    public func maskedLMLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
+    public var padTokenId: Int { config.bert.common.padTokenId ?? 1 }
+}
+
+extension RobertaModel: EncoderModel {
+    public func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).lastHiddenState }
+    public var padTokenId: Int { config.bert.common.padTokenId ?? 1 }
+}
+
+extension RobertaForSequenceClassification: SequenceClassifier {
+    public func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
+    public var commonConfig: CommonConfig { config.bert.common }
+}
+
+extension ModelFamily {
+    /// RoBERTa (`model_type` `roberta`): byte-level BPE ids and attention mask; positions start past
+    /// the padding index.
+    public static let roberta = ModelFamily(
+        modelType: "roberta", config: RobertaConfig.self, tokenizer: .byteLevelBPE,
+        inputs: [.inputIds, .attentionMask],
+        tasks: [
+            .task(.featureExtraction, RobertaModel.self, architectures: ["RobertaModel"],
+                  outputs: ["last_hidden_state", "pooler_output"]) { m, x in m.forward(x.encoder).namedOutputs },
+            .task(.fillMask, RobertaForMaskedLM.self, architectures: ["RobertaForMaskedLM"],
+                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+            .task(.textClassification, RobertaForSequenceClassification.self, architectures: ["RobertaForSequenceClassification"],
+                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+        ])
+}

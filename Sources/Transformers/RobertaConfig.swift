@@ -33,6 +33,10 @@ public struct RobertaConfig: PretrainedConfig, Equatable {
     public init(from decoder: Decoder) throws { bert = try BertConfig(from: decoder, defaults: Self.defaults) }
     public func encode(to encoder: Encoder) throws { try bert.encode(to: encoder) }
 
+    /// `max_position_embeddings` less the positions up to the padding index (RoBERTa's positions
+    /// start at `pad_token_id + 1`).
+    public var maxSequenceLength: Int { bert.maxPositionEmbeddings - ((bert.common.padTokenId ?? 1) + 1) }
+
     public func validate(file: String) throws(TransformersError) {
         try bert.validate(file: file)
         guard let pad = bert.common.padTokenId else { throw .missingConfigField(file: file, field: "pad_token_id") }

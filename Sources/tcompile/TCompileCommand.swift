@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TCompile
+import Transformers
 import Tokenizers
 
 /// The `tcompile` command line: compile a model.json to a native library, run it, inspect it,
@@ -11,7 +12,7 @@ struct TCompileCommand: ParsableCommand {
         commandName: "tcompile",
         abstract: "An ahead-of-time graph compiler for Transformer models.",
         discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI.",
-        subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self, Tokenize.self],
+        subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self, Tokenize.self, Families.self],
         defaultSubcommand: Compile.self)
 
     /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command.
@@ -23,7 +24,7 @@ struct TCompileCommand: ParsableCommand {
 
 /// Options every subcommand that reads a model shares.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "The model: a model.json, either a traced graph (tcompile.graph/1) or a manifest naming a Hugging Face checkpoint (tcompile.model/1).")
+    @Argument(help: "The model: a model.json, either a traced graph (tcompile.graph/1) or a manifest naming a Hugging Face checkpoint (tcompile.model/2).")
     var model: String
 
     @Option(help: "Threads for the compiled kernels and BLAS (default: the manifest's options.threads, else all cores); for a library, its default thread count.")
@@ -100,7 +101,7 @@ struct Compile: ParsableCommand {
         try reportingErrors {
             let start = DispatchTime.now()
             let (modelName, graph) = try options.load()
-            let libraryName = name ?? modelName.replacingOccurrences(of: "-", with: "_")
+            let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
             var kinds: EmitKinds = []
             for kind in emit.split(separator: ",") {
@@ -317,18 +318,21 @@ struct Bench: ParsableCommand {
 }
 
 struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Trace a Hugging Face checkpoint directory into a model.json (tcompile.graph/1).")
+    static let configuration = CommandConfiguration(
+        abstract: "Trace a Hugging Face checkpoint directory into a model.json (tcompile.graph/1).",
+        discussion: "Families and their tasks (`tcompile families` lists inputs and outputs):\n"
+            + ModelRegistry.families.map { "  \($0.modelType): \($0.taskNames)" }.joined(separator: "\n"))
 
     @Argument(help: "A checkpoint directory: config.json, model.safetensors, tokenizer files.")
     var checkpoint: String
 
-    @Option(help: "The pipeline task: \(ExportTask.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var task: String
+    @Option(help: "The Hugging Face task (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", "))); default: the one config.json's architectures select.")
+    var task: String?
 
     @Option(help: "Largest batch the compiled model will accept.")
     var maxBatch: Int = 8
 
-    @Option(help: "Longest sequence the compiled model will accept.")
+    @Option(help: "Longest sequence the compiled model will accept (at most the checkpoint's positions).")
     var maxSeq: Int = 512
 
     @Option(name: .shortAndLong, help: "Where to write model.json (its weights go beside it).")
@@ -338,8 +342,11 @@ struct Export: ParsableCommand {
     var name: String?
 
     func validate() throws {
-        guard ExportTask(rawValue: task) != nil else {
-            throw ValidationError("--task: unknown task '\(task)' (\(ExportTask.allCases.map(\.rawValue).joined(separator: ", ")))")
+        if let task, ModelTask(rawValue: task) == nil {
+            throw ValidationError("--task: unknown task '\(task)' (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if let name, !CIdentifier.isValid(name) {
+            throw ValidationError("--name: '\(name)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)")
         }
     }
 
@@ -349,15 +356,39 @@ struct Export: ParsableCommand {
             let directory = URL(fileURLWithPath: checkpoint)
             // model.json and its weights file must not replace any file of the checkpoint.
             let outputURL = URL(fileURLWithPath: output).standardizedFileURL
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: outputURL.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CLIError("-o \(output): is a directory; give the model.json file to write (e.g. -o \(output)/model.json)")
+            }
             var read = InputFiles()
             read.add(directory: directory.path)
             try read.check(outputs: [outputURL.path, GraphFile.weightsPath(for: outputURL.path)])
-            let (traced, graph) = try ModelExport.trace(directory: directory, task: ExportTask(rawValue: task)!, maxBatch: maxBatch, maxSeq: maxSeq)
+            let (traced, model, graph) = try ModelExport.trace(directory: directory, task: task.flatMap(ModelTask.init(rawValue:)),
+                                                               maxBatch: maxBatch, maxSeq: maxSeq)
+            if task == nil { print("task: \(model.task.rawValue) (picked from config.json's architectures; --task chooses another)") }
             let name = self.name ?? traced
             try FileManager.default.createDirectory(at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
             try GraphFile.save(graph, name: name, to: outputURL.path)
-            print("traced \(name) (\(task)): \(graph.computeNodeCount) ops, inputs \(graph.inputNodes.compactMap { if case .input(let n) = $0.op { n } else { nil } }.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")
+            print("traced \(name) (\(model.task.rawValue)): \(graph.computeNodeCount) ops, inputs \(model.inputNames.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")
             print("wrote \(outputURL.path) in \(String(format: "%.1f", milliseconds(since: start) / 1000)) s")
+        }
+    }
+}
+
+struct Families: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the model families tcompile export loads, with their tasks, inputs and outputs.")
+
+    @Flag(help: "Print the JSON Schema of the tcompile.model/2 manifest instead (made from the same registry).")
+    var schema = false
+
+    func run() throws {
+        if schema { print(ModelManifest.jsonSchema, terminator: ""); return }
+        for family in ModelRegistry.families {
+            print("\(family.modelType) (\(family.tokenizer.rawValue) tokenizer; inputs \(family.inputs.map(\.name).joined(separator: ", ")), each [batch, seq])")
+            for entry in family.tasks {
+                let classes = entry.architectures.joined(separator: ", ")
+                print("  \(entry.task.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)) → \(entry.outputs.joined(separator: ", "))   (\(classes))")
+            }
         }
     }
 }

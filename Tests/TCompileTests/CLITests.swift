@@ -95,7 +95,7 @@ import TCompile
     }
 }
 
-/// `tcompile.model/1` manifests: a checkpoint directory traced on the fly, and every field checked.
+/// `tcompile.model/2` manifests: a checkpoint directory traced on the fly, and every field checked.
 @Suite(.serialized) struct ManifestTests {
     static let checkpoint = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../samples/classify/model").standardized.path
@@ -104,8 +104,8 @@ import TCompile
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: dir + "/classify", withDestinationPath: checkpoint)
-        var manifest: [String: Any] = ["format": "tcompile.model/1", "name": "classify", "checkpoint": "classify", "architecture": "bert",
-                                       "head": "sequence-classification", "dynamic_dims": ["batch": ["max": 4], "seq": ["max": 32]],
+        var manifest: [String: Any] = ["format": "tcompile.model/2", "name": "classify", "checkpoint": "classify", "model_type": "bert",
+                                       "task": "text-classification", "dynamic_dims": ["batch": ["max": 4], "seq": ["max": 32]],
                                        "options": ["threads": 1]]
         for (k, v) in fields { manifest[k] = v is NSNull ? nil : v }
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: dir + "/model.json"))
@@ -123,13 +123,16 @@ import TCompile
     @Test(arguments: [
         ("colour", "\"red\"", "colour is not a known field"),
         ("checkpoint", "\"nowhere\"", "is not a checkpoint directory"),
-        ("architecture", "\"gpt2\"", "gpt2 head"),
-        ("head", "\"masked\"", "'masked' is not a bert head"),
+        ("model_type", "\"gpt2\"", "is 'gpt2' but the checkpoint's config.json says 'bert'"),
+        ("task", "\"masked\"", "'masked' is not a task of bert"),
+        ("task", "\"text-generation\"", "'text-generation' is not a task of bert"),
+        ("name", "\"2layer\"", "'2layer' is not a C identifier"),
         ("dynamic_dims", "{\"batch\": {\"max\": 4}, \"seq\": {\"max\": 999}}", "exceeds the 64 positions"),
         ("dynamic_dims", "{\"batch\": {\"max\": 4}}", "dynamic_dims.seq must be an object"),
         ("outputs", "[\"pooler_output\"]", "'pooler_output' is not an output"),
         ("options", "{\"precision\": \"f16\"}", "only \"f32\""),
-        ("format", "\"tcompile.model/2\"", "format must be"),
+        ("format", "\"tcompile.model/3\"", "format must be"),
+        ("format", "\"tcompile.model/1\"", "name the Hugging Face task in \"task\""),
     ])
     func errorsNameTheField(_ field: String, _ json: String, _ fragment: String) throws {
         let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)

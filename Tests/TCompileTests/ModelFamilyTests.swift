@@ -10,7 +10,7 @@ import Transformers
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../TransformersTests/Fixtures").standardized
 
-    static let cases: [(String, ExportTask)] = [
+    static let cases: [(String, ModelTask)] = [
         ("bert-model", .featureExtraction), ("bert-mlm", .fillMask), ("bert-nsp", .nextSentencePrediction),
         ("bert-pretraining", .pretraining), ("bert-seqcls", .textClassification),
         ("roberta-model", .featureExtraction), ("roberta-mlm", .fillMask), ("roberta-seqcls", .textClassification),
@@ -20,7 +20,7 @@ import Transformers
     @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })
     func tracedInterpretedAndCompiled(_ label: String) throws {
         let parts = label.split(separator: " ")
-        let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(String(parts[0])), task: ExportTask(rawValue: String(parts[1]))!)
+        let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(String(parts[0])), task: ModelTask(rawValue: String(parts[1]))!)
         let graph = try model.trace(maxBatch: 3, maxSeq: 24)
         // Each -O2 pass keeps the interpreter's results within 1e-5.
         let probe = ["input_ids": Tensor.randint(1, 60, shape: [2, 7], seed: 5), "attention_mask": Tensor([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0], shape: [2, 7]),
