@@ -96,18 +96,20 @@ public struct TaskEntry: Sendable {
     /// BERT's `pooler_output`, is listed and produced only when present).
     public let outputs: [String]
     let load: @Sendable (URL, ModelFamily) throws -> TaskModel
+    /// Builds the task's text pipeline (`TaskPipeline`), when the model class provides one.
+    let pipeline: (@Sendable (URL) throws -> ([String]) throws -> PipelineResult)?
 
     /// An entry whose model is `Model.fromPretrained(directory:)` and whose forward is `forward`.
     public static func task<Model: PretrainedModel>(
         _ task: ModelTask, _ model: Model.Type, architectures: [String], outputs: [String],
         forward: @escaping @Sendable (Model, TaskInputs) -> [(name: String, tensor: Tensor)]
     ) -> TaskEntry {
-        TaskEntry(task: task, architectures: architectures, outputs: outputs) { directory, family in
+        TaskEntry(task: task, architectures: architectures, outputs: outputs, load: { directory, family in
             let m = try Model.fromPretrained(directory: directory)
             m.eval()
             return TaskModel(module: m, task: task, inputs: family.inputs,
                              maxSequenceLength: m.config.maxSequenceLength) { forward(m, $0) }
-        }
+        }, pipeline: TaskPipeline.maker(Model.self, task: task))
     }
 }
 

@@ -112,7 +112,7 @@ func requireTokenizer(_ tokenizer: (any TextEncoder)?) throws(TransformersError)
 // MARK: - Feature extraction
 
 /// An encoder that yields hidden states: `BertModel`, `RobertaModel`.
-public protocol EncoderModel: Module {
+public protocol EncoderModel: PretrainedModel {
     /// Validated last hidden states `[B, S, H]`.
     func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor
     /// `pad_token_id`.
@@ -176,7 +176,7 @@ public func l2Normalized(_ x: Tensor) -> Tensor {
 // MARK: - Text classification
 
 /// A sequence classifier: `BertForSequenceClassification`, `RobertaForSequenceClassification`.
-public protocol SequenceClassifier: Module {
+public protocol SequenceClassifier: PretrainedModel {
     /// Validated logits `[B, labels]`.
     func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor
     /// Labels, special tokens and problem type.
@@ -223,12 +223,12 @@ public struct TextClassificationPipeline<Model: SequenceClassifier> {
 
 // MARK: - Text generation
 
-/// Prompt in, continuation out (`pipeline("text-generation")`) on `GPT2LMHeadModel.generate`.
+/// Prompt in, continuation out (`pipeline("text-generation")`) on any causal language model's `generate`.
 public struct TextGenerationPipeline {
-    public let model: GPT2LMHeadModel
+    public let model: any CausalLanguageModel
     public let tokenizer: (any TextEncoder)?
 
-    public init(model: GPT2LMHeadModel, tokenizer: (any TextEncoder)? = nil) {
+    public init(model: any CausalLanguageModel, tokenizer: (any TextEncoder)? = nil) {
         self.model = model
         self.tokenizer = tokenizer
     }
