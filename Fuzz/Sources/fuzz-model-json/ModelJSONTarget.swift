@@ -38,7 +38,7 @@ func seedGraph() throws -> Graph {
 
 /// Loads the input as model.json, dispatching on `format` as `TCompile.load` does: a graph
 /// (`tcompile.graph/1`) is read with its constants and verified, then printed; a manifest
-/// (`tcompile.model/1`) is read and validated (tracing the checkpoint it names is model building, not
+/// (`tcompile.model/2`) is read and validated (tracing the checkpoint it names is model building, not
 /// parsing, and is covered by the test suite).
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzModelJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
