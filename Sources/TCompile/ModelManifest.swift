@@ -110,7 +110,7 @@ public struct ModelManifest: Sendable, Equatable {
             if let unknown = Set(o.keys).subtracting(["threads", "precision"]).sorted().first { throw fail("options.\(unknown)", "is not a known option (threads, precision)") }
             if let t = o["threads"] {
                 let count = try int(t, at: "options.threads")
-                guard count >= 1 else { throw fail("options.threads", "must be at least 1") }
+                guard (1...TCompile.maximumThreads).contains(count) else { throw fail("options.threads", "must be 1 to \(TCompile.maximumThreads), got \(count)") }
                 threads = count
             }
             if let p = o["precision"] { guard p as? String == "f32" else { throw fail("options.precision", "only \"f32\" is supported") } }

@@ -27,16 +27,38 @@ public enum TCompile {
         return try manager.run(graph)
     }
 
+    /// A model.json loaded: its name, its graph, and the thread count a manifest's `options.threads`
+    /// asks for (nil when it says nothing, or for a traced graph).
+    public struct LoadedModel {
+        public var name: String
+        public var graph: Graph
+        public var threads: Int?
+    }
+
+    /// The most threads a compiled model's pool runs (`NAME_set_threads` caps there too).
+    public static let maximumThreads = 256
+
     /// Loads a model.json in either form: a traced graph (`tcompile.graph/1`) or a manifest naming a
     /// Hugging Face checkpoint (`tcompile.model/2`), which is built and traced.
-    public static func load(_ path: String) throws -> (name: String, graph: Graph) {
+    public static func loadModel(_ path: String) throws -> LoadedModel {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ExportError("\(path): cannot read the file") }
         let format = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["format"] as? String
         switch format {
-        case ModelManifest.format?, "tcompile.model/1"?: return try ModelManifest.read(path: path).graph()
-        case GraphFile.format?: return try GraphFile.load(path: path)
+        case ModelManifest.format?, "tcompile.model/1"?:
+            let manifest = try ModelManifest.read(path: path)
+            let (name, graph) = try manifest.graph()
+            return LoadedModel(name: name, graph: graph, threads: manifest.threads)
+        case GraphFile.format?:
+            let (name, graph) = try GraphFile.load(path: path)
+            return LoadedModel(name: name, graph: graph, threads: nil)
         default: throw ExportError("\(path): format must be \"\(GraphFile.format)\" or \"\(ModelManifest.format)\", got \(format.map { "\"\($0)\"" } ?? "none")")
         }
+    }
+
+    /// `loadModel` without the thread count.
+    public static func load(_ path: String) throws -> (name: String, graph: Graph) {
+        let model = try loadModel(path)
+        return (model.name, model.graph)
     }
 
     /// Sample inputs for every graph input at the given dim values: ones for integer inputs (valid ids

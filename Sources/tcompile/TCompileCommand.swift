@@ -27,21 +27,34 @@ struct ModelOptions: ParsableArguments {
     @Argument(help: "The model: a model.json, either a traced graph (tcompile.graph/1) or a manifest naming a Hugging Face checkpoint (tcompile.model/2).")
     var model: String
 
-    @Option(help: "Threads for the compiled kernels and BLAS (default: the manifest's options.threads, else all cores); for a library, its default thread count.")
+    @Option(help: "Threads for the compiled and the eager kernels, 1–\(TCompile.maximumThreads) (default: the manifest's options.threads, else one per core); for a library, its default thread count.")
     var threads: Int?
 
-    /// `--threads`, else the manifest's `options.threads`, else nil (all cores).
-    var threadCount: Int? { threads ?? (try? ModelManifest.read(path: model))?.threads }
-
-    /// Compile options for this machine with the chosen thread count.
-    var compileOptions: CompileOptions { CompileOptions(threads: threadCount) }
-
-    func load() throws -> (name: String, graph: Graph) {
-        guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
-        if let threads, threads < 1 { throw CLIError("--threads must be at least 1") }
-        if let count = threadCount { BLASThreads.set(count) }
-        return try TCompile.load(model)
+    func validate() throws {
+        if let threads, !(1...TCompile.maximumThreads).contains(threads) {
+            throw ValidationError("--threads must be 1 to \(TCompile.maximumThreads), got \(threads)")
+        }
     }
+
+    /// Loads the model; the thread count flows one way from here: `--threads`, else the manifest's
+    /// `options.threads`, else nil (one per core), into the eager threads and `CompileOptions`.
+    func load() throws -> LoadedCommandModel {
+        guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
+        let loaded = try TCompile.loadModel(model)
+        let count = threads ?? loaded.threads
+        if let count { BLASThreads.set(count) }
+        return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count)
+    }
+}
+
+/// A model the command line loaded, with the thread count it runs and compiles with.
+struct LoadedCommandModel {
+    var name: String
+    var graph: Graph
+    /// nil: one per online core.
+    var threads: Int?
+
+    func compileOptions(target: HostTarget = .host()) -> CompileOptions { CompileOptions(target: target, threads: threads) }
 }
 
 /// A user-facing error: printed without a stack trace, exit code 1.
@@ -91,6 +104,9 @@ struct Compile: ParsableCommand {
 
     func validate() throws {
         guard (0...2).contains(optimization) else { throw ValidationError("-O takes 0, 1 or 2") }
+        if let name, !CIdentifier.isValid(name) {
+            throw ValidationError("--name: '\(name)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)")
+        }
         if let dumpAfter { do { _ = try DumpSelection(argument: dumpAfter) } catch { throw ValidationError("\(error)") } }
         for kind in emit.split(separator: ",") where !["obj", "ll", "asm", "ir", "dot"].contains(kind) {
             throw ValidationError("--emit: unknown kind '\(kind)' (obj, ll, asm, ir, dot)")
@@ -100,7 +116,8 @@ struct Compile: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let start = DispatchTime.now()
-            let (modelName, graph) = try options.load()
+            let loaded = try options.load()
+            let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
             var kinds: EmitKinds = []
@@ -133,7 +150,7 @@ struct Compile: ParsableCommand {
             let target: HostTarget = portable ? .portable() : .host()
             print("generating code for \(target.cpu) (LLVM -O3)…")
             let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
-                                               options: CompileOptions(target: target, threads: options.threadCount),
+                                               options: loaded.compileOptions(target: target),
                                                embedWeights: embedWeights, emit: kinds)
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
             for file in result.files { print("  wrote \(file)") }
@@ -222,10 +239,11 @@ struct Run: ParsableCommand {
                 if let tokenizer = inputOptions.tokenizer { read.add(directory: tokenizer) }
                 try read.check(outputs: [output])
             }
-            let (name, graph) = try options.load()
+            let loaded = try options.load()
+            let (name, graph) = (loaded.name, loaded.graph)
             let inputs = try inputOptions.make(for: graph)
             let start = DispatchTime.now()
-            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run", level: level, options: options.compileOptions)(inputs)
+            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run", level: level, options: loaded.compileOptions())(inputs)
             print("\(name) (\(mode.rawValue), \(String(format: "%.1f", milliseconds(since: start))) ms including \(mode == .compiled ? "compilation" : "setup"))")
             for o in graph.outputs {
                 let t = outputs[o.name]!
@@ -261,7 +279,8 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (name, graph) = try options.load()
+            let loaded = try options.load()
+            let (name, graph) = (loaded.name, loaded.graph)
             print("\(name): \(graph.nodes.count) nodes, \(graph.computeNodeCount) ops")
             print("dims: \(graph.symbols.map(\.description).joined(separator: ", "))")
             for node in graph.inputNodes { if case .input(let n) = node.op { print("input  \(n): \(node.type)") } }
@@ -294,10 +313,11 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (name, graph) = try options.load()
+            let loaded = try options.load()
+            let (name, graph) = (loaded.name, loaded.graph)
             let inputs = try inputOptions.make(for: graph)
             let compileStart = DispatchTime.now()
-            let compiled = try TCompile.compile(graph, name: "bench", level: 2, options: options.compileOptions)
+            let compiled = try TCompile.compile(graph, name: "bench", level: 2, options: loaded.compileOptions())
             let compileMs = milliseconds(since: compileStart)
             let interpreter = Interpreter(graph: graph)
             func median(_ body: () throws -> Void) rethrows -> Double {

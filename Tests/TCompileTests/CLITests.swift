@@ -92,6 +92,12 @@ import TCompile
         try "{\"format\": \"tcompile.graph/1\"}".write(toFile: dir + "/broken.json", atomically: true, encoding: .utf8)
         let broken = try Self.run(["inspect", dir + "/broken.json"])
         #expect(broken.status == 1 && broken.output.contains("name is missing"), "\(broken.output)")
+        for threads in ["0", "-1", "2147483648"] {
+            let result = try Self.run(["bench", dir + "/model.json", "--threads=\(threads)"])
+            #expect(result.status == 64 && result.output.contains("--threads must be 1 to 256, got \(threads)"), "\(result.output)")
+        }
+        let badName = try Self.run([dir + "/model.json", "--name", "2layer", "-o", dir + "/out"])
+        #expect(badName.status == 64 && badName.output.contains("'2layer' is not a C identifier"), "\(badName.output)")
     }
 }
 
@@ -131,6 +137,7 @@ import TCompile
         ("dynamic_dims", "{\"batch\": {\"max\": 4}}", "dynamic_dims.seq must be an object"),
         ("outputs", "[\"pooler_output\"]", "'pooler_output' is not an output"),
         ("options", "{\"precision\": \"f16\"}", "only \"f32\""),
+        ("options", "{\"threads\": 0}", "options.threads must be 1 to 256, got 0"),
         ("format", "\"tcompile.model/3\"", "format must be"),
         ("format", "\"tcompile.model/1\"", "name the Hugging Face task in \"task\""),
     ])
