@@ -418,6 +418,18 @@ public final class BertForSequenceClassification: Module {
 
 // MARK: - Loading and pipelines
 
+extension BertConfig: EncoderConfig {
+    public var hiddenStateSize: Int { hiddenSize }
+    public var classifierDropoutProbability: Float { classifierDropout ?? hiddenDropoutProb }
+}
+
+extension BertModel: EncoderModel {
+    public convenience init(poolerlessConfig config: BertConfig) { self.init(config: config, addPoolingLayer: false) }
+    public func lastHiddenState(_ inputs: EncoderInputs) -> Tensor { forward(inputs).lastHiddenState }
+    public func validate(_ inputs: EncoderInputs) throws(TransformersError) { try validateEncoderInputs(inputs, config: config) }
+    public var padTokenId: Int { config.common.padTokenId ?? 0 }
+}
+
 extension BertModel: PretrainedModel {
     public static var basePrefix: String { "bert" }
     /// Has a pooler exactly when the checkpoint has one (or when it is empty).
@@ -451,11 +463,6 @@ extension BertForMaskedLM: MaskedLanguageModel {
     public var padTokenId: Int { config.common.padTokenId ?? 0 }
 }
 
-extension BertModel: EncoderModel {
-    public func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).lastHiddenState }
-    public var padTokenId: Int { config.common.padTokenId ?? 0 }
-}
-
 extension BertForSequenceClassification: SequenceClassifier {
     public func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
     public var commonConfig: CommonConfig { config.common }
@@ -480,6 +487,9 @@ extension ModelFamily {
             },
             .task(.textClassification, BertForSequenceClassification.self, architectures: ["BertForSequenceClassification"],
                   outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+            .tokenClassification(BertModel.self, architectures: ["BertForTokenClassification"]),
+            .questionAnswering(BertModel.self, architectures: ["BertForQuestionAnswering"]),
+            .sentenceEmbedding(BertModel.self),
         ])
 }
 

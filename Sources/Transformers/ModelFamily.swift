@@ -10,6 +10,9 @@ public enum ModelTask: String, CaseIterable, Sendable, Codable {
     case nextSentencePrediction = "next-sentence-prediction"
     case pretraining
     case textClassification = "text-classification"
+    case tokenClassification = "token-classification"
+    case questionAnswering = "question-answering"
+    case sentenceEmbedding = "sentence-embedding"
     case textGeneration = "text-generation"
 }
 

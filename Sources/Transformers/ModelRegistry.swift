@@ -31,20 +31,24 @@ public enum ModelRegistry {
     public struct CheckpointKind: Sendable {
         public var family: ModelFamily
         public var architectures: [String]
+        /// Whether the directory is a sentence-transformers model (`modules.json`).
+        public var isSentenceTransformers: Bool
     }
 
     /// Reads `directory/config.json`'s `model_type` and `architectures` and finds the family.
     public static func kind(ofCheckpoint directory: URL) throws(TransformersError) -> CheckpointKind {
         let file = directory.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: file) else { throw .missingFile(path: file.path) }
-        let probe = try ConfigProbe.decode(data, file: file.path)
+        let probe = try decodeJSON(ConfigProbe.self, at: file)
         guard let modelType = probe.modelType else { throw .missingConfigField(file: file.path, field: "model_type") }
-        return CheckpointKind(family: try family(modelType: modelType, file: file.path), architectures: probe.architectures ?? [])
+        return CheckpointKind(family: try family(modelType: modelType, file: file.path), architectures: probe.architectures ?? [],
+                              isSentenceTransformers: SentenceTransformersConfig.isPresent(in: directory))
     }
 
-    /// The task to export when the user named none: the one `config.architectures` selects; an error
-    /// listing the choices when no class is known.
+    /// The task to export when the user named none: sentence-embedding for a sentence-transformers
+    /// directory, else the one `config.architectures` selects; an error listing the choices when no
+    /// class is known.
     public static func inferredTask(for kind: CheckpointKind, file: String = "config.json") throws(TransformersError) -> TaskEntry {
+        if kind.isSentenceTransformers, let entry = kind.family.tasks.first(where: { $0.task == .sentenceEmbedding }) { return entry }
         if let entry = kind.family.task(forArchitectures: kind.architectures) { return entry }
         let named = kind.architectures.isEmpty ? "names no architectures" : "names architectures \(kind.architectures) that select no task"
         throw .invalidConfigField(file: file, field: "architectures",
@@ -61,11 +65,5 @@ struct ConfigProbe: Decodable {
         case modelType = "model_type", architectures
     }
 
-    static func decode(_ data: Data, file: String) throws(TransformersError) -> ConfigProbe {
-        do { return try JSONDecoder().decode(ConfigProbe.self, from: data) } catch let error as DecodingError {
-            throw BertConfig.describe(error, file: file)
-        } catch {
-            throw .invalidConfigField(file: file, field: "(document)", reason: "is not valid JSON: \(error)")
-        }
-    }
+
 }

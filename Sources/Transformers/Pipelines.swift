@@ -111,14 +111,6 @@ func requireTokenizer(_ tokenizer: (any TextEncoder)?) throws(TransformersError)
 
 // MARK: - Feature extraction
 
-/// An encoder that yields hidden states: `BertModel`, `RobertaModel`.
-public protocol EncoderModel: PretrainedModel {
-    /// Validated last hidden states `[B, S, H]`.
-    func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor
-    /// `pad_token_id`.
-    var padTokenId: Int { get }
-}
-
 /// Sentence embeddings: token states averaged over the real tokens (mean pooling) and, by default,
 /// scaled to unit length — what sentence-transformers' all-MiniLM-L6-v2 does
 /// (`pipeline("feature-extraction")` plus pooling).

@@ -156,6 +156,20 @@ public final class RobertaForSequenceClassification: Module {
 
 // MARK: - Loading and pipelines
 
+extension RobertaConfig: EncoderConfig {
+    public var hiddenStateSize: Int { bert.hiddenSize }
+    public var classifierDropoutProbability: Float { bert.classifierDropout ?? bert.hiddenDropoutProb }
+    public var initializerRange: Float { bert.initializerRange }
+    public var common: CommonConfig { bert.common }
+}
+
+extension RobertaModel: EncoderModel {
+    public convenience init(poolerlessConfig config: RobertaConfig) { self.init(config: config, addPoolingLayer: false) }
+    public func lastHiddenState(_ inputs: EncoderInputs) -> Tensor { forward(inputs).lastHiddenState }
+    public func validate(_ inputs: EncoderInputs) throws(TransformersError) { try validateRobertaInputs(inputs, config: config) }
+    public var padTokenId: Int { config.bert.common.padTokenId ?? 1 }
+}
+
 extension RobertaModel: PretrainedModel {
     public static var basePrefix: String { "roberta" }
     /// Has a pooler exactly when the checkpoint has one (or when it is empty).
@@ -179,11 +193,6 @@ extension RobertaForMaskedLM: MaskedLanguageModel {
     public var padTokenId: Int { config.bert.common.padTokenId ?? 1 }
 }
 
-extension RobertaModel: EncoderModel {
-    public func hiddenStates(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).lastHiddenState }
-    public var padTokenId: Int { config.bert.common.padTokenId ?? 1 }
-}
-
 extension RobertaForSequenceClassification: SequenceClassifier {
     public func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor { try self(inputs).logits }
     public var commonConfig: CommonConfig { config.bert.common }
@@ -202,5 +211,8 @@ extension ModelFamily {
                   outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
             .task(.textClassification, RobertaForSequenceClassification.self, architectures: ["RobertaForSequenceClassification"],
                   outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+            .tokenClassification(RobertaModel.self, architectures: ["RobertaForTokenClassification"]),
+            .questionAnswering(RobertaModel.self, architectures: ["RobertaForQuestionAnswering"]),
+            .sentenceEmbedding(RobertaModel.self),
         ])
 }

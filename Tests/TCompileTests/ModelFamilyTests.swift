@@ -15,6 +15,8 @@ import Transformers
         ("bert-pretraining", .pretraining), ("bert-seqcls", .textClassification),
         ("roberta-model", .featureExtraction), ("roberta-mlm", .fillMask), ("roberta-seqcls", .textClassification),
         ("gpt2-model", .featureExtraction), ("gpt2-lm", .textGeneration),
+        ("bert-tokcls", .tokenClassification), ("bert-qa", .questionAnswering), ("roberta-tokcls", .tokenClassification),
+        ("roberta-qa", .questionAnswering), ("st-bert", .sentenceEmbedding),
     ]
 
     @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })

@@ -46,8 +46,8 @@ import Tensors
     /// The tasks with text pipelines: the encoders' feature extraction, fill-mask and classification,
     /// GPT-2's generation (its feature extraction yields token states, which no text pipeline pools).
     @Test func pipelinesFollowConformances() throws {
-        let expected: [String: Set<ModelTask>] = ["bert": [.featureExtraction, .fillMask, .textClassification],
-                                                  "roberta": [.featureExtraction, .fillMask, .textClassification],
+        let expected: [String: Set<ModelTask>] = ["bert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
+                                                  "roberta": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "gpt2": [.textGeneration]]
         for family in ModelRegistry.families {
             #expect(Set(family.tasks.filter { $0.pipeline != nil }.map(\.task)) == expected[family.modelType], "\(family.modelType)")

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import Tensors
+@testable import Transformers
+
+/// The generic token-level heads and sentence-transformers pooling against Hugging Face
+/// (`scripts/fixtures/encoder_heads_fixtures.py`): logits within 1e-4, losses within 1e-5.
+@Suite struct EncoderHeadsTests {
+    func inputs(_ e: SafeTensorsFile, types: Bool) throws -> EncoderInputs {
+        EncoderInputs(inputIds: try e.tensor("input_ids"), attentionMask: try e.tensor("attention_mask"),
+                      tokenTypeIds: types ? try e.tensor("token_type_ids") : nil)
+    }
+
+    @Test func bertForTokenClassification() throws {
+        let e = try expected("bert-tokcls")
+        let loaded = try BertForTokenClassification.loadPretrained(directory: fixtureDirectory("bert-tokcls"))
+        #expect(loaded.report.unused.isEmpty)
+        let out = try loaded.model(inputs(e, types: true), labels: try e.tensor("labels"))
+        expectClose(out.logits, try e.tensor("logits"), 1e-4, "logits")
+        expectClose(try #require(out.loss), try e.tensor("loss"), 1e-5, "loss")
+    }
+
+    @Test func bertForQuestionAnswering() throws {
+        let e = try expected("bert-qa")
+        let loaded = try BertForQuestionAnswering.loadPretrained(directory: fixtureDirectory("bert-qa"))
+        #expect(loaded.report.unused.isEmpty)
+        let out = try loaded.model(inputs(e, types: true), startPositions: try e.tensor("start_positions"), endPositions: try e.tensor("end_positions"))
+        expectClose(out.startLogits, try e.tensor("start_logits"), 1e-4, "start_logits")
+        expectClose(out.endLogits, try e.tensor("end_logits"), 1e-4, "end_logits")
+        expectClose(try #require(out.loss), try e.tensor("loss"), 1e-5, "loss")
+    }
+
+    @Test func robertaForTokenClassification() throws {
+        let e = try expected("roberta-tokcls")
+        let loaded = try RobertaForTokenClassification.loadPretrained(directory: fixtureDirectory("roberta-tokcls"))
+        #expect(loaded.report.unused.isEmpty)
+        let out = try loaded.model(inputs(e, types: false), labels: try e.tensor("labels"))
+        expectClose(out.logits, try e.tensor("logits"), 1e-4, "logits")
+        expectClose(try #require(out.loss), try e.tensor("loss"), 1e-5, "loss")
+    }
+
+    @Test func robertaForQuestionAnswering() throws {
+        let e = try expected("roberta-qa")
+        let model = try RobertaForQuestionAnswering.fromPretrained(directory: fixtureDirectory("roberta-qa"))
+        let out = try model(inputs(e, types: false), startPositions: Tensor([2, 0], shape: [2]), endPositions: Tensor([4, 3], shape: [2]))
+        expectClose(out.startLogits, try e.tensor("start_logits"), 1e-4, "start_logits")
+        expectClose(out.endLogits, try e.tensor("end_logits"), 1e-4, "end_logits")
+        expectClose(try #require(out.loss), try e.tensor("loss"), 1e-5, "loss")
+    }
+
+    /// cls + max + mean + mean/√len pooling and normalization, as `SentenceTransformer.encode`.
+    @Test func sentenceTransformersPooling() throws {
+        let e = try expected("st-bert")
+        let model = try SentenceEmbeddingModel<BertModel>.fromPretrained(directory: fixtureDirectory("st-bert"))
+        #expect(model.sentenceConfig.pooling.modes == [.cls, .max, .mean, .meanSqrtLenTokens] && model.sentenceConfig.normalize)
+        let out = try model(inputs(e, types: true))
+        expectClose(out, try e.tensor("sentence_embedding"), 1e-5, "sentence_embedding")
+    }
+
+    /// Both spellings of the pooling config, and unsupported modes named.
+    @Test func poolingConfigSpellings() throws {
+        func decode(_ json: String) throws -> PoolingConfig { try JSONDecoder().decode(PoolingConfig.self, from: Data(json.utf8)) }
+        #expect(try decode(#"{"pooling_mode": "mean"}"#).modes == [.mean])
+        #expect(try decode(#"{"pooling_mode": ["max", "cls"]}"#).modes == [.max, .cls])
+        #expect(try decode(#"{"pooling_mode_mean_tokens": true, "pooling_mode_cls_token": true}"#).modes == [.cls, .mean])
+        #expect { _ = try decode(#"{"pooling_mode": "lasttoken"}"#) } throws: { "\($0)".contains("lasttoken") }
+    }
+
+    /// A module sentence-transformers has but TCompile does not run is named.
+    @Test func unsupportedModuleIsNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(#"[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}, {"idx": 1, "name": "1", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}]"#.utf8)
+            .write(to: dir.appendingPathComponent("modules.json"))
+        #expect { _ = try SentenceTransformersConfig.load(from: dir) } throws: { "\($0)".contains("'sentence_transformers.models.Dense'") }
+    }
+}
