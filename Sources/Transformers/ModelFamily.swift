@@ -22,6 +22,9 @@ public enum TokenizerKind: String, Sendable {
     case wordPiece = "WordPiece"
     /// GPT-2's and RoBERTa's byte-level BPE (`tokenizer.json` or `vocab.json` + `merges.txt`).
     case byteLevelBPE = "byte-level BPE"
+    /// SentencePiece models (Unigram or BPE with byte fallback): `tokenizer.json`, or a `.model` file
+    /// (`sentencepiece.bpe.model`, `spiece.model`) for checkpoints that ship no tokenizer.json.
+    case sentencePiece = "SentencePiece"
 }
 
 /// One integer input of a task's forward pass, `[batch, seq]`.

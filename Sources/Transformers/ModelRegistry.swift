@@ -8,6 +8,8 @@ public enum ModelRegistry {
     public static let families: [ModelFamily] = [
         .bert,
         .roberta,
+        .xlmRoberta,
+        .camembert,
         .gpt2,
     ]
 

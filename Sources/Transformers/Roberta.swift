@@ -201,18 +201,24 @@ extension RobertaForSequenceClassification: SequenceClassifier {
 extension ModelFamily {
     /// RoBERTa (`model_type` `roberta`): byte-level BPE ids and attention mask; positions start past
     /// the padding index.
-    public static let roberta = ModelFamily(
-        modelType: "roberta", config: RobertaConfig.self, tokenizer: .byteLevelBPE,
-        inputs: [.inputIds, .attentionMask],
-        tasks: [
-            .task(.featureExtraction, RobertaModel.self, architectures: ["RobertaModel"],
-                  outputs: ["last_hidden_state", "pooler_output"]) { m, x in m.forward(x.encoder).namedOutputs },
-            .task(.fillMask, RobertaForMaskedLM.self, architectures: ["RobertaForMaskedLM"],
-                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
-            .task(.textClassification, RobertaForSequenceClassification.self, architectures: ["RobertaForSequenceClassification"],
-                  outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
-            .tokenClassification(RobertaModel.self, architectures: ["RobertaForTokenClassification"]),
-            .questionAnswering(RobertaModel.self, architectures: ["RobertaForQuestionAnswering"]),
-            .sentenceEmbedding(RobertaModel.self),
-        ])
+    public static let roberta = robertaBody(modelType: "roberta", classPrefix: "Roberta", tokenizer: .byteLevelBPE)
+
+    /// A family whose model is RoBERTa's code under other class names (XLM-RoBERTa, CamemBERT):
+    /// the checkpoints keep the `roberta.` prefix and RoBERTa's layer names.
+    static func robertaBody(modelType: String, classPrefix p: String, tokenizer: TokenizerKind) -> ModelFamily {
+        ModelFamily(
+            modelType: modelType, config: RobertaConfig.self, tokenizer: tokenizer,
+            inputs: [.inputIds, .attentionMask],
+            tasks: [
+                .task(.featureExtraction, RobertaModel.self, architectures: ["\(p)Model"],
+                      outputs: ["last_hidden_state", "pooler_output"]) { m, x in m.forward(x.encoder).namedOutputs },
+                .task(.fillMask, RobertaForMaskedLM.self, architectures: ["\(p)ForMaskedLM"],
+                      outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+                .task(.textClassification, RobertaForSequenceClassification.self, architectures: ["\(p)ForSequenceClassification"],
+                      outputs: ["logits"]) { m, x in [("logits", m.forward(x.encoder).logits)] },
+                .tokenClassification(RobertaModel.self, architectures: ["\(p)ForTokenClassification"]),
+                .questionAnswering(RobertaModel.self, architectures: ["\(p)ForQuestionAnswering"]),
+                .sentenceEmbedding(RobertaModel.self),
+            ])
+    }
 }

@@ -4,7 +4,8 @@ import Foundation
 /// (vocabulary 50265, padding id 1, `<s>` 0, `</s>` 2). Fields read through to `bert`.
 @dynamicMemberLookup
 public struct RobertaConfig: PretrainedConfig, Equatable {
-    public static let modelTypes = ["roberta"]
+    /// RoBERTa and the families that are RoBERTa's model under another name.
+    public static let modelTypes = ["roberta", "xlm-roberta", "camembert"]
 
     /// The shared BERT fields.
     public var bert: BertConfig

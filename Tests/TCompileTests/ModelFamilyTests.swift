@@ -17,6 +17,7 @@ import Transformers
         ("gpt2-model", .featureExtraction), ("gpt2-lm", .textGeneration),
         ("bert-tokcls", .tokenClassification), ("bert-qa", .questionAnswering), ("roberta-tokcls", .tokenClassification),
         ("roberta-qa", .questionAnswering), ("st-bert", .sentenceEmbedding),
+        ("xlm-roberta-mlm", .fillMask), ("camembert-tokcls", .tokenClassification),
     ]
 
     @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })

@@ -48,6 +48,21 @@ import Tensors
         expectClose(try #require(out.loss), try e.tensor("loss"), 1e-5, "loss")
     }
 
+    /// XLM-RoBERTa and CamemBERT through the registry: their `model_type` and class names select
+    /// RoBERTa's code, which matches transformers' `XLMRobertaForMaskedLM` and `CamembertForTokenClassification`.
+    @Test(arguments: [("xlm-roberta-mlm", "xlm-roberta", ModelTask.fillMask), ("camembert-tokcls", "camembert", .tokenClassification)])
+    func robertaBodies(_ fixture: String, _ modelType: String, _ task: ModelTask) throws {
+        let e = try expected(fixture)
+        let directory = try fixtureDirectory(fixture)
+        let kind = try ModelRegistry.kind(ofCheckpoint: directory)
+        #expect(kind.family.modelType == modelType && kind.family.tokenizer == .sentencePiece)
+        let entry = try ModelRegistry.inferredTask(for: kind)
+        #expect(entry.task == task)
+        let model = try kind.family.load(directory: directory, task: entry.task)
+        let out = try withNoGrad { try model.run(["input_ids": try e.tensor("input_ids"), "attention_mask": try e.tensor("attention_mask")]) }
+        expectClose(try #require(out.first { $0.name == "logits" }).tensor, try e.tensor("logits"), 1e-4, "logits")
+    }
+
     /// cls + max + mean + mean/√len pooling and normalization, as `SentenceTransformer.encode`.
     @Test func sentenceTransformersPooling() throws {
         let e = try expected("st-bert")
