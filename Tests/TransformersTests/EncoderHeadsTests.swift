@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Tensors
 @testable import Transformers
+import Tokenizers
 
 /// The generic token-level heads and sentence-transformers pooling against Hugging Face
 /// (`scripts/fixtures/encoder_heads_fixtures.py`): logits within 1e-4, losses within 1e-5.
@@ -89,5 +90,51 @@ import Tensors
         try Data(#"[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}, {"idx": 1, "name": "1", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}]"#.utf8)
             .write(to: dir.appendingPathComponent("modules.json"))
         #expect { _ = try SentenceTransformersConfig.load(from: dir) } throws: { "\($0)".contains("'sentence_transformers.models.Dense'") }
+    }
+}
+
+/// Logits to entity spans and answer spans, against HF's token-classification pipeline
+/// (`aggregation_strategy="simple"`) and transformers 4's question-answering decoding.
+@Suite struct SpanDecodingTests {
+    struct Entity: Decodable { var label: String; var score: Float; var start: Int; var end: Int }
+    struct Answer: Decodable { var answer: String; var score: Float; var start: Int; var end: Int }
+
+    @Test func entitiesAsTheTokenClassificationPipeline() throws {
+        let directory = try fixtureDirectory("bert-ner")
+        let loaded = try BertForTokenClassification.loadPretrained(directory: directory)
+        let tokenizer = try Tokenizer.fromDirectory(directory.path)
+        let e = try expected("bert-ner")
+        let texts = try JSONDecoder().decode([String].self, from: Data(e.metadata["texts"]!.utf8))
+        let reference = try JSONDecoder().decode([[Entity]].self, from: Data(e.metadata["entities"]!.utf8))
+        for (text, want) in zip(texts, reference) {
+            let encoding = try tokenizer.encode(text)
+            let ids = Tensor(encoding.ids, shape: [1, encoding.count])
+            let logits = try loaded.model(EncoderInputs(inputIds: ids, attentionMask: Tensor.ones([1, encoding.count], dtype: .int64),
+                                                        tokenTypeIds: Tensor(encoding.typeIds, shape: [1, encoding.count]))).logits
+            let flat = logits.toFloatArray(), width = logits.size(-1)
+            let rows = (0..<encoding.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
+            let got = groupEntities(logits: rows, labels: loaded.config.common.labels, encoding: encoding, text: text)
+            #expect(got.map(\.label) == want.map(\.label), "\(text)")
+            #expect(got.map(\.start) == want.map(\.start) && got.map(\.end) == want.map(\.end), "\(text)")
+            for (g, w) in zip(got, want) { #expect(Swift.abs(g.score - w.score) < 1e-4, "\(text): \(g.label) \(g.score) vs \(w.score)") }
+        }
+    }
+
+    @Test func answerAsTheQuestionAnsweringPipeline() throws {
+        let directory = try fixtureDirectory("bert-squad")
+        let model = try BertForQuestionAnswering.fromPretrained(directory: directory)
+        let tokenizer = try Tokenizer.fromDirectory(directory.path)
+        let e = try expected("bert-squad")
+        let cases = try JSONDecoder().decode([[String]].self, from: Data(e.metadata["cases"]!.utf8))
+        let reference = try JSONDecoder().decode([Answer].self, from: Data(e.metadata["answers"]!.utf8))
+        for (pair, want) in zip(cases, reference) {
+            let encoding = try tokenizer.encodePair(pair[0], pair[1])
+            let out = try model(EncoderInputs(inputIds: Tensor(encoding.ids, shape: [1, encoding.count]),
+                                              tokenTypeIds: Tensor(encoding.typeIds, shape: [1, encoding.count])))
+            let span = try #require(bestAnswerSpan(startLogits: out.startLogits.toFloatArray(), endLogits: out.endLogits.toFloatArray(),
+                                                   encoding: encoding, context: pair[1]))
+            #expect(span.answer == want.answer && span.start == want.start && span.end == want.end, "\(pair): \(span)")
+            #expect(Swift.abs(span.score - want.score) < 1e-5, "\(span.score) vs \(want.score)")
+        }
     }
 }
