@@ -93,7 +93,7 @@ public func bestAnswerSpan(startLogits: [Float], endLogits: [Float], encoding: E
 }
 
 /// A numerically stable softmax of one row.
-func softmaxed(_ row: [Float]) -> [Float] {
+public func softmaxed(_ row: [Float]) -> [Float] {
     guard let top = row.max() else { return [] }
     let exps = row.map { Foundation.exp($0 - top) }
     let total = exps.reduce(0, +)

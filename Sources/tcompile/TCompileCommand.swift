@@ -159,7 +159,8 @@ struct Compile: ParsableCommand {
     }
 }
 
-/// Reads named input tensors from a safetensors file, tokenizes `--text`, or makes sample ones for `--dims`.
+/// Reads named input tensors from a safetensors file, tokenizes `--text` (or `--question` with
+/// `--context`), or makes sample ones for `--dims`.
 struct InputOptions: ParsableArguments {
     @Option(help: "Inputs by name (input_ids, attention_mask, …) in a safetensors file.")
     var inputs: String?
@@ -167,33 +168,73 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Text to tokenize as the inputs (repeat for a batch); needs --tokenizer.")
     var text: [String] = []
 
-    @Option(help: "A checkpoint directory with tokenizer.json (or vocab files) for --text, and config.json's id2label for labels.")
+    @Option(help: "A question for a question-answering model (repeat for several); needs --context and --tokenizer.")
+    var question: [String] = []
+
+    @Option(help: "The context the answers are taken from (one for all questions, or one per question).")
+    var context: [String] = []
+
+    @Option(help: "A checkpoint directory with tokenizer.json (or vocab files) for --text, and config.json for labels and the task.")
     var tokenizer: String?
 
     @Option(help: "Dim values for sample inputs when no --inputs are given, e.g. batch=1,seq=16.")
     var dims: String?
 
-    func make(for graph: Graph) throws -> [String: Tensor] {
-        if let inputs { return try SafeTensorsFile(path: inputs).tensors() }
-        if !text.isEmpty {
-            guard let tokenizer else { throw CLIError("--text needs --tokenizer DIR (a checkpoint directory with tokenizer files)") }
+    /// Inputs, and for text inputs what they came from (so outputs can be decoded for the task).
+    struct Prepared {
+        var tensors: [String: Tensor]
+        var texts: [String] = []
+        var contexts: [String] = []
+        var encodings: [Encoding] = []
+        var tokenizer: Tokenizer?
+    }
+
+    func validate() throws {
+        if !question.isEmpty, context.isEmpty { throw ValidationError("--question needs --context") }
+        if !context.isEmpty, question.isEmpty { throw ValidationError("--context needs --question") }
+        if context.count > 1, context.count != question.count {
+            throw ValidationError("--context: give one context for all questions or one per question (\(question.count) questions, \(context.count) contexts)")
+        }
+        if !question.isEmpty, !text.isEmpty { throw ValidationError("give --text or --question with --context, not both") }
+    }
+
+    func make(for graph: Graph) throws -> Prepared {
+        if let inputs { return Prepared(tensors: try SafeTensorsFile(path: inputs).tensors()) }
+        if !text.isEmpty || !question.isEmpty {
+            guard let tokenizer else { throw CLIError("--text and --question need --tokenizer DIR (a checkpoint directory with tokenizer files)") }
             var t = try Tokenizer.fromDirectory(tokenizer)
-            t.padding = Padding(length: .longest)
-            let encodings = try t.encodeBatch(text)
-            let length = encodings[0].ids.count
+            t.padding = nil
+            // Longer texts are cut to the model's sequence bound, as the tokenizer's truncation would
+            // (the context, not the question, loses tokens), with a warning.
+            let bound = graph.symbols.first { $0.name == "seq" }?.max
+            let contexts = question.indices.map { context.count == 1 ? context[0] : context[$0] }
+            func encodeAll(_ t: Tokenizer) throws -> [Encoding] {
+                question.isEmpty ? try t.encodeBatch(text) : try t.encodeBatch(pairs: Array(zip(question, contexts)))
+            }
+            var encodings = try encodeAll(t)
+            if let bound, encodings.contains(where: { $0.count > bound }) {
+                for (i, e) in encodings.enumerated() where e.count > bound {
+                    FileHandle.standardError.write(Data("tcompile: warning: input \(i + 1) has \(e.count) tokens; truncated to the model's seq bound \(bound)\n".utf8))
+                }
+                t.truncation = Truncation(maxLength: bound, strategy: question.isEmpty ? .longestFirst : .onlySecond)
+                encodings = try encodeAll(t)
+            }
+            // Pad on the right to the longest row.
+            let length = encodings.map(\.count).max() ?? 0
             var out: [String: Tensor] = [:]
+            let pad = t.padding?.padId ?? t.id(for: "[PAD]") ?? t.id(for: "<pad>") ?? 0
             for node in graph.inputNodes {
                 guard case .input(let name) = node.op else { continue }
                 let values: [Int]
                 switch name {
-                case "input_ids": values = encodings.flatMap(\.ids)
-                case "attention_mask": values = encodings.flatMap(\.attentionMask)
-                case "token_type_ids": values = encodings.flatMap(\.typeIds)
+                case "input_ids": values = encodings.flatMap { $0.ids + Array(repeating: pad, count: length - $0.count) }
+                case "attention_mask": values = encodings.flatMap { Array(repeating: 1, count: $0.count) + Array(repeating: 0, count: length - $0.count) }
+                case "token_type_ids": values = encodings.flatMap { $0.typeIds + Array(repeating: 0, count: length - $0.count) }
                 default: throw CLIError("--text cannot fill input '\(name)'; give --inputs")
                 }
                 out[name] = Tensor(values, shape: [encodings.count, length], dtype: node.type.dtype == .int32 ? .int32 : .int64)
             }
-            return out
+            return Prepared(tensors: out, texts: question.isEmpty ? text : question, contexts: contexts, encodings: encodings, tokenizer: t)
         }
         var values: [String: Int] = [:]
         for pair in (dims ?? "").split(separator: ",") {
@@ -202,15 +243,17 @@ struct InputOptions: ParsableArguments {
             values[String(parts[0])] = v
         }
         for s in graph.symbols where values[s.name] == nil { values[s.name] = min(s.max, 8) }
-        return try TCompile.sampleInputs(for: graph, dims: values)
+        return Prepared(tensors: try TCompile.sampleInputs(for: graph, dims: values))
     }
 
-    /// Class names from the tokenizer directory's config.json (`id2label`), if any.
-    func labels() -> [Int: String]? {
-        guard let tokenizer, let data = try? Data(contentsOf: URL(fileURLWithPath: tokenizer).appendingPathComponent("config.json")),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let map = object["id2label"] as? [String: String] else { return nil }
-        return Dictionary(uniqueKeysWithValues: map.compactMap { k, v in Int(k).map { ($0, v) } })
+    /// Class names from the tokenizer directory's config.json (`id2label`, as its family's config
+    /// decodes it), or none.
+    func labels() -> [String] {
+        guard let tokenizer else { return [] }
+        let directory = URL(fileURLWithPath: tokenizer)
+        guard let kind = try? ModelRegistry.kind(ofCheckpoint: directory),
+              let config = try? kind.family.configType.load(from: directory.appendingPathComponent("config.json")) else { return [] }
+        return (config as? any EncoderConfig)?.common.labels ?? []
     }
 }
 
@@ -231,6 +274,12 @@ struct Run: ParsableCommand {
     @Option(name: .shortAndLong, help: "Save every output to this safetensors file.")
     var output: String?
 
+    @Option(help: "Candidates shown per mask (fill-mask) or labels per text (classification).")
+    var topK: Int = 5
+
+    @Flag(help: "Print the results (or, without text inputs, each output's shape and first values) as JSON.")
+    var json = false
+
     func run() throws {
         try reportingErrors {
             if let output {
@@ -241,26 +290,41 @@ struct Run: ParsableCommand {
             }
             let loaded = try options.load()
             let (name, graph) = (loaded.name, loaded.graph)
-            let inputs = try inputOptions.make(for: graph)
+            let prepared = try inputOptions.make(for: graph)
+            let inputs = prepared.tensors
             let start = DispatchTime.now()
             let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run", level: level, options: loaded.compileOptions())(inputs)
-            print("\(name) (\(mode.rawValue), \(String(format: "%.1f", milliseconds(since: start))) ms including \(mode == .compiled ? "compilation" : "setup"))")
-            for o in graph.outputs {
-                let t = outputs[o.name]!
-                let values = t.toFloatArray()
-                let preview = values.prefix(6).map { String(format: "%.5g", $0) }.joined(separator: ", ")
-                print("  \(o.name): \(t.dtype) \(t.shape) [\(preview)\(values.count > 6 ? ", …" : "")]")
+            let elapsed = milliseconds(since: start)
+            let task = TaskOutput.task(of: graph, checkpoint: inputOptions.tokenizer)
+            var results: [TaskOutput.Result] = []
+            if let task, let tokenizer = prepared.tokenizer {
+                results = TaskOutput.results(task: task, outputs: outputs, texts: prepared.texts, contexts: prepared.contexts,
+                                             encodings: prepared.encodings, tokenizer: tokenizer, labels: inputOptions.labels(), topK: topK)
             }
-            if let logits = outputs["logits"], logits.rank == 2, let labels = inputOptions.labels() {
-                let probabilities = logits.softmax(dim: -1)
-                for (row, best) in logits.argmax(dim: -1).toIntArray().enumerated() {
-                    let text = row < inputOptions.text.count ? "\"\(inputOptions.text[row])\" → " : "row \(row) → "
-                    print("  \(text)\(labels[best] ?? String(best)) (\(String(format: "%.3f", probabilities[element: row, best])))")
+            if json {
+                let document = JSONOutput(model: name, mode: mode.rawValue, task: task?.rawValue, milliseconds: elapsed,
+                                          results: results.isEmpty ? nil : results,
+                                          outputs: results.isEmpty ? Dictionary(uniqueKeysWithValues: graph.outputs.compactMap { o in
+                                              outputs[o.name].map { (o.name, JSONOutput.TensorSummary($0)) } }) : nil)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(document), as: UTF8.self))
+            } else {
+                print("\(name) (\(mode.rawValue)\(task.map { ", " + $0.rawValue } ?? ""), \(String(format: "%.1f", elapsed)) ms including \(mode == .compiled ? "compilation" : "setup"))")
+                if results.isEmpty {
+                    for o in graph.outputs {
+                        guard let t = outputs[o.name] else { continue }
+                        let values = t.toFloatArray()
+                        let preview = values.prefix(6).map { String(format: "%.5g", $0) }.joined(separator: ", ")
+                        print("  \(o.name): \(t.dtype) \(t.shape) [\(preview)\(values.count > 6 ? ", …" : "")]")
+                    }
+                } else {
+                    for r in results { print(TaskOutput.describe(r).split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")) }
                 }
             }
             if let output {
                 try SafeTensors.write(outputs, metadata: ["producer": "tcompile run", "mode": mode.rawValue], to: output)
-                print("  saved \(output)")
+                if !json { print("  saved \(output)") }
             }
         }
     }
@@ -315,7 +379,7 @@ struct Bench: ParsableCommand {
         try reportingErrors {
             let loaded = try options.load()
             let (name, graph) = (loaded.name, loaded.graph)
-            let inputs = try inputOptions.make(for: graph)
+            let inputs = try inputOptions.make(for: graph).tensors
             let compileStart = DispatchTime.now()
             let compiled = try TCompile.compile(graph, name: "bench", level: 2, options: loaded.compileOptions())
             let compileMs = milliseconds(since: compileStart)
