@@ -168,6 +168,9 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Text to tokenize as the inputs (repeat for a batch); needs --tokenizer.")
     var text: [String] = []
 
+    @Option(help: "A second text for each --text (sentence pairs; a cross-encoder's query and passage), in order.")
+    var textPair: [String] = []
+
     @Option(help: "A question for a question-answering model (repeat for several); needs --context and --tokenizer.")
     var question: [String] = []
 
@@ -196,6 +199,9 @@ struct InputOptions: ParsableArguments {
             throw ValidationError("--context: give one context for all questions or one per question (\(question.count) questions, \(context.count) contexts)")
         }
         if !question.isEmpty, !text.isEmpty { throw ValidationError("give --text or --question with --context, not both") }
+        if !textPair.isEmpty, textPair.count != text.count {
+            throw ValidationError("--text-pair: give one per --text (\(text.count) texts, \(textPair.count) pairs)")
+        }
     }
 
     func make(for graph: Graph) throws -> Prepared {
@@ -209,7 +215,8 @@ struct InputOptions: ParsableArguments {
             let bound = graph.symbols.first { $0.name == "seq" }?.max
             let contexts = question.indices.map { context.count == 1 ? context[0] : context[$0] }
             func encodeAll(_ t: Tokenizer) throws -> [Encoding] {
-                question.isEmpty ? try t.encodeBatch(text) : try t.encodeBatch(pairs: Array(zip(question, contexts)))
+                if !question.isEmpty { return try t.encodeBatch(pairs: Array(zip(question, contexts))) }
+                return textPair.isEmpty ? try t.encodeBatch(text) : try t.encodeBatch(pairs: Array(zip(text, textPair)))
             }
             var encodings = try encodeAll(t)
             if let bound, encodings.contains(where: { $0.count > bound }) {
@@ -234,7 +241,8 @@ struct InputOptions: ParsableArguments {
                 }
                 out[name] = Tensor(values, shape: [encodings.count, length], dtype: node.type.dtype == .int32 ? .int32 : .int64)
             }
-            return Prepared(tensors: out, texts: question.isEmpty ? text : question, contexts: contexts, encodings: encodings, tokenizer: t)
+            let shown = question.isEmpty ? (textPair.isEmpty ? text : zip(text, textPair).map { "\($0) | \($1)" }) : question
+            return Prepared(tensors: out, texts: shown, contexts: contexts, encodings: encodings, tokenizer: t)
         }
         var values: [String: Int] = [:]
         for pair in (dims ?? "").split(separator: ",") {
@@ -246,14 +254,14 @@ struct InputOptions: ParsableArguments {
         return Prepared(tensors: try TCompile.sampleInputs(for: graph, dims: values))
     }
 
-    /// Class names from the tokenizer directory's config.json (`id2label`, as its family's config
-    /// decodes it), or none.
-    func labels() -> [String] {
-        guard let tokenizer else { return [] }
+    /// The label fields of the tokenizer directory's config.json (`id2label`, `problem_type`), as its
+    /// family's config decodes them, or nil.
+    func labelConfig() -> CommonConfig? {
+        guard let tokenizer else { return nil }
         let directory = URL(fileURLWithPath: tokenizer)
         guard let kind = try? ModelRegistry.kind(ofCheckpoint: directory),
-              let config = try? kind.family.configType.load(from: directory.appendingPathComponent("config.json")) else { return [] }
-        return (config as? any EncoderConfig)?.common.labels ?? []
+              let config = try? kind.family.configType.load(from: directory.appendingPathComponent("config.json")) else { return nil }
+        return (config as? any EncoderConfig)?.common
     }
 }
 
@@ -274,8 +282,8 @@ struct Run: ParsableCommand {
     @Option(name: .shortAndLong, help: "Save every output to this safetensors file.")
     var output: String?
 
-    @Option(help: "Candidates shown per mask (fill-mask) or labels per text (classification).")
-    var topK: Int = 5
+    @Option(help: "Candidates shown per mask (fill-mask, default 5) or labels per text (classification, default 1).")
+    var topK: Int?
 
     @Flag(help: "Print the results (or, without text inputs, each output's shape and first values) as JSON.")
     var json = false
@@ -299,7 +307,7 @@ struct Run: ParsableCommand {
             var results: [TaskOutput.Result] = []
             if let task, let tokenizer = prepared.tokenizer {
                 results = TaskOutput.results(task: task, outputs: outputs, texts: prepared.texts, contexts: prepared.contexts,
-                                             encodings: prepared.encodings, tokenizer: tokenizer, labels: inputOptions.labels(), topK: topK)
+                                             encodings: prepared.encodings, tokenizer: tokenizer, labels: inputOptions.labelConfig(), topK: topK ?? (task == .fillMask ? 5 : 1))
             }
             if json {
                 let document = JSONOutput(model: name, mode: mode.rawValue, task: task?.rawValue, milliseconds: elapsed,

@@ -46,7 +46,8 @@ enum TaskOutput {
     /// Decodes `outputs` for `task`; `encodings` are the rows' encodings in batch order.
     /// `contexts` are the question-answering contexts, one per row.
     static func results(task: ModelTask, outputs: [String: Tensor], texts: [String], contexts: [String], encodings: [Encoding],
-                        tokenizer: Tokenizer, labels: [String], topK: Int) -> [Result] {
+                        tokenizer: Tokenizer, labels config: CommonConfig?, topK: Int) -> [Result] {
+        let labels = config?.labels ?? []
         func rows(_ t: Tensor, batch: Int) -> [[Float]] {
             let flat = t.toFloatArray(), width = flat.count / max(batch, 1)
             return (0..<batch).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
@@ -84,8 +85,11 @@ enum TaskOutput {
             }
         default:
             guard let logits = outputs["logits"], logits.rank == 2 else { return [] }
+            // As HF's text-classification pipeline: sigmoid for one label (a cross-encoder's
+            // relevance) or multi-label problems, softmax otherwise.
+            let sigmoid = logits.size(-1) == 1 || config?.problemType == "multi_label_classification"
             return zip(texts, rows(logits, batch: batch)).map { text, row in
-                let probabilities = softmaxed(row)
+                let probabilities = sigmoid ? row.map { 1 / (1 + Foundation.exp(-$0)) } : softmaxed(row)
                 let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(topK)
                 return .labels(text: text, labels: ranked.map { Result.Scored(label: $0 < labels.count ? labels[$0] : "LABEL_\($0)", score: probabilities[$0]) })
             }
