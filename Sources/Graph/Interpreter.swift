@@ -58,7 +58,9 @@ public struct Interpreter {
                 result = t
             case .primitive:
                 let op = try node.op.concrete(bindings)
-                result = withNoGrad { Executor.execute(op, node.inputs.map { values[$0]! }) }
+                let operands = node.inputs.map { values[$0]! }
+                try Self.checkIndices(op, operands, node: node)
+                result = withNoGrad { Executor.execute(op, operands) }
             case .fused(let f):
                 result = f.run(node.inputs.map { values[$0]! })
             }
@@ -68,6 +70,24 @@ public struct Interpreter {
         var outputs: [String: Tensor] = [:]
         for o in graph.outputs { outputs[o.name] = values[o.value] }
         return outputs
+    }
+
+    /// Index values are data, so the verifier cannot bound them: an index outside its dim (a token id
+    /// past the vocabulary, a position past the table) is an error naming the node and its source
+    /// line, where the eager kernel would stop the process.
+    static func checkIndices(_ op: TensorOp, _ operands: [Tensor], node: Graph.Node) throws {
+        let (dim, source, index): (Int, Tensor, Tensor)
+        switch op {
+        case .indexSelect(let d), .gather(let d): (dim, source, index) = (d, operands[0], operands[1])
+        default: return
+        }
+        let axis = dim < 0 ? dim + source.rank : dim
+        guard axis >= 0, axis < source.rank, index.dtype.isInteger else { return }
+        let size = source.shape[axis]
+        if let bad = index.toIntArray().first(where: { $0 < 0 || $0 >= size }) {
+            let at = node.location.map { " at \($0)" } ?? ""
+            throw GraphError(.interpreter, "\(op.name) (%\(node.id)\(at)): index \(bad) is outside 0..<\(size) of dim \(axis) (a token id past the vocabulary, a token type or a position past its table?)")
+        }
     }
 
     /// For each value, the index of the last node reading it (outputs are never freed).
