@@ -1,6 +1,7 @@
 // Loading Hugging Face's fast-tokenizer format (tokenizer.json) for the configurations BERT, RoBERTa and
 // GPT-2 checkpoints use. Anything else is a `TokenizerError` that names the component.
 import FoundationEssentials
+import JSON
 
 /// Typed access to the fields of a JSON document, with errors that name the file and the field.
 struct FieldReader {
@@ -22,31 +23,28 @@ struct FieldReader {
     func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     func string(_ value: JSONValue, at path: String) throws(TokenizerError) -> String {
-        guard case let .string(s) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be a string, not \(value.typeName)")
-        }
+        guard let s = value.stringValue else { throw mismatch(value, "a string", at: path) }
         return s
     }
 
     func int(_ value: JSONValue, at path: String) throws(TokenizerError) -> Int {
-        guard case let .number(n) = value, n == n.rounded(), abs(n) < 1e15 else {
-            throw .invalidField(file: file, field: path, reason: "must be an integer, not \(value.typeName)")
-        }
-        return Int(n)
+        guard let n = value.intValue else { throw mismatch(value, "an integer", at: path) }
+        return n
     }
 
     func bool(_ value: JSONValue, at path: String) throws(TokenizerError) -> Bool {
-        guard case let .bool(b) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be a boolean, not \(value.typeName)")
-        }
+        guard let b = value.boolValue else { throw mismatch(value, "a boolean", at: path) }
         return b
     }
 
     func array(_ value: JSONValue, at path: String) throws(TokenizerError) -> [JSONValue] {
-        guard case let .array(a) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be an array, not \(value.typeName)")
-        }
+        guard let a = value.arrayValue else { throw mismatch(value, "an array", at: path) }
         return a
+    }
+
+    /// The error for a value of the wrong type, worded as `JSONReader` words it.
+    func mismatch(_ value: JSONValue, _ expected: String, at path: String) -> TokenizerError {
+        .invalidField(file: file, field: path, reason: "must be \(expected), got \(value.shortDescription)")
     }
 
     func optionalBool(_ object: JSONValue, _ key: String, at path: String, default d: Bool) throws(TokenizerError) -> Bool {
@@ -72,7 +70,7 @@ struct FieldReader {
     /// A vocabulary object {token: id}; ids must be in 0..<10,000,000.
     func vocabulary(_ value: JSONValue, at path: String) throws(TokenizerError) -> [String: Int] {
         guard case let .object(members) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be an object of token ids, not \(value.typeName)")
+            throw .invalidField(file: file, field: path, reason: "must be an object of token ids, got \(value.shortDescription)")
         }
         var vocabulary: [String: Int] = [:]
         vocabulary.reserveCapacity(members.count)
@@ -84,6 +82,17 @@ struct FieldReader {
             vocabulary[token] = id
         }
         return vocabulary
+    }
+}
+
+/// Parses a JSON document with the hardened parser, as a `TokenizerError`: a syntax error is
+/// `invalidJSON` (with its byte offset), a duplicate key names the object holding it.
+func parseJSON(_ bytes: [UInt8], file: String) throws(TokenizerError) -> JSONValue {
+    do { return try JSONParser.parse(bytes, file: file) } catch {
+        switch error.kind {
+        case .syntax, .unreadable: throw .invalidJSON(file: file, reason: error.reason)
+        case .duplicateKey, .missing, .invalid: throw .invalidField(file: file, field: error.field, reason: error.reason)
+        }
     }
 }
 
@@ -110,7 +119,7 @@ extension Tokenizer {
     /// Parses the contents of a `tokenizer.json`; `file` names it in errors.
     public init(tokenizerJSON bytes: [UInt8], file: String = "tokenizer.json") throws(TokenizerError) {
         let r = FieldReader(file: file)
-        let root = try JSONValue.parse(bytes, file: file)
+        let root = try parseJSON(bytes, file: file)
         guard case .object = root else { throw .invalidField(file: file, field: "(root)", reason: "must be an object") }
         let addedTokens = try r.optional(root, "added_tokens").map { v throws(TokenizerError) in try Tokenizer.addedTokens(v, r) } ?? []
 
@@ -209,7 +218,7 @@ extension Tokenizer {
             guard case .byteLevel = preTokenizer else {
                 throw .unsupported(file: r.file, component: "model BPE", detail: "without a ByteLevel pre_tokenizer")
             }
-            if let dropout = r.optional(value, "dropout"), case let .number(p) = dropout, p > 0 {
+            if let dropout = r.optional(value, "dropout"), let p = dropout.doubleValue, p > 0 {
                 throw .unsupported(file: r.file, component: "model BPE", detail: "dropout \(p)")
             }
             for key in ["continuing_subword_prefix", "end_of_word_suffix"] {

@@ -1,6 +1,7 @@
 // Loading the older per-model files: BERT's vocab.txt and GPT-2 / RoBERTa's vocab.json + merges.txt, and a
 // checkpoint directory holding any of them.
 import FoundationEssentials
+import JSON
 
 /// The configuration a `vocab.json` + `merges.txt` pair is used with.
 public enum BPEStyle: Sendable {
@@ -47,7 +48,7 @@ extension Tokenizer {
                                     style: BPEStyle = .gpt2,
                                     addPrefixSpace: Bool = false) throws(TokenizerError) -> Tokenizer {
         let vocabulary = try FieldReader(file: "vocab.json").vocabulary(
-            try JSONValue.parse(try readFile(vocabularyPath), file: "vocab.json"), at: "(root)")
+            try parseJSON(try readFile(vocabularyPath), file: "vocab.json"), at: "(root)")
         guard let text = String(validating: try readFile(mergesPath), as: UTF8.self) else {
             throw .invalidField(file: "merges.txt", field: "(contents)", reason: "is not valid UTF-8")
         }
@@ -100,7 +101,7 @@ extension Tokenizer {
         }
         if let json = file("tokenizer.json") { return try fromFile(json) }
         var config = JSONValue.object([])
-        if let c = file("tokenizer_config.json") { config = try JSONValue.parse(try readFile(c), file: "tokenizer_config.json") }
+        if let c = file("tokenizer_config.json") { config = try parseJSON(try readFile(c), file: "tokenizer_config.json") }
         let r = FieldReader(file: "tokenizer_config.json")
         if let vocab = file("vocab.txt") {
             return try fromWordPieceVocabulary(

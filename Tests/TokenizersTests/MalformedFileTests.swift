@@ -82,7 +82,7 @@ import Testing
     @Test func wrongFieldTypes() {
         let e = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordPiece", "vocab": {"[UNK]": "zero"}}"#]))
         #expect(e == .invalidField(file: "tokenizer.json", field: "model.vocab[\"[UNK]\"]",
-                                   reason: "must be an integer, not a string"))
+                                   reason: "must be an integer, got \"zero\""))
         let negative = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordPiece", "vocab": {"[UNK]": -4}}"#]))
         #expect(negative?.description.contains("impossible id") == true)
         let addedWithoutId = Self.error(Self.wordPieceJSON(["added_tokens": #"[{"content": "[X]"}]"#]))
