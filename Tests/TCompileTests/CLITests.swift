@@ -91,7 +91,7 @@ import TCompile
         #expect(overwrite.status == 1 && overwrite.output.contains("refusing to overwrite"))
         try "{\"format\": \"tcompile.graph/1\"}".write(toFile: dir + "/broken.json", atomically: true, encoding: .utf8)
         let broken = try Self.run(["inspect", dir + "/broken.json"])
-        #expect(broken.status == 1 && broken.output.contains("name is missing"), "\(broken.output)")
+        #expect(broken.status == 1 && broken.output.contains("name: is missing"), "\(broken.output)")
     }
 }
 
