@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 @_exported import Codegen
 @_exported import Graph
 @_exported import Passes
@@ -31,7 +32,7 @@ public enum TCompile {
     /// Hugging Face checkpoint (`tcompile.model/1`), which is built and traced.
     public static func load(_ path: String) throws -> (name: String, graph: Graph) {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ExportError("\(path): cannot read the file") }
-        let format = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["format"] as? String
+        let format = (try? JSONParser.parse([UInt8](data), file: path))?["format"]?.stringValue
         switch format {
         case ModelManifest.format?: return try ModelManifest.read(path: path).graph()
         case GraphFile.format?: return try GraphFile.load(path: path)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import TCompile
 import Tokenizers
 
@@ -189,10 +190,10 @@ struct InputOptions: ParsableArguments {
 
     /// Class names from the tokenizer directory's config.json (`id2label`), if any.
     func labels() -> [Int: String]? {
-        guard let tokenizer, let data = try? Data(contentsOf: URL(fileURLWithPath: tokenizer).appendingPathComponent("config.json")),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let map = object["id2label"] as? [String: String] else { return nil }
-        return Dictionary(uniqueKeysWithValues: map.compactMap { k, v in Int(k).map { ($0, v) } })
+        guard let tokenizer,
+              let config = try? JSONReader(contentsOf: URL(fileURLWithPath: tokenizer).appendingPathComponent("config.json").path),
+              let map = try? config.object(at: "id2label").members().map({ ($0.key, try $0.value.string()) }) else { return nil }
+        return Dictionary(map.compactMap { k, v in Int(k).map { ($0, v) } }, uniquingKeysWith: { a, _ in a })
     }
 }
 
