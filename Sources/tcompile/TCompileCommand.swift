@@ -39,7 +39,7 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> (name: String, graph: Graph) {
         guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
         if let threads, threads < 1 { throw CLIError("--threads must be at least 1") }
-        if let count = threadCount { BLASThreads.set(count) }
+        if let count = threadCount { EagerThreads.set(count) }
         return try TCompile.load(model)
     }
 }
