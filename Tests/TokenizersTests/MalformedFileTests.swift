@@ -87,7 +87,7 @@ import Testing
         #expect(negative?.description.contains("impossible id") == true)
         let addedWithoutId = Self.error(Self.wordPieceJSON(["added_tokens": #"[{"content": "[X]"}]"#]))
         #expect(addedWithoutId == .missingField(file: "tokenizer.json", field: "added_tokens[0].id"))
-        #expect(Self.error("[]") == .invalidField(file: "tokenizer.json", field: "(root)", reason: "must be an object"))
+        #expect(Self.error("[]") == .invalidField(file: "tokenizer.json", field: "(document)", reason: "must be an object, got an array"))
     }
 
     @Test func impossiblePaddingIsAnError() throws {
