@@ -51,6 +51,12 @@ import Testing
         }
     }
 
+    @Test func aTokenTwiceInTheVocabularyIsAnError() {
+        let e = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1, "[UNK]": 2}}"#]))
+        guard case let .invalidField(file, field, reason)? = e else { Issue.record("\(String(describing: e))"); return }
+        #expect(file == "tokenizer.json" && field == "model.vocab" && reason.hasPrefix(#"has the key "[UNK]" twice"#))
+    }
+
     @Test func deepNestingIsAnErrorNotAStackOverflow() {
         let text = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         guard case let .invalidJSON(_, reason)? = Self.error(text) else { Issue.record("accepted"); return }
