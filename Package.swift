@@ -6,6 +6,7 @@ import PackageDescription
 let package = Package(
     name: "TCompile",
     products: [
+        .library(name: "JSON", targets: ["JSON"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "NN", targets: ["NN"]),
@@ -31,29 +32,32 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels"),
         // The lock of all shared state (visible to ThreadSanitizer, unlike Synchronization.Mutex on Linux).
         .target(name: "Locks"),
+        // The one JSON parser (hardened, fuzzed, depth-limited) and reader with field paths in errors.
+        .target(name: "JSON"),
         // Eager tensors, CPU kernels, autograd, safetensors.
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels", "Locks"]),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels", "Locks", "JSON"]),
         // Modules, layers, losses, optimizers and the Trainer, on top of eager tensors.
         .target(name: "NN", dependencies: ["Tensors"]),
         // The graph IR: symbolic dims, verifier, text form, model.json, tracer, interpreter.
-        .target(name: "Graph", dependencies: ["Tensors", "Locks"]),
+        .target(name: "Graph", dependencies: ["Tensors", "Locks", "JSON"]),
         // WordPiece and byte-level BPE tokenizers, identical to Hugging Face tokenizers.
-        .target(name: "Tokenizers", dependencies: ["Locks"]),
+        .target(name: "Tokenizers", dependencies: ["Locks", "JSON"]),
         // The graph optimizer: one rewrite engine, passes as rule files, a pass manager.
         .target(name: "Passes", dependencies: ["Graph"]),
         // Hugging Face BERT, RoBERTa and GPT-2 in eager Swift, loaded from real checkpoints.
-        .target(name: "Transformers", dependencies: ["NN", "Tokenizers"]),
+        .target(name: "Transformers", dependencies: ["NN", "Tokenizers", "JSON"]),
         // Lowering to native code through LLVM.
         .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS", "Locks"]),
 
         // The public face: compile(graph), CompiledModel, re-exporting the modules above.
-        .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors"]),
+        .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors", "JSON"]),
         // The command line.
         .executableTarget(name: "tcompile", dependencies: [
-            "TCompile", "Tokenizers", "Transformers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TCompile", "Tokenizers", "Transformers", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile", "Transformers"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Passes", "NN"], resources: [.copy("Fixtures")]),

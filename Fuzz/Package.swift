@@ -16,9 +16,13 @@ let package = Package(
         .executableTarget(name: "fuzz-safetensors", dependencies: [
             "FuzzSupport", .product(name: "Tensors", package: "TCompile"),
         ], path: "Sources/fuzz-safetensors"),
+        // The JSON module itself: the parser on raw bytes, then the reader and decoder on what parses.
+        .executableTarget(name: "fuzz-json", dependencies: [
+            "FuzzSupport", .product(name: "JSON", package: "TCompile"),
+        ], path: "Sources/fuzz-json"),
         // model.json in both formats, dispatched on "format" as TCompile.load does.
         .executableTarget(name: "fuzz-model-json", dependencies: [
-            "FuzzSupport", .product(name: "TCompile", package: "TCompile"),
+            "FuzzSupport", .product(name: "TCompile", package: "TCompile"), .product(name: "JSON", package: "TCompile"),
         ], path: "Sources/fuzz-model-json"),
         // config.json decoded as a BERT, RoBERTa and GPT-2 config.
         .executableTarget(name: "fuzz-config", dependencies: [

@@ -3,14 +3,14 @@
 # (default 600) from seed corpora of the repository's real fixture files. Fails on any crash, leak,
 # out-of-memory (-rss_limit_mb) or slow input (-timeout); the input that did it is left in
 # .build-fuzz/artifacts/TARGET/ (reproduce: .build-fuzz/debug/fuzz-TARGET FILE). Usage:
-#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: safetensors model-json config tokenizer-json wordpiece bpe
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: json safetensors model-json config tokenizer-json wordpiece bpe
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors model-json config tokenizer-json wordpiece bpe)
+[ ${#targets[@]} -eq 0 ] && targets=(json safetensors model-json config tokenizer-json wordpiece bpe)
 scripts/fetch-minilm.sh >/dev/null 2>&1 || echo "fuzz: MiniLM not fetched; wordpiece uses the shipped classifier's vocabulary"
 
 scratch=.build-fuzz
@@ -31,6 +31,7 @@ seed() {  # seed TARGET FILES...
     for f in "$@"; do [ -f "$f" ] && cp "$f" "$dir/seed-$(echo "$f" | tr '/' '_')"; done
     return 0
 }
+seed json Fuzz/corpus/json/* Fuzz/corpus/model-json/* Fuzz/corpus/tokenizer-json/* Tests/TransformersTests/Fixtures/*/config.json
 seed safetensors Tests/TensorsTests/Fixtures/python.safetensors Tests/NNTests/Fixtures/*.safetensors \
     Tests/TransformersTests/Fixtures/{bert-seqcls,bert-nsp,roberta-seqcls,gpt2-model,roberta-mlm}/expected.safetensors
 seed model-json Fuzz/corpus/model-json/*
@@ -50,7 +51,7 @@ for target in "${targets[@]}"; do
     echo "fuzz-$target: ${seconds}s"
     status=0
     dict=()
-    case "$target" in model-json|config|tokenizer-json) dict=(-dict=Fuzz/dictionaries/json.dict) ;; esac
+    case "$target" in json|model-json|config|tokenizer-json) dict=(-dict=Fuzz/dictionaries/json.dict) ;; esac
     "$bin/fuzz-$target" "$scratch/corpus/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$target/" >"$log" 2>&1 || status=$?
     rm -rf /dev/shm/tcompile-fuzz-* 2>/dev/null || true

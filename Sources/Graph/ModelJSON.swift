@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Tensors
 
 /// `model.json` in its `tcompile.graph/1` form: a traced graph saved as JSON, with its constants in a
@@ -57,106 +58,113 @@ public enum GraphFile {
     /// Reads a `tcompile.graph/1` document and its constants; every error names the file and the
     /// JSON path of the field at fault (`nodes[3].type.shape[1]`).
     public static func load(path: String) throws -> (name: String, graph: Graph) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw GraphError(.format, "\(path): cannot read: \(error.localizedDescription)")
-        }
-        let reader = JSONReader(file: path)
-        let root = try reader.object(try reader.parse(data), at: "")
-        try reader.onlyKeys(root, ["format", "name", "symbols", "nodes", "outputs", "constants"], at: "")
-        let tag = try reader.string(root["format"], at: "format")
-        guard tag == format else { throw reader.error("format", "is '\(tag)', expected '\(format)'") }
-        let name = try reader.string(root["name"], at: "name")
+        let root: JSONReader
+        do { root = try JSONReader(contentsOf: path) } catch { throw GraphError(.format, error.description) }
+        do { return try read(root, path: path) } catch let e as JSONError { throw GraphError(.format, e.description) }
+    }
+
+    /// The graph of a parsed document at `path` (constants are found relative to it).
+    static func read(_ root: JSONReader, path: String) throws -> (name: String, graph: Graph) {
+        _ = try root.object()
+        try root.rejectUnknownFields(["format", "name", "symbols", "nodes", "outputs", "constants"])
+        let tag = try root.requireString("format")
+        guard tag == format else { throw root.error(at: "format", "is '\(tag)', expected '\(format)'") }
+        let name = try root.requireString("name")
         var graph = Graph()
-        for (i, s) in try reader.array(root["symbols"], at: "symbols").enumerated() {
-            let at = "symbols[\(i)]"
-            let o = try reader.object(s, at: at)
-            try reader.onlyKeys(o, ["name", "max", "min"], at: at)
-            let symbol = DimSymbol(try reader.string(o["name"], at: at + ".name"), max: try reader.int(o["max"], at: at + ".max"),
-                                   min: o["min"] == nil ? 1 : try reader.int(o["min"], at: at + ".min"))
+        for s in try root.array(at: "symbols") {
+            _ = try s.object()
+            try s.rejectUnknownFields(["name", "max", "min"])
+            let symbol = DimSymbol(try s.requireString("name"), max: try s.requireInt("max"), min: try s.optionalInt("min") ?? 1)
             guard symbol.min >= 0, symbol.min <= symbol.max, symbol.max <= Limits.symbolMax else {
-                throw reader.error(at, "must have 0 <= min <= max <= \(Limits.symbolMax), got \(symbol.min)...\(symbol.max)")
+                throw s.error("must have 0 <= min <= max <= \(Limits.symbolMax), got \(symbol.min)...\(symbol.max)")
             }
             graph.symbols.append(symbol)
         }
         let bounds = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })
-        /// Throws unless `values` (a shape or an integer attribute) stay far from Int overflow at the
-        /// symbols' bounds, so that type inference on them cannot overflow.
-        func requireBounded(_ values: [SymbolicInt], at path: String, indexed: Bool = true) throws {
+        /// Throws unless `values` (a shape or an integer attribute at `field`) stay far from Int
+        /// overflow at the symbols' bounds, so that type inference on them cannot overflow.
+        func requireBounded(_ values: [SymbolicInt], at field: JSONReader, indexed: Bool = true) throws {
             var product = 1
             for (i, v) in values.enumerated() {
                 guard let m = v.magnitude(bounds: bounds), m <= Limits.valueMagnitude else {
-                    throw reader.error(indexed ? "\(path)[\(i)]" : path, "'\(v)' is unbounded or exceeds \(Limits.valueMagnitude) within the symbols' bounds")
+                    let at = indexed ? JSONReader(field.value, file: field.file, path: field.path.appending(index: i)) : field
+                    throw at.error("'\(v)' is unbounded or exceeds \(Limits.valueMagnitude) within the symbols' bounds")
                 }
                 let (p, overflow) = product.multipliedReportingOverflow(by: Swift.max(m, 1))
                 guard !overflow, p <= Limits.valueMagnitude else {
-                    throw reader.error(path, "holds more than \(Limits.valueMagnitude) elements within the symbols' bounds")
+                    throw field.error("holds more than \(Limits.valueMagnitude) elements within the symbols' bounds")
                 }
                 product = p
             }
         }
-        for (i, n) in try reader.array(root["nodes"], at: "nodes").enumerated() {
-            let at = "nodes[\(i)]"
-            let o = try reader.object(n, at: at)
-            try reader.onlyKeys(o, ["id", "op", "inputs", "type", "attributes", "location"], at: at)
-            let opName = try reader.string(o["op"], at: at + ".op")
+        for n in try root.array(at: "nodes") {
+            _ = try n.object()
+            try n.rejectUnknownFields(["id", "op", "inputs", "type", "attributes", "location"])
+            let opName = try n.requireString("op")
             var attributes: [String: AttributeValue] = [:]
-            if let a = o["attributes"] {
-                for (key, value) in try reader.object(a, at: at + ".attributes") {
-                    var c = Cursor(try reader.string(value, at: "\(at).attributes.\(key)"), line: 1)
+            if let a = try n.optionalObject(at: "attributes") {
+                for (key, value) in try a.members() {
+                    var c = Cursor(try value.string(), line: 1)
                     do { attributes[key] = try c.attributeValue(); try c.end() } catch {
-                        throw reader.error("\(at).attributes.\(key)", "is not a valid value")
+                        throw value.error("is not a valid value")
                     }
                     switch attributes[key] {
-                    case .int(let v)?: try requireBounded([v], at: "\(at).attributes.\(key)", indexed: false)
-                    case .list(let list)?: try requireBounded(list, at: "\(at).attributes.\(key)")
+                    case .int(let v)?: try requireBounded([v], at: value, indexed: false)
+                    case .list(let list)?: try requireBounded(list, at: value)
                     default: break
                     }
                 }
             }
             let op: GraphOp
             do { op = try GraphOp.make(name: opName, attributes: attributes) } catch let e as GraphError {
-                throw reader.error(at, e.message)
+                throw n.error(e.message)
             }
-            let t = try reader.object(o["type"], at: at + ".type")
-            try reader.onlyKeys(t, ["dtype", "shape"], at: at + ".type")
-            let dtypeName = try reader.string(t["dtype"], at: at + ".type.dtype")
-            guard let dtype = DType(shortName: dtypeName) else { throw reader.error(at + ".type.dtype", "'\(dtypeName)' is not f32, i32, i64 or bool") }
-            let shape = try reader.array(t["shape"], at: at + ".type.shape").enumerated().map { j, d in
-                try reader.dim(d, at: "\(at).type.shape[\(j)]")
-            }
-            try requireBounded(shape, at: at + ".type.shape")
+            let t = try n.object(at: "type")
+            try t.rejectUnknownFields(["dtype", "shape"])
+            let dtypeName = try t.requireString("dtype")
+            guard let dtype = DType(shortName: dtypeName) else { throw t.error(at: "dtype", "'\(dtypeName)' is not f32, i32, i64 or bool") }
+            let shapeField = try t.field("shape")
+            let shape = try shapeField.array().map(dim)
+            try requireBounded(shape, at: shapeField)
             var location: SourceLocation? = nil
-            if let l = o["location"] {
-                let lo = try reader.object(l, at: at + ".location")
-                try reader.onlyKeys(lo, ["file", "line", "scope"], at: at + ".location")
-                location = SourceLocation(file: try reader.string(lo["file"], at: at + ".location.file"),
-                                          line: try reader.int(lo["line"], at: at + ".location.line"),
-                                          scope: lo["scope"] == nil ? nil : try reader.string(lo["scope"], at: at + ".location.scope"))
+            if let l = try n.optionalObject(at: "location") {
+                try l.rejectUnknownFields(["file", "line", "scope"])
+                location = SourceLocation(file: try l.requireString("file"), line: try l.requireInt("line"),
+                                          scope: try l.optionalString("scope"))
             }
-            graph.nodes.append(.init(id: try reader.int(o["id"], at: at + ".id"), op: op,
-                                     inputs: try reader.array(o["inputs"], at: at + ".inputs").enumerated().map { try reader.int($1, at: "\(at).inputs[\($0)]") },
+            graph.nodes.append(.init(id: try n.requireInt("id"), op: op,
+                                     inputs: try n.array(at: "inputs").map { try $0.int() },
                                      type: TensorType(dtype, shape), location: location))
         }
-        for (i, out) in try reader.array(root["outputs"], at: "outputs").enumerated() {
-            let o = try reader.object(out, at: "outputs[\(i)]")
-            try reader.onlyKeys(o, ["name", "value"], at: "outputs[\(i)]")
-            graph.outputs.append(.init(name: try reader.string(o["name"], at: "outputs[\(i)].name"), value: try reader.int(o["value"], at: "outputs[\(i)].value")))
+        for out in try root.array(at: "outputs") {
+            _ = try out.object()
+            try out.rejectUnknownFields(["name", "value"])
+            graph.outputs.append(.init(name: try out.requireString("name"), value: try out.requireInt("value")))
         }
-        let weights = try reader.string(root["constants"], at: "constants")
+        let weights = try root.requireString("constants")
         let weightsPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(weights).path
         let names = graph.nodes.compactMap { if case .constant(let n) = $0.op { n } else { nil } }
         if !names.isEmpty {
             let file: SafeTensorsFile
             do { file = try SafeTensorsFile(path: weightsPath) } catch let e as SafeTensorsError {
-                throw reader.error("constants", "\(e)")
+                throw root.error(at: "constants", "\(e)")
             }
             for n in names {
-                do { graph.constants[n] = try file.tensor(n) } catch let e as SafeTensorsError { throw reader.error("constants", "\(e)") }
+                do { graph.constants[n] = try file.tensor(n) } catch let e as SafeTensorsError { throw root.error(at: "constants", "\(e)") }
             }
         }
         do { try Verifier.verify(graph) } catch let e as GraphError { throw GraphError(.format, "\(path): \(e.message)", at: e.location) }
         return (name, graph)
+    }
+
+    /// A dim: an integer or a symbol expression such as `"2*seq"`.
+    static func dim(_ field: JSONReader) throws(JSONError) -> SymbolicInt {
+        if let s = field.value.stringValue {
+            guard let d = SymbolicInt(parsing: s) else { throw field.error("'\(s)' is not a dim expression") }
+            return d
+        }
+        guard let n = field.value.intValue else { throw field.error("must be an integer or a dim expression, got \(field.value.shortDescription)") }
+        return SymbolicInt(n)
     }
 }
 
@@ -167,57 +175,4 @@ public enum GraphFile {
 enum Limits {
     static let symbolMax = Int(Int32.max)
     static let valueMagnitude = 1 << 48
-}
-
-/// Typed access to parsed JSON with errors naming the file and the JSON path.
-struct JSONReader {
-    let file: String
-
-    func error(_ path: String, _ message: String) -> GraphError {
-        GraphError(.format, "\(file): \(path.isEmpty ? "document" : path) \(message)")
-    }
-
-    func parse(_ data: Data) throws -> Any {
-        do { return try JSONSerialization.jsonObject(with: data) } catch { throw GraphError(.format, "\(file): not valid JSON") }
-    }
-
-    func object(_ v: Any?, at path: String) throws -> [String: Any] {
-        guard let v else { throw error(path, "is missing") }
-        guard let o = v as? [String: Any] else { throw error(path, "must be an object") }
-        return o
-    }
-
-    func array(_ v: Any?, at path: String) throws -> [Any] {
-        guard let v else { throw error(path, "is missing") }
-        guard let a = v as? [Any] else { throw error(path, "must be an array") }
-        return a
-    }
-
-    func string(_ v: Any?, at path: String) throws -> String {
-        guard let v else { throw error(path, "is missing") }
-        guard let s = v as? String else { throw error(path, "must be a string") }
-        return s
-    }
-
-    func int(_ v: Any?, at path: String) throws -> Int {
-        guard let v else { throw error(path, "is missing") }
-        guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue == Double(n.intValue) else {
-            throw error(path, "must be an integer")
-        }
-        return n.intValue
-    }
-
-    func dim(_ v: Any, at path: String) throws -> SymbolicInt {
-        if let s = v as? String {
-            guard let d = SymbolicInt(parsing: s) else { throw error(path, "'\(s)' is not a dim expression") }
-            return d
-        }
-        return SymbolicInt(try int(v, at: path))
-    }
-
-    func onlyKeys(_ o: [String: Any], _ allowed: Set<String>, at path: String) throws {
-        if let unknown = Set(o.keys).subtracting(allowed).sorted().first {
-            throw error(path.isEmpty ? unknown : "\(path).\(unknown)", "is not a known field (expected one of \(allowed.sorted().joined(separator: ", ")))")
-        }
-    }
 }

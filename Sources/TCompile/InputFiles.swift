@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Graph
 
 /// The files a command reads, so that it can refuse to write any output over one of them (a
@@ -27,12 +28,12 @@ public struct InputFiles: Sendable {
         var files = InputFiles()
         files.add(path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        guard let data = FileManager.default.contents(atPath: path),
-              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return files }
-        if root["format"] as? String == GraphFile.format, let constants = root["constants"] as? String {
+        guard let root = try? JSONReader(contentsOf: path) else { return files }
+        let format = root.value["format"]?.stringValue
+        if format == GraphFile.format, let constants = root.value["constants"]?.stringValue {
             files.add(folder.appendingPathComponent(constants).path)
         }
-        if root["format"] as? String == ModelManifest.format, let checkpoint = root["checkpoint"] as? String {
+        if format == ModelManifest.format, let checkpoint = root.value["checkpoint"]?.stringValue {
             files.add(directory: folder.appendingPathComponent(checkpoint).path)
         }
         return files

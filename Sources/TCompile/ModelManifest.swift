@@ -1,5 +1,6 @@
 import Foundation
 import Graph
+import JSON
 import Transformers
 
 /// `model.json` in its `tcompile.model/2` form: a manifest naming a Hugging Face checkpoint directory,
@@ -35,90 +36,86 @@ public struct ModelManifest: Sendable, Equatable {
 
     static let fields = ["format", "name", "checkpoint", "model_type", "task", "dynamic_dims", "outputs", "options"]
 
-    /// Reads and validates a manifest; every error names the file and the field.
+    /// Reads and validates a manifest; every error names the file and the field
+    /// (`model.json: dynamic_dims.seq.max: must be an integer, got "many"`).
     public static func read(path: String) throws -> ModelManifest {
-        func fail(_ field: String, _ message: String) -> ExportError { ExportError("\(path): \(field) \(message)") }
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ExportError("\(path): cannot read the file") }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw ExportError("\(path): not a JSON object") }
-        if root["format"] as? String == "tcompile.model/1" {
-            throw fail("format", "\"tcompile.model/1\" is not read: write \"format\": \"\(format)\", name the Hugging Face task in \"task\" (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", "))) instead of \"head\", and \"model_type\" instead of \"architecture\" (optional)")
+        do { return try parse(path: path) } catch let error as JSONError { throw ExportError(error.description) }
+    }
+
+    private static func parse(path: String) throws -> ModelManifest {
+        let root = try JSONReader(contentsOf: path).object()
+        if (try? root.optionalString("format")) == "tcompile.model/1" {
+            throw root.error(at: "format", "\"tcompile.model/1\" is not read: write \"format\": \"\(format)\", name the Hugging Face task in \"task\" (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", "))) instead of \"head\", and \"model_type\" instead of \"architecture\" (optional)")
         }
-        if let unknown = Set(root.keys).subtracting(fields).sorted().first {
-            throw fail(unknown, "is not a known field (expected one of \(fields.sorted().joined(separator: ", ")))")
-        }
-        func string(_ key: String, in object: [String: Any], at path: String) throws -> String {
-            guard let v = object[key] else { throw fail(path, "is missing") }
-            guard let s = v as? String, !s.isEmpty else { throw fail(path, "must be a non-empty string") }
+        try root.rejectUnknownFields(fields)
+        guard try root.requireString("format") == format else { throw root.error(at: "format", "must be \"\(format)\"") }
+        func nonEmpty(_ key: String) throws -> String {
+            let s = try root.requireString(key)
+            guard !s.isEmpty else { throw root.error(at: key, "must be a non-empty string") }
             return s
         }
-        func int(_ v: Any?, at field: String) throws -> Int {
-            guard let v else { throw fail(field, "is missing") }
-            guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue == Double(n.intValue) else { throw fail(field, "must be an integer") }
-            return n.intValue
-        }
-        guard try string("format", in: root, at: "format") == format else { throw fail("format", "must be \"\(format)\"") }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        let checkpoint = directory.appendingPathComponent(try string("checkpoint", in: root, at: "checkpoint")).standardized
+        let checkpoint = directory.appendingPathComponent(try nonEmpty("checkpoint")).standardized
         guard FileManager.default.fileExists(atPath: checkpoint.path + "/config.json") else {
-            throw fail("checkpoint", "'\(checkpoint.path)' is not a checkpoint directory (no config.json)")
+            throw root.error(at: "checkpoint", "'\(checkpoint.path)' is not a checkpoint directory (no config.json)")
         }
         let kind = try ModelRegistry.kind(ofCheckpoint: checkpoint)
         let family = kind.family
-        if root["model_type"] != nil {
-            let stated = try string("model_type", in: root, at: "model_type")
+        if root.contains("model_type") {
+            let stated = try nonEmpty("model_type")
             guard stated == family.modelType else {
-                throw fail("model_type", "is '\(stated)' but the checkpoint's config.json says '\(family.modelType)'")
+                throw root.error(at: "model_type", "is '\(stated)' but the checkpoint's config.json says '\(family.modelType)'")
             }
         }
         let task: ModelTask
-        if root["task"] != nil {
-            let name = try string("task", in: root, at: "task")
+        if root.contains("task") {
+            let name = try nonEmpty("task")
             guard let t = ModelTask(rawValue: name), family.tasks.contains(where: { $0.task == t }) else {
-                throw fail("task", "'\(name)' is not a task of \(family.modelType) (\(family.taskNames))")
+                throw root.error(at: "task", "'\(name)' is not a task of \(family.modelType) (\(family.taskNames))")
             }
             task = t
         } else {
             task = try ModelRegistry.inferredTask(for: kind, file: checkpoint.path + "/config.json").task
         }
-        guard let dims = root["dynamic_dims"] as? [String: Any] else { throw fail("dynamic_dims", "must be an object with batch and seq") }
-        if let unknown = Set(dims.keys).subtracting(["batch", "seq"]).sorted().first { throw fail("dynamic_dims.\(unknown)", "is not a dynamic dim (batch, seq)") }
-        var bounds: [String: Int] = [:]
-        for dim in ["batch", "seq"] {
-            guard let spec = dims[dim] as? [String: Any] else { throw fail("dynamic_dims.\(dim)", "must be an object like {\"max\": 8}") }
-            if let unknown = Set(spec.keys).subtracting(["max"]).sorted().first { throw fail("dynamic_dims.\(dim).\(unknown)", "is not a known field (max)") }
-            bounds[dim] = try int(spec["max"], at: "dynamic_dims.\(dim).max")
+        let dims = try root.object(at: "dynamic_dims")
+        try dims.rejectUnknownFields(["batch", "seq"])
+        func bound(_ dim: String, minimum: Int) throws -> Int {
+            let spec = try dims.object(at: dim)
+            try spec.rejectUnknownFields(["max"])
+            let value = try spec.requireInt("max")
+            guard value >= minimum else { throw spec.error(at: "max", "must be at least \(minimum), got \(value)") }
+            return value
         }
-        let maxBatch = bounds["batch"] ?? 0, maxSeq = bounds["seq"] ?? 0
-        guard maxBatch >= 1 else { throw fail("dynamic_dims.batch.max", "must be at least 1") }
-        guard maxSeq >= 2 else { throw fail("dynamic_dims.seq.max", "must be at least 2") }
+        let maxBatch = try bound("batch", minimum: 1), maxSeq = try bound("seq", minimum: 2)
         let config = try family.configType.load(from: checkpoint.appendingPathComponent("config.json"))
         guard maxSeq <= config.maxSequenceLength else {
-            throw fail("dynamic_dims.seq.max", "\(maxSeq) exceeds the \(config.maxSequenceLength) positions the checkpoint has")
+            throw try dims.object(at: "seq").error(at: "max", "\(maxSeq) exceeds the \(config.maxSequenceLength) positions the checkpoint has")
         }
         var outputs: [String]? = nil
-        if let o = root["outputs"] {
-            guard let list = o as? [String], !list.isEmpty else { throw fail("outputs", "must be a non-empty list of output names") }
+        if let list = try root.optionalArray(at: "outputs") {
+            guard !list.isEmpty else { throw root.error(at: "outputs", "must be a non-empty list of output names") }
             let known = try family.entry(task).outputs
-            if let unknown = list.first(where: { !known.contains($0) }) {
-                throw fail("outputs", "'\(unknown)' is not an output of \(family.modelType) \(task.rawValue) (\(known.joined(separator: ", ")))")
+            let names = try list.map { item throws(JSONError) in try item.string() }
+            if let unknown = names.first(where: { !known.contains($0) }) {
+                throw root.error(at: "outputs", "'\(unknown)' is not an output of \(family.modelType) \(task.rawValue) (\(known.joined(separator: ", ")))")
             }
-            outputs = list
+            outputs = names
         }
         var threads: Int? = nil
-        if let options = root["options"] {
-            guard let o = options as? [String: Any] else { throw fail("options", "must be an object") }
-            if let unknown = Set(o.keys).subtracting(["threads", "precision"]).sorted().first { throw fail("options.\(unknown)", "is not a known option (threads, precision)") }
-            if let t = o["threads"] {
-                let count = try int(t, at: "options.threads")
-                guard (1...TCompile.maximumThreads).contains(count) else { throw fail("options.threads", "must be 1 to \(TCompile.maximumThreads), got \(count)") }
+        if let options = try root.optionalObject(at: "options") {
+            try options.rejectUnknownFields(["threads", "precision"])
+            if let count = try options.optionalInt("threads") {
+                guard (1...TCompile.maximumThreads).contains(count) else {
+                    throw options.error(at: "threads", "must be 1 to \(TCompile.maximumThreads), got \(count)")
+                }
                 threads = count
             }
-            if let p = o["precision"] { guard p as? String == "f32" else { throw fail("options.precision", "only \"f32\" is supported") } }
+            if let p = try options.optionalString("precision"), p != "f32" { throw options.error(at: "precision", "only \"f32\" is supported") }
         }
         var name: String? = nil
-        if root["name"] != nil {
-            let n = try string("name", in: root, at: "name")
-            guard CIdentifier.isValid(n) else { throw fail("name", "'\(n)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)") }
+        if root.contains("name") {
+            let n = try nonEmpty("name")
+            guard CIdentifier.isValid(n) else { throw root.error(at: "name", "'\(n)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)") }
             name = n
         }
         return ModelManifest(name: name, checkpoint: checkpoint.path, modelType: family.modelType, task: task,

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 @_exported import Codegen
 @_exported import Graph
 @_exported import Passes
@@ -42,7 +43,7 @@ public enum TCompile {
     /// Hugging Face checkpoint (`tcompile.model/2`), which is built and traced.
     public static func loadModel(_ path: String) throws -> LoadedModel {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ExportError("\(path): cannot read the file") }
-        let format = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["format"] as? String
+        let format = (try? JSONParser.parse([UInt8](data), file: path))?["format"]?.stringValue
         switch format {
         case ModelManifest.format?, "tcompile.model/1"?:
             let manifest = try ModelManifest.read(path: path)

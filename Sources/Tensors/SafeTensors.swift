@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Why a safetensors file could not be read or written; every case names the file, and the tensor
 /// when one is at fault.
@@ -68,9 +69,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw fail("header size \(declaredSize) does not fit a file of \(mapping.size) bytes")
         }
         let headerSize = Int(declaredSize)
-        let headerData = Data(bytes: mapping.base + 8, count: headerSize)
-        guard let object = try? JSONSerialization.jsonObject(with: headerData), let header = object as? [String: Any] else {
-            throw fail("header is not a JSON object")
+        let header: [(String, JSONValue)]
+        do {
+            let bytes = [UInt8](UnsafeRawBufferPointer(start: mapping.base + 8, count: headerSize))
+            guard let members = try JSONParser.parse(bytes, file: path).objectMembers else { throw fail("header is not a JSON object") }
+            header = members
+        } catch let error as JSONError {
+            switch error.kind {
+            case .duplicateKey: throw fail("header\(error.path.isEmpty ? "" : " " + error.field) \(error.reason)")
+            case .unreadable, .syntax, .missing, .invalid: throw fail("header is not a JSON object (\(error.reason))")
+            }
         }
         dataStart = 8 + headerSize
         let dataSize = mapping.size - dataStart
@@ -78,26 +86,26 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var metadata: [String: String] = [:]
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                guard let m = value.objectMembers else { throw fail("__metadata__ is not an object") }
                 for (k, v) in m {
-                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
+                    guard let s = v.stringValue else { throw fail("__metadata__ value for '\(k)' is not a string") }
                     metadata[k] = s
                 }
                 continue
             }
-            guard let info = value as? [String: Any] else { throw fail("entry is not an object", name) }
-            guard let storedType = info["dtype"] as? String else { throw fail("missing or non-string 'dtype'", name) }
+            guard value.objectMembers != nil else { throw fail("entry is not an object", name) }
+            guard let storedType = value["dtype"]?.stringValue else { throw fail("missing or non-string 'dtype'", name) }
             guard let type = Self.storedTypes[storedType] else { throw fail("unsupported dtype '\(storedType)'", name) }
-            guard let rawShape = info["shape"] as? [Any] else { throw fail("missing or non-array 'shape'", name) }
+            guard let rawShape = value["shape"]?.arrayValue else { throw fail("missing or non-array 'shape'", name) }
             var shape: [Int] = []
             for d in rawShape {
-                guard let n = d as? NSNumber, n.doubleValue == Double(n.intValue), n.intValue >= 0 else {
-                    throw fail("shape \(rawShape) has an entry that is not a non-negative integer", name)
+                guard let n = d.intValue, n >= 0 else {
+                    throw fail("shape [\(rawShape.map(\.shortDescription).joined(separator: ", "))] has an entry that is not a non-negative integer", name)
                 }
-                shape.append(n.intValue)
+                shape.append(n)
             }
-            guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
-                  let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue else {
+            guard let offsets = value["data_offsets"]?.arrayValue, offsets.count == 2,
+                  let begin = offsets[0].intValue, let end = offsets[1].intValue else {
                 throw fail("'data_offsets' must be two integers", name)
             }
             guard begin >= 0, begin <= end, end <= dataSize else {

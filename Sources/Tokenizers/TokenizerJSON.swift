@@ -1,91 +1,7 @@
 // Loading Hugging Face's fast-tokenizer format (tokenizer.json) for the configurations BERT, RoBERTa and
 // GPT-2 checkpoints use. Anything else is a `TokenizerError` that names the component.
 import FoundationEssentials
-
-/// Typed access to the fields of a JSON document, with errors that name the file and the field.
-struct FieldReader {
-    let file: String
-
-    /// The member `key` of `object`; an error if it is missing.
-    func required(_ object: JSONValue, _ key: String, at path: String) throws(TokenizerError) -> JSONValue {
-        guard case .object = object else { throw .invalidField(file: file, field: path, reason: "must be an object") }
-        guard let value = object[key] else { throw .missingField(file: file, field: join(path, key)) }
-        return value
-    }
-
-    /// The member `key` of `object`, or nil when it is missing or null.
-    func optional(_ object: JSONValue, _ key: String) -> JSONValue? {
-        guard let value = object[key], !value.isNull else { return nil }
-        return value
-    }
-
-    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    func string(_ value: JSONValue, at path: String) throws(TokenizerError) -> String {
-        guard case let .string(s) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be a string, not \(value.typeName)")
-        }
-        return s
-    }
-
-    func int(_ value: JSONValue, at path: String) throws(TokenizerError) -> Int {
-        guard case let .number(n) = value, n == n.rounded(), abs(n) < 1e15 else {
-            throw .invalidField(file: file, field: path, reason: "must be an integer, not \(value.typeName)")
-        }
-        return Int(n)
-    }
-
-    func bool(_ value: JSONValue, at path: String) throws(TokenizerError) -> Bool {
-        guard case let .bool(b) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be a boolean, not \(value.typeName)")
-        }
-        return b
-    }
-
-    func array(_ value: JSONValue, at path: String) throws(TokenizerError) -> [JSONValue] {
-        guard case let .array(a) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be an array, not \(value.typeName)")
-        }
-        return a
-    }
-
-    func optionalBool(_ object: JSONValue, _ key: String, at path: String, default d: Bool) throws(TokenizerError) -> Bool {
-        guard let v = optional(object, key) else { return d }
-        return try bool(v, at: join(path, key))
-    }
-
-    func optionalString(_ object: JSONValue, _ key: String, at path: String) throws(TokenizerError) -> String? {
-        guard let v = optional(object, key) else { return nil }
-        return try string(v, at: join(path, key))
-    }
-
-    /// The error for a component type (or option value) this module does not implement.
-    func unsupported(_ component: String, _ type: String) -> TokenizerError {
-        .unsupported(file: file, component: "\(component) type", detail: "'\(type)'")
-    }
-
-    /// A component's `type`.
-    func type(_ object: JSONValue, at path: String) throws(TokenizerError) -> String {
-        try string(try required(object, "type", at: path), at: join(path, "type"))
-    }
-
-    /// A vocabulary object {token: id}; ids must be in 0..<10,000,000.
-    func vocabulary(_ value: JSONValue, at path: String) throws(TokenizerError) -> [String: Int] {
-        guard case let .object(members) = value else {
-            throw .invalidField(file: file, field: path, reason: "must be an object of token ids, not \(value.typeName)")
-        }
-        var vocabulary: [String: Int] = [:]
-        vocabulary.reserveCapacity(members.count)
-        for (token, idValue) in members {
-            let id = try int(idValue, at: "\(path)[\"\(token)\"]")
-            guard id >= 0 && id < 10_000_000 else {
-                throw .invalidField(file: file, field: "\(path)[\"\(token)\"]", reason: "has an impossible id \(id)")
-            }
-            vocabulary[token] = id
-        }
-        return vocabulary
-    }
-}
+import JSON
 
 /// Reads a whole file.
 func readFile(_ path: String) throws(TokenizerError) -> [UInt8] {
@@ -109,274 +25,256 @@ extension Tokenizer {
 
     /// Parses the contents of a `tokenizer.json`; `file` names it in errors.
     public init(tokenizerJSON bytes: [UInt8], file: String = "tokenizer.json") throws(TokenizerError) {
-        let r = FieldReader(file: file)
-        let root = try JSONValue.parse(bytes, file: file)
-        guard case .object = root else { throw .invalidField(file: file, field: "(root)", reason: "must be an object") }
-        let addedTokens = try r.optional(root, "added_tokens").map { v throws(TokenizerError) in try Tokenizer.addedTokens(v, r) } ?? []
+        let root = try JSONField(parsing: bytes, file: file)
+        guard root.value.objectMembers != nil else { throw root.invalid("must be an object, got \(root.value.shortDescription)") }
+        let addedTokens = try root.optional("added_tokens").map { v throws(TokenizerError) in try Tokenizer.addedTokens(v) } ?? []
 
-        let normalizer = try r.optional(root, "normalizer").map { v throws(TokenizerError) in try Tokenizer.normalizer(v, r) }
-        let preTokenizer = try r.optional(root, "pre_tokenizer").map { v throws(TokenizerError) in try Tokenizer.preTokenizer(v, r) } ?? PreTokenizer.none
-        let (model, vocabulary) = try Tokenizer.model(try r.required(root, "model", at: ""), preTokenizer: preTokenizer, r)
+        let normalizer = try root.optional("normalizer").map { v throws(TokenizerError) in try Tokenizer.normalizer(v) }
+        let preTokenizer = try root.optional("pre_tokenizer").map { v throws(TokenizerError) in try Tokenizer.preTokenizer(v) } ?? PreTokenizer.none
+        let (model, vocabulary) = try Tokenizer.model(try root.field("model"), preTokenizer: preTokenizer)
         var ids = vocabulary
         for token in addedTokens { ids[token.content] = token.id }
-        let postProcessor = try r.optional(root, "post_processor").map { v throws(TokenizerError) in try Tokenizer.postProcessor(v, ids: ids, r) } ?? PostProcessor.none
-        let decoder = try r.optional(root, "decoder").map { v throws(TokenizerError) in try Tokenizer.decoder(v, r) } ?? TokenDecoder.none
+        let postProcessor = try root.optional("post_processor").map { v throws(TokenizerError) in try Tokenizer.postProcessor(v, ids: ids) } ?? PostProcessor.none
+        let decoder = try root.optional("decoder").map { v throws(TokenizerError) in try Tokenizer.decoder(v) } ?? TokenDecoder.none
         let core = TokenizerCore(normalizer: normalizer ?? nil, preTokenizer: preTokenizer, model: model,
                                  vocabulary: vocabulary, addedTokens: addedTokens, postProcessor: postProcessor,
                                  decoder: decoder)
         self.init(core: core,
-                  truncation: try r.optional(root, "truncation").map { v throws(TokenizerError) in try Tokenizer.truncation(v, r) },
-                  padding: try r.optional(root, "padding").map { v throws(TokenizerError) in try Tokenizer.padding(v, r) })
+                  truncation: try root.optional("truncation").map { v throws(TokenizerError) in try Tokenizer.truncation(v) },
+                  padding: try root.optional("padding").map { v throws(TokenizerError) in try Tokenizer.padding(v) })
     }
 
-    static func addedTokens(_ value: JSONValue, _ r: FieldReader) throws(TokenizerError) -> [AddedToken] {
+    static func addedTokens(_ value: JSONField) throws(TokenizerError) -> [AddedToken] {
         var tokens: [AddedToken] = []
-        for (i, item) in try r.array(value, at: "added_tokens").enumerated() {
-            let path = "added_tokens[\(i)]"
-            let id = try r.int(try r.required(item, "id", at: path), at: "\(path).id")
-            guard id >= 0 && id < 10_000_000 else { throw .invalidField(file: r.file, field: "\(path).id", reason: "has an impossible id \(id)") }
+        for item in try value.array() {
+            let idField = try item.field("id")
+            let id = try idField.int()
+            guard id >= 0 && id < 10_000_000 else { throw idField.invalid("has an impossible id \(id)") }
             tokens.append(AddedToken(
-                content: try r.string(try r.required(item, "content", at: path), at: "\(path).content"), id: id,
-                special: try r.optionalBool(item, "special", at: path, default: false),
-                lstrip: try r.optionalBool(item, "lstrip", at: path, default: false),
-                rstrip: try r.optionalBool(item, "rstrip", at: path, default: false),
-                singleWord: try r.optionalBool(item, "single_word", at: path, default: false),
-                normalized: try r.optionalBool(item, "normalized", at: path, default: true)))
+                content: try item.field("content").string(), id: id,
+                special: try item.optionalBool("special", default: false),
+                lstrip: try item.optionalBool("lstrip", default: false),
+                rstrip: try item.optionalBool("rstrip", default: false),
+                singleWord: try item.optionalBool("single_word", default: false),
+                normalized: try item.optionalBool("normalized", default: true)))
         }
         return tokens
     }
 
-    static func normalizer(_ value: JSONValue, _ r: FieldReader) throws(TokenizerError) -> BertNormalizer? {
-        let type = try r.type(value, at: "normalizer")
+    static func normalizer(_ value: JSONField) throws(TokenizerError) -> BertNormalizer? {
+        let type = try value.type()
         switch type {
         case "BertNormalizer":
-            let lowercase = try r.optionalBool(value, "lowercase", at: "normalizer", default: true)
+            let lowercase = try value.optionalBool("lowercase", default: true)
             return BertNormalizer(
-                cleanText: try r.optionalBool(value, "clean_text", at: "normalizer", default: true),
-                handleChineseChars: try r.optionalBool(value, "handle_chinese_chars", at: "normalizer", default: true),
-                stripAccents: try r.optionalBool(value, "strip_accents", at: "normalizer", default: lowercase),
+                cleanText: try value.optionalBool("clean_text", default: true),
+                handleChineseChars: try value.optionalBool("handle_chinese_chars", default: true),
+                stripAccents: try value.optionalBool("strip_accents", default: lowercase),
                 lowercase: lowercase)
         case "Sequence":
-            let items = try r.array(try r.required(value, "normalizers", at: "normalizer"), at: "normalizer.normalizers")
-            if items.isEmpty { return nil }
-            throw .unsupported(file: r.file, component: "normalizer type", detail: "'Sequence' (non-empty)")
+            if try value.field("normalizers").array().isEmpty { return nil }
+            throw .unsupported(file: value.file, component: "normalizer type", detail: "'Sequence' (non-empty)")
         default:
-            throw r.unsupported("normalizer", type)
+            throw value.unsupported("normalizer", type)
         }
     }
 
-    static func preTokenizer(_ value: JSONValue, _ r: FieldReader) throws(TokenizerError) -> PreTokenizer {
-        let type = try r.type(value, at: "pre_tokenizer")
+    static func preTokenizer(_ value: JSONField) throws(TokenizerError) -> PreTokenizer {
+        let type = try value.type()
         switch type {
         case "BertPreTokenizer":
             return .bert
         case "ByteLevel":
-            return .byteLevel(addPrefixSpace: try r.optionalBool(value, "add_prefix_space", at: "pre_tokenizer", default: true),
-                              useRegex: try r.optionalBool(value, "use_regex", at: "pre_tokenizer", default: true))
+            return .byteLevel(addPrefixSpace: try value.optionalBool("add_prefix_space", default: true),
+                              useRegex: try value.optionalBool("use_regex", default: true))
         default:
-            throw r.unsupported("pre_tokenizer", type)
+            throw value.unsupported("pre_tokenizer", type)
         }
     }
 
-    static func model(_ value: JSONValue, preTokenizer: PreTokenizer,
-                      _ r: FieldReader) throws(TokenizerError) -> (TokenModel, [String: Int]) {
-        guard case .object = value else { throw .invalidField(file: r.file, field: "model", reason: "must be an object") }
+    static func model(_ value: JSONField, preTokenizer: PreTokenizer) throws(TokenizerError) -> (TokenModel, [String: Int]) {
+        guard value.value.objectMembers != nil else { throw value.invalid("must be an object, got \(value.value.shortDescription)") }
+        let file = value.file
         let type: String
-        if let t = r.optional(value, "type") {
-            type = try r.string(t, at: "model.type")
-        } else if value["merges"] != nil {
+        if let t = try value.optional("type") {
+            type = try t.string()
+        } else if value.value["merges"] != nil {
             type = "BPE"
-        } else if value["continuing_subword_prefix"] != nil && value["max_input_chars_per_word"] != nil {
+        } else if value.value["continuing_subword_prefix"] != nil && value.value["max_input_chars_per_word"] != nil {
             type = "WordPiece"
         } else {
-            throw .missingField(file: r.file, field: "model.type")
+            throw .missingField(file: file, field: "model.type")
         }
-        let vocabulary = try r.vocabulary(try r.required(value, "vocab", at: "model"), at: "model.vocab")
+        let vocabulary = try value.field("vocab").vocabulary()
         switch type {
         case "WordPiece":
             if case .byteLevel = preTokenizer {
-                throw .unsupported(file: r.file, component: "model WordPiece", detail: "with a ByteLevel pre_tokenizer")
+                throw .unsupported(file: file, component: "model WordPiece", detail: "with a ByteLevel pre_tokenizer")
             }
-            let maxChars = try r.optional(value, "max_input_chars_per_word").map { v throws(TokenizerError) in
-                try r.int(v, at: "model.max_input_chars_per_word") } ?? 100
             let model = try WordPiece(
                 vocabulary: vocabulary,
-                unknownToken: try r.optionalString(value, "unk_token", at: "model") ?? "[UNK]",
-                continuationPrefix: try r.optionalString(value, "continuing_subword_prefix", at: "model") ?? "##",
-                maxInputCharsPerWord: maxChars, file: r.file)
+                unknownToken: try value.optionalString("unk_token") ?? "[UNK]",
+                continuationPrefix: try value.optionalString("continuing_subword_prefix") ?? "##",
+                maxInputCharsPerWord: try value.optionalInt("max_input_chars_per_word") ?? 100, file: file)
             return (.wordPiece(model), vocabulary)
         case "BPE":
             guard case .byteLevel = preTokenizer else {
-                throw .unsupported(file: r.file, component: "model BPE", detail: "without a ByteLevel pre_tokenizer")
+                throw .unsupported(file: file, component: "model BPE", detail: "without a ByteLevel pre_tokenizer")
             }
-            if let dropout = r.optional(value, "dropout"), case let .number(p) = dropout, p > 0 {
-                throw .unsupported(file: r.file, component: "model BPE", detail: "dropout \(p)")
+            if let p = try value.optional("dropout")?.value.doubleValue, p > 0 {
+                throw .unsupported(file: file, component: "model BPE", detail: "dropout \(p)")
             }
             for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-                if let s = try r.optionalString(value, key, at: "model"), !s.isEmpty {
-                    throw .unsupported(file: r.file, component: "model BPE", detail: "\(key) '\(s)'")
+                if let s = try value.optionalString(key), !s.isEmpty {
+                    throw .unsupported(file: file, component: "model BPE", detail: "\(key) '\(s)'")
                 }
             }
-            for key in ["fuse_unk", "byte_fallback"] where try r.optionalBool(value, key, at: "model", default: false) {
-                throw .unsupported(file: r.file, component: "model BPE", detail: "\(key) true")
+            for key in ["fuse_unk", "byte_fallback"] where try value.optionalBool(key, default: false) {
+                throw .unsupported(file: file, component: "model BPE", detail: "\(key) true")
             }
+            let list = try value.field("merges")
+            guard let items = list.value.arrayValue else { throw list.invalid("must be an array, got \(list.value.shortDescription)") }
             var merges: [(String, String)] = []
-            let items = try r.array(try r.required(value, "merges", at: "model"), at: "model.merges")
             merges.reserveCapacity(items.count)
+            // Merges are read without a reader each (GPT-2 has 50,000); a bad one is named by its path.
             for (i, item) in items.enumerated() {
-                let path = "model.merges[\(i)]"
                 switch item {
                 case let .string(s):
                     let parts = s.split(separator: " ", omittingEmptySubsequences: false)
                     guard parts.count == 2 else {
-                        throw .invalidField(file: r.file, field: path, reason: "must be two tokens separated by one space")
+                        throw .invalidField(file: file, field: "model.merges[\(i)]", reason: "must be two tokens separated by one space")
                     }
                     merges.append((String(parts[0]), String(parts[1])))
                 case let .array(pair) where pair.count == 2:
-                    merges.append((try r.string(pair[0], at: path), try r.string(pair[1], at: path)))
+                    let element = JSONField(JSONReader(item, file: file, path: list.reader.path.appending(index: i)))
+                    let tokens = try element.array()
+                    merges.append((try tokens[0].string(), try tokens[1].string()))
                 default:
-                    throw .invalidField(file: r.file, field: path, reason: "must be a pair of tokens")
+                    throw .invalidField(file: file, field: "model.merges[\(i)]", reason: "must be a pair of tokens")
                 }
             }
             let model = try ByteLevelBPE(
                 vocabulary: vocabulary, merges: merges,
-                unknownToken: try r.optionalString(value, "unk_token", at: "model"),
-                ignoreMerges: try r.optionalBool(value, "ignore_merges", at: "model", default: false), file: r.file)
+                unknownToken: try value.optionalString("unk_token"),
+                ignoreMerges: try value.optionalBool("ignore_merges", default: false), file: file)
             return (.bpe(model), vocabulary)
         default:
-            throw r.unsupported("model", type)
+            throw value.unsupported("model", type)
         }
     }
 
     /// A `["token", id]` pair (BertProcessing, RobertaProcessing).
-    static func tokenPair(_ value: JSONValue, ids: [String: Int], at path: String,
-                          _ r: FieldReader) throws(TokenizerError) -> (id: Int, token: String) {
-        let items = try r.array(value, at: path)
-        guard items.count == 2 else { throw .invalidField(file: r.file, field: path, reason: "must be [token, id]") }
-        return (try r.int(items[1], at: path), try r.string(items[0], at: path))
+    static func tokenPair(_ value: JSONField, ids: [String: Int]) throws(TokenizerError) -> (id: Int, token: String) {
+        let items = try value.array()
+        guard items.count == 2 else { throw value.invalid("must be [token, id]") }
+        return (try items[1].int(), try items[0].string())
     }
 
-    static func postProcessor(_ value: JSONValue, ids: [String: Int],
-                              _ r: FieldReader) throws(TokenizerError) -> PostProcessor {
-        let path = "post_processor"
-        let type = try r.type(value, at: path)
+    static func postProcessor(_ value: JSONField, ids: [String: Int]) throws(TokenizerError) -> PostProcessor {
+        let type = try value.type()
         switch type {
         case "BertProcessing":
-            return .bert(cls: try tokenPair(try r.required(value, "cls", at: path), ids: ids, at: "\(path).cls", r),
-                         sep: try tokenPair(try r.required(value, "sep", at: path), ids: ids, at: "\(path).sep", r))
+            return .bert(cls: try tokenPair(try value.field("cls"), ids: ids),
+                         sep: try tokenPair(try value.field("sep"), ids: ids))
         case "RobertaProcessing":
-            return .roberta(cls: try tokenPair(try r.required(value, "cls", at: path), ids: ids, at: "\(path).cls", r),
-                            sep: try tokenPair(try r.required(value, "sep", at: path), ids: ids, at: "\(path).sep", r),
-                            trimOffsets: try r.optionalBool(value, "trim_offsets", at: path, default: true),
-                            addPrefixSpace: try r.optionalBool(value, "add_prefix_space", at: path, default: true))
+            return .roberta(cls: try tokenPair(try value.field("cls"), ids: ids),
+                            sep: try tokenPair(try value.field("sep"), ids: ids),
+                            trimOffsets: try value.optionalBool("trim_offsets", default: true),
+                            addPrefixSpace: try value.optionalBool("add_prefix_space", default: true))
         case "ByteLevel":
-            return .byteLevel(trimOffsets: try r.optionalBool(value, "trim_offsets", at: path, default: true),
-                              addPrefixSpace: try r.optionalBool(value, "add_prefix_space", at: path, default: true))
+            return .byteLevel(trimOffsets: try value.optionalBool("trim_offsets", default: true),
+                              addPrefixSpace: try value.optionalBool("add_prefix_space", default: true))
         case "TemplateProcessing":
             var specials: [String: ([Int], [String])] = [:]
-            if let table = r.optional(value, "special_tokens") {
-                guard case let .object(members) = table else {
-                    throw .invalidField(file: r.file, field: "\(path).special_tokens", reason: "must be an object")
-                }
-                for (name, entry) in members {
-                    let p = "\(path).special_tokens.\(name)"
-                    let idList = try r.array(try r.required(entry, "ids", at: p), at: "\(p).ids")
-                    let tokenList = try r.array(try r.required(entry, "tokens", at: p), at: "\(p).tokens")
+            if let table = try value.optional("special_tokens") {
+                for (name, entry) in try table.members() {
                     var entryIds: [Int] = [], entryTokens: [String] = []
-                    for v in idList { entryIds.append(try r.int(v, at: "\(p).ids")) }
-                    for v in tokenList { entryTokens.append(try r.string(v, at: "\(p).tokens")) }
-                    guard entryIds.count == entryTokens.count else {
-                        throw .invalidField(file: r.file, field: p, reason: "has different numbers of ids and tokens")
-                    }
+                    for v in try entry.field("ids").array() { entryIds.append(try v.int()) }
+                    for v in try entry.field("tokens").array() { entryTokens.append(try v.string()) }
+                    guard entryIds.count == entryTokens.count else { throw entry.invalid("has different numbers of ids and tokens") }
                     specials[name] = (entryIds, entryTokens)
                 }
             }
             func template(_ key: String) throws(TokenizerError) -> [TemplateItem] {
                 var items: [TemplateItem] = []
-                for (i, item) in try r.array(try r.required(value, key, at: path), at: "\(path).\(key)").enumerated() {
-                    let p = "\(path).\(key)[\(i)]"
-                    if let special = item["SpecialToken"] {
-                        let name = try r.string(try r.required(special, "id", at: p), at: "\(p).id")
+                for item in try value.field(key).array() {
+                    if let special = try item.optional("SpecialToken") {
+                        let name = try special.field("id").string()
                         guard let (sids, stokens) = specials[name] else {
-                            throw .unknownToken(file: r.file, field: "\(p).SpecialToken", token: name)
+                            throw .unknownToken(file: item.file, field: special.field, token: name)
                         }
-                        items.append(TemplateItem(kind: .special(ids: sids, tokens: stokens),
-                                                  typeId: try r.int(try r.required(special, "type_id", at: p), at: "\(p).type_id")))
-                    } else if let sequence = item["Sequence"] {
-                        let name = try r.string(try r.required(sequence, "id", at: p), at: "\(p).id")
-                        guard name == "A" || name == "B" else {
-                            throw .invalidField(file: r.file, field: "\(p).Sequence.id", reason: "must be 'A' or 'B'")
-                        }
-                        items.append(TemplateItem(kind: .sequence(name == "A" ? 0 : 1),
-                                                  typeId: try r.int(try r.required(sequence, "type_id", at: p), at: "\(p).type_id")))
+                        items.append(TemplateItem(kind: .special(ids: sids, tokens: stokens), typeId: try special.field("type_id").int()))
+                    } else if let sequence = try item.optional("Sequence") {
+                        let id = try sequence.field("id")
+                        let name = try id.string()
+                        guard name == "A" || name == "B" else { throw id.invalid("must be 'A' or 'B'") }
+                        items.append(TemplateItem(kind: .sequence(name == "A" ? 0 : 1), typeId: try sequence.field("type_id").int()))
                     } else {
-                        throw .invalidField(file: r.file, field: p, reason: "must be a SpecialToken or a Sequence")
+                        throw item.invalid("must be a SpecialToken or a Sequence")
                     }
                 }
                 return items
             }
             return .template(single: try template("single"), pair: try template("pair"))
         default:
-            throw r.unsupported("post_processor", type)
+            throw value.unsupported("post_processor", type)
         }
     }
 
-    static func decoder(_ value: JSONValue, _ r: FieldReader) throws(TokenizerError) -> TokenDecoder {
-        let type = try r.type(value, at: "decoder")
+    static func decoder(_ value: JSONField) throws(TokenizerError) -> TokenDecoder {
+        let type = try value.type()
         switch type {
         case "WordPiece":
-            return .wordPiece(prefix: try r.optionalString(value, "prefix", at: "decoder") ?? "##",
-                              cleanup: try r.optionalBool(value, "cleanup", at: "decoder", default: true))
+            return .wordPiece(prefix: try value.optionalString("prefix") ?? "##",
+                              cleanup: try value.optionalBool("cleanup", default: true))
         case "ByteLevel":
             return .byteLevel
         default:
-            throw r.unsupported("decoder", type)
+            throw value.unsupported("decoder", type)
         }
     }
 
-    static func truncation(_ value: JSONValue, _ r: FieldReader) throws(TokenizerError) -> Truncation {
-        let path = "truncation"
-        let maxLength = try r.int(try r.required(value, "max_length", at: path), at: "\(path).max_length")
-        guard maxLength >= 0 else { throw .invalidField(file: r.file, field: "\(path).max_length", reason: "must not be negative") }
+    static func truncation(_ value: JSONField) throws(TokenizerError) -> Truncation {
+        let maxLengthField = try value.field("max_length")
+        let maxLength = try maxLengthField.int()
+        guard maxLength >= 0 else { throw maxLengthField.invalid("must not be negative") }
         let strategies: [String: Truncation.Strategy] = ["LongestFirst": .longestFirst, "OnlyFirst": .onlyFirst, "OnlySecond": .onlySecond]
-        let name = try r.optionalString(value, "strategy", at: path) ?? "LongestFirst"
+        let name = try value.optionalString("strategy") ?? "LongestFirst"
         guard let strategy = strategies[name] else {
-            throw .unsupported(file: r.file, component: "truncation strategy", detail: "'\(name)'")
+            throw .unsupported(file: value.file, component: "truncation strategy", detail: "'\(name)'")
         }
-        let direction = try r.optionalString(value, "direction", at: path) ?? "Right"
+        let direction = try value.optionalString("direction") ?? "Right"
         guard direction == "Right" || direction == "Left" else {
-            throw .invalidField(file: r.file, field: "\(path).direction", reason: "must be Right or Left")
+            throw .invalidField(file: value.file, field: "truncation.direction", reason: "must be Right or Left")
         }
         return Truncation(maxLength: maxLength, strategy: strategy, direction: direction == "Left" ? .left : .right)
     }
 
-    static func padding(_ value: JSONValue, _ r: FieldReader) throws(TokenizerError) -> Padding {
-        let path = "padding"
+    static func padding(_ value: JSONField) throws(TokenizerError) -> Padding {
         var padding = Padding()
-        switch r.optional(value, "strategy") {
-        case nil, .string("BatchLongest"): padding.length = .longest
+        switch try value.optional("strategy") {
+        case nil: padding.length = .longest
+        case let .some(strategy) where strategy.value == .string("BatchLongest"): padding.length = .longest
         case let .some(strategy):
-            guard let fixed = strategy["Fixed"] else {
-                throw .invalidField(file: r.file, field: "\(path).strategy", reason: "must be BatchLongest or {Fixed: n}")
+            guard strategy.value.objectMembers != nil, let fixed = try strategy.optional("Fixed") else {
+                throw strategy.invalid("must be BatchLongest or {Fixed: n}")
             }
-            let length = try r.int(fixed, at: "\(path).strategy.Fixed")
-            guard length >= 0 && length <= 1 << 24 else {
-                throw .invalidField(file: r.file, field: "\(path).strategy.Fixed", reason: "has an impossible length \(length)")
-            }
+            let length = try fixed.int()
+            guard length >= 0 && length <= 1 << 24 else { throw fixed.invalid("has an impossible length \(length)") }
             padding.length = .fixed(length)
         }
-        let direction = try r.optionalString(value, "direction", at: path) ?? "Right"
+        let direction = try value.optionalString("direction") ?? "Right"
         guard direction == "Right" || direction == "Left" else {
-            throw .invalidField(file: r.file, field: "\(path).direction", reason: "must be Right or Left")
+            throw .invalidField(file: value.file, field: "padding.direction", reason: "must be Right or Left")
         }
         padding.direction = direction == "Left" ? .left : .right
-        padding.padToMultipleOf = try r.optional(value, "pad_to_multiple_of").map { v throws(TokenizerError) in try r.int(v, at: "\(path).pad_to_multiple_of") }
+        padding.padToMultipleOf = try value.optionalInt("pad_to_multiple_of")
         if let m = padding.padToMultipleOf, m < 0 || m > 1 << 16 {
-            throw .invalidField(file: r.file, field: "\(path).pad_to_multiple_of", reason: "has an impossible value \(m)")
+            throw .invalidField(file: value.file, field: "padding.pad_to_multiple_of", reason: "has an impossible value \(m)")
         }
-        padding.padId = try r.optional(value, "pad_id").map { v throws(TokenizerError) in try r.int(v, at: "\(path).pad_id") } ?? 0
-        padding.padTypeId = try r.optional(value, "pad_type_id").map { v throws(TokenizerError) in try r.int(v, at: "\(path).pad_type_id") } ?? 0
-        padding.padToken = try r.optionalString(value, "pad_token", at: path) ?? "[PAD]"
+        padding.padId = try value.optionalInt("pad_id") ?? 0
+        padding.padTypeId = try value.optionalInt("pad_type_id") ?? 0
+        padding.padToken = try value.optionalString("pad_token") ?? "[PAD]"
         return padding
     }
 }

@@ -1,6 +1,7 @@
 // Loading the older per-model files: BERT's vocab.txt and GPT-2 / RoBERTa's vocab.json + merges.txt, and a
 // checkpoint directory holding any of them.
 import FoundationEssentials
+import JSON
 
 /// The configuration a `vocab.json` + `merges.txt` pair is used with.
 public enum BPEStyle: Sendable {
@@ -46,8 +47,7 @@ extension Tokenizer {
     public static func fromBPEFiles(vocabulary vocabularyPath: String, merges mergesPath: String,
                                     style: BPEStyle = .gpt2,
                                     addPrefixSpace: Bool = false) throws(TokenizerError) -> Tokenizer {
-        let vocabulary = try FieldReader(file: "vocab.json").vocabulary(
-            try JSONValue.parse(try readFile(vocabularyPath), file: "vocab.json"), at: "(root)")
+        let vocabulary = try JSONField(parsing: try readFile(vocabularyPath), file: "vocab.json").vocabulary()
         guard let text = String(validating: try readFile(mergesPath), as: UTF8.self) else {
             throw .invalidField(file: "merges.txt", field: "(contents)", reason: "is not valid UTF-8")
         }
@@ -99,20 +99,19 @@ extension Tokenizer {
             return fm.fileExists(atPath: full) ? full : nil
         }
         if let json = file("tokenizer.json") { return try fromFile(json) }
-        var config = JSONValue.object([])
-        if let c = file("tokenizer_config.json") { config = try JSONValue.parse(try readFile(c), file: "tokenizer_config.json") }
-        let r = FieldReader(file: "tokenizer_config.json")
+        var config = JSONField(JSONReader(.object([]), file: "tokenizer_config.json"))
+        if let c = file("tokenizer_config.json") { config = try JSONField(parsing: try readFile(c), file: "tokenizer_config.json") }
         if let vocab = file("vocab.txt") {
             return try fromWordPieceVocabulary(
-                vocab, lowercase: try r.optionalBool(config, "do_lower_case", at: "", default: true),
-                stripAccents: try r.optional(config, "strip_accents").map { v throws(TokenizerError) in try r.bool(v, at: "strip_accents") },
-                tokenizeChineseChars: try r.optionalBool(config, "tokenize_chinese_chars", at: "", default: true))
+                vocab, lowercase: try config.optionalBool("do_lower_case", default: true),
+                stripAccents: try config.optional("strip_accents")?.bool(),
+                tokenizeChineseChars: try config.optionalBool("tokenize_chinese_chars", default: true))
         }
         if let vocab = file("vocab.json"), let merges = file("merges.txt") {
-            let className = try r.optionalString(config, "tokenizer_class", at: "") ?? ""
+            let className = try config.optionalString("tokenizer_class") ?? ""
             return try fromBPEFiles(vocabulary: vocab, merges: merges,
                                     style: className.contains("Roberta") ? .roberta : .gpt2,
-                                    addPrefixSpace: try r.optionalBool(config, "add_prefix_space", at: "", default: false))
+                                    addPrefixSpace: try config.optionalBool("add_prefix_space", default: false))
         }
         throw .noTokenizerFiles(directory: path)
     }

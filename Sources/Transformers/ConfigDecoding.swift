@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The fields every Hugging Face config shares (`PretrainedConfig`): labels, special tokens and tying,
 /// decoded with the same defaults as `transformers`.
@@ -84,25 +85,22 @@ public protocol PretrainedConfig: Codable, Sendable {
 }
 
 extension PretrainedConfig {
-    /// Decodes and validates `config.json` data; every failure names the field at fault.
+    /// Decodes and validates `config.json` data with the hardened JSON parser; every failure names
+    /// the field at fault (`config.json: field 'hidden_size' must be an integer, got "abc"`).
     public static func decode(_ data: Data, file: String = "config.json") throws(TransformersError) -> Self {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw .invalidConfigField(file: file, field: "(document)", reason: "is not valid JSON: \(error.localizedDescription)")
+        let root: JSONReader
+        do { root = try JSONReader(parsing: [UInt8](data), file: file) } catch {
+            throw .invalidConfigField(file: file, field: error.field, reason: error.kind == .syntax ? "is not valid JSON: \(error.reason)" : error.reason)
         }
-        guard let dict = object as? [String: Any] else {
+        guard root.value.objectMembers != nil else {
             throw .invalidConfigField(file: file, field: "(document)", reason: "is not a JSON object")
         }
-        guard let type = dict["model_type"] else { throw .missingConfigField(file: file, field: "model_type") }
-        guard let name = type as? String, modelTypes.contains(name) else {
-            throw .invalidConfigField(file: file, field: "model_type", reason: "is \(type); expected one of \(modelTypes)")
+        guard let type = root.value["model_type"] else { throw .missingConfigField(file: file, field: "model_type") }
+        guard let name = type.stringValue, modelTypes.contains(name) else {
+            throw .invalidConfigField(file: file, field: "model_type", reason: "is \(type.shortDescription); expected one of \(modelTypes)")
         }
         let config: Self
-        do { config = try JSONDecoder().decode(Self.self, from: data) } catch let error as DecodingError {
-            throw Self.describe(error, file: file)
-        } catch {
-            throw .invalidConfigField(file: file, field: "(document)", reason: "\(error)")
-        }
+        do { config = try root.decode(Self.self) } catch { throw Self.describe(error) }
         try config.validate(file: file)
         return config
     }
@@ -113,19 +111,11 @@ extension PretrainedConfig {
         return try decode(data, file: url.path)
     }
 
-    static func describe(_ error: DecodingError, file: String) -> TransformersError {
-        func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return .missingConfigField(file: file, field: path(context.codingPath + [key]))
-        case .typeMismatch(let type, let context):
-            return .invalidConfigField(file: file, field: path(context.codingPath), reason: "should be \(type)")
-        case .valueNotFound(let type, let context):
-            return .invalidConfigField(file: file, field: path(context.codingPath), reason: "is null; expected \(type)")
-        case .dataCorrupted(let context):
-            return .invalidConfigField(file: file, field: path(context.codingPath), reason: context.debugDescription)
-        @unknown default:
-            return .invalidConfigField(file: file, field: "(document)", reason: "\(error)")
+    /// A decoding failure as this module's error.
+    static func describe(_ error: JSONError) -> TransformersError {
+        switch error.kind {
+        case .missing: .missingConfigField(file: error.file, field: error.field)
+        case .unreadable, .syntax, .duplicateKey, .invalid: .invalidConfigField(file: error.file, field: error.field, reason: error.reason)
         }
     }
 }

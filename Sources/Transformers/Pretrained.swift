@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import NN
 import Tensors
 
@@ -149,10 +150,13 @@ struct Checkpoint {
             for name in file.entries.keys { files[name] = file }
         } else if fm.fileExists(atPath: index.path) {
             path = index.path
-            guard let data = try? Data(contentsOf: index),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let map = object["weight_map"] as? [String: String] else {
-                throw TransformersError.invalidConfigField(file: index.path, field: "weight_map", reason: "is missing or not an object of strings")
+            var map: [(String, String)] = []
+            do throws(JSONError) {
+                for (name, shard) in try JSONReader(contentsOf: index.path).object(at: "weight_map").members() {
+                    map.append((name, try shard.string()))
+                }
+            } catch {
+                throw TransformersError.invalidConfigField(file: index.path, field: error.field, reason: error.reason)
             }
             var opened: [String: SafeTensorsFile] = [:]
             for (name, shard) in map {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import NN
 import Tensors
 
@@ -184,12 +185,9 @@ extension TaskEntry {
     }
 }
 
-/// Decodes a small JSON file of a model directory, naming the file and field on failure.
+/// Decodes a small JSON file of a model directory through the hardened parser, naming the file and
+/// field on failure.
 func decodeJSON<T: Decodable>(_ type: T.Type, at file: URL) throws(TransformersError) -> T {
-    guard let data = try? Data(contentsOf: file) else { throw .missingFile(path: file.path) }
-    do { return try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
-        throw BertConfig.describe(error, file: file.path)
-    } catch {
-        throw .invalidConfigField(file: file.path, field: "(document)", reason: "is not valid JSON: \(error)")
-    }
+    guard FileManager.default.fileExists(atPath: file.path) else { throw .missingFile(path: file.path) }
+    do { return try JSONReader(contentsOf: file.path).decode(T.self) } catch { throw BertConfig.describe(error) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import TCompile
 import Transformers
 import Tokenizers
@@ -42,7 +43,7 @@ struct ModelOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
         let loaded = try TCompile.loadModel(model)
         let count = threads ?? loaded.threads
-        if let count { BLASThreads.set(count) }
+        if let count { EagerThreads.set(count) }
         return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count)
     }
 }

@@ -173,10 +173,10 @@ import Tensors
     }
 
     @Test(arguments: [
-        ("unknown field", "\"colour\": 1", "colour is not a known field"),
-        ("bad format", "FORMAT", "format is 'tcompile.graph/9'"),
+        ("unknown field", "\"colour\": 1", "colour: is not a known field"),
+        ("bad format", "FORMAT", "format: is 'tcompile.graph/9'"),
         ("missing weights", "WEIGHTS", "cannot open"),
-        ("bad shape", "SHAPE", "nodes[0].type.shape[0] 'se q' is not a dim expression"),
+        ("bad shape", "SHAPE", "nodes[0].type.shape[0]: 'se q' is not a dim expression"),
         ("dangling reference", "DANGLING", "operand %99 is not defined"),
     ])
     func modelJSONErrorsNameTheField(_ label: String, _ edit: String, _ fragment: String) throws {

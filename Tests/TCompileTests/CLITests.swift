@@ -91,7 +91,7 @@ import TCompile
         #expect(overwrite.status == 1 && overwrite.output.contains("refusing to overwrite"))
         try "{\"format\": \"tcompile.graph/1\"}".write(toFile: dir + "/broken.json", atomically: true, encoding: .utf8)
         let broken = try Self.run(["inspect", dir + "/broken.json"])
-        #expect(broken.status == 1 && broken.output.contains("name is missing"), "\(broken.output)")
+        #expect(broken.status == 1 && broken.output.contains("name: is missing"), "\(broken.output)")
         for threads in ["0", "-1", "2147483648"] {
             let result = try Self.run(["bench", dir + "/model.json", "--threads=\(threads)"])
             #expect(result.status == 64 && result.output.contains("--threads must be 1 to 256, got \(threads)"), "\(result.output)")
@@ -127,17 +127,17 @@ import TCompile
     }
 
     @Test(arguments: [
-        ("colour", "\"red\"", "colour is not a known field"),
+        ("colour", "\"red\"", "colour: is not a known field"),
         ("checkpoint", "\"nowhere\"", "is not a checkpoint directory"),
         ("model_type", "\"gpt2\"", "is 'gpt2' but the checkpoint's config.json says 'bert'"),
         ("task", "\"masked\"", "'masked' is not a task of bert"),
         ("task", "\"text-generation\"", "'text-generation' is not a task of bert"),
         ("name", "\"2layer\"", "'2layer' is not a C identifier"),
         ("dynamic_dims", "{\"batch\": {\"max\": 4}, \"seq\": {\"max\": 999}}", "exceeds the 64 positions"),
-        ("dynamic_dims", "{\"batch\": {\"max\": 4}}", "dynamic_dims.seq must be an object"),
+        ("dynamic_dims", "{\"batch\": {\"max\": 4}}", "dynamic_dims.seq: is missing"),
         ("outputs", "[\"pooler_output\"]", "'pooler_output' is not an output"),
         ("options", "{\"precision\": \"f16\"}", "only \"f32\""),
-        ("options", "{\"threads\": 0}", "options.threads must be 1 to 256, got 0"),
+        ("options", "{\"threads\": 0}", "options.threads: must be 1 to 256, got 0"),
         ("format", "\"tcompile.model/3\"", "format must be"),
         ("format", "\"tcompile.model/1\"", "name the Hugging Face task in \"task\""),
     ])

@@ -91,6 +91,9 @@ import Testing
         ("{\"a\": {\"shape\": [1], \"data_offsets\": [0, 4]}}", 4, nil, "'dtype'"),
         ("{\"a\": {\"dtype\": \"F32\", \"shape\": [1]}}", 4, nil, "data_offsets"),
         ("{\"__metadata__\": {\"k\": 1}}", 0, nil, "not a string"),
+        ("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, \"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}", 8, nil, "has the key \"a\" twice"),
+        ("{\"a\": {\"dtype\": \"F32\", \"shape\": [true], \"data_offsets\": [0, 4]}}", 4, nil, "non-negative integer"),
+        ("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4.0]}}", 4, nil, "two integers"),
     ] as [(String, Int, UInt64?, String)])
     func rejectsMalformedFiles(_ header: String, _ dataBytes: Int, _ size: UInt64?, _ message: String) throws {
         let path: String

@@ -51,6 +51,12 @@ import Testing
         }
     }
 
+    @Test func aTokenTwiceInTheVocabularyIsAnError() {
+        let e = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1, "[UNK]": 2}}"#]))
+        guard case let .invalidField(file, field, reason)? = e else { Issue.record("\(String(describing: e))"); return }
+        #expect(file == "tokenizer.json" && field == "model.vocab" && reason.hasPrefix(#"has the key "[UNK]" twice"#))
+    }
+
     @Test func deepNestingIsAnErrorNotAStackOverflow() {
         let text = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         guard case let .invalidJSON(_, reason)? = Self.error(text) else { Issue.record("accepted"); return }
@@ -82,12 +88,12 @@ import Testing
     @Test func wrongFieldTypes() {
         let e = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordPiece", "vocab": {"[UNK]": "zero"}}"#]))
         #expect(e == .invalidField(file: "tokenizer.json", field: "model.vocab[\"[UNK]\"]",
-                                   reason: "must be an integer, not a string"))
+                                   reason: "must be an integer, got \"zero\""))
         let negative = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordPiece", "vocab": {"[UNK]": -4}}"#]))
         #expect(negative?.description.contains("impossible id") == true)
         let addedWithoutId = Self.error(Self.wordPieceJSON(["added_tokens": #"[{"content": "[X]"}]"#]))
         #expect(addedWithoutId == .missingField(file: "tokenizer.json", field: "added_tokens[0].id"))
-        #expect(Self.error("[]") == .invalidField(file: "tokenizer.json", field: "(root)", reason: "must be an object"))
+        #expect(Self.error("[]") == .invalidField(file: "tokenizer.json", field: "(document)", reason: "must be an object, got an array"))
     }
 
     @Test func impossiblePaddingIsAnError() throws {

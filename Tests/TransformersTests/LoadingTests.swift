@@ -72,6 +72,12 @@ import Tensors
             do { _ = try BertConfig.decode(Data(json.utf8), file: "config.json"); return nil } catch { return error }
         }
         #expect(decodeError(#"{"hidden_size": 96}"#) == .missingConfigField(file: "config.json", field: "model_type"))
+        #expect(decodeError(#"{"model_type": "bert", "hidden_size": "abc"}"#)?.description
+                == #"config.json: field 'hidden_size' must be an integer, got "abc""#)
+        #expect(decodeError(#"{"model_type": "bert", "hidden_size": 96.0}"#)?.description
+                == "config.json: field 'hidden_size' must be an integer, got 96.0")
+        #expect(decodeError(#"{"model_type": "bert", "hidden_size": 96, "hidden_size": 128}"#)?.description
+                == #"config.json: field '(document)' has the key "hidden_size" twice (the second at byte 42)"#)
         #expect(decodeError(#"{"model_type": "gpt2"}"#).map { if case .invalidConfigField(_, "model_type", _) = $0 { true } else { false } } == true)
         #expect(decodeError(#"{"model_type": "bert", "hidden_act": "swish"}"#).map { if case .invalidConfigField(_, "hidden_act", _) = $0 { true } else { false } } == true)
         #expect(decodeError(#"{"model_type": "bert", "hidden_size": "big"}"#).map { if case .invalidConfigField(_, "hidden_size", _) = $0 { true } else { false } } == true)

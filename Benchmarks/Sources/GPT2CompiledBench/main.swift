@@ -19,7 +19,7 @@ func run() throws {
     }
     let tokens = Int(options["tokens"] ?? "64")!, promptLength = Int(options["prompt"] ?? "8")!
     let reps = Int(options["reps"] ?? "3")!, threads = Int(options["threads"] ?? "2")!
-    BLASThreads.set(threads)
+    EagerThreads.set(threads)
 
     func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
     let loadStart = now()

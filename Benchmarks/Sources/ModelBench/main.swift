@@ -48,7 +48,7 @@ func fail(_ message: String) -> Never {
 
 let threads = intOption("threads", 2)
 openblas_set_num_threads(Int32(threads))
-BLASThreads.set(threads)
+EagerThreads.set(threads)
 
 // MARK: helpers
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import FuzzSupport
 import TCompile
 
@@ -45,7 +46,7 @@ func fuzzModelJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = bytes(data, size)
     let path = workspace + "/model.json"
     _ = writeScratch(input, name: "model-json/model.json")
-    let format = ((try? JSONSerialization.jsonObject(with: Data(input))) as? [String: Any])?["format"] as? String
+    let format = (try? JSONParser.parse(input, file: "model.json"))?["format"]?.stringValue
     switch format {
     case GraphFile.format?:
         if let (_, graph) = try? GraphFile.load(path: path) { _ = TextFormat.print(graph) }

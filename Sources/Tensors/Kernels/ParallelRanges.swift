@@ -2,7 +2,7 @@ import Dispatch
 
 /// Splits independent eager work (elementwise maps, softmax and layer-norm rows, attention heads)
 /// over the eager thread count — the one OpenBLAS uses, set by `openblas_set_num_threads`
-/// (`BLASThreads.set`) — so the second core is not idle between matrix products. Each index is
+/// (`EagerThreads.set`) — so the second core is not idle between matrix products. Each index is
 /// computed by exactly one thread with the same code as the serial loop, so results are bit-identical
 /// to a single thread's.
 enum ParallelRanges {
@@ -10,7 +10,7 @@ enum ParallelRanges {
     /// (PyTorch's `at::internal::GRAIN_SIZE` is 32768; a dispatch here costs a few microseconds).
     static let elementGrain = 65_536
 
-    /// A thread count for the current task instead of `BLASThreads.current`, so that tests compare
+    /// A thread count for the current task instead of `EagerThreads.current`, so that tests compare
     /// thread counts without changing the process-wide setting other code (and OpenBLAS) reads.
     @TaskLocal static var threadCountOverride: Int?
 
@@ -23,7 +23,7 @@ enum ParallelRanges {
     /// Runs `body` over disjoint subranges covering `0..<count`, in parallel when there are at least
     /// two chunks of `grain` items and more than one thread; serially (one call) otherwise.
     static func forEach(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-        let threads = min(threadCountOverride ?? BLASThreads.current, count / max(grain, 1))
+        let threads = min(threadCountOverride ?? EagerThreads.current, count / max(grain, 1))
         guard threads > 1 else {
             if count > 0 { body(0..<count) }
             return

@@ -1,76 +1,41 @@
-/// A parsed JSON value. The module reads tokenizer.json and vocab.json with this small parser rather than
-/// Foundation's, to give error messages with a byte position and to never trap on hostile input (nesting
-/// depth is bounded).
-enum JSONValue: Equatable, Sendable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
+/// A recursive-descent JSON parser over UTF-8 bytes, for files users download (tokenizer.json,
+/// config.json, safetensors headers, model.json). Never traps on hostile input: nesting is at most
+/// 512 deep, strings must be valid UTF-8, numbers follow RFC 8259's grammar and must be finite. An
+/// object with the same key twice is an error naming the key and its path (Python's `json` keeps the
+/// last one, a reader that keeps the first gives a silently different answer). Syntax errors give the
+/// byte offset.
+///
+/// ```swift
+/// let config = try JSONParser.parse(bytes, file: "config.json")
+/// ```
+public struct JSONParser {
+    /// The deepest nesting of arrays and objects accepted.
+    public static let maximumDepth = 512
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
-        switch (lhs, rhs) {
-        case (.null, .null): return true
-        case let (.bool(a), .bool(b)): return a == b
-        case let (.number(a), .number(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
-        case let (.array(a), .array(b)): return a == b
-        case let (.object(a), .object(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: return false
-        }
-    }
-
-    /// The member named `key` of an object (nil for other values or a missing key).
-    subscript(key: String) -> JSONValue? {
-        guard case let .object(members) = self else { return nil }
-        return members.first { $0.0 == key }?.1
-    }
-
-    var isNull: Bool { if case .null = self { return true } else { return false } }
-
-    /// A short name of the value's type, for error messages.
-    var typeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "a boolean"
-        case .number: return "a number"
-        case .string: return "a string"
-        case .array: return "an array"
-        case .object: return "an object"
-        }
-    }
-
-    /// Parses a whole document.
-    static func parse(_ bytes: [UInt8], file: String) throws(TokenizerError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes, file: file)
-        return try parser.parseDocument()
-    }
-}
-
-/// A recursive-descent JSON parser over UTF-8 bytes.
-struct JSONParser {
     let bytes: [UInt8]
     let file: String
     var index = 0
     var depth = 0
-    static let maximumDepth = 512
+    /// The path of the value being parsed, for errors.
+    var path: [JSONPath.Component] = []
 
     init(bytes: [UInt8], file: String) {
         self.bytes = bytes
         self.file = file
     }
 
-    mutating func parseDocument() throws(TokenizerError) -> JSONValue {
-        let value = try parseValue()
-        skipWhitespace()
-        if index != bytes.count { throw fail("unexpected data after the document") }
+    /// Parses a whole document; `file` names it in errors.
+    public static func parse(_ bytes: [UInt8], file: String) throws(JSONError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, file: file)
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        if parser.index != bytes.count { throw parser.fail("unexpected data after the document") }
         return value
     }
 
-    func fail(_ message: String) -> TokenizerError {
-        .invalidJSON(file: file, reason: "\(message) at byte \(index)")
+    func fail(_ message: String) -> JSONError {
+        let place = path.isEmpty ? "" : " (in \(JSONPath(path)))"
+        return JSONError(.syntax, file: file, path: JSONPath(path), reason: "\(message) at byte \(index)\(place)")
     }
 
     mutating func skipWhitespace() {
@@ -80,7 +45,7 @@ struct JSONParser {
         }
     }
 
-    mutating func parseValue() throws(TokenizerError) -> JSONValue {
+    mutating func parseValue() throws(JSONError) -> JSONValue {
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
@@ -90,37 +55,55 @@ struct JSONParser {
         case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectWord("null"); return .null
-        default: return .number(try parseNumber())
+        default: return try parseNumber()
         }
     }
 
-    mutating func expectWord(_ word: String) throws(TokenizerError) {
-        for byte in word.utf8 {
-            guard index < bytes.count, bytes[index] == byte else { throw fail("invalid literal") }
+    mutating func expectWord(_ word: StaticString) throws(JSONError) {
+        let start = index
+        for i in 0..<word.utf8CodeUnitCount {
+            guard index < bytes.count, bytes[index] == word.utf8Start[i] else { index = start; throw fail("invalid literal") }
             index += 1
         }
     }
 
-    mutating func enter() throws(TokenizerError) {
+    mutating func enter() throws(JSONError) {
         depth += 1
         if depth > JSONParser.maximumDepth { throw fail("nesting deeper than \(JSONParser.maximumDepth)") }
     }
 
-    mutating func parseObject() throws(TokenizerError) -> JSONValue {
+    mutating func parseObject() throws(JSONError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
         var members: [(String, JSONValue)] = []
+        // Small objects are checked for duplicates by scanning; large ones (vocabularies) by a set.
+        var keys: Set<String>? = nil
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let keyStart = index
             let key = try parseString()
+            let duplicate: Bool
+            if keys != nil {
+                duplicate = !keys!.insert(key).inserted
+            } else {
+                duplicate = members.contains { $0.0 == key }
+                if members.count >= 16 { keys = Set(members.map(\.0) + [key]) }
+            }
+            if duplicate {
+                throw JSONError(.duplicateKey, file: file, path: JSONPath(path),
+                                reason: "has the key \(quoted(key)) twice (the second at byte \(keyStart))")
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
-            members.append((key, try parseValue()))
+            path.append(.key(key))
+            let value = try parseValue()
+            path.removeLast()
+            members.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -129,7 +112,7 @@ struct JSONParser {
         }
     }
 
-    mutating func parseArray() throws(TokenizerError) -> JSONValue {
+    mutating func parseArray() throws(JSONError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
@@ -137,7 +120,10 @@ struct JSONParser {
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
         while true {
-            elements.append(try parseValue())
+            path.append(.index(elements.count))
+            let element = try parseValue()
+            path.removeLast()
+            elements.append(element)
             skipWhitespace()
             guard index < bytes.count else { throw fail("unterminated array") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -146,21 +132,55 @@ struct JSONParser {
         }
     }
 
-    mutating func parseNumber() throws(TokenizerError) -> Double {
+    /// Whether the byte at `index` is an ASCII digit.
+    func atDigit() -> Bool { index < bytes.count && bytes[index] >= 0x30 && bytes[index] <= 0x39 }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; an integer that fits `Int` stays exact.
+    mutating func parseNumber() throws(JSONError) -> JSONValue {
         let start = index
-        while index < bytes.count, let c = Optional(bytes[index]),
-              (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+")
-                || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard atDigit() else { index = start; throw fail("invalid value") }
+        if bytes[index] == UInt8(ascii: "0") {
             index += 1
+            if atDigit() { index = start; throw fail("invalid number (leading zero)") }
+        } else {
+            while atDigit() { index += 1 }
         }
-        guard index > start, let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
+        var isInteger = true
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard atDigit() else { throw fail("invalid number (no digit after '.')") }
+            while atDigit() { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard atDigit() else { throw fail("invalid number (no digit in the exponent)") }
+            while atDigit() { index += 1 }
+        }
+        if isInteger {
+            var value = 0
+            var fits = true
+            for byte in bytes[(negative ? start + 1 : start)..<index] {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (s, o2) = negative ? m.subtractingReportingOverflow(Int(byte - 0x30)) : m.addingReportingOverflow(Int(byte - 0x30))
+                if o1 || o2 { fits = false; break }
+                value = s
+            }
+            if fits { return .integer(value) }
+        }
+        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else {
+            let end = index
             index = start
-            throw fail("invalid value")
+            throw fail("number \(String(decoding: bytes[start..<end], as: UTF8.self).prefix(40)) is out of range")
         }
-        return value
+        return .number(value)
     }
 
-    mutating func hex4() throws(TokenizerError) -> UInt32 {
+    mutating func hex4() throws(JSONError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw fail("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -178,7 +198,7 @@ struct JSONParser {
         return value
     }
 
-    mutating func parseString() throws(TokenizerError) -> String {
+    mutating func parseString() throws(JSONError) -> String {
         index += 1
         let start = index
         // Fast path: no escapes.
@@ -214,7 +234,7 @@ struct JSONParser {
                     }
                 }
                 // Lone surrogates become U+FFFD, as Python's json does not allow them in UTF-8 either.
-                appendUTF8(Unicode.Scalar(scalar) ?? "\u{FFFD}", to: &out)
+                out.append(contentsOf: Array(String(Unicode.Scalar(scalar) ?? "\u{FFFD}").utf8))
             default: throw fail("invalid escape")
             }
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
@@ -227,38 +247,4 @@ struct JSONParser {
         guard let string = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
         return string
     }
-}
-
-/// Appends the UTF-8 encoding of `scalar` to `bytes`.
-@inline(__always)
-func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
-    let v = scalar.value
-    if v < 0x80 {
-        bytes.append(UInt8(v))
-    } else if v < 0x800 {
-        bytes.append(UInt8(0xC0 | (v >> 6)))
-        bytes.append(UInt8(0x80 | (v & 0x3F)))
-    } else if v < 0x10000 {
-        bytes.append(UInt8(0xE0 | (v >> 12)))
-        bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-        bytes.append(UInt8(0x80 | (v & 0x3F)))
-    } else {
-        bytes.append(UInt8(0xF0 | (v >> 18)))
-        bytes.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
-        bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-        bytes.append(UInt8(0x80 | (v & 0x3F)))
-    }
-}
-
-/// Decodes the scalar starting at `i` in valid UTF-8; returns its value and byte length.
-@inline(__always)
-func decodeUTF8(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> (UInt32, Int) {
-    let b0 = UInt32(p[i])
-    if b0 < 0x80 { return (b0, 1) }
-    if b0 < 0xE0 { return ((b0 & 0x1F) << 6 | UInt32(p[i + 1] & 0x3F), 2) }
-    if b0 < 0xF0 {
-        return ((b0 & 0x0F) << 12 | UInt32(p[i + 1] & 0x3F) << 6 | UInt32(p[i + 2] & 0x3F), 3)
-    }
-    return ((b0 & 0x07) << 18 | UInt32(p[i + 1] & 0x3F) << 12 | UInt32(p[i + 2] & 0x3F) << 6
-            | UInt32(p[i + 3] & 0x3F), 4)
 }

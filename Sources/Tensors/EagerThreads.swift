@@ -1,0 +1,16 @@
+import COpenBLAS
+
+/// The threads of eager computation: OpenBLAS's matrix products and the eager kernels that split their
+/// rows over threads (`ParallelRanges`: elementwise maps, softmax, layer norm, attention heads). One
+/// setting for both, so a process asks for N threads once. Compiled models have their own pool
+/// (`CompiledModel.setThreads`).
+///
+/// ```swift
+/// EagerThreads.set(2)
+/// ```
+public enum EagerThreads {
+    /// Sets the thread count (OpenBLAS's `openblas_set_num_threads`); at least 1.
+    public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+    /// The current thread count.
+    public static var current: Int { Int(openblas_get_num_threads()) }
+}
