@@ -3,8 +3,9 @@ import Graph
 import Tensors
 
 /// Lowers a verified graph to one LLVM function that runs it (`RunSignature`): sets up the kernel's
-/// arguments and the `LoweringContext`, walks the nodes in order and dispatches each op to its
-/// kernel family's emitter (`Kernels/`), then copies the outputs out.
+/// arguments and the `LoweringContext` (with the graph's `MemoryPlan`, which places every buffer),
+/// walks the nodes in order and dispatches each op to its kernel family's emitter (`Kernels/`),
+/// then copies the outputs out. The workspace is exactly the plan's arena.
 final class GraphLowering {
     let graph: Graph
     let ir: IRBuilder
@@ -41,11 +42,8 @@ final class GraphLowering {
             cx.dims[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dimsArg, ir.int(i)))
         }
         var inputIndex = 0
-        var lastUse: [ValueID: Int] = [:]
-        for (i, node) in graph.nodes.enumerated() { for v in node.inputs { lastUse[v] = i } }
-        for output in graph.outputs { lastUse[output.value] = Int.max }
-        for (index, node) in graph.nodes.enumerated() {
-            defer { cx.buffers.release(after: node, at: index, lastUse: lastUse, values: cx.values) }
+        for node in graph.nodes {
+            cx.begin(node)
             switch node.op {
             case .input:
                 let p = ir.load(ir.ptr, ir.gep(ir.ptr, inputsArg, ir.int(inputIndex)))
@@ -73,10 +71,12 @@ final class GraphLowering {
         ir.position(at: entryBlock)
         ir.br(body)
         _ = ThreadPoolIR.parallelFunction(ir, prefix: name)   // the pool exists even with no parallel loop
-        let workspaceCursor = cx.buffers.highWater
-        LLVMSetOperand(callerScratch, 1, ir.int(workspaceCursor))
-        return RunSignature(name: name, constants: cx.constants, workspaceBytes: workspaceCursor + cx.taskScratchBytes,
-                            taskScratchBytes: cx.taskScratchBytes)
+        if let mismatch = cx.planMismatches.first {
+            throw CodegenError("internal: the memory plan and the kernels disagree: \(mismatch)")
+        }
+        LLVMSetOperand(callerScratch, 1, ir.int(cx.plan.scratchOffset))
+        return RunSignature(name: name, constants: cx.constants, workspaceBytes: cx.plan.arenaBytes,
+                            taskScratchBytes: cx.plan.scratchBytes)
     }
 
     /// Dispatches one compute node to its kernel family.
@@ -102,7 +102,7 @@ final class GraphLowering {
             case .unary, .binary, .binaryScalar, .select, .cast:
                 return try ElementwiseEmitter(context: cx).primitive(node, op, x, types)
             case .contiguous:
-                return cx.contiguous(x[0], node.type)
+                return layout.dense(node, x[0], types[0])
             case .fill(let value, _, let dtype):
                 return CreationEmitter(context: cx).fill(node, value, dtype)
             case .arange(_, _, let step, let dtype):
@@ -140,7 +140,7 @@ final class GraphLowering {
         }
     }
 
-    /// Constant nodes used only as packed linear weights (they need no row-major copy).
+    /// Constant nodes used only as panel-packed linear weights (they need no row-major copy).
     private func packedWeights(_ cx: LoweringContext) -> Set<ValueID> {
         var users: [ValueID: [(Graph.Node, Int)]] = [:]
         for node in graph.nodes { for (i, input) in node.inputs.enumerated() { users[input, default: []].append((node, i)) } }
@@ -155,11 +155,11 @@ final class GraphLowering {
 }
 
 extension LoweringContext {
-    /// The constant that is the weight (input 1) of a fused linear, if it is one: such weights are
-    /// read as packed panels.
+    /// The weight (input 1) of a fused linear when `pack-weights` gave it the panel layout
+    /// (`PanelLayout.isPanelConstant`): it is stored and read as panels.
     func packedWeight(of node: Graph.Node) -> String? {
-        guard case .fused(.linear) = node.op, let w = graph.node(node.inputs[1]),
-              case .constant(let name) = w.op, w.type.shape.count == 2, w.type.dtype == .float32 else { return nil }
+        guard case .fused(.linear) = node.op, let w = graph.node(node.inputs[1]), case .constant(let name) = w.op,
+              PanelLayout.isPanelConstant(name), w.type.shape.count == 2, w.type.dtype == .float32 else { return nil }
         return name
     }
 }

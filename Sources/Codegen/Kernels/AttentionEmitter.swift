@@ -18,7 +18,7 @@ struct F32AttentionEmitter: AttentionEmitter {
 
     func attention(_ node: Graph.Node, _ a: FusedOp.Attention, _ x: [LoweredValue], _ types: [TensorType]) throws -> LoweredValue {
         let q = contiguous(x[0], types[0]), k = contiguous(x[1], types[1]), v = contiguous(x[2], types[2])
-        let out = allocate(node.type)
+        let out = output(node)
         let heads = a.heads
         guard let qWidth = types[0].shape.last?.constant, qWidth % heads == 0 else {
             throw CodegenError("fused_attention: the query width must be a constant multiple of \(heads) heads")

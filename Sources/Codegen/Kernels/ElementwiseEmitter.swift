@@ -48,7 +48,7 @@ struct ElementwiseEmitter: KernelEmitter {
 
     /// `out[i] = compute(inputs at i)` over the node's shape, with broadcasting.
     func map(_ node: Graph.Node, _ inputs: [LoweredValue], _ compute: ([LLVMValueRef]) -> LLVMValueRef) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         let types = node.inputs.map { context.type(of: $0) }
         let strides = zip(inputs, types).map { broadcastStrides($0, $1, to: node.type) }
         ir.loops(out.shape) { indices in

@@ -27,7 +27,7 @@ struct F32GEMMEmitter: GEMMEmitter {
     /// operand costs no extra pass.
     func matmul(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue {
         let a = a0.layout == .rowMajor ? a0 : contiguous(a0, aType)
-        let out = allocate(node.type)
+        let out = output(node)
         let ra = a.rank, rb = b.rank, ro = out.rank
         let m = a.shape[ra - 2], k = a.shape[ra - 1], n = b.shape[rb - 1]
         let batchDims = Array(node.type.shape.dropLast(2))
@@ -76,7 +76,7 @@ struct F32GEMMEmitter: GEMMEmitter {
     func linear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
                 bias hasBias: Bool, residual hasResidual: Bool) -> LoweredValue {
         let input = contiguous(x[0], types[0])
-        let out = allocate(node.type)
+        let out = output(node)
         let k = input.shape[input.rank - 1], n = out.shape[out.rank - 1]
         let rows = input.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) }
         let packedName = context.packedWeight(of: node)

@@ -10,7 +10,7 @@ struct GatherEmitter: KernelEmitter {
 
     /// Rows of `x` along `dim` picked by `index` (an embedding lookup when `dim` is 0).
     func indexSelect(_ node: Graph.Node, _ x: LoweredValue, _ index: LoweredValue, dim: Int) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         let prefix = Array(x.shape[..<dim]), suffix = Array(x.shape[(dim + 1)...])
         ir.loops(prefix + index.shape + suffix) { all in
             let p = Array(all[..<prefix.count])
@@ -25,7 +25,7 @@ struct GatherEmitter: KernelEmitter {
 
     /// `out[i] = x[i with dim replaced by index[i]]`.
     func gather(_ node: Graph.Node, _ x: LoweredValue, _ index: LoweredValue, dim: Int) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         ir.loops(index.shape) { indices in
             let id = checkedIndex(index, indices, size: x.shape[dim])
             var source = indices

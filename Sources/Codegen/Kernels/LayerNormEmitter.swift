@@ -14,7 +14,7 @@ struct LayerNormEmitter: KernelEmitter {
     /// The primitive `layer_norm` over the last `rank` dims of contiguous `x`.
     func primitive(_ node: Graph.Node, _ x: LoweredValue, rank: Int, eps: Float,
                    weight: LoweredValue?, bias: LoweredValue?) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         let m = x.shape.suffix(rank).reduce(ir.int(1)) { ir.mul($0, $1) }
         let rows = x.shape.dropLast(rank).reduce(ir.int(1)) { ir.mul($0, $1) }
         let f32 = ir.f32
@@ -34,7 +34,7 @@ struct LayerNormEmitter: KernelEmitter {
 
     /// The fused layer norm over the last dim, `x` optionally plus a residual.
     func fused(_ node: Graph.Node, _ eps: Float, _ x: [LoweredValue], _ types: [TensorType], residual hasResidual: Bool) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         let input = x[0]
         let residual = hasResidual ? x[1] : nil
         let flat = input.contiguous && types[0] == node.type && (residual.map { $0.contiguous && types[1] == node.type } ?? true)

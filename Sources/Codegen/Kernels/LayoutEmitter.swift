@@ -7,12 +7,25 @@ import Tensors
 struct LayoutEmitter: KernelEmitter {
     let context: LoweringContext
 
-    /// The same elements under a new shape (a copy first only when the source is not contiguous).
+    /// The same elements under a new shape: a view of contiguous data, else a copy into the node's
+    /// own buffer.
     func reshape(_ node: Graph.Node, _ x: LoweredValue, _ xType: TensorType) -> LoweredValue {
-        let source = contiguous(x, xType)
+        let source = dense(node, x, xType)
         let shape = node.type.shape.map(context.value(of:))
         return LoweredValue(dtype: source.dtype, base: source.base, offset: source.offset, shape: shape,
                             strides: context.contiguousStrides(shape), contiguous: true, layout: .rowMajor)
+    }
+
+    /// `x` itself when the plan makes `node` a view of it, else a contiguous copy of `x` (of type
+    /// `xType`) in the node's buffer: the `contiguous` op, and a reshape of strided data.
+    func dense(_ node: Graph.Node, _ x: LoweredValue, _ xType: TensorType) -> LoweredValue {
+        if context.plan.slots[node.id] == nil {
+            if !x.contiguous { context.note("%\(node.id) reads strided data the memory plan takes for a view") }
+            return x
+        }
+        let out = context.output(node, as: xType)
+        context.copy(x, into: out)
+        return out
     }
 
     func permute(_ x: LoweredValue, _ perm: [Int]) -> LoweredValue {
@@ -52,7 +65,7 @@ struct LayoutEmitter: KernelEmitter {
 
     /// The operands copied one after another along `dim`.
     func concat(_ node: Graph.Node, _ x: [LoweredValue], dim: Int) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         var start: LLVMValueRef = ir.int(0)
         for input in x {
             var view = out

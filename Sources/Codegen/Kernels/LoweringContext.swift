@@ -3,8 +3,9 @@ import Graph
 import Tensors
 
 /// What every kernel emitter shares while one graph is lowered: the IR builder, the kernel's
-/// arguments (dims, workspace, constants, thread pool), the lowered values, workspace placement
-/// and the task functions emitted so far. Kernels reach it through `KernelEmitter`.
+/// arguments (dims, workspace, constants, thread pool), the lowered values, the memory plan every
+/// buffer is placed by, and the task functions emitted so far. Kernels reach it through
+/// `KernelEmitter`.
 final class LoweringContext {
     let graph: Graph
     let ir: IRBuilder
@@ -29,12 +30,16 @@ final class LoweringContext {
     let callerScratch: LLVMValueRef
     /// The block that returns `RunSignature.indexOutOfRange`.
     let errorBlock: LLVMBasicBlockRef
-    /// Where intermediate values live in the workspace.
-    let buffers: WorkspaceAllocator
+    /// Where every buffer lives in the workspace (`MemoryPlan`, the `plan-memory` pass's plan).
+    let plan: MemoryPlan
+    /// The node being lowered (its result and temporaries come from the plan).
+    var node: Graph.Node?
+    /// Temporaries of the current node handed out so far.
+    private var temporariesUsed = 0
+    /// Requests the plan did not provide for (a kernel and `KernelFootprint` disagree).
+    private(set) var planMismatches: [String] = []
     /// The constant slots the kernel reads, in argument order.
     private(set) var constants: [ConstantSlot] = []
-    /// The largest scratch any parallel loop needs per thread.
-    var taskScratchBytes = 0
     /// Task functions emitted so far (for unique names).
     var taskCount = 0
 
@@ -51,7 +56,13 @@ final class LoweringContext {
         self.pool = pool
         self.callerScratch = callerScratch
         self.errorBlock = errorBlock
-        self.buffers = WorkspaceAllocator(maxBindings: maxBindings)
+        self.plan = MemoryPlan(graph)
+    }
+
+    /// Starts lowering `node`.
+    func begin(_ node: Graph.Node) {
+        self.node = node
+        temporariesUsed = 0
     }
 
     /// The static type of graph value `id`.
@@ -96,12 +107,37 @@ final class LoweringContext {
                             strides: contiguousStrides(shape), contiguous: true, layout: .rowMajor)
     }
 
-    /// A new contiguous workspace buffer for a value of `type`, sized for the dim bounds.
-    func allocate(_ type: TensorType) -> LoweredValue {
-        let offset = buffers.allocate(type)
-        let base = ir.gep(ir.i8, workspace, ir.int(offset.bytes))
-        buffers.bind(base: base, to: offset.buffer)
-        return fresh(type, base: base)
+    /// The current node's result buffer, where the plan put it, as a contiguous value of `type`
+    /// (the node's own type unless given: a reshape copies its source's shape there first).
+    func output(_ node: Graph.Node, as type: TensorType? = nil) -> LoweredValue {
+        guard let slot = plan.slots[node.id] else {
+            planMismatches.append("%\(node.id) needs a buffer the memory plan did not give it")
+            return fresh(type ?? node.type, base: workspace)
+        }
+        return fresh(type ?? node.type, base: ir.gep(ir.i8, workspace, ir.int(slot.offset)))
+    }
+
+    /// The next planned temporary of the current node, for a contiguous copy of `type`.
+    func temporary(_ type: TensorType) -> LoweredValue {
+        let id = node?.id ?? -1
+        let planned = plan.temporaries[id] ?? []
+        let needed = type.shape.reduce(1) { $0 * max(0, $1.evaluate(maxBindings) ?? 0) } * type.dtype.byteSize
+        guard temporariesUsed < planned.count, planned[temporariesUsed].bytes >= needed else {
+            planMismatches.append("%\(id) needs a temporary copy the memory plan did not reserve")
+            return fresh(type, base: workspace)
+        }
+        defer { temporariesUsed += 1 }
+        return fresh(type, base: ir.gep(ir.i8, workspace, ir.int(planned[temporariesUsed].offset)))
+    }
+
+    /// Records a request the plan does not cover (lowering fails with it at the end).
+    func note(_ mismatch: String) { planMismatches.append(mismatch) }
+
+    /// Records the task scratch a parallel loop needs; the plan must have reserved at least that.
+    func requireScratch(_ bytes: Int) {
+        if bytes > plan.scratchBytes {
+            planMismatches.append("%\(node?.id ?? -1) needs \(bytes) bytes of task scratch, the memory plan reserved \(plan.scratchBytes)")
+        }
     }
 
     /// Pointer to the element at `indices` (one per dim).
@@ -139,10 +175,10 @@ final class LoweringContext {
         }
     }
 
-    /// `v` itself when contiguous, else a contiguous copy.
+    /// `v` itself when contiguous, else a contiguous copy in one of the node's planned temporaries.
     func contiguous(_ v: LoweredValue, _ type: TensorType) -> LoweredValue {
         if v.contiguous { return v }
-        let out = allocate(type)
+        let out = temporary(type)
         copy(v, into: out)
         return out
     }
@@ -179,7 +215,7 @@ extension KernelEmitter {
     var math: MathFunctions { context.math }
     var scalars: ScalarSemantics { context.scalars }
     var maxBindings: [String: Int] { context.maxBindings }
-    func allocate(_ type: TensorType) -> LoweredValue { context.allocate(type) }
+    func output(_ node: Graph.Node) -> LoweredValue { context.output(node) }
     func contiguous(_ v: LoweredValue, _ type: TensorType) -> LoweredValue { context.contiguous(v, type) }
     func address(_ v: LoweredValue, _ indices: [LLVMValueRef]) -> LLVMValueRef { context.address(v, indices) }
     func load(_ v: LoweredValue, strides: [LLVMValueRef], _ indices: [LLVMValueRef]) -> LLVMValueRef {

@@ -12,7 +12,7 @@ extension LoweringContext {
     /// the task) and `scratch` — the module verifier rejects anything else.
     func parallelFor(_ count: LLVMValueRef, scratchBytes: Int, capturing values: [LLVMValueRef],
                      _ body: (_ task: LLVMValueRef, _ captured: [LLVMValueRef], _ scratch: LLVMValueRef) -> Void) {
-        taskScratchBytes = max(taskScratchBytes, (scratchBytes + 63) & ~63)
+        requireScratch(scratchBytes)
         let taskType = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.i64, ir.ptr])
         let task = LLVMAddFunction(ir.module, "\(kernelName).task\(taskCount)", taskType)!
         taskCount += 1

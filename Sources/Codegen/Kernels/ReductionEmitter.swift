@@ -7,7 +7,7 @@ struct ReductionEmitter: KernelEmitter {
     let context: LoweringContext
 
     func reduce(_ node: Graph.Node, _ op: ReduceOp, _ dims: [Int], _ x: LoweredValue) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         let kept = (0..<x.rank).filter { !dims.contains($0) }
         let isArg = op == .argmax || op == .argmin
         let count = dims.reduce(ir.int(1)) { ir.mul($0, x.shape[$1]) }

@@ -8,7 +8,7 @@ struct SoftmaxEmitter: KernelEmitter {
     let context: LoweringContext
 
     func softmax(_ node: Graph.Node, _ x: LoweredValue, dim: Int, log: Bool) -> LoweredValue {
-        let out = allocate(node.type)
+        let out = output(node)
         let others = (0..<x.rank).filter { $0 != dim }
         ir.loops(others.map { x.shape[$0] }) { outer in
             func at(_ v: LoweredValue, _ i: LLVMValueRef) -> LLVMValueRef {
