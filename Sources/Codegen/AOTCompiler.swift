@@ -46,6 +46,7 @@ public enum AOTCompiler {
         guard name.first.map({ $0.isLetter || $0 == "_" }) == true, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), name.allSatisfy(\.isASCII) else {
             throw CodegenError("model name '\(name)' is not a C identifier (letters, digits and _)")
         }
+        _ = try CompileOptions.threadCount(options.threads)
         try Verifier.verify(graph)
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
@@ -54,7 +55,7 @@ public enum AOTCompiler {
             let constants = signature.constants.map { $0.data(in: graph) }
             weights = WeightsFile.encode(constants)
             CAPI(ir: ir, graph: graph, name: name, signature: signature,
-                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? 0)
+                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
                 .emit(embedded: embedWeights ? weights : nil)
         }
         defer { LLVMDisposeModule(module) }

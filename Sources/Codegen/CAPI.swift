@@ -13,7 +13,7 @@ struct CAPI {
         var message: String {
             switch self {
             case .ok: "ok"
-            case .invalidArgument: "invalid argument: a required pointer is NULL"
+            case .invalidArgument: "invalid argument: a required pointer is NULL or the thread count is negative"
             case .indexOutOfRange: "an index input (token id) is outside the table it selects from"
             case .dimOutOfBounds: "a dynamic dim is outside the bounds the model was compiled for"
             case .badWeights: "the weights file is missing, truncated, or not this model's"
@@ -28,8 +28,10 @@ struct CAPI {
     let signature: RunSignature
     /// The expected byte size of each constant, in kernel order.
     let constantBytes: [Int]
-    /// Threads a new model uses (0: one per online core).
-    var defaultThreads = 0
+    /// Threads a new model uses (`allCores`: one per online core).
+    var defaultThreads = CAPI.allCores
+    /// The C API's spelling of "one thread per online core" (`NAME_set_threads(model, 0)`).
+    static let allCores = 0
 
     private func fn(_ symbol: String, _ result: LLVMTypeRef, _ params: [LLVMTypeRef], varArgs: Bool = false) -> (LLVMValueRef, LLVMTypeRef) {
         var p: [LLVMTypeRef?] = params
@@ -62,7 +64,8 @@ struct CAPI {
         let poolCreate = ir.function(ThreadPoolIR.createName(signature.name), ThreadPoolIR.createType(ir))
         let poolDestroy = ir.function(ThreadPoolIR.destroyName(signature.name), ThreadPoolIR.destroyType(ir))
         let (sysconf, sysconfType) = fn("sysconf", ir.i64, [ir.i32])
-        /// A pool of `threads` threads (≤ 0: one per online core) for this model's parallel loops.
+        /// A pool of `threads` threads (0: one per online core; callers refuse negatives) for this
+        /// model's parallel loops.
         func makePool(_ threads: LLVMValueRef) -> LLVMValueRef {
             let cores = ir.call(sysconf, sysconfType, [ir.int32(84)])   // _SC_NPROCESSORS_ONLN
             let n = ir.select(ir.icmp(LLVMIntSGT, threads, ir.int(0)), threads, cores)
@@ -198,6 +201,7 @@ struct CAPI {
             begin(f)
             let model = LLVMGetParam(f, 0)!, threads = ir.sext(LLVMGetParam(f, 1)!, ir.i64)
             fail(if: isNull(model), .invalidArgument)
+            fail(if: ir.icmp(LLVMIntSLT, threads, ir.int(0)), .invalidArgument)
             let slot = ir.gep(ir.ptr, model, ir.int(2))
             ir.call(poolDestroy, ThreadPoolIR.destroyType(ir), [ir.load(ir.ptr, slot)])
             let pool = makePool(threads)

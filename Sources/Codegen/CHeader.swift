@@ -66,9 +66,10 @@ enum CHeader {
         /* Uses the weights embedded in the library (tcompile --embed-weights); fails otherwise. */
         int \(name)_create_embedded(\(name)_model **model);
 
-        /* Sets the threads the model's kernels use (0: one per online core, the default; 1: only the
-         * calling thread). The threads sleep when the model is idle. Not to be called while the model
-         * is running. */
+        /* Sets the threads the model's kernels use (0: one per online core, the default unless the
+         * library was compiled with --threads; 1: only the calling thread; a negative count returns
+         * 1 and keeps the current threads). The threads sleep when the model is idle. Not to be
+         * called while the model is running. */
         int \(name)_set_threads(\(name)_model *model, int threads);
 
         /* Releases a model (NULL is ignored). */

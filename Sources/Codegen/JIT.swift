@@ -10,13 +10,25 @@ public struct CompileOptions: Sendable {
     public var target: HostTarget
     /// LLVM optimization level, 0–3.
     public var optimizationLevel: Int
-    /// Threads the compiled kernels use (nil: one per online core); see `CompiledModel.setThreads`.
+    /// Threads the compiled kernels use: nil for one per online core, otherwise at least 1 (0 or a
+    /// negative count is an error when compiling); see `CompiledModel.setThreads`. An AOT library
+    /// takes it as its default thread count.
     public var threads: Int?
 
     public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil) {
         self.target = target
         self.optimizationLevel = optimizationLevel
         self.threads = threads
+    }
+
+    /// The thread count to create a pool with: one per online core for nil, `threads` when it is at
+    /// least 1; anything else is an error naming the value.
+    static func threadCount(_ threads: Int?) throws -> Int {
+        guard let threads else { return ProcessInfo.processInfo.activeProcessorCount }
+        guard threads >= 1 else {
+            throw CodegenError("threads must be at least 1, or nil for one per online core (got \(threads))")
+        }
+        return threads
     }
 }
 
@@ -63,6 +75,7 @@ public final class CompiledModel: @unchecked Sendable {
 
     /// JIT-compiles `graph` (which must verify).
     public init(graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws {
+        let threads = try CompileOptions.threadCount(options.threads)
         try Verifier.verify(graph)
         self.graph = graph
         self.interpreter = Interpreter(graph: graph)
@@ -104,7 +117,7 @@ public final class CompiledModel: @unchecked Sendable {
         }
         createPool = try lookup(ThreadPoolIR.createName(signature.name), as: PoolCreate.self)
         destroyPool = try lookup(ThreadPoolIR.destroyName(signature.name), as: PoolDestroy.self)
-        setThreads(options.threads ?? 0)
+        startPool(threads: threads)
     }
 
     deinit {
@@ -112,10 +125,19 @@ public final class CompiledModel: @unchecked Sendable {
         LLVMOrcDisposeLLJIT(jit)
     }
 
-    /// Sets the threads the compiled kernels use: 0 for one per online core (the default), 1 for the
-    /// calling thread only. Idle threads sleep. Calls running at that moment finish first.
-    public func setThreads(_ count: Int) {
-        let threads = count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
+    /// Sets the threads the compiled kernels use, as `CompileOptions.threads` spells them: nil for one
+    /// per online core (the default), 1 for the calling thread only; 0 or a negative count throws
+    /// and keeps the current pool. Idle threads sleep. Calls running at that moment finish first.
+    ///
+    /// ```swift
+    /// try compiled.setThreads(2)
+    /// ```
+    public func setThreads(_ count: Int?) throws {
+        startPool(threads: try CompileOptions.threadCount(count))
+    }
+
+    /// Replaces the pool with one of `threads` (≥ 1) threads.
+    private func startPool(threads: Int) {
         let replacement = PoolHandle(createPool(Int64(threads), Int64(signature.taskScratchBytes)), destroy: destroyPool)
         let old = pool.withLock { pool in
             defer { pool = replacement }

@@ -2,8 +2,8 @@ import CLLVM
 import Tensors
 
 /// A graph value as generated code sees it: a base pointer, an element offset, and runtime shape
-/// and strides, plus what is known statically about its layout (so matmul can pass transposed
-/// operands to BLAS instead of copying them).
+/// and strides, plus what is known statically about its layout (so a matmul reads a row-major left
+/// operand in place and copies only the others).
 struct LoweredValue {
     /// How the last two dims lie in memory, known at compile time.
     enum MatrixLayout {
@@ -11,7 +11,7 @@ struct LoweredValue {
         case rowMajor
         /// Dim −2 has stride 1 (a transposed row-major matrix; leading dimension = stride of dim −1).
         case columnMajor
-        /// Anything else: copy before handing it to BLAS.
+        /// Anything else: a GEMM's left operand is copied first.
         case unknown
     }
 

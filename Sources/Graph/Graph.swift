@@ -42,9 +42,6 @@ public struct Graph: Sendable {
     public var outputs: [Output]
     /// Constant tensors by name.
     public var constants: [String: Tensor]
-    /// Where intermediate values live, once memory planning has run (rewrites after it make it stale;
-    /// the pass manager plans last).
-    public var memoryPlan: MemoryPlan?
 
     public init(symbols: [DimSymbol] = [], nodes: [Node] = [], outputs: [Output] = [], constants: [String: Tensor] = [:]) {
         self.symbols = symbols

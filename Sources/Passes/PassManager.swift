@@ -1,24 +1,34 @@
 import Foundation
 import Graph
 
-/// One optimization pass: a name (as `--dump-after` spells it) and a graph-to-graph function. Rule
-/// passes run their rules through `RewriteEngine`; memory planning attaches `Graph.memoryPlan`.
+/// One optimization pass: a name (as `--dump-after` spells it) and a graph-to-graph function, or an
+/// analysis that leaves the graph as it is and adds its result to the pass manager's `Result`. Rule
+/// passes run their rules through `RewriteEngine`; `plan-memory` is the analysis.
 public struct Pass: Sendable {
     /// The pass's name: `canonicalize`, `fold-constants`, `cse`, `dce`, `fuse-attention`, …
     public let name: String
     let body: @Sendable (Graph) throws -> (Graph, [String: Int])
+    /// For the memory-planning analysis: the plan of the graph it sees.
+    let planMemory: (@Sendable (Graph) -> MemoryPlan)?
 
     /// A pass with a custom body returning the new graph and named counters.
     public init(_ name: String, _ body: @escaping @Sendable (Graph) throws -> (Graph, [String: Int])) {
         self.name = name
         self.body = body
+        self.planMemory = nil
+    }
+
+    /// The memory-planning analysis: the graph is unchanged, the plan goes to `PassManager.Result`.
+    init(planning name: String) {
+        self.name = name
+        self.body = { graph in (graph, [:]) }
+        self.planMemory = { MemoryPlan($0) }
     }
 
     /// A pass that rewrites with `rules` (made fresh for each run) to a fixed point.
     public static func rewriting(_ name: String, _ rules: @escaping @Sendable () -> [RewriteRule]) -> Pass {
         Pass(name) { graph in
-            var result = try RewriteEngine.run(graph, rules: rules())
-            if result.graph.nodes != graph.nodes { result.graph.memoryPlan = nil }
+            let result = try RewriteEngine.run(graph, rules: rules())
             return (result.graph, result.firings)
         }
     }
@@ -32,13 +42,8 @@ public struct Pass: Sendable {
     public static let fuseLayerNorm = rewriting("fuse-layer-norm") { LayerNormFusion.rules }
     public static let fuseElementwise = rewriting("fuse-elementwise") { ElementwiseFusion.rules }
     public static let packWeights = rewriting("pack-weights") { WeightPacking.rules }
-    public static let planMemory = Pass("plan-memory") { graph in
-        var g = graph
-        let plan = MemoryPlanning.plan(graph)
-        g.memoryPlan = plan
-        return (g, ["arena bytes": plan.arenaBytes, "naive bytes": plan.naiveBytes,
-                    "in place": plan.slots.values.count { $0.inPlace != nil }])
-    }
+    /// Plans the workspace (`MemoryPlan`): the same plan the code generator places buffers by.
+    public static let planMemory = Pass(planning: "plan-memory")
 
     /// Every pass, by name.
     public static let all: [Pass] = [canonicalize, foldConstants, cse, dce, fuseAttention, fuseEpilogue, fuseLayerNorm,
@@ -57,7 +62,7 @@ public struct PassPipeline: Sendable {
         self.passes = passes
     }
 
-    /// No optimization: only the memory plan the code generator needs.
+    /// No optimization: only the memory plan (for the report; the code generator plans the same).
     public static let o0 = PassPipeline(name: "O0", passes: [.planMemory])
     /// Cleanup: canonicalize, fold constants, CSE, DCE, then plan memory.
     public static let o1 = PassPipeline(name: "O1", passes: [.canonicalize, .foldConstants, .cse, .canonicalize, .dce, .planMemory])
@@ -154,10 +159,13 @@ public struct PassManager: Sendable {
         #endif
     }
 
-    /// The optimized graph and one statistics entry per pass run.
+    /// The optimized graph, one statistics entry per pass run, and the analyses' results.
     public struct Result: Sendable {
         public var graph: Graph
         public var statistics: [PassStatistics]
+        /// The workspace plan of `graph`, when the pipeline plans memory after its last rewrite
+        /// (nil when it does not, or when a later pass changed the graph).
+        public var memoryPlan: MemoryPlan?
 
         /// A table of the statistics with a total line.
         public var summary: String {
@@ -168,7 +176,7 @@ public struct PassManager: Sendable {
                     + String(format: "%5d → %5d  (%+5d, %3d fused) %8.2f ms", first.nodesBefore, last.nodesAfter,
                              last.nodesAfter - first.nodesBefore, graph.fusedNodeCount, ms)
             }
-            if let plan = graph.memoryPlan {
+            if let plan = memoryPlan {
                 out += "\n" + String(plan.description.prefix { $0 != "\n" })
             }
             return out
@@ -179,11 +187,20 @@ public struct PassManager: Sendable {
     public func run(_ graph: Graph) throws -> Result {
         var g = graph
         var stats: [PassStatistics] = []
+        var plan: MemoryPlan?
         for pass in pipeline.passes {
             let before = g.computeNodeCount
             let fusedBefore = Set(g.nodes.filter { if case .fused = $0.op { true } else { false } }.map(\.id))
             let start = DispatchTime.now().uptimeNanoseconds
-            let (next, counters) = try pass.body(g)
+            var (next, counters) = try pass.body(g)
+            if let planMemory = pass.planMemory {
+                let p = planMemory(next)
+                plan = p
+                counters = ["arena bytes": p.arenaBytes, "naive bytes": p.naiveBytes,
+                            "in place": p.slots.values.count { $0.inPlace != nil }]
+            } else if next.nodes != g.nodes {
+                plan = nil
+            }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             if verifyEachPass {
                 do { try Verifier.verify(next) } catch let e as GraphError {
@@ -197,9 +214,9 @@ public struct PassManager: Sendable {
             g = next
             if dumpAfter.includes(pass.name) {
                 dumpSink("# ----- IR after \(pass.name): \(s.nodesBefore) → \(s.nodesAfter) ops -----\n"
-                         + TextFormat.print(g) + (g.memoryPlan?.description ?? ""))
+                         + TextFormat.print(g) + (pass.planMemory != nil ? plan?.description ?? "" : ""))
             }
         }
-        return Result(graph: g, statistics: stats)
+        return Result(graph: g, statistics: stats, memoryPlan: plan)
     }
 }

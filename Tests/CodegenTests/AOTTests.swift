@@ -159,6 +159,11 @@ import Tensors
         printf("elements_null_dims %lld\\n", (long long)tiny_output_elements(0, NULL));
         printf("elements_bad_index %lld\\n", (long long)tiny_output_elements(7, dims));
         printf("message_unknown %d\\n", tiny_error_message(99) != NULL);
+        printf("threads_null_model %d\\n", tiny_set_threads(NULL, 2));
+        printf("threads_negative %d\\n", tiny_set_threads(model, -1));
+        printf("threads_all_cores %d\\n", tiny_set_threads(model, 0));
+        printf("threads_two %d\\n", tiny_set_threads(model, 2));
+        printf("threads_ok %d\\n", tiny_run(model, dims, inputs, outputs, workspace));
         tiny_destroy(NULL);
         tiny_destroy(model);
         free(workspace);
@@ -167,8 +172,8 @@ import Tensors
     }
     """
 
-    /// The C API checks every pointer, dim and id before the kernel reads anything: NULL pointers give
-    /// status 1, ids outside the table 2, dims outside their bounds 3, unusable weights 4.
+    /// The C API checks every pointer, dim and id before the kernel reads anything: NULL pointers (and
+    /// a negative thread count) give status 1, ids outside the table 2, dims outside their bounds 3, unusable weights 4.
     @Test func cAPIRejectsEveryBadArgument() throws {
         let (dir, _) = try build(embed: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -188,7 +193,8 @@ import Tensors
             "null_output_buffer": 1, "null_workspace": 1,
             "batch_over": 3, "seq_over": 3, "batch_zero": 3, "seq_negative": 3, "batch_huge": 3, "bounds_ok": 0,
             "id_over": 2, "id_negative": 2, "id_lowest": 2, "id_last": 0,
-            "elements_null_dims": -1, "elements_bad_index": -1, "message_unknown": 1, "done": 0,
+            "elements_null_dims": -1, "elements_bad_index": -1, "message_unknown": 1,
+            "threads_null_model": 1, "threads_negative": 1, "threads_all_cores": 0, "threads_two": 0, "threads_ok": 0, "done": 0,
         ]
         for (name, status) in expected.sorted(by: { $0.key < $1.key }) {
             #expect(results[name] == status, "\(name): got \(results[name].map(String.init) ?? "nothing") in\n\(output)")

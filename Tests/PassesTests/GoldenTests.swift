@@ -95,9 +95,12 @@ let goldenCases: [GoldenCase] = [
 @Suite struct GoldenTests {
     @Test(arguments: goldenCases) func passOnSmallGraph(_ c: GoldenCase) throws {
         let input = try c.trace()
-        let output = try run(input, c.passes)
-        let text = "# input\n" + TextFormat.print(withoutLocations(input)) + "# after " + c.passes.map(\.name).joined(separator: ", ") + "\n"
-            + TextFormat.print(withoutLocations(output)) + (output.memoryPlan?.description ?? "")
+        let result = try runWithResult(input, c.passes)
+        let output = result.graph
+        let passes: String = c.passes.map(\.name).joined(separator: ", ")
+        let before: String = "# input\n" + TextFormat.print(withoutLocations(input))
+        let after: String = "# after " + passes + "\n" + TextFormat.print(withoutLocations(output))
+        let text = before + after + (result.memoryPlan?.description ?? "")
         try expectGolden(text, c.name)
         try expectEquivalent(input, output, inputs: [c.inputs(2, 11), c.inputs(7, 12)], c.name)
     }
@@ -118,6 +121,6 @@ let goldenCases: [GoldenCase] = [
         let elementwise = try fused("fuse_elementwise")
         #expect(count(elementwise, "fused_elementwise") == 2)
         let packed = try fused("pack_weights")
-        #expect(packed.constants.keys.contains("w.packed") && packed.constants["w.packed"]!.shape == [4, 3])
+        #expect(packed.constants.keys.contains("w.panels") && packed.constants["w.panels"]!.shape == [4, 3])
     }
 }

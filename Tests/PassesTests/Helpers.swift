@@ -34,9 +34,14 @@ func expectEquivalent(_ before: Graph, _ after: Graph, inputs: [[(name: String, 
 
 /// Runs `passes` in order through a pass manager (verifying after each).
 func run(_ graph: Graph, _ passes: [Pass]) throws -> Graph {
+    try runWithResult(graph, passes).graph
+}
+
+/// The pass manager's whole result (graph, statistics, memory plan) for `passes` on `graph`.
+func runWithResult(_ graph: Graph, _ passes: [Pass]) throws -> PassManager.Result {
     var manager = PassManager(pipeline: PassPipeline(name: "test", passes: passes))
     manager.verifyEachPass = true
-    return try manager.run(graph).graph
+    return try manager.run(graph)
 }
 
 /// The number of nodes whose op has `name`.

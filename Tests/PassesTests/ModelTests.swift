@@ -50,7 +50,7 @@ import Testing
                 guard case .fused(.attention(let a)) = n.op else { return nil }
                 return "heads=\(a.heads) causal=\(a.causal) masked=\(a.masked) kv=\(a.kvLayout.rawValue)"
             }
-            lines.append("\(m.name): \(traced.computeNodeCount) → \(g.computeNodeCount) ops; attention \(count(g, "fused_attention")), linear \(count(g, "fused_linear")), layer_norm \(count(g, "fused_layer_norm")), elementwise \(count(g, "fused_elementwise")); arena \(g.memoryPlan!.arenaBytes) B vs naive \(g.memoryPlan!.naiveBytes) B; \(Set(attention).sorted())")
+            lines.append("\(m.name): \(traced.computeNodeCount) → \(g.computeNodeCount) ops; attention \(count(g, "fused_attention")), linear \(count(g, "fused_linear")), layer_norm \(count(g, "fused_layer_norm")), elementwise \(count(g, "fused_elementwise")); arena \(result.memoryPlan!.arenaBytes) B vs naive \(result.memoryPlan!.naiveBytes) B; \(Set(attention).sorted())")
             #expect(count(g, "matmul") == 0 || m.name == "roberta", "\(m.name): plain matmuls left")
         }
         print(lines.joined(separator: "\n"))

@@ -19,7 +19,7 @@ final class Sink: @unchecked Sendable {
         #expect(result.statistics.map(\.pass) == PassPipeline.o2.passes.map(\.name))
         let attention = try #require(result.statistics.first { $0.pass == "fuse-attention" })
         #expect(attention.fused == Family.bert.layers && attention.removed > 0 && attention.rewrites["attention"] == Family.bert.layers)
-        #expect(result.statistics.last!.rewrites["arena bytes"] == result.graph.memoryPlan!.arenaBytes)
+        #expect(result.statistics.last!.rewrites["arena bytes"] == result.memoryPlan!.arenaBytes)
         // The dump is the IR text after that pass only, and parses back.
         let dump = sink.contents
         #expect(dump.hasPrefix("# ----- IR after fuse-attention") && dump.components(separatedBy: "# ----- IR after").count == 2)
@@ -27,10 +27,13 @@ final class Sink: @unchecked Sendable {
         #expect(count(parsed, "fused_attention") == Family.bert.layers)
         #expect(result.summary.contains("fuse-attention") && result.summary.contains("# arena"))
 
-        let o1 = try PassManager(pipeline: .o1).run(g).graph
-        #expect(o1.fusedNodeCount == 0 && o1.computeNodeCount < g.computeNodeCount && o1.memoryPlan != nil)
-        let o0 = try PassManager(pipeline: .level(0)).run(g).graph
-        #expect(o0.nodes == g.nodes && o0.memoryPlan != nil)
+        let o1 = try PassManager(pipeline: .o1).run(g)
+        #expect(o1.graph.fusedNodeCount == 0 && o1.graph.computeNodeCount < g.computeNodeCount && o1.memoryPlan != nil)
+        let o0 = try PassManager(pipeline: .level(0)).run(g)
+        #expect(o0.graph.nodes == g.nodes && o0.memoryPlan != nil)
+        // A rewrite after planning makes the plan stale: the result then has none.
+        let stale = try PassManager(pipeline: PassPipeline(name: "stale", passes: [.planMemory, .canonicalize, .fuseAttention])).run(g)
+        #expect(stale.memoryPlan == nil)
     }
 
     @Test func dumpAfterArguments() throws {
@@ -81,8 +84,9 @@ final class Sink: @unchecked Sendable {
     }
 
     @Test func memoryPlanReusesAndNeverOverlapsLiveValues() throws {
-        let g = try PassManager(pipeline: .o2).run(try Family.bert.trace()).graph
-        let plan = try #require(g.memoryPlan)
+        let result = try PassManager(pipeline: .o2).run(try Family.bert.trace())
+        let g = result.graph
+        let plan = try #require(result.memoryPlan)
         #expect(plan.arenaBytes < plan.naiveBytes && plan.slots.values.allSatisfy { $0.offset % MemoryPlan.alignment == 0 })
         // Two values whose lifetimes overlap never share bytes (unless one is computed in place over the other).
         var lastUse: [ValueID: Int] = [:], def: [ValueID: Int] = [:]
@@ -113,7 +117,7 @@ final class Sink: @unchecked Sendable {
         let result = try PassManager(pipeline: .o2).run(traced)
         let g = result.graph
         #expect(count(g, "fused_attention") == 6)
-        let plan = try #require(g.memoryPlan)
+        let plan = try #require(result.memoryPlan)
         print("MiniLM-L6-shaped BERT (batch ≤ 8, seq ≤ 128): \(traced.computeNodeCount) ops → \(g.computeNodeCount) ops; fused attention \(count(g, "fused_attention")); arena \(plan.arenaBytes) bytes (\(String(format: "%.2f", Double(plan.arenaBytes) / 1_048_576)) MiB) vs naive \(plan.naiveBytes) bytes (\(String(format: "%.2f", Double(plan.naiveBytes) / 1_048_576)) MiB)")
         print(result.summary)
         try expectEquivalent(traced, g, inputs: [minilm.example(batch: 1, seq: 5, seed: 3), minilm.example(batch: 2, seq: 9, seed: 4)], "minilm")

@@ -21,11 +21,11 @@ import Transformers
         let reference = try Interpreter(graph: graph).run(inputs)["logits"]!.toFloatArray()
         #expect(zip(serial, reference).allSatisfy { Swift.abs($0 - $1) <= 1e-4 })
         for threads in [2, 3, 4] {
-            compiled.setThreads(threads)
+            try compiled.setThreads(threads)
             for _ in 0..<20 { #expect(try compiled(inputs)["logits"]!.toFloatArray() == serial, "\(threads) threads") }
         }
         // Concurrent calls: one gets the pool, the others run their loops serially; all agree.
-        compiled.setThreads(2)
+        try compiled.setThreads(2)
         let mismatches = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 64) { _ in
             let out = try? compiled(inputs)["logits"]!.toFloatArray()
@@ -34,7 +34,7 @@ import Transformers
         #expect(mismatches.withLock { $0 } == 0)
         // Changing the thread count while calls run: each call keeps the pool it started with.
         DispatchQueue.concurrentPerform(iterations: 48) { i in
-            if i % 8 == 0 { compiled.setThreads(1 + i % 3); return }
+            if i % 8 == 0 { try? compiled.setThreads(1 + i % 3); return }
             let out = try? compiled(inputs)["logits"]!.toFloatArray()
             if out != serial { mismatches.withLock { $0 += 1 } }
         }

@@ -6,15 +6,15 @@ import CLLVM
 /// `NAME.parallel`, which shares the tasks among the model's threads (`ThreadPoolIR`), the calling
 /// thread included. `scratch` is private to the thread running the task (`scratchBytes` of them per
 /// thread): the calling thread's is in the workspace, the pool workers' are the pool's.
-extension GraphLowering {
+extension LoweringContext {
     /// Emits `body(task, captured, scratch)` for every task in `0..<count`. The body is emitted into
     /// the task function, so it may use only `captured` (the same values, in order, as seen inside
     /// the task) and `scratch` — the module verifier rejects anything else.
     func parallelFor(_ count: LLVMValueRef, scratchBytes: Int, capturing values: [LLVMValueRef],
                      _ body: (_ task: LLVMValueRef, _ captured: [LLVMValueRef], _ scratch: LLVMValueRef) -> Void) {
-        taskScratchBytes = max(taskScratchBytes, (scratchBytes + 63) & ~63)
+        requireScratch(scratchBytes)
         let taskType = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.i64, ir.ptr])
-        let task = LLVMAddFunction(ir.module, "\(signature.name).task\(taskCount)", taskType)!
+        let task = LLVMAddFunction(ir.module, "\(kernelName).task\(taskCount)", taskType)!
         taskCount += 1
         LLVMSetLinkage(task, LLVMInternalLinkage)
 
@@ -35,7 +35,7 @@ extension GraphLowering {
         ir.br(taskBody)
 
         ir.position(at: caller)
-        let parallel = ThreadPoolIR.parallelFunction(ir, prefix: signature.name)
+        let parallel = ThreadPoolIR.parallelFunction(ir, prefix: kernelName)
         ir.call(parallel, ThreadPoolIR.parallelType(ir), [pool, task, context, count, callerScratch])
     }
 }

@@ -1,0 +1,133 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// The matrix-product kernels of one precision: a batched `matmul` and the fused
+/// `activation(x · w + bias) + residual`. `GraphLowering` dispatches both ops here, so another
+/// precision (bf16, int8) is another conforming type, chosen in `KernelSet`.
+protocol GEMMEmitter: KernelEmitter {
+    /// Batched `A · B`, broadcasting over the batch dims.
+    func matmul(_ node: Graph.Node, _ a: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue
+    /// `fused_linear`: `x` and `w` are `x[0]`, `x[1]`; bias and residual follow when present.
+    func linear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
+                bias: Bool, residual: Bool) -> LoweredValue
+}
+
+/// f32 matrix products as tiled GEMM tasks (`TiledGEMM`), one per (batch matrix, 64-row chunk,
+/// 32-column panel). Constant weights are read from panels packed at compile time; any other right
+/// operand is packed per panel into the task's scratch, from whatever strides it has.
+struct F32GEMMEmitter: GEMMEmitter {
+    let context: LoweringContext
+    /// Rows of A per task.
+    static let rowsPerTask = 64
+
+    private var tiles: TiledGEMM { TiledGEMM(context: context) }
+
+    /// A is read row-major (a copy is made otherwise); B is packed per panel, so a transposed
+    /// operand costs no extra pass.
+    func matmul(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue {
+        let a = a0.layout == .rowMajor ? a0 : contiguous(a0, aType)
+        let out = output(node)
+        let ra = a.rank, rb = b.rank, ro = out.rank
+        let m = a.shape[ra - 2], k = a.shape[ra - 1], n = b.shape[rb - 1]
+        let batchDims = Array(node.type.shape.dropLast(2))
+        let aBatch = Array(broadcastStrides(a, aType, to: TensorType(.float32, batchDims + Array(aType.shape.suffix(2)))).dropLast(2))
+        let bBatch = Array(broadcastStrides(b, bType, to: TensorType(.float32, batchDims + Array(bType.shape.suffix(2)))).dropLast(2))
+        let batchShape = Array(out.shape.dropLast(2))
+        let matrices = batchShape.reduce(ir.int(1)) { ir.mul($0, $1) }
+        let chunk = Self.rowsPerTask, width = PanelLayout.width
+        let panels = context.chunks(n, of: width)
+        let chunks = context.chunks(m, of: chunk)
+        let kBound = aType.shape[ra - 1].evaluate(maxBindings) ?? 0
+        let nb = batchShape.count
+        let captures = [a.base, a.offset, a.strides[ra - 2], b.base, b.offset, b.strides[rb - 2], b.strides[rb - 1],
+                        out.base, out.strides[ro - 2], m, n, k, panels, chunks]
+            + batchShape + aBatch + bBatch + Array(out.strides.prefix(nb))
+        let tasks = ir.mul(matrices, ir.mul(chunks, panels))
+        parallelFor(tasks, scratchBytes: max(1, kBound) * width * 4, capturing: captures) { task, c, scratch in
+            let (aBase, aOffset, lda, bBase, bOffset, strideK, strideN) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6])
+            let (oBase, ldo, m, n, k, panels, chunks) = (c[7], c[8], c[9], c[10], c[11], c[12], c[13])
+            let shape = Array(c[14..<(14 + nb)]), aS = Array(c[(14 + nb)..<(14 + 2 * nb)])
+            let bS = Array(c[(14 + 2 * nb)..<(14 + 3 * nb)]), oS = Array(c[(14 + 3 * nb)..<(14 + 4 * nb)])
+            let p = ir.srem(task, panels)
+            let rest = ir.sdiv(task, panels)
+            let chunkIndex = ir.srem(rest, chunks)
+            var matrix = ir.sdiv(rest, chunks)
+            var oa = aOffset, ob = bOffset, oc = ir.int(0)
+            for d in stride(from: nb - 1, through: 0, by: -1) {
+                let i = ir.srem(matrix, shape[d])
+                matrix = ir.sdiv(matrix, shape[d])
+                oa = ir.add(oa, ir.mul(i, aS[d]))
+                ob = ir.add(ob, ir.mul(i, bS[d]))
+                oc = ir.add(oc, ir.mul(i, oS[d]))
+            }
+            let (begin, end) = context.chunk(chunkIndex, size: chunk, of: m)
+            let column = ir.mul(p, ir.int(width))
+            let left = ir.sub(n, column)
+            tiles.packPanel(from: ir.gep(ir.f32, bBase, ob), strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
+            tiles.gemmRows(begin, end, k: k, a: ir.gep(ir.f32, aBase, oa), lda: lda, panel: scratch, column: column,
+                           cols: context.minimum(left, ir.int(width)), c: ir.gep(ir.f32, oBase, oc), ldc: ldo)
+        }
+        return out
+    }
+
+    /// The epilogue is applied to each tile while it is in L1; a residual of another shape or
+    /// layout is added afterwards.
+    func linear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
+                bias hasBias: Bool, residual hasResidual: Bool) -> LoweredValue {
+        let input = contiguous(x[0], types[0])
+        let out = output(node)
+        let k = input.shape[input.rank - 1], n = out.shape[out.rank - 1]
+        let rows = input.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) }
+        let packedName = context.packedWeight(of: node)
+        let weight = x[1]
+        let weightBase = packedName.map { context.constantPointer(ConstantSlot(name: $0, packed: true)) }
+            ?? ir.gep(ir.f32, weight.base, weight.offset)
+        let bias = hasBias ? contiguous(x[2], types[2]) : nil
+        let residualType = hasResidual ? types[hasBias ? 3 : 2] : nil
+        let residual = hasResidual ? x[hasBias ? 3 : 2] : nil
+        // A residual of the result's own shape and layout is added in the tile; others afterwards.
+        let residualInTile = residual.map { $0.contiguous && residualType == node.type } ?? false
+        let chunk = Self.rowsPerTask, width = PanelLayout.width
+        let panels = context.chunks(n, of: width)
+        let chunks = context.chunks(rows, of: chunk)
+        let kBound = types[1].shape[0].evaluate(maxBindings) ?? 0
+        var captures = [ir.gep(ir.f32, input.base, input.offset), weightBase, weight.strides[0], weight.strides[1],
+                        out.base, k, n, rows, panels]
+        captures.append(bias.map { ir.gep(ir.f32, $0.base, $0.offset) } ?? LLVMConstNull(ir.ptr))
+        captures.append(residualInTile ? ir.gep(ir.f32, residual!.base, residual!.offset) : LLVMConstNull(ir.ptr))
+        parallelFor(ir.mul(chunks, panels), scratchBytes: packedName == nil ? kBound * width * 4 : 0, capturing: captures) { task, c, scratch in
+            let (a, w, strideK, strideN, o, k, n, rows, panels, biasPointer, residualPointer) =
+                (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
+            let chunkIndex = ir.sdiv(task, panels), p = ir.srem(task, panels)
+            let (begin, end) = context.chunk(chunkIndex, size: chunk, of: rows)
+            let column = ir.mul(p, ir.int(width))
+            let left = ir.sub(n, column)
+            let cols = context.minimum(left, ir.int(width))
+            let panel: LLVMValueRef
+            if packedName != nil {
+                panel = ir.gep(ir.f32, w, ir.mul(p, ir.mul(k, ir.int(width))))
+            } else {
+                tiles.packPanel(from: w, strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
+                panel = scratch
+            }
+            let needsEpilogue = bias != nil || activation != .none || residualInTile
+            tiles.gemmRows(begin, end, k: k, a: a, lda: k, panel: panel, column: column, cols: cols, c: o, ldc: n,
+                           epilogue: !needsEpilogue ? nil : { i, j, value in
+                var y = value
+                if bias != nil { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, biasPointer, j))) }
+                if let u = activation.unary { y = scalars.unary(u, y, dtype: .float32) }
+                if residualInTile { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, residualPointer, ir.add(ir.mul(i, n), j)))) }
+                return y
+            })
+        }
+        if let residual, let residualType, !residualInTile {
+            let strides = broadcastStrides(residual, residualType, to: node.type)
+            ir.loops(out.shape) { indices in
+                let target = address(out, indices)
+                ir.store(ir.fadd(ir.load(ir.f32, target), load(residual, strides: strides, indices)), target)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,232 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// What every kernel emitter shares while one graph is lowered: the IR builder, the kernel's
+/// arguments (dims, workspace, constants, thread pool), the lowered values, the memory plan every
+/// buffer is placed by, and the task functions emitted so far. Kernels reach it through
+/// `KernelEmitter`.
+final class LoweringContext {
+    let graph: Graph
+    let ir: IRBuilder
+    let math: MathFunctions
+    /// The scalar rule of every elementwise op.
+    let scalars: ScalarSemantics
+    /// The kernel function's symbol name (task and tile functions are named after it).
+    let kernelName: String
+    /// Each dynamic dim at its upper bound, for sizing buffers and scratch.
+    let maxBindings: [String: Int]
+    /// The runtime value of each dynamic dim.
+    var dims: [String: LLVMValueRef] = [:]
+    /// The lowered value of every graph node emitted so far.
+    var values: [ValueID: LoweredValue] = [:]
+    /// The kernel's workspace argument.
+    let workspace: LLVMValueRef
+    /// The kernel's constants argument, for loading constant slots where they are first used.
+    let constantsArg: LLVMValueRef
+    /// The kernel's thread pool argument (null: run serially).
+    let pool: LLVMValueRef
+    /// The calling thread's task scratch (at the end of the workspace; placed once its size is known).
+    let callerScratch: LLVMValueRef
+    /// The block that returns `RunSignature.indexOutOfRange`.
+    let errorBlock: LLVMBasicBlockRef
+    /// Where every buffer lives in the workspace (`MemoryPlan`, the `plan-memory` pass's plan).
+    let plan: MemoryPlan
+    /// The node being lowered (its result and temporaries come from the plan).
+    var node: Graph.Node?
+    /// Temporaries of the current node handed out so far.
+    private var temporariesUsed = 0
+    /// Requests the plan did not provide for (a kernel and `KernelFootprint` disagree).
+    private(set) var planMismatches: [String] = []
+    /// The constant slots the kernel reads, in argument order.
+    private(set) var constants: [ConstantSlot] = []
+    /// Task functions emitted so far (for unique names).
+    var taskCount = 0
+
+    init(graph: Graph, ir: IRBuilder, kernelName: String, workspace: LLVMValueRef, constants: LLVMValueRef,
+         pool: LLVMValueRef, callerScratch: LLVMValueRef, errorBlock: LLVMBasicBlockRef) {
+        self.graph = graph
+        self.ir = ir
+        self.math = MathFunctions(ir: ir)
+        self.scalars = ScalarSemantics(ir: ir, math: math)
+        self.kernelName = kernelName
+        self.maxBindings = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
+        self.workspace = workspace
+        self.constantsArg = constants
+        self.pool = pool
+        self.callerScratch = callerScratch
+        self.errorBlock = errorBlock
+        self.plan = MemoryPlan(graph)
+    }
+
+    /// Starts lowering `node`.
+    func begin(_ node: Graph.Node) {
+        self.node = node
+        temporariesUsed = 0
+    }
+
+    /// The static type of graph value `id`.
+    func type(of id: ValueID) -> TensorType { graph.node(id)!.type }
+
+    /// A pointer to a constant slot's data, adding the slot on first use.
+    func constantPointer(_ slot: ConstantSlot) -> LLVMValueRef {
+        let index = constants.firstIndex(of: slot) ?? {
+            constants.append(slot)
+            return constants.count - 1
+        }()
+        return ir.load(ir.ptr, ir.gep(ir.ptr, constantsArg, ir.int(index)))
+    }
+
+    /// The runtime value of a symbolic dim expression.
+    func value(of d: SymbolicInt) -> LLVMValueRef {
+        if let c = d.constant { return ir.int(c) }
+        var total: LLVMValueRef? = nil
+        for (monomial, coefficient) in d.terms {
+            var term = ir.int(coefficient)
+            for s in monomial { term = ir.mul(term, dims[s]!) }
+            total = total.map { ir.add($0, term) } ?? term
+        }
+        return total!
+    }
+
+    /// Row-major strides for runtime dims.
+    func contiguousStrides(_ shape: [LLVMValueRef]) -> [LLVMValueRef] {
+        var strides = [LLVMValueRef](repeating: ir.int(1), count: shape.count)
+        var acc = ir.int(1)
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[i] = acc
+            acc = ir.mul(acc, shape[i])
+        }
+        return strides
+    }
+
+    /// A contiguous value of `type` at `base`.
+    func fresh(_ type: TensorType, base: LLVMValueRef) -> LoweredValue {
+        let shape = type.shape.map(value(of:))
+        return LoweredValue(dtype: type.dtype, base: base, offset: ir.int(0), shape: shape,
+                            strides: contiguousStrides(shape), contiguous: true, layout: .rowMajor)
+    }
+
+    /// The current node's result buffer, where the plan put it, as a contiguous value of `type`
+    /// (the node's own type unless given: a reshape copies its source's shape there first).
+    func output(_ node: Graph.Node, as type: TensorType? = nil) -> LoweredValue {
+        guard let slot = plan.slots[node.id] else {
+            planMismatches.append("%\(node.id) needs a buffer the memory plan did not give it")
+            return fresh(type ?? node.type, base: workspace)
+        }
+        return fresh(type ?? node.type, base: ir.gep(ir.i8, workspace, ir.int(slot.offset)))
+    }
+
+    /// The next planned temporary of the current node, for a contiguous copy of `type`.
+    func temporary(_ type: TensorType) -> LoweredValue {
+        let id = node?.id ?? -1
+        let planned = plan.temporaries[id] ?? []
+        let needed = type.shape.reduce(1) { $0 * max(0, $1.evaluate(maxBindings) ?? 0) } * type.dtype.byteSize
+        guard temporariesUsed < planned.count, planned[temporariesUsed].bytes >= needed else {
+            planMismatches.append("%\(id) needs a temporary copy the memory plan did not reserve")
+            return fresh(type, base: workspace)
+        }
+        defer { temporariesUsed += 1 }
+        return fresh(type, base: ir.gep(ir.i8, workspace, ir.int(planned[temporariesUsed].offset)))
+    }
+
+    /// Records a request the plan does not cover (lowering fails with it at the end).
+    func note(_ mismatch: String) { planMismatches.append(mismatch) }
+
+    /// Records the task scratch a parallel loop needs; the plan must have reserved at least that.
+    func requireScratch(_ bytes: Int) {
+        if bytes > plan.scratchBytes {
+            planMismatches.append("%\(node?.id ?? -1) needs \(bytes) bytes of task scratch, the memory plan reserved \(plan.scratchBytes)")
+        }
+    }
+
+    /// Pointer to the element at `indices` (one per dim).
+    func address(_ v: LoweredValue, _ indices: [LLVMValueRef]) -> LLVMValueRef {
+        var offset = v.offset
+        for (i, s) in zip(indices, v.strides) { offset = ir.add(offset, ir.mul(i, s)) }
+        return ir.gep(v.dtype.llvmType(ir), v.base, offset)
+    }
+
+    /// A local variable in the entry block of the function being emitted (promoted to a register by
+    /// the optimizer).
+    func local(_ type: LLVMTypeRef) -> LLVMValueRef { ir.localInEntry(type) }
+
+    /// Strides of `v` broadcast to `outType` (0 where `v`'s dim is a broadcast 1), from static types.
+    func broadcastStrides(_ v: LoweredValue, _ vType: TensorType, to outType: TensorType) -> [LLVMValueRef] {
+        let lead = outType.shape.count - vType.shape.count
+        return (0..<outType.shape.count).map { i in
+            if i < lead { return ir.int(0) }
+            let d = vType.shape[i - lead]
+            return d == 1 && outType.shape[i] != 1 ? ir.int(0) : v.strides[i - lead]
+        }
+    }
+
+    /// Loads the element of `v` at a broadcast position.
+    func load(_ v: LoweredValue, strides: [LLVMValueRef], _ indices: [LLVMValueRef]) -> LLVMValueRef {
+        var offset = v.offset
+        for (i, s) in zip(indices, strides) { offset = ir.add(offset, ir.mul(i, s)) }
+        return ir.load(v.dtype.llvmType(ir), ir.gep(v.dtype.llvmType(ir), v.base, offset))
+    }
+
+    /// Copies `source` (same shape) into `destination`, both strided.
+    func copy(_ source: LoweredValue, into destination: LoweredValue) {
+        ir.loops(destination.shape) { indices in
+            ir.store(load(source, strides: source.strides, indices), address(destination, indices))
+        }
+    }
+
+    /// `v` itself when contiguous, else a contiguous copy in one of the node's planned temporaries.
+    func contiguous(_ v: LoweredValue, _ type: TensorType) -> LoweredValue {
+        if v.contiguous { return v }
+        let out = temporary(type)
+        copy(v, into: out)
+        return out
+    }
+
+    /// A pointer to `v`'s first element.
+    func pointer(_ v: LoweredValue) -> LLVMValueRef { ir.gep(ir.f32, v.base, v.offset) }
+
+    /// `[begin, min(begin + size, count))` of chunk `index`: the rows one task handles.
+    func chunk(_ index: LLVMValueRef, size: Int, of count: LLVMValueRef) -> (begin: LLVMValueRef, end: LLVMValueRef) {
+        let begin = ir.mul(index, ir.int(size))
+        let end = ir.select(ir.icmp(LLVMIntSLT, ir.add(begin, ir.int(size)), count), ir.add(begin, ir.int(size)), count)
+        return (begin, end)
+    }
+
+    /// `⌈count / size⌉` at run time.
+    func chunks(_ count: LLVMValueRef, of size: Int) -> LLVMValueRef {
+        ir.sdiv(ir.add(count, ir.int(size - 1)), ir.int(size))
+    }
+
+    /// `min(a, b)` of two i64 values.
+    func minimum(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef {
+        ir.select(ir.icmp(LLVMIntSLT, a, b), a, b)
+    }
+}
+
+/// A kernel family's emitter: reaches the shared lowering state through `context`, with the
+/// context's helpers forwarded so kernels read as plain IR-building code.
+protocol KernelEmitter {
+    var context: LoweringContext { get }
+}
+
+extension KernelEmitter {
+    var ir: IRBuilder { context.ir }
+    var math: MathFunctions { context.math }
+    var scalars: ScalarSemantics { context.scalars }
+    var maxBindings: [String: Int] { context.maxBindings }
+    func output(_ node: Graph.Node) -> LoweredValue { context.output(node) }
+    func contiguous(_ v: LoweredValue, _ type: TensorType) -> LoweredValue { context.contiguous(v, type) }
+    func address(_ v: LoweredValue, _ indices: [LLVMValueRef]) -> LLVMValueRef { context.address(v, indices) }
+    func load(_ v: LoweredValue, strides: [LLVMValueRef], _ indices: [LLVMValueRef]) -> LLVMValueRef {
+        context.load(v, strides: strides, indices)
+    }
+    func local(_ type: LLVMTypeRef) -> LLVMValueRef { context.local(type) }
+    func broadcastStrides(_ v: LoweredValue, _ vType: TensorType, to outType: TensorType) -> [LLVMValueRef] {
+        context.broadcastStrides(v, vType, to: outType)
+    }
+    func parallelFor(_ count: LLVMValueRef, scratchBytes: Int, capturing values: [LLVMValueRef],
+                     _ body: (_ task: LLVMValueRef, _ captured: [LLVMValueRef], _ scratch: LLVMValueRef) -> Void) {
+        context.parallelFor(count, scratchBytes: scratchBytes, capturing: values, body)
+    }
+}
