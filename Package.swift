@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
-// TCompile: an ahead-of-time graph compiler for Transformer models. The layout follows DESIGN.md §2:
-// each module may import only the modules above it in that table.
+// TCompile: an ahead-of-time graph compiler for Transformer models. Each target declares every module
+// it imports, and a module imports only modules listed above it (docs/architecture.md has the picture).
 import PackageDescription
 
 let package = Package(
@@ -43,11 +43,11 @@ let package = Package(
         // WordPiece and byte-level BPE tokenizers, identical to Hugging Face tokenizers.
         .target(name: "Tokenizers", dependencies: ["Locks", "JSON"]),
         // The graph optimizer: one rewrite engine, passes as rule files, a pass manager.
-        .target(name: "Passes", dependencies: ["Graph"]),
-        // Hugging Face BERT, RoBERTa and GPT-2 in eager Swift, loaded from real checkpoints.
+        .target(name: "Passes", dependencies: ["Graph", "Tensors"]),
+        // Hugging Face model families in eager Swift, loaded from real checkpoints, and their registry.
         .target(name: "Transformers", dependencies: ["NN", "Tokenizers", "JSON"]),
         // Lowering to native code through LLVM.
-        .target(name: "Codegen", dependencies: ["Graph", "CLLVM", "COpenBLAS", "Locks"]),
+        .target(name: "Codegen", dependencies: ["Graph", "Tensors", "CLLVM", "Locks"]),
 
         // The public face: compile(graph), CompiledModel, re-exporting the modules above.
         .target(name: "TCompile", dependencies: ["Codegen", "Passes", "Graph", "Transformers", "NN", "Tensors", "JSON"]),
@@ -60,22 +60,22 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Passes", "NN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NNTests", dependencies: ["NN"],
+        .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Passes", "NN", "Graph", "Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "GraphTests", dependencies: ["Graph"],
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "PassesTests", dependencies: ["Passes", "NN"],
+        .testTarget(name: "PassesTests", dependencies: ["Passes", "NN", "Graph", "Tensors"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "Graph"],
+        .testTarget(name: "TransformersTests", dependencies: ["Transformers", "Graph", "NN", "Tensors", "Tokenizers"],
                     resources: [.copy("Fixtures")]),
 
         // Samples: each is one `swift run` command.
-        .executableTarget(name: "train-basics", dependencies: ["NN"], path: "samples/train-basics"),
-        .executableTarget(name: "train-classifier", dependencies: ["Transformers", "Tokenizers", "NN"], path: "samples/classify/train"),
+        .executableTarget(name: "train-basics", dependencies: ["NN", "Tensors"], path: "samples/train-basics"),
+        .executableTarget(name: "train-classifier", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/classify/train"),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
                     resources: [.copy("Fixtures")]),
-        .executableTarget(name: "transformers-bench", dependencies: ["Transformers"],
+        .executableTarget(name: "transformers-bench", dependencies: ["Transformers", "NN", "Tensors"],
                           path: "samples/transformers-bench"),
         .executableTarget(name: "fill-mask", dependencies: ["TCompile", "Transformers"], path: "samples/fill-mask"),
         .executableTarget(name: "generate", dependencies: ["TCompile", "Transformers", "Tokenizers", "NN"], path: "samples/generate",

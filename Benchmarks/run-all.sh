@@ -13,12 +13,12 @@
 #              builds ran (most of it is compilation: tracing for our JIT and CompiledGenerator, torch.compile)
 #   default    three rounds; run it on an otherwise idle machine (41 min here under a load average of ~6
 #              from other builds, before the CompiledGenerator column existed; quiet, expect about 20-25 min)
-# Environment: THREADS (2), PYTHON (/work/venv/bin/python: torch, transformers, onnxruntime, openvino,
+# Environment: THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
 #   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-python=${PYTHON:-/work/venv/bin/python}
+python=$(Benchmarks/peers/python.sh)
 threads=${THREADS:-2}
 scratch=${SCRATCH:-$root/Benchmarks/.build-bench}
 

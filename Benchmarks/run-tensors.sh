@@ -2,10 +2,10 @@
 # Eager tensor kernels against a direct cblas_sgemm call (same process) and against NumPy (interleaved
 # processes), in one run. Writes results/tensors.json with medians over rounds, min/max, and ratios.
 #
-# Usage: Benchmarks/run-tensors.sh   (ROUNDS=5 REPS=20 THREADS=2 by default; PYTHON=/work/venv/bin/python)
+# Usage: Benchmarks/run-tensors.sh   (ROUNDS=5 REPS=20 THREADS=2 by default; PYTHON: default a .venv-bench made by Benchmarks/peers/python.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
-python=${PYTHON:-/work/venv/bin/python}
+python=$(peers/python.sh)
 rounds=${ROUNDS:-5}
 reps=${REPS:-20}
 threads=${THREADS:-2}

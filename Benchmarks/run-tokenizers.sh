@@ -8,11 +8,11 @@
 # Writes results/tokenizers.json: medians over rounds with min and max, and the ratio ours / HF.
 #
 # Needs ../.models/all-MiniLM-L6-v2 (scripts/fetch-minilm.sh) and a Python with tokenizers (PYTHON, default
-# /work/venv/bin/python). Usage: Benchmarks/run-tokenizers.sh   (ROUNDS=5 PASSES=3 by default)
+# a .venv-bench made by Benchmarks/peers/python.sh). Usage: Benchmarks/run-tokenizers.sh   (ROUNDS=5 PASSES=3 by default)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
-python=${PYTHON:-/work/venv/bin/python}
+python=$(peers/python.sh)
 rounds=${ROUNDS:-5}
 passes=${PASSES:-3}
 

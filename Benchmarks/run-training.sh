@@ -3,7 +3,7 @@
 # Writes results/training.json. Usage: Benchmarks/run-training.sh   (ROUNDS=3 STEPS=10 THREADS=2)
 set -euo pipefail
 cd "$(dirname "$0")"
-python=${PYTHON:-/work/venv/bin/python}
+python=$(peers/python.sh)
 rounds=${ROUNDS:-3}
 steps=${STEPS:-10}
 threads=${THREADS:-2}

@@ -4,11 +4,11 @@
 # Writes results/transformers.json: per workload the median over rounds of each round's median,
 # min and max, and the ratio ours / PyTorch (time; < 1 is faster).
 #
-# Usage: Benchmarks/run-transformers.sh   (ROUNDS=3 RUNS=10 THREADS=2; PYTHON=/work/venv/bin/python;
+# Usage: Benchmarks/run-transformers.sh   (ROUNDS=3 RUNS=10 THREADS=2; PYTHON: default a .venv-bench made by Benchmarks/peers/python.sh;
 #        SCRATCH=.build-tf, the scratch path the release build uses)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=${PYTHON:-/work/venv/bin/python}
+python=$(Benchmarks/peers/python.sh)
 rounds=${ROUNDS:-3}
 runs=${RUNS:-10}
 threads=${THREADS:-2}
@@ -18,7 +18,7 @@ scripts/fetch-minilm.sh
 swift build -c release --scratch-path "$scratch" --product transformers-bench
 bench="$scratch/release/transformers-bench"
 # Debian's OpenBLAS 0.3.21 does not recognize this VM's CPU (AVX-512, model name "Intel Xeon Processor")
-# and falls back to its Prescott kernels, 3-4x slower; DESIGN.md §6 measured it with the Cooperlake ones.
+# and falls back to its Prescott kernels, 3-4x slower; docs/architecture.md ("Facts measured here") has the measurement.
 coretype=${OPENBLAS_CORETYPE:-COOPERLAKE}
 
 mkdir -p Benchmarks/results/raw

@@ -29,7 +29,7 @@ import os
 import sys
 import time
 
-# The peers run with their own BLAS choices: drop the OpenBLAS overrides ours need (DESIGN.md §6).
+# The peers run with their own BLAS choices: drop the OpenBLAS overrides ours need (docs/architecture.md, "Facts measured here").
 _unset = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if os.environ.pop(v, None) is not None]
 if _unset:
     print(f"models_peer: unset {', '.join(_unset)} for this peer process", file=sys.stderr)

@@ -2,7 +2,7 @@
 """PyTorch eager peer of samples/transformers-bench: all-MiniLM-L6-v2 forward at 1x128 and 8x128 and
 GPT-2 small (124M config, random init) greedy generation of 64 tokens with the KV cache. Prints JSON.
 
-Run:  /work/venv/bin/python Benchmarks/peers/transformers_peer.py --threads 2 [--runs N]
+Run:  "$(Benchmarks/peers/python.sh)" Benchmarks/peers/transformers_peer.py --threads 2 [--runs N]
 """
 import argparse
 import json

@@ -43,8 +43,8 @@ public enum AOTCompiler {
     /// and renamed into place; the same input gives byte-identical files.
     public static func write(_ graph: Graph, name: String, to directory: String, options: CompileOptions = CompileOptions(),
                              embedWeights: Bool = false, emit: EmitKinds = []) throws -> Output {
-        guard name.first.map({ $0.isLetter || $0 == "_" }) == true, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), name.allSatisfy(\.isASCII) else {
-            throw CodegenError("model name '\(name)' is not a C identifier (letters, digits and _)")
+        guard CIdentifier.isValid(name) else {
+            throw CodegenError("model name '\(name)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)")
         }
         _ = try CompileOptions.threadCount(options.threads)
         try Verifier.verify(graph)

@@ -119,6 +119,9 @@ final class GraphLowering {
                 return layout.concat(node, x, dim: dim)
             case .reduce(let r, let dims, _):
                 return ReductionEmitter(context: cx).reduce(node, r, dims, x[0])
+            case .attention:
+                // `ModuleBuilder` decomposes it before lowering (`Graph.decomposingAttention`).
+                throw CodegenError("attention reached the code generator undecomposed")
             case .softmax(let dim):
                 return SoftmaxEmitter(context: cx).softmax(node, x[0], dim: dim, log: false)
             case .logSoftmax(let dim):

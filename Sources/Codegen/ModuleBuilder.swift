@@ -8,6 +8,9 @@ enum ModuleBuilder {
     static func build(_ graph: Graph, name: String, options: CompileOptions, context: LLVMContextRef,
                       extras: ((IRBuilder, RunSignature) -> Void)? = nil) throws -> (LLVMModuleRef, RunSignature) {
         let machine = try TargetMachine(options.target)
+        // The one kernel of attention is codegen's fused_attention: a graph that skipped the pass
+        // pipeline still has primitive attention ops, spelled here as the ops they stand for.
+        let graph = try graph.decomposingAttention()
         let module = LLVMModuleCreateWithNameInContext(name, context)!
         do {
             let ir = IRBuilder(context: context, module: module)

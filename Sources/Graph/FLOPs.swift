@@ -16,6 +16,10 @@ extension Graph {
             switch node.op {
             case .primitive(.matmul, _), .fused(.linear):
                 total += 2 * outputs * Double(a.last ?? 0)
+            case .primitive(.attention, _):
+                // q [b, h, s, d], k [b, h, t, d], out [b, h, s, dv]: Q·Kᵀ and P·V.
+                guard node.inputs.count > 1, let k = self.node(node.inputs[1])?.type.concreteShape(dims), a.count == 4, out.count == 4 else { continue }
+                total += 2 * Double(a[0] * a[1] * a[2] * k[2]) * Double(a[3] + out[3])
             case .fused(.attention(let attention)):
                 guard node.inputs.count > 1, let k = self.node(node.inputs[1])?.type.concreteShape(dims), a.count == 3, out.count == 3 else { continue }
                 let keys = attention.kvLayout == .merged ? k[1] : k[2]

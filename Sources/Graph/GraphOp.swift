@@ -75,7 +75,7 @@ extension GraphOp {
         case .primitive(let o, let ints): op = o; syms = ints
         }
         switch op {
-        case .unary, .binary, .matmul, .select, .contiguous:
+        case .unary, .binary, .matmul, .attention, .select, .contiguous:
             return []
         case .binaryScalar(_, let s, let first):
             return [("scalar", .double(s)), ("scalar_first", .bool(first))]
@@ -164,6 +164,7 @@ extension GraphOp {
             case "softmax": op = .op(.softmax(dim: try int("dim")))
             case "log_softmax": op = .op(.logSoftmax(dim: try int("dim")))
             case "matmul": op = .op(.matmul)
+            case "attention": op = .op(.attention)
             case "layer_norm": op = .op(.layerNorm(normalizedRank: try int("normalized_rank"), eps: try double("eps"), affine: try bool("affine")))
             case "reshape":
                 let s = try syms("shape")

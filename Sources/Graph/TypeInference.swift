@@ -66,6 +66,24 @@ public enum TypeInference {
                 }
                 let batch = try broadcast(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), fail)
                 return TensorType(.float32, batch + [a.shape[a.shape.count - 2], b.shape[b.shape.count - 1]])
+            case .attention:
+                guard types.count == 3 || types.count == 4 else { throw fail("takes q, k, v and an optional mask, got \(types.count) operands") }
+                let (q, k, v) = (types[0], types[1], types[2])
+                guard [q, k, v].allSatisfy({ $0.dtype == .float32 && $0.shape.count == 4 }) else {
+                    throw fail("q, k and v must be f32 [batch, heads, seq, dim], got \(q), \(k), \(v)")
+                }
+                guard k.shape[3] == q.shape[3], k.shape[2] == v.shape[2],
+                      Array(q.shape.prefix(2)) == Array(k.shape.prefix(2)), Array(k.shape.prefix(2)) == Array(v.shape.prefix(2)) else {
+                    throw fail("q \(q), k \(k) and v \(v) do not fit (keys and values share [batch, heads, keys], q and k the dim)")
+                }
+                let scores = Array(q.shape.prefix(3)) + [k.shape[2]]
+                if types.count == 4 {
+                    let m = types[3]
+                    guard m.dtype == .float32, m.shape.count <= 4, try broadcast(scores, m.shape, fail) == scores else {
+                        throw fail("mask \(m) must be f32 and broadcast to the scores [\(scores.map(\.description).joined(separator: ", "))]")
+                    }
+                }
+                return TensorType(.float32, Array(q.shape.prefix(3)) + [v.shape[3]])
             case .layerNorm(let rank, _, let affine):
                 try arity(affine ? 3 : 1)
                 let x = types[0]

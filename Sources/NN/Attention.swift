@@ -47,8 +47,9 @@ public final class MultiHeadAttention: Module {
         let q = splitHeads(queryProjection(query))
         let k = splitHeads(keyProjection(key ?? query))
         let v = splitHeads(valueProjection(value ?? key ?? query))
-        let context = scaledDotProductAttention(q, k, v, mask: mask, causal: causal,
-                                                dropout: attentionDropout)
+        // [B, Sk] padding masks broadcast over heads and queries.
+        let scoresMask = mask.map { $0.rank == 2 ? $0.unsqueezed(at: 1).unsqueezed(at: 1) : $0 }
+        let context = scaledDotProductAttention(q, k, v, mask: scoresMask, causal: causal, dropout: attentionDropout)
         return outputProjection(mergeHeads(context))
     }
 
@@ -63,32 +64,80 @@ public final class MultiHeadAttention: Module {
     }
 }
 
-/// `softmax(q·kᵀ/√d + mask)·v` over `[..., S, d]` tensors, with a padding mask (bool: true = attend, or
-/// additive float; `[B, Sk]` or broadcastable to the scores), an optional causal mask, and dropout on
-/// the probabilities (`F.scaled_dot_product_attention`).
-public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor? = nil,
-                                      causal: Bool = false, dropout: Dropout? = nil) -> Tensor {
-    let headDimensions = q.size(-1)
-    var scores = q.matmul(k.transposed(-1, -2)) * (1 / Float(headDimensions).squareRoot())
-    if let mask {
-        // [B, Sk] padding masks broadcast over heads and queries.
-        let m = mask.rank == 2 ? mask.unsqueezed(at: 1).unsqueezed(at: 1) : mask
-        scores = m.dtype == .bool ? scores.maskedFill(.!m, -Float.greatestFiniteMagnitude) : scores + m
-    }
+/// `softmax(q·kᵀ·scale + mask)·v` (`F.scaled_dot_product_attention`): the one attention of every
+/// model. `q` `[..., S, d]`, `k` `[..., T, d]`, `v` `[..., T, dv]`; `scale` defaults to `1/√d`.
+/// `mask` broadcasts to the scores `[..., S, T]`, in any of the spellings `AttentionMask.additive(from:)`
+/// reads (bool or integer: nonzero attends; float: additive); `causal` hides later keys. Dropout, when training, applies to the probabilities.
+///
+/// In inference this is one `attention` op (scaling `q`, which touches `S·d` elements instead of
+/// `S·T`): eager code runs it as one kernel per (batch, head), the tracer records one node, and the
+/// optimizer fuses the head split and merge around it.
+public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor? = nil, causal: Bool = false,
+                                      scale: Float? = nil, dropout: Dropout? = nil) -> Tensor {
+    let scaled = q * (scale ?? 1 / Float(q.size(-1)).squareRoot())
+    var additive = mask.map(AttentionMask.additive(from:))
     if causal {
-        scores = scores.maskedFill(.!causalMask(queryLength: scores.size(-2), keyLength: scores.size(-1)),
-                                   -Float.greatestFiniteMagnitude)
+        let keep = AttentionMask.causalKeep(queryLength: q.size(-2), keyLength: k.size(-2))
+        additive = additive.map { Tensor.where(keep, $0, Tensor(AttentionMask.maskedScore)) } ?? AttentionMask.additive(keep)
     }
-    var probabilities = scores.softmax(dim: -1)
-    if let dropout { probabilities = dropout(probabilities) }
-    return probabilities.matmul(v)
+    if let dropout, dropout.training, dropout.p > 0 || q.rank != 4 {
+        var scores = scaled.matmul(k.transposed(-1, -2))
+        if let additive { scores = scores + additive }
+        return dropout(scores.softmax(dim: -1)).matmul(v)
+    }
+    guard q.rank == 4, k.rank == 4, v.rank == 4 else {
+        var scores = scaled.matmul(k.transposed(-1, -2))
+        if let additive { scores = scores + additive }
+        return scores.softmax(dim: -1).matmul(v)
+    }
+    return Tensor.attention(scaled, k, v, mask: additive)
 }
 
-/// `[Sq, Sk]` bool mask, true where query `i` may see key `j`: `j ≤ i + (Sk − Sq)` (the offset lets
-/// queries that follow a cache of earlier keys see all of them). The one place attention reads
-/// sequence lengths as integers; a tracer records it as a mask over symbolic dims.
+/// The one recipe for attention masks: keep masks (bool, true where a query may attend) and their
+/// additive form (0 where attending, the most negative float elsewhere, as Hugging Face uses). All
+/// built from comparisons and ranges, never from Swift arrays sized by the sequence, so they trace.
+public enum AttentionMask {
+    /// The score masked positions get: `torch.finfo(float32).min`.
+    public static let maskedScore = -Float.greatestFiniteMagnitude
+
+    /// `[Sq, Sk]` bool, true where query `i` (at absolute position `Sk − Sq + i`, so queries that
+    /// follow a cache of earlier keys see all of them) may see key `j`. Two ranges, so a traced decode
+    /// step keeps the cache length symbolic.
+    public static func causalKeep(queryLength: Int, keyLength: Int) -> Tensor {
+        let rows = Tensor.arange(keyLength - queryLength, keyLength).unsqueezed(at: 1)
+        let columns = Tensor.arange(0, keyLength).unsqueezed(at: 0)
+        return columns .<= rows
+    }
+
+    /// `keep ? 0 : maskedScore`.
+    public static func additive(_ keep: Tensor) -> Tensor {
+        Tensor.where(keep, Tensor(0), Tensor(maskedScore))
+    }
+
+    /// `[B, Sk]` padding mask (nonzero or true = a real token) → additive `[B, 1, 1, Sk]`
+    /// (`get_extended_attention_mask`).
+    public static func padding(_ attentionMask: Tensor) -> Tensor {
+        additive(keep(attentionMask).unsqueezed(at: 1).unsqueezed(at: 1))
+    }
+
+    /// The additive mask of a decoder: causal, and padding too when `padding` `[B, Sk]` is given.
+    /// Shape `[Sq, Sk]` or `[B, 1, Sq, Sk]`.
+    public static func causal(queryLength: Int, keyLength: Int, padding: Tensor?) -> Tensor {
+        var keep = causalKeep(queryLength: queryLength, keyLength: keyLength)
+        if let padding { keep = keep .& self.keep(padding).unsqueezed(at: 1).unsqueezed(at: 1) }
+        return additive(keep)
+    }
+
+    /// Any mask spelling as an additive mask of the same shape: bool and integer masks keep where true
+    /// or nonzero, float masks are additive already.
+    public static func additive(from mask: Tensor) -> Tensor {
+        mask.dtype == .float32 ? mask : additive(keep(mask))
+    }
+
+    private static func keep(_ mask: Tensor) -> Tensor { mask.dtype == .bool ? mask : mask .!= 0 }
+}
+
+/// `[Sq, Sk]` bool mask, true where query `i` may see key `j ≤ i + (Sk − Sq)` (`AttentionMask.causalKeep`).
 public func causalMask(queryLength: Int, keyLength: Int) -> Tensor {
-    let rows = Tensor.arange(0, queryLength).unsqueezed(at: 1) + Tensor([keyLength - queryLength], shape: [])
-    let columns = Tensor.arange(0, keyLength).unsqueezed(at: 0)
-    return columns .<= rows
+    AttentionMask.causalKeep(queryLength: queryLength, keyLength: keyLength)
 }

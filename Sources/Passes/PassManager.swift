@@ -33,6 +33,7 @@ public struct Pass: Sendable {
         }
     }
 
+    public static let decomposeAttention = DecomposeAttention.pass
     public static let canonicalize = rewriting("canonicalize") { Canonicalize.rules }
     public static let foldConstants = rewriting("fold-constants") { ConstantFolding.rules }
     public static let cse = rewriting("cse") { CSE.rules }
@@ -46,7 +47,7 @@ public struct Pass: Sendable {
     public static let planMemory = Pass(planning: "plan-memory")
 
     /// Every pass, by name.
-    public static let all: [Pass] = [canonicalize, foldConstants, cse, dce, fuseAttention, fuseEpilogue, fuseLayerNorm,
+    public static let all: [Pass] = [decomposeAttention, canonicalize, foldConstants, cse, dce, fuseAttention, fuseEpilogue, fuseLayerNorm,
                                      fuseElementwise, packWeights, planMemory]
 }
 
@@ -62,14 +63,15 @@ public struct PassPipeline: Sendable {
         self.passes = passes
     }
 
-    /// No optimization: only the memory plan (for the report; the code generator plans the same).
-    public static let o0 = PassPipeline(name: "O0", passes: [.planMemory])
+    /// No optimization: attention spelled as the ops the code generator lowers, and the memory plan
+    /// (for the report; the code generator plans the same).
+    public static let o0 = PassPipeline(name: "O0", passes: [.decomposeAttention, .planMemory])
     /// Cleanup: canonicalize, fold constants, CSE, DCE, then plan memory.
-    public static let o1 = PassPipeline(name: "O1", passes: [.canonicalize, .foldConstants, .cse, .canonicalize, .dce, .planMemory])
+    public static let o1 = PassPipeline(name: "O1", passes: [.decomposeAttention, .canonicalize, .foldConstants, .cse, .canonicalize, .dce, .planMemory])
     /// Everything: cleanup, then fuse attention (and canonicalize again: the merge reshape may now
     /// meet a Conv1D's), GEMM epilogues, layer norms and elementwise chains, pack weights, plan memory.
     public static let o2 = PassPipeline(name: "O2", passes: [
-        .canonicalize, .foldConstants, .cse, .canonicalize, .dce,
+        .decomposeAttention, .canonicalize, .foldConstants, .cse, .canonicalize, .dce,
         .fuseAttention, .canonicalize, .fuseEpilogue, .fuseLayerNorm, .cse, .fuseElementwise,
         .packWeights, .dce, .planMemory,
     ])

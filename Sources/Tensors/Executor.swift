@@ -18,6 +18,8 @@ public enum Executor {
             return SoftmaxKernels.softmax(inputs[0], dim: dim, log: true)
         case .matmul:
             return MatmulKernels.matmul(inputs[0], inputs[1])
+        case .attention:
+            return AttentionKernels.attention(inputs[0], inputs[1], inputs[2], mask: inputs.count > 3 ? inputs[3] : nil)
         case .layerNorm(let rank, let eps, let affine):
             return LayerNormKernels.layerNorm(inputs[0], weight: affine ? inputs[1] : nil,
                                               bias: affine ? inputs[2] : nil, normalizedRank: rank, eps: eps)

@@ -18,6 +18,11 @@ public enum TensorOp: Hashable, Sendable {
     case logSoftmax(dim: Int)
     /// Matrix product with NumPy-style batch broadcasting; inputs are at least 2-D.
     case matmul
+    /// `softmax(q·kᵀ + mask)·v` over `[B, H, S, D]` queries, `[B, H, T, D]` keys and `[B, H, T, Dv]`
+    /// values, with an optional additive float mask broadcastable to `[B, H, S, T]` as a fourth input;
+    /// the result is `[B, H, S, Dv]`. Scaling is the caller's (scale `q` first). The executor runs
+    /// it in one pass per (batch, head); the optimizer fuses the head split and merge around it.
+    case attention
     /// Layer normalization over the last `normalizedRank` dims; inputs `x`, then `weight` and `bias`
     /// when `affine`.
     case layerNorm(normalizedRank: Int, eps: Double, affine: Bool)
@@ -56,6 +61,7 @@ public enum TensorOp: Hashable, Sendable {
         case .softmax: "softmax"
         case .logSoftmax: "log_softmax"
         case .matmul: "matmul"
+        case .attention: "attention"
         case .layerNorm: "layer_norm"
         case .reshape: "reshape"
         case .permute: "permute"

@@ -91,7 +91,7 @@ struct Compile: ParsableCommand {
     @Option(help: "Extra artifacts, comma separated: obj, ll, asm, ir, dot.")
     var emit: String = ""
 
-    @Option(name: .customShort("O", allowingJoined: true), help: "Optimization level: -O0 (no graph passes), -O1 (canonicalize, fold, CSE, DCE), -O2 (and every fusion).")
+    @Option(name: .customShort("O", allowingJoined: true), help: "Optimization level: -O0 (no optimization: attention spelled as ops), -O1 (canonicalize, fold, CSE, DCE), -O2 (and every fusion).")
     var optimization: Int = 2
 
     @Option(help: "Print the IR after these passes (comma separated) or 'all'.")

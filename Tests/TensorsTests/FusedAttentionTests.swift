@@ -1,8 +1,8 @@
 import Testing
 @testable import Tensors
 
-/// `Tensor.fusedAttention`, the inference fast path of eager attention: the same values as the ops
-/// it replaces, bit for bit, and it declines whenever gradients are being recorded.
+/// The `attention` op: its one-pass kernel gives the same values as the ops it replaces, bit for bit;
+/// layouts the kernel does not take run as those ops; gradients match finite differences.
 @Suite struct FusedAttentionTests {
     static func reference(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ mask: Tensor?) -> Tensor {
         var scores = q.matmul(k.transposed(-1, -2))
@@ -21,18 +21,23 @@ import Testing
         keep[t - 1] = -Float.greatestFiniteMagnitude          // one padded key in batch row 0
         let masks: [Tensor?] = [nil, Tensor(keep, shape: [b, 1, 1, t]), Tensor.randn([s, t], seed: 4)]
         for mask in masks {
-            let fused = try #require(Tensor.fusedAttention(q, k, v, mask: mask))
+            let fused = try #require(AttentionKernels.fused(q, k, v, mask: mask))
+            #expect(withNoGrad { Tensor.attention(q, k, v, mask: mask) }.toFloatArray() == fused.toFloatArray())
             #expect(fused.shape == [b, h, s, 6])
             #expect(fused.toFloatArray() == Self.reference(q, k, v, mask).toFloatArray())
             #expect(fused.transposed(1, 2).isContiguous, "merging the heads needs no copy")
         }
     }
 
-    @Test func declinesWhenRecordingGradients() {
-        let q = Tensor.randn([1, 2, 3, 4], seed: 1).requiringGrad()
-        let k = Tensor.randn([1, 2, 3, 4], seed: 2), v = Tensor.randn([1, 2, 3, 4], seed: 3)
-        #expect(Tensor.fusedAttention(q, k, v, mask: nil) == nil)
-        #expect(withNoGrad { Tensor.fusedAttention(q, k, v, mask: nil) } != nil)
-        #expect(Tensor.fusedAttention(Tensor.randn([2, 3, 4], seed: 1), k, v, mask: nil) == nil, "rank 3 is not its shape")
+    @Test func otherLayoutsRunAsTheOps() {
+        let q = Tensor.randn([2, 3, 4], seed: 1), k = Tensor.randn([2, 5, 4], seed: 2), v = Tensor.randn([2, 5, 6], seed: 3)
+        #expect(AttentionKernels.fused(q, k, v, mask: nil) == nil, "rank 3 is not the kernel's shape")
+        #expect(AttentionKernels.attention(q, k, v, mask: nil).toFloatArray() == Self.reference(q, k, v, nil).toFloatArray())
+    }
+
+    /// Gradients of q, k, v and the mask against central differences.
+    @Test func gradientsMatchFiniteDifferences() {
+        let q = leaf([1, 2, 3, 4], 5), k = leaf([1, 2, 5, 4], 6), v = leaf([1, 2, 5, 3], 7), mask = leaf([1, 1, 3, 5], 8)
+        checkGradients([q, k, v, mask], "attention") { Tensor.attention($0[0], $0[1], $0[2], mask: $0[3]) }
     }
 }

@@ -21,6 +21,8 @@ enum BackwardRules {
             let ga = g.matmul(x[1].transposed(-1, -2)).summed(to: x[0].shape)
             let gb = x[0].transposed(-1, -2).matmul(g).summed(to: x[1].shape)
             return [ga, gb]
+        case .attention:
+            return attention(x, g)
         case .layerNorm(let rank, let eps, let affine):
             return layerNorm(x, rank: rank, eps: eps, affine: affine, g)
         case .reshape:
@@ -150,6 +152,21 @@ enum BackwardRules {
         let dw = (g * normalized).sum(dims: batchDims)
         let db = g.sum(dims: batchDims)
         return [dx, dw, db]
+    }
+
+    /// Attention's gradients by recomputing the probabilities `P = softmax(q·kᵀ + m)`:
+    /// `dV = Pᵀ·g`, `dS = P ⊙ (g·vᵀ − rowsum(g·vᵀ ⊙ P))`, `dQ = dS·k`, `dK = dSᵀ·q`, `dM = dS`.
+    static func attention(_ x: [Tensor], _ g: Tensor) -> [Tensor?] {
+        let (q, k, v) = (x[0], x[1], x[2])
+        var scores = q.matmul(k.transposed(-1, -2))
+        if x.count > 3 { scores = scores + x[3] }
+        let p = scores.softmax(dim: -1)
+        let gv = p.transposed(-1, -2).matmul(g).summed(to: v.shape)
+        let gp = g.matmul(v.transposed(-1, -2))
+        let gs = p * (gp - (gp * p).sum(dim: -1, keepDim: true))
+        let gq = gs.matmul(k).summed(to: q.shape)
+        let gk = gs.transposed(-1, -2).matmul(q).summed(to: k.shape)
+        return [gq, gk, gv] + (x.count > 3 ? [x[3].dtype == .float32 ? gs.summed(to: x[3].shape) : nil] : [])
     }
 }
 
