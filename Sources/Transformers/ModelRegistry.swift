@@ -8,6 +8,7 @@ public enum ModelRegistry {
     public static let families: [ModelFamily] = [
         .bert,
         .roberta,
+        .distilbert,
         .gpt2,
     ]
 

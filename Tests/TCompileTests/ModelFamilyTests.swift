@@ -17,6 +17,8 @@ import Transformers
         ("gpt2-model", .featureExtraction), ("gpt2-lm", .textGeneration),
         ("bert-tokcls", .tokenClassification), ("bert-qa", .questionAnswering), ("roberta-tokcls", .tokenClassification),
         ("roberta-qa", .questionAnswering), ("st-bert", .sentenceEmbedding),
+        ("distilbert-model", .featureExtraction), ("distilbert-mlm", .fillMask), ("distilbert-seqcls", .textClassification),
+        ("distilbert-tokcls", .tokenClassification), ("distilbert-qa", .questionAnswering), ("st-distilbert", .sentenceEmbedding),
     ]
 
     @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })
@@ -40,7 +42,7 @@ import Transformers
         }
         let optimized = current
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(String(parts[0])).appendingPathComponent("config.json"))) as! [String: Any]
-        let layers = (config["num_hidden_layers"] ?? config["n_layer"]) as! Int
+        let layers = (config["num_hidden_layers"] ?? config["n_layer"] ?? config["n_layers"]) as! Int
         let attention = optimized.nodes.filter { $0.op.name == "fused_attention" }.count
         #expect(attention == layers, "\(label): \(attention) fused attention ops for \(layers) layers")
         let compiled = try CompiledModel(graph: optimized, name: "family")

@@ -13,7 +13,9 @@ import Transformers
     @Test(arguments: [("bert-model", ModelTask.featureExtraction), ("bert-mlm", .fillMask), ("bert-nsp", .nextSentencePrediction),
                       ("bert-pretraining", .pretraining), ("bert-seqcls", .textClassification), ("roberta-model", .featureExtraction),
                       ("roberta-mlm", .fillMask), ("roberta-seqcls", .textClassification), ("gpt2-model", .featureExtraction),
-                      ("gpt2-lm", .textGeneration)])
+                      ("gpt2-lm", .textGeneration), ("distilbert-model", .featureExtraction), ("distilbert-mlm", .fillMask),
+                      ("distilbert-seqcls", .textClassification), ("distilbert-tokcls", .tokenClassification),
+                      ("distilbert-qa", .questionAnswering)])
     func architecturesPickTheTask(_ directory: String, _ task: ModelTask) throws {
         let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(directory), task: nil)
         #expect(model.task == task)
@@ -49,7 +51,7 @@ import Transformers
             _ = try ModelExport.load(directory: dir, task: .fillMask)
         } throws: { error in
             let text = "\(error)"
-            return text.contains("model_type") && text.contains("'llama'") && text.contains("bert, roberta, gpt2") && !text.contains("task")
+            return text.contains("model_type") && text.contains("'llama'") && text.contains(ModelRegistry.modelTypes.joined(separator: ", ")) && !text.contains("task")
         }
     }
 
