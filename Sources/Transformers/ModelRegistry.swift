@@ -9,6 +9,7 @@ public enum ModelRegistry {
         .bert,
         .roberta,
         .distilbert,
+        .electra,
         .gpt2,
     ]
 

@@ -19,6 +19,9 @@ import Transformers
         ("roberta-qa", .questionAnswering), ("st-bert", .sentenceEmbedding),
         ("distilbert-model", .featureExtraction), ("distilbert-mlm", .fillMask), ("distilbert-seqcls", .textClassification),
         ("distilbert-tokcls", .tokenClassification), ("distilbert-qa", .questionAnswering), ("st-distilbert", .sentenceEmbedding),
+        ("electra-model", .featureExtraction), ("electra-generator-model", .featureExtraction), ("electra-pretraining", .pretraining),
+        ("electra-mlm", .fillMask), ("electra-seqcls", .textClassification), ("electra-tokcls", .tokenClassification),
+        ("electra-qa", .questionAnswering), ("st-electra", .sentenceEmbedding),
     ]
 
     @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })

@@ -15,7 +15,9 @@ import Transformers
                       ("roberta-mlm", .fillMask), ("roberta-seqcls", .textClassification), ("gpt2-model", .featureExtraction),
                       ("gpt2-lm", .textGeneration), ("distilbert-model", .featureExtraction), ("distilbert-mlm", .fillMask),
                       ("distilbert-seqcls", .textClassification), ("distilbert-tokcls", .tokenClassification),
-                      ("distilbert-qa", .questionAnswering)])
+                      ("distilbert-qa", .questionAnswering), ("electra-model", .featureExtraction), ("electra-pretraining", .pretraining),
+                      ("electra-mlm", .fillMask), ("electra-seqcls", .textClassification), ("electra-tokcls", .tokenClassification),
+                      ("electra-qa", .questionAnswering)])
     func architecturesPickTheTask(_ directory: String, _ task: ModelTask) throws {
         let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(directory), task: nil)
         #expect(model.task == task)

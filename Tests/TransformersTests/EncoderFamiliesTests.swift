@@ -107,4 +107,34 @@ import Tensors
         #expect { _ = try DistilBertModel.fromPretrained(directory: misshapen) } throws: { "\($0)".contains("transformer.layer.1.ffn.lin1.weight") }
     }
 
+    // MARK: ELECTRA
+
+    @Test func electra() throws {
+        try checkBase(ElectraModel.self, "electra-model")
+        try checkBase(ElectraModel.self, "electra-generator-model")
+        let discriminator = try ElectraForPreTraining.loadPretrained(directory: fixtureDirectory("electra-pretraining"), tokenizer: nil)
+        #expect(discriminator.report.unused.isEmpty, "\(discriminator.report)")
+        #expect(discriminator.model.electra.embeddingsProject == nil)
+        try checkHead("electra-pretraining") { try discriminator.model($0, labels: $1) }
+        // The generator: embeddings of 96 projected to hidden states of 48, and back for the tied head.
+        let generator = try ElectraForMaskedLM.loadPretrained(directory: fixtureDirectory("electra-mlm"), tokenizer: nil)
+        #expect(generator.report.unused.isEmpty, "\(generator.report)")
+        #expect(generator.model.electra.embeddingsProject?.weight.shape == [48, 96])
+        #expect(generator.model.generatorLMHead.weight === generator.model.electra.embeddings.wordEmbeddings.weight)
+        try checkHead("electra-mlm") { try generator.model($0, labels: $1) }
+        let classifier = try ElectraForSequenceClassification.fromPretrained(directory: fixtureDirectory("electra-seqcls"))
+        try checkHead("electra-seqcls") { try classifier($0, labels: $1) }
+        try checkTokenHeads(ElectraModel.self, prefix: "electra")
+        try checkSentenceEmbedding(ElectraModel.self, "st-electra")
+    }
+
+    @Test func electraConfigErrorsNameTheField() throws {
+        for (edit, field) in [({ (c: inout [String: Any]) in c["embedding_size"] = -1 }, "embedding_size"),
+                              ({ $0["num_attention_heads"] = 5 }, "num_attention_heads"),
+                              ({ $0["hidden_act"] = "swish" }, "hidden_act")] {
+            let dir = try editedCheckpoint("electra-model", config: edit)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            #expect { _ = try ElectraModel.fromPretrained(directory: dir) } throws: { "\($0)".contains(field) }
+        }
+    }
 }

@@ -49,6 +49,7 @@ import Tensors
         let expected: [String: Set<ModelTask>] = ["bert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "roberta": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "distilbert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
+                                                  "electra": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "gpt2": [.textGeneration]]
         for family in ModelRegistry.families {
             #expect(Set(family.tasks.filter { $0.pipeline != nil }.map(\.task)) == expected[family.modelType], "\(family.modelType)")
