@@ -22,6 +22,10 @@ public enum TokenizerKind: String, Sendable {
     case wordPiece = "WordPiece"
     /// GPT-2's and RoBERTa's byte-level BPE (`tokenizer.json` or `vocab.json` + `merges.txt`).
     case byteLevelBPE = "byte-level BPE"
+    /// ALBERT's SentencePiece Unigram model (`tokenizer.json` with a `Unigram` model, or `spiece.model`).
+    /// `Tokenizers` does not read it yet: its model loads and compiles, and its text pipelines fail
+    /// with the tokenizer's error until the Unigram tokenizer lands.
+    case sentencePiece = "SentencePiece (Unigram)"
 }
 
 /// One integer input of a task's forward pass, `[batch, seq]`.

@@ -10,6 +10,7 @@ public enum ModelRegistry {
         .roberta,
         .distilbert,
         .electra,
+        .albert,
         .gpt2,
     ]
 

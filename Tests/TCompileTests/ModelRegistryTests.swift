@@ -17,7 +17,8 @@ import Transformers
                       ("distilbert-seqcls", .textClassification), ("distilbert-tokcls", .tokenClassification),
                       ("distilbert-qa", .questionAnswering), ("electra-model", .featureExtraction), ("electra-pretraining", .pretraining),
                       ("electra-mlm", .fillMask), ("electra-seqcls", .textClassification), ("electra-tokcls", .tokenClassification),
-                      ("electra-qa", .questionAnswering)])
+                      ("electra-qa", .questionAnswering), ("albert-model", .featureExtraction), ("albert-mlm", .fillMask),
+                      ("albert-seqcls", .textClassification), ("albert-tokcls", .tokenClassification), ("albert-qa", .questionAnswering)])
     func architecturesPickTheTask(_ directory: String, _ task: ModelTask) throws {
         let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(directory), task: nil)
         #expect(model.task == task)

@@ -97,7 +97,8 @@ import Tensors
         for (edit, field) in [({ (c: inout [String: Any]) in c["n_heads"] = 5 }, "n_heads"),
                               ({ $0["dim"] = 0 }, "dim"),
                               ({ $0["activation"] = "swish" }, "activation"),
-                              ({ $0["seq_classif_dropout"] = 1.5 }, "seq_classif_dropout")] {
+                              ({ $0["seq_classif_dropout"] = 1.5 }, "seq_classif_dropout"),
+                              ({ $0["hidden_dim"] = 1 << 40 }, "2^36")] {
             let dir = try editedCheckpoint("distilbert-model", config: edit)
             defer { try? FileManager.default.removeItem(at: dir) }
             #expect { _ = try DistilBertModel.fromPretrained(directory: dir) } throws: { "\($0)".contains(field) }
@@ -136,5 +137,56 @@ import Tensors
             defer { try? FileManager.default.removeItem(at: dir) }
             #expect { _ = try ElectraModel.fromPretrained(directory: dir) } throws: { "\($0)".contains(field) }
         }
+    }
+
+    // MARK: ALBERT
+
+    @Test func albert() throws {
+        try checkBase(AlbertModel.self, "albert-model") { m, x in m.forward(x).poolerOutput }
+        let mlm = try AlbertForMaskedLM.loadPretrained(directory: fixtureDirectory("albert-mlm"), tokenizer: nil)
+        #expect(mlm.report.unused.isEmpty, "\(mlm.report)")
+        #expect(mlm.model.predictions.decoder.weight === mlm.model.albert.embeddings.wordEmbeddings.weight)
+        #expect(mlm.model.predictions.decoder.bias === mlm.model.predictions.bias)
+        try checkHead("albert-mlm") { try mlm.model($0, labels: $1) }
+        for name in ["albert-seqcls", "albert-regression", "albert-multilabel"] {
+            let classifier = try AlbertForSequenceClassification.fromPretrained(directory: fixtureDirectory(name))
+            try checkHead(name) { try classifier($0, labels: $1) }
+        }
+        try checkTokenHeads(AlbertModel.self, prefix: "albert")
+        try checkSentenceEmbedding(AlbertModel.self, "st-albert")
+    }
+
+    /// Shared layers: one group of two layers run four times holds the weights of two layers, and
+    /// HF's group of each layer (`int(i / (layers / groups))`).
+    @Test func albertSharedLayers() throws {
+        try checkBase(AlbertModel.self, "albert-shared") { m, x in m.forward(x).poolerOutput }
+        let model = try AlbertModel.fromPretrained(directory: fixtureDirectory("albert-shared"))
+        #expect(model.encoder.groups.count == 1 && model.encoder.groups[0].layers.count == 2)
+        let layerKeys = Set(model.namedParameters().map(\.0).filter { $0.contains("albert_layers") })
+        #expect(layerKeys.count == 2 * 16)
+        let config = AlbertConfig(numHiddenLayers: 3, numHiddenGroups: 2)
+        #expect((0..<3).map(config.group(ofLayer:)) == [0, 0, 1])
+        let even = AlbertConfig(numHiddenLayers: 12, numHiddenGroups: 4)
+        #expect((0..<12).map(even.group(ofLayer:)) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+    }
+
+    @Test func albertConfigErrorsNameTheField() throws {
+        for (edit, field) in [({ (c: inout [String: Any]) in c["num_hidden_groups"] = 0 }, "num_hidden_groups"),
+                              ({ $0["inner_group_num"] = -2 }, "inner_group_num"),
+                              ({ $0["embedding_size"] = 0 }, "embedding_size"),
+                              ({ $0["num_attention_heads"] = 7 }, "num_attention_heads"),
+                              ({ $0["hidden_act"] = "mish" }, "hidden_act"),
+                              ({ $0["classifier_dropout_prob"] = 2 }, "classifier_dropout_prob"),
+                              ({ $0["inner_group_num"] = 1 << 40 }, "2^36"),
+                              ({ $0["num_hidden_layers"] = 1 << 40 }, "2^36")] {
+            let dir = try editedCheckpoint("albert-model", config: edit)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            #expect { _ = try AlbertModel.fromPretrained(directory: dir) } throws: { "\($0)".contains(field) }
+        }
+        let misshapen = try editedCheckpoint("albert-model", tensors: {
+            $0["encoder.embedding_hidden_mapping_in.weight"] = Tensor.zeros([96, 41])
+        })
+        defer { try? FileManager.default.removeItem(at: misshapen) }
+        #expect { _ = try AlbertModel.fromPretrained(directory: misshapen) } throws: { "\($0)".contains("encoder.embedding_hidden_mapping_in.weight") }
     }
 }

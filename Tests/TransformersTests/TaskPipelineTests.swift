@@ -50,6 +50,7 @@ import Tensors
                                                   "roberta": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "distilbert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "electra": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
+                                                  "albert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "gpt2": [.textGeneration]]
         for family in ModelRegistry.families {
             #expect(Set(family.tasks.filter { $0.pipeline != nil }.map(\.task)) == expected[family.modelType], "\(family.modelType)")
