@@ -10,6 +10,9 @@ public enum ModelRegistry {
         .roberta,
         .xlmRoberta,
         .camembert,
+        .distilbert,
+        .electra,
+        .albert,
         .gpt2,
     ]
 

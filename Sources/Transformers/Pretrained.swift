@@ -13,6 +13,13 @@ public protocol PretrainedModel: Module {
     init(config: Config, checkpointKeys: Set<String>)
     /// The config the model was built from.
     var config: Config { get }
+    /// Tensors the model computes from its config and keeps when a checkpoint lacks them (DistilBERT's
+    /// sinusoidal position table); a checkpoint that has them still overrides them. Empty by default.
+    var derivedTensors: [Tensor] { get }
+}
+
+extension PretrainedModel {
+    public var derivedTensors: [Tensor] { [] }
 }
 
 /// What loading a checkpoint found besides the tensors it used.
@@ -77,6 +84,7 @@ extension PretrainedModel {
         let own = model.namedParameters() + model.namedBuffers()
         let ownKeys = Set(own.map(\.0))
         let aligned = align(names, to: ownKeys, prefix: basePrefix)
+        let derived = Set(model.derivedTensors.map(ObjectIdentifier.init))
 
         // Tied tensors (one object under several keys) load from whichever key the file has.
         var groups: [ObjectIdentifier: [(String, Tensor)]] = [:]
@@ -92,6 +100,7 @@ extension PretrainedModel {
             let members = groups[id]!
             let present = members.filter { aligned[$0.0] != nil }
             guard let (key, target) = present.first else {
+                if derived.contains(id) { continue }
                 if allowingNewHeads { report.newlyInitialized.append(members[0].0); continue }
                 throw TransformersError.missingTensor(file: checkpoint.path, tensor: members[0].0, expected: members[0].1.shape)
             }

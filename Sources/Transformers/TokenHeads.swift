@@ -115,11 +115,13 @@ public struct QuestionAnsweringOutput {
 extension ForTokenClassification: PretrainedModel {
     public static var basePrefix: String { Base.basePrefix }
     public convenience init(config: Base.Config, checkpointKeys: Set<String>) { self.init(config: config) }
+    public var derivedTensors: [Tensor] { base.derivedTensors }
 }
 
 extension ForQuestionAnswering: PretrainedModel {
     public static var basePrefix: String { Base.basePrefix }
     public convenience init(config: Base.Config, checkpointKeys: Set<String>) { self.init(config: config) }
+    public var derivedTensors: [Tensor] { base.derivedTensors }
 }
 
 public typealias BertForTokenClassification = ForTokenClassification<BertModel>

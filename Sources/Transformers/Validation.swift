@@ -24,15 +24,24 @@ func validateMask(_ mask: Tensor, like ids: Tensor, name: String = "attention_ma
 /// Validates encoder inputs against a BERT-shaped config: ids, types, mask and length
 /// (`positionOffset` is RoBERTa's padding index + 1).
 func validateEncoderInputs(_ inputs: EncoderInputs, config: BertConfig, positionOffset: Int = 0) throws(TransformersError) {
-    try validateIds(inputs.inputIds, limit: config.vocabSize, name: "input_ids", configField: "vocab_size")
+    try validateEncoderInputs(inputs, vocabSize: config.vocabSize, maxPositionEmbeddings: config.maxPositionEmbeddings,
+                              typeVocabSize: config.typeVocabSize, positionOffset: positionOffset)
+}
+
+/// Validates encoder inputs against the sizes of any encoder's config: ids, mask, length and, when
+/// the model reads token types (`typeVocabSize` not nil), the types; a model without token types
+/// (DistilBERT) ignores them.
+func validateEncoderInputs(_ inputs: EncoderInputs, vocabSize: Int, maxPositionEmbeddings: Int, typeVocabSize: Int?,
+                           positionOffset: Int = 0) throws(TransformersError) {
+    try validateIds(inputs.inputIds, limit: vocabSize, name: "input_ids", configField: "vocab_size")
     let length = inputs.inputIds.size(1)
-    guard length + positionOffset <= config.maxPositionEmbeddings else {
-        throw .invalidInput(argument: "input_ids", reason: "sequence of \(length) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)\(positionOffset > 0 ? " minus the padding offset \(positionOffset)" : "")")
+    guard length + positionOffset <= maxPositionEmbeddings else {
+        throw .invalidInput(argument: "input_ids", reason: "sequence of \(length) tokens exceeds max_position_embeddings \(maxPositionEmbeddings)\(positionOffset > 0 ? " minus the padding offset \(positionOffset)" : "")")
     }
     if let mask = inputs.attentionMask { try validateMask(mask, like: inputs.inputIds) }
-    if let types = inputs.tokenTypeIds {
+    if let types = inputs.tokenTypeIds, let typeVocabSize {
         try validateMask(types, like: inputs.inputIds, name: "token_type_ids")
-        try validateIds(types, limit: config.typeVocabSize, name: "token_type_ids", configField: "type_vocab_size")
+        try validateIds(types, limit: typeVocabSize, name: "token_type_ids", configField: "type_vocab_size")
     }
 }
 

@@ -18,6 +18,14 @@ import Transformers
         ("bert-tokcls", .tokenClassification), ("bert-qa", .questionAnswering), ("roberta-tokcls", .tokenClassification),
         ("roberta-qa", .questionAnswering), ("st-bert", .sentenceEmbedding),
         ("xlm-roberta-mlm", .fillMask), ("camembert-tokcls", .tokenClassification),
+        ("distilbert-model", .featureExtraction), ("distilbert-mlm", .fillMask), ("distilbert-seqcls", .textClassification),
+        ("distilbert-tokcls", .tokenClassification), ("distilbert-qa", .questionAnswering), ("st-distilbert", .sentenceEmbedding),
+        ("electra-model", .featureExtraction), ("electra-generator-model", .featureExtraction), ("electra-pretraining", .pretraining),
+        ("electra-mlm", .fillMask), ("electra-seqcls", .textClassification), ("electra-tokcls", .tokenClassification),
+        ("electra-qa", .questionAnswering), ("st-electra", .sentenceEmbedding),
+        ("albert-model", .featureExtraction), ("albert-shared", .featureExtraction), ("albert-mlm", .fillMask),
+        ("albert-seqcls", .textClassification), ("albert-tokcls", .tokenClassification), ("albert-qa", .questionAnswering),
+        ("st-albert", .sentenceEmbedding),
     ]
 
     @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })
@@ -41,7 +49,8 @@ import Transformers
         }
         let optimized = current
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(String(parts[0])).appendingPathComponent("config.json"))) as! [String: Any]
-        let layers = (config["num_hidden_layers"] ?? config["n_layer"]) as! Int
+        // ALBERT runs its groups' inner_group_num layers num_hidden_layers times.
+        let layers = ((config["num_hidden_layers"] ?? config["n_layer"] ?? config["n_layers"]) as! Int) * (config["inner_group_num"] as? Int ?? 1)
         let attention = optimized.nodes.filter { $0.op.name == "fused_attention" }.count
         #expect(attention == layers, "\(label): \(attention) fused attention ops for \(layers) layers")
         let compiled = try CompiledModel(graph: optimized, name: "family")

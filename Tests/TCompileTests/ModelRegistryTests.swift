@@ -13,7 +13,12 @@ import Transformers
     @Test(arguments: [("bert-model", ModelTask.featureExtraction), ("bert-mlm", .fillMask), ("bert-nsp", .nextSentencePrediction),
                       ("bert-pretraining", .pretraining), ("bert-seqcls", .textClassification), ("roberta-model", .featureExtraction),
                       ("roberta-mlm", .fillMask), ("roberta-seqcls", .textClassification), ("gpt2-model", .featureExtraction),
-                      ("gpt2-lm", .textGeneration)])
+                      ("gpt2-lm", .textGeneration), ("distilbert-model", .featureExtraction), ("distilbert-mlm", .fillMask),
+                      ("distilbert-seqcls", .textClassification), ("distilbert-tokcls", .tokenClassification),
+                      ("distilbert-qa", .questionAnswering), ("electra-model", .featureExtraction), ("electra-pretraining", .pretraining),
+                      ("electra-mlm", .fillMask), ("electra-seqcls", .textClassification), ("electra-tokcls", .tokenClassification),
+                      ("electra-qa", .questionAnswering), ("albert-model", .featureExtraction), ("albert-mlm", .fillMask),
+                      ("albert-seqcls", .textClassification), ("albert-tokcls", .tokenClassification), ("albert-qa", .questionAnswering)])
     func architecturesPickTheTask(_ directory: String, _ task: ModelTask) throws {
         let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent(directory), task: nil)
         #expect(model.task == task)

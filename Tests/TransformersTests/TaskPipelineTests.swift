@@ -48,6 +48,9 @@ import Tensors
     @Test func pipelinesFollowConformances() throws {
         let expected: [String: Set<ModelTask>] = ["bert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "roberta": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
+                                                  "distilbert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
+                                                  "electra": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
+                                                  "albert": [.featureExtraction, .fillMask, .textClassification, .sentenceEmbedding],
                                                   "gpt2": [.textGeneration]]
         for family in ModelRegistry.families where expected[family.modelType] != nil {
             #expect(Set(family.tasks.filter { $0.pipeline != nil }.map(\.task)) == expected[family.modelType], "\(family.modelType)")
