@@ -49,7 +49,7 @@ public enum AttentionFusion {
         } else { return nil }
         // Masks: causal patterns become the flag, the rest one additive mask.
         var additive: [ValueID] = []
-        for m in masks {
+        for m in masks.flatMap({ maskTerms(rw, $0) }) {
             switch constantMask(&rw, m, scores: rw.type(probs)) {
             case .causal: causal = true
             case .zero: continue
@@ -92,6 +92,15 @@ public enum AttentionFusion {
             }
             return nil
         }
+    }
+
+    /// The terms of a mask that is itself a sum of masks (a padding mask plus a causal one, as
+    /// `scaledDotProductAttention` builds them), so a causal term is recognized wherever it sits.
+    static func maskTerms(_ rw: Rewriter, _ mask: ValueID) -> [ValueID] {
+        guard rw.hasOneUse(mask), let (a, b) = rw.binary(mask, .add), rw.type(a).dtype == .float32, rw.type(b).dtype == .float32 else {
+            return [mask]
+        }
+        return maskTerms(rw, a) + maskTerms(rw, b)
     }
 
     /// `(x, heads, headDim)` when `id` is `permute([0,2,1,3])(reshape(x, [b, s, h, d]))` with

@@ -139,6 +139,23 @@ public struct Rewriter {
     /// Adds a primitive op with no symbolic attributes.
     public mutating func add(_ op: TensorOp, _ inputs: [ValueID]) throws -> ValueID { try add(.op(op), inputs) }
 
+    /// A constant node already holding exactly `tensor` under `name` or one of the names `addConstant`
+    /// makes from it (`name_1`, …), so a rule can share one constant between users (a weight shared by
+    /// several layers stays one constant).
+    public func existingConstant(like name: String, equalTo tensor: Tensor) -> ValueID? {
+        var candidate = name, k = 1
+        while let stored = graph.constants[candidate] {
+            if stored.shape == tensor.shape, stored.dtype == tensor.dtype,
+               stored.contiguous().toFloatArray() == tensor.contiguous().toFloatArray(),
+               let node = defs.values.first(where: { $0.op == .constant(candidate) }) {
+                return node.id
+            }
+            candidate = "\(name)_\(k)"
+            k += 1
+        }
+        return nil
+    }
+
     /// Adds a constant node holding `tensor`, named `name` (made unique if taken).
     public mutating func addConstant(_ name: String, _ tensor: Tensor) -> ValueID {
         var unique = name, k = 1

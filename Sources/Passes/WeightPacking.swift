@@ -7,7 +7,7 @@ import Tensors
 /// `<source constant>.panels`): the weights file stores it as `[panels][k][32]` and the GEMM
 /// emitter reads those panels directly. The right operand of a plain `matmul` that is 2-D and
 /// input-free becomes one contiguous `[k, n]` constant `<source constant>.packed` (the kernel packs
-/// its panels per call, as for any matmul operand).
+/// its panels per call, as for any matmul operand). A weight several layers share is packed once.
 public enum WeightPacking {
     /// The rules.
     public static var rules: [RewriteRule] { [pack] }
@@ -27,7 +27,10 @@ public enum WeightPacking {
         var source = w
         while case .primitive = rw.node(source).op, let first = rw.node(source).inputs.first { source = first }
         let base = if case .constant(let n) = rw.node(source).op { n } else { "weight" }
-        let packed = rw.addConstant(base + (linear ? PanelLayout.suffix : ".packed"), withNoGrad { value.contiguous().detached() })
+        let name = base + (linear ? PanelLayout.suffix : ".packed")
+        let data = withNoGrad { value.contiguous().detached() }
+        // A weight shared by several layers (ALBERT) is packed once.
+        let packed = rw.existingConstant(like: name, equalTo: data) ?? rw.addConstant(name, data)
         var inputs = node.inputs
         inputs[1] = packed
         return try rw.add(node.op, inputs)
