@@ -13,9 +13,13 @@ enum TokenDecoder: Sendable, Equatable {
     /// Steps applied one after the other to the list of tokens, which is then concatenated (HF's
     /// `decode_chain`; a lone Metaspace decoder is a chain of one).
     case chain([DecodeStep])
+    /// `sentencepiece`'s own decoding (a `.model` read directly).
+    case sentencePiece(SentencePieceProcessor)
 
     func decode(_ tokens: [String]) -> String {
         switch self {
+        case let .sentencePiece(processor):
+            return processor.decode(tokens)
         case let .chain(steps):
             var tokens = tokens
             for step in steps { tokens = step.apply(tokens) }

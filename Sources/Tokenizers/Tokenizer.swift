@@ -19,6 +19,8 @@ enum TokenModel: Sendable {
     case wordPiece(WordPiece)
     case bpe(ByteLevelBPE)
     case unigram(Unigram)
+    /// A SentencePiece `.model` read directly: normalization and segmentation as `sentencepiece` does them.
+    case sentencePiece(SentencePieceProcessor)
 }
 
 /// Everything a tokenizer is made of; immutable and shared between copies of a `Tokenizer`.
@@ -109,6 +111,10 @@ final class TokenizerCore: Sendable {
                     noteMatchedText(p, piece.start, piece.end, id: id, in: &tokens)
                     tokens.append(id: id, start: piece.start, end: piece.end,
                                   trim: AddedVocabulary.whitespaceTrim(p, piece.start, piece.end))
+                    continue
+                }
+                if case let .sentencePiece(processor) = model {
+                    processor.tokenize(p, piece.start, piece.end, &workspace.normalized, into: &tokens)
                     continue
                 }
                 workspace.normalized.removeAll()
@@ -211,6 +217,7 @@ final class TokenizerCore: Sendable {
         case let .wordPiece(model): model.tokenize(view, s, e, into: &tokens)
         case let .bpe(model): model.tokenize(view, s, e, into: &tokens)
         case let .unigram(model): model.tokenize(view, s, e, into: &tokens)
+        case .sentencePiece: preconditionFailure("SentencePiece models tokenize whole texts")
         }
     }
 

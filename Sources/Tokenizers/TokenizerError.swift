@@ -21,6 +21,9 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     /// Truncation cannot satisfy `maxLength` (HF: "Sequence to truncate too short …"), or it needs a second
     /// sequence that was not given.
     case truncationImpossible(reason: String)
+    /// A file read as a SentencePiece `.model` is not one (not protobuf, truncated, wrong field types, or
+    /// inconsistent: no pieces, an id out of range).
+    case notSentencePieceModel(file: String, reason: String)
     /// A directory holds none of the files a tokenizer can be loaded from.
     case noTokenizerFiles(directory: String)
 
@@ -36,8 +39,9 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .unknownToken(file, field, token):
             return "\(file): \(field) refers to '\(token)', which is not in the vocabulary"
         case let .truncationImpossible(reason): return "truncation: \(reason)"
+        case let .notSentencePieceModel(file, reason): return "\(file) is not a SentencePiece model: \(reason)"
         case let .noTokenizerFiles(directory):
-            return "\(directory): no tokenizer.json, vocab.txt or vocab.json + merges.txt"
+            return "\(directory): no tokenizer.json, SentencePiece .model, vocab.txt or vocab.json + merges.txt"
         }
     }
 }

@@ -55,3 +55,101 @@ import Testing
         #expect(failures.isEmpty, "\(failures.count) lines differ; first: \(failures.prefix(4))")
     }
 }
+
+extension SentencePieceTests {
+    @Test(arguments: Model.allCases)
+    func modelFileMatchesSentencePiece(_ model: Model) throws {
+        let tokenizer = try Tokenizer.fromSentencePieceModel(Fixtures.path("sentencepiece/\(model.rawValue).model"))
+        let expected = try Self.expected(model)
+        #expect(expected.slow.ids.count == Fixtures.corpus.count)
+        var failures: [String] = []
+        for (i, line) in Fixtures.corpus.enumerated() {
+            let encoding = try tokenizer.encode(line)
+            if encoding.ids != expected.slow.ids[i] {
+                failures.append("line \(i) \(line.debugDescription): ids \(encoding.ids) != \(expected.slow.ids[i])")
+                continue
+            }
+            let pieces = expected.slow.tokens["\(i)"] ?? encoding.ids.map { tokenizer.token(for: $0) ?? "" }
+            if encoding.tokens != pieces {
+                failures.append("line \(i): tokens \(encoding.tokens) != \(pieces)")
+            }
+            let decoded = tokenizer.decode(encoding.ids)
+            let want = expected.slow.decoded["\(i)"] ?? expected.fast.decoded[i]
+            if decoded != want {
+                failures.append("line \(i): decoded \(decoded.debugDescription) != \(want.debugDescription)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) lines differ; first: \(failures.prefix(4))")
+    }
+}
+
+/// Malformed `.model` files are errors naming the file, never crashes.
+@Suite struct MalformedModelFileTests {
+    static let real = [UInt8](try! Data(contentsOf: URL(fileURLWithPath: Fixtures.path("sentencepiece/bpe-bytefallback.model"))))
+
+    static func error(_ bytes: [UInt8]) -> TokenizerError? {
+        do {
+            _ = try Tokenizer(sentencePieceModel: bytes, file: "x.model")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func truncatedFilesAreErrors() {
+        var cuts = Array(stride(from: 0, to: Self.real.count, by: max(1, Self.real.count / 300)))
+        cuts += [1, 2, 3, Self.real.count - 1]
+        for cut in cuts {
+            let e = Self.error(Array(Self.real[..<cut]))
+            guard case let .notSentencePieceModel(file, _)? = e else {
+                Issue.record("cut at \(cut): \(String(describing: e))")
+                continue
+            }
+            #expect(file == "x.model")
+        }
+    }
+
+    @Test func wrongWireTypesHugeLengthsAndNotProtobuf() {
+        #expect(Self.error([0x08, 0x01])?.description == "x.model is not a SentencePiece model: field pieces has wire type 0, expected 2")
+        #expect(Self.error([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])?.description
+                == "x.model is not a SentencePiece model: field at byte 1 declares 4294967295 bytes, but 0 remain")
+        #expect(Self.error([0x0A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01])?.description
+                == "x.model is not a SentencePiece model: varint longer than 10 bytes at byte 1")
+        #expect(Self.error(Array(#"{"model": {"type": "Unigram"}}"#.utf8))?.description
+                == "x.model is not a SentencePiece model: unsupported wire type 3 at byte 0")
+        #expect(Self.error([])?.description == "x.model is not a SentencePiece model: it has no pieces")
+        // A piece whose score is a varint instead of a float.
+        #expect(Self.error([0x0A, 0x05, 0x0A, 0x01, 0x61, 0x10, 0x01])?.description
+                == "x.model is not a SentencePiece model: field pieces.score has wire type 0, expected 5")
+        let tokenizerJSON = Fixtures.path("sentencepiece/unigram-identity/tokenizer.json")
+        #expect(throws: TokenizerError.self) { try Tokenizer.fromSentencePieceModel(tokenizerJSON) }
+    }
+
+    @Test func randomMutationsLoadOrThrow() {
+        var state: UInt64 = 0x5EED
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for _ in 0..<200 {
+            var bytes = Self.real
+            for _ in 0..<(1 + next() % 4) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+            if let tokenizer = try? Tokenizer(sentencePieceModel: bytes, file: "x.model") {
+                _ = try? tokenizer.encode("Hello wörld ☃ 中文 <mask>")
+                _ = tokenizer.decode(Array(0..<50))
+            }
+        }
+    }
+
+    @Test func directoriesPickTokenizerJSONThenAModelFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spm-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.copyItem(atPath: Fixtures.path("sentencepiece/unigram-identity.model"), toPath: directory + "/spiece.model")
+        let slow = try Tokenizer.fromDirectory(directory)
+        #expect(try slow.encode("Hello world").ids == Tokenizer.fromSentencePieceModel(directory + "/spiece.model").encode("Hello world").ids)
+        #expect(try slow.encode("Hello world").ids.last != 2)  // no </s>: the model file adds no special tokens
+        try FileManager.default.copyItem(atPath: Fixtures.path("sentencepiece/unigram-identity/tokenizer.json"), toPath: directory + "/tokenizer.json")
+        #expect(try Tokenizer.fromDirectory(directory).encode("Hello world").ids.last == 2)  // T5's `$A </s>`
+    }
+}
