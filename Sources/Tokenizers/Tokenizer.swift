@@ -251,8 +251,9 @@ final class TokenizerCore: Sendable {
     }
 }
 
-/// A WordPiece (BERT) or byte-level BPE (GPT-2, RoBERTa) tokenizer that gives the ids Hugging Face
-/// `tokenizers` gives.
+/// A WordPiece (BERT), byte-level BPE (GPT-2, RoBERTa), Unigram (T5, XLM-R) or SentencePiece BPE (Llama)
+/// tokenizer that gives the ids Hugging Face `tokenizers` gives (or, loaded from a SentencePiece `.model`,
+/// the ids the `sentencepiece` library gives).
 ///
 /// ```swift
 /// var tokenizer = try Tokenizer.fromDirectory(".models/all-MiniLM-L6-v2")

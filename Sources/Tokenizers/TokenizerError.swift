@@ -1,7 +1,7 @@
 /// Everything that can go wrong when loading a tokenizer or encoding with it.
 ///
 /// Each case names the file (`tokenizer.json`, `vocab.txt`, …) and the field or component concerned, so that
-/// `print(error)` tells the user what to fix, e.g. `tokenizer.json: pre_tokenizer type 'Metaspace' is not
+/// `print(error)` tells the user what to fix, e.g. `tokenizer.json: pre_tokenizer type 'Digits' is not
 /// supported`.
 public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file does not exist or cannot be read.
