@@ -15,6 +15,8 @@ enum NormalizerStep: Sendable, Equatable {
     case strip(left: Bool, right: Bool)
     case replace(ReplacePattern, content: [UInt8])
     case prepend([UInt8])
+    /// Lowercase: each character's lower-case mapping (probed from HF), every byte spanning the character.
+    case lowercase
 
     /// Applies the step to `text` (a piece of text between added tokens starting at `pieceStart` in the
     /// original), into `out` (emptied first).
@@ -80,6 +82,18 @@ enum NormalizerStep: Sendable, Equatable {
             out.bytes += b[copied...]
             out.starts += text.starts[copied...]
             out.ends += text.ends[copied...]
+        case .lowercase:
+            var mapped: [UInt32] = []
+            text.bytes.withUnsafeBufferPointer { p in
+                var i = 0
+                while i < p.count {
+                    let (v, length) = decodeUTF8(p, at: i)
+                    mapped.removeAll(keepingCapacity: true)
+                    UnicodeData.appendLowercase(of: v, to: &mapped)
+                    for m in mapped { out.append(scalar: m, start: text.starts[i], end: text.ends[i]) }
+                    i += length
+                }
+            }
         case let .prepend(prefix):
             // HF's `NormalizedString::prepend`: the prefix takes the span of the first character.
             guard !text.bytes.isEmpty else { return }

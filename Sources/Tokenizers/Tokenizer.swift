@@ -11,7 +11,10 @@ enum PreTokenizer: Sendable, Equatable {
     case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
     /// Metaspace: spaces become `replacement`, which is also put before a piece of text as `prepend` says;
     /// with `split`, each word starts at a replacement character.
-    case metaspace(replacement: [UInt8], prepend: PrependScheme, split: Bool)
+    /// (after a WhitespaceSplit when `afterWhitespaceSplit`, as in a `Sequence` of the two).
+    case metaspace(replacement: [UInt8], prepend: PrependScheme, split: Bool, afterWhitespaceSplit: Bool)
+    /// WhitespaceSplit: words between runs of whitespace (Rust's `char::is_whitespace`), which is dropped.
+    case whitespaceSplit
 }
 
 /// The model that turns a word into tokens.
@@ -137,8 +140,16 @@ final class TokenizerCore: Sendable {
                             noteMatchedText(view.bytes, sub.start, sub.end, id: id, in: &tokens)
                             tokens.append(id: id, start: s, end: e,
                                           trim: AddedVocabulary.whitespaceTrim(view.bytes, sub.start, sub.end))
-                        } else if case let .metaspace(replacement, prepend, split) = preTokenizer {
-                            metaspace(view, sub.start, sub.end, replacement, prepend, split, &workspace, into: &tokens)
+                        } else if case let .metaspace(replacement, prepend, split, afterWhitespaceSplit) = preTokenizer {
+                            if afterWhitespaceSplit {
+                                var words: [Int] = []
+                                TokenizerCore.splitOnWhitespace(view.bytes, sub.start, sub.end, into: &words)
+                                for k in stride(from: 0, to: words.count, by: 2) {
+                                    metaspace(view, words[k], words[k + 1], replacement, prepend, split, &workspace, into: &tokens)
+                                }
+                            } else {
+                                metaspace(view, sub.start, sub.end, replacement, prepend, split, &workspace, into: &tokens)
+                            }
                         } else if case .byteLevel(true, _) = preTokenizer, view.bytes[sub.start] != 0x20 {
                             workspace.prefixed.removeAll()
                             workspace.prefixed.append(byte: 0x20, start: view.starts[sub.start], end: view.ends[sub.start])
@@ -210,6 +221,22 @@ final class TokenizerCore: Sendable {
         }
     }
 
+    /// Appends the words of `p[lo..<hi]` between runs of whitespace (HF's WhitespaceSplit) to `words`.
+    static func splitOnWhitespace(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, into words: inout [Int]) {
+        var start = -1
+        var i = lo
+        while i < hi {
+            let (v, length) = decodeUTF8(p, at: i)
+            if isRustWhitespace(v) {
+                if start >= 0 { words += [start, i]; start = -1 }
+            } else if start < 0 {
+                start = i
+            }
+            i += length
+        }
+        if start >= 0 { words += [start, hi] }
+    }
+
     /// Runs the model on one word.
     @inline(__always)
     private func runModel(_ view: NormalizedView, _ s: Int, _ e: Int, into tokens: inout TokenList) {
@@ -240,6 +267,7 @@ final class TokenizerCore: Sendable {
         case let .byteLevel(_, useRegex):
             if useRegex { ByteLevel.split(view.bytes, lo, hi, into: &words) } else { words += [lo, hi] }
         case .metaspace: words += [lo, hi]
+        case .whitespaceSplit: TokenizerCore.splitOnWhitespace(view.bytes, lo, hi, into: &words)
         }
         var k = 0
         while k < words.count {

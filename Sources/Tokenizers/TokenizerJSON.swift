@@ -95,6 +95,8 @@ extension Tokenizer {
         case "Strip":
             return (nil, [.strip(left: try value.optionalBool("strip_left", default: true),
                                  right: try value.optionalBool("strip_right", default: true))])
+        case "Lowercase":
+            return (nil, [.lowercase])
         case "Prepend":
             return (nil, [.prepend(Array(try value.field("prepend").string().utf8))])
         case "Replace":
@@ -131,11 +133,21 @@ extension Tokenizer {
         case "Metaspace":
             let (replacement, scheme) = try metaspace(value)
             return .metaspace(replacement: Array(String(replacement).utf8), prepend: scheme,
-                              split: try value.optionalBool("split", default: true))
+                              split: try value.optionalBool("split", default: true), afterWhitespaceSplit: false)
+        case "WhitespaceSplit":
+            return .whitespaceSplit
         case "Sequence":
             let items = try value.field("pretokenizers").array()
-            if items.count == 1 { return try preTokenizer(items[0]) }
-            throw .unsupported(file: value.file, component: "pre_tokenizer type", detail: "'Sequence' of \(items.count)")
+            let parts = try items.map { item throws(TokenizerError) in try preTokenizer(item) }
+            switch parts.count {
+            case 1: return parts[0]
+            case 2:
+                if parts[0] == .whitespaceSplit, case let .metaspace(r, p, s, false) = parts[1] {
+                    return .metaspace(replacement: r, prepend: p, split: s, afterWhitespaceSplit: true)
+                }
+            default: break
+            }
+            throw .unsupported(file: value.file, component: "pre_tokenizer type", detail: "'Sequence' other than [WhitespaceSplit, Metaspace]")
         default:
             throw value.unsupported("pre_tokenizer", type)
         }
@@ -207,7 +219,7 @@ extension Tokenizer {
             var byteLevel = false
             switch preTokenizer {
             case .byteLevel: byteLevel = true
-            case .metaspace, .none: break
+            case .metaspace, .none, .whitespaceSplit: break
             case .bert: throw .unsupported(file: file, component: "model BPE", detail: "with a BertPreTokenizer")
             }
             if let p = try value.optional("dropout")?.value.doubleValue, p > 0 {

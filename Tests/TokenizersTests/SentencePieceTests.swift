@@ -153,3 +153,36 @@ extension SentencePieceTests {
         #expect(try Tokenizer.fromDirectory(directory).encode("Hello world").ids.last == 2)  // T5's `$A </s>`
     }
 }
+
+extension SentencePieceTests {
+    struct VariantExpected: Decodable {
+        let fast: Expected.Fast
+        let lines: [Int]
+    }
+
+    /// Components the converters do not write (WhitespaceSplit before Metaspace, Lowercase, the older
+    /// Metaspace add_prefix_space, Strip on both sides), on every 4th corpus line.
+    @Test(arguments: ["wsplit-lowercase", "old-metaspace"])
+    func variantsMatchHuggingFace(_ name: String) throws {
+        let tokenizer = try Tokenizer.fromFile(Fixtures.path("sentencepiece/\(name)/tokenizer.json"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("sentencepiece/expected-\(name).json")))
+        let expected = try JSONDecoder().decode(VariantExpected.self, from: data)
+        #expect(expected.lines.count == (Fixtures.corpus.count + 3) / 4)
+        var failures: [String] = []
+        for (k, i) in expected.lines.enumerated() {
+            let line = Fixtures.corpus[i]
+            let encoding = try tokenizer.encode(line)
+            let offsets = encoding.offsets.flatMap { [$0.lowerBound, $0.upperBound] }
+            if encoding.ids != expected.fast.ids[k] {
+                failures.append("line \(i) \(line.debugDescription): ids \(encoding.ids) != \(expected.fast.ids[k])")
+            } else if offsets != expected.fast.offsets[k] {
+                failures.append("line \(i) \(line.debugDescription): offsets \(offsets) != \(expected.fast.offsets[k])")
+            }
+            let decoded = tokenizer.decode(expected.fast.ids[k])
+            if decoded != expected.fast.decoded[k] {
+                failures.append("line \(i): decoded \(decoded.debugDescription) != \(expected.fast.decoded[k].debugDescription)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) lines differ; first: \(failures.prefix(4))")
+    }
+}
