@@ -32,6 +32,10 @@ let package = Package(
         .executableTarget(name: "fuzz-tokenizer-json", dependencies: [
             "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),
         ], path: "Sources/fuzz-tokenizer-json"),
+        // SentencePiece .model loading (the protobuf reader); a model that loads also encodes and decodes.
+        .executableTarget(name: "fuzz-spm-model", dependencies: [
+            "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),
+        ], path: "Sources/fuzz-spm-model"),
         // Arbitrary bytes encoded (single, pair) and decoded by the WordPiece tokenizer of MiniLM.
         .executableTarget(name: "fuzz-wordpiece", dependencies: [
             "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),

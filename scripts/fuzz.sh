@@ -3,14 +3,14 @@
 # (default 600) from seed corpora of the repository's real fixture files. Fails on any crash, leak,
 # out-of-memory (-rss_limit_mb) or slow input (-timeout); the input that did it is left in
 # .build-fuzz/artifacts/TARGET/ (reproduce: .build-fuzz/debug/fuzz-TARGET FILE). Usage:
-#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: json safetensors model-json config tokenizer-json wordpiece bpe
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: json safetensors model-json config tokenizer-json spm-model wordpiece bpe
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(json safetensors model-json config tokenizer-json wordpiece bpe)
+[ ${#targets[@]} -eq 0 ] && targets=(json safetensors model-json config tokenizer-json spm-model wordpiece bpe)
 scripts/fetch-minilm.sh >/dev/null 2>&1 || echo "fuzz: MiniLM not fetched; wordpiece uses the shipped classifier's vocabulary"
 
 scratch=.build-fuzz
@@ -37,6 +37,7 @@ seed safetensors Tests/TensorsTests/Fixtures/python.safetensors Tests/NNTests/Fi
 seed model-json Fuzz/corpus/model-json/*
 seed config Tests/TransformersTests/Fixtures/*/config.json samples/classify/model/config.json .models/all-MiniLM-L6-v2/config.json
 seed tokenizer-json Fuzz/corpus/tokenizer-json/* samples/classify/model/tokenizer.json
+seed spm-model Tests/TokenizersTests/Fixtures/sentencepiece/unigram-identity.model Tests/TokenizersTests/Fixtures/sentencepiece/bpe-bytefallback.model
 seed wordpiece Fuzz/corpus/text/*
 seed bpe Fuzz/corpus/text/*
 

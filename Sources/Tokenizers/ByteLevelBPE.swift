@@ -1,9 +1,12 @@
-// The BPE model as Hugging Face `tokenizers` runs it for byte-level vocabularies (models/bpe/model.rs):
-// merges applied by rank, lowest first, leftmost on ties, with a per-word cache.
+// The BPE model as Hugging Face `tokenizers` runs it (models/bpe/model.rs): merges applied by rank, lowest
+// first, leftmost on ties, with a per-word cache; over bytes for byte-level vocabularies (GPT-2), over
+// characters with byte fallback and fused unknowns for SentencePiece vocabularies (Llama, Mistral).
 import Locks
 
-/// Byte-level BPE: a word (raw bytes) starts as one symbol per byte (the byte's GPT-2 character) and the
-/// adjacent pair with the lowest merge rank is merged until no pair has a rank.
+/// BPE: a word starts as one symbol per byte (the byte's GPT-2 character; byte-level) or per character
+/// (SentencePiece vocabularies: a character not in the vocabulary becomes its `<0xNN>` byte pieces with
+/// byte fallback, else the unknown token, consecutive unknowns fused with `fuseUnknown`), and the adjacent
+/// pair with the lowest merge rank is merged until no pair has a rank.
 final class ByteLevelBPE: Sendable {
     /// The id of each byte's character, or -1 when the vocabulary lacks it.
     let byteIds: [Int32]
@@ -14,6 +17,11 @@ final class ByteLevelBPE: Sendable {
     let ignoreMerges: Bool
     /// Vocabulary entries by their raw bytes (used with `ignoreMerges`).
     let rawVocabulary: FrozenByteTable
+    /// Vocabulary entries by their UTF-8 spelling, for character-level (non byte-level) vocabularies.
+    let characters: FrozenByteTable?
+    /// The id of `<0xNN>` for each byte (byte fallback), or nil.
+    let byteFallbackIds: [Int32]?
+    let fuseUnknown: Bool
     private let cache = LockedValue(WordCache())
 
     /// Words longer than this (bytes) are not cached.
@@ -22,7 +30,23 @@ final class ByteLevelBPE: Sendable {
     static let cacheCapacity = 50_000
 
     init(vocabulary: [String: Int], merges pairs: [(String, String)], unknownToken: String?,
-         ignoreMerges: Bool, file: String) throws(TokenizerError) {
+         ignoreMerges: Bool, byteLevel: Bool = true, byteFallback: Bool = false, fuseUnknown: Bool = false,
+         file: String) throws(TokenizerError) {
+        if byteLevel {
+            characters = nil
+        } else {
+            var table = ByteTable(capacity: vocabulary.count)
+            for (token, id) in vocabulary { table.insert(Array(token.utf8), value: Int32(id)) }
+            characters = FrozenByteTable(table)
+        }
+        if byteFallback {
+            var ids = [Int32](repeating: -1, count: 256)
+            for b in 0..<256 { ids[b] = vocabulary[Unigram.bytePiece(UInt8(b))].map(Int32.init) ?? -1 }
+            byteFallbackIds = ids
+        } else {
+            byteFallbackIds = nil
+        }
+        self.fuseUnknown = fuseUnknown
         var byteIds = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
             if let id = vocabulary[ByteLevel.encode([UInt8(b)])] { byteIds[b] = Int32(id) }
@@ -47,7 +71,9 @@ final class ByteLevelBPE: Sendable {
         }
         var raw = ByteTable(capacity: ignoreMerges ? vocabulary.count : 1)
         if ignoreMerges {
-            for (token, id) in vocabulary { if let bytes = ByteLevel.decode(token) { raw.insert(bytes, value: Int32(id)) } }
+            for (token, id) in vocabulary {
+                if let bytes = byteLevel ? ByteLevel.decode(token) : Array(token.utf8) { raw.insert(bytes, value: Int32(id)) }
+            }
         }
         self.byteIds = byteIds
         self.merges = merges
@@ -82,6 +108,33 @@ final class ByteLevelBPE: Sendable {
         if ignoreMerges, let id = rawVocabulary.value(p, lo, hi) {
             ids.append(id)
             starts.append(Int32(lo))
+        } else if let characters {
+            ids.reserveCapacity(hi - lo)
+            starts.reserveCapacity(hi - lo)
+            var unknownStart = -1
+            var i = lo
+            while i < hi {
+                let end = min(hi, i + utf8Length(p[i]))
+                defer { i = end }
+                if let id = characters.value(p, i, end) {
+                    if unknownStart >= 0, let unknownId { ids.append(Int32(unknownId)); starts.append(Int32(unknownStart)) }
+                    unknownStart = -1
+                    ids.append(id); starts.append(Int32(i))
+                    continue
+                }
+                if let fallback = byteFallbackIds, (i..<end).allSatisfy({ fallback[Int(p[$0])] >= 0 }) {
+                    for k in i..<end { ids.append(fallback[Int(p[k])]); starts.append(Int32(k)) }
+                    continue
+                }
+                guard let unknownId else { continue }
+                if unknownStart >= 0 && !fuseUnknown {
+                    ids.append(Int32(unknownId)); starts.append(Int32(unknownStart))
+                    unknownStart = -1
+                }
+                if unknownStart < 0 { unknownStart = i }
+            }
+            if unknownStart >= 0, let unknownId { ids.append(Int32(unknownId)); starts.append(Int32(unknownStart)) }
+            merge(&ids, &starts)
         } else {
             ids.reserveCapacity(hi - lo)
             starts.reserveCapacity(hi - lo)

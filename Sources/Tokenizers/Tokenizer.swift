@@ -9,17 +9,28 @@ enum PreTokenizer: Sendable, Equatable {
     case bert
     /// ByteLevel: a space before each piece of text (`addPrefixSpace`), then the GPT-2 pattern (`useRegex`).
     case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+    /// Metaspace: spaces become `replacement`, which is also put before a piece of text as `prepend` says;
+    /// with `split`, each word starts at a replacement character.
+    /// (after a WhitespaceSplit when `afterWhitespaceSplit`, as in a `Sequence` of the two).
+    case metaspace(replacement: [UInt8], prepend: PrependScheme, split: Bool, afterWhitespaceSplit: Bool)
+    /// WhitespaceSplit: words between runs of whitespace (Rust's `char::is_whitespace`), which is dropped.
+    case whitespaceSplit
 }
 
 /// The model that turns a word into tokens.
 enum TokenModel: Sendable {
     case wordPiece(WordPiece)
     case bpe(ByteLevelBPE)
+    case unigram(Unigram)
+    /// A SentencePiece `.model` read directly: normalization and segmentation as `sentencepiece` does them.
+    case sentencePiece(SentencePieceProcessor)
 }
 
 /// Everything a tokenizer is made of; immutable and shared between copies of a `Tokenizer`.
 final class TokenizerCore: Sendable {
     let normalizer: BertNormalizer?
+    /// Normalizers after (or instead of) `normalizer`: a tokenizer.json `Sequence` of them.
+    let steps: [NormalizerStep]
     let preTokenizer: PreTokenizer
     let model: TokenModel
     let added: AddedVocabulary
@@ -33,13 +44,26 @@ final class TokenizerCore: Sendable {
     let trims: [UInt16]
 
     init(normalizer: BertNormalizer?, preTokenizer: PreTokenizer, model: TokenModel, vocabulary: [String: Int],
-         addedTokens: [AddedToken], postProcessor: PostProcessor, decoder: TokenDecoder) {
+         addedTokens: [AddedToken], postProcessor: PostProcessor, decoder: TokenDecoder,
+         steps: [NormalizerStep] = []) {
         self.normalizer = normalizer
+        self.steps = steps
         self.preTokenizer = preTokenizer
         self.model = model
         self.postProcessor = postProcessor
         self.decoder = decoder
-        added = AddedVocabulary(tokens: addedTokens) { normalizer?.normalize($0) ?? Array($0.utf8) }
+        added = AddedVocabulary(tokens: addedTokens) { content in
+            guard !steps.isEmpty else { return normalizer?.normalize(content) ?? Array(content.utf8) }
+            var text = NormalizedText()
+            let bytes = normalizer?.normalize(content) ?? Array(content.utf8)
+            bytes.withUnsafeBufferPointer { text.appendVerbatim($0, 0, $0.count) }
+            var scratch = NormalizedText()
+            for step in steps {
+                step.apply(text, pieceStart: 0, into: &scratch)
+                swap(&text, &scratch)
+            }
+            return text.bytes
+        }
         var ids = vocabulary
         for token in addedTokens { ids[token.content] = token.id }
         // An added token may re-map a vocabulary token's spelling to another id, so the table must
@@ -74,6 +98,7 @@ final class TokenizerCore: Sendable {
         var words: [Int] = []
         var normalized = NormalizedText()
         var prefixed = NormalizedText()
+        var scratch = NormalizedText()
     }
 
     /// Tokens (ids and original byte spans) of one text, before post-processing, into `tokens` (emptied
@@ -91,11 +116,19 @@ final class TokenizerCore: Sendable {
                                   trim: AddedVocabulary.whitespaceTrim(p, piece.start, piece.end))
                     continue
                 }
+                if case let .sentencePiece(processor) = model {
+                    processor.tokenize(p, piece.start, piece.end, &workspace.normalized, into: &tokens)
+                    continue
+                }
                 workspace.normalized.removeAll()
                 if let normalizer {
                     normalizer.normalize(p, piece.start, piece.end, into: &workspace.normalized)
                 } else {
                     workspace.normalized.appendVerbatim(p, piece.start, piece.end)
+                }
+                for step in steps {
+                    step.apply(workspace.normalized, pieceStart: Int32(piece.start), into: &workspace.scratch)
+                    swap(&workspace.normalized, &workspace.scratch)
                 }
                 workspace.subPieces.removeAll(keepingCapacity: true)
                 let normalized = workspace.normalized
@@ -107,6 +140,16 @@ final class TokenizerCore: Sendable {
                             noteMatchedText(view.bytes, sub.start, sub.end, id: id, in: &tokens)
                             tokens.append(id: id, start: s, end: e,
                                           trim: AddedVocabulary.whitespaceTrim(view.bytes, sub.start, sub.end))
+                        } else if case let .metaspace(replacement, prepend, split, afterWhitespaceSplit) = preTokenizer {
+                            if afterWhitespaceSplit {
+                                var words: [Int] = []
+                                TokenizerCore.splitOnWhitespace(view.bytes, sub.start, sub.end, into: &words)
+                                for k in stride(from: 0, to: words.count, by: 2) {
+                                    metaspace(view, words[k], words[k + 1], replacement, prepend, split, &workspace, into: &tokens)
+                                }
+                            } else {
+                                metaspace(view, sub.start, sub.end, replacement, prepend, split, &workspace, into: &tokens)
+                            }
                         } else if case .byteLevel(true, _) = preTokenizer, view.bytes[sub.start] != 0x20 {
                             workspace.prefixed.removeAll()
                             workspace.prefixed.append(byte: 0x20, start: view.starts[sub.start], end: view.ends[sub.start])
@@ -123,6 +166,85 @@ final class TokenizerCore: Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// HF's Metaspace on normalized bytes `lo..<hi`: spaces replaced (each keeping its span), the
+    /// replacement prepended (with the span of the first character, as HF's `prepend` gives it) as the scheme says, then words split before
+    /// each replacement character.
+    private func metaspace(_ view: NormalizedView, _ lo: Int, _ hi: Int, _ replacement: [UInt8],
+                           _ prepend: PrependScheme, _ split: Bool, _ workspace: inout Workspace,
+                           into tokens: inout TokenList) {
+        guard hi > lo else { return }
+        var text = workspace.prefixed
+        text.removeAll()
+        for i in lo..<hi {
+            if view.bytes[i] == 0x20 {
+                for b in replacement { text.append(byte: b, start: view.starts[i], end: view.ends[i]) }
+            } else {
+                text.append(byte: view.bytes[i], start: view.starts[i], end: view.ends[i])
+            }
+        }
+        let startsWithReplacement = text.bytes.starts(with: replacement)
+        let add = !startsWithReplacement && (prepend == .always || (prepend == .first && view.starts[lo] == 0))
+        if add {
+            let (s, e) = (text.starts[0], text.ends[0])
+            text.bytes.insert(contentsOf: replacement, at: 0)
+            text.starts.insert(contentsOf: repeatElement(s, count: replacement.count), at: 0)
+            text.ends.insert(contentsOf: repeatElement(e, count: replacement.count), at: 0)
+        }
+        workspace.prefixed = text
+        text.withView { v in
+            var words: [Int] = []
+            if split {
+                var start = 0
+                var i = 0
+                let n = v.bytes.count
+                while i < n {
+                    if i > start, i + replacement.count <= n, v.bytes[i] == replacement[0],
+                       v.bytes[i..<(i + replacement.count)].elementsEqual(replacement) {
+                        words += [start, i]
+                        start = i
+                    }
+                    i += 1
+                }
+                words += [start, n]
+            } else {
+                words = [0, v.bytes.count]
+            }
+            var k = 0
+            while k < words.count {
+                let (s, e) = (words[k], words[k + 1])
+                k += 2
+                if e > s { runModel(v, s, e, into: &tokens) }
+            }
+        }
+    }
+
+    /// Appends the words of `p[lo..<hi]` between runs of whitespace (HF's WhitespaceSplit) to `words`.
+    static func splitOnWhitespace(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, into words: inout [Int]) {
+        var start = -1
+        var i = lo
+        while i < hi {
+            let (v, length) = decodeUTF8(p, at: i)
+            if isRustWhitespace(v) {
+                if start >= 0 { words += [start, i]; start = -1 }
+            } else if start < 0 {
+                start = i
+            }
+            i += length
+        }
+        if start >= 0 { words += [start, hi] }
+    }
+
+    /// Runs the model on one word.
+    @inline(__always)
+    private func runModel(_ view: NormalizedView, _ s: Int, _ e: Int, into tokens: inout TokenList) {
+        switch model {
+        case let .wordPiece(model): model.tokenize(view, s, e, into: &tokens)
+        case let .bpe(model): model.tokenize(view, s, e, into: &tokens)
+        case let .unigram(model): model.tokenize(view, s, e, into: &tokens)
+        case .sentencePiece: preconditionFailure("SentencePiece models tokenize whole texts")
         }
     }
 
@@ -144,22 +266,22 @@ final class TokenizerCore: Sendable {
         case .bert: BertPreTokenizer.split(view.bytes, lo, hi, into: &words)
         case let .byteLevel(_, useRegex):
             if useRegex { ByteLevel.split(view.bytes, lo, hi, into: &words) } else { words += [lo, hi] }
+        case .metaspace: words += [lo, hi]
+        case .whitespaceSplit: TokenizerCore.splitOnWhitespace(view.bytes, lo, hi, into: &words)
         }
         var k = 0
         while k < words.count {
             let (s, e) = (words[k], words[k + 1])
             k += 2
             guard e > s else { continue }
-            switch model {
-            case let .wordPiece(model): model.tokenize(view, s, e, into: &tokens)
-            case let .bpe(model): model.tokenize(view, s, e, into: &tokens)
-            }
+            runModel(view, s, e, into: &tokens)
         }
     }
 }
 
-/// A WordPiece (BERT) or byte-level BPE (GPT-2, RoBERTa) tokenizer that gives the ids Hugging Face
-/// `tokenizers` gives.
+/// A WordPiece (BERT), byte-level BPE (GPT-2, RoBERTa), Unigram (T5, XLM-R) or SentencePiece BPE (Llama)
+/// tokenizer that gives the ids Hugging Face `tokenizers` gives (or, loaded from a SentencePiece `.model`,
+/// the ids the `sentencepiece` library gives).
 ///
 /// ```swift
 /// var tokenizer = try Tokenizer.fromDirectory(".models/all-MiniLM-L6-v2")

@@ -1,7 +1,7 @@
 /// Everything that can go wrong when loading a tokenizer or encoding with it.
 ///
 /// Each case names the file (`tokenizer.json`, `vocab.txt`, …) and the field or component concerned, so that
-/// `print(error)` tells the user what to fix, e.g. `tokenizer.json: pre_tokenizer type 'Metaspace' is not
+/// `print(error)` tells the user what to fix, e.g. `tokenizer.json: pre_tokenizer type 'Digits' is not
 /// supported`.
 public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file does not exist or cannot be read.
@@ -21,6 +21,9 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     /// Truncation cannot satisfy `maxLength` (HF: "Sequence to truncate too short …"), or it needs a second
     /// sequence that was not given.
     case truncationImpossible(reason: String)
+    /// A file read as a SentencePiece `.model` is not one (not protobuf, truncated, wrong field types, or
+    /// inconsistent: no pieces, an id out of range).
+    case notSentencePieceModel(file: String, reason: String)
     /// A directory holds none of the files a tokenizer can be loaded from.
     case noTokenizerFiles(directory: String)
 
@@ -36,8 +39,9 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .unknownToken(file, field, token):
             return "\(file): \(field) refers to '\(token)', which is not in the vocabulary"
         case let .truncationImpossible(reason): return "truncation: \(reason)"
+        case let .notSentencePieceModel(file, reason): return "\(file) is not a SentencePiece model: \(reason)"
         case let .noTokenizerFiles(directory):
-            return "\(directory): no tokenizer.json, vocab.txt or vocab.json + merges.txt"
+            return "\(directory): no tokenizer.json, SentencePiece .model, vocab.txt or vocab.json + merges.txt"
         }
     }
 }

@@ -29,16 +29,16 @@ extension Tokenizer {
         guard root.value.objectMembers != nil else { throw root.invalid("must be an object, got \(root.value.shortDescription)") }
         let addedTokens = try root.optional("added_tokens").map { v throws(TokenizerError) in try Tokenizer.addedTokens(v) } ?? []
 
-        let normalizer = try root.optional("normalizer").map { v throws(TokenizerError) in try Tokenizer.normalizer(v) }
+        let (normalizer, steps) = try root.optional("normalizer").map { v throws(TokenizerError) in try Tokenizer.normalizer(v) } ?? (nil, [])
         let preTokenizer = try root.optional("pre_tokenizer").map { v throws(TokenizerError) in try Tokenizer.preTokenizer(v) } ?? PreTokenizer.none
         let (model, vocabulary) = try Tokenizer.model(try root.field("model"), preTokenizer: preTokenizer)
         var ids = vocabulary
         for token in addedTokens { ids[token.content] = token.id }
         let postProcessor = try root.optional("post_processor").map { v throws(TokenizerError) in try Tokenizer.postProcessor(v, ids: ids) } ?? PostProcessor.none
         let decoder = try root.optional("decoder").map { v throws(TokenizerError) in try Tokenizer.decoder(v) } ?? TokenDecoder.none
-        let core = TokenizerCore(normalizer: normalizer ?? nil, preTokenizer: preTokenizer, model: model,
+        let core = TokenizerCore(normalizer: normalizer, preTokenizer: preTokenizer, model: model,
                                  vocabulary: vocabulary, addedTokens: addedTokens, postProcessor: postProcessor,
-                                 decoder: decoder)
+                                 decoder: decoder, steps: steps)
         self.init(core: core,
                   truncation: try root.optional("truncation").map { v throws(TokenizerError) in try Tokenizer.truncation(v) },
                   padding: try root.optional("padding").map { v throws(TokenizerError) in try Tokenizer.padding(v) })
@@ -61,22 +61,65 @@ extension Tokenizer {
         return tokens
     }
 
-    static func normalizer(_ value: JSONField) throws(TokenizerError) -> BertNormalizer? {
+    /// A normalizer: BertNormalizer alone or first in a Sequence, then the steps.
+    static func normalizer(_ value: JSONField) throws(TokenizerError) -> (BertNormalizer?, [NormalizerStep]) {
         let type = try value.type()
         switch type {
         case "BertNormalizer":
             let lowercase = try value.optionalBool("lowercase", default: true)
-            return BertNormalizer(
+            return (BertNormalizer(
                 cleanText: try value.optionalBool("clean_text", default: true),
                 handleChineseChars: try value.optionalBool("handle_chinese_chars", default: true),
                 stripAccents: try value.optionalBool("strip_accents", default: lowercase),
-                lowercase: lowercase)
+                lowercase: lowercase), [])
         case "Sequence":
-            if try value.field("normalizers").array().isEmpty { return nil }
-            throw .unsupported(file: value.file, component: "normalizer type", detail: "'Sequence' (non-empty)")
+            var bert: BertNormalizer? = nil
+            var steps: [NormalizerStep] = []
+            for (i, item) in try value.field("normalizers").array().enumerated() {
+                let (b, s) = try normalizer(item)
+                if let b {
+                    guard i == 0 else {
+                        throw .unsupported(file: value.file, component: "normalizer type", detail: "'BertNormalizer' after another normalizer")
+                    }
+                    bert = b
+                }
+                steps += s
+            }
+            return (bert, steps)
+        case "Precompiled":
+            guard let field = try value.optional("precompiled_charsmap") else { return (nil, []) }
+            let text = try field.string()
+            guard let data = Data(base64Encoded: text) else { throw field.invalid("is not base64") }
+            let charsmap = try PrecompiledCharsmap([UInt8](data), file: value.file, field: field.field)
+            return (nil, charsmap.isEmpty ? [] : [.precompiled(charsmap)])
+        case "Strip":
+            return (nil, [.strip(left: try value.optionalBool("strip_left", default: true),
+                                 right: try value.optionalBool("strip_right", default: true))])
+        case "Lowercase":
+            return (nil, [.lowercase])
+        case "Prepend":
+            return (nil, [.prepend(Array(try value.field("prepend").string().utf8))])
+        case "Replace":
+            return (nil, [.replace(try replacePattern(try value.field("pattern")),
+                                   content: Array(try value.field("content").string().utf8))])
         default:
             throw value.unsupported("normalizer", type)
         }
+    }
+
+    /// A Replace pattern: `{"String": s}`, or `{"Regex": r}` for `c{n,}` and `c+` with `c` one ASCII character.
+    static func replacePattern(_ value: JSONField) throws(TokenizerError) -> ReplacePattern {
+        if let string = try value.optional("String") { return .literal(Array(try string.string().utf8)) }
+        guard let regexField = try value.optional("Regex") else { throw value.invalid("must be {String: …} or {Regex: …}") }
+        let regex = Array(try regexField.string().utf8)
+        if regex.count >= 2, regex[0] < 0x80, !Array("\\.[](){}|*+?^$".utf8).contains(regex[0]) {
+            let rest = String(decoding: regex[1...], as: UTF8.self)
+            if rest == "+" { return .repeated(regex[0], minimum: 1) }
+            if rest.hasPrefix("{"), rest.hasSuffix(",}"), let n = Int(rest.dropFirst().dropLast(2)), n >= 1 {
+                return .repeated(regex[0], minimum: n)
+            }
+        }
+        throw .unsupported(file: value.file, component: "Replace regex", detail: "'\(String(decoding: regex, as: UTF8.self))'")
     }
 
     static func preTokenizer(_ value: JSONField) throws(TokenizerError) -> PreTokenizer {
@@ -87,9 +130,43 @@ extension Tokenizer {
         case "ByteLevel":
             return .byteLevel(addPrefixSpace: try value.optionalBool("add_prefix_space", default: true),
                               useRegex: try value.optionalBool("use_regex", default: true))
+        case "Metaspace":
+            let (replacement, scheme) = try metaspace(value)
+            return .metaspace(replacement: Array(String(replacement).utf8), prepend: scheme,
+                              split: try value.optionalBool("split", default: true), afterWhitespaceSplit: false)
+        case "WhitespaceSplit":
+            return .whitespaceSplit
+        case "Sequence":
+            let items = try value.field("pretokenizers").array()
+            let parts = try items.map { item throws(TokenizerError) in try preTokenizer(item) }
+            switch parts.count {
+            case 1: return parts[0]
+            case 2:
+                if parts[0] == .whitespaceSplit, case let .metaspace(r, p, s, false) = parts[1] {
+                    return .metaspace(replacement: r, prepend: p, split: s, afterWhitespaceSplit: true)
+                }
+            default: break
+            }
+            throw .unsupported(file: value.file, component: "pre_tokenizer type", detail: "'Sequence' other than [WhitespaceSplit, Metaspace]")
         default:
             throw value.unsupported("pre_tokenizer", type)
         }
+    }
+
+    /// Metaspace's replacement character and prepend scheme (older files: `add_prefix_space`).
+    static func metaspace(_ value: JSONField) throws(TokenizerError) -> (Character, PrependScheme) {
+        let field = try value.field("replacement")
+        let text = try field.string()
+        guard text.count == 1, let replacement = text.first else { throw field.invalid("must be one character") }
+        if let scheme = try value.optional("prepend_scheme") {
+            switch try scheme.string() {
+            case "always": return (replacement, .always)
+            case "first": return (replacement, .first)
+            case "never": return (replacement, .never)
+            default: throw scheme.invalid("must be always, first or never")
+            }
+        }
+        return (replacement, try value.optionalBool("add_prefix_space", default: true) ? .always : .never)
     }
 
     static func model(_ value: JSONField, preTokenizer: PreTokenizer) throws(TokenizerError) -> (TokenModel, [String: Int]) {
@@ -100,10 +177,31 @@ extension Tokenizer {
             type = try t.string()
         } else if value.value["merges"] != nil {
             type = "BPE"
+        } else if value.value["unk_id"] != nil {
+            type = "Unigram"
         } else if value.value["continuing_subword_prefix"] != nil && value.value["max_input_chars_per_word"] != nil {
             type = "WordPiece"
         } else {
             throw .missingField(file: file, field: "model.type")
+        }
+        if type == "Unigram" {
+            let list = try value.field("vocab")
+            guard let items = list.value.arrayValue else { throw list.invalid("must be an array of [piece, score], got \(list.value.shortDescription)") }
+            var pieces: [(String, Double)] = []
+            pieces.reserveCapacity(items.count)
+            var vocabulary: [String: Int] = [:]
+            for (i, item) in items.enumerated() {
+                guard case let .array(pair) = item, pair.count == 2, case let .string(piece) = pair[0],
+                      let score = pair[1].doubleValue else {
+                    throw .invalidField(file: file, field: "model.vocab[\(i)]", reason: "must be [piece, score]")
+                }
+                pieces.append((piece, score))
+                if vocabulary[piece] == nil { vocabulary[piece] = i }
+            }
+            let unknownId = try value.optionalInt("unk_id")
+            let model = try Unigram(pieces: pieces, unknownId: unknownId,
+                                    byteFallback: try value.optionalBool("byte_fallback", default: false), file: file)
+            return (.unigram(model), vocabulary)
         }
         let vocabulary = try value.field("vocab").vocabulary()
         switch type {
@@ -118,8 +216,11 @@ extension Tokenizer {
                 maxInputCharsPerWord: try value.optionalInt("max_input_chars_per_word") ?? 100, file: file)
             return (.wordPiece(model), vocabulary)
         case "BPE":
-            guard case .byteLevel = preTokenizer else {
-                throw .unsupported(file: file, component: "model BPE", detail: "without a ByteLevel pre_tokenizer")
+            var byteLevel = false
+            switch preTokenizer {
+            case .byteLevel: byteLevel = true
+            case .metaspace, .none, .whitespaceSplit: break
+            case .bert: throw .unsupported(file: file, component: "model BPE", detail: "with a BertPreTokenizer")
             }
             if let p = try value.optional("dropout")?.value.doubleValue, p > 0 {
                 throw .unsupported(file: file, component: "model BPE", detail: "dropout \(p)")
@@ -129,8 +230,10 @@ extension Tokenizer {
                     throw .unsupported(file: file, component: "model BPE", detail: "\(key) '\(s)'")
                 }
             }
-            for key in ["fuse_unk", "byte_fallback"] where try value.optionalBool(key, default: false) {
-                throw .unsupported(file: file, component: "model BPE", detail: "\(key) true")
+            let byteFallback = try value.optionalBool("byte_fallback", default: false)
+            let fuseUnknown = try value.optionalBool("fuse_unk", default: false)
+            if byteLevel && (byteFallback || fuseUnknown) {
+                throw .unsupported(file: file, component: "model BPE", detail: "byte_fallback or fuse_unk with a ByteLevel pre_tokenizer")
             }
             let list = try value.field("merges")
             guard let items = list.value.arrayValue else { throw list.invalid("must be an array, got \(list.value.shortDescription)") }
@@ -156,7 +259,8 @@ extension Tokenizer {
             let model = try ByteLevelBPE(
                 vocabulary: vocabulary, merges: merges,
                 unknownToken: try value.optionalString("unk_token"),
-                ignoreMerges: try value.optionalBool("ignore_merges", default: false), file: file)
+                ignoreMerges: try value.optionalBool("ignore_merges", default: false), byteLevel: byteLevel,
+                byteFallback: byteFallback, fuseUnknown: fuseUnknown, file: file)
             return (.bpe(model), vocabulary)
         default:
             throw value.unsupported("model", type)
@@ -229,6 +333,32 @@ extension Tokenizer {
                               cleanup: try value.optionalBool("cleanup", default: true))
         case "ByteLevel":
             return .byteLevel
+        case "Sequence":
+            var steps: [DecodeStep] = []
+            for item in try value.field("decoders").array() {
+                guard case let .chain(inner) = try decoder(item) else {
+                    throw .unsupported(file: value.file, component: "decoder type", detail: "'\(try item.type())' inside a Sequence")
+                }
+                steps += inner
+            }
+            return .chain(steps)
+        case "Metaspace":
+            let (replacement, scheme) = try metaspace(value)
+            return .chain([.metaspace(replacement: replacement, prependScheme: scheme)])
+        case "Replace":
+            guard case let .literal(pattern) = try replacePattern(try value.field("pattern")) else {
+                throw .unsupported(file: value.file, component: "decoder Replace", detail: "with a regex")
+            }
+            return .chain([.replace(pattern: String(decoding: pattern, as: UTF8.self), content: try value.field("content").string())])
+        case "ByteFallback":
+            return .chain([.byteFallback])
+        case "Fuse":
+            return .chain([.fuse])
+        case "Strip":
+            let field = try value.field("content")
+            let content = try field.string()
+            guard content.count == 1, let c = content.first else { throw field.invalid("must be one character") }
+            return .chain([.strip(content: c, start: try value.optionalInt("start") ?? 0, stop: try value.optionalInt("stop") ?? 0)])
         default:
             throw value.unsupported("decoder", type)
         }

@@ -89,7 +89,8 @@ extension Tokenizer {
         }
     }
 
-    /// Loads the tokenizer of a checkpoint directory: `tokenizer.json` if present, else `vocab.txt` (with
+    /// Loads the tokenizer of a checkpoint directory: `tokenizer.json` if present, else a SentencePiece model
+    /// (`tokenizer.model`, `spiece.model`, `sentencepiece.bpe.model`, `source.spm`), else `vocab.txt` (with
     /// `tokenizer_config.json`'s `do_lower_case`, `strip_accents`, `tokenize_chinese_chars`), else
     /// `vocab.json` + `merges.txt` (RoBERTa style when `tokenizer_config.json` names a Roberta tokenizer).
     public static func fromDirectory(_ path: String) throws(TokenizerError) -> Tokenizer {
@@ -99,6 +100,9 @@ extension Tokenizer {
             return fm.fileExists(atPath: full) ? full : nil
         }
         if let json = file("tokenizer.json") { return try fromFile(json) }
+        for name in ["tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "source.spm"] {
+            if let model = file(name) { return try fromSentencePieceModel(model) }
+        }
         var config = JSONField(JSONReader(.object([]), file: "tokenizer_config.json"))
         if let c = file("tokenizer_config.json") { config = try JSONField(parsing: try readFile(c), file: "tokenizer_config.json") }
         if let vocab = file("vocab.txt") {

@@ -69,18 +69,26 @@ import Testing
     }
 
     @Test func unknownModelType() {
-        let e = Self.error(Self.wordPieceJSON(["model": #"{"type": "Unigram", "vocab": {}}"#]))
-        #expect(e == .unsupported(file: "tokenizer.json", component: "model type", detail: "'Unigram'"))
-        #expect(e?.description == "tokenizer.json: model type 'Unigram' is not supported")
+        let e = Self.error(Self.wordPieceJSON(["model": #"{"type": "WordLevel", "vocab": {}}"#]))
+        #expect(e == .unsupported(file: "tokenizer.json", component: "model type", detail: "'WordLevel'"))
+        #expect(e?.description == "tokenizer.json: model type 'WordLevel' is not supported")
+        let unigram = Self.error(Self.wordPieceJSON(["model": #"{"type": "Unigram", "vocab": {}}"#]))
+        #expect(unigram?.description == "tokenizer.json: field 'model.vocab' must be an array of [piece, score], got an object")
     }
 
     @Test func unsupportedNormalizerAndPreTokenizer() {
         let n = Self.error(Self.wordPieceJSON(["normalizer": #"{"type": "NFKC"}"#]))
         #expect(n?.description == "tokenizer.json: normalizer type 'NFKC' is not supported")
-        let p = Self.error(Self.wordPieceJSON(["pre_tokenizer": #"{"type": "Metaspace", "replacement": "▁"}"#]))
-        #expect(p?.description == "tokenizer.json: pre_tokenizer type 'Metaspace' is not supported")
-        let d = Self.error(Self.wordPieceJSON(["decoder": #"{"type": "Metaspace"}"#]))
-        #expect(d?.description == "tokenizer.json: decoder type 'Metaspace' is not supported")
+        let p = Self.error(Self.wordPieceJSON(["pre_tokenizer": #"{"type": "Digits"}"#]))
+        #expect(p?.description == "tokenizer.json: pre_tokenizer type 'Digits' is not supported")
+        let d = Self.error(Self.wordPieceJSON(["decoder": #"{"type": "CTC"}"#]))
+        #expect(d?.description == "tokenizer.json: decoder type 'CTC' is not supported")
+        let inSequence = Self.error(Self.wordPieceJSON(["decoder": #"{"type": "Sequence", "decoders": [{"type": "Fuse"}, {"type": "ByteLevel"}]}"#]))
+        #expect(inSequence?.description == "tokenizer.json: decoder type 'ByteLevel' inside a Sequence is not supported")
+        let regex = Self.error(Self.wordPieceJSON(["normalizer": #"{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}"#]))
+        #expect(regex?.description == #"tokenizer.json: Replace regex '\s+' is not supported"#)
+        let metaspace = Self.error(Self.wordPieceJSON(["pre_tokenizer": #"{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "sometimes"}"#]))
+        #expect(metaspace?.description == "tokenizer.json: field 'pre_tokenizer.prepend_scheme' must be always, first or never")
         let pp = Self.error(Self.wordPieceJSON(["post_processor": #"{"type": "Sequence", "processors": []}"#]))
         #expect(pp?.description == "tokenizer.json: post_processor type 'Sequence' is not supported")
     }
@@ -126,9 +134,9 @@ import Testing
         #expect(Self.error(Self.bpeJSON(merges: #"[["a"]]"#)) != nil)
     }
 
-    @Test func bpeNeedsTheByteLevelPreTokenizer() {
+    @Test func bpeRefusesTheBertPreTokenizer() {
         let e = Self.error(Self.bpeJSON(merges: "[]", preTokenizer: #"{"type": "BertPreTokenizer"}"#))
-        #expect(e?.description == "tokenizer.json: model BPE without a ByteLevel pre_tokenizer is not supported")
+        #expect(e?.description == "tokenizer.json: model BPE with a BertPreTokenizer is not supported")
     }
 
     @Test func missingFiles() throws {

@@ -36,7 +36,12 @@ func fuzzBPE(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 @_cdecl("fuzz_bpe_main")
 func fuzzBPEMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
     for tokenizer in bpeTokenizers {
-        switch tokenizer.core.model { case .bpe(let m): keptAlive.append(m); case .wordPiece(let m): keptAlive.append(m) }
+        switch tokenizer.core.model {
+        case .bpe(let m): keptAlive.append(m)
+        case .wordPiece(let m): keptAlive.append(m)
+        case .unigram(let m): keptAlive.append(m)
+        case .sentencePiece(let m): keptAlive.append(m)
+        }
     }
     return runFuzzer(argc, argv, fuzzBPE)
 }

@@ -28,7 +28,12 @@ func fuzzWordPiece(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 @_cdecl("fuzz_wordpiece_main")
 func fuzzWordPieceMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
     for tokenizer in [wordPiece] {
-        switch tokenizer.core.model { case .bpe(let m): keptAlive.append(m); case .wordPiece(let m): keptAlive.append(m) }
+        switch tokenizer.core.model {
+        case .bpe(let m): keptAlive.append(m)
+        case .wordPiece(let m): keptAlive.append(m)
+        case .unigram(let m): keptAlive.append(m)
+        case .sentencePiece(let m): keptAlive.append(m)
+        }
     }
     return runFuzzer(argc, argv, fuzzWordPiece)
 }
