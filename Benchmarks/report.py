@@ -11,9 +11,14 @@ ROOT = os.path.dirname(HERE)
 IMPLS = ["ours-eager", "ours-jit", "ours-aot", "torch", "torch-compile", "ort", "openvino"]
 HEAD = {"ours-eager": "ours eager", "ours-jit": "ours JIT", "ours-aot": "ours AOT", "torch": "PyTorch eager",
         "torch-compile": "torch.compile", "ort": "ONNX Runtime", "openvino": "OpenVINO"}
-ORDER = ["minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128", "gpt2_greedy_64", "training_step"]
+ENCODERS = ["minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128", "distilbert_1x128", "distilbert_8x128",
+            "xlmr_1x128"]
+ORDER = ENCODERS + ["gpt2_greedy_64", "training_step"]
 SHORT = {"minilm_1x16": "MiniLM-L6 1×16", "minilm_1x128": "MiniLM-L6 1×128", "minilm_8x128": "MiniLM-L6 8×128",
-         "bertbase_1x128": "BERT-base 1×128", "gpt2_greedy_64": "GPT-2 greedy 64 tok", "training_step": "tiny-BERT train step"}
+         "bertbase_1x128": "BERT-base 1×128", "distilbert_1x128": "DistilBERT 1×128",
+         "distilbert_8x128": "DistilBERT 8×128", "xlmr_1x128": "XLM-R base 1×128",
+         "gpt2_greedy_64": "GPT-2 greedy 64 tok", "training_step": "tiny-BERT train step"}
+MODEL_NAME = {"minilm": "MiniLM-L6", "bertbase": "BERT-base", "distilbert": "DistilBERT", "xlmr": "XLM-R base"}
 LONG = dict(SHORT, gpt2_greedy_64="GPT-2 small, greedy 64 tokens (per generation)",
             training_step="tiny-BERT MLM training step (per step)")
 NOT_RUN = {
@@ -53,6 +58,25 @@ def cell(w, wid, impl):
     if "tokens_per_s" in e and e["tokens_per_s"]:
         s += f"<br>{e['tokens_per_s']['median']:.1f} tok/s"
     return s
+
+
+def encoder_models(W, prep):
+    """Which checkpoint each encoder row runs, the inputs it takes and what ORT's transformer optimizer fused."""
+    seen, lines = set(), []
+    for wid in ENCODERS:
+        w = W.get(wid)
+        key = w.get("model_key", wid.split("_")[0]) if w else None
+        if not w or key in seen:
+            continue
+        seen.add(key)
+        fused = prep.get(f"{key}_ort_fused_operators")
+        fused_text = ", ".join(f"{name} ×{n}" for name, n in sorted(fused.items())) if fused else "not recorded"
+        inputs = prep.get(f"{key}_inputs") or ["input_ids", "attention_mask", "token_type_ids"]
+        lines.append(f"- {MODEL_NAME.get(key, key)}: {w['model']}; inputs "
+                     + ", ".join(f"`{i}`" for i in inputs)
+                     + f". ONNX Runtime's transformer optimizer (model_type bert) fused: {fused_text}.")
+    return ("\nEncoders (random checkpoints are written by `Benchmarks/peers/models_peer.py random-checkpoint` with "
+            "transformers' own classes, seed 0, and loaded by every runtime):\n\n" + "\n".join(lines) + "\n") if lines else ""
 
 
 def table(header, rows):
@@ -98,6 +122,7 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
             continue
         rows.append([LONG[wid]] + [cell(W[wid], wid, i) for i in IMPLS])
     md.append(table(["workload"] + [HEAD[i] for i in IMPLS], rows))
+    md.append(encoder_models(W, result.get("prepare", {})))
     have_generator = "ours-compiled-generator" in W.get("gpt2_greedy_64", {}).get("impls", {})
     md.append(("\n¹ GPT-2's JIT cell is `CompiledGenerator` (`GPT2CompiledBench`): the prefill and single-token "
                "decode graphs traced from the same model, JIT-compiled, driven by the same decoding loop as eager "
@@ -143,6 +168,16 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
     md.append(table(["workload", "GFLOP / call"] + [HEAD[i] for i in IMPLS], rows))
 
     md.append("\n## Peak memory, compile time, time to first result\n")
+    if "xlmr_1x128" in W:
+        md.append("XLM-R's word embedding table is 250002 × 768 float32, 768 MB of its 1.1 GB of weights. Ours maps the "
+                  "safetensors file (eager and JIT) or the `.weights` file (AOT) copy-on-write and gathers rows from it, so only "
+                  "the pages of the looked-up rows become resident; PyTorch, ONNX Runtime and OpenVINO hold their own copy of the "
+                  "weights. "
+                  + (f"Preparing the ONNX model (`torch.onnx.export` and the transformer optimizer, one process) peaked at "
+                     f"{result['prepare']['xlmr_onnx_prepare_peak_rss_mb']:.0f} MB; "
+                     if result.get("prepare", {}).get("xlmr_onnx_prepare_peak_rss_mb") else "")
+                  + (f"`tcompile export` + `tcompile` at {result['prepare']['xlmr_aot_peak_rss_mb']:.0f} MB."
+                     if result.get("prepare", {}).get("xlmr_aot_peak_rss_mb") else "") + "\n")
     md.append("Peak memory is the process's max RSS (from `wait4`), so it includes the runtime itself (for the Python "
               "peers: the interpreter and the imported libraries). Compile time: ours JIT = trace + -O2 passes + LLVM JIT "
               "in process; ours AOT = `tcompile export` + `tcompile` (two processes, once per run); torch.compile = its "
@@ -218,8 +253,9 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
             if w["impls"]["torch"]["check_tokens"] != w["impls"]["ours-eager"]["check_tokens"]:
                 checks.append(f"{SHORT[wid]}: first tokens differ from PyTorch's")
     md.append("\n## Same inputs, same results\n")
-    md.append("Every runtime gets the same ids (1000 + 7919·i mod 29000, mask ones, token types zero) and the same "
-              "weights (the random BERT-base and GPT-2 checkpoints are written once and loaded by all), and reports the "
+    md.append("Every runtime gets the same ids (1000 + 7919·i mod 29000, mask ones, token types zero where the model takes "
+              "them) and the same weights (the random BERT-base, DistilBERT, XLM-R and GPT-2 checkpoints are written once and "
+              "loaded by all), and reports the "
               "mean |last_hidden_state| (GPT-2: its first 8 greedy tokens). "
               + ("All agree with PyTorch within 0.1 %." if not checks else "Disagreements: " + "; ".join(checks) + ".") + "\n")
     if result["errors"]:
@@ -239,7 +275,8 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         "attention); torch.compile is the default inductor backend with `dynamic=False` (its cache is kept in "
         "Benchmarks/.work, so rounds after the first compile faster). ORT runs the model exported by the legacy "
         "exporter (`dynamo=False`, opset 17, dynamic batch and seq) and rewritten by `onnxruntime.transformers.optimizer` "
-        "(model_type bert: fused Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization), with "
+        "(model_type bert for every encoder, DistilBERT and XLM-R included; the fused operators per model are listed "
+        "below the time table), with "
         "`ORT_ENABLE_ALL`, sequential execution. OpenVINO compiles the plain ONNX export (dynamic shapes, "
         "`PERFORMANCE_HINT=LATENCY`) with `INFERENCE_PRECISION_HINT=f32`: this CPU has AMX-BF16, where OpenVINO's default "
         "would compute in bfloat16 — every runtime here computes in float32.\n"
@@ -270,7 +307,7 @@ def plot(result, png_path):
     impls = ["ours-eager", "ours-jit", "ours-aot", "torch-compile", "ort", "openvino"]
     colors = {"ours-eager": "#9ecae1", "ours-jit": "#4292c6", "ours-aot": "#08519c", "torch-compile": "#fdae6b",
               "ort": "#e6550d", "openvino": "#a63603"}
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(15, 5), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(19, 5.5), gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / len(impls)
     for k, impl in enumerate(impls):
         xs, ys = [], []
@@ -331,7 +368,7 @@ def update_readme(result, readme_path):
         return
     W = result["workloads"]
     rows = []
-    for wid in ["minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128"]:
+    for wid in ENCODERS:
         w = W.get(wid)
         if not w:
             continue
