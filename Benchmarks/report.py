@@ -169,14 +169,16 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
 
     md.append("\n## Peak memory, compile time, time to first result\n")
     if "xlmr_1x128" in W:
-        md.append("XLM-R's word embedding table is 250002 × 768 float32, 768 MB of its 1.1 GB of weights. Ours maps the "
-                  "safetensors file (eager and JIT) or the `.weights` file (AOT) copy-on-write and gathers rows from it, so only "
-                  "the pages of the looked-up rows become resident; PyTorch, ONNX Runtime and OpenVINO hold their own copy of the "
-                  "weights. "
+        md.append("XLM-R's word embedding table is 250002 × 768 float32, 768 MB of its 1.1 GB of weights, so its peak "
+                  "memory row shows what each runtime keeps of it: ours eager and JIT map the checkpoint's safetensors file "
+                  "(aligned float32 tensors are borrowed from the mapping, not copied, at load), the AOT library maps its "
+                  "`.weights` file; PyTorch loads it through transformers' safetensors loader, ONNX Runtime and OpenVINO "
+                  "from the ONNX file. "
                   + (f"Preparing the ONNX model (`torch.onnx.export` and the transformer optimizer, one process) peaked at "
                      f"{result['prepare']['xlmr_onnx_prepare_peak_rss_mb']:.0f} MB; "
                      if result.get("prepare", {}).get("xlmr_onnx_prepare_peak_rss_mb") else "")
-                  + (f"`tcompile export` + `tcompile` at {result['prepare']['xlmr_aot_peak_rss_mb']:.0f} MB."
+                  + (f"`tcompile export` and `tcompile` (two processes, each writing a 1.1 GB weights file) at "
+                     f"{result['prepare']['xlmr_aot_peak_rss_mb']:.0f} MB."
                      if result.get("prepare", {}).get("xlmr_aot_peak_rss_mb") else "") + "\n")
     md.append("Peak memory is the process's max RSS (from `wait4`), so it includes the runtime itself (for the Python "
               "peers: the interpreter and the imported libraries). Compile time: ours JIT = trace + -O2 passes + LLVM JIT "
@@ -213,12 +215,13 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
             rows.append(["", "first result s"] + [first(i) for i in IMPLS])
     md.append(table(["workload", ""] + [HEAD[i] for i in IMPLS], rows))
 
-    md.append("\n## Cold start of a one-sentence app\n")
-    md.append("Whole process, launch to exit, for one sentence (“The striker scored a late goal in the final.”): "
-              "the AOT library linked into a small C program (weights memory-mapped by `NAME_create`, one `NAME_run`) "
-              "against `python -c \"import torch, transformers; …\"` loading the same checkpoint and tokenizer and running "
-              "one forward. The C programs get token ids from `tcompile tokenize` (run beforehand, not timed); Python "
-              "tokenizes inside the timed process.\n")
+    if result["coldstart"]:   # absent from an --only run without the cold-start workloads
+        md.append("\n## Cold start of a one-sentence app\n")
+        md.append("Whole process, launch to exit, for one sentence (“The striker scored a late goal in the final.”): "
+                  "the AOT library linked into a small C program (weights memory-mapped by `NAME_create`, one `NAME_run`) "
+                  "against `python -c \"import torch, transformers; …\"` loading the same checkpoint and tokenizer and running "
+                  "one forward. The C programs get token ids from `tcompile tokenize` (run beforehand, not timed); Python "
+                  "tokenizes inside the timed process.\n")
     rows = []
     labels = {"coldstart_minilm": "MiniLM-L6 sentence embedding (Benchmarks/aot/harness.c)",
               "coldstart_classify": "tiny BERT classifier (samples/link-c)"}
@@ -227,9 +230,9 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         rows.append([labels[wid], f"{o['wall_s']['median']:.3f} s, {o['max_rss_mb']['median']:.0f} MB" if o else "—",
                      f"{t['wall_s']['median']:.2f} s, {t['max_rss_mb']['median']:.0f} MB" if t else "—",
                      f"{t['wall_s']['median'] / o['wall_s']['median']:.0f}×" if o and t else "—"])
-    md.append(table(["app", "ours AOT (C)", "Python + PyTorch", "Python ÷ ours"], rows))
+    if rows:
+        md.append(table(["app", "ours AOT (C)", "Python + PyTorch", "Python ÷ ours"], rows))
 
-    md.append("\n## Tokenizers (one thread, MB/s of UTF-8 input; higher is better)\n")
     rows = []
     for kind in ("wordpiece", "bpe"):
         w = W.get(f"tokenizer_{kind}")
@@ -238,7 +241,9 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         o, h = w["impls"]["ours"]["mb_per_s"], w["impls"]["hf-tokenizers"]["mb_per_s"]
         rows.append([w["model"].split(" tokenizer")[0], f"{o['median']:.1f} ({o['min']:.1f}–{o['max']:.1f})",
                      f"{h['median']:.1f} ({h['min']:.1f}–{h['max']:.1f})", f"{o['median'] / h['median']:.2f}×"])
-    md.append(table(["tokenizer", "ours", "HF tokenizers " + str(W.get('tokenizer_wordpiece', {}).get('impls', {}).get('hf-tokenizers', {}).get('version', '')), "ours ÷ HF"], rows))
+    if rows:
+        md.append("\n## Tokenizers (one thread, MB/s of UTF-8 input; higher is better)\n")
+        md.append(table(["tokenizer", "ours", "HF tokenizers " + str(W.get('tokenizer_wordpiece', {}).get('impls', {}).get('hf-tokenizers', {}).get('version', '')), "ours ÷ HF"], rows))
 
     checks = []
     for wid in ORDER:
