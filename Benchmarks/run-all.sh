@@ -13,7 +13,9 @@
 # Usage: Benchmarks/run-all.sh [--quick] [--rounds N] [--skip-torch-compile] [--only WORKLOAD[,…]]
 #   --quick    one round, few repetitions, for development: 10-15 min on this 2-core machine while other
 #              builds ran (most of it is compilation: tracing for our JIT and CompiledGenerator, torch.compile),
-#              before the DistilBERT and XLM-R rows existed
+#              before the DistilBERT and XLM-R rows existed; those three rows alone took 9.4 min more under a load
+#              of ~7, plus 6-7 min once for XLM-R's ONNX export and transformer optimizer (8.4 GB peak RSS) when
+#              Benchmarks/.work has none yet
 #   default    three rounds; run it on an otherwise idle machine (41 min here under a load average of ~6
 #              from other builds, before the CompiledGenerator column existed; quiet, expect about 20-25 min)
 #   --only     a comma-separated subset of the workloads, for development (e.g. distilbert_1x128,xlmr_1x128;
