@@ -283,8 +283,11 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         "(model_type bert for every encoder, DistilBERT and XLM-R included; the fused operators per model are listed "
         "below the time table), with "
         "`ORT_ENABLE_ALL`, sequential execution. OpenVINO compiles the plain ONNX export (dynamic shapes, "
-        "`PERFORMANCE_HINT=LATENCY`) with `INFERENCE_PRECISION_HINT=f32`: this CPU has AMX-BF16, where OpenVINO's default "
-        "would compute in bfloat16 — every runtime here computes in float32.\n"
+        "`PERFORMANCE_HINT=LATENCY`) with `INFERENCE_PRECISION_HINT=f32`: "
+        + (f"this CPU has {' and '.join(f.upper() for f in m['features'] if 'bf16' in f)}, where OpenVINO's default would "
+           "compute in bfloat16" if any("bf16" in f for f in m["features"]) else "on a CPU with bfloat16 instructions "
+           "OpenVINO's default would compute in bfloat16")
+        + " — every runtime here computes in float32.\n"
         "- Ours JIT and AOT are compiled once for batch ≤ 8, seq ≤ 128 and run every shape from that one compilation; "
         "torch.compile specializes per shape; ORT and OpenVINO use dynamic shapes.\n"
         "- Matmul FLOPs per call are `Graph.matmulFLOPs(at:)` of the traced graph at the workload's dims (the count "

@@ -22,8 +22,8 @@ with ours and reads each process's peak RSS). Prints one JSON object on stdout.
       a randomly initialized checkpoint (seed 0), so that ours and the peers load identical weights.
 
 Threads: torch.set_num_threads(T); ORT intra_op_num_threads=T (inter_op 1, sequential); OpenVINO
-INFERENCE_NUM_THREADS=T with f32 inference precision (this CPU has AMX-BF16, where OpenVINO's default would
-run in bfloat16). Ids are the deterministic sequence ModelBench and the AOT harness use.
+INFERENCE_NUM_THREADS=T with f32 inference precision (on a CPU with AVX512_BF16 or AMX-BF16, as the benchmark
+machine has, OpenVINO's default would run in bfloat16). Ids are the deterministic sequence ModelBench and the AOT harness use.
 """
 import argparse
 import json
