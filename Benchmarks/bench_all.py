@@ -29,13 +29,25 @@ ENCODERS = [
     ("minilm_1x128", "minilm", 1, 128, 40, 5),
     ("minilm_8x128", "minilm", 8, 128, 10, 3),
     ("bertbase_1x128", "bertbase", 1, 128, 12, 3),
+    ("distilbert_1x128", "distilbert", 1, 128, 12, 3),
+    ("distilbert_8x128", "distilbert", 8, 128, 6, 2),
+    ("xlmr_1x128", "xlmr", 1, 128, 12, 3),
 ]
 MODELS = {
     "minilm": {"dir": os.path.join(ROOT, ".models", "all-MiniLM-L6-v2"), "heads": 12, "hidden": 384,
                "label": "MiniLM-L6 (all-MiniLM-L6-v2, real weights)"},
-    "bertbase": {"dir": os.path.join(WORK, "bert-base-random"), "heads": 12, "hidden": 768,
+    "bertbase": {"dir": os.path.join(WORK, "bert-base-random"), "arch": "bert-base", "heads": 12, "hidden": 768,
                  "label": "BERT-base config (110M, random init)"},
+    # DistilBERT and XLM-R take input_ids and attention_mask only (no token types): models_peer.py, ModelBench
+    # and the AOT harness feed each model the inputs it declares.
+    "distilbert": {"dir": os.path.join(WORK, "distilbert-random"), "arch": "distilbert", "heads": 12, "hidden": 768,
+                   "label": "DistilBERT config (distilbert-base-uncased sizes, 66M, random init)"},
+    "xlmr": {"dir": os.path.join(WORK, "xlmr-random"), "arch": "xlm-roberta", "heads": 12, "hidden": 768,
+             "label": "XLM-R config (xlm-roberta-base sizes, 278M of which a 768 MB embedding table, random init)"},
 }
+# Workloads besides the encoders, for --only.
+OTHER_WORKLOADS = ["gpt2_greedy_64", "training_step", "tokenizer_wordpiece", "tokenizer_bpe", "coldstart_minilm",
+                   "coldstart_classify"]
 ENCODER_IMPLS = ["ours-eager", "torch", "ours-jit", "torch-compile", "ours-aot", "ort", "openvino"]
 OURS = ["ours-eager", "ours-jit", "ours-aot"]
 PEERS = ["torch", "torch-compile", "ort", "openvino"]
@@ -123,7 +135,14 @@ def main():
     p.add_argument("--skip-torch-compile", action="store_true")
     p.add_argument("--gpt2-compiled-built", action="store_true")
     p.add_argument("--from-raw", help="only aggregate and report a raw .jsonl file of an earlier run")
+    p.add_argument("--only", help="comma-separated workloads to run (default all): " +
+                   ", ".join([e[0] for e in ENCODERS] + OTHER_WORKLOADS))
     a = p.parse_args()
+    known = [e[0] for e in ENCODERS] + OTHER_WORKLOADS
+    a.only = [w.strip() for w in a.only.split(",") if w.strip()] if a.only else known
+    unknown = [w for w in a.only if w not in known]
+    if unknown:
+        p.error(f"--only: unknown workload(s) {', '.join(unknown)}; known: {', '.join(known)}")
     rounds = a.rounds or (1 if a.quick else 3)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     os.makedirs(os.path.join(HERE, "results", "raw"), exist_ok=True)
@@ -131,7 +150,8 @@ def main():
     if a.from_raw:
         rows = [json.loads(l) for l in open(a.from_raw)]
         rounds = max(r.get("round", 1) for r in rows)
-        loads = [r["load1"] for r in rows if r.get("tag") == "ceiling"][::len(ENCODERS)]
+        encoders_run = {r.get("workload") for r in rows} & {e[0] for e in ENCODERS}
+        loads = [r["load1"] for r in rows if r.get("tag") == "ceiling"][::max(1, len(encoders_run))]
         prep = json.load(open(os.path.join(WORK, "prepare.json")))
         a.quick = any(r.get("tag") == "ceiling" and "--reps" in r["cmd"] and r["cmd"].endswith("--reps 3") for r in rows)
         finish(rows, a, rounds, prep, loads, sum(r.get("wall_s", 0) for r in rows))
@@ -145,6 +165,8 @@ def main():
     loads = []
 
     impls = [i for i in ENCODER_IMPLS if not (a.skip_torch_compile and i == "torch-compile")]
+    encoders = [e for e in ENCODERS if e[0] in a.only]
+    only = set(a.only)
     gen_bin = os.path.join(a.bin_dir, "GPT2CompiledBench")
     have_gen = os.path.exists(gen_bin) and prep.get("gpt2_compiled_built")
     classify_app = os.path.join(a.aot_dir, "classify-app")
@@ -154,7 +176,7 @@ def main():
     for rnd in range(1, rounds + 1):
         loads.append(loadavg())
         log(f"round {rnd}/{rounds} (load {loads[-1]:.2f}, {time.time() - started:.0f} s so far)")
-        for wid, key, batch, seq, reps_full, reps_quick in ENCODERS:
+        for wid, key, batch, seq, reps_full, reps_quick in encoders:
             # The ceiling is sampled before every encoder workload, so that it sees the same machine state.
             r.run("ceiling", [mb, "ceiling", "--threads", str(a.threads), "--reps", "3" if q else "5"], peer=False,
                   meta={"round": rnd})
@@ -182,7 +204,8 @@ def main():
         # GPT-2 greedy decoding
         gpt2_dir = os.path.join(WORK, "gpt2-random")
         greps = "1" if q else "3"
-        for impl in ["ours-eager", "torch", "ort"] + (["ours-compiled-generator"] if have_gen else []):
+        for impl in (["ours-eager", "torch", "ort"] + (["ours-compiled-generator"] if have_gen else [])
+                     if "gpt2_greedy_64" in only else []):
             meta = {"round": rnd, "workload": "gpt2_greedy_64", "impl": impl}
             if impl == "ours-eager":
                 cmd = [mb, "gpt2", "--model", gpt2_dir, "--tokens", "64", "--prompt", "8", "--reps", greps,
@@ -198,13 +221,14 @@ def main():
                 log(f"  gpt2_greedy_64  {impl:14s} {row['median_ms']:9.1f} ms  ({row['tokens_per_s']:.1f} tokens/s)")
         # Training step (tiny BERT MLM) and tokenizers
         steps = "3" if q else "10"
-        row = r.run("training", [os.path.join(a.bin_dir, "TrainingStep"), steps], peer=False,
-                    meta={"round": rnd, "workload": "training_step", "impl": "ours-eager"})
-        row2 = r.run("training", [a.python, os.path.join(HERE, "peers", "training_peer.py"), steps, str(a.threads)],
-                     peer=True, meta={"round": rnd, "workload": "training_step", "impl": "torch"})
-        if "ms_per_step" in row and "ms_per_step" in row2:
-            log(f"  training step   ours {row['ms_per_step']:.1f} ms, PyTorch {row2['ms_per_step']:.1f} ms")
-        for kind in ["wordpiece", "bpe"]:
+        if "training_step" in only:
+            row = r.run("training", [os.path.join(a.bin_dir, "TrainingStep"), steps], peer=False,
+                        meta={"round": rnd, "workload": "training_step", "impl": "ours-eager"})
+            row2 = r.run("training", [a.python, os.path.join(HERE, "peers", "training_peer.py"), steps, str(a.threads)],
+                         peer=True, meta={"round": rnd, "workload": "training_step", "impl": "torch"})
+            if "ms_per_step" in row and "ms_per_step" in row2:
+                log(f"  training step   ours {row['ms_per_step']:.1f} ms, PyTorch {row2['ms_per_step']:.1f} ms")
+        for kind in [k for k in ["wordpiece", "bpe"] if f"tokenizer_{k}" in only]:
             passes = "1" if q else "3"
             env_note = {"round": rnd, "workload": f"tokenizer_{kind}"}
             o = r.run("tokenizer", [os.path.join(a.bin_dir, "TokenizerThroughput"), kind, ROOT, passes], peer=False,
@@ -214,19 +238,19 @@ def main():
             if "mb_per_s" in o and "mb_per_s" in t:
                 log(f"  tokenizer {kind:9s} ours {o['mb_per_s']:.1f} MB/s, HF {t['mb_per_s']:.1f} MB/s")
         # Cold starts: process start to exit, for a one-sentence app
-        ids = prep["minilm_sentence_ids"]
         cold = [
             ("coldstart_minilm", "ours-aot", [os.path.join(a.aot_dir, "minilm-harness"),
-                                              os.path.join(a.aot_dir, "minilm", "minilm.weights"), "--ids", *ids.split()], False),
+                                              os.path.join(a.aot_dir, "minilm", "minilm.weights"), "--ids",
+                                              *prep.get("minilm_sentence_ids", "").split()], False),
             ("coldstart_minilm", "torch", [a.python, peer_script, "coldstart", "--model", MODELS["minilm"]["dir"],
                                            "--text", SENTENCE, "--threads", str(a.threads)], True),
             ("coldstart_classify", "ours-aot", [classify_app, os.path.join(a.aot_dir, "classify", "classify.weights"),
-                                                *prep["classify_sentence_ids"].split()], False),
+                                                *prep.get("classify_sentence_ids", "").split()], False),
             ("coldstart_classify", "torch", [a.python, peer_script, "coldstart", "--classifier", "--model",
                                              os.path.join(ROOT, "samples", "classify", "model"), "--text", SENTENCE,
                                              "--threads", str(a.threads)], True),
         ]
-        for wid, impl, cmd, peer in cold:
+        for wid, impl, cmd, peer in (c for c in cold if c[0] in only):
             row = r.run(wid, cmd, peer=peer, parse=False, meta={"round": rnd, "workload": wid, "impl": impl})
             log(f"  {wid:18s} {impl:9s} {row['wall_s']:6.2f} s  rss {row['max_rss_mb']:5.0f} MB  {row.get('stdout', '')[:70]}")
     loads.append(loadavg())
@@ -245,14 +269,33 @@ def finish(rows, a, rounds, prep, loads, seconds):
     log(f"wrote Benchmarks/results/all.json, docs/benchmarks.md, docs/benchmarks.png in {time.time() - started:.0f} s")
 
 
+HARNESS_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]   # the harness's input kinds 0, 1, 2
+
+
+def harness_input_kinds(header):
+    """The input names of a generated header, in its order (from its `inputs[i] = NAME: …` comments), checked
+    against NAME_NUM_INPUTS and against the inputs the harness can make."""
+    import re
+    text = open(header).read()
+    names = re.findall(r"inputs\[\d+\] = (\w+):", text)
+    count = re.search(r"#define \w+_NUM_INPUTS (\d+)", text)
+    if not count or int(count.group(1)) != len(names) or not set(names) <= set(HARNESS_INPUTS):
+        sys.exit(f"prepare: {header}: inputs {names} (NUM_INPUTS {count and count.group(1)}): the harness makes only {HARNESS_INPUTS}")
+    return names
+
+
 def prepare(a, r):
     """Everything built once per run and not timed as a workload: random checkpoints, ONNX exports (plus the
     ORT transformer optimizer), the AOT libraries with their harnesses, the classifier app, sentence ids.
-    Records how long each step took (the compile times of AOT, ORT and OpenVINO include them)."""
+    Records how long each step took (the compile times of AOT, ORT and OpenVINO include them). Only what the
+    workloads of --only need is prepared."""
     os.makedirs(WORK, exist_ok=True)
     tcompile = os.path.join(a.bin_dir, "tcompile")
     peer_script = os.path.join(HERE, "peers", "models_peer.py")
     prep = {"gpt2_compiled_built": a.gpt2_compiled_built}
+    only = set(a.only)
+    wanted = {key for wid, key, *_ in ENCODERS if wid in only} | ({"minilm"} if "coldstart_minilm" in only else set())
+    gpt2 = "gpt2_greedy_64" in only
 
     def step(name, cmd, peer=False):
         row = r.run(name, cmd, peer=peer, meta={"workload": "prepare", "impl": name})
@@ -260,30 +303,35 @@ def prepare(a, r):
             sys.exit(f"prepare: {name} failed: {row.get('error')}\n  {row['cmd']}")
         return row
 
-    for arch, key in (("bert-base", "bert-base-random"), ("gpt2", "gpt2-random")):
-        if not os.path.exists(os.path.join(WORK, key, "model.safetensors")):
+    random = [(MODELS[k]["arch"], MODELS[k]["dir"]) for k in MODELS if k in wanted and "arch" in MODELS[k]]
+    for arch, directory in random + ([("gpt2", os.path.join(WORK, "gpt2-random"))] if gpt2 else []):
+        if not os.path.exists(os.path.join(directory, "model.safetensors")):
             log(f"prepare: random {arch} checkpoint")
-            step(f"checkpoint {arch}", [a.python, peer_script, "random-checkpoint", "--arch", arch, "--out", os.path.join(WORK, key)], peer=True)
+            step(f"checkpoint {arch}", [a.python, peer_script, "random-checkpoint", "--arch", arch, "--out", directory], peer=True)
     onnx_dir = os.path.join(WORK, "onnx")
     gpt2_cache = os.path.join(onnx_dir, "gpt2.json")
-    if not (os.path.exists(gpt2_cache) and os.path.exists(os.path.join(onnx_dir, "gpt2-decode.opt.onnx"))):
+    if gpt2 and not (os.path.exists(gpt2_cache) and os.path.exists(os.path.join(onnx_dir, "gpt2-decode.opt.onnx"))):
         log("prepare: ONNX export (prefill + decode with past) and ORT transformer optimizer for GPT-2")
         row = step("onnx gpt2", [a.python, peer_script, "prepare-gpt2", "--model", os.path.join(WORK, "gpt2-random"),
                                  "--out", onnx_dir, "--threads", str(a.threads)], peer=True)
         json.dump({k: row[k] for k in ("export_and_optimize_ms", "fused_operators")}, open(gpt2_cache, "w"))
-    prep["gpt2_ort_prepare"] = json.load(open(gpt2_cache))
-    for key, model in MODELS.items():
+    if gpt2:
+        prep["gpt2_ort_prepare"] = json.load(open(gpt2_cache))
+    for key, model in ((k, m) for k, m in MODELS.items() if k in wanted):
         cache = os.path.join(onnx_dir, key + ".json")
         if not (os.path.exists(cache) and os.path.exists(os.path.join(onnx_dir, key + ".opt.onnx"))):
             log(f"prepare: ONNX export and ORT transformer optimizer for {key}")
             row = step(f"onnx {key}", [a.python, peer_script, "prepare", "--model", model["dir"], "--out", onnx_dir, "--name", key,
                                        "--num-heads", str(model["heads"]), "--hidden", str(model["hidden"]),
                                        "--threads", str(a.threads)], peer=True)
-            json.dump({k: row[k] for k in ("export_ms", "ort_optimizer_ms", "fused_operators")}, open(cache, "w"))
+            json.dump({**{k: row[k] for k in ("export_ms", "ort_optimizer_ms", "fused_operators", "inputs")},
+                      "peak_rss_mb": row["max_rss_mb"]}, open(cache, "w"))
         cached = json.load(open(cache))
         prep[f"{key}_export_ms"] = cached["export_ms"]
         prep[f"{key}_ort_optimizer_ms"] = cached["ort_optimizer_ms"]
         prep[f"{key}_ort_fused_operators"] = cached["fused_operators"]
+        prep[f"{key}_inputs"] = cached.get("inputs")
+        prep[f"{key}_onnx_prepare_peak_rss_mb"] = cached.get("peak_rss_mb")   # torch export + ORT optimizer
         # AOT: tcompile export (trace) + tcompile compile (-O2, LLVM, libNAME.a), then the C harness.
         out = os.path.join(a.aot_dir, key)
         os.makedirs(out, exist_ok=True)
@@ -297,19 +345,24 @@ def prepare(a, r):
         prep[f"{key}_aot_compile_ms"] = (e["wall_s"] + c["wall_s"]) * 1e3
         prep[f"{key}_tcompile_summary"] = c.get("stdout", "")
         prep[f"{key}_aot_peak_rss_mb"] = max(e["max_rss_mb"], c["max_rss_mb"])
+        kinds = harness_input_kinds(os.path.join(out, f"{key}.h"))
+        prep[f"{key}_aot_inputs"] = kinds
         subprocess.run(["cc", "-O2", "-std=c11", f"-DM={key}", f"-DMU={key.upper()}", f'-DMODEL_HEADER="{key}.h"',
+                        "-DINPUT_KINDS={" + ", ".join(str(HARNESS_INPUTS.index(n)) for n in kinds) + "}",
                         os.path.join(HERE, "aot", "harness.c"), "-I", out, "-L", out, f"-l{key}", "-lopenblas", "-lm", "-lpthread",
                         "-o", os.path.join(a.aot_dir, f"{key}-harness")], check=True)
     # The link-c sample's classifier app, for its cold start.
-    out = os.path.join(a.aot_dir, "classify")
-    os.makedirs(out, exist_ok=True)
-    step("tcompile export classify", [tcompile, "export", os.path.join(ROOT, "samples", "classify", "model"), "--task",
-                                      "text-classification", "--name", "classify", "--max-batch", "1", "--max-seq", "64",
-                                      "-o", os.path.join(out, "model.json")])
-    r.run("tcompile compile classify", [tcompile, os.path.join(out, "model.json"), "-o", out], peer=False, parse=False)
-    subprocess.run(["cc", "-O2", "-std=c11", os.path.join(ROOT, "samples", "link-c", "main.c"), "-I", out, "-L", out,
-                    "-lclassify", "-lopenblas", "-lm", "-lpthread", "-o", os.path.join(a.aot_dir, "classify-app")], check=True)
-    for key, directory in (("minilm", MODELS["minilm"]["dir"]), ("classify", os.path.join(ROOT, "samples", "classify", "model"))):
+    if "coldstart_classify" in only:
+        out = os.path.join(a.aot_dir, "classify")
+        os.makedirs(out, exist_ok=True)
+        step("tcompile export classify", [tcompile, "export", os.path.join(ROOT, "samples", "classify", "model"), "--task",
+                                          "text-classification", "--name", "classify", "--max-batch", "1", "--max-seq", "64",
+                                          "-o", os.path.join(out, "model.json")])
+        r.run("tcompile compile classify", [tcompile, os.path.join(out, "model.json"), "-o", out], peer=False, parse=False)
+        subprocess.run(["cc", "-O2", "-std=c11", os.path.join(ROOT, "samples", "link-c", "main.c"), "-I", out, "-L", out,
+                        "-lclassify", "-lopenblas", "-lm", "-lpthread", "-o", os.path.join(a.aot_dir, "classify-app")], check=True)
+    apps = (("minilm", MODELS["minilm"]["dir"]), ("classify", os.path.join(ROOT, "samples", "classify", "model")))
+    for key, directory in (app for app in apps if f"coldstart_{app[0]}" in only):
         ids = subprocess.run([tcompile, "tokenize", "--tokenizer", directory, "--text", SENTENCE], capture_output=True,
                              text=True, check=True, env=r.ours_env).stdout.strip()
         # The app gets the real tokens only, as transformers' tokenizer gives them to PyTorch (all-MiniLM-L6-v2's
@@ -390,9 +443,12 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
                 entry[k] = stats([r[k] for r in rs]) if k in ("tokens_per_s", "trace_ms") else rs[0][k]
         workloads.setdefault(wid, {"impls": {}})["impls"][impl] = entry
 
+    ran = {r.get("workload") for r in rows}   # --only runs a subset: report only what ran
     for wid, key, batch, seq, *_ in ENCODERS:
+        if wid not in ran:
+            continue
         w = workloads.setdefault(wid, {"impls": {}})
-        w.update(model=MODELS[key]["label"], batch=batch, seq=seq)
+        w.update(model=MODELS[key]["label"], model_key=key, batch=batch, seq=seq)
         for impl in ENCODER_IMPLS:
             put(wid, impl, [r for r in ok if r.get("workload") == wid and r.get("impl") == impl and "median_ms" in r])
         flops = [r["matmul_flops"] for r in ok if r.get("workload") == wid and "matmul_flops" in r]
@@ -406,17 +462,19 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
                 w["impls"][peer]["export_ms"] = prep[f"{key}_export_ms"]
                 if peer == "ort":
                     w["impls"][peer]["ort_optimizer_ms"] = prep.get(f"{key}_ort_optimizer_ms")
-    g = workloads.setdefault("gpt2_greedy_64", {"impls": {}})
+    g = workloads.setdefault("gpt2_greedy_64", {"impls": {}}) if "gpt2_greedy_64" in ran else {}
     g.update(model="GPT-2 small config (124M, random init), greedy 64 tokens, prompt 8, KV cache", batch=1, seq=72,
              matmul_flops=gpt2_flops(), flops_source="analytic (see gpt2_flops in bench_all.py)")
     for impl in ["ours-eager", "torch", "ort", "ours-compiled-generator"]:
         put("gpt2_greedy_64", impl, [r for r in ok if r.get("workload") == "gpt2_greedy_64" and r.get("impl") == impl and "median_ms" in r])
-    t = workloads.setdefault("training_step", {"impls": {}})
+    t = workloads.setdefault("training_step", {"impls": {}}) if "training_step" in ran else {}
     t.update(model="tiny BERT MLM training step (2 layers, hidden 128, vocab 30522, batch 8×64, AdamW)", matmul_flops=None)
     for impl in ["ours-eager", "torch"]:
         put("training_step", impl, [r for r in ok if r.get("workload") == "training_step" and r.get("impl") == impl and "ms_per_step" in r], "ms_per_step")
     for kind in ["wordpiece", "bpe"]:
         wid = f"tokenizer_{kind}"
+        if wid not in ran:
+            continue
         tw = workloads.setdefault(wid, {"impls": {}})
         tw.update(model=f"{'WordPiece (all-MiniLM-L6-v2)' if kind == 'wordpiece' else 'byte-level BPE (GPT-2)'} tokenizer, one thread, MB/s")
         for impl in ["ours", "hf-tokenizers"]:

@@ -11,9 +11,14 @@ ROOT = os.path.dirname(HERE)
 IMPLS = ["ours-eager", "ours-jit", "ours-aot", "torch", "torch-compile", "ort", "openvino"]
 HEAD = {"ours-eager": "ours eager", "ours-jit": "ours JIT", "ours-aot": "ours AOT", "torch": "PyTorch eager",
         "torch-compile": "torch.compile", "ort": "ONNX Runtime", "openvino": "OpenVINO"}
-ORDER = ["minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128", "gpt2_greedy_64", "training_step"]
+ENCODERS = ["minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128", "distilbert_1x128", "distilbert_8x128",
+            "xlmr_1x128"]
+ORDER = ENCODERS + ["gpt2_greedy_64", "training_step"]
 SHORT = {"minilm_1x16": "MiniLM-L6 1×16", "minilm_1x128": "MiniLM-L6 1×128", "minilm_8x128": "MiniLM-L6 8×128",
-         "bertbase_1x128": "BERT-base 1×128", "gpt2_greedy_64": "GPT-2 greedy 64 tok", "training_step": "tiny-BERT train step"}
+         "bertbase_1x128": "BERT-base 1×128", "distilbert_1x128": "DistilBERT 1×128",
+         "distilbert_8x128": "DistilBERT 8×128", "xlmr_1x128": "XLM-R base 1×128",
+         "gpt2_greedy_64": "GPT-2 greedy 64 tok", "training_step": "tiny-BERT train step"}
+MODEL_NAME = {"minilm": "MiniLM-L6", "bertbase": "BERT-base", "distilbert": "DistilBERT", "xlmr": "XLM-R base"}
 LONG = dict(SHORT, gpt2_greedy_64="GPT-2 small, greedy 64 tokens (per generation)",
             training_step="tiny-BERT MLM training step (per step)")
 NOT_RUN = {
@@ -53,6 +58,25 @@ def cell(w, wid, impl):
     if "tokens_per_s" in e and e["tokens_per_s"]:
         s += f"<br>{e['tokens_per_s']['median']:.1f} tok/s"
     return s
+
+
+def encoder_models(W, prep):
+    """Which checkpoint each encoder row runs, the inputs it takes and what ORT's transformer optimizer fused."""
+    seen, lines = set(), []
+    for wid in ENCODERS:
+        w = W.get(wid)
+        key = w.get("model_key", wid.split("_")[0]) if w else None
+        if not w or key in seen:
+            continue
+        seen.add(key)
+        fused = prep.get(f"{key}_ort_fused_operators")
+        fused_text = ", ".join(f"{name} ×{n}" for name, n in sorted(fused.items())) if fused else "not recorded"
+        inputs = prep.get(f"{key}_inputs") or ["input_ids", "attention_mask", "token_type_ids"]
+        lines.append(f"- {MODEL_NAME.get(key, key)}: {w['model']}; inputs "
+                     + ", ".join(f"`{i}`" for i in inputs)
+                     + f". ONNX Runtime's transformer optimizer (model_type bert) fused: {fused_text}.")
+    return ("\nEncoders (random checkpoints are written by `Benchmarks/peers/models_peer.py random-checkpoint` with "
+            "transformers' own classes, seed 0, and loaded by every runtime):\n\n" + "\n".join(lines) + "\n") if lines else ""
 
 
 def table(header, rows):
@@ -98,6 +122,7 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
             continue
         rows.append([LONG[wid]] + [cell(W[wid], wid, i) for i in IMPLS])
     md.append(table(["workload"] + [HEAD[i] for i in IMPLS], rows))
+    md.append(encoder_models(W, result.get("prepare", {})))
     have_generator = "ours-compiled-generator" in W.get("gpt2_greedy_64", {}).get("impls", {})
     md.append(("\n¹ GPT-2's JIT cell is `CompiledGenerator` (`GPT2CompiledBench`): the prefill and single-token "
                "decode graphs traced from the same model, JIT-compiled, driven by the same decoding loop as eager "
@@ -143,6 +168,18 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
     md.append(table(["workload", "GFLOP / call"] + [HEAD[i] for i in IMPLS], rows))
 
     md.append("\n## Peak memory, compile time, time to first result\n")
+    if "xlmr_1x128" in W:
+        md.append("XLM-R's word embedding table is 250002 × 768 float32, 768 MB of its 1.1 GB of weights, so its peak "
+                  "memory row shows what each runtime keeps of it: ours eager and JIT map the checkpoint's safetensors file "
+                  "(aligned float32 tensors are borrowed from the mapping, not copied, at load), the AOT library maps its "
+                  "`.weights` file; PyTorch loads it through transformers' safetensors loader, ONNX Runtime and OpenVINO "
+                  "from the ONNX file. "
+                  + (f"Preparing the ONNX model (`torch.onnx.export` and the transformer optimizer, one process) peaked at "
+                     f"{result['prepare']['xlmr_onnx_prepare_peak_rss_mb']:.0f} MB; "
+                     if result.get("prepare", {}).get("xlmr_onnx_prepare_peak_rss_mb") else "")
+                  + (f"`tcompile export` and `tcompile` (two processes, each writing a 1.1 GB weights file) at "
+                     f"{result['prepare']['xlmr_aot_peak_rss_mb']:.0f} MB."
+                     if result.get("prepare", {}).get("xlmr_aot_peak_rss_mb") else "") + "\n")
     md.append("Peak memory is the process's max RSS (from `wait4`), so it includes the runtime itself (for the Python "
               "peers: the interpreter and the imported libraries). Compile time: ours JIT = trace + -O2 passes + LLVM JIT "
               "in process; ours AOT = `tcompile export` + `tcompile` (two processes, once per run); torch.compile = its "
@@ -178,12 +215,13 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
             rows.append(["", "first result s"] + [first(i) for i in IMPLS])
     md.append(table(["workload", ""] + [HEAD[i] for i in IMPLS], rows))
 
-    md.append("\n## Cold start of a one-sentence app\n")
-    md.append("Whole process, launch to exit, for one sentence (“The striker scored a late goal in the final.”): "
-              "the AOT library linked into a small C program (weights memory-mapped by `NAME_create`, one `NAME_run`) "
-              "against `python -c \"import torch, transformers; …\"` loading the same checkpoint and tokenizer and running "
-              "one forward. The C programs get token ids from `tcompile tokenize` (run beforehand, not timed); Python "
-              "tokenizes inside the timed process.\n")
+    if result["coldstart"]:   # absent from an --only run without the cold-start workloads
+        md.append("\n## Cold start of a one-sentence app\n")
+        md.append("Whole process, launch to exit, for one sentence (“The striker scored a late goal in the final.”): "
+                  "the AOT library linked into a small C program (weights memory-mapped by `NAME_create`, one `NAME_run`) "
+                  "against `python -c \"import torch, transformers; …\"` loading the same checkpoint and tokenizer and running "
+                  "one forward. The C programs get token ids from `tcompile tokenize` (run beforehand, not timed); Python "
+                  "tokenizes inside the timed process.\n")
     rows = []
     labels = {"coldstart_minilm": "MiniLM-L6 sentence embedding (Benchmarks/aot/harness.c)",
               "coldstart_classify": "tiny BERT classifier (samples/link-c)"}
@@ -192,9 +230,9 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         rows.append([labels[wid], f"{o['wall_s']['median']:.3f} s, {o['max_rss_mb']['median']:.0f} MB" if o else "—",
                      f"{t['wall_s']['median']:.2f} s, {t['max_rss_mb']['median']:.0f} MB" if t else "—",
                      f"{t['wall_s']['median'] / o['wall_s']['median']:.0f}×" if o and t else "—"])
-    md.append(table(["app", "ours AOT (C)", "Python + PyTorch", "Python ÷ ours"], rows))
+    if rows:
+        md.append(table(["app", "ours AOT (C)", "Python + PyTorch", "Python ÷ ours"], rows))
 
-    md.append("\n## Tokenizers (one thread, MB/s of UTF-8 input; higher is better)\n")
     rows = []
     for kind in ("wordpiece", "bpe"):
         w = W.get(f"tokenizer_{kind}")
@@ -203,7 +241,9 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         o, h = w["impls"]["ours"]["mb_per_s"], w["impls"]["hf-tokenizers"]["mb_per_s"]
         rows.append([w["model"].split(" tokenizer")[0], f"{o['median']:.1f} ({o['min']:.1f}–{o['max']:.1f})",
                      f"{h['median']:.1f} ({h['min']:.1f}–{h['max']:.1f})", f"{o['median'] / h['median']:.2f}×"])
-    md.append(table(["tokenizer", "ours", "HF tokenizers " + str(W.get('tokenizer_wordpiece', {}).get('impls', {}).get('hf-tokenizers', {}).get('version', '')), "ours ÷ HF"], rows))
+    if rows:
+        md.append("\n## Tokenizers (one thread, MB/s of UTF-8 input; higher is better)\n")
+        md.append(table(["tokenizer", "ours", "HF tokenizers " + str(W.get('tokenizer_wordpiece', {}).get('impls', {}).get('hf-tokenizers', {}).get('version', '')), "ours ÷ HF"], rows))
 
     checks = []
     for wid in ORDER:
@@ -218,8 +258,9 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
             if w["impls"]["torch"]["check_tokens"] != w["impls"]["ours-eager"]["check_tokens"]:
                 checks.append(f"{SHORT[wid]}: first tokens differ from PyTorch's")
     md.append("\n## Same inputs, same results\n")
-    md.append("Every runtime gets the same ids (1000 + 7919·i mod 29000, mask ones, token types zero) and the same "
-              "weights (the random BERT-base and GPT-2 checkpoints are written once and loaded by all), and reports the "
+    md.append("Every runtime gets the same ids (1000 + 7919·i mod 29000, mask ones, token types zero where the model takes "
+              "them) and the same weights (the random BERT-base, DistilBERT, XLM-R and GPT-2 checkpoints are written once and "
+              "loaded by all), and reports the "
               "mean |last_hidden_state| (GPT-2: its first 8 greedy tokens). "
               + ("All agree with PyTorch within 0.1 %." if not checks else "Disagreements: " + "; ".join(checks) + ".") + "\n")
     if result["errors"]:
@@ -239,10 +280,14 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         "attention); torch.compile is the default inductor backend with `dynamic=False` (its cache is kept in "
         "Benchmarks/.work, so rounds after the first compile faster). ORT runs the model exported by the legacy "
         "exporter (`dynamo=False`, opset 17, dynamic batch and seq) and rewritten by `onnxruntime.transformers.optimizer` "
-        "(model_type bert: fused Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization), with "
+        "(model_type bert for every encoder, DistilBERT and XLM-R included; the fused operators per model are listed "
+        "below the time table), with "
         "`ORT_ENABLE_ALL`, sequential execution. OpenVINO compiles the plain ONNX export (dynamic shapes, "
-        "`PERFORMANCE_HINT=LATENCY`) with `INFERENCE_PRECISION_HINT=f32`: this CPU has AMX-BF16, where OpenVINO's default "
-        "would compute in bfloat16 — every runtime here computes in float32.\n"
+        "`PERFORMANCE_HINT=LATENCY`) with `INFERENCE_PRECISION_HINT=f32`: "
+        + (f"this CPU has {' and '.join(f.upper() for f in m['features'] if 'bf16' in f)}, where OpenVINO's default would "
+           "compute in bfloat16" if any("bf16" in f for f in m["features"]) else "on a CPU with bfloat16 instructions "
+           "OpenVINO's default would compute in bfloat16")
+        + " — every runtime here computes in float32.\n"
         "- Ours JIT and AOT are compiled once for batch ≤ 8, seq ≤ 128 and run every shape from that one compilation; "
         "torch.compile specializes per shape; ORT and OpenVINO use dynamic shapes.\n"
         "- Matmul FLOPs per call are `Graph.matmulFLOPs(at:)` of the traced graph at the workload's dims (the count "
@@ -270,7 +315,7 @@ def plot(result, png_path):
     impls = ["ours-eager", "ours-jit", "ours-aot", "torch-compile", "ort", "openvino"]
     colors = {"ours-eager": "#9ecae1", "ours-jit": "#4292c6", "ours-aot": "#08519c", "torch-compile": "#fdae6b",
               "ort": "#e6550d", "openvino": "#a63603"}
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(15, 5), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(19, 5.5), gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / len(impls)
     for k, impl in enumerate(impls):
         xs, ys = [], []
@@ -331,7 +376,7 @@ def update_readme(result, readme_path):
         return
     W = result["workloads"]
     rows = []
-    for wid in ["minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128"]:
+    for wid in ENCODERS:
         w = W.get(wid)
         if not w:
             continue

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # The one benchmark command: ours (eager, JIT-compiled, AOT library in a C harness) against PyTorch eager,
 # torch.compile, ONNX Runtime (with its transformer optimizer) and OpenVINO on MiniLM-L6 (1×16, 1×128,
-# 8×128), a BERT-base config (1×128), GPT-2 small greedy decoding (64 tokens, KV cache), the tiny-BERT
-# training step and tokenizer throughput; the machine's sgemm ceiling; cold starts. Same thread count for
+# 8×128), a BERT-base config (1×128), a DistilBERT config (distilbert-base-uncased sizes, 1×128 and 8×128)
+# and an XLM-R config (xlm-roberta-base sizes, 1×128; its 768 MB embedding table shows in peak memory), the
+# last three with random weights, GPT-2 small greedy decoding (64 tokens, KV cache), the tiny-BERT training
+# step and tokenizer throughput; the machine's sgemm ceiling; cold starts. Same thread count for
 # every runtime, every measurement in its own process, ours and the peers interleaved in each round.
 #
 # Writes Benchmarks/results/all.json (+ results/raw/all-*.jsonl), docs/benchmarks.md, docs/benchmarks.png
 # and the benchmark block of README.md.
 #
-# Usage: Benchmarks/run-all.sh [--quick] [--rounds N] [--skip-torch-compile]
+# Usage: Benchmarks/run-all.sh [--quick] [--rounds N] [--skip-torch-compile] [--only WORKLOAD[,…]]
 #   --quick    one round, few repetitions, for development: 10-15 min on this 2-core machine while other
-#              builds ran (most of it is compilation: tracing for our JIT and CompiledGenerator, torch.compile)
+#              builds ran (most of it is compilation: tracing for our JIT and CompiledGenerator, torch.compile),
+#              before the DistilBERT and XLM-R rows existed; those three rows alone took 9.4 min more under a load
+#              of ~7, plus 6-7 min once for XLM-R's ONNX export and transformer optimizer (8.4 GB peak RSS) when
+#              Benchmarks/.work has none yet
 #   default    three rounds; run it on an otherwise idle machine (41 min here under a load average of ~6
 #              from other builds, before the CompiledGenerator column existed; quiet, expect about 20-25 min)
+#   --only     a comma-separated subset of the workloads, for development (e.g. distilbert_1x128,xlmr_1x128;
+#              `Benchmarks/bench_all.py --help` lists them); only what they need is built and prepared. It still
+#              rewrites the results and documents with that subset: restore them before committing.
 # Environment: THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
 #   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
 set -euo pipefail
@@ -28,12 +36,27 @@ if ! "$python" -c "import torch, transformers, tokenizers, onnxruntime, onnx, op
 fi
 scripts/fetch-minilm.sh
 build() { swift build -c release --package-path Benchmarks --scratch-path "$scratch" --product "$1"; }
-for product in ModelBench TrainingStep TokenizerThroughput tcompile; do
+# --only: build just the products its workloads need (all of them without it).
+only=all
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+        --only) only=${args[i + 1]:-} ;;
+        --only=*) only=${args[i]#--only=} ;;
+    esac
+done
+wants() { [ "$only" = all ] || [[ ",$only," == *",$1"* ]]; }
+products=(ModelBench tcompile)
+if wants training_step; then products+=(TrainingStep); fi
+if wants tokenizer_; then products+=(TokenizerThroughput); fi
+for product in "${products[@]}"; do
     build "$product" 2>&1 | grep -E "error|warning: unre|Compiling|Build of" | tail -3
 done
 # The compiled GPT-2 generator benchmark builds only once CompiledGenerator exists (see its main.swift).
 gpt2_compiled=()
-if build GPT2CompiledBench >"$scratch/gpt2-compiled-build.log" 2>&1; then
+if ! wants gpt2_greedy_64; then
+    :
+elif build GPT2CompiledBench >"$scratch/gpt2-compiled-build.log" 2>&1; then
     gpt2_compiled=(--gpt2-compiled-built)
     echo "GPT2CompiledBench built: the compiled GPT-2 column will be filled"
 else

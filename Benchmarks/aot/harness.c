@@ -9,8 +9,10 @@
  *
  * Threads: BENCH_THREADS (NAME_set_threads), else the library's default of one per core.
  *
- * Ids are the benchmark's deterministic sequence (1000 + 7919·i mod 29000), mask ones, token types zeros, in
- * the input order of the generated header (input_ids, attention_mask, token_type_ids). */
+ * Ids are the benchmark's deterministic sequence (1000 + 7919·i mod 29000), mask ones, token types zeros. The
+ * header says how many inputs the model takes (NAME_NUM_INPUTS) and names them in comments; bench_all.py reads
+ * those names and passes their order as -DINPUT_KINDS='{0, 1}' (0 input_ids, 1 attention_mask, 2 token_type_ids;
+ * DistilBERT and XLM-R take no token types). Without it, inputs[i] is kind i. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -56,7 +58,16 @@ int main(int argc, char **argv) {
     F(_set_threads)(model, threads ? atoi(threads) : 0);
     void *workspace = aligned_alloc(64, (F(_workspace_size)() + 63) / 64 * 64);
     int64_t dims[8] = {batch, seq};   /* batch, seq: the order of the generated header */
-    const void *inputs[3] = {ids, mask, types};
+#ifdef INPUT_KINDS
+    static const int kinds[] = INPUT_KINDS;
+    _Static_assert(sizeof kinds / sizeof kinds[0] == CAT(MU, _NUM_INPUTS), "INPUT_KINDS must name every input of the header");
+#else
+    _Static_assert(CAT(MU, _NUM_INPUTS) <= 3, "more than input_ids, attention_mask, token_type_ids: pass -DINPUT_KINDS");
+    static const int kinds[] = {0, 1, 2};
+#endif
+    const void *by_kind[3] = {ids, mask, types};
+    const void *inputs[CAT(MU, _NUM_INPUTS)];
+    for (int i = 0; i < CAT(MU, _NUM_INPUTS); i++) inputs[i] = by_kind[kinds[i]];
     void *outputs[8];
     int64_t elements[8];
     for (int o = 0; o < CAT(MU, _NUM_OUTPUTS); o++) {

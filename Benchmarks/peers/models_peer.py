@@ -3,8 +3,10 @@
 with ours and reads each process's peak RSS). Prints one JSON object on stdout.
 
   models_peer.py prepare  --model DIR --out DIR --name NAME --num-heads H --hidden H
-      exports DIR's BertModel to NAME.onnx (legacy TorchScript exporter, dynamo=False, dynamic batch and seq)
-      and runs onnxruntime.transformers.optimizer (model_type bert) into NAME.opt.onnx.
+      exports DIR's encoder (AutoModel: BERT, DistilBERT, XLM-R) to NAME.onnx (legacy TorchScript exporter,
+      dynamo=False, dynamic batch and seq; inputs input_ids, attention_mask and, when the family has them,
+      token_type_ids) and runs onnxruntime.transformers.optimizer (model_type bert for all three) into
+      NAME.opt.onnx.
   models_peer.py encoder  --runtime torch|torch-compile|ort|openvino --model DIR --onnx-dir DIR --name NAME
                           --batch B --seq S --reps N --threads T
   models_peer.py prepare-gpt2 --model DIR --out DIR
@@ -16,12 +18,12 @@ with ours and reads each process's peak RSS). Prints one JSON object on stdout.
   models_peer.py coldstart --model DIR --text TEXT [--classifier]
       import torch + transformers, load the model and tokenizer, tokenize, one forward: the cold start that
       the AOT C app is compared with (the caller times the whole process).
-  models_peer.py random-checkpoint --arch bert-base|gpt2 --out DIR
+  models_peer.py random-checkpoint --arch bert-base|distilbert|xlm-roberta|gpt2 --out DIR
       a randomly initialized checkpoint (seed 0), so that ours and the peers load identical weights.
 
 Threads: torch.set_num_threads(T); ORT intra_op_num_threads=T (inter_op 1, sequential); OpenVINO
-INFERENCE_NUM_THREADS=T with f32 inference precision (this CPU has AMX-BF16, where OpenVINO's default would
-run in bfloat16). Ids are the deterministic sequence ModelBench and the AOT harness use.
+INFERENCE_NUM_THREADS=T with f32 inference precision (on a CPU with AVX512_BF16 or AMX-BF16, as the benchmark
+machine has, OpenVINO's default would run in bfloat16). Ids are the deterministic sequence ModelBench and the AOT harness use.
 """
 import argparse
 import json
@@ -61,38 +63,61 @@ def emit(fields):
     print()
 
 
-def torch_inputs(torch, batch, seq):
-    ids = torch.tensor(ids_for(batch, seq), dtype=torch.int64).reshape(batch, seq)
-    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
+def input_names(config):
+    """The encoder's inputs, in the order of our traced graph and the AOT header: DistilBERT and XLM-R
+    (type_vocab_size 1) take no token types, as TCompile's families declare them."""
+    if config.model_type == "distilbert" or getattr(config, "type_vocab_size", 1) <= 1:
+        return ["input_ids", "attention_mask"]
+    return ["input_ids", "attention_mask", "token_type_ids"]
+
+
+def id_inputs(np_or_torch, make, batch, seq, names):
+    """The benchmark's inputs: the deterministic ids, mask ones, token types zeros, only those in `names`."""
+    ids = make(ids_for(batch, seq)).reshape(batch, seq)
+    every = {"input_ids": ids, "attention_mask": np_or_torch.ones_like(ids), "token_type_ids": np_or_torch.zeros_like(ids)}
+    return {n: every[n] for n in names}
+
+
+def torch_inputs(torch, batch, seq, names=("input_ids", "attention_mask", "token_type_ids")):
+    return id_inputs(torch, lambda v: torch.tensor(v, dtype=torch.int64), batch, seq, names)
+
+
+def numpy_inputs(np, batch, seq, names):
+    return id_inputs(np, lambda v: np.array(v, dtype=np.int64), batch, seq, names)
 
 
 def prepare(a):
     import torch
-    from transformers import BertModel
+    from transformers import AutoModel
     torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
     plain, opt = os.path.join(a.out, a.name + ".onnx"), os.path.join(a.out, a.name + ".opt.onnx")
     fields = {"name": a.name}
     start = time.perf_counter()
     # Eager attention: the transformer optimizer's attention fusion matches that pattern.
-    model = BertModel.from_pretrained(a.model, attn_implementation="eager").eval()
-    inputs = torch_inputs(torch, 2, 16)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    class Wrapped(torch.nn.Module):   # keyword arguments: BertModel.forward's positional order is not (ids, mask, types)
+    model = AutoModel.from_pretrained(a.model, attn_implementation="eager").eval()
+    names = input_names(model.config)
+    inputs = torch_inputs(torch, 2, 16, names)
+    pooled = getattr(model, "pooler", None) is not None     # DistilBERT has no pooler
+    outputs = ["last_hidden_state"] + (["pooler_output"] if pooled else [])
+
+    class Wrapped(torch.nn.Module):   # keyword arguments: the families' forward orders differ from (ids, mask, types)
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            o = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return o.last_hidden_state, o.pooler_output
+        def forward(self, *args):
+            o = self.inner(**dict(zip(names, args)))
+            return (o.last_hidden_state, o.pooler_output) if pooled else o.last_hidden_state
 
     with torch.no_grad():
-        torch.onnx.export(Wrapped(model), (inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"]), plain,
-                          input_names=names, output_names=["last_hidden_state", "pooler_output"],
+        torch.onnx.export(Wrapped(model), tuple(inputs[n] for n in names), plain,
+                          input_names=names, output_names=outputs,
                           dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
                                         "last_hidden_state": {0: "batch", 1: "seq"}, "pooler_output": {0: "batch"}},
                           opset_version=17, dynamo=False)
+    del model   # the XLM-R embedding table alone is 768 MB: free it before the optimizer loads the ONNX copy
+    fields["inputs"] = names
     fields["export_ms"] = (time.perf_counter() - start) * 1e3
     start = time.perf_counter()
     from onnxruntime.transformers import optimizer
@@ -207,9 +232,9 @@ def encoder(a):
         torch.set_num_threads(a.threads)
         fields.update(torch=torch.__version__, transformers=transformers.__version__)
         start = time.perf_counter()
-        model = transformers.BertModel.from_pretrained(a.model).eval()
+        model = transformers.AutoModel.from_pretrained(a.model).eval()
         fields["load_ms"] = (time.perf_counter() - start) * 1e3
-        inputs = torch_inputs(torch, a.batch, a.seq)
+        inputs = torch_inputs(torch, a.batch, a.seq, input_names(model.config))
         run_model = model
         if a.runtime == "torch-compile":
             run_model = torch.compile(model, dynamic=False)
@@ -230,9 +255,7 @@ def encoder(a):
         start = time.perf_counter()
         session = ort.InferenceSession(os.path.join(a.onnx_dir, a.name + ".opt.onnx"), so, providers=["CPUExecutionProvider"])
         fields["compile_ms"] = (time.perf_counter() - start) * 1e3   # session creation (graph optimizations)
-        ids = np.array(ids_for(a.batch, a.seq), dtype=np.int64).reshape(a.batch, a.seq)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-        feed = {i.name: feed[i.name] for i in session.get_inputs()}
+        feed = numpy_inputs(np, a.batch, a.seq, [i.name for i in session.get_inputs()])
         out = session.run(None, feed)[0]
         fields["first_result_unix"] = time.time()
         fields["check_mean_abs"] = float(np.abs(out).mean())
@@ -250,8 +273,7 @@ def encoder(a):
         fields["compile_ms"] = (time.perf_counter() - start) * 1e3
         fields["inference_precision"] = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
         request = compiled.create_infer_request()
-        ids = np.array(ids_for(a.batch, a.seq), dtype=np.int64).reshape(a.batch, a.seq)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        feed = numpy_inputs(np, a.batch, a.seq, [i.any_name for i in compiled.inputs])
         out = request.infer(feed)[compiled.output(0)]
         fields["first_result_unix"] = time.time()
         fields["check_mean_abs"] = float(np.abs(out).mean())
@@ -316,6 +338,16 @@ def random_checkpoint(a):
     torch.manual_seed(0)
     if a.arch == "bert-base":
         model = transformers.BertModel(transformers.BertConfig())          # 12 layers, 768 hidden, 110M
+    elif a.arch == "distilbert":
+        # distilbert-base-uncased's sizes (the config's defaults): 6 layers, dim 768, 12 heads, 3072, vocab 30522; 66M
+        model = transformers.DistilBertModel(transformers.DistilBertConfig(
+            n_layers=6, dim=768, n_heads=12, hidden_dim=3072, vocab_size=30522))
+    elif a.arch == "xlm-roberta":
+        # xlm-roberta-base's sizes: 12 layers, 768 hidden, vocab 250002 (a 768 MB fp32 embedding table), 278M
+        model = transformers.XLMRobertaModel(transformers.XLMRobertaConfig(
+            num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072, vocab_size=250002,
+            max_position_embeddings=514, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+            layer_norm_eps=1e-5))
     else:
         model = transformers.GPT2LMHeadModel(transformers.GPT2Config())    # 12 layers, 768 hidden, 124M
     model.save_pretrained(a.out)

@@ -5,7 +5,9 @@
 //       sgemm GFLOP/s (direct cblas_sgemm, row-major, no transposes) at 2048³ and at BERT shapes.
 //   ModelBench encoder  --model DIR --mode eager|jit --batch B --seq S --threads T --reps N
 //                       [--max-batch 8 --max-seq 128]
-//       A BERT-family checkpoint's forward (last_hidden_state and pooler_output). eager: the model code
+//       An encoder checkpoint's forward (any family `tcompile families` lists for feature-extraction: BERT,
+//       DistilBERT, XLM-R, …; last_hidden_state, and pooler_output where the family has one), fed only the
+//       inputs the family declares (`ExportableModel.inputNames`). eager: the model code
 //       run under withNoGrad (OpenBLAS with T threads); jit: the same code traced (batch ≤ max-batch,
 //       seq ≤ max-seq), -O2, and JIT-compiled (what TCompile.compile does → CompiledModel, its thread
 //       pool at T threads). Reports matmul FLOPs per call counted from the traced graph (jit mode).
@@ -15,7 +17,7 @@
 //       Eager greedy decoding with the KV cache (end-of-text disabled, so exactly `tokens` tokens).
 //
 // Input ids are the same deterministic sequence in every runtime (ids[i] = 1000 + (7919·i) mod 29000),
-// mask ones, token types zeros, so the peers can check that every runtime computed the same output.
+// mask ones, token types zeros (when the model takes them), so the peers can check that every runtime computed the same output.
 import CBLASDirect
 import Foundation
 import NN
@@ -130,14 +132,21 @@ case "encoder", "flops":
     let reps = intOption("reps", 10)
     let mode = command == "flops" ? "flops" : option("mode")
     let ids = benchmarkIds(batch: batch, seq: seq)
-    let inputs: [String: Tensor] = ["input_ids": Tensor(ids, shape: [batch, seq]),
-                                    "attention_mask": Tensor.ones([batch, seq], dtype: .int64),
-                                    "token_type_ids": Tensor.zeros([batch, seq], dtype: .int64)]
     var fields: [String: Any] = ["impl": "ours-\(mode)", "batch": batch, "seq": seq, "threads": threads, "reps": reps,
                                  "model": directory.lastPathComponent]
     let loadStart = now()
     let exportable = try ModelExport.load(directory: directory, task: .featureExtraction)
     fields["load_ms"] = ms(since: loadStart)
+    // Only the inputs the family declares (DistilBERT and XLM-R take no token types).
+    let every: [String: Tensor] = ["input_ids": Tensor(ids, shape: [batch, seq]),
+                                   "attention_mask": Tensor.ones([batch, seq], dtype: .int64),
+                                   "token_type_ids": Tensor.zeros([batch, seq], dtype: .int64)]
+    var inputs: [String: Tensor] = [:]
+    for name in exportable.inputNames {
+        guard let tensor = every[name] else { fail("\(directory.lastPathComponent) takes input \(name), which ModelBench does not make") }
+        inputs[name] = tensor
+    }
+    fields["inputs"] = exportable.inputNames
     let run: () throws -> [String: Tensor]
     switch mode {
     case "eager":
