@@ -3,8 +3,8 @@
 # in eager Swift by samples/ner/train; `tcompile export` picks token-classification from config.json's
 # architectures), compiles it to a static library, and runs the compiled model on sentences, printing
 # the entity spans with their labels (Hugging Face's "simple" aggregation).
-# Usage: samples/ner/run.sh [TCOMPILE] ["text" …]   With no texts, runs four default sentences (one without entities) and
-# exits 1 unless it finds exactly their entities.
+# Usage: samples/ner/run.sh [TCOMPILE] ["text" …]   With no texts, runs four default sentences (one
+# without entities) and exits 1 unless it finds exactly their entities.
 set -euo pipefail
 tcompile=$(realpath "${1:-$(dirname "$0")/../../.build/release/tcompile}")
 cd "$(dirname "$0")"
