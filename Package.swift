@@ -73,6 +73,8 @@ let package = Package(
         // Samples: each is one `swift run` command.
         .executableTarget(name: "train-basics", dependencies: ["NN", "Tensors"], path: "samples/train-basics"),
         .executableTarget(name: "train-classifier", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/classify/train"),
+        .executableTarget(name: "train-ner", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/ner/train"),
+        .executableTarget(name: "train-reranker", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/rerank/train"),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
                     resources: [.copy("Fixtures")]),
         .executableTarget(name: "transformers-bench", dependencies: ["Transformers", "NN", "Tensors"],

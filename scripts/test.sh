@@ -8,7 +8,7 @@ scripts/fetch-minilm.sh
 swift build --build-tests
 swift test --skip-build --parallel
 # Samples, each in a fast configuration.
-swift build --product train-basics --product train-classifier --product tcompile --product fill-mask --product generate
+swift build --product train-basics --product train-classifier --product train-ner --product train-reranker --product tcompile --product fill-mask --product generate
 bin=$(swift build --show-bin-path)
 "$bin/train-basics" --epochs 5
 scratch=$(mktemp -d)
@@ -17,6 +17,10 @@ trap 'rm -rf "$scratch"' EXIT
 "$bin/tcompile" export samples/classify/model --task text-classification --name classify --max-batch 4 --max-seq 32 -o "$scratch/classify/model.json"
 "$bin/tcompile" "$scratch/classify/model.json" -o "$scratch/classify/lib"
 "$bin/tcompile" run "$scratch/classify/model.json" --tokenizer samples/classify/model --text "The striker scored a late goal."
+"$bin/train-ner" --epochs 1 --output "$scratch/ner"
+samples/ner/run.sh "$bin/tcompile"
+"$bin/train-reranker" --epochs 1 --output "$scratch/reranker"
+samples/rerank/run.sh "$bin/tcompile"
 samples/link-c/run.sh "$bin/tcompile"
 samples/link-c/minilm.sh "$bin/tcompile"
 "$bin/fill-mask"
