@@ -145,23 +145,8 @@ public final class ElectraForMaskedLM: Module {
     }
 }
 
-/// The classifier on the first token: dropout, dense, GELU, dropout, projection (`ElectraClassificationHead`).
-public final class ElectraClassificationHead: Module, UnaryLayer {
-    public let dense: Linear
-    let dropout: Dropout
-    @ModuleInfo(key: "out_proj") public var outProj: Linear
-
-    init(_ config: BertConfig) {
-        dense = linear(config.hiddenSize, config.hiddenSize)
-        dropout = Dropout(config.classifierDropout ?? config.hiddenDropoutProb)
-        _outProj.wrappedValue = linear(config.hiddenSize, config.common.numLabels)
-    }
-
-    /// `[B, S, H]` → `[B, labels]`.
-    public func callAsFunction(_ hidden: Tensor) -> Tensor {
-        outProj(dropout(dense(dropout(hidden.selected(dim: 1, index: 0))).gelu()))
-    }
-}
+/// ELECTRA's classification head: GELU (`ElectraClassificationHead`).
+public typealias ElectraClassificationHead = FirstTokenClassificationHead
 
 /// ELECTRA with a classification head on the first token (`ElectraForSequenceClassification`).
 public final class ElectraForSequenceClassification: Module {
@@ -173,7 +158,7 @@ public final class ElectraForSequenceClassification: Module {
     public init(config: ElectraConfig) {
         self.config = config
         electra = ElectraModel(config: config)
-        classifier = ElectraClassificationHead(config.bert)
+        classifier = FirstTokenClassificationHead(config.bert, activation: .gelu)
         super.init()
         WeightInitialization.apply(classifier, range: config.bert.initializerRange)
     }

@@ -107,23 +107,31 @@ public final class RobertaForMaskedLM: Module {
     }
 }
 
-/// The classifier on the `<s>` token: dropout, dense, tanh, dropout, projection (`RobertaClassificationHead`).
-public final class RobertaClassificationHead: Module, UnaryLayer {
+/// The classifier on the first token (`<s>`, `[CLS]`): dropout, dense, an activation, dropout,
+/// projection — `RobertaClassificationHead` (tanh) and `ElectraClassificationHead` (GELU) are this
+/// with their activation. Keys `dense`, `out_proj`.
+public final class FirstTokenClassificationHead: Module, UnaryLayer {
     public let dense: Linear
     let dropout: Dropout
     @ModuleInfo(key: "out_proj") public var outProj: Linear
+    /// The activation after `dense`.
+    public let activation: UnaryOp
 
-    init(_ config: BertConfig) {
+    init(_ config: BertConfig, activation: UnaryOp) {
         dense = linear(config.hiddenSize, config.hiddenSize)
         dropout = Dropout(config.classifierDropout ?? config.hiddenDropoutProb)
         _outProj.wrappedValue = linear(config.hiddenSize, config.common.numLabels)
+        self.activation = activation
     }
 
     /// `[B, S, H]` → `[B, labels]`.
     public func callAsFunction(_ hidden: Tensor) -> Tensor {
-        outProj(dropout(dense(dropout(hidden.selected(dim: 1, index: 0))).tanh()))
+        outProj(dropout(Tensor.apply(.unary(activation), [dense(dropout(hidden.selected(dim: 1, index: 0)))])))
     }
 }
+
+/// RoBERTa's classification head: tanh.
+public typealias RobertaClassificationHead = FirstTokenClassificationHead
 
 /// RoBERTa with a classification head on `<s>` (`RobertaForSequenceClassification`); no pooler.
 public final class RobertaForSequenceClassification: Module {
@@ -135,7 +143,7 @@ public final class RobertaForSequenceClassification: Module {
     public init(config: RobertaConfig) {
         self.config = config
         roberta = RobertaModel(config: config, addPoolingLayer: false)
-        classifier = RobertaClassificationHead(config.bert)
+        classifier = FirstTokenClassificationHead(config.bert, activation: .tanh)
         super.init()
         WeightInitialization.apply(classifier, range: config.bert.initializerRange)
     }
