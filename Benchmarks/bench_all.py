@@ -343,7 +343,8 @@ def prepare(a, r):
         if c.get("exit") != 0:
             sys.exit(f"prepare: tcompile compile {key} failed: {c.get('error')}")
         prep[f"{key}_aot_compile_ms"] = (e["wall_s"] + c["wall_s"]) * 1e3
-        prep[f"{key}_tcompile_summary"] = c.get("stdout", "")
+        # Paths relative to the repository, so the committed results name no machine's folders.
+        prep[f"{key}_tcompile_summary"] = c.get("stdout", "").replace(ROOT + os.sep, "")
         prep[f"{key}_aot_peak_rss_mb"] = max(e["max_rss_mb"], c["max_rss_mb"])
         kinds = harness_input_kinds(os.path.join(out, f"{key}.h"))
         prep[f"{key}_aot_inputs"] = kinds
