@@ -245,13 +245,11 @@ final class SentencePieceProcessor: Sendable, Equatable {
 
     /// unigram_model.cc's `EncodeOptimized` (scores summed in Float), unknown runs fused.
     private func segmentUnigram(_ p: UnsafeBufferPointer<UInt8>, _ n: Int) -> [(Int, Int, Int)] {
-        var best = [Float](repeating: 0, count: n + 1)
-        var from = [Int](repeating: -1, count: n + 1)
-        var ids = [Int](repeating: -1, count: n + 1)
+        var lattice = ViterbiLattice<Float>(n)
         let unknownScore = minScore - 10
         var start = 0
         while start < n {
-            let base = best[start]
+            let base = lattice.best[start]
             let length = min(utf8Length(p[start]), n - start)
             var single = false
             var end = start
@@ -263,37 +261,14 @@ final class SentencePieceProcessor: Sendable, Equatable {
                 let type = proto.types[id]
                 if type == .unused { continue }
                 let score = (type == .userDefined ? Float(end - start) * maxScore - 0.1 : proto.scores[id]) + base
-                if from[end] < 0 || score > best[end] {
-                    best[end] = score
-                    from[end] = start
-                    ids[end] = id
-                }
+                lattice.offer(start: start, end: end, score: score, id: id)
                 if end - start == length { single = true }
             }
-            if !single {
-                let target = start + length
-                let score = unknownScore + base
-                if from[target] < 0 || score > best[target] {
-                    best[target] = score
-                    from[target] = start
-                    ids[target] = unknownId
-                }
-            }
+            if !single { lattice.offer(start: start, end: start + length, score: unknownScore + base, id: unknownId) }
             start += length
         }
-        var out: [(Int, Int, Int)] = []
-        var end = n
-        while end > 0 {
-            let s = from[end]
-            if ids[end] == unknownId, let last = out.last, last.2 == unknownId {
-                out[out.count - 1] = (s, last.1, unknownId)
-            } else {
-                out.append((s, end, ids[end]))
-            }
-            end = s
-        }
-        out.reverse()
-        return out
+        let unknown = unknownId
+        return lattice.path(n, unknown: unknown) { $0 == unknown }
     }
 
     /// bpe_model.cc's `SampleEncode` without sampling: characters (user-defined symbols whole and frozen),

@@ -52,12 +52,10 @@ final class Unigram: Sendable {
     /// characters (fused).
     func segment(_ p: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> [(Int, Int, Int)] {
         let n = hi - lo
-        var best = [Double](repeating: 0, count: n + 1)
-        var from = [Int](repeating: -1, count: n + 1)
-        var ids = [Int32](repeating: -1, count: n + 1)
+        var lattice = ViterbiLattice<Double>(n)
         var start = 0
         while start < n {
-            let base = best[start]
+            let base = lattice.best[start]
             let length = min(utf8Length(p[lo + start]), n - start)
             var single = false
             var end = start
@@ -66,40 +64,14 @@ final class Unigram: Sendable {
                 end += 1
                 if end < n && p[lo + end] & 0xC0 == 0x80 { continue }
                 guard let id = vocabulary.value(p, lo + start, lo + end) else { continue }
-                let score = scores[Int(id)] + base
-                if from[end] < 0 || score > best[end] {
-                    best[end] = score
-                    from[end] = start
-                    ids[end] = id
-                }
+                lattice.offer(start: start, end: end, score: scores[Int(id)] + base, id: Int(id))
                 if end - start == length { single = true }
             }
-            if !single {
-                let target = start + length
-                let score = unknownScore + base
-                if from[target] < 0 || score > best[target] {
-                    best[target] = score
-                    from[target] = start
-                    ids[target] = -1
-                }
-            }
+            if !single { lattice.offer(start: start, end: start + length, score: unknownScore + base, id: -1) }
             start += length
         }
-        var out: [(Int, Int, Int)] = []
-        var end = n
-        while end > 0 {
-            let s = from[end]
-            let id = Int(ids[end])
-            let isUnknown = id < 0 || id == unknownId
-            if isUnknown, let last = out.last, last.2 == -1 {
-                out[out.count - 1] = (lo + s, last.1, -1)
-            } else {
-                out.append((lo + s, lo + end, isUnknown ? -1 : id))
-            }
-            end = s
-        }
-        out.reverse()
-        return out
+        let unknown = unknownId
+        return lattice.path(n, offset: lo, unknown: -1) { $0 < 0 || $0 == unknown }
     }
 
     /// Appends the tokens of the normalized word `lo..<hi` to `tokens`.
