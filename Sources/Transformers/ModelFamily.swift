@@ -40,8 +40,11 @@ public struct ModelInput: Sendable, Equatable {
         self.exampleValue = exampleValue
     }
 
+    /// Token ids `[batch, seq]`.
     public static let inputIds = ModelInput("input_ids", exampleValue: 1)
+    /// 1 for real tokens, 0 for padding.
     public static let attentionMask = ModelInput("attention_mask", exampleValue: 1)
+    /// Segment ids (0 for the first text, 1 for the second).
     public static let tokenTypeIds = ModelInput("token_type_ids", exampleValue: 0)
 }
 

@@ -69,6 +69,4 @@ struct ConfigProbe: Decodable {
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", architectures
     }
-
-
 }

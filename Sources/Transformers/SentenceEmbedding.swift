@@ -89,6 +89,7 @@ public struct PoolingConfig: Sendable, Equatable, Decodable {
 public struct SentenceTransformersConfig: Sendable, Equatable {
     /// The transformer's directory (the model directory itself, or a subfolder like `0_Transformer`).
     public var transformerDirectory: URL
+    /// The Pooling module's modes.
     public var pooling: PoolingConfig
     /// Whether a Normalize module follows the pooling.
     public var normalize: Bool
@@ -131,7 +132,9 @@ public struct SentenceTransformersConfig: Sendable, Equatable {
 
 /// An encoder with sentence-transformers' pooling and normalization: texts to `sentence_embedding`.
 public final class SentenceEmbeddingModel<Base: EncoderModel>: Module {
+    /// The transformer.
     public let encoder: Base
+    /// Where it came from, its pooling and normalization.
     public let sentenceConfig: SentenceTransformersConfig
 
     public init(encoder: Base, config: SentenceTransformersConfig) {

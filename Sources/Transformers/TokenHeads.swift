@@ -14,9 +14,12 @@ import Tensors
 /// let logits = try ner(EncoderInputs(inputIds: ids, attentionMask: mask)).logits   // [B, S, labels]
 /// ```
 public final class ForTokenClassification<Base: EncoderModel>: Module {
+    /// The encoder's config (labels in `common`).
     public let config: Base.Config
+    /// The encoder, keyed under its Hugging Face prefix.
     public let base: Base
     let dropout: Dropout
+    /// `classifier`: hidden → labels.
     public let classifier: Linear
 
     /// A randomly initialized model with `config.common.numLabels` outputs per token.
@@ -51,7 +54,9 @@ public final class ForTokenClassification<Base: EncoderModel>: Module {
 
 /// Start and end logits of an answer span (`XForQuestionAnswering`, extractive QA as SQuAD).
 public final class ForQuestionAnswering<Base: EncoderModel>: Module {
+    /// The encoder's config.
     public let config: Base.Config
+    /// The encoder, keyed under its Hugging Face prefix.
     public let base: Base
     /// `qa_outputs`: hidden → 2 (start, end).
     public let qaOutputs: Linear
@@ -108,7 +113,7 @@ public struct QuestionAnsweringOutput {
     public var startLogits: Tensor
     /// `[B, S]`.
     public var endLogits: Tensor
-    /// When positions were given.
+    /// The mean of the start and end cross entropies, when positions were given.
     public var loss: Tensor?
 }
 
