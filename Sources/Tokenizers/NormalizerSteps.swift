@@ -1,5 +1,5 @@
 // The normalizers SentencePiece-based tokenizer.json files chain (normalizers/{precompiled,strip,replace,
-// prepend}.rs), on a `NormalizedText` so that offsets map back to the original text as HF's
+// prepend,unicode}.rs), on a `NormalizedText` so that offsets map back to the original text as HF's
 // `NormalizedString` alignments do.
 
 /// A `Replace` pattern: a literal string or a single character repeated at least `minimum` times
@@ -17,6 +17,10 @@ enum NormalizerStep: Sendable, Equatable {
     case prepend([UInt8])
     /// Lowercase: each character's lower-case mapping (probed from HF), every byte spanning the character.
     case lowercase
+    /// NFD, NFKD, NFC or NFKC, aligned as HF's `NormalizedString::nfd()` and the others.
+    case unicode(NormalizationForm)
+    /// StripAccents: removes combining marks (HF's `filter(|c| !is_combining_mark(c))`); usually after NFD or NFKD.
+    case stripAccents
 
     /// Applies the step to `text` (a piece of text between added tokens starting at `pieceStart` in the
     /// original), into `out` (emptied first).
@@ -94,6 +98,31 @@ enum NormalizerStep: Sendable, Equatable {
                     i += length
                 }
             }
+        case let .unicode(form):
+            guard text.bytes.contains(where: { $0 >= 0x80 }) else {  // ASCII never changes
+                out = text
+                return
+            }
+            NormalizerStep.transform(text, form.apply(text.scalars), pieceStart: pieceStart, into: &out)
+        case .stripAccents:
+            // HF's `NormalizedString::filter`: each kept character absorbs the removed ones after it; those
+            // before the first kept one are skipped by the transform's initial offset.
+            var dest: [(UInt32, Int)] = []
+            var last: UInt32? = nil
+            var removed = 0, removedFirst = 0
+            let scalars = text.scalars
+            for v in scalars {
+                guard !UnicodeData.isCombiningMark(v) else { removed += 1; continue }
+                if let l = last { dest.append((l, -removed)) } else { removedFirst = removed }
+                last = v
+                removed = 0
+            }
+            if let l = last { dest.append((l, -removed)) }
+            guard dest.count != scalars.count else {  // nothing removed
+                out = text
+                return
+            }
+            NormalizerStep.transform(text, dest, pieceStart: pieceStart, initialOffset: removedFirst, into: &out)
         case let .prepend(prefix):
             // HF's `NormalizedString::prepend`: the prefix takes the span of the first character.
             guard !text.bytes.isEmpty else { return }
@@ -163,13 +192,15 @@ enum NormalizerStep: Sendable, Equatable {
         transform(text, dest, pieceStart: pieceStart, into: &out)
     }
 
-    /// HF's `NormalizedString::transform(dest, 0)`: `dest` holds each new character with its change (0
-    /// replaces the next old character, 1 inserts, -n replaces one and removes n more); a replacing
-    /// character takes the old character's span, an inserted one the span of the byte before.
-    static func transform(_ old: NormalizedText, _ dest: [(UInt32, Int)], pieceStart: Int32,
+    /// HF's `NormalizedString::transform(dest, initialOffset)`: `dest` holds each new character with its
+    /// change (0 replaces the next old character, 1 inserts, -n replaces one and removes n more); a
+    /// replacing character takes the old character's span, an inserted one the span of the byte before.
+    /// The first `initialOffset` old characters are dropped before `dest` starts.
+    static func transform(_ old: NormalizedText, _ dest: [(UInt32, Int)], pieceStart: Int32, initialOffset: Int = 0,
                           into out: inout NormalizedText) {
         var offset = 0
         let n = old.bytes.count
+        for _ in 0..<initialOffset where offset < n { offset += utf8Length(old.bytes[offset]) }
         for (v, change) in dest {
             let (s, e): (Int32, Int32)
             if change > 0 {
