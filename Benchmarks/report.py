@@ -304,6 +304,7 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
         f.write("\n".join(md))
     plot(result, png_path)
     update_readme(result, readme_path)
+    update_measured(result, readme_path)
 
 
 def plot(result, png_path):
@@ -396,6 +397,72 @@ def update_readme(result, readme_path):
     text = head + block + rest.split(end, 1)[1]
     with open(readme_path, "w") as f:
         f.write(text)
+
+
+def median(w, impl, key="ms"):
+    e = w["impls"].get(impl) if w else None
+    v = e.get(key) if e else None
+    return v["median"] if v else None
+
+
+def measured_rows(result, tensors):
+    """The README's "Measured here" rows: each figure from this run's results, or from
+    Benchmarks/results/tensors.json (its own date) for the tensor kernels, which run-all.sh does not time."""
+    W, date = result["workloads"], result["date"][:10]
+    rows = []
+    if tensors:
+        tw, tdate = tensors["workloads"], tensors["date"][:10]
+        fractions = [w["ours_fraction_of_cblas"] for k, w in tw.items() if "ours_fraction_of_cblas" in w]
+        speedups = [w["speedup_vs_numpy"] for k, w in tw.items() if "speedup_vs_numpy" in w]
+        if fractions:
+            rows.append(["eager matmul at BERT shapes vs a direct `cblas_sgemm`",
+                         f"{100 * min(fractions):.0f}–{100 * max(fractions):.0f} % (`tensors.json`, {tdate})"])
+        if speedups:
+            rows.append(["eager elementwise ops and softmax over 1M floats vs NumPy",
+                         f"{min(speedups):.2f}–{max(speedups):.1f}× faster (`tensors.json`, {tdate})"])
+    tok = []
+    for wid, name in [("tokenizer_wordpiece", "WordPiece"), ("tokenizer_bpe", "byte-level BPE")]:
+        w = W.get(wid)
+        r = next(iter(w["ratios"].values()), None) if w else None
+        if r:
+            tok.append(f"{r:.1f}× ({name})")
+    if tok:
+        rows.append(["tokenizers vs Hugging Face `tokenizers`, one thread, throughput", ", ".join(tok)])
+    eager = []
+    for wid in ["minilm_1x16", "minilm_1x128", "minilm_8x128"]:
+        o, t = median(W.get(wid), "ours-eager"), median(W.get(wid), "torch")
+        if o and t:
+            eager.append(f"{o / t:.2f}× at {SHORT[wid].split()[-1]}")
+    if eager:
+        rows.append(["eager MiniLM-L6 forward, ours ÷ PyTorch eager (time)", ", ".join(eager)])
+    g = W.get("gpt2_greedy_64")
+    if g:
+        names = [("ours-compiled-generator", "ours compiled"), ("ort", "ONNX Runtime"), ("ours-eager", "ours eager"),
+                 ("torch", "PyTorch eager")]
+        parts = [f"{label} {median(g, impl, 'tokens_per_s'):.1f}" for impl, label in names
+                 if median(g, impl, "tokens_per_s")]
+        rows.append(["GPT-2 small greedy decoding, 64 tokens (tokens/s)", ", ".join(parts)])
+    t = W.get("training_step")
+    if t and t.get("ratios"):
+        rows.append(["tiny BERT MLM training step, ours ÷ PyTorch eager (time)",
+                     f"{next(iter(t['ratios'].values())):.2f}×"])
+    note = (f"{result['threads']} threads unless said; {result['mode']} run of {date}"
+            + (" on a loaded machine (noisy)" if noisy(result) else "") + f", {result['machine'].get('cpu', 'CPU')}")
+    return note, rows
+
+
+def update_measured(result, readme_path, tensors_path=os.path.join(HERE, "results", "tensors.json")):
+    """Replaces the block between the measured markers in README.md with `measured_rows`."""
+    begin, end = "<!-- measured:begin -->", "<!-- measured:end -->"
+    text = open(readme_path).read()
+    if begin not in text or end not in text:
+        return
+    tensors = json.load(open(tensors_path)) if os.path.exists(tensors_path) else None
+    note, rows = measured_rows(result, tensors)
+    block = f"{begin}\n{note}; from `Benchmarks/results/all.json` unless another file is named.\n\n" + table(["workload", "result"], rows) + end
+    head, rest = text.split(begin, 1)
+    with open(readme_path, "w") as f:
+        f.write(head + block + rest.split(end, 1)[1])
 
 
 if __name__ == "__main__":
