@@ -14,11 +14,16 @@ public struct CompileOptions: Sendable {
     /// negative count is an error when compiling); see `CompiledModel.setThreads`. An AOT library
     /// takes it as its default thread count.
     public var threads: Int?
+    /// Where the JIT keeps and finds machine code (`CompileCache.standard` by default: ~/.cache/tcompile or
+    /// `TCOMPILE_CACHE_DIR`); nil compiles every time.
+    public var cache: CompileCache?
 
-    public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil) {
+    public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil,
+                cache: CompileCache? = CompileCache.standard) {
         self.target = target
         self.optimizationLevel = optimizationLevel
         self.threads = threads
+        self.cache = cache
     }
 
     /// The thread count to create a pool with: one per online core for nil, `threads` when it is at
@@ -79,16 +84,9 @@ public final class CompiledModel: @unchecked Sendable {
         try Verifier.verify(graph)
         self.graph = graph
         self.interpreter = Interpreter(graph: graph)
-        let tsContext = LLVMOrcCreateNewThreadSafeContext()!
-        let context = LLVMOrcThreadSafeContextGetContext(tsContext)!
-        let (module, signature): (LLVMModuleRef, RunSignature)
-        do {
-            (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context)
-        } catch {
-            LLVMOrcDisposeThreadSafeContext(tsContext)
-            throw error
-        }
+        let (object, signature, cached) = try Self.machineCode(graph, name: name, options: options)
         self.signature = signature
+        self.cacheHit = cached
         self.constants = signature.constants.map { $0.data(in: graph) }
 
         var builder: LLVMOrcJITTargetMachineBuilderRef?
@@ -104,9 +102,15 @@ public final class CompiledModel: @unchecked Sendable {
         }
         let dylib = LLVMOrcLLJITGetMainJITDylib(jit)
         LLVMOrcJITDylibAddGenerator(dylib, generator)
-        let tsModule = LLVMOrcCreateNewThreadSafeModule(module, tsContext)
-        LLVMOrcDisposeThreadSafeContext(tsContext)
-        if let error = LLVMOrcLLJITAddLLVMIRModule(jit, dylib, tsModule) { throw CodegenError("JIT: \(Self.message(error))") }
+        let buffer = object.withUnsafeBufferPointer { p in
+            p.baseAddress.map { base in
+                base.withMemoryRebound(to: CChar.self, capacity: p.count) {
+                    LLVMCreateMemoryBufferWithMemoryRangeCopy($0, p.count, name)
+                }
+            } ?? nil
+        }
+        guard let buffer else { throw CodegenError("JIT: empty object code for \(name)") }
+        if let error = LLVMOrcLLJITAddObjectFile(jit, dylib, buffer) { throw CodegenError("JIT: \(Self.message(error))") }
         var address: LLVMOrcExecutorAddress = 0
         if let error = LLVMOrcLLJITLookup(jit, &address, signature.name) { throw CodegenError("JIT: \(Self.message(error))") }
         self.run = unsafeBitCast(UnsafeRawPointer(bitPattern: UInt(address))!, to: RunFunction.self)
@@ -147,6 +151,26 @@ public final class CompiledModel: @unchecked Sendable {
     }
 
     private static func message(_ error: LLVMErrorRef) -> String { takeLLVMString(LLVMGetErrorMessage(error)) }
+
+    /// Whether the machine code came from the compile cache rather than from LLVM.
+    public let cacheHit: Bool
+
+    /// The object file and run signature of `graph`: from `options.cache` when it holds them, otherwise
+    /// lowered, optimized and emitted by LLVM (and stored there).
+    private static func machineCode(_ graph: Graph, name: String, options: CompileOptions) throws
+        -> (object: [UInt8], signature: RunSignature, cached: Bool) {
+        let key = options.cache.map { _ in CompileCache.key(graph, name: name, options: options) }
+        if let cache = options.cache, let key, let entry = cache.load(key) {
+            return (entry.object, entry.signature, true)
+        }
+        let context = LLVMContextCreate()!
+        defer { LLVMContextDispose(context) }
+        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context)
+        defer { LLVMDisposeModule(module) }
+        let object = try ModuleBuilder.emit(module, options: options, assembly: false)
+        if let cache = options.cache, let key { cache.store(CompileCache.Entry(signature: signature, object: object), key: key) }
+        return (object, signature, false)
+    }
 
     /// Runs the compiled graph on named inputs (dims within their bounds) and returns named outputs.
     public func callAsFunction(_ inputs: [String: Tensor]) throws -> [String: Tensor] {

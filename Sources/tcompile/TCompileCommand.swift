@@ -31,6 +31,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for the compiled and the eager kernels, 1–\(TCompile.maximumThreads) (default: the manifest's options.threads, else one per core); for a library, its default thread count.")
     var threads: Int?
 
+    @Flag(help: "JIT-compile (run --compiled, bench) even when the compile cache (TCOMPILE_CACHE_DIR, else ~/.cache/tcompile) holds this graph's machine code, and do not store it there.")
+    var noCache = false
+
     func validate() throws {
         if let threads, !(1...TCompile.maximumThreads).contains(threads) {
             throw ValidationError("--threads must be 1 to \(TCompile.maximumThreads), got \(threads)")
@@ -44,7 +47,7 @@ struct ModelOptions: ParsableArguments {
         let loaded = try TCompile.loadModel(model)
         let count = threads ?? loaded.threads
         if let count { EagerThreads.set(count) }
-        return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count)
+        return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count, cache: noCache ? nil : CompileCache.standard)
     }
 }
 
@@ -54,8 +57,12 @@ struct LoadedCommandModel {
     var graph: Graph
     /// nil: one per online core.
     var threads: Int?
+    /// Where the JIT keeps machine code; nil with `--no-cache`.
+    var cache: CompileCache?
 
-    func compileOptions(target: HostTarget = .host()) -> CompileOptions { CompileOptions(target: target, threads: threads) }
+    func compileOptions(target: HostTarget = .host()) -> CompileOptions {
+        CompileOptions(target: target, threads: threads, cache: cache)
+    }
 }
 
 /// A user-facing error: printed without a stack trace, exit code 1.

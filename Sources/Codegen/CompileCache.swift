@@ -1,0 +1,207 @@
+import CLLVM
+import Foundation
+import Graph
+import Tensors
+
+/// Machine code of compiled graphs kept on disk, so that the same graph is never compiled twice: the
+/// JIT (`CompiledModel`, hence `compile(graph)`, `tcompile run --compiled`, `tcompile bench` and
+/// `CompiledGenerator`) looks here before it runs LLVM.
+///
+/// An entry is keyed by a 128-bit hash of everything the machine code depends on: the graph's text form
+/// (ops, attributes, shapes, symbol bounds; constants by name and type: the kernels receive their bytes
+/// at run time, so weights do not change the code), the function name, the optimization level, the
+/// target triple, CPU and features, LLVM's version, and the identity of the running binary (its path, size and
+/// modification time, so that a rebuilt TCompile never reads code an older one wrote). An entry holds
+/// the object file and the run signature, and ends with a checksum; an entry that is truncated,
+/// corrupted, written for another key or by another format is ignored and rebuilt. Entries are written
+/// to a temporary name and renamed into place, so concurrent compiles of one graph are safe. The folder
+/// is bounded (`maximumBytes`, 1 GiB by default): after a store the least recently used entries (by
+/// modification time, refreshed on every hit) are deleted until it fits.
+public struct CompileCache: Sendable {
+    /// The folder holding the entries (`*.tco`).
+    public var directory: String
+    /// The size the folder is trimmed to after each store.
+    public var maximumBytes: Int
+
+    public init(directory: String, maximumBytes: Int = 1 << 30) {
+        self.directory = directory
+        self.maximumBytes = maximumBytes
+    }
+
+    /// `$TCOMPILE_CACHE_DIR`, else `$XDG_CACHE_HOME/tcompile`, else `~/.cache/tcompile`; nil (no cache)
+    /// when `TCOMPILE_CACHE_DIR` is set but empty, or when there is no home folder.
+    public static var standard: CompileCache? {
+        let environment = ProcessInfo.processInfo.environment
+        if let directory = environment["TCOMPILE_CACHE_DIR"] {
+            return directory.isEmpty ? nil : CompileCache(directory: directory)
+        }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
+            return CompileCache(directory: (xdg as NSString).appendingPathComponent("tcompile"))
+        }
+        guard let home = environment["HOME"], !home.isEmpty else { return nil }
+        return CompileCache(directory: (home as NSString).appendingPathComponent(".cache/tcompile"))
+    }
+
+    /// What a hit gives back: the object file and the signature of its run function.
+    struct Entry {
+        var signature: RunSignature
+        var object: [UInt8]
+    }
+
+    /// The key of `graph` compiled as `name` with `options` (32 hex digits).
+    static func key(_ graph: Graph, name: String, options: CompileOptions) -> String {
+        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
+        LLVMGetVersion(&major, &minor, &patch)
+        var material = "tcompile-object-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
+        material += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
+        material += "O\(options.optimizationLevel)\n\(name)\n"
+        material += TextFormat.print(graph)
+        var hasher = EntryHash()
+        hasher.add(Array(material.utf8))
+        return hasher.hex
+    }
+
+    /// The entry for `key`, or nil when there is none or it does not read back whole.
+    func load(_ key: String) -> Entry? {
+        let path = self.path(key)
+        guard let data = FileManager.default.contents(atPath: path), let entry = CompileCache.decode([UInt8](data), key: key) else {
+            return nil
+        }
+        try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: path)
+        return entry
+    }
+
+    /// Stores `entry` under `key` (best effort: a cache that cannot be written only costs time), then trims
+    /// the folder to `maximumBytes`.
+    func store(_ entry: Entry, key: String) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try writeFileAtomically(Data(CompileCache.encode(entry, key: key)), to: path(key))
+            trim()
+        } catch {
+            return
+        }
+    }
+
+    func path(_ key: String) -> String { (directory as NSString).appendingPathComponent(key + ".tco") }
+
+    /// Deletes the least recently used entries until the folder's entries fit in `maximumBytes`.
+    func trim() {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: directory) else { return }
+        var entries: [(path: String, date: Date, size: Int)] = []
+        for name in names where name.hasSuffix(".tco") {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let attributes = try? manager.attributesOfItem(atPath: path),
+                  let date = attributes[.modificationDate] as? Date, let size = attributes[.size] as? Int else { continue }
+            entries.append((path, date, size))
+        }
+        var total = entries.reduce(0) { $0 + $1.size }
+        for entry in entries.sorted(by: { $0.date < $1.date }) where total > maximumBytes {
+            try? manager.removeItem(atPath: entry.path)
+            total -= entry.size
+        }
+    }
+
+    // MARK: - Entry format
+
+    /// Bumped whenever the entry layout or what the key covers changes.
+    static let formatVersion = 1
+    private static let magic = Array("TCOMPILE-OBJECT-CACHE\u{0}".utf8)
+
+    /// The running binary's path, size and modification time.
+    private static let binaryIdentity: String = {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+              let attributes = try? FileManager.default.attributesOfItem(atPath: executable),
+              let size = attributes[.size] as? Int, let date = attributes[.modificationDate] as? Date else {
+            return "binary unknown \(ProcessInfo.processInfo.processIdentifier)"  // never matches another process
+        }
+        return "binary \(executable) \(size) \(date.timeIntervalSince1970)"
+    }()
+
+    /// magic, format version, key, signature (name, workspace bytes, task scratch bytes, constants as
+    /// packed flag + name), object; every length a little-endian UInt64; then the hash of all of it.
+    static func encode(_ entry: Entry, key: String) -> [UInt8] {
+        var out = magic
+        func u64(_ v: Int) { withUnsafeBytes(of: UInt64(v).littleEndian) { out += $0 } }
+        func bytes(_ b: [UInt8]) { u64(b.count); out += b }
+        u64(formatVersion)
+        bytes(Array(key.utf8))
+        bytes(Array(entry.signature.name.utf8))
+        u64(entry.signature.workspaceBytes)
+        u64(entry.signature.taskScratchBytes)
+        u64(entry.signature.constants.count)
+        for slot in entry.signature.constants {
+            out.append(slot.packed ? 1 : 0)
+            bytes(Array(slot.name.utf8))
+        }
+        bytes(entry.object)
+        var hasher = EntryHash()
+        hasher.add(out)
+        out += Array(hasher.hex.utf8)
+        return out
+    }
+
+    /// The entry in `data` if it is whole, of this format and for `key`; nil otherwise.
+    static func decode(_ data: [UInt8], key: String) -> Entry? {
+        guard data.count > magic.count + 32, data.starts(with: magic) else { return nil }
+        let body = data[..<(data.count - 32)]
+        var hasher = EntryHash()
+        hasher.add(Array(body))
+        guard Array(hasher.hex.utf8) == Array(data[(data.count - 32)...]) else { return nil }
+        var offset = magic.count
+        func u64() -> Int? {
+            guard body.count - offset >= 8 else { return nil }
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(body[body.startIndex + offset + i]) << (8 * UInt64(i)) }
+            offset += 8
+            return v <= UInt64(Int.max) ? Int(v) : nil
+        }
+        func bytes() -> [UInt8]? {
+            guard let n = u64(), n <= body.count - offset else { return nil }
+            defer { offset += n }
+            return Array(body[(body.startIndex + offset)..<(body.startIndex + offset + n)])
+        }
+        func string() -> String? { bytes().flatMap { String(validating: $0, as: UTF8.self) } }
+        guard u64() == formatVersion, string() == key, let name = string(), let workspace = u64(), let scratch = u64(),
+              let count = u64(), count <= body.count else { return nil }
+        var constants: [ConstantSlot] = []
+        for _ in 0..<count {
+            guard offset < body.count else { return nil }
+            let packed = body[body.startIndex + offset]
+            offset += 1
+            guard packed <= 1, let constantName = string() else { return nil }
+            constants.append(ConstantSlot(name: constantName, packed: packed == 1))
+        }
+        guard let object = bytes(), offset == body.count else { return nil }
+        return Entry(signature: RunSignature(name: name, constants: constants, workspaceBytes: workspace, taskScratchBytes: scratch),
+                     object: object)
+    }
+}
+
+/// A 128-bit hash (two independent 64-bit FNV-1a-style lanes with a final mix), for cache keys and
+/// entry checksums: detects corruption and separates keys; not a defence against a deliberate collision
+/// (the cache folder belongs to the user who runs TCompile).
+struct EntryHash {
+    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var b: UInt64 = 0x8422_2325_cbf2_9ce4
+
+    mutating func add(_ bytes: [UInt8]) {
+        for byte in bytes {
+            a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            b = (b ^ UInt64(byte)) &* 0x9E37_79B9_7F4A_7C15
+            b ^= b >> 29
+        }
+    }
+
+    var hex: String {
+        func mix(_ x: UInt64) -> UInt64 {
+            var z = x &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let hi = String(mix(a ^ (b << 1)), radix: 16), lo = String(mix(b ^ (a >> 3)), radix: 16)
+        return String(repeating: "0", count: 16 - hi.count) + hi + String(repeating: "0", count: 16 - lo.count) + lo
+    }
+}
