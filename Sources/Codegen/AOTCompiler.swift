@@ -26,6 +26,8 @@ public enum AOTCompiler {
         public var files: [String]
         public var signature: RunSignature
         public var weightsBytes: Int
+        /// Where the compilation's time went: IR emission, weight packing, LLVM optimization, machine code, writing.
+        public var times: CompileTimes
     }
 
     /// The paths `write` produces for these settings, in the order it writes them; callers check them
@@ -51,15 +53,21 @@ public enum AOTCompiler {
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
         var weights: [UInt8] = []
-        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context) { ir, signature in
-            let constants = signature.constants.map { $0.data(in: graph) }
-            weights = WeightsFile.encode(constants)
-            CAPI(ir: ir, graph: graph, name: name, signature: signature,
-                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
-                .emit(embedded: embedWeights ? weights : nil)
+        var times = CompileTimes()
+        var extras = CompileTimes()
+        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context, times: &times) { ir, signature in
+            let constants = extras.measure("weight packing") { signature.constants.map { $0.data(in: graph) } }
+            weights = extras.measure("weight packing") { WeightsFile.encode(constants) }
+            extras.measure("IR emission") {
+                CAPI(ir: ir, graph: graph, name: name, signature: signature,
+                     constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
+                    .emit(embedded: embedWeights ? weights : nil)
+            }
         }
         defer { LLVMDisposeModule(module) }
-        let object = try ModuleBuilder.emit(module, options: options, assembly: false)
+        times.append(extras)
+        let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
+        let writeStart = DispatchTime.now().uptimeNanoseconds
         let api = CAPI(ir: IRBuilder(context: context, module: module), graph: graph, name: name, signature: signature, constantBytes: [])
         var written: [String] = []
         func put(_ file: String, _ bytes: [UInt8]) throws {
@@ -77,6 +85,7 @@ public enum AOTCompiler {
         if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
         if emit.contains(.graph) { try put("\(name).ir", Array(TextFormat.print(graph).utf8)) }
         if emit.contains(.dot) { try put("\(name).dot", Array(DOTExport.dot(graph, name: name).utf8)) }
-        return Output(files: written, signature: signature, weightsBytes: weights.count)
+        times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9)
+        return Output(files: written, signature: signature, weightsBytes: weights.count, times: times)
     }
 }

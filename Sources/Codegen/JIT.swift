@@ -84,9 +84,11 @@ public final class CompiledModel: @unchecked Sendable {
         try Verifier.verify(graph)
         self.graph = graph
         self.interpreter = Interpreter(graph: graph)
-        let (object, signature, cached) = try Self.machineCode(graph, name: name, options: options)
+        var times = CompileTimes()
+        let (object, signature, cached) = try Self.machineCode(graph, name: name, options: options, times: &times)
         self.signature = signature
         self.cacheHit = cached
+        let linkStart = DispatchTime.now().uptimeNanoseconds
         self.constants = signature.constants.map { $0.data(in: graph) }
 
         var builder: LLVMOrcJITTargetMachineBuilderRef?
@@ -121,6 +123,8 @@ public final class CompiledModel: @unchecked Sendable {
         }
         createPool = try lookup(ThreadPoolIR.createName(signature.name), as: PoolCreate.self)
         destroyPool = try lookup(ThreadPoolIR.destroyName(signature.name), as: PoolDestroy.self)
+        times.add("JIT linking", seconds: Double(DispatchTime.now().uptimeNanoseconds - linkStart) / 1e9)
+        self.compileTimes = times
         startPool(threads: threads)
     }
 
@@ -154,21 +158,31 @@ public final class CompiledModel: @unchecked Sendable {
 
     /// Whether the machine code came from the compile cache rather than from LLVM.
     public let cacheHit: Bool
+    /// Where the compilation's time went (cache lookup, or IR emission, LLVM optimization and machine code;
+    /// then JIT linking).
+    public let compileTimes: CompileTimes
 
     /// The object file and run signature of `graph`: from `options.cache` when it holds them, otherwise
     /// lowered, optimized and emitted by LLVM (and stored there).
-    private static func machineCode(_ graph: Graph, name: String, options: CompileOptions) throws
+    private static func machineCode(_ graph: Graph, name: String, options: CompileOptions, times: inout CompileTimes) throws
         -> (object: [UInt8], signature: RunSignature, cached: Bool) {
-        let key = options.cache.map { _ in CompileCache.key(graph, name: name, options: options) }
-        if let cache = options.cache, let key, let entry = cache.load(key) {
-            return (entry.object, entry.signature, true)
+        var key: String? = nil
+        if let cache = options.cache {
+            let (k, hit) = times.measure("compile cache lookup") { () -> (String, CompileCache.Entry?) in
+                let key = CompileCache.key(graph, name: name, options: options)
+                return (key, cache.load(key))
+            }
+            if let hit { return (hit.object, hit.signature, true) }
+            key = k
         }
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
-        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context)
+        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context, times: &times)
         defer { LLVMDisposeModule(module) }
-        let object = try ModuleBuilder.emit(module, options: options, assembly: false)
-        if let cache = options.cache, let key { cache.store(CompileCache.Entry(signature: signature, object: object), key: key) }
+        let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
+        if let cache = options.cache, let key {
+            times.measure("compile cache store") { cache.store(CompileCache.Entry(signature: signature, object: object), key: key) }
+        }
         return (object, signature, false)
     }
 

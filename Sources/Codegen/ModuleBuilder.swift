@@ -6,19 +6,24 @@ import Graph
 enum ModuleBuilder {
     /// The optimized module (owned by the caller) and its run function's signature.
     static func build(_ graph: Graph, name: String, options: CompileOptions, context: LLVMContextRef,
+                      times: inout CompileTimes,
                       extras: ((IRBuilder, RunSignature) -> Void)? = nil) throws -> (LLVMModuleRef, RunSignature) {
         let machine = try TargetMachine(options.target)
-        // The one kernel of attention is codegen's fused_attention: a graph that skipped the pass
-        // pipeline still has primitive attention ops, spelled here as the ops they stand for.
-        let graph = try graph.decomposingAttention()
         let module = LLVMModuleCreateWithNameInContext(name, context)!
         do {
             let ir = IRBuilder(context: context, module: module)
-            let signature = try GraphLowering(graph: graph, ir: ir, name: name).lower()
-            extras?(ir, signature)
-            machine.configure(module)
-            machine.annotate(module)
-            try machine.optimize(module, level: options.optimizationLevel)
+            let signature = try times.measure("IR emission") {
+                // The one kernel of attention is codegen's fused_attention: a graph that skipped the pass
+                // pipeline still has primitive attention ops, spelled here as the ops they stand for.
+                let graph = try graph.decomposingAttention()
+                return try GraphLowering(graph: graph, ir: ir, name: name).lower()
+            }
+            extras?(ir, signature)  // times itself
+            times.measure("IR emission") {
+                machine.configure(module)
+                machine.annotate(module)
+            }
+            try times.measure("LLVM optimization") { try machine.optimize(module, level: options.optimizationLevel) }
             return (module, signature)
         } catch {
             LLVMDisposeModule(module)
@@ -69,7 +74,8 @@ public enum CompiledArtifacts {
         try Verifier.verify(graph)
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
-        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context)
+        var times = CompileTimes()
+        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context, times: &times)
         defer { LLVMDisposeModule(module) }
         return try body(module, signature)
     }

@@ -31,6 +31,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for the compiled and the eager kernels, 1–\(TCompile.maximumThreads) (default: the manifest's options.threads, else one per core); for a library, its default thread count.")
     var threads: Int?
 
+    @Flag(help: "Print to stderr where the time went: loading (tracing a checkpoint's model included), each pass, IR emission, LLVM optimization, machine code, weight packing, writing or JIT linking.")
+    var timeReport = false
+
     @Flag(help: "JIT-compile (run --compiled, bench) even when the compile cache (TCOMPILE_CACHE_DIR, else ~/.cache/tcompile) holds this graph's machine code, and do not store it there.")
     var noCache = false
 
@@ -44,10 +47,12 @@ struct ModelOptions: ParsableArguments {
     /// `options.threads`, else nil (one per core), into the eager threads and `CompileOptions`.
     func load() throws -> LoadedCommandModel {
         guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
-        let loaded = try TCompile.loadModel(model)
+        var times = CompileTimes()
+        let loaded = try times.measure("loading (and tracing)") { try TCompile.loadModel(model) }
         let count = threads ?? loaded.threads
         if let count { EagerThreads.set(count) }
-        return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count, cache: noCache ? nil : CompileCache.standard)
+        return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count, cache: noCache ? nil : CompileCache.standard,
+                                  times: times, timeReport: timeReport)
     }
 }
 
@@ -59,6 +64,30 @@ struct LoadedCommandModel {
     var threads: Int?
     /// Where the JIT keeps machine code; nil with `--no-cache`.
     var cache: CompileCache?
+    /// The time of loading, then of each compile phase as it runs.
+    var times: CompileTimes
+    /// Whether `--time-report` asked for `times` on stderr.
+    var timeReport: Bool
+
+    /// Adds each pass's time of `result`.
+    mutating func record(_ result: PassManager.Result) {
+        for pass in result.statistics { times.add("pass \(pass.pass)", seconds: pass.milliseconds / 1000) }
+    }
+
+    /// Optimizes with the `-O<level>` pipeline and JIT-compiles, recording the time of each phase.
+    mutating func compile(name: String, level: Int) throws -> CompiledModel {
+        let optimized = try TCompile.optimize(graph, level: level)
+        record(optimized)
+        let compiled = try CompiledModel(graph: optimized.graph, name: name, options: compileOptions())
+        times.append(compiled.compileTimes)
+        return compiled
+    }
+
+    /// Prints `times` to stderr when `--time-report` was given.
+    func reportTimes() {
+        guard timeReport else { return }
+        FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8))
+    }
 
     func compileOptions(target: HostTarget = .host()) -> CompileOptions {
         CompileOptions(target: target, threads: threads, cache: cache)
@@ -124,7 +153,7 @@ struct Compile: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let start = DispatchTime.now()
-            let loaded = try options.load()
+            var loaded = try options.load()
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
@@ -152,6 +181,7 @@ struct Compile: ParsableCommand {
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { print($0, terminator: "") })
             print(optimized.summary)
+            loaded.record(optimized)
             let bounds = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
             let flops = optimized.graph.matmulFLOPs(at: bounds)
             print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
@@ -162,7 +192,9 @@ struct Compile: ParsableCommand {
                                                embedWeights: embedWeights, emit: kinds)
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
             for file in result.files { print("  wrote \(file)") }
+            loaded.times.append(result.times)
             print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
+            loaded.reportTimes()
         }
     }
 }
@@ -304,13 +336,14 @@ struct Run: ParsableCommand {
                 if let tokenizer = inputOptions.tokenizer { read.add(directory: tokenizer) }
                 try read.check(outputs: [output])
             }
-            let loaded = try options.load()
+            var loaded = try options.load()
             let (name, graph) = (loaded.name, loaded.graph)
             let prepared = try inputOptions.make(for: graph)
             let inputs = prepared.tensors
             let start = DispatchTime.now()
-            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try TCompile.compile(graph, name: "run", level: level, options: loaded.compileOptions())(inputs)
+            let outputs = mode == .eager ? try Interpreter(graph: graph).run(inputs) : try loaded.compile(name: "run", level: level)(inputs)
             let elapsed = milliseconds(since: start)
+            loaded.reportTimes()
             let task = TaskOutput.task(of: graph, checkpoint: inputOptions.tokenizer)
             var results: [TaskOutput.Result] = []
             if let task, let tokenizer = prepared.tokenizer {
@@ -393,12 +426,13 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let loaded = try options.load()
+            var loaded = try options.load()
             let (name, graph) = (loaded.name, loaded.graph)
             let inputs = try inputOptions.make(for: graph).tensors
             let compileStart = DispatchTime.now()
-            let compiled = try TCompile.compile(graph, name: "bench", level: 2, options: loaded.compileOptions())
+            let compiled = try loaded.compile(name: "bench", level: 2)
             let compileMs = milliseconds(since: compileStart)
+            loaded.reportTimes()
             let interpreter = Interpreter(graph: graph)
             func median(_ body: () throws -> Void) rethrows -> Double {
                 try body()

@@ -56,6 +56,28 @@ import TCompile
         #expect(dumped.status == 0 && dumped.output.contains("IR after fuse-epilogue"), "\(dumped.output)")
     }
 
+    /// `--time-report` names every phase of an AOT compile and of a JIT compile; with the compile cache, the
+    /// second `run --compiled` reads the machine code back (no LLVM phases) and `--no-cache` compiles again.
+    @Test func timeReportAndCompileCache() throws {
+        let dir = try Self.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        setenv("TCOMPILE_CACHE_DIR", dir + "/cache", 1)
+        defer { unsetenv("TCOMPILE_CACHE_DIR") }
+        let aot = try Self.run([dir + "/model.json", "-o", dir + "/out", "--time-report"])
+        #expect(aot.status == 0, "\(aot.output)")
+        for phase in ["time report:", "loading (and tracing)", "pass plan-memory", "IR emission", "LLVM optimization",
+                      "weight packing", "machine code", "writing", "total"] {
+            #expect(aot.output.contains(phase), "\(phase) in \(aot.output)")
+        }
+        let arguments = ["run", dir + "/model.json", "--dims", "batch=1,seq=4", "--compiled", "--time-report"]
+        let cold = try Self.run(arguments)
+        #expect(cold.status == 0 && cold.output.contains("LLVM optimization") && cold.output.contains("compile cache store"), "\(cold.output)")
+        let warm = try Self.run(arguments)
+        #expect(warm.status == 0 && warm.output.contains("compile cache lookup") && !warm.output.contains("LLVM optimization"), "\(warm.output)")
+        let uncached = try Self.run(arguments + ["--no-cache"])
+        #expect(uncached.status == 0 && uncached.output.contains("LLVM optimization") && !uncached.output.contains("compile cache"), "\(uncached.output)")
+    }
+
     @Test func runEagerAndCompiledAgreeAndSave() throws {
         let dir = try Self.modelDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
