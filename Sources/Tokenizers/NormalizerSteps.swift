@@ -17,6 +17,8 @@ enum NormalizerStep: Sendable, Equatable {
     case prepend([UInt8])
     /// Lowercase: each character's lower-case mapping (probed from HF), every byte spanning the character.
     case lowercase
+    /// NFC: canonical composition, each changed cluster's alignments as HF's `NormalizedString::nfc`.
+    case nfc
 
     /// Applies the step to `text` (a piece of text between added tokens starting at `pieceStart` in the
     /// original), into `out` (emptied first).
@@ -94,6 +96,8 @@ enum NormalizerStep: Sendable, Equatable {
                     i += length
                 }
             }
+        case .nfc:
+            NormalizerStep.nfc(text, pieceStart: pieceStart, into: &out)
         case let .prepend(prefix):
             // HF's `NormalizedString::prepend`: the prefix takes the span of the first character.
             guard !text.bytes.isEmpty else { return }
@@ -153,6 +157,48 @@ enum NormalizerStep: Sendable, Equatable {
                 }
                 lo = hi
             }
+        }
+        guard modified else {
+            out.bytes += text.bytes
+            out.starts += text.starts
+            out.ends += text.ends
+            return
+        }
+        transform(text, dest, pieceStart: pieceStart, into: &out)
+    }
+
+    /// NFC of `text`, one cluster (a scalar and the non-starters after it) at a time: an unchanged
+    /// cluster is copied with its alignments, a changed one goes through `transform` with the
+    /// composed characters taking the old ones' spans (a composition removes the characters it
+    /// absorbs, charged to the cluster's first new character).
+    private static func nfc(_ text: NormalizedText, pieceStart: Int32, into out: inout NormalizedText) {
+        let scalars = Array(String(decoding: text.bytes, as: UTF8.self).unicodeScalars)
+        guard scalars.contains(where: { $0.value >= 0x300 }) else {
+            out.bytes += text.bytes
+            out.starts += text.starts
+            out.ends += text.ends
+            return
+        }
+        var dest: [(UInt32, Int)] = []
+        var k = 0, modified = false
+        while k < scalars.count {
+            var end = k + 1
+            while end < scalars.count, scalars[end].properties.canonicalCombiningClass != .notReordered { end += 1 }
+            let old = scalars[k..<end]
+            var cluster = String.UnicodeScalarView()
+            cluster.append(contentsOf: old)
+            let composed = Array(String(decoding: String(cluster)._nfcCodeUnits, as: UTF8.self).unicodeScalars)
+            if composed.elementsEqual(old) {
+                for s in old { dest.append((s.value, 0)) }
+            } else {
+                modified = true
+                for (i, s) in composed.enumerated() {
+                    let change = i == 0 && composed.count < old.count ? composed.count - old.count
+                        : i >= old.count ? 1 : 0
+                    dest.append((s.value, change))
+                }
+            }
+            k = end
         }
         guard modified else {
             out.bytes += text.bytes
