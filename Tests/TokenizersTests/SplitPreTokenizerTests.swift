@@ -68,4 +68,24 @@ import Testing
         #expect(pieces(.contiguous) == ["a", "-", "b", "--", "c", "-"])
         #expect(pieces(.removed, invert: true) == ["-", "-", "-", "-"])
     }
+
+    /// Llama's SentencePiece BPE with byte fallback in the tokenizer.json layout transformers 5 writes
+    /// (Metaspace with prepend_scheme "first", no normalizer), on every 4th corpus line.
+    @Test func llamaV5LayoutMatchesHuggingFace() throws {
+        struct Indexed: Decodable { let line_indices: [Int] }
+        let url = URL(fileURLWithPath: Fixtures.path("sentencepiece/expected-llama-v5.json"))
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: url))
+        let indices = try JSONDecoder().decode(Indexed.self, from: Data(contentsOf: url)).line_indices
+        let tokenizer = try Tokenizer.fromFile(Fixtures.path("sentencepiece/llama-v5/tokenizer.json"))
+        var failures: [String] = []
+        for (k, i) in indices.enumerated() {
+            let line = Fixtures.corpus[i]
+            if let d = difference(try tokenizer.encode(line), expected.single[k], texts: [line], full: false) {
+                failures.append("line \(i) \(line.debugDescription): \(d)")
+            }
+            let decoded = tokenizer.decode(expected.single[k].ids ?? [])
+            if decoded != expected.decoded[k] { failures.append("line \(i) decode: \(decoded.debugDescription)") }
+        }
+        #expect(indices.count == 700 && failures.isEmpty, "\(failures.count) differ; first: \(failures.prefix(3))")
+    }
 }
