@@ -35,7 +35,7 @@ public final class Sigmoid: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor { x.sigmoid() }
 }
 
-/// `x · sigmoid(x)` as a layer (`nn.SiLU`, HF `silu` / `swish`): the gate of Llama's SwiGLU MLP.
+/// `x · sigmoid(x)` as a layer (`nn.SiLU`, HF `silu`): the gate of Llama's SwiGLU MLP.
 public final class SiLU: Module, UnaryLayer {
     /// A SiLU layer.
     public override init() {}
@@ -51,7 +51,7 @@ public func activation(named name: String) -> (any UnaryLayer)? {
     case "gelu_new", "gelu_pytorch_tanh": GELU(approximate: true)
     case "tanh": Tanh()
     case "sigmoid": Sigmoid()
-    case "silu", "swish": SiLU()
+    case "silu": SiLU()
     default: nil
     }
 }

@@ -269,6 +269,51 @@ public final class LlamaForCausalLM: Module {
     }
 }
 
+/// The decoder with a linear `score` over the last real token (`LlamaForSequenceClassification`,
+/// `GenericForSequenceClassification`): the last position whose id is not `pad_token_id` (the last
+/// position when the config has none), the loss by `problem_type`.
+public final class LlamaForSequenceClassification: Module {
+    public let config: LlamaConfig
+    public let model: LlamaModel
+    public let score: Linear
+
+    /// A randomly initialized classifier.
+    public init(config: LlamaConfig) {
+        self.config = config
+        model = LlamaModel(config: config)
+        score = linear(config.hiddenSize, config.common.numLabels, bias: false)
+        super.init()
+        WeightInitialization.apply(self, range: config.initializerRange)
+    }
+
+    /// Trusted-input forward: logits `[B, labels]` of each row's last non-padding token.
+    public func forward(_ inputs: DecoderInputs, labels: Tensor? = nil) -> HeadOutput {
+        let logits = score(model.forward(inputs))                     // [B, S, labels]
+        let length = inputs.inputIds.size(1)
+        let pooled: Tensor
+        if let pad = config.common.padTokenId {
+            // (arange(S) · (ids ≠ pad)).argmax(-1), then that row of the logits as a one-hot product.
+            let real = (inputs.inputIds .!= Float(pad)).cast(to: .float32)
+            let last = (Tensor.arange(0, length, dtype: .float32).unsqueezed(at: 0) * real).argmax(dim: -1)
+            let pick = (Tensor.arange(0, length).unsqueezed(at: 0) .== last.unsqueezed(at: 1)).cast(to: .float32)
+            pooled = pick.unsqueezed(at: 1).matmul(logits).squeezed(at: 1)
+        } else {
+            pooled = logits.sliced(dim: 1, start: length - 1).squeezed(at: 1)
+        }
+        return HeadOutput(logits: pooled, loss: labels.map { classificationLoss(pooled, $0, config: config.common) })
+    }
+
+    /// Validates (a batch of several rows needs `pad_token_id`, as in Hugging Face), then runs `forward`.
+    public func callAsFunction(_ inputs: DecoderInputs, labels: Tensor? = nil) throws(TransformersError) -> HeadOutput {
+        try validateLlamaInputs(inputs, past: 0, config: config)
+        if config.common.padTokenId == nil, inputs.inputIds.size(0) > 1 {
+            throw .invalidInput(argument: "input_ids", reason: "a batch of \(inputs.inputIds.size(0)) rows needs pad_token_id in config.json to find each row's last token")
+        }
+        if let labels { try validateClassificationLabels(labels, batch: inputs.inputIds.size(0), config: config.common) }
+        return withNoGradIfEval(self) { forward(inputs, labels: labels) }
+    }
+}
+
 // MARK: - Loading and pipelines
 
 extension LlamaModel: PretrainedModel {
@@ -279,6 +324,20 @@ extension LlamaModel: PretrainedModel {
 extension LlamaForCausalLM: PretrainedModel {
     public static var basePrefix: String { "model" }
     public convenience init(config: LlamaConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension LlamaForSequenceClassification: PretrainedModel {
+    public static var basePrefix: String { "model" }
+    public convenience init(config: LlamaConfig, checkpointKeys: Set<String>) { self.init(config: config) }
+}
+
+extension LlamaForSequenceClassification: SequenceClassifier {
+    /// Logits of encoded texts, positions from the attention mask.
+    public func classificationLogits(_ inputs: EncoderInputs) throws(TransformersError) -> Tensor {
+        try self(DecoderInputs(inputIds: inputs.inputIds, attentionMask: inputs.attentionMask,
+                               positionIds: inputs.attentionMask.map(positionIds(fromAttentionMask:)))).logits
+    }
+    public var commonConfig: CommonConfig { config.common }
 }
 
 extension LlamaForCausalLM: CausalLanguageModel {
@@ -312,6 +371,8 @@ extension ModelFamily {
                       outputs: ["logits"]) { m, x in [("logits", m.forward(x.leftPaddedDecoder).logits)] },
                 .task(.featureExtraction, LlamaModel.self, architectures: ["\(prefix)Model"],
                       outputs: ["last_hidden_state"]) { m, x in [("last_hidden_state", m.forward(x.leftPaddedDecoder))] },
+                .task(.textClassification, LlamaForSequenceClassification.self, architectures: ["\(prefix)ForSequenceClassification"],
+                      outputs: ["logits"]) { m, x in [("logits", m.forward(x.leftPaddedDecoder).logits)] },
             ])
     }
 

@@ -52,6 +52,22 @@ import Tensors
         expectClose(states, try e.tensor("last_hidden_state"), 1e-4, "llama-model last_hidden_state")
     }
 
+    /// The classifier reads the last non-padding token (`pad_token_id`), the loss by problem type.
+    @Test func sequenceClassification() throws {
+        let e = try expected("llama-seqcls")
+        let loaded = try LlamaForSequenceClassification.loadPretrained(directory: fixtureDirectory("llama-seqcls"), tokenizer: nil)
+        #expect(loaded.report.unused.isEmpty, "\(loaded.report)")
+        let inputs = DecoderInputs(inputIds: try e.tensor("input_ids"), attentionMask: try e.tensor("attention_mask"),
+                                   positionIds: try e.tensor("position_ids"))
+        let out = try loaded.model(inputs, labels: try e.tensor("labels"))
+        expectClose(out.logits, try e.tensor("logits"), 1e-4, "llama-seqcls logits")
+        expectClose(try #require(out.loss), try e.tensor("loss"), 1e-5, "llama-seqcls loss")
+        // The same through the pipeline protocol (positions from the mask).
+        let viaEncoder = try loaded.model.classificationLogits(EncoderInputs(inputIds: try e.tensor("input_ids"),
+                                                                               attentionMask: try e.tensor("attention_mask")))
+        expectClose(viaEncoder, try e.tensor("logits"), 1e-4, "llama-seqcls logits from the mask")
+    }
+
     /// Greedy tokens equal `model.generate` on a left-padded batch, with and without the KV cache.
     @Test(arguments: ["llama-lm", "mistral-lm", "qwen2-lm"])
     func greedyGenerationMatchesTransformers(_ name: String) throws {
