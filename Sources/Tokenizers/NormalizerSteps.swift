@@ -183,7 +183,8 @@ enum NormalizerStep: Sendable, Equatable {
         var k = 0, modified = false
         while k < scalars.count {
             var end = k + 1
-            while end < scalars.count, scalars[end].properties.canonicalCombiningClass != .notReordered { end += 1 }
+            while end < scalars.count, scalars[end].properties.canonicalCombiningClass != .notReordered
+                    || NormalizerStep.composesWithPrevious(scalars[end].value) { end += 1 }
             let old = scalars[k..<end]
             var cluster = String.UnicodeScalarView()
             cluster.append(contentsOf: old)
@@ -207,6 +208,14 @@ enum NormalizerStep: Sendable, Equatable {
             return
         }
         transform(text, dest, pieceStart: pieceStart, into: &out)
+    }
+
+    /// Starters that NFC may compose with the character before them (NFC_Quick_Check = Maybe with
+    /// combining class 0): Hangul vowel and trailing jamo and a few Indic and Brahmic vowel signs.
+    static func composesWithPrevious(_ v: UInt32) -> Bool {
+        (0x1161...0x1175).contains(v) || (0x11A8...0x11C2).contains(v)
+            || [0x09BE, 0x09D7, 0x0B3E, 0x0B56, 0x0B57, 0x0BBE, 0x0BD7, 0x0CC2, 0x0CD5, 0x0CD6, 0x0D3E, 0x0D57, 0x0DCF, 0x0DDF, 0x102E,
+                0x1B35, 0x110BA, 0x11127, 0x1133E, 0x11357, 0x114B0, 0x114BA, 0x114BD, 0x115AF, 0x11930].contains(v)
     }
 
     /// HF's `NormalizedString::transform(dest, 0)`: `dest` holds each new character with its change (0

@@ -45,6 +45,16 @@ import Testing
         #expect(pieces("a\t\tb ") == ["a", "\t", "\tb", " "])
     }
 
+    /// NFC composes marks with their base, conjoining Hangul jamo and Indic vowel signs with the
+    /// starter before them, and a singleton (Ångström sign) to its canonical form.
+    @Test func nfcComposes() throws {
+        let tokenizer = try Tokenizer.fromFile(Fixtures.path("split/qwen2/tokenizer.json"))
+        for (decomposed, composed) in [("e\u{301}cole", "\u{E9}cole"), ("\u{1100}\u{1161}\u{11A8}", "\u{AC01}"),
+                                       ("\u{0B47}\u{0B3E}", "\u{0B4B}"), ("\u{212B}", "\u{C5}"), ("o\u{308}\u{304}", "\u{22B}")] {
+            #expect(try tokenizer.encode(decomposed).ids == tokenizer.encode(composed).ids, "\(composed)")
+        }
+    }
+
     @Test func unsupportedRegexIsNamed() throws {
         let json = #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\d+"}, "behavior": "Isolated", "invert": false}}"#
         #expect { _ = try Tokenizer(tokenizerJSON: Array(json.utf8)) } throws: { "\($0)".contains("\\d+") }
