@@ -8,6 +8,11 @@ struct NormalizedText {
     var starts: [Int32] = []
     var ends: [Int32] = []
 
+    /// The scalars of `bytes` (valid UTF-8 by construction).
+    var scalars: [UInt32] {
+        String(decoding: bytes, as: UTF8.self).unicodeScalars.map(\.value)
+    }
+
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         starts.removeAll(keepingCapacity: true)

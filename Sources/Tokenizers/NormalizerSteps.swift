@@ -1,5 +1,5 @@
 // The normalizers SentencePiece-based tokenizer.json files chain (normalizers/{precompiled,strip,replace,
-// prepend}.rs), on a `NormalizedText` so that offsets map back to the original text as HF's
+// prepend,unicode}.rs), on a `NormalizedText` so that offsets map back to the original text as HF's
 // `NormalizedString` alignments do.
 
 /// A `Replace` pattern: a literal string or a single character repeated at least `minimum` times
@@ -17,8 +17,10 @@ enum NormalizerStep: Sendable, Equatable {
     case prepend([UInt8])
     /// Lowercase: each character's lower-case mapping (probed from HF), every byte spanning the character.
     case lowercase
-    /// NFC: canonical composition, each changed cluster's alignments as HF's `NormalizedString::nfc`.
-    case nfc
+    /// NFD, NFKD, NFC or NFKC, aligned as HF's `NormalizedString::nfd()` and the others.
+    case unicode(NormalizationForm)
+    /// StripAccents: removes combining marks (HF's `filter(|c| !is_combining_mark(c))`); usually after NFD or NFKD.
+    case stripAccents
 
     /// Applies the step to `text` (a piece of text between added tokens starting at `pieceStart` in the
     /// original), into `out` (emptied first).
@@ -96,8 +98,31 @@ enum NormalizerStep: Sendable, Equatable {
                     i += length
                 }
             }
-        case .nfc:
-            NormalizerStep.nfc(text, pieceStart: pieceStart, into: &out)
+        case let .unicode(form):
+            guard text.bytes.contains(where: { $0 >= 0x80 }) else {  // ASCII never changes
+                out = text
+                return
+            }
+            NormalizerStep.transform(text, form.apply(text.scalars), pieceStart: pieceStart, into: &out)
+        case .stripAccents:
+            // HF's `NormalizedString::filter`: each kept character absorbs the removed ones after it; those
+            // before the first kept one are skipped by the transform's initial offset.
+            var dest: [(UInt32, Int)] = []
+            var last: UInt32? = nil
+            var removed = 0, removedFirst = 0
+            let scalars = text.scalars
+            for v in scalars {
+                guard !UnicodeData.isCombiningMark(v) else { removed += 1; continue }
+                if let l = last { dest.append((l, -removed)) } else { removedFirst = removed }
+                last = v
+                removed = 0
+            }
+            if let l = last { dest.append((l, -removed)) }
+            guard dest.count != scalars.count else {  // nothing removed
+                out = text
+                return
+            }
+            NormalizerStep.transform(text, dest, pieceStart: pieceStart, initialOffset: removedFirst, into: &out)
         case let .prepend(prefix):
             // HF's `NormalizedString::prepend`: the prefix takes the span of the first character.
             guard !text.bytes.isEmpty else { return }
@@ -167,64 +192,15 @@ enum NormalizerStep: Sendable, Equatable {
         transform(text, dest, pieceStart: pieceStart, into: &out)
     }
 
-    /// NFC of `text`, one cluster (a scalar and the non-starters after it) at a time: an unchanged
-    /// cluster is copied with its alignments, a changed one goes through `transform` with the
-    /// composed characters taking the old ones' spans (a composition removes the characters it
-    /// absorbs, charged to the cluster's first new character).
-    private static func nfc(_ text: NormalizedText, pieceStart: Int32, into out: inout NormalizedText) {
-        let scalars = Array(String(decoding: text.bytes, as: UTF8.self).unicodeScalars)
-        guard scalars.contains(where: { $0.value >= 0x300 }) else {
-            out.bytes += text.bytes
-            out.starts += text.starts
-            out.ends += text.ends
-            return
-        }
-        var dest: [(UInt32, Int)] = []
-        var k = 0, modified = false
-        while k < scalars.count {
-            var end = k + 1
-            while end < scalars.count, scalars[end].properties.canonicalCombiningClass != .notReordered
-                    || NormalizerStep.composesWithPrevious(scalars[end].value) { end += 1 }
-            let old = scalars[k..<end]
-            var cluster = String.UnicodeScalarView()
-            cluster.append(contentsOf: old)
-            let composed = Array(String(decoding: String(cluster)._nfcCodeUnits, as: UTF8.self).unicodeScalars)
-            if composed.elementsEqual(old) {
-                for s in old { dest.append((s.value, 0)) }
-            } else {
-                modified = true
-                for (i, s) in composed.enumerated() {
-                    let change = i == 0 && composed.count < old.count ? composed.count - old.count
-                        : i >= old.count ? 1 : 0
-                    dest.append((s.value, change))
-                }
-            }
-            k = end
-        }
-        guard modified else {
-            out.bytes += text.bytes
-            out.starts += text.starts
-            out.ends += text.ends
-            return
-        }
-        transform(text, dest, pieceStart: pieceStart, into: &out)
-    }
-
-    /// Starters that NFC may compose with the character before them (NFC_Quick_Check = Maybe with
-    /// combining class 0): Hangul vowel and trailing jamo and a few Indic and Brahmic vowel signs.
-    static func composesWithPrevious(_ v: UInt32) -> Bool {
-        (0x1161...0x1175).contains(v) || (0x11A8...0x11C2).contains(v)
-            || [0x09BE, 0x09D7, 0x0B3E, 0x0B56, 0x0B57, 0x0BBE, 0x0BD7, 0x0CC2, 0x0CD5, 0x0CD6, 0x0D3E, 0x0D57, 0x0DCF, 0x0DDF, 0x102E,
-                0x1B35, 0x110BA, 0x11127, 0x1133E, 0x11357, 0x114B0, 0x114BA, 0x114BD, 0x115AF, 0x11930].contains(v)
-    }
-
-    /// HF's `NormalizedString::transform(dest, 0)`: `dest` holds each new character with its change (0
-    /// replaces the next old character, 1 inserts, -n replaces one and removes n more); a replacing
-    /// character takes the old character's span, an inserted one the span of the byte before.
-    static func transform(_ old: NormalizedText, _ dest: [(UInt32, Int)], pieceStart: Int32,
+    /// HF's `NormalizedString::transform(dest, initialOffset)`: `dest` holds each new character with its
+    /// change (0 replaces the next old character, 1 inserts, -n replaces one and removes n more); a
+    /// replacing character takes the old character's span, an inserted one the span of the byte before.
+    /// The first `initialOffset` old characters are dropped before `dest` starts.
+    static func transform(_ old: NormalizedText, _ dest: [(UInt32, Int)], pieceStart: Int32, initialOffset: Int = 0,
                           into out: inout NormalizedText) {
         var offset = 0
         let n = old.bytes.count
+        for _ in 0..<initialOffset where offset < n { offset += utf8Length(old.bytes[offset]) }
         for (v, change) in dest {
             let (s, e): (Int32, Int32)
             if change > 0 {

@@ -97,8 +97,11 @@ extension Tokenizer {
                                  right: try value.optionalBool("strip_right", default: true))])
         case "Lowercase":
             return (nil, [.lowercase])
-        case "NFC":
-            return (nil, [.nfc])
+        case "NFD": return (nil, [.unicode(.nfd)])
+        case "NFKD": return (nil, [.unicode(.nfkd)])
+        case "NFC": return (nil, [.unicode(.nfc)])
+        case "NFKC": return (nil, [.unicode(.nfkc)])
+        case "StripAccents": return (nil, [.stripAccents])
         case "Prepend":
             return (nil, [.prepend(Array(try value.field("prepend").string().utf8))])
         case "Replace":

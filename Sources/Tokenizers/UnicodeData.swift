@@ -59,6 +59,46 @@ enum UnicodeData {
 
     static let decompositions: [UInt32: [UInt32]] = mapping(UnicodeTables.decomposition)
     static let lowercases: [UInt32: [UInt32]] = mapping(UnicodeTables.lowercase)
+    /// NFKD of the scalars whose compatibility decomposition differs from their canonical one.
+    static let compatibilityDecompositions: [UInt32: [UInt32]] = mapping(UnicodeTables.compatibilityDecomposition)
+    /// The scalar two scalars compose to under NFC, keyed by `first << 32 | second`.
+    private static let compositions: [UInt64: UInt32] = {
+        var map: [UInt64: UInt32] = [:]
+        let flat = UnicodeTables.composition
+        for i in stride(from: 0, to: flat.count - 2, by: 3) {
+            map[UInt64(flat[i]) << 32 | UInt64(flat[i + 1])] = flat[i + 2]
+        }
+        return map
+    }()
+
+    /// The canonical combining class of `v` (0 for starters and for scalars HF's tables do not know).
+    static func combiningClass(_ v: UInt32) -> UInt8 {
+        guard v >= 0x300 else { return 0 }
+        let runs = UnicodeTables.combiningClass
+        var lo = 0, hi = runs.count / 3
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if runs[3 * mid + 1] < v { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < runs.count / 3, runs[3 * lo] <= v else { return 0 }
+        return UInt8(truncatingIfNeeded: runs[3 * lo + 2])
+    }
+
+    /// The primary composite of `first` followed by `second`, if any (Hangul syllables algorithmically).
+    static func compose(_ first: UInt32, _ second: UInt32) -> UInt32? {
+        if first >= 0x1100 && first <= 0x1112 && second >= 0x1161 && second <= 0x1175 {
+            return 0xAC00 + (first - 0x1100) * 588 + (second - 0x1161) * 28
+        }
+        if first >= 0xAC00 && first <= 0xD7A3 && (first - 0xAC00) % 28 == 0 && second >= 0x11A8 && second <= 0x11C2 {
+            return first + (second - 0x11A7)
+        }
+        return compositions[UInt64(first) << 32 | UInt64(second)]
+    }
+
+    /// Whether the StripAccents normalizer removes `v` (a combining mark in HF's tables).
+    static func isCombiningMark(_ v: UInt32) -> Bool {
+        v >= 0x300 && contains(UnicodeTables.combiningMark, v)
+    }
 
     private static func mapping(_ flat: [UInt32]) -> [UInt32: [UInt32]] {
         var map: [UInt32: [UInt32]] = [:]
