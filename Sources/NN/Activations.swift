@@ -35,6 +35,14 @@ public final class Sigmoid: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor { x.sigmoid() }
 }
 
+/// `x · sigmoid(x)` as a layer (`nn.SiLU`, HF `silu`): the gate of Llama's SwiGLU MLP.
+public final class SiLU: Module, UnaryLayer {
+    /// A SiLU layer.
+    public override init() {}
+    /// Applies SiLU.
+    public func callAsFunction(_ x: Tensor) -> Tensor { x * x.sigmoid() }
+}
+
 /// The activation a Hugging Face config names in `hidden_act`, or nil for an unknown name.
 public func activation(named name: String) -> (any UnaryLayer)? {
     switch name {
@@ -43,6 +51,7 @@ public func activation(named name: String) -> (any UnaryLayer)? {
     case "gelu_new", "gelu_pytorch_tanh": GELU(approximate: true)
     case "tanh": Tanh()
     case "sigmoid": Sigmoid()
+    case "silu": SiLU()
     default: nil
     }
 }

@@ -9,7 +9,7 @@ import Tensors
 /// reshape([b, s, h·d] or any shape of as many elements) ∘ permute([0,2,1,3]) ∘ matmul(P, V)
 /// P = softmax(last dim)(S + M₁ + M₂ …)            (adds in any order and nesting)
 /// S = matmul(Q, Kᵀ) · c₁ · c₂ …                    (scalar multiplies)
-/// Q = permute([0,2,1,3])(reshape(q, [b, s, h, d]))
+/// Q = permute([0,2,1,3])(reshape(q, [b, s, h, d]))   or any Q [b, h, s, d] (merged back to [b, s, h·d])
 /// Kᵀ = permute([0,2,3,1])(reshape(k, [b, t, h, d]))  or  permute([0,1,3,2])(K) with K [b, h, t, d]
 /// V = permute([0,2,1,3])(reshape(v, [b, t, h, d]))   or  V [b, h, t, d]
 /// ```
@@ -34,7 +34,10 @@ public enum AttentionFusion {
         guard let (qk, scale) = peelScores(&rw, rw.node(probs).inputs[0], masks: &masks) else { return nil }
         guard case .matmul? = rw.primitive(qk) else { return nil }
         let (qSplit, kT) = (rw.node(qk).inputs[0], rw.node(qk).inputs[1])
-        guard let (q, heads, _) = mergedHeads(rw, qSplit) else { return nil }
+        // Q comes from a head split, or (rotary embeddings applied after the split) is any
+        // [b, h, s, d] tensor, merged back below.
+        let qMerged = mergedHeads(rw, qSplit)
+        guard let heads = qMerged?.1 ?? splitHeadCount(rw, qSplit) else { return nil }
         guard let (kSplitOrT, kPerm) = rw.permute(kT) else { return nil }
         // Keys and values: merged when both come from a head split of [b, t, h·d], else split.
         var k: ValueID, v: ValueID, layout: FusedOp.KVLayout
@@ -59,6 +62,7 @@ public enum AttentionFusion {
         guard additive.allSatisfy({ rw.type($0).dtype == .float32 }) else { return nil }
         var mask: ValueID? = additive.first
         for m in additive.dropFirst() { mask = try rw.add(.binary(.add), [mask!, m]) }
+        let q = try qMerged?.0 ?? mergeSplitHeads(&rw, qSplit)
         let op = FusedOp.attention(.init(heads: heads, scale: scale, causal: causal, masked: mask != nil, kvLayout: layout))
         let operands = [q, k, v] + (mask.map { [$0] } ?? [])
         guard let t = try? TypeInference.infer(.fused(op), operands.map(rw.type)),
@@ -111,6 +115,21 @@ public enum AttentionFusion {
         let xs = rw.type(x).shape
         guard xs.count == 3, xs[0] == shape[0], xs[1] == shape[1], xs[2] == SymbolicInt(h * d) else { return nil }
         return (x, h, d)
+    }
+
+    /// The head count of a `[b, h, s, d]` query with constant `h` and `d`.
+    static func splitHeadCount(_ rw: Rewriter, _ id: ValueID) -> Int? {
+        let shape = rw.type(id).shape
+        guard shape.count == 4, let h = shape[1].constant, shape[3].constant != nil else { return nil }
+        return h
+    }
+
+    /// `[b, h, s, d]` → `[b, s, h·d]`: the merged layout `fused_attention` reads queries in.
+    static func mergeSplitHeads(_ rw: inout Rewriter, _ id: ValueID) throws -> ValueID {
+        let shape = rw.type(id).shape
+        let permuted = try rw.add(.permute([0, 2, 1, 3]), [id])
+        let merged = [shape[0], shape[2], SymbolicInt((shape[1].constant ?? 0) * (shape[3].constant ?? 0))]
+        return try rw.add(.primitive(.reshape(merged.map { $0.constant ?? 0 }), ints: merged), [permuted])
     }
 
     /// What an input-free mask is, found by evaluating it.

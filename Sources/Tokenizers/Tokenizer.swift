@@ -15,6 +15,9 @@ enum PreTokenizer: Sendable, Equatable {
     case metaspace(replacement: [UInt8], prepend: PrependScheme, split: Bool, afterWhitespaceSplit: Bool)
     /// WhitespaceSplit: words between runs of whitespace (Rust's `char::is_whitespace`), which is dropped.
     case whitespaceSplit
+    /// Split on a pattern (Qwen2's and Llama 3's regex), then, when `byteLevel`, a ByteLevel
+    /// pre-tokenizer without its own regex or prefix space (a `Sequence` of the two).
+    case split(SplitRule, byteLevel: Bool)
 }
 
 /// The model that turns a word into tokens.
@@ -268,6 +271,7 @@ final class TokenizerCore: Sendable {
             if useRegex { ByteLevel.split(view.bytes, lo, hi, into: &words) } else { words += [lo, hi] }
         case .metaspace: words += [lo, hi]
         case .whitespaceSplit: TokenizerCore.splitOnWhitespace(view.bytes, lo, hi, into: &words)
+        case let .split(rule, _): rule.split(view.bytes, lo, hi, into: &words)
         }
         var k = 0
         while k < words.count {

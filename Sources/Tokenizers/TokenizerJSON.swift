@@ -141,6 +141,8 @@ extension Tokenizer {
                               split: try value.optionalBool("split", default: true), afterWhitespaceSplit: false)
         case "WhitespaceSplit":
             return .whitespaceSplit
+        case "Split":
+            return .split(try splitRule(value), byteLevel: false)
         case "Sequence":
             let items = try value.field("pretokenizers").array()
             let parts = try items.map { item throws(TokenizerError) in try preTokenizer(item) }
@@ -150,12 +152,40 @@ extension Tokenizer {
                 if parts[0] == .whitespaceSplit, case let .metaspace(r, p, s, false) = parts[1] {
                     return .metaspace(replacement: r, prepend: p, split: s, afterWhitespaceSplit: true)
                 }
+                if case let .split(rule, false) = parts[0], parts[1] == .byteLevel(addPrefixSpace: false, useRegex: false) {
+                    return .split(rule, byteLevel: true)
+                }
             default: break
             }
-            throw .unsupported(file: value.file, component: "pre_tokenizer type", detail: "'Sequence' other than [WhitespaceSplit, Metaspace]")
+            throw .unsupported(file: value.file, component: "pre_tokenizer type", detail: "'Sequence' other than [WhitespaceSplit, Metaspace] or [Split, ByteLevel without add_prefix_space and use_regex]")
         default:
             throw value.unsupported("pre_tokenizer", type)
         }
+    }
+
+    /// A Split pre-tokenizer: `pattern` `{String: s}` or one of the regexes `SplitRule` implements,
+    /// `behavior` and `invert`.
+    static func splitRule(_ value: JSONField) throws(TokenizerError) -> SplitRule {
+        let patternField = try value.field("pattern")
+        let pattern: SplitRule.Pattern
+        if let string = try patternField.optional("String") {
+            pattern = .literal(Array(try string.string().utf8))
+        } else if let regexField = try patternField.optional("Regex") {
+            let regex = try regexField.string()
+            guard let known = SplitRule.knownRegexes[regex] else {
+                throw .unsupported(file: value.file, component: "Split regex",
+                                   detail: "'\(regex)' (supported: the GPT-4-style patterns of Qwen2 and Llama 3)")
+            }
+            pattern = known
+        } else {
+            throw patternField.invalid("must be {String: …} or {Regex: …}")
+        }
+        let behaviorField = try value.field("behavior")
+        let name = try behaviorField.string()
+        guard let behavior = SplitRule.Behavior(rawValue: name) else {
+            throw behaviorField.invalid("is '\(name)'; expected Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous")
+        }
+        return SplitRule(pattern: pattern, behavior: behavior, invert: try value.optionalBool("invert", default: false))
     }
 
     /// Metaspace's replacement character and prepend scheme (older files: `add_prefix_space`).
@@ -224,6 +254,7 @@ extension Tokenizer {
             var byteLevel = false
             switch preTokenizer {
             case .byteLevel: byteLevel = true
+            case let .split(_, afterByteLevel): byteLevel = afterByteLevel
             case .metaspace, .none, .whitespaceSplit: break
             case .bert: throw .unsupported(file: file, component: "model BPE", detail: "with a BertPreTokenizer")
             }

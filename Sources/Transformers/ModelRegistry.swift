@@ -14,6 +14,9 @@ public enum ModelRegistry {
         .electra,
         .albert,
         .gpt2,
+        .llama,
+        .mistral,
+        .qwen2,
     ]
 
     /// The family of `modelType`, or an error naming `file` and listing the families there are.

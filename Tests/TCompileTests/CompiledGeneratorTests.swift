@@ -37,4 +37,18 @@ import Transformers
         #expect(throws: TransformersError.self) { try compiled.generate([[1, 2]], config: .greedy(maxNewTokens: 39)) }
         #expect(throws: TransformersError.self) { try compiled.generate([[1], [2], [3], [4]], config: .greedy(maxNewTokens: 2)) }
     }
+
+    /// The Llama-style decoders (GQA, rotary positions from the mask, Mistral's sliding window):
+    /// compiled greedy tokens equal eager ones, which equal transformers' (DecoderFamiliesTests).
+    @Test(arguments: ["llama-lm", "mistral-lm"])
+    func llamaStyleCompiledTokensEqualEager(_ name: String) throws {
+        let directory = Self.fixture.deletingLastPathComponent().appendingPathComponent(name)
+        let model = try LlamaForCausalLM.fromPretrained(directory: directory)
+        let compiled = try CompiledGenerator(model: model, maxBatch: 2, maxLength: 24)
+        let prompts = [[5, 17, 33], [60, 2, 9, 81, 44, 7]]
+        var config = GenerationConfig.greedy(maxNewTokens: 12)
+        config.padTokenId = 0
+        config.eosTokenIds = []
+        #expect(try compiled.generate(prompts, config: config) == model.generate(prompts, config: config))
+    }
 }

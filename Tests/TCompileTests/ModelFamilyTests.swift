@@ -26,6 +26,9 @@ import Transformers
         ("albert-model", .featureExtraction), ("albert-shared", .featureExtraction), ("albert-mlm", .fillMask),
         ("albert-seqcls", .textClassification), ("albert-tokcls", .tokenClassification), ("albert-qa", .questionAnswering),
         ("st-albert", .sentenceEmbedding),
+        ("llama-lm", .textGeneration), ("llama-tied", .textGeneration), ("llama-model", .featureExtraction),
+        ("llama-rope-llama3", .textGeneration), ("mistral-lm", .textGeneration), ("qwen2-lm", .textGeneration),
+        ("qwen2-sliding", .textGeneration), ("llama-seqcls", .textClassification),
     ]
 
     @Test(arguments: cases.map { "\($0.0) \($0.1.rawValue)" })

@@ -49,12 +49,12 @@ import Transformers
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data(#"{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        try Data(#"{"model_type": "mamba", "architectures": ["MambaForCausalLM"]}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
         #expect {
             _ = try ModelExport.load(directory: dir, task: .fillMask)
         } throws: { error in
             let text = "\(error)"
-            return text.contains("model_type") && text.contains("'llama'") && text.contains("supported: " + ModelRegistry.modelTypes.joined(separator: ", ")) && !text.contains("task")
+            return text.contains("model_type") && text.contains("'mamba'") && text.contains("supported: " + ModelRegistry.modelTypes.joined(separator: ", ")) && !text.contains("task")
         }
     }
 
