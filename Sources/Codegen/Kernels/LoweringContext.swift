@@ -42,6 +42,24 @@ final class LoweringContext {
     private(set) var constants: [ConstantSlot] = []
     /// Task functions emitted so far (for unique names).
     var taskCount = 0
+    /// Each distinct task function by its IR text with the name left out: a task whose IR equals an
+    /// earlier one's (the same op at the same shapes in another layer) calls that one instead, so LLVM
+    /// optimizes and compiles it once.
+    var tasksByBody: [String: LLVMValueRef] = [:]
+
+    /// `task` itself, or an earlier task function with the same IR (then `task` is deleted).
+    func deduplicated(_ task: LLVMValueRef) -> LLVMValueRef {
+        var length = 0
+        let name = String(cString: LLVMGetValueName2(task, &length))
+        let body = takeLLVMString(LLVMPrintValueToString(task)).replacingOccurrences(of: "@\"\(name)\"", with: "@task")
+            .replacingOccurrences(of: "@\(name)", with: "@task")
+        if let existing = tasksByBody[body] {
+            LLVMDeleteFunction(task)
+            return existing
+        }
+        tasksByBody[body] = task
+        return task
+    }
 
     init(graph: Graph, ir: IRBuilder, kernelName: String, workspace: LLVMValueRef, constants: LLVMValueRef,
          pool: LLVMValueRef, callerScratch: LLVMValueRef, errorBlock: LLVMBasicBlockRef) {

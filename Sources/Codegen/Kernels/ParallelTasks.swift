@@ -14,20 +14,20 @@ extension LoweringContext {
                      _ body: (_ task: LLVMValueRef, _ captured: [LLVMValueRef], _ scratch: LLVMValueRef) -> Void) {
         requireScratch(scratchBytes)
         let taskType = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.i64, ir.ptr])
-        let task = LLVMAddFunction(ir.module, "\(kernelName).task\(taskCount)", taskType)!
+        let taskFunction = LLVMAddFunction(ir.module, "\(kernelName).task\(taskCount)", taskType)!
         taskCount += 1
-        LLVMSetLinkage(task, LLVMInternalLinkage)
+        LLVMSetLinkage(taskFunction, LLVMInternalLinkage)
 
         // The context: one 8-byte slot per captured value, filled by the kernel.
         let context = local(LLVMArrayType2(ir.i64, UInt64(max(1, values.count))))
         for (i, v) in values.enumerated() { ir.store(v, ir.gep(ir.i64, context, ir.int(i))) }
         let caller = LLVMGetInsertBlock(ir.builder)!
 
-        let taskEntry = LLVMAppendBasicBlockInContext(ir.context, task, "entry")!
-        let taskBody = LLVMAppendBasicBlockInContext(ir.context, task, "body")!
+        let taskEntry = LLVMAppendBasicBlockInContext(ir.context, taskFunction, "entry")!
+        let taskBody = LLVMAppendBasicBlockInContext(ir.context, taskFunction, "body")!
         ir.position(at: taskBody)
-        let ctx = LLVMGetParam(task, 0)!, begin = LLVMGetParam(task, 1)!, end = LLVMGetParam(task, 2)!
-        let scratch = LLVMGetParam(task, 3)!
+        let ctx = LLVMGetParam(taskFunction, 0)!, begin = LLVMGetParam(taskFunction, 1)!, end = LLVMGetParam(taskFunction, 2)!
+        let scratch = LLVMGetParam(taskFunction, 3)!
         let captured = values.enumerated().map { i, v in ir.load(LLVMTypeOf(v), ir.gep(ir.i64, ctx, ir.int(i))) }
         ir.loop(begin, end) { i in body(i, captured, scratch) }
         ir.ret()
@@ -35,6 +35,7 @@ extension LoweringContext {
         ir.br(taskBody)
 
         ir.position(at: caller)
+        let task = deduplicated(taskFunction)
         let parallel = ThreadPoolIR.parallelFunction(ir, prefix: kernelName)
         ir.call(parallel, ThreadPoolIR.parallelType(ir), [pool, task, context, count, callerScratch])
     }
