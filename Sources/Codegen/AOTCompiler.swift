@@ -54,9 +54,10 @@ public enum AOTCompiler {
         let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context) { ir, signature in
             let constants = signature.constants.map { $0.data(in: graph) }
             weights = WeightsFile.encode(constants)
-            CAPI(ir: ir, graph: graph, name: name, signature: signature,
-                 constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
-                .emit(embedded: embedWeights ? weights : nil)
+            var api = CAPI(ir: ir, graph: graph, name: name, signature: signature,
+                           constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
+            api.weightsHeader = Array(weights.prefix(WeightsFile.headerBytes + 16 * constants.count))
+            api.emit(embedded: embedWeights ? weights : nil)
         }
         defer { LLVMDisposeModule(module) }
         let object = try ModuleBuilder.emit(module, options: options, assembly: false)
@@ -69,7 +70,7 @@ public enum AOTCompiler {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: api.symbols))
-        try put("\(name).h", Array(CHeader.text(graph, name: name).utf8))
+        try put("\(name).h", Array(CHeader.text(graph, name: name, weightsHash: WeightsFile.storedHash(weights)).utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         if !embedWeights { try put("\(name).weights", weights) }
         if emit.contains(.object) { try put("\(name).o", object) }
