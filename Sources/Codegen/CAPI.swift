@@ -15,7 +15,7 @@ struct CAPI {
             switch self {
             case .ok: "ok"
             case .invalidArgument: "invalid argument: a required pointer is NULL or the thread count is negative"
-            case .indexOutOfRange: "an index input (token id) is outside the table it selects from"
+            case .indexOutOfRange: "an index (a token id, a token type or a position) is outside the table it selects from"
             case .dimOutOfBounds: "a dynamic dim is outside the bounds the model was compiled for"
             case .badWeights: "the weights file is missing, truncated, or not this model's"
             case .outOfMemory: "out of memory"
@@ -142,7 +142,9 @@ struct CAPI {
             let (lseek, lseekType) = fn("lseek", ir.i64, [ir.i32, ir.i64, ir.i32])
             let (mmap, mmapType) = fn("mmap", ir.ptr, [ir.ptr, ir.i64, ir.i32, ir.i32, ir.i32, ir.i64])
             let (close, closeType) = fn("close", ir.i32, [ir.i32])
-            let fd = ir.call(open, openType, [path, ir.int32(0o2000000)])   // O_RDONLY | O_CLOEXEC
+            // O_RDONLY | O_NONBLOCK | O_CLOEXEC: a FIFO opens at once instead of waiting for a
+            // writer, then fails the size check below (lseek cannot seek a FIFO).
+            let fd = ir.call(open, openType, [path, ir.int32(0o2000000 | 0o4000)])
             fail(if: ir.icmp(LLVMIntSLT, fd, ir.int32(0)), .badWeights)
             let size = ir.call(lseek, lseekType, [fd, ir.int(0), ir.int32(2)])
             fail(if: ir.icmp(LLVMIntSLT, size, ir.int(WeightsFile.headerBytes + 16 * count)), .badWeights) {

@@ -131,6 +131,7 @@ import Tensors
         printf("create_embedded_null_out %d\\n", tiny_create_embedded(NULL));
         printf("create_directory %d\\n", tiny_create("/", &unused));
         printf("create_empty %d\\n", tiny_create("/dev/null", &unused));
+        printf("create_fifo %d\\n", argc > 2 ? tiny_create(argv[2], &unused) : -1);
         printf("create %d\\n", tiny_create(argv[1], &model));
         workspace = aligned_alloc(64, (tiny_workspace_size() + 63) / 64 * 64);
         int64_t ids[3] = {1, 2, 3}, dims[2] = {1, 3};
@@ -180,14 +181,16 @@ import Tensors
         try Self.probe.write(toFile: dir + "/probe.c", atomically: true, encoding: .utf8)
         let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -o probe probe.c -L. -ltiny -lm 2>&1")
         #expect(log.isEmpty, "cc: \(log)")
-        let output = try Self.shell("\(dir)/probe \(dir)/tiny.weights")
+        // A FIFO with no writer: opening it blocked NAME_create forever before O_NONBLOCK.
+        #expect(mkfifo(dir + "/fifo.weights", 0o600) == 0)
+        let output = try Self.shell("\(dir)/probe \(dir)/tiny.weights \(dir)/fifo.weights")
         var results: [String: Int] = [:]
         for line in output.split(separator: "\n") {
             let words = line.split(separator: " ")
             if words.count == 2, let value = Int(words[1]) { results[String(words[0])] = value }
         }
         let expected: [String: Int] = [
-            "create_null_path": 1, "create_null_out": 1, "create_embedded_null_out": 1, "create_directory": 4, "create_empty": 4,
+            "create_null_path": 1, "create_null_out": 1, "create_embedded_null_out": 1, "create_directory": 4, "create_empty": 4, "create_fifo": 4,
             "create": 0, "ok": 0,
             "null_model": 1, "null_dims": 1, "null_inputs": 1, "null_input_buffer": 1, "null_outputs": 1,
             "null_output_buffer": 1, "null_workspace": 1,
@@ -334,6 +337,31 @@ import Tensors
         // The other library accepts its own file and refuses ours.
         #expect(try load(other, [other + "/tiny.weights", dir + "/own.weights"]) == [[0, 0], [6, -1]])
         #expect(try Self.shell("\(dir)/app \(dir)/other.weights 1 1 1").hasPrefix("create 6 the weights file belongs to another build"))
+    }
+
+    /// Issue #21: input, output and dim names come from model.json and land in `NAME.h`'s comments.
+    /// A name holding `*/`, a newline and a directive used to inject C into every program including
+    /// the header; now a name that is not a C identifier is printed as an escaped string, and the
+    /// header compiles with `-Wall -Werror` (and no `#error` from the name fires).
+    @Test func hostileNamesCannotInjectIntoTheHeader() throws {
+        let hostile = "x */\n#error injected\n/* ??/"
+        var b = GraphBuilder(symbols: [DimSymbol("n */\n#error dim\n/*", max: 4)])
+        let x = b.input(hostile, TensorType(.float32, [SymbolicInt(symbol: "n */\n#error dim\n/*")]))
+        let y = try b.add(.unary(.relu), [x])
+        b.output("out */\n#error output\n/*\\", y)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try AOTCompiler.write(b.graph, name: "tiny", to: dir)
+        let header = try String(contentsOfFile: dir + "/tiny.h", encoding: .utf8)
+        #expect(header.contains(#"inputs[0] = "x \x2A\x2F\x0A"#), "\(header)")
+        for line in header.split(separator: "\n") where line.hasPrefix("#") {
+            #expect(["#ifndef", "#define", "#include", "#ifdef", "#endif"].contains { line.hasPrefix($0) }, "\(line)")
+        }
+        try "#include \"tiny.h\"\nint main(void) { return TINY_NUM_INPUTS - 1; }\n".write(toFile: dir + "/main.c", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -trigraphs -o app main.c -L. -ltiny -lm 2>&1 && ./app && echo ran")
+        #expect(log == "ran\n", "\(log)")
+        #expect(CHeader.commentText("input_ids") == "input_ids")
+        #expect(CHeader.commentText("a*/b") == #""a\x2A\x2Fb""#)
     }
 
     @Test func artifactsAreByteIdenticalAcrossRuns() throws {
