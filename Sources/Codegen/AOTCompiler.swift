@@ -39,8 +39,9 @@ public enum AOTCompiler {
     }
 
     /// Compiles `graph` into `directory` as `libNAME.a`, `NAME.h`, `module.modulemap` and
-    /// `NAME.weights` (or weights embedded in the library). Each file is written to a temporary name
-    /// and renamed into place; the same input gives byte-identical files.
+    /// `NAME.weights` (or weights embedded in the library). The whole set is written to temporary names
+    /// first and renamed into place only when every file is whole (`writeFilesAtomically`), so a
+    /// failure leaves the previous set untouched; the same input gives byte-identical files.
     public static func write(_ graph: Graph, name: String, to directory: String, options: CompileOptions = CompileOptions(),
                              embedWeights: Bool = false, emit: EmitKinds = []) throws -> Output {
         guard CIdentifier.isValid(name) else {
@@ -62,13 +63,15 @@ public enum AOTCompiler {
         defer { LLVMDisposeModule(module) }
         let object = try ModuleBuilder.emit(module, options: options, assembly: false)
         let api = CAPI(ir: IRBuilder(context: context, module: module), graph: graph, name: name, signature: signature, constantBytes: [])
-        var written: [String] = []
+        // The whole set is written first and renamed into place only once every file is whole
+        // (`writeFilesAtomically`): a failure while writing leaves the previous set untouched.
+        var pending: [(path: String, data: Data)] = []
         func put(_ file: String, _ bytes: [UInt8]) throws {
-            let path = (directory as NSString).appendingPathComponent(file)
-            do { try writeFileAtomically(Data(bytes), to: path) } catch { throw CodegenError("\(error)") }
-            written.append(path)
+            pending.append(((directory as NSString).appendingPathComponent(file), Data(bytes)))
         }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw CodegenError("cannot create directory \(directory): \(error.localizedDescription)")
+        }
         try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: api.symbols))
         try put("\(name).h", Array(CHeader.text(graph, name: name, weightsHash: WeightsFile.storedHash(weights)).utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
@@ -78,6 +81,7 @@ public enum AOTCompiler {
         if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
         if emit.contains(.graph) { try put("\(name).ir", Array(TextFormat.print(graph).utf8)) }
         if emit.contains(.dot) { try put("\(name).dot", Array(DOTExport.dot(graph, name: name).utf8)) }
-        return Output(files: written, signature: signature, weightsBytes: weights.count)
+        do { try writeFilesAtomically(pending) } catch { throw CodegenError("\(error)") }
+        return Output(files: pending.map(\.path), signature: signature, weightsBytes: weights.count)
     }
 }

@@ -37,6 +37,19 @@ import Testing
         #expect(message?.contains("num_labels") == true, "\(message ?? "decoded")")
     }
 
+    /// Issue #21: `"1"` and `"01"` are one class to Python's `int()`; the last one silently won there
+    /// and here `labels` ignored `"01"` while `num_labels` counted it.
+    @Test func id2labelKeysNameEachClassOnce() throws {
+        let twice = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "id2label": {"0": "neg", "1": "pos", "01": "also pos"}}"#)
+        #expect(twice?.contains("field 'id2label' has the keys '01' and '1', both class 1") == true, "\(twice ?? "decoded")")
+        let word = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "id2label": {"0": "neg", "one": "pos"}}"#)
+        #expect(word?.contains("has the key 'one', which is not an integer") == true, "\(word ?? "decoded")")
+        let gap = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "id2label": {"0": "neg", "2": "pos"}}"#)
+        #expect(gap?.contains("has the key '2'; with 2 labels the classes are 0...1") == true, "\(gap ?? "decoded")")
+        let padded = try BertConfig.decode(Data(#"{"model_type": "bert", "id2label": {"00": "neg", "01": "pos"}}"#.utf8))
+        #expect(padded.common.labels == ["neg", "pos"])
+    }
+
     @Test func realSizesStillDecode() throws {
         // bert-large-like and gpt2-xl-like sizes are far inside the bound.
         let bert = try BertConfig.decode(Data(#"{"model_type": "bert", "vocab_size": 30522, "hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096}"#.utf8))
