@@ -175,9 +175,14 @@ public final class CompiledModel: @unchecked Sendable {
             }
         }
         guard status == 0 else {
-            throw CodegenError(status == RunSignature.indexOutOfRange
-                               ? "an index input (token id) is outside the table it selects from"
-                               : "the compiled model returned error \(status)")
+            if status == RunSignature.indexOutOfRange {
+                // The kernel only says that some index was out of range; the interpreter, which
+                // checks the same lookups in the same order, names the table and the index's source
+                // (a token id, a token type, a position). Only on this error path.
+                do { _ = try interpreter.run(inputs) } catch let e as GraphError { throw CodegenError("compiled model: \(e.message)") }
+                throw CodegenError("an index input (a token id, a token type or a position) is outside the table it selects from")
+            }
+            throw CodegenError("the compiled model returned error \(status)")
         }
         return Dictionary(uniqueKeysWithValues: zip(graph.outputs.map(\.name), outputs))
     }
