@@ -62,7 +62,7 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
             let count = corners.map { b in t.shape.reduce(1) { Self.product($0, Swift.max(0, $1.evaluate(b) ?? 0)) } }.max() ?? 0
             return Self.aligned(Self.product(count, t.dtype.byteSize))
         }
-        let types = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, $0.type) })
+        let types = Dictionary(graph.nodes.map { ($0.id, $0.type) }, uniquingKeysWith: { a, _ in a })   // verified: distinct
         // Static layout: which values may be strided views, and whose buffer each value reads.
         var strided: Set<ValueID> = []
         var root: [ValueID: ValueID] = [:]

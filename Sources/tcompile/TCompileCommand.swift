@@ -195,7 +195,7 @@ struct Compile: ParsableCommand {
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { Swift.print($0, terminator: "") })
             print(optimized.summary)
-            let bounds = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
+            let bounds = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })
             let flops = optimized.graph.matmulFLOPs(at: bounds)
             print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
             let target: HostTarget = portable ? .portable() : .host()
@@ -393,8 +393,8 @@ struct Run: ParsableCommand {
             if json {
                 let document = JSONOutput(model: name, mode: mode.rawValue, task: task?.rawValue, milliseconds: elapsed,
                                           results: results.isEmpty ? nil : results,
-                                          outputs: results.isEmpty ? Dictionary(uniqueKeysWithValues: graph.outputs.compactMap { o in
-                                              outputs[o.name].map { (o.name, JSONOutput.TensorSummary($0)) } }) : nil)
+                                          outputs: results.isEmpty ? Dictionary(graph.outputs.compactMap { o in
+                                              outputs[o.name].map { (o.name, JSONOutput.TensorSummary($0)) } }, uniquingKeysWith: { a, _ in a }) : nil)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 print(String(decoding: try encoder.encode(document), as: UTF8.self))

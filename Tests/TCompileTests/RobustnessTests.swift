@@ -210,3 +210,21 @@ import TCompile
         #expect(ModelExport.defaultName(for: URL(fileURLWithPath: "/tmp/my-bert")) == "my_bert")
     }
 }
+
+/// Found by the audit (issue #21): a dim that no input carries (here only an `arange` uses it) has
+/// no value in an in-process call; the JIT force-unwrapped the output's shape and trapped.
+@Suite struct UnboundDimTests {
+    @Test func aDimNoInputCarriesIsAnError() throws {
+        let graph = try TextFormat.parse("""
+        graph(n <= 8) {
+          %0 = arange {start = 0, end = n, step = 1, dtype = i64} : i64[n]
+          return %0 as "y"
+        }
+        """)
+        try Verifier.verify(graph)
+        #expect(throws: GraphError.self) { _ = try Interpreter(graph: graph).run([:]) }
+        do { _ = try TCompile.compile(graph)([:]); Issue.record("ran") } catch {
+            #expect("\(error)".contains("dim 'n' is not the size of any input dim"), "\(error)")
+        }
+    }
+}
