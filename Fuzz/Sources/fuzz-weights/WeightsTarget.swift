@@ -11,7 +11,7 @@ typealias Run = @convention(c) (OpaquePointer?, UnsafePointer<Int64>?, UnsafePoi
 typealias Destroy = @convention(c) (OpaquePointer?) -> Void
 typealias WorkspaceSize = @convention(c) () -> Int
 
-struct Library {
+struct Library: @unchecked Sendable {   // set once before fuzzing; libFuzzer calls one input at a time
     let create: Create, run: Run, destroy: Destroy, workspace: UnsafeMutableRawPointer
     let weights: String
 }
