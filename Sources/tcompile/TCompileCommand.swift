@@ -52,7 +52,7 @@ struct TCompileCommand: ParsableCommand {
         return """
         tcompile \(TCompile.version)
         LLVM \(HostTarget.llvmVersion), target \(host.triple)
-        OpenBLAS \(blas.config) (kernels: \(blas.core))
+        \(blas.config.hasPrefix("OpenBLAS") ? blas.config : "OpenBLAS " + blas.config) (kernels: \(blas.core))
         CPU \(host.cpu): \(features.joined(separator: " "))
         """
     }
@@ -102,9 +102,23 @@ struct CLIError: Error, CustomStringConvertible {
 /// Runs `body`, turning library errors into clean messages and exit code 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let error as ExitCode { throw error } catch let error as ValidationError { throw error } catch {
-        FileHandle.standardError.write(Data("tcompile: error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("tcompile: error: \(oneLineMessage(error))\n".utf8))
         throw ExitCode.failure
     }
+}
+
+/// An error as one line: Foundation's errors by their localized description and the file they name
+/// (their `description` is an `Error Domain=NSCocoaErrorDomain Code=… UserInfo={…}` dump), ours by
+/// their description.
+func oneLineMessage(_ error: Error) -> String {
+    if let e = error as? CocoaError {
+        let path = e.filePath ?? e.url?.path
+        return (path.map { "\($0): " } ?? "") + e.localizedDescription
+    }
+    if let e = error as? POSIXError { return String(cString: strerror(e.code.rawValue)) }
+    let bridged = error as NSError
+    if bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain { return bridged.localizedDescription }
+    return "\(error)"
 }
 
 /// Creates `path` and its parents, with a one-line error (`cannot create directory X: Permission

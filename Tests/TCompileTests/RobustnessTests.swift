@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TCompile
+@testable import tcompile
 
 /// Issue #21 through the `tcompile` executable: inputs that used to hang it, trap it or leave a mixed
 /// set of artifacts are now one-line errors and untouched outputs.
@@ -226,5 +227,17 @@ import TCompile
         do { _ = try TCompile.compile(graph)([:]); Issue.record("ran") } catch {
             #expect("\(error)".contains("dim 'n' is not the size of any input dim"), "\(error)")
         }
+    }
+}
+
+/// Foundation's errors reach the user as one line, not an `Error Domain=… UserInfo={…}` dump.
+@Suite struct OneLineErrorTests {
+    @Test func foundationErrorsAreOneLine() throws {
+        let missing = "/nonexistent-\(UUID())/file"
+        do { _ = try Data(contentsOf: URL(fileURLWithPath: missing)); Issue.record("read") } catch {
+            let message = oneLineMessage(error)
+            #expect(!message.contains("Error Domain") && !message.contains("\n") && message.contains(missing), "\(message)")
+        }
+        #expect(oneLineMessage(CLIError("plain")) == "plain")
     }
 }
