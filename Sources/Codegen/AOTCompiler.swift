@@ -39,9 +39,11 @@ public enum AOTCompiler {
     }
 
     /// Compiles `graph` into `directory` as `libNAME.a`, `NAME.h`, `module.modulemap` and
-    /// `NAME.weights` (or weights embedded in the library). The whole set is written to temporary names
-    /// first and renamed into place only when every file is whole (`writeFilesAtomically`), so a
-    /// failure leaves the previous set untouched; the same input gives byte-identical files.
+    /// `NAME.weights` (or weights embedded in the library). The whole set is written into a hidden sibling
+    /// directory first and switched in at once when every file is whole (`writeDirectoryAtomically`:
+    /// a rename, or an exchange with a directory holding only this model's artifacts; else the files
+    /// are renamed into place one by one), so a failure leaves the previous set untouched; the same
+    /// input gives byte-identical files.
     public static func write(_ graph: Graph, name: String, to directory: String, options: CompileOptions = CompileOptions(),
                              embedWeights: Bool = false, emit: EmitKinds = []) throws -> Output {
         guard CIdentifier.isValid(name) else {
@@ -63,14 +65,13 @@ public enum AOTCompiler {
         defer { LLVMDisposeModule(module) }
         let object = try ModuleBuilder.emit(module, options: options, assembly: false)
         let api = CAPI(ir: IRBuilder(context: context, module: module), graph: graph, name: name, signature: signature, constantBytes: [])
-        // The whole set is written first and renamed into place only once every file is whole
-        // (`writeFilesAtomically`): a failure while writing leaves the previous set untouched.
-        var pending: [(path: String, data: Data)] = []
-        func put(_ file: String, _ bytes: [UInt8]) throws {
-            pending.append(((directory as NSString).appendingPathComponent(file), Data(bytes)))
-        }
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw CodegenError("cannot create directory \(directory): \(error.localizedDescription)")
+        // The whole set is written first and switched in only once every file is whole
+        // (`writeDirectoryAtomically`): a failure while writing leaves the previous set untouched.
+        var pending: [(name: String, data: Data)] = []
+        func put(_ file: String, _ bytes: [UInt8]) throws { pending.append((file, Data(bytes))) }
+        let parent = (URL(fileURLWithPath: directory).standardizedFileURL.deletingLastPathComponent().path)
+        do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
+            throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
         try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: api.symbols))
         try put("\(name).h", Array(CHeader.text(graph, name: name, weightsHash: WeightsFile.storedHash(weights)).utf8))
@@ -81,7 +82,8 @@ public enum AOTCompiler {
         if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
         if emit.contains(.graph) { try put("\(name).ir", Array(TextFormat.print(graph).utf8)) }
         if emit.contains(.dot) { try put("\(name).dot", Array(DOTExport.dot(graph, name: name).utf8)) }
-        do { try writeFilesAtomically(pending) } catch { throw CodegenError("\(error)") }
-        return Output(files: pending.map(\.path), signature: signature, weightsBytes: weights.count)
+        let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
+        do { try writeDirectoryAtomically(pending, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
+        return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: signature, weightsBytes: weights.count)
     }
 }

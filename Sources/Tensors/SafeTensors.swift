@@ -304,6 +304,65 @@ public func writeFilesAtomically(_ files: [(path: String, data: Data)]) throws(F
     }
 }
 
+/// Writes the files `names` → bytes as the whole contents of `directory`, switched in at once where
+/// the system allows: the files are written into a hidden sibling directory, which then replaces
+/// `directory` in one `rename` (when `directory` does not exist) or one `renameat2(RENAME_EXCHANGE)`
+/// (when it does), after which the old set is deleted. A reader sees the old set or the new one, never
+/// a mix; a failure or a kill before the switch leaves the old set and a hidden `.DIR.tmp-PID-N`.
+///
+/// Only a directory that holds nothing but files this set may hold (`owned`; hidden files aside) is
+/// replaced this way, so that no other file is lost with the old directory; otherwise (a model.json
+/// beside the library, another model's files), and where the exchange is not supported, it falls back
+/// to `writeFilesAtomically` on the files in place. Returns whether the directory was switched whole.
+@discardableResult
+public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to directory: String, owned: Set<String>) throws(FileWriteError) -> Bool {
+    let url = URL(fileURLWithPath: directory).standardizedFileURL
+    let fallback = { () throws(FileWriteError) -> Bool in
+        try writeFilesAtomically(files.map { (url.appendingPathComponent($0.name).path, $0.data) })
+        return false
+    }
+    var info = stat()
+    let exists = lstat(url.path, &info) == 0
+    if exists {
+        guard (info.st_mode & S_IFMT) == S_IFDIR, let entries = try? FileManager.default.contentsOfDirectory(atPath: url.path),
+              entries.allSatisfy({ owned.contains($0) || ($0.hasPrefix(".") && $0.contains(".tmp-")) }),
+              renameExchange != nil else { return try fallback() }
+    }
+    let parent = url.deletingLastPathComponent()
+    let staging = parent.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    guard mkdir(staging, exists ? info.st_mode & 0o7777 : 0o755) == 0 else {
+        // The parent is not writable or not there: the files in place say why, naming the file.
+        return try fallback()
+    }
+    func removeStaging(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+    for file in files {
+        do { try file.data.write(to: URL(fileURLWithPath: staging).appendingPathComponent(file.name)) } catch {
+            removeStaging(staging)
+            throw FileWriteError(path: url.appendingPathComponent(file.name).path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+    if !exists {
+        guard rename(staging, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            removeStaging(staging)
+            throw FileWriteError(path: url.path, reason: "cannot rename into place: \(reason)")
+        }
+        return true
+    }
+    guard renameExchange!(AT_FDCWD, staging, AT_FDCWD, url.path, 2 /* RENAME_EXCHANGE */) == 0 else {
+        removeStaging(staging)   // e.g. a file system without the exchange: write in place instead
+        return try fallback()
+    }
+    removeStaging(staging)   // now the old set
+    return true
+}
+
+/// glibc's `renameat2` (not in Swift's Glibc module), looked up once; nil where it is missing.
+private let renameExchange: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "renameat2") else { return nil }   // RTLD_DEFAULT
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
+}()
+
 /// A file mapped copy-on-write into memory: tensors borrow its pages, writes stay private.
 final class FileMapping: @unchecked Sendable {
     let base: UnsafeMutableRawPointer

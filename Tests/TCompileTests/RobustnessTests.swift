@@ -86,6 +86,31 @@ import TCompile
         #expect(Set(entries) == Set(names), "\(entries)")
     }
 
+    /// `writeDirectoryAtomically`: a directory holding only the set's files is replaced in one step
+    /// (a new directory: another inode, and a file of the old set the new one lacks is gone with it);
+    /// one holding anything else keeps it, the set's files being renamed in place.
+    @Test func aDirectoryOfArtifactsIsSwitchedWhole() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("switch-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let dir = parent + "/out"
+        func inode(_ path: String) -> UInt64 { var s = stat(); stat(path, &s); return UInt64(s.st_ino) }
+        let owned: Set<String> = ["a", "b", "c"]
+        #expect(try writeDirectoryAtomically([("a", Data("1".utf8)), ("c", Data("1".utf8))], to: dir, owned: owned))
+        let first = inode(dir)
+        #expect(try writeDirectoryAtomically([("a", Data("2".utf8)), ("b", Data("2".utf8))], to: dir, owned: owned))
+        #expect(inode(dir) != first, "switched as a new directory")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["a", "b"])
+        #expect(try String(contentsOfFile: dir + "/a", encoding: .utf8) == "2")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent) == ["out"], "no staging directory is left")
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: dir + "/notes.txt"))
+        let second = inode(dir)
+        #expect(try !writeDirectoryAtomically([("a", Data("3".utf8))], to: dir, owned: owned))
+        #expect(inode(dir) == second)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["a", "b", "notes.txt"])
+        #expect(try String(contentsOfFile: dir + "/a", encoding: .utf8) == "3")
+    }
+
     /// `writeFilesAtomically`: when one file of a set cannot be written, none is replaced and no
     /// temporary is left behind.
     @Test func aSetOfFilesIsWrittenWholeOrNotAtAll() throws {
