@@ -156,6 +156,10 @@ func requirePositive(_ value: Int, _ field: String, file: String) throws(Transfo
 /// library loads, and keeps every size product the model builder computes far from Int overflow.
 let maximumParameterCount = 1 << 36
 
+/// The most layers a config may describe: 10× the deepest model here (GPT-2 XL, 48), so that a traced
+/// graph stays within the 1,000,000 nodes a graph file may hold.
+let maximumLayerCount = 1024
+
 /// Throws unless the parameter count estimated from the sizes (embedding `tables` rows of `width`,
 /// plus attention and feed-forward weights in each of `layers` layers) stays below
 /// `maximumParameterCount`, computed without overflow whatever the sizes are.
@@ -183,6 +187,11 @@ func requireBuildable(tables: [Int], width: Int, layers: Int, inner: Int, file: 
     guard let rows, let perLayer, sum([product([rows, width]), product([layers, perLayer])]) != nil else {
         throw .invalidConfigField(file: file, field: "(sizes)",
                                   reason: "describe more than 2^36 parameters (tables \(tables), width \(width), layers \(layers), inner \(inner))")
+    }
+    // Tiny layers pass the parameter bound in any number: 10^9 layers of width 1 are 6 × 10^9
+    // parameters, and a graph of 10^10 nodes that tracing would never finish.
+    guard layers <= maximumLayerCount else {
+        throw .invalidConfigField(file: file, field: "(sizes)", reason: "describe \(layers) layers, more than the \(maximumLayerCount) a model may have")
     }
 }
 

@@ -32,6 +32,16 @@ import Testing
         }
     }
 
+    /// Issue #21: tiny layers passed the parameter bound in any number, and tracing 10^9 of them
+    /// would never finish.
+    @Test func tooManyLayersIsAnError() {
+        let bert = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "hidden_size": 2, "num_attention_heads": 1, "intermediate_size": 2, "num_hidden_layers": 1000000000}"#)
+        #expect(bert?.contains("describe 1000000000 layers, more than the 1024 a model may have") == true, "\(bert ?? "decoded")")
+        let gpt2 = Self.decodeFails(GPT2Config.self, #"{"model_type": "gpt2", "n_embd": 2, "n_head": 1, "n_layer": 5000}"#)
+        #expect(gpt2?.contains("more than the 1024") == true, "\(gpt2 ?? "decoded")")
+        #expect(Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "hidden_size": 2, "num_attention_heads": 1, "num_hidden_layers": 1024}"#) == nil)
+    }
+
     @Test func tooManyLabelsIsAnError() {
         let message = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "num_labels": 1099511627776}"#)
         #expect(message?.contains("num_labels") == true, "\(message ?? "decoded")")
