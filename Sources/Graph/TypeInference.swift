@@ -35,7 +35,11 @@ public enum TypeInference {
             case .binaryScalar(let b, let s, _):
                 try arity(1)
                 let t = types[0]
-                if b.isComparison { return TensorType(.bool, t.shape) }
+                if b.isComparison {
+                    // The eager kernels compare bools for equality only.
+                    guard t.dtype != .bool || b == .equal || b == .notEqual else { throw fail("bool tensors compare with eq and ne only") }
+                    return TensorType(.bool, t.shape)
+                }
                 if b.isLogical { throw fail("logical ops take two tensors") }
                 guard t.dtype != .bool else { throw fail("arithmetic on bool") }
                 let integral = s.rounded() == s && Swift.abs(s) < 9e15
@@ -47,6 +51,7 @@ public enum TypeInference {
                 guard dims.allSatisfy({ $0 >= 0 && $0 < t.shape.count }), dims == dims.sorted(), Set(dims).count == dims.count else {
                     throw fail("dims \(dims) are not sorted distinct dims of a rank-\(t.shape.count) tensor")
                 }
+                guard t.dtype != .bool || r == .sum || r == .argmax || r == .argmin else { throw fail("not defined on bool (sum, argmax and argmin are)") }
                 var shape: [SymbolicInt] = []
                 for (i, d) in t.shape.enumerated() { if dims.contains(i) { if keep { shape.append(1) } } else { shape.append(d) } }
                 let dtype: DType = r == .argmax || r == .argmin ? .int64 : (r == .mean || t.dtype == .bool ? .float32 : t.dtype)
@@ -87,6 +92,7 @@ public enum TypeInference {
             case .layerNorm(let rank, _, let affine):
                 try arity(affine ? 3 : 1)
                 let x = types[0]
+                guard types.allSatisfy({ $0.dtype == .float32 }) else { throw fail("expects f32 operands") }
                 guard rank >= 1 && rank <= x.shape.count else { throw fail("normalized_rank \(rank) does not fit \(x)") }
                 if affine {
                     let normalized = Array(x.shape.suffix(rank))
@@ -254,7 +260,10 @@ public enum TypeInference {
     static func binaryDType(_ op: BinaryOp, _ a: DType, _ b: DType, _ fail: (String) -> GraphError) throws -> DType {
         guard a == b else { throw fail("dtypes \(a.shortName) and \(b.shortName) differ") }
         if op.isLogical { guard a == .bool else { throw fail("expects bool operands") }; return .bool }
-        if op.isComparison { return .bool }
+        if op.isComparison {
+            guard a != .bool || op == .equal || op == .notEqual else { throw fail("bool tensors compare with eq and ne only") }
+            return .bool
+        }
         guard a != .bool else { throw fail("arithmetic on bool") }
         return a.isInteger && (op == .div || op == .pow) ? .float32 : a
     }

@@ -207,3 +207,23 @@ import JSON
         #expect(Limits.maximumNodes == 1_000_000)
     }
 }
+
+/// Found by the audit (issue #21): dtype combinations that type inference accepted but the eager
+/// kernels stop the process on (`precondition`), so a verified model.json trapped the interpreter.
+@Suite struct VerifierDTypeTests {
+    static func refusal(_ body: String, _ inputs: String = "%0 = input {name = \"x\"} : bool[4]") -> String? {
+        VerifierBoundsTests.refusal("graph() {\n  \(inputs)\n  \(body)\n  return %1 as \"y\"\n}")
+    }
+
+    @Test func kernelDTypeRulesAreTypeRules() {
+        #expect(Self.refusal("%1 = max(%0) {dims = [0], keep_dim = false} : f32[]")?.contains("max: not defined on bool") == true)
+        #expect(Self.refusal("%1 = mean(%0) {dims = [0], keep_dim = false} : f32[]")?.contains("mean: not defined on bool") == true)
+        #expect(Self.refusal("%1 = sum(%0) {dims = [0], keep_dim = false} : f32[]") == nil)
+        #expect(Self.refusal("%1 = lt_scalar(%0) {scalar = 1.0, scalar_first = false} : bool[4]")?.contains("compare with eq and ne only") == true)
+        #expect(Self.refusal("%1 = eq_scalar(%0) {scalar = 1.0, scalar_first = false} : bool[4]") == nil)
+        #expect(Self.refusal("%1 = gt(%0, %0) : bool[4]")?.contains("compare with eq and ne only") == true)
+        #expect(Self.refusal("%1 = ne(%0, %0) : bool[4]") == nil)
+        #expect(Self.refusal("%1 = layer_norm(%0) {normalized_rank = 1, eps = 1e-05, affine = false} : i64[4]",
+                             "%0 = input {name = \"x\"} : i64[4]")?.contains("layer_norm: expects f32 operands") == true)
+    }
+}
