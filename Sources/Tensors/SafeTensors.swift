@@ -310,10 +310,11 @@ public func writeFilesAtomically(_ files: [(path: String, data: Data)]) throws(F
 /// (when it does), after which the old set is deleted. A reader sees the old set or the new one, never
 /// a mix; a failure or a kill before the switch leaves the old set and a hidden `.DIR.tmp-PID-N`.
 ///
-/// Only a directory that holds nothing but files this set may hold (`owned`; hidden files aside) is
-/// replaced this way, so that no other file is lost with the old directory; otherwise (a model.json
-/// beside the library, another model's files), and where the exchange is not supported, it falls back
-/// to `writeFilesAtomically` on the files in place. Returns whether the directory was switched whole.
+/// Only a directory that holds nothing but files this set may hold (`owned`, and our own hidden
+/// temporaries) is replaced this way, so that no other file is lost with the old directory; otherwise
+/// (a model.json beside the library, another model's files, a `.gitignore`), when it is the current
+/// directory or holds it, and where the exchange is not supported, it falls back to
+/// `writeFilesAtomically` on the files in place. Returns whether the directory was switched whole.
 @discardableResult
 public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to directory: String, owned: Set<String>) throws(FileWriteError) -> Bool {
     let url = URL(fileURLWithPath: directory).standardizedFileURL
@@ -323,6 +324,11 @@ public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to d
     }
     var info = stat()
     let exists = lstat(url.path, &info) == 0
+    // Never swap away the directory this process works in (`cd out && tcompile ../m.json -o .`):
+    // its shell would be left in the deleted old one.
+    let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.resolvingSymlinksInPath().path
+    let target = url.resolvingSymlinksInPath().path
+    if exists && (cwd == target || cwd.hasPrefix(target.hasSuffix("/") ? target : target + "/")) { return try fallback() }
     if exists {
         guard (info.st_mode & S_IFMT) == S_IFDIR, let entries = try? FileManager.default.contentsOfDirectory(atPath: url.path),
               entries.allSatisfy({ owned.contains($0) || ($0.hasPrefix(".") && $0.contains(".tmp-")) }),

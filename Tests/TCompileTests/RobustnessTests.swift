@@ -111,6 +111,27 @@ import TCompile
         #expect(try String(contentsOfFile: dir + "/a", encoding: .utf8) == "3")
     }
 
+    /// `cd out && tcompile ../model.json -o .` must not swap away the directory the shell sits in.
+    @Test func theCurrentDirectoryIsNotSwappedAway() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try CLITests.run([dir + "/model.json", "-o", dir + "/out", "--quiet"])
+        #expect(first.status == 0, "\(first.output)")
+        func inode(_ path: String) -> UInt64 { var s = stat(); stat(path, &s); return UInt64(s.st_ino) }
+        let before = inode(dir + "/out")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        process.arguments = ["../model.json", "-o", ".", "--quiet"]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir + "/out")
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(inode(dir + "/out") == before, "the current directory was replaced")
+        // From elsewhere the same directory is switched whole.
+        let third = try CLITests.run([dir + "/model.json", "-o", dir + "/out", "--quiet"])
+        #expect(third.status == 0 && inode(dir + "/out") != before, "\(third.output)")
+    }
+
     /// `writeFilesAtomically`: when one file of a set cannot be written, none is replaced and no
     /// temporary is left behind.
     @Test func aSetOfFilesIsWrittenWholeOrNotAtAll() throws {
