@@ -40,6 +40,15 @@ let package = Package(
         .executableTarget(name: "fuzz-wordpiece", dependencies: [
             "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),
         ], path: "Sources/fuzz-wordpiece"),
+        // The run path: fuzzed inputs (rank, dtype, dims in and out of bounds, any ids) through the
+        // interpreter and the JIT-compiled seed graph; both refuse or both agree.
+        .executableTarget(name: "fuzz-run", dependencies: [
+            "FuzzSupport", .product(name: "TCompile", package: "TCompile"),
+        ], path: "Sources/fuzz-run"),
+        // NAME.weights bytes through the generated NAME_create and NAME_run of an AOT library.
+        .executableTarget(name: "fuzz-weights", dependencies: [
+            "FuzzSupport", .product(name: "TCompile", package: "TCompile"),
+        ], path: "Sources/fuzz-weights"),
         // Arbitrary bytes encoded and decoded by the GPT-2 and RoBERTa byte-level BPE tokenizers.
         .executableTarget(name: "fuzz-bpe", dependencies: [
             "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),

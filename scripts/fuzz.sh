@@ -3,14 +3,14 @@
 # (default 600) from seed corpora of the repository's real fixture files. Fails on any crash, leak,
 # out-of-memory (-rss_limit_mb) or slow input (-timeout); the input that did it is left in
 # .build-fuzz/artifacts/TARGET/ (reproduce: .build-fuzz/debug/fuzz-TARGET FILE). Usage:
-#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: json safetensors model-json config tokenizer-json spm-model wordpiece bpe
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]     targets: json safetensors model-json config tokenizer-json spm-model wordpiece bpe run weights
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(json safetensors model-json config tokenizer-json spm-model wordpiece bpe)
+[ ${#targets[@]} -eq 0 ] && targets=(json safetensors model-json config tokenizer-json spm-model wordpiece bpe run weights)
 scripts/fetch-minilm.sh >/dev/null 2>&1 || echo "fuzz: MiniLM not fetched; wordpiece uses the shipped classifier's vocabulary"
 
 scratch=.build-fuzz
@@ -40,6 +40,12 @@ seed tokenizer-json Fuzz/corpus/tokenizer-json/* samples/classify/model/tokenize
 seed spm-model Tests/TokenizersTests/Fixtures/sentencepiece/unigram-identity.model Tests/TokenizersTests/Fixtures/sentencepiece/bpe-bytefallback.model
 seed wordpiece Fuzz/corpus/text/*
 seed bpe Fuzz/corpus/text/*
+# The run and weights targets write their own seeds (ids 1 2 3; the library's own weights file).
+for target in run weights; do
+    mkdir -p "$scratch/corpus/$target"
+    TCOMPILE_ROOT=$root SWIFT_BACKTRACE=enable=no TCOMPILE_FUZZ_SEED_OUT="$scratch/corpus/$target/seed" "$bin/fuzz-$target" >/dev/null 2>&1 \
+        || echo "fuzz: fuzz-$target could not write its seed"
+done
 
 export SWIFT_BACKTRACE=enable=no   # let libFuzzer and ASan report crashes, not Swift's backtracer
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}

@@ -41,8 +41,11 @@ public enum AOTCompiler {
     }
 
     /// Compiles `graph` into `directory` as `libNAME.a`, `NAME.h`, `module.modulemap` and
-    /// `NAME.weights` (or weights embedded in the library). Each file is written to a temporary name
-    /// and renamed into place; the same input gives byte-identical files.
+    /// `NAME.weights` (or weights embedded in the library). The whole set is written into a hidden sibling
+    /// directory first and switched in at once when every file is whole (`writeDirectoryAtomically`:
+    /// a rename, or an exchange with a directory holding only this model's artifacts; else the files
+    /// are renamed into place one by one), so a failure leaves the previous set untouched; the same
+    /// input gives byte-identical files.
     public static func write(_ graph: Graph, name: String, to directory: String, options: CompileOptions = CompileOptions(),
                              embedWeights: Bool = false, emit: EmitKinds = []) throws -> Output {
         guard CIdentifier.isValid(name) else {
@@ -59,9 +62,10 @@ public enum AOTCompiler {
             let constants = extras.measure("weight packing") { signature.constants.map { $0.data(in: graph) } }
             weights = extras.measure("weight packing") { WeightsFile.encode(constants) }
             extras.measure("IR emission") {
-                CAPI(ir: ir, graph: graph, name: name, signature: signature,
-                     constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
-                    .emit(embedded: embedWeights ? weights : nil)
+                var api = CAPI(ir: ir, graph: graph, name: name, signature: signature,
+                               constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
+                api.weightsHeader = Array(weights.prefix(WeightsFile.headerBytes + 16 * constants.count))
+                api.emit(embedded: embedWeights ? weights : nil)
             }
         }
         defer { LLVMDisposeModule(module) }
@@ -69,15 +73,16 @@ public enum AOTCompiler {
         let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
         let writeStart = DispatchTime.now().uptimeNanoseconds
         let api = CAPI(ir: IRBuilder(context: context, module: module), graph: graph, name: name, signature: signature, constantBytes: [])
-        var written: [String] = []
-        func put(_ file: String, _ bytes: [UInt8]) throws {
-            let path = (directory as NSString).appendingPathComponent(file)
-            do { try writeFileAtomically(Data(bytes), to: path) } catch { throw CodegenError("\(error)") }
-            written.append(path)
+        // The whole set is written first and switched in only once every file is whole
+        // (`writeDirectoryAtomically`): a failure while writing leaves the previous set untouched.
+        var pending: [(name: String, data: Data)] = []
+        func put(_ file: String, _ bytes: [UInt8]) throws { pending.append((file, Data(bytes))) }
+        let parent = (URL(fileURLWithPath: directory).standardizedFileURL.deletingLastPathComponent().path)
+        do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
+            throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: api.symbols))
-        try put("\(name).h", Array(CHeader.text(graph, name: name).utf8))
+        try put("\(name).h", Array(CHeader.text(graph, name: name, weightsHash: WeightsFile.storedHash(weights)).utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         if !embedWeights { try put("\(name).weights", weights) }
         if emit.contains(.object) { try put("\(name).o", object) }
@@ -85,7 +90,10 @@ public enum AOTCompiler {
         if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
         if emit.contains(.graph) { try put("\(name).ir", Array(TextFormat.print(graph).utf8)) }
         if emit.contains(.dot) { try put("\(name).dot", Array(DOTExport.dot(graph, name: name).utf8)) }
+        let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
+        do { try writeDirectoryAtomically(pending, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9)
-        return Output(files: written, signature: signature, weightsBytes: weights.count, times: times)
+        return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: signature,
+                      weightsBytes: weights.count, times: times)
     }
 }

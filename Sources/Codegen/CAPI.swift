@@ -8,16 +8,18 @@ import Graph
 struct CAPI {
     /// Status codes shared by the header and the generated code.
     enum Status: Int32, CaseIterable {
-        case ok = 0, invalidArgument = 1, indexOutOfRange = 2, dimOutOfBounds = 3, badWeights = 4, outOfMemory = 5
+        case ok = 0, invalidArgument = 1, indexOutOfRange = 2, dimOutOfBounds = 3, badWeights = 4, outOfMemory = 5,
+             weightsMismatch = 6
 
         var message: String {
             switch self {
             case .ok: "ok"
             case .invalidArgument: "invalid argument: a required pointer is NULL or the thread count is negative"
-            case .indexOutOfRange: "an index input (token id) is outside the table it selects from"
+            case .indexOutOfRange: "an index (a token id, a token type or a position) is outside the table it selects from"
             case .dimOutOfBounds: "a dynamic dim is outside the bounds the model was compiled for"
             case .badWeights: "the weights file is missing, truncated, or not this model's"
             case .outOfMemory: "out of memory"
+            case .weightsMismatch: "the weights file belongs to another build of this model (its content hash differs from the library's)"
             }
         }
     }
@@ -28,6 +30,9 @@ struct CAPI {
     let signature: RunSignature
     /// The expected byte size of each constant, in kernel order.
     let constantBytes: [Int]
+    /// The first `64 + 16 × count` bytes of the weights file this library was compiled with (content
+    /// hash included): `NAME_create` requires the file's to be identical.
+    var weightsHeader: [UInt8] = []
     /// Threads a new model uses (`allCores`: one per online core).
     var defaultThreads = CAPI.allCores
     /// The C API's spelling of "one thread per online core" (`NAME_set_threads(model, 0)`).
@@ -74,6 +79,18 @@ struct CAPI {
         let (malloc, mallocType) = fn("malloc", ir.ptr, [ir.i64])
         let (free, freeType) = fn("free", ir.void, [ir.ptr])
         let (munmap, munmapType) = fn("munmap", ir.i32, [ir.ptr, ir.i64])
+        let (memcmp, memcmpType) = fn("memcmp", ir.i32, [ir.ptr, ir.ptr, ir.i64])
+
+        let expectedHeader: LLVMValueRef? = weightsHeader.isEmpty ? nil : {
+            let header = weightsHeader.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { LLVMConstStringInContext2(ir.context, $0.baseAddress, weightsHeader.count, 1)! }
+            }
+            let global = LLVMAddGlobal(ir.module, LLVMTypeOf(header), "\(name)_weights_header")!
+            LLVMSetInitializer(global, header)
+            LLVMSetGlobalConstant(global, 1)
+            LLVMSetLinkage(global, LLVMInternalLinkage)
+            return global
+        }()
 
         /// Fills a fresh model struct from a mapped weights image; shared by both constructors.
         func adopt(_ base: LLVMValueRef, size: LLVMValueRef, mapped: Bool, out: LLVMValueRef) {
@@ -85,6 +102,14 @@ struct CAPI {
             bad = ir.or(bad, ir.icmp(LLVMIntNE, storedCount, ir.int32(Int32(count))))
             bad = ir.or(bad, ir.icmp(LLVMIntNE, total, size))
             fail(if: bad, .badWeights, cleanup: unmap)
+            if let expectedHash = WeightsFile.storedHash(weightsHeader) {
+                // A file of the right shape but another checkpoint (or another build): its own status.
+                let hash = ir.load(ir.i64, ir.gep(ir.i8, base, ir.int(WeightsFile.hashOffset)))
+                fail(if: ir.icmp(LLVMIntNE, hash, ir.int(Int(truncatingIfNeeded: expectedHash))), .weightsMismatch, cleanup: unmap)
+                // Every other header and table byte must be the one written with it.
+                let differs = ir.call(memcmp, memcmpType, [base, expectedHeader!, ir.int(weightsHeader.count)])
+                fail(if: ir.icmp(LLVMIntNE, differs, ir.int32(0)), .badWeights, cleanup: unmap)
+            }
             let model = ir.call(malloc, mallocType, [ir.int(24 + 8 * count)])
             fail(if: isNull(model), .outOfMemory, cleanup: unmap)
             for (i, bytes) in constantBytes.enumerated() {
@@ -92,6 +117,9 @@ struct CAPI {
                 let offset = ir.load(ir.i64, entry)
                 let stored = ir.load(ir.i64, ir.gep(ir.i8, entry, ir.int(8)))
                 var wrong = ir.icmp(LLVMIntNE, stored, ir.int(bytes))
+                // Non-wrapping: a file smaller than the constant fails the first test, so the
+                // subtraction in the second never wraps into a pass.
+                wrong = ir.or(wrong, ir.icmp(LLVMIntUGT, ir.int(bytes), size))
                 wrong = ir.or(wrong, ir.icmp(LLVMIntUGT, offset, ir.sub(size, ir.int(bytes))))
                 wrong = ir.or(wrong, ir.icmp(LLVMIntNE, ir.and(offset, ir.int(63)), ir.int(0)))
                 fail(if: wrong, .badWeights) { ir.call(free, freeType, [model]); unmap() }
@@ -114,7 +142,9 @@ struct CAPI {
             let (lseek, lseekType) = fn("lseek", ir.i64, [ir.i32, ir.i64, ir.i32])
             let (mmap, mmapType) = fn("mmap", ir.ptr, [ir.ptr, ir.i64, ir.i32, ir.i32, ir.i32, ir.i64])
             let (close, closeType) = fn("close", ir.i32, [ir.i32])
-            let fd = ir.call(open, openType, [path, ir.int32(0o2000000)])   // O_RDONLY | O_CLOEXEC
+            // O_RDONLY | O_NONBLOCK | O_CLOEXEC: a FIFO opens at once instead of waiting for a
+            // writer, then fails the size check below (lseek cannot seek a FIFO).
+            let fd = ir.call(open, openType, [path, ir.int32(0o2000000 | 0o4000)])
             fail(if: ir.icmp(LLVMIntSLT, fd, ir.int32(0)), .badWeights)
             let size = ir.call(lseek, lseekType, [fd, ir.int(0), ir.int32(2)])
             fail(if: ir.icmp(LLVMIntSLT, size, ir.int(WeightsFile.headerBytes + 16 * count)), .badWeights) {

@@ -3,7 +3,7 @@ import Graph
 /// Writes `NAME.h`, the C declarations of an AOT library, with each input's and output's dtype and
 /// shape, and the dynamic dims' order and bounds, in comments a person can follow.
 enum CHeader {
-    static func text(_ graph: Graph, name: String) -> String {
+    static func text(_ graph: Graph, name: String, weightsHash: UInt64? = nil) -> String {
         let guardName = name.uppercased() + "_H"
         func cType(_ t: TensorType) -> String {
             switch t.dtype {
@@ -44,19 +44,24 @@ enum CHeader {
             let id = "\(name.uppercased())_\(String(describing: s).uppercased())"
             h += "\n#define \(id) \(s.rawValue)  /* \(s.message) */"
         }
+        if let weightsHash {
+            h += "\n\n/* The content hash of the weights this library was compiled with (bytes 16-23 of NAME.weights);\n"
+            h += " * NAME_create refuses a file with another one (status 6). */\n"
+            h += "#define \(name.uppercased())_WEIGHTS_HASH 0x\(String(weightsHash, radix: 16, uppercase: true))ULL"
+        }
         h += "\n\n/* Dynamic dims, in the order of the `dims` array: */\n"
         h += "#define \(name.uppercased())_NUM_DIMS \(graph.symbols.count)\n"
-        for (i, s) in graph.symbols.enumerated() { h += "/*   dims[\(i)] = \(s.name), \(s.min) ... \(s.max) */\n" }
+        for (i, s) in graph.symbols.enumerated() { h += "/*   dims[\(i)] = \(commentText(s.name)), \(s.min) ... \(s.max) */\n" }
         h += "\n/* Inputs, in the order of the `inputs` array (contiguous, row-major): */\n"
         h += "#define \(name.uppercased())_NUM_INPUTS \(graph.inputNodes.count)\n"
         for (i, node) in graph.inputNodes.enumerated() {
-            if case .input(let n) = node.op { h += "/*   inputs[\(i)] = \(n): \(cType(node.type)) [\(node.type.shape.map(\.description).joined(separator: ", "))] */\n" }
+            if case .input(let n) = node.op { h += "/*   inputs[\(i)] = \(commentText(n)): \(cType(node.type)) [\(shape(node.type))] */\n" }
         }
         h += "\n/* Outputs, in the order of the `outputs` array (caller-allocated, contiguous): */\n"
         h += "#define \(name.uppercased())_NUM_OUTPUTS \(graph.outputs.count)\n"
         for (i, o) in graph.outputs.enumerated() {
             let t = graph.node(o.value)!.type
-            h += "/*   outputs[\(i)] = \(o.name): \(cType(t)) [\(t.shape.map(\.description).joined(separator: ", "))] */\n"
+            h += "/*   outputs[\(i)] = \(commentText(o.name)): \(cType(t)) [\(shape(t))] */\n"
         }
         h += """
 
@@ -96,6 +101,32 @@ enum CHeader {
 
         """
         return h
+    }
+
+    /// A name from the graph (an input, output or dim, read from an untrusted model.json) as it may
+    /// appear inside a C comment: a C identifier as is, anything else as a quoted string with every
+    /// byte outside printable ASCII, and `*`, `/`, `\\` and `"`, written `\\xHH` — so no name can close
+    /// the comment (`*/`), start a line (a newline) or smuggle a trigraph or a `??/` continuation.
+    static func commentText(_ name: String) -> String {
+        if CIdentifier.isValid(name) { return name }
+        var out = "\""
+        for byte in name.utf8 {
+            switch byte {
+            case 0x20...0x7E where !"*/\\\"?".utf8.contains(byte): out.unicodeScalars.append(Unicode.Scalar(byte))
+            default: out += "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out + "\""
+    }
+
+    /// A shape as the header's comments print it (dims are symbol expressions: identifiers, digits,
+    /// `+`, `-`, `*` and spaces; any other character is escaped like a name).
+    static func shape(_ t: TensorType) -> String {
+        t.shape.map { d in
+            let text = d.description
+            return text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || " _+-*".unicodeScalars.contains($0)) }
+                && !text.contains("*/") ? text : commentText(text)
+        }.joined(separator: ", ")
     }
 
     /// `module.modulemap` so a Swift package can `import NAME`.

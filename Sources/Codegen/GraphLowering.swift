@@ -36,6 +36,10 @@ final class GraphLowering {
         let cx = LoweringContext(graph: graph, ir: ir, kernelName: name, workspace: LLVMGetParam(function, 4)!,
                                  constants: LLVMGetParam(function, 3)!, pool: LLVMGetParam(function, 5)!,
                                  callerScratch: callerScratch, errorBlock: errorBlock)
+        guard cx.plan.fitsInMemory else {
+            let at = graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", ")
+            throw CodegenError("the workspace needs \(cx.plan.arenaBytes >= MemoryPlan.saturatedBytes ? "at least " : "")\(cx.plan.arenaBytes) bytes at the dims' bounds (\(at)), more than the \(MemoryPlan.maximumWorkspaceBytes) a process can address; lower the bounds")
+        }
         let kernels = KernelSet.float32(cx)
         let packedOnly = packedWeights(cx)
         for (i, s) in graph.symbols.enumerated() {

@@ -26,6 +26,13 @@ public struct HostTarget: Sendable, Equatable {
         return HostTarget(triple: takeLLVMString(LLVMGetDefaultTargetTriple()), cpu: "x86-64", features: "")
     }
 
+    /// The version of the LLVM libraries linked in (`19.1.7`).
+    public static var llvmVersion: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
+        LLVMGetVersion(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
+    }
+
     /// Whether the feature string enables `name` (for example `avx512f`).
     public func has(_ name: String) -> Bool {
         features.split(separator: ",").contains { $0 == "+" + name }

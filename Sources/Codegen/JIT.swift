@@ -189,17 +189,28 @@ public final class CompiledModel: @unchecked Sendable {
     /// Runs the compiled graph on named inputs (dims within their bounds) and returns named outputs.
     public func callAsFunction(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         let bindings = try interpreter.bindings(for: inputs)
-        let dims = graph.symbols.map { Int64(bindings[$0.name] ?? 0) }
+        // Every dim must come from an input's shape here (the C API takes them as an array): a dim no
+        // input carries has no value, and the kernel must never see an unchecked one.
+        if let unbound = graph.symbols.first(where: { bindings[$0.name] == nil }) {
+            throw CodegenError("dim '\(unbound.name)' is not the size of any input dim, so a call cannot give it (use the C API's dims array)")
+        }
+        let dims = graph.symbols.map { Int64(bindings[$0.name]!) }
         let inputTensors = graph.inputNodes.map { node -> Tensor in
             guard case .input(let name) = node.op else { preconditionFailure("Graph.inputNodes returned a non-input node") }
             return inputs[name]!.contiguous()
         }
-        let outputs = graph.outputs.map { output -> Tensor in
+        let outputs = try graph.outputs.map { output -> Tensor in
             let type = graph.node(output.value)!.type
-            return Tensor(storage: Storage(uninitializedByteCount: (type.concreteShape(bindings)!.reduce(1, *)) * type.dtype.byteSize),
-                          shape: type.concreteShape(bindings)!, dtype: type.dtype)
+            let shape = type.concreteShape(bindings)!   // every symbol is bound (checked above)
+            let bytes = shape.reduce(1, *) * type.dtype.byteSize   // within the verified bounds: no overflow
+            guard let storage = Storage(tryingUninitializedByteCount: bytes) else {
+                throw CodegenError("cannot allocate \(bytes) bytes for output '\(output.name)' \(shape)")
+            }
+            return Tensor(storage: storage, shape: shape, dtype: type.dtype)
         }
-        let workspace = workspaces.withLock { $0.popLast() } ?? Storage(uninitializedByteCount: signature.workspaceBytes)
+        guard let workspace = workspaces.withLock({ $0.popLast() }) ?? Storage(tryingUninitializedByteCount: signature.workspaceBytes) else {
+            throw CodegenError("cannot allocate the \(signature.workspaceBytes)-byte workspace (planned for the dims' bounds \(graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", ")))")
+        }
         defer { workspaces.withLock { if $0.count < 8 { $0.append(workspace) } } }
         let status = withExtendedLifetime((inputTensors, outputs, workspace, constants)) { () -> Int32 in
             let inputPointers = inputTensors.map { Optional(UnsafeMutableRawPointer($0.pointer(as: UInt8.self))) }
@@ -213,10 +224,15 @@ public final class CompiledModel: @unchecked Sendable {
             }
         }
         guard status == 0 else {
-            throw CodegenError(status == RunSignature.indexOutOfRange
-                               ? "an index input (token id) is outside the table it selects from"
-                               : "the compiled model returned error \(status)")
+            if status == RunSignature.indexOutOfRange {
+                // The kernel only says that some index was out of range; the interpreter, which
+                // checks the same lookups in the same order, names the table and the index's source
+                // (a token id, a token type, a position). Only on this error path.
+                do { _ = try interpreter.run(inputs) } catch let e as GraphError { throw CodegenError("compiled model: \(e.message)") }
+                throw CodegenError("an index input (a token id, a token type or a position) is outside the table it selects from")
+            }
+            throw CodegenError("the compiled model returned error \(status)")
         }
-        return Dictionary(uniqueKeysWithValues: zip(graph.outputs.map(\.name), outputs))
+        return Dictionary(zip(graph.outputs.map(\.name), outputs), uniquingKeysWith: { a, _ in a })
     }
 }

@@ -4,13 +4,49 @@ import Tensors
 /// `NAME.weights`: the constants of a compiled model in the order its kernel expects, each 64-byte
 /// aligned, behind a small header the generated `NAME_create` validates before mapping it.
 ///
-/// Layout (little-endian): bytes 0–3 `TCW1`, 4–7 constant count, 8–15 file size, 16–63 zero; then one
-/// 16-byte entry per constant (offset, byte count); then the data.
+/// Layout (little-endian): bytes 0–3 `TCW2`, 4–7 constant count, 8–15 file size, 16–23 content hash
+/// (`contentHash` of every byte from 64 on: the entry table and the data), 24–63 zero; then one 16-byte
+/// entry per constant (offset, byte count); then the data.
+///
+/// The library that wrote the file holds a copy of its first `64 + 16 × count` bytes (hash included),
+/// and `NAME_create` requires the file's to be identical: a file of another checkpoint of the same
+/// architecture (same sizes, other values) differs in the hash and is refused with its own status
+/// (`CAPI.Status.weightsMismatch`).
 public enum WeightsFile {
-    /// The magic number, `TCW1` read as a little-endian u32.
-    public static let magic: UInt32 = 0x3157_4354
+    /// The magic number, `TCW2` read as a little-endian u32 (`TCW1` files had no content hash).
+    public static let magic: UInt32 = 0x3257_4354
     /// Bytes before the entry table.
     public static let headerBytes = 64
+    /// Where the content hash sits in the header.
+    public static let hashOffset = 16
+
+    /// A 64-bit hash of `bytes[start...]` (eight bytes at a time, then the tail; FNV-1a's prime with
+    /// a final avalanche). It tells checkpoints apart, it does not resist forgery: whoever can write the
+    /// weights file can write any values, which is trusted input (docs/security.md).
+    public static func contentHash(_ bytes: [UInt8], from start: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let prime: UInt64 = 0x0000_0100_0000_01b3
+        bytes.withUnsafeBytes { raw in
+            let n = raw.count - start
+            var i = 0
+            while i + 8 <= n {
+                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + i, as: UInt64.self))
+                h = (h ^ w) &* prime
+                h ^= h >> 29
+                i += 8
+            }
+            while i < n { h = (h ^ UInt64(raw[start + i])) &* prime; i += 1 }
+        }
+        h ^= UInt64(truncatingIfNeeded: bytes.count)
+        h ^= h >> 33; h = h &* 0xff51_afd7_ed55_8ccd; h ^= h >> 33; h = h &* 0xc4ce_b9fe_1a85_ec53; h ^= h >> 33
+        return h
+    }
+
+    /// The hash stored in a file's header (its bytes 16–23).
+    public static func storedHash(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count >= headerBytes else { return nil }
+        return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: hashOffset, as: UInt64.self)) }
+    }
 
     /// The file's bytes for `constants` (row-major, native element types).
     public static func encode(_ constants: [Tensor]) -> [UInt8] {
@@ -37,6 +73,7 @@ public enum WeightsFile {
                 dst.baseAddress!.advanced(by: offsets[i]).copyMemory(from: c.storage.base + c.offset * c.dtype.byteSize, byteCount: size)
             }
         }
+        put(contentHash(bytes, from: headerBytes), at: hashOffset)
         return bytes
     }
 }

@@ -59,7 +59,7 @@ public struct Interpreter {
             case .primitive:
                 let op = try node.op.concrete(bindings)
                 let operands = node.inputs.map { values[$0]! }
-                try Self.checkIndices(op, operands, node: node)
+                try Self.checkIndices(op, operands, node: node, graph: graph)
                 result = withNoGrad { Executor.execute(op, operands) }
             case .fused(let f):
                 result = f.run(node.inputs.map { values[$0]! })
@@ -75,7 +75,7 @@ public struct Interpreter {
     /// Index values are data, so the verifier cannot bound them: an index outside its dim (a token id
     /// past the vocabulary, a position past the table) is an error naming the node and its source
     /// line, where the eager kernel would stop the process.
-    static func checkIndices(_ op: TensorOp, _ operands: [Tensor], node: Graph.Node) throws {
+    static func checkIndices(_ op: TensorOp, _ operands: [Tensor], node: Graph.Node, graph: Graph? = nil) throws {
         let (dim, source, index): (Int, Tensor, Tensor)
         switch op {
         case .indexSelect(let d), .gather(let d): (dim, source, index) = (d, operands[0], operands[1])
@@ -86,8 +86,39 @@ public struct Interpreter {
         let size = source.shape[axis]
         if let bad = index.toIntArray().first(where: { $0 < 0 || $0 >= size }) {
             let at = node.location.map { " at \($0)" } ?? ""
-            throw GraphError(.interpreter, "\(op.name) (%\(node.id)\(at)): index \(bad) is outside 0..<\(size) of dim \(axis) (a token id past the vocabulary, a token type or a position past its table?)")
+            // Name what overflowed where the graph says: the table (a constant such as
+            // `embeddings.position_embeddings.weight`) and where the index came from (an input such as
+            // `token_type_ids`, or computed: positions).
+            var what = ""
+            if let graph {
+                if let table = Self.source(of: node.inputs[0], in: graph, kind: .constant) { what += " of '\(table)'" }
+                if let input = Self.source(of: node.inputs[1], in: graph, kind: .input) { what += ", from input '\(input)'" }
+                else { what += ", a computed index (positions?)" }
+            }
+            throw GraphError(.interpreter, "\(op.name) (%\(node.id)\(at)): index \(bad) is outside 0..<\(size) of dim \(axis)\(what.isEmpty ? " (a token id past the vocabulary, a token type or a position past its table?)" : what)")
         }
+    }
+
+    enum SourceKind { case input, constant }
+
+    /// The input or constant `value` is, through views and casts that keep its values (reshape,
+    /// permute, contiguous, cast, expand), or nil.
+    static func source(of value: ValueID, in graph: Graph, kind: SourceKind) -> String? {
+        var id = value
+        for _ in 0..<64 {
+            guard let node = graph.node(id) else { return nil }
+            switch node.op {
+            case .input(let name): return kind == .input ? name : nil
+            case .constant(let name): return kind == .constant ? name : nil
+            case .primitive(let op, _):
+                switch op {
+                case .reshape, .permute, .contiguous, .cast, .expand: id = node.inputs[0]
+                default: return nil
+                }
+            case .fused: return nil
+            }
+        }
+        return nil
     }
 
     /// For each value, the index of the last node reading it (outputs are never freed).

@@ -56,7 +56,7 @@ public struct KernelFootprint: Sendable, Equatable {
                 return KernelFootprint(isView: !strided(node.inputs[0]))
             case .matmul:
                 let k = types[0].shape.last.map(bound) ?? 0
-                return KernelFootprint(temporaries: copies([0]), scratchBytes: Swift.max(1, k) * width * 4)
+                return KernelFootprint(temporaries: copies([0]), scratchBytes: MemoryPlan.product(Swift.max(1, k), width * 4))
             default:
                 return KernelFootprint()
             }
@@ -71,15 +71,17 @@ public struct KernelFootprint: Sendable, Equatable {
                 let panels: Bool
                 if let w = graph.node(node.inputs[1]), case .constant(let name) = w.op { panels = PanelLayout.isPanelConstant(name) } else { panels = false }
                 let k = bound(types[1].shape[0])
-                return KernelFootprint(temporaries: copies(bias ? [0, 2] : [0]), scratchBytes: panels ? 0 : k * width * 4)
+                return KernelFootprint(temporaries: copies(bias ? [0, 2] : [0]), scratchBytes: panels ? 0 : MemoryPlan.product(k, width * 4))
             case .attention(let a):
                 let d = (types[0].shape.last?.constant ?? 0) / Swift.max(1, a.heads)
                 let dv = (node.type.shape.last?.constant ?? 0) / Swift.max(1, a.heads)
                 let t = a.kvLayout == .merged ? types[1].shape[1] : types[1].shape[2]
                 let maxS = Swift.max(1, bound(types[0].shape[1])), maxT = Swift.max(1, bound(t))
-                let pack = Swift.max(PanelLayout.panels(maxT) * width * d, PanelLayout.panels(dv) * width * maxT)
-                let scores = (maxS * maxT + 15) & ~15
-                return KernelFootprint(temporaries: copies([0, 1, 2]), scratchBytes: (scores + pack) * 4)
+                // Saturating (MemoryPlan.product): bounds from an untrusted graph may need more bytes
+                // than exist, which code generation then reports instead of overflowing here.
+                let pack = Swift.max(MemoryPlan.product(PanelLayout.panels(maxT), width * d), MemoryPlan.product(PanelLayout.panels(dv) * width, maxT))
+                let scores = MemoryPlan.sum(MemoryPlan.product(maxS, maxT), 15) & ~15
+                return KernelFootprint(temporaries: copies([0, 1, 2]), scratchBytes: MemoryPlan.product(MemoryPlan.sum(scores, pack), 4))
             }
         }
     }

@@ -59,10 +59,10 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
         let corners = Self.boundCorners(graph.symbols)
         func bound(_ d: SymbolicInt) -> Int { corners.map { Swift.max(0, d.evaluate($0) ?? 0) }.max() ?? 0 }
         func bytes(_ t: TensorType) -> Int {
-            let count = corners.map { b in t.shape.reduce(1) { $0 * Swift.max(0, $1.evaluate(b) ?? 0) } }.max() ?? 0
-            return Self.aligned(count * t.dtype.byteSize)
+            let count = corners.map { b in t.shape.reduce(1) { Self.product($0, Swift.max(0, $1.evaluate(b) ?? 0)) } }.max() ?? 0
+            return Self.aligned(Self.product(count, t.dtype.byteSize))
         }
-        let types = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, $0.type) })
+        let types = Dictionary(graph.nodes.map { ($0.id, $0.type) }, uniquingKeysWith: { a, _ in a })   // verified: distinct
         // Static layout: which values may be strided views, and whose buffer each value reads.
         var strided: Set<ValueID> = []
         var root: [ValueID: ValueID] = [:]
@@ -87,17 +87,17 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
         func place(_ size: Int) -> Int {
             var offset = 0
             for block in live.values.sorted(by: { $0.offset < $1.offset }) {
-                if offset + size <= block.offset { break }
-                offset = Swift.max(offset, block.offset + block.bytes)
+                if Self.sum(offset, size) <= block.offset { break }
+                offset = Swift.max(offset, Self.sum(block.offset, block.bytes))
             }
-            top = Swift.max(top, offset + size)
+            top = Swift.max(top, Self.sum(offset, size))
             return offset
         }
         for (i, node) in graph.nodes.enumerated() {
             let footprint = footprints[i]
             if root[node.id] == node.id {
                 let size = bytes(node.type)
-                naive += size
+                naive = Self.sum(naive, size)
                 let donor = footprint.mayOverwrite.map { node.inputs[$0] }.first { o in
                     root[o] == o && types[o] == node.type && lastReader[o] == i && live[o] != nil
                         && node.inputs.allSatisfy { root[$0] != o || $0 == o }
@@ -114,17 +114,37 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
             var temporaryOwners: [ValueID] = []
             for (k, type) in footprint.temporaries.enumerated() {
                 let size = bytes(type), offset = place(size)
-                naive += size
+                naive = Self.sum(naive, size)
                 let owner = -1 - (i * 16 + k)   // a key no value uses
                 live[owner] = (offset, size)
                 temporaryOwners.append(owner)
                 temporaries[node.id, default: []].append(Slot(offset: offset, bytes: size))
             }
-            scratch = Swift.max(scratch, Self.aligned(footprint.scratchBytes))
+            scratch = Swift.max(scratch, Self.aligned(Swift.min(footprint.scratchBytes, Self.saturatedBytes)))
             for owner in temporaryOwners { live[owner] = nil }
             for v in node.inputs + [node.id] { if let r = root[v], lastReader[r] == i { live[r] = nil } }
         }
-        self.init(slots: slots, temporaries: temporaries, scratchOffset: top, scratchBytes: scratch, naiveBytes: naive + scratch)
+        self.init(slots: slots, temporaries: temporaries, scratchOffset: top, scratchBytes: scratch, naiveBytes: Self.sum(naive, scratch))
+    }
+
+    /// Sizes saturate here rather than overflow: a graph whose bounds need more bytes than any machine
+    /// has is planned with this many, and the code generator refuses it naming the size
+    /// (`maximumWorkspaceBytes`). Far below `Int.max`, so sums of a few saturated sizes stay exact.
+    public static let saturatedBytes = 1 << 60
+    /// The largest workspace a compiled model may need: 2⁴⁷ bytes (128 TiB), the user address space
+    /// of x86-64 Linux. Bounds needing more are a compile error that says how many bytes.
+    public static let maximumWorkspaceBytes = 1 << 47
+    /// Whether the plan fits `maximumWorkspaceBytes`.
+    public var fitsInMemory: Bool { arenaBytes <= Self.maximumWorkspaceBytes }
+
+    static func sum(_ a: Int, _ b: Int) -> Int {
+        let (r, overflow) = a.addingReportingOverflow(b)
+        return overflow || r > saturatedBytes ? saturatedBytes : r
+    }
+
+    static func product(_ a: Int, _ b: Int) -> Int {
+        let (r, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow || r > saturatedBytes ? saturatedBytes : r
     }
 
     /// Whether `node`'s result may be a strided view: a permute that moves dims, an expand that
@@ -143,7 +163,7 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `bytes` rounded up to `alignment`.
-    static func aligned(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
+    static func aligned(_ bytes: Int) -> Int { (Swift.min(bytes, saturatedBytes) + alignment - 1) / alignment * alignment }
 
     /// Every combination of each dim at its lower and upper bound (sizes are polynomials; the
     /// largest value over the corners bounds them for the shapes transformers produce).

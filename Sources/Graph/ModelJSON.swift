@@ -15,8 +15,9 @@ public enum GraphFile {
         return url.deletingLastPathComponent().appendingPathComponent(url.deletingPathExtension().lastPathComponent + ".weights.safetensors").path
     }
 
-    /// Writes `graph` to `path` and its constants to `weightsFile` (relative to `path`'s folder), each
-    /// atomically (temporary name, then rename), so an interruption never leaves half a file.
+    /// Writes `graph` to `path` and its constants to `weightsFile` (relative to `path`'s folder) as one
+    /// set (`writeFilesAtomically`: both written whole to temporary names, then renamed), so an
+    /// interruption never leaves half a file nor a new model.json beside old constants.
     public static func save(_ graph: Graph, name: String, to path: String, weightsFile: String? = nil) throws {
         let url = URL(fileURLWithPath: path)
         let weights = weightsFile ?? (weightsPath(for: path) as NSString).lastPathComponent
@@ -47,9 +48,10 @@ public enum GraphFile {
         ]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         let weightsPath = url.deletingLastPathComponent().appendingPathComponent(weights).path
-        try SafeTensors.write(graph.constants, metadata: ["format": format, "graph": name], to: weightsPath)
-        do { try writeFileAtomically(data, to: path) } catch {
-            throw GraphError(.format, "\(path): cannot write: \(error.reason)")
+        // Both files or neither: a failure while writing leaves the previous pair as it was.
+        let constants = try SafeTensors.encode(graph.constants, metadata: ["format": format, "graph": name])
+        do { try writeFilesAtomically([(weightsPath, constants), (path, data)]) } catch {
+            throw GraphError(.format, "\(error)")
         }
     }
 
@@ -64,7 +66,7 @@ public enum GraphFile {
     }
 
     /// The graph of a parsed document at `path` (constants are found relative to it).
-    static func read(_ root: JSONReader, path: String) throws -> (name: String, graph: Graph) {
+    static func read(_ root: JSONReader, path: String, maximumNodes: Int = Limits.maximumNodes) throws -> (name: String, graph: Graph) {
         _ = try root.object()
         try root.rejectUnknownFields(["format", "name", "symbols", "nodes", "outputs", "constants"])
         let tag = try root.requireString("format")
@@ -77,6 +79,14 @@ public enum GraphFile {
             let symbol = DimSymbol(try s.requireString("name"), max: try s.requireInt("max"), min: try s.optionalInt("min") ?? 1)
             guard symbol.min >= 0, symbol.min <= symbol.max, symbol.max <= Limits.symbolMax else {
                 throw s.error("must have 0 <= min <= max <= \(Limits.symbolMax), got \(symbol.min)...\(symbol.max)")
+            }
+            // A dim name must read back as itself in a shape ("seq", not "seq + 1" or "a */ b"), and
+            // be declared once: shapes, bindings and the C API's dims array are keyed by it.
+            guard SymbolicInt(parsing: symbol.name)?.singleSymbol == symbol.name else {
+                throw s.error(at: "name", "'\(symbol.name)' is not an identifier")
+            }
+            guard !graph.symbols.contains(where: { $0.name == symbol.name }) else {
+                throw s.error(at: "name", "dim '\(symbol.name)' is declared twice")
             }
             graph.symbols.append(symbol)
         }
@@ -97,7 +107,11 @@ public enum GraphFile {
                 product = p
             }
         }
-        for n in try root.array(at: "nodes") {
+        let nodes = try root.array(at: "nodes")
+        guard nodes.count <= maximumNodes else {
+            throw root.error(at: "nodes", "holds \(nodes.count) nodes, more than the \(maximumNodes) a graph may have")
+        }
+        for n in nodes {
             _ = try n.object()
             try n.rejectUnknownFields(["id", "op", "inputs", "type", "attributes", "location"])
             let opName = try n.requireString("op")
@@ -175,4 +189,7 @@ public enum GraphFile {
 enum Limits {
     static let symbolMax = Int(Int32.max)
     static let valueMagnitude = 1 << 48
+    /// The most nodes a graph file may hold: 100× the largest traced model here (GPT-2 large has about
+    /// 2,000), and few enough that every pass stays quick.
+    static let maximumNodes = 1_000_000
 }

@@ -104,6 +104,31 @@ public struct SymbolicInt: Hashable, Sendable, Comparable, CustomStringConvertib
         return total
     }
 
+    /// The least and greatest value over every binding with each symbol in its `bounds` (interval
+    /// arithmetic on the monomials; symbols are non-negative, as dims are), or nil when a symbol has
+    /// no bound or the arithmetic overflows. Sound: every binding's value lies inside; for an affine
+    /// expression (each symbol at most once per monomial, no two monomials sharing a symbol) exact.
+    public func range(over bounds: [String: ClosedRange<Int>]) -> ClosedRange<Int>? {
+        var lo = 0, hi = 0
+        for (monomial, coefficient) in terms {
+            var mlo = 1, mhi = 1
+            for s in monomial {
+                guard let b = bounds[s], b.lowerBound >= 0 else { return nil }
+                let (l, o1) = mlo.multipliedReportingOverflow(by: b.lowerBound)
+                let (h, o2) = mhi.multipliedReportingOverflow(by: b.upperBound)
+                if o1 || o2 { return nil }
+                (mlo, mhi) = (l, h)
+            }
+            let (a, o1) = coefficient.multipliedReportingOverflow(by: mlo)
+            let (b, o2) = coefficient.multipliedReportingOverflow(by: mhi)
+            let (l, o3) = lo.addingReportingOverflow(Swift.min(a, b))
+            let (h, o4) = hi.addingReportingOverflow(Swift.max(a, b))
+            if o1 || o2 || o3 || o4 { return nil }
+            (lo, hi) = (l, h)
+        }
+        return lo...hi
+    }
+
     public static func - (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt { a + b * SymbolicInt(-1) }
 
     public static func * (a: SymbolicInt, b: SymbolicInt) -> SymbolicInt {

@@ -35,7 +35,11 @@ public enum TypeInference {
             case .binaryScalar(let b, let s, _):
                 try arity(1)
                 let t = types[0]
-                if b.isComparison { return TensorType(.bool, t.shape) }
+                if b.isComparison {
+                    // The eager kernels compare bools for equality only.
+                    guard t.dtype != .bool || b == .equal || b == .notEqual else { throw fail("bool tensors compare with eq and ne only") }
+                    return TensorType(.bool, t.shape)
+                }
                 if b.isLogical { throw fail("logical ops take two tensors") }
                 guard t.dtype != .bool else { throw fail("arithmetic on bool") }
                 let integral = s.rounded() == s && Swift.abs(s) < 9e15
@@ -47,6 +51,7 @@ public enum TypeInference {
                 guard dims.allSatisfy({ $0 >= 0 && $0 < t.shape.count }), dims == dims.sorted(), Set(dims).count == dims.count else {
                     throw fail("dims \(dims) are not sorted distinct dims of a rank-\(t.shape.count) tensor")
                 }
+                guard t.dtype != .bool || r == .sum || r == .argmax || r == .argmin else { throw fail("not defined on bool (sum, argmax and argmin are)") }
                 var shape: [SymbolicInt] = []
                 for (i, d) in t.shape.enumerated() { if dims.contains(i) { if keep { shape.append(1) } } else { shape.append(d) } }
                 let dtype: DType = r == .argmax || r == .argmin ? .int64 : (r == .mean || t.dtype == .bool ? .float32 : t.dtype)
@@ -87,6 +92,7 @@ public enum TypeInference {
             case .layerNorm(let rank, _, let affine):
                 try arity(affine ? 3 : 1)
                 let x = types[0]
+                guard types.allSatisfy({ $0.dtype == .float32 }) else { throw fail("expects f32 operands") }
                 guard rank >= 1 && rank <= x.shape.count else { throw fail("normalized_rank \(rank) does not fit \(x)") }
                 if affine {
                     let normalized = Array(x.shape.suffix(rank))
@@ -144,10 +150,11 @@ public enum TypeInference {
                 guard index.dtype.isInteger else { throw fail("indices must be i32 or i64, got \(index.dtype.shortName)") }
                 guard dim >= 0 && dim < x.shape.count else { throw fail("dim \(dim) out of range") }
                 return TensorType(x.dtype, Array(x.shape[..<dim]) + index.shape + Array(x.shape[(dim + 1)...]))
-            case .gather:
+            case .gather(let dim):
                 try arity(2)
                 guard types[1].dtype.isInteger else { throw fail("indices must be i32 or i64") }
                 guard types[1].shape.count == types[0].shape.count else { throw fail("index rank differs from input rank") }
+                guard dim >= 0 && dim < types[0].shape.count else { throw fail("dim \(dim) out of range") }
                 return TensorType(types[0].dtype, types[1].shape)
             case .select:
                 try arity(3)
@@ -166,12 +173,73 @@ public enum TypeInference {
                 return TensorType(d, ints)
             case .arange(_, _, let step, let d):
                 try arity(0)
+                guard step != 0 else { throw fail("attribute 'step' must not be 0") }
                 let length = ints[1] - ints[0]
                 if step == 1 { return TensorType(d, [length]) }
                 guard let c = length.constant else { throw fail("a symbolic range needs step 1") }
                 return TensorType(d, [SymbolicInt(Swift.max(0, (c + step - (step > 0 ? 1 : -1)) / step))])
             }
         }
+    }
+
+    /// Proves that `op` on operands of `types`, giving `result`, stays inside its buffers for every
+    /// value of the dims within `symbols`' bounds, else throws an error naming the op, the attribute
+    /// and the bound: every dim of the result non-negative (a `reshape` to `[-2, -seq]`, a `fill` of
+    /// shape `[-5]`, an `arange` ending below its start); a `slice` with `0 ≤ start ≤ end ≤ dim`
+    /// (`end: "seq + 1"` on a dim of `seq`, `start: -5`, token 0 of a sequence that may be empty); an
+    /// `arange` whose `step` is not 0; `max`, `min`, `argmax`, `argmin` only over dims that cannot
+    /// be empty; a `gather` index no larger than its input outside the gathered dim. Bounds come from
+    /// `SymbolicInt.range(over:)`, which is exact for the affine dims traced graphs have and errs
+    /// towards refusing otherwise.
+    public static func checkBounds(_ op: GraphOp, _ types: [TensorType], result: TensorType, symbols: [DimSymbol]) throws {
+        guard case .primitive(let prim, let ints) = op else { return }
+        let bounds = Dictionary(symbols.map { ($0.name, $0.min...$0.max) }, uniquingKeysWith: { a, _ in a })
+        func fail(_ message: String) -> GraphError { GraphError(.verification, "\(op.name): \(message)") }
+        func within(_ e: SymbolicInt) -> String {
+            let used = symbols.filter { e.symbols.contains($0.name) }
+            return used.isEmpty ? "" : " for " + used.map { "\($0.name) in \($0.min)...\($0.max)" }.joined(separator: ", ")
+        }
+        func range(_ e: SymbolicInt, _ what: String) throws -> ClosedRange<Int> {
+            guard let r = e.range(over: bounds) else { throw fail("\(what) '\(e)' cannot be bounded by the dims' bounds") }
+            return r
+        }
+        /// Throws unless `e ≥ 0` for every binding; `what` names the attribute or dim.
+        func requireNonNegative(_ e: SymbolicInt, _ what: String) throws {
+            let r = try range(e, what)
+            guard r.lowerBound >= 0 else { throw fail("\(what) = \(e) can be negative (down to \(r.lowerBound))\(within(e))") }
+        }
+        /// Throws unless `a ≤ b` for every binding.
+        func requireAtMost(_ a: SymbolicInt, _ b: SymbolicInt, _ what: String, _ bound: String) throws {
+            let r = try range(b - a, what)
+            guard r.lowerBound >= 0 else {
+                throw fail("\(what) = \(a) can exceed \(bound) = \(b) (by up to \(-r.lowerBound))\(within(b - a))")
+            }
+        }
+        switch prim {
+        case .reshape, .expand, .fill:
+            for (i, d) in ints.enumerated() { try requireNonNegative(d, "attribute 'shape' entry \(i)") }
+        case .slice(let dim, _, _, _):
+            let x = types[0]
+            try requireNonNegative(ints[0], "attribute 'start'")
+            try requireAtMost(ints[0], ints[1], "attribute 'start'", "attribute 'end'")
+            try requireAtMost(ints[1], x.shape[dim], "attribute 'end'", "dim \(dim) of \(x)")
+        case .arange(_, _, let step, _):
+            if step > 0 { try requireAtMost(ints[0], ints[1], "attribute 'start'", "attribute 'end' (step \(step) > 0)") }
+            else { try requireAtMost(ints[1], ints[0], "attribute 'end'", "attribute 'start' (step \(step) < 0)") }
+        case .reduce(let r, let dims, _) where [.max, .min, .argmax, .argmin].contains(r):
+            for d in dims {
+                let size = types[0].shape[d]
+                let lo = try range(size, "dim \(d) of \(types[0])").lowerBound
+                guard lo >= 1 else { throw fail("reduces dim \(d) of \(types[0]), which can be empty (\(size) = \(lo))\(within(size))") }
+            }
+        case .gather(let dim):
+            for (i, (n, m)) in zip(types[1].shape, types[0].shape).enumerated() where i != dim {
+                try requireAtMost(n, m, "index dim \(i)", "input dim \(i) of \(types[0])")
+            }
+        default:
+            break
+        }
+        for (i, d) in result.shape.enumerated() { try requireNonNegative(d, "result dim \(i)") }
     }
 
     /// The element count of a symbolic shape.
@@ -192,7 +260,10 @@ public enum TypeInference {
     static func binaryDType(_ op: BinaryOp, _ a: DType, _ b: DType, _ fail: (String) -> GraphError) throws -> DType {
         guard a == b else { throw fail("dtypes \(a.shortName) and \(b.shortName) differ") }
         if op.isLogical { guard a == .bool else { throw fail("expects bool operands") }; return .bool }
-        if op.isComparison { return .bool }
+        if op.isComparison {
+            guard a != .bool || op == .equal || op == .notEqual else { throw fail("bool tensors compare with eq and ne only") }
+            return .bool
+        }
         guard a != .bool else { throw fail("arithmetic on bool") }
         return a.isInteger && (op == .div || op == .pow) ? .float32 : a
     }

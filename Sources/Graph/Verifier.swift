@@ -3,6 +3,13 @@
 public enum Verifier {
     /// Throws the first violation, naming the node (`%12 = matmul`) and its source line.
     public static func verify(_ graph: Graph) throws {
+        var seenSymbols = Set<String>()
+        for s in graph.symbols where !seenSymbols.insert(s.name).inserted {
+            throw GraphError(.verification, "dim '\(s.name)' is declared twice")
+        }
+        for s in graph.symbols where s.min < 0 || s.max < s.min {
+            throw GraphError(.verification, "dim '\(s.name)' has empty bounds \(s.min)...\(s.max)")
+        }
         var defined: [ValueID: TensorType] = [:]
         var inputNames = Set<String>()
         let symbolNames = Set(graph.symbols.map(\.name))
@@ -25,6 +32,12 @@ public enum Verifier {
             case .input(let name):
                 guard node.inputs.isEmpty else { throw fail("an input takes no operands") }
                 guard inputNames.insert(name).inserted else { throw fail("input '\(name)' is declared twice") }
+                let bounds = Dictionary(graph.symbols.map { ($0.name, $0.min...$0.max) }, uniquingKeysWith: { a, _ in a })
+                for (i, d) in node.type.shape.enumerated() {
+                    guard let r = d.range(over: bounds), r.lowerBound >= 0 else {
+                        throw fail("input '\(name)' dim \(i) = \(d) can be negative within the dims' bounds")
+                    }
+                }
             case .constant(let name):
                 guard node.inputs.isEmpty else { throw fail("a constant takes no operands") }
                 guard let tensor = graph.constants[name] else { throw fail("constant '\(name)' has no tensor") }
@@ -37,6 +50,9 @@ public enum Verifier {
                     throw fail(e.message)
                 }
                 guard inferred == node.type else { throw fail("declared type \(node.type) differs from inferred \(inferred)") }
+                do { try TypeInference.checkBounds(node.op, operandTypes, result: inferred, symbols: graph.symbols) } catch let e as GraphError {
+                    throw fail(e.message)
+                }
             }
             defined[node.id] = node.type
         }
@@ -48,9 +64,6 @@ public enum Verifier {
             guard outputNames.insert(output.name).inserted else {
                 throw GraphError(.verification, "output '\(output.name)' is declared twice")
             }
-        }
-        for s in graph.symbols where s.min < 0 || s.max < s.min {
-            throw GraphError(.verification, "dim '\(s.name)' has empty bounds \(s.min)...\(s.max)")
         }
     }
 }

@@ -39,9 +39,8 @@ public struct JSONReader: Sendable {
     public init(contentsOf path: String, file: String? = nil) throws(JSONError) {
         let name = file ?? path
         let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw JSONError(.unreadable, file: name, path: JSONPath(), reason: exists ? "\(error)" : "no such file")
+        do { bytes = try RegularFile.read(path) } catch {
+            throw JSONError(.unreadable, file: name, path: JSONPath(), reason: error.reason)
         }
         try self.init(parsing: bytes, file: name)
     }

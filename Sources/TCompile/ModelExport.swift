@@ -74,6 +74,18 @@ public enum ModelExport {
     /// Loads and traces in one step; the name is the directory's, made a C identifier.
     public static func trace(directory: URL, task: ModelTask?, maxBatch: Int, maxSeq: Int) throws -> (name: String, model: ExportableModel, graph: Graph) {
         let model = try load(directory: directory, task: task)
-        return (CIdentifier.make(from: directory.lastPathComponent), model, try model.trace(maxBatch: maxBatch, maxSeq: maxSeq))
+        return (defaultName(for: directory), model, try model.trace(maxBatch: maxBatch, maxSeq: maxSeq))
+    }
+
+    /// The default model name for a checkpoint directory, a C identifier: the directory's name, or for
+    /// a Hugging Face cache snapshot (`models--sentence-transformers--all-MiniLM-L6-v2/snapshots/<hash>`)
+    /// the repository's (`all_MiniLM_L6_v2`) rather than the hash's (`model_8b3219a…`).
+    public static func defaultName(for directory: URL) -> String {
+        let parts = directory.standardizedFileURL.pathComponents
+        if parts.count >= 3, parts[parts.count - 2] == "snapshots", parts[parts.count - 3].hasPrefix("models--"),
+           let repository = parts[parts.count - 3].components(separatedBy: "--").last, !repository.isEmpty {
+            return CIdentifier.make(from: repository)
+        }
+        return CIdentifier.make(from: directory.lastPathComponent)
     }
 }

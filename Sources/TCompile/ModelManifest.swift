@@ -133,6 +133,6 @@ public struct ModelManifest: Sendable, Equatable {
             }
             graph.outputs = graph.outputs.filter { outputs.contains($0.name) }
         }
-        return (name ?? CIdentifier.make(from: directory.lastPathComponent), graph)
+        return (name ?? ModelExport.defaultName(for: directory), graph)
     }
 }

@@ -39,11 +39,15 @@ public enum TCompile {
     /// The most threads a compiled model's pool runs (`NAME_set_threads` caps there too).
     public static let maximumThreads = 256
 
+    /// This release of TCompile (`tcompile --version`).
+    public static let version = "0.1.0"
+
     /// Loads a model.json in either form: a traced graph (`tcompile.graph/1`) or a manifest naming a
     /// Hugging Face checkpoint (`tcompile.model/2`), which is built and traced.
     public static func loadModel(_ path: String) throws -> LoadedModel {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw ExportError("\(path): cannot read the file") }
-        let format = (try? JSONParser.parse([UInt8](data), file: path))?["format"]?.stringValue
+        let data: [UInt8]
+        do { data = try RegularFile.read(path) } catch { throw ExportError("\(path): \(error.reason)") }
+        let format = (try? JSONParser.parse(data, file: path))?["format"]?.stringValue
         switch format {
         case ModelManifest.format?, "tcompile.model/1"?:
             let manifest = try ModelManifest.read(path: path)
@@ -65,6 +69,16 @@ public enum TCompile {
     /// Sample inputs for every graph input at the given dim values: ones for integer inputs (valid ids
     /// and attention masks for any vocabulary), standard normal values for float inputs.
     public static func sampleInputs(for graph: Graph, dims: [String: Int], seed: UInt64 = 0) throws -> [String: Tensor] {
+        // Each value within its dim's bounds before any shape is made from it (a negative or huge
+        // value would trap in the tensor constructors or ask for exabytes).
+        for (name, value) in dims.sorted(by: { $0.key < $1.key }) {
+            guard let s = graph.symbols.first(where: { $0.name == name }) else {
+                throw GraphError(.interpreter, "'\(name)' is not a dim of this model (\(graph.symbols.map(\.name).joined(separator: ", ")))")
+            }
+            guard value >= s.min && value <= s.max else {
+                throw GraphError(.interpreter, "dim '\(name)' = \(value) is outside its bounds \(s.min)...\(s.max)")
+            }
+        }
         var inputs: [String: Tensor] = [:]
         for node in graph.inputNodes {
             guard case .input(let name) = node.op else { continue }

@@ -13,4 +13,9 @@ public enum EagerThreads {
     public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
     /// The current thread count.
     public static var current: Int { Int(openblas_get_num_threads()) }
+    /// OpenBLAS's build configuration and the kernel set it picked for this CPU
+    /// (`OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64`, `Haswell`).
+    public static var blasConfiguration: (config: String, core: String) {
+        (openblas_get_config().map { String(cString: $0) } ?? "unknown", openblas_get_corename().map { String(cString: $0) } ?? "unknown")
+    }
 }

@@ -46,6 +46,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let mapping: FileMapping
     private let dataStart: Int
 
+    /// The most elements a tensor's shape may describe (2⁴⁸, with zero dims counted as 1): far above
+    /// any real tensor, far below where strides and byte counts overflow.
+    public static let maximumElements = 1 << 48
+
     /// Bytes per element of each stored type, and the dtype it becomes.
     static let storedTypes: [String: (size: Int, dtype: DType)] = [
         "F32": (4, .float32), "F16": (2, .float32), "BF16": (2, .float32), "F64": (8, .float32),
@@ -111,11 +115,21 @@ public final class SafeTensorsFile: @unchecked Sendable {
             guard begin >= 0, begin <= end, end <= dataSize else {
                 throw fail("data_offsets [\(begin), \(end)] fall outside the \(dataSize)-byte data section", name)
             }
-            let (count, overflow) = shape.reduce((1, false)) { acc, d in
-                let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow)
+            // Checked products: a shape of [2^62] F32 must not wrap to 0 bytes. Zero dims are
+            // counted as 1 here, so that [0, 2^62, 2^62] (no data, but strides that overflow) is
+            // refused too.
+            var extent = 1
+            for d in shape {
+                let (r, overflow) = extent.multipliedReportingOverflow(by: Swift.max(d, 1))
+                guard !overflow, r <= Self.maximumElements else {
+                    throw fail("shape \(shape) has more than \(Self.maximumElements) elements", name)
+                }
+                extent = r
             }
-            guard !overflow, count.multipliedReportingOverflow(by: type.size).partialValue == end - begin else {
-                throw fail("shape \(shape) of \(storedType) needs \(count * type.size) bytes but data_offsets give \(end - begin)", name)
+            let count = shape.contains(0) ? 0 : extent
+            let byteCount = count * type.size   // count ≤ 2^48: no overflow
+            guard byteCount == end - begin else {
+                throw fail("shape \(shape) of \(storedType) needs \(byteCount) bytes but data_offsets give \(end - begin)", name)
             }
             entries[name] = Entry(storedType: storedType, shape: shape, range: begin..<end)
         }
@@ -198,6 +212,14 @@ public enum SafeTensors {
     /// Writes `tensors` (sorted by name, 8-byte-aligned header) to `path`, atomically: the data goes
     /// to a temporary file first and is renamed into place, so a failure never leaves half a file.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+        let file = try encode(tensors, metadata: metadata)
+        do { try writeFileAtomically(file, to: path) } catch {
+            throw SafeTensorsError(path: path, tensor: nil, reason: error.reason)
+        }
+    }
+
+    /// The bytes of a safetensors file holding `tensors` (as `write` writes them).
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
         let names = tensors.keys.sorted()
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -219,9 +241,7 @@ public enum SafeTensors {
             let t = ElementwiseKernels.contiguous(tensors[name]!)
             file.append(Data(bytes: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
         }
-        do { try writeFileAtomically(file, to: path) } catch {
-            throw SafeTensorsError(path: path, tensor: nil, reason: error.reason)
-        }
+        return file
     }
 }
 
@@ -251,13 +271,113 @@ public func writeFileAtomically(_ data: Data, to path: String) throws(FileWriteE
     }
 }
 
+/// Writes a set of files that belong together (a library, its header and its weights; a model.json
+/// and its constants) so that a failure while writing changes none of them: every file is first
+/// written whole to a temporary name beside its target, and only when all are written are they
+/// renamed into place, one after another. A write that fails (a full disk, a file-size limit, an
+/// injected error) removes the temporaries and leaves every old file as it was; a process killed
+/// while writing leaves the old set and hidden `.NAME.tmp-PID-N` files. The renames themselves take
+/// microseconds but are not one atomic step: a reader between two of them can see new and old files
+/// side by side (which is why a library checks its weights' content hash).
+public func writeFilesAtomically(_ files: [(path: String, data: Data)]) throws(FileWriteError) {
+    var staged: [(temporary: String, path: String)] = []
+    func removeStaged() { for s in staged { unlink(s.temporary) } }
+    for file in files {
+        let url = URL(fileURLWithPath: file.path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        do {
+            try file.data.write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            unlink(temporary)
+            removeStaged()
+            throw FileWriteError(path: file.path, reason: "cannot write: \(error.localizedDescription)")
+        }
+        staged.append((temporary, file.path))
+    }
+    for (i, s) in staged.enumerated() {
+        guard rename(s.temporary, s.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            for rest in staged[i...] { unlink(rest.temporary) }
+            throw FileWriteError(path: s.path, reason: "cannot rename into place: \(reason)")
+        }
+    }
+}
+
+/// Writes the files `names` → bytes as the whole contents of `directory`, switched in at once where
+/// the system allows: the files are written into a hidden sibling directory, which then replaces
+/// `directory` in one `rename` (when `directory` does not exist) or one `renameat2(RENAME_EXCHANGE)`
+/// (when it does), after which the old set is deleted. A reader sees the old set or the new one, never
+/// a mix; a failure or a kill before the switch leaves the old set and a hidden `.DIR.tmp-PID-N`.
+///
+/// Only a directory that holds nothing but files this set may hold (`owned`, and our own hidden
+/// temporaries) is replaced this way, so that no other file is lost with the old directory; otherwise
+/// (a model.json beside the library, another model's files, a `.gitignore`), when it is the current
+/// directory or holds it, and where the exchange is not supported, it falls back to
+/// `writeFilesAtomically` on the files in place. Returns whether the directory was switched whole.
+@discardableResult
+public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to directory: String, owned: Set<String>) throws(FileWriteError) -> Bool {
+    let url = URL(fileURLWithPath: directory).standardizedFileURL
+    let fallback = { () throws(FileWriteError) -> Bool in
+        try writeFilesAtomically(files.map { (url.appendingPathComponent($0.name).path, $0.data) })
+        return false
+    }
+    var info = stat()
+    let exists = lstat(url.path, &info) == 0
+    // Never swap away the directory this process works in (`cd out && tcompile ../m.json -o .`):
+    // its shell would be left in the deleted old one.
+    let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.resolvingSymlinksInPath().path
+    let target = url.resolvingSymlinksInPath().path
+    if exists && (cwd == target || cwd.hasPrefix(target.hasSuffix("/") ? target : target + "/")) { return try fallback() }
+    if exists {
+        guard (info.st_mode & S_IFMT) == S_IFDIR, let entries = try? FileManager.default.contentsOfDirectory(atPath: url.path),
+              entries.allSatisfy({ owned.contains($0) || ($0.hasPrefix(".") && $0.contains(".tmp-")) }),
+              renameExchange != nil else { return try fallback() }
+    }
+    let parent = url.deletingLastPathComponent()
+    let staging = parent.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    guard mkdir(staging, exists ? info.st_mode & 0o7777 : 0o755) == 0 else {
+        // The parent is not writable or not there: the files in place say why, naming the file.
+        return try fallback()
+    }
+    func removeStaging(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+    for file in files {
+        do { try file.data.write(to: URL(fileURLWithPath: staging).appendingPathComponent(file.name)) } catch {
+            removeStaging(staging)
+            throw FileWriteError(path: url.appendingPathComponent(file.name).path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+    if !exists {
+        guard rename(staging, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            removeStaging(staging)
+            throw FileWriteError(path: url.path, reason: "cannot rename into place: \(reason)")
+        }
+        return true
+    }
+    guard renameExchange!(AT_FDCWD, staging, AT_FDCWD, url.path, 2 /* RENAME_EXCHANGE */) == 0 else {
+        removeStaging(staging)   // e.g. a file system without the exchange: write in place instead
+        return try fallback()
+    }
+    removeStaging(staging)   // now the old set
+    return true
+}
+
+/// glibc's `renameat2` (not in Swift's Glibc module), looked up once; nil where it is missing.
+private let renameExchange: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "renameat2") else { return nil }   // RTLD_DEFAULT
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
+}()
+
 /// A file mapped copy-on-write into memory: tensors borrow its pages, writes stay private.
 final class FileMapping: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let size: Int
 
     init(path: String) throws {
-        let fd = open(path, O_RDONLY)
+        // Non-blocking, so that a FIFO given as a checkpoint or `--inputs` is refused below rather
+        // than blocking here for a writer.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             throw SafeTensorsError(path: path, tensor: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -266,8 +386,8 @@ final class FileMapping: @unchecked Sendable {
         guard fstat(fd, &info) == 0 else {
             throw SafeTensorsError(path: path, tensor: nil, reason: "cannot stat: \(String(cString: strerror(errno)))")
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw SafeTensorsError(path: path, tensor: nil, reason: "not a regular file")
+        do { try RegularFile.requireRegular(fd) } catch {
+            throw SafeTensorsError(path: path, tensor: nil, reason: error.reason)
         }
         size = Int(info.st_size)
         if size == 0 {

@@ -70,21 +70,39 @@ public final class Storage: @unchecked Sendable {
     /// Buffers of 2 MiB and more are 2 MiB-aligned and advised as huge pages, so a fresh activation
     /// does not pay a page fault every 4 KiB.
     public init(uninitializedByteCount byteCount: Int) {
-        let size = max(byteCount, 1)
-        let huge = size >= 1 << 21
-        let alignment = huge ? 1 << 21 : 64
-        let rounded = (size + alignment - 1) & ~(alignment - 1)
+        guard let (base, rounded) = Self.allocateUninitialized(byteCount) else {
+            preconditionFailure("Storage: cannot allocate \(byteCount) bytes")
+        }
+        self.base = base
         self.byteCount = byteCount
         self.owner = nil
         self.owned = true
         self.allocated = rounded
-        if let cached = BufferCache.take(rounded) { self.base = cached; return }
+    }
+
+    /// The same, or nil when the memory cannot be had: for sizes that come from input (a compiled
+    /// model's workspace, whose dim bounds a model.json sets).
+    public init?(tryingUninitializedByteCount byteCount: Int) {
+        guard let (base, rounded) = Self.allocateUninitialized(byteCount) else { return nil }
+        self.base = base
+        self.byteCount = byteCount
+        self.owner = nil
+        self.owned = true
+        self.allocated = rounded
+    }
+
+    /// A fresh (or cached) uninitialized block of at least `byteCount` bytes and its rounded size.
+    private static func allocateUninitialized(_ byteCount: Int) -> (UnsafeMutableRawPointer, Int)? {
+        let size = max(byteCount, 1)
+        let huge = size >= 1 << 21
+        let alignment = huge ? 1 << 21 : 64
+        guard size <= Int.max - alignment else { return nil }
+        let rounded = (size + alignment - 1) & ~(alignment - 1)
+        if let cached = BufferCache.take(rounded) { return (cached, rounded) }
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, alignment, rounded) == 0, let raw else {
-            preconditionFailure("Storage: cannot allocate \(byteCount) bytes")
-        }
+        guard posix_memalign(&raw, alignment, rounded) == 0, let raw else { return nil }
         if huge { _ = madvise(raw, rounded, 14 /* MADV_HUGEPAGE */) }
-        self.base = raw
+        return (raw, rounded)
     }
 
     /// Borrows memory owned by `owner` (for example a memory-mapped file), keeping the owner alive.

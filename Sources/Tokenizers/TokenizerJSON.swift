@@ -5,11 +5,8 @@ import JSON
 
 /// Reads a whole file.
 func readFile(_ path: String) throws(TokenizerError) -> [UInt8] {
-    do {
-        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    } catch {
-        let exists = FileManager.default.fileExists(atPath: path)
-        throw .unreadableFile(path: path, reason: exists ? "\(error)" : "no such file")
+    do { return try RegularFile.read(path) } catch {
+        throw .unreadableFile(path: path, reason: error.reason)
     }
 }
 

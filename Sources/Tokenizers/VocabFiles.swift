@@ -21,11 +21,14 @@ extension Tokenizer {
             throw .invalidField(file: file, field: "(contents)", reason: "is not valid UTF-8")
         }
         var vocabulary: [String: Int] = [:]
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Lines end in "\n" or "\r\n" (one Character in Swift, so splitting on "\n" alone kept a
+        // CRLF file as a single line). A token on two lines gets the later line's id, as
+        // transformers' `load_vocab` and the tokenizers crate (a map insert per line) give it.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         if lines.last == "" { lines.removeLast() }
         for (i, line) in lines.enumerated() {
             let token = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-            if vocabulary[token] == nil { vocabulary[token] = i }
+            vocabulary[token] = i
         }
         let model = try WordPiece(vocabulary: vocabulary, unknownToken: "[UNK]", continuationPrefix: "##",
                                   maxInputCharsPerWord: 100, file: file)

@@ -61,12 +61,35 @@ public struct CommonConfig: Codable, Sendable, Equatable {
     public init(from decoder: Decoder) throws { try self.init(from: decoder, defaults: CommonConfig()) }
 
     /// Class names in index order (`LABEL_i` where `id2label` says nothing).
-    public var labels: [String] { (0..<numLabels).map { id2label?[String($0)] ?? "LABEL_\($0)" } }
+    public var labels: [String] {
+        // Keys as Python reads them (`int(key)`; `validate` made them distinct and 0 ..< count).
+        var byID: [Int: String] = [:]
+        for (key, value) in id2label ?? [:] { if let id = Int(key.trimmingCharacters(in: .whitespaces)) { byID[id] = value } }
+        return (0..<numLabels).map { byID[$0] ?? "LABEL_\($0)" }
+    }
 
     /// Checks the label and problem-type fields.
     func validate(file: String) throws(TransformersError) {
         guard numLabels >= 1 else { throw .invalidConfigField(file: file, field: "num_labels", reason: "must be at least 1, got \(numLabels)") }
         guard numLabels <= 1 << 24 else { throw .invalidConfigField(file: file, field: "num_labels", reason: "(\(numLabels)) is more than 2^24 classes") }
+        if let id2label {
+            // Python reads the keys with int(): "1" and "01" are the same class, and the one listed
+            // last silently wins there. Here a class named twice is an error, and the classes must be
+            // 0 ..< count, as the head's outputs are.
+            var seen: [Int: String] = [:]
+            for key in id2label.keys.sorted() {
+                guard let id = Int(key.trimmingCharacters(in: .whitespaces)) else {
+                    throw .invalidConfigField(file: file, field: "id2label", reason: "has the key '\(key)', which is not an integer")
+                }
+                if let other = seen[id] {
+                    throw .invalidConfigField(file: file, field: "id2label", reason: "has the keys '\(other)' and '\(key)', both class \(id)")
+                }
+                guard id >= 0 && id < id2label.count else {
+                    throw .invalidConfigField(file: file, field: "id2label", reason: "has the key '\(key)'; with \(id2label.count) labels the classes are 0...\(id2label.count - 1)")
+                }
+                seen[id] = key
+            }
+        }
         let problems = ["regression", "single_label_classification", "multi_label_classification"]
         if let problemType, !problems.contains(problemType) {
             throw .invalidConfigField(file: file, field: "problem_type", reason: "is '\(problemType)'; supported: \(problems)")
@@ -107,8 +130,12 @@ extension PretrainedConfig {
 
     /// Reads and decodes `url`.
     public static func load(from url: URL) throws(TransformersError) -> Self {
-        guard let data = try? Data(contentsOf: url) else { throw .missingFile(path: url.path) }
-        return try decode(data, file: url.path)
+        let data: [UInt8]
+        do { data = try RegularFile.read(url.path) } catch {
+            if error.missing { throw .missingFile(path: url.path) }
+            throw .invalidInput(argument: url.path, reason: error.reason)
+        }
+        return try decode(Data(data), file: url.path)
     }
 
     /// A decoding failure as this module's error.
@@ -128,6 +155,10 @@ func requirePositive(_ value: Int, _ field: String, file: String) throws(Transfo
 /// The most parameters a config may describe: 2^36 floats (256 GiB) is far beyond any model this
 /// library loads, and keeps every size product the model builder computes far from Int overflow.
 let maximumParameterCount = 1 << 36
+
+/// The most layers a config may describe: 10× the deepest model here (GPT-2 XL, 48), so that a traced
+/// graph stays within the 1,000,000 nodes a graph file may hold.
+let maximumLayerCount = 1024
 
 /// Throws unless the parameter count estimated from the sizes (embedding `tables` rows of `width`,
 /// plus attention and feed-forward weights in each of `layers` layers) stays below
@@ -156,6 +187,11 @@ func requireBuildable(tables: [Int], width: Int, layers: Int, inner: Int, file: 
     guard let rows, let perLayer, sum([product([rows, width]), product([layers, perLayer])]) != nil else {
         throw .invalidConfigField(file: file, field: "(sizes)",
                                   reason: "describe more than 2^36 parameters (tables \(tables), width \(width), layers \(layers), inner \(inner))")
+    }
+    // Tiny layers pass the parameter bound in any number: 10^9 layers of width 1 are 6 × 10^9
+    // parameters, and a graph of 10^10 nodes that tracing would never finish.
+    guard layers <= maximumLayerCount else {
+        throw .invalidConfigField(file: file, field: "(sizes)", reason: "describe \(layers) layers, more than the \(maximumLayerCount) a model may have")
     }
 }
 

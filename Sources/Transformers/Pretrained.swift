@@ -169,7 +169,17 @@ struct Checkpoint {
             }
             var opened: [String: SafeTensorsFile] = [:]
             for (name, shard) in map {
+                // A shard is a file of the checkpoint directory, and holds the tensors the index
+                // puts in it (a name missing from its shard trapped when its shape was read).
+                guard !shard.isEmpty, !shard.contains("/"), shard != "..", shard != "." else {
+                    throw TransformersError.invalidConfigField(file: index.path, field: "weight_map.\(name)",
+                                                               reason: "names the shard '\(shard)', which is not a file name in the checkpoint directory")
+                }
                 if opened[shard] == nil { opened[shard] = try SafeTensorsFile(path: directory.appendingPathComponent(shard).path) }
+                guard opened[shard]!.entries[name] != nil else {
+                    throw TransformersError.invalidConfigField(file: index.path, field: "weight_map.\(name)",
+                                                               reason: "puts the tensor in '\(shard)', which does not hold it")
+                }
                 files[name] = opened[shard]
             }
         } else {

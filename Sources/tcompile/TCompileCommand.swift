@@ -12,14 +12,49 @@ struct TCompileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tcompile",
         abstract: "An ahead-of-time graph compiler for Transformer models.",
-        discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI.",
+        discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI. `tcompile --version` prints the versions of TCompile, LLVM and OpenBLAS and the CPU code is generated for.",
         subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self, Tokenize.self, Families.self],
         defaultSubcommand: Compile.self)
 
-    /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command.
+    /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command. Every
+    /// error, the argument parser's included, is one line `tcompile: error: …` on stderr.
     static func main() {
         OpenBLASCoreType.ensure()
-        main(nil)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments == ["--version"] || arguments == ["version"] {
+            print(versionText())
+            return
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)   // the message, if any, is printed already (`reportingErrors`)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {   // --help, help SUBCOMMAND
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }.joined(separator: " ")
+            FileHandle.standardError.write(Data("tcompile: error: \(message) (see tcompile --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// `tcompile --version`: this tool's version, LLVM's, OpenBLAS's configuration and kernels, and
+    /// the CPU and features code is generated for.
+    static func versionText() -> String {
+        let host = HostTarget.host()
+        let blas = EagerThreads.blasConfiguration
+        let features = host.features.split(separator: ",").filter { $0.hasPrefix("+") }.map { $0.dropFirst() }.sorted()
+        return """
+        tcompile \(TCompile.version)
+        LLVM \(HostTarget.llvmVersion), target \(host.triple)
+        \(blas.config.hasPrefix("OpenBLAS") ? blas.config : "OpenBLAS " + blas.config) (kernels: \(blas.core))
+        CPU \(host.cpu): \(features.joined(separator: " "))
+        """
     }
 }
 
@@ -103,8 +138,33 @@ struct CLIError: Error, CustomStringConvertible {
 /// Runs `body`, turning library errors into clean messages and exit code 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let error as ExitCode { throw error } catch let error as ValidationError { throw error } catch {
-        FileHandle.standardError.write(Data("tcompile: error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("tcompile: error: \(oneLineMessage(error))\n".utf8))
         throw ExitCode.failure
+    }
+}
+
+/// An error as one line: Foundation's errors by their localized description and the file they name
+/// (their `description` is an `Error Domain=NSCocoaErrorDomain Code=… UserInfo={…}` dump), ours by
+/// their description.
+func oneLineMessage(_ error: Error) -> String {
+    if let e = error as? CocoaError {
+        let path = e.filePath ?? e.url?.path
+        return (path.map { "\($0): " } ?? "") + e.localizedDescription
+    }
+    if let e = error as? POSIXError { return String(cString: strerror(e.code.rawValue)) }
+    let bridged = error as NSError
+    if bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain { return bridged.localizedDescription }
+    return "\(error)"
+}
+
+/// Creates `path` and its parents, with a one-line error (`cannot create directory X: Permission
+/// denied`) instead of Foundation's NSError dump.
+func createDirectory(_ path: String) throws {
+    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+        var isDirectory: ObjCBool = false
+        let reason = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+            ? "a file is in the way" : ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) } ?? error.localizedDescription
+        throw CLIError("cannot create directory \(path): \(reason)")
     }
 }
 
@@ -139,6 +199,9 @@ struct Compile: ParsableCommand {
     @Flag(help: "Generate baseline x86-64 code (runs on any x86-64) instead of code for this CPU.")
     var portable = false
 
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
     func validate() throws {
         guard (0...2).contains(optimization) else { throw ValidationError("-O takes 0, 1 or 2") }
         if let name, !CIdentifier.isValid(name) {
@@ -152,6 +215,7 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            func print(_ line: String) { if !quiet { Swift.print(line) } }
             let start = DispatchTime.now()
             var loaded = try options.load()
             let (modelName, graph) = (loaded.name, loaded.graph)
@@ -179,14 +243,15 @@ struct Compile: ParsableCommand {
             print("compiling \(modelName): \(graph.computeNodeCount) ops, dims \(graph.symbols.map(\.description).joined(separator: ", "))")
             let optimized = try TCompile.optimize(graph, level: optimization,
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
-                                                  dumpSink: { print($0, terminator: "") })
+                                                  dumpSink: { Swift.print($0, terminator: "") })
             print(optimized.summary)
             loaded.record(optimized)
-            let bounds = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
+            let bounds = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })
             let flops = optimized.graph.matmulFLOPs(at: bounds)
             print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
             let target: HostTarget = portable ? .portable() : .host()
             print("generating code for \(target.cpu) (LLVM -O3)…")
+            try createDirectory(outputDirectory)
             let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
                                                options: loaded.compileOptions(target: target),
                                                embedWeights: embedWeights, emit: kinds)
@@ -205,8 +270,11 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Inputs by name (input_ids, attention_mask, …) in a safetensors file.")
     var inputs: String?
 
-    @Option(help: "Text to tokenize as the inputs (repeat for a batch); needs --tokenizer.")
+    @Option(help: "Text to tokenize as the inputs (repeat for a batch; '-' reads one text per line from stdin); needs --tokenizer.")
     var text: [String] = []
+
+    @Option(help: "A file of texts to tokenize as the inputs, one per non-empty line (a batch); needs --tokenizer.")
+    var textFile: String?
 
     @Option(help: "A second text for each --text (sentence pairs; a cross-encoder's query and passage), in order.")
     var textPair: [String] = []
@@ -238,14 +306,38 @@ struct InputOptions: ParsableArguments {
         if context.count > 1, context.count != question.count {
             throw ValidationError("--context: give one context for all questions or one per question (\(question.count) questions, \(context.count) contexts)")
         }
-        if !question.isEmpty, !text.isEmpty { throw ValidationError("give --text or --question with --context, not both") }
-        if !textPair.isEmpty, textPair.count != text.count {
+        if !question.isEmpty, !text.isEmpty || textFile != nil { throw ValidationError("give --text or --question with --context, not both") }
+        if !textPair.isEmpty, !text.contains("-"), textFile == nil, textPair.count != text.count {
             throw ValidationError("--text-pair: give one per --text (\(text.count) texts, \(textPair.count) pairs)")
         }
     }
 
+    /// The texts of `--text` (with `-` replaced by stdin's lines) and `--text-file`.
+    func texts() throws -> [String] {
+        func lines(_ bytes: [UInt8], _ source: String) throws -> [String] {
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw CLIError("\(source): not valid UTF-8") }
+            return text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+                .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        }
+        var out: [String] = []
+        for t in text {
+            if t == "-" { out += try lines(Array(FileHandle.standardInput.readDataToEndOfFile()), "--text - (stdin)") } else { out.append(t) }
+        }
+        if let textFile {
+            do { out += try lines(try RegularFile.read(textFile), textFile) } catch let e as RegularFile.Failure {
+                throw CLIError("--text-file \(textFile): \(e.reason)")
+            }
+        }
+        if (text.contains("-") || textFile != nil) && out.isEmpty { throw CLIError("--text - / --text-file: no text (every line is empty)") }
+        return out
+    }
+
     func make(for graph: Graph) throws -> Prepared {
         if let inputs { return Prepared(tensors: try SafeTensorsFile(path: inputs).tensors()) }
+        let text = try texts()
+        if !textPair.isEmpty, textPair.count != text.count {
+            throw CLIError("--text-pair: give one per text (\(text.count) texts, \(textPair.count) pairs)")
+        }
         if !text.isEmpty || !question.isEmpty {
             guard let tokenizer else { throw CLIError("--text and --question need --tokenizer DIR (a checkpoint directory with tokenizer files)") }
             var t = try Tokenizer.fromDirectory(tokenizer)
@@ -290,8 +382,10 @@ struct InputOptions: ParsableArguments {
             guard parts.count == 2, let v = Int(parts[1]) else { throw CLIError("--dims: expected name=value, got '\(pair)'") }
             values[String(parts[0])] = v
         }
-        for s in graph.symbols where values[s.name] == nil { values[s.name] = min(s.max, 8) }
-        return Prepared(tensors: try TCompile.sampleInputs(for: graph, dims: values))
+        for s in graph.symbols where values[s.name] == nil { values[s.name] = max(s.min, min(s.max, 8)) }
+        do { return Prepared(tensors: try TCompile.sampleInputs(for: graph, dims: values)) } catch let e as GraphError {
+            throw CLIError("--dims: \(e.message)")
+        }
     }
 
     /// The label fields of the tokenizer directory's config.json (`id2label`, `problem_type`), as its
@@ -353,8 +447,8 @@ struct Run: ParsableCommand {
             if json {
                 let document = JSONOutput(model: name, mode: mode.rawValue, task: task?.rawValue, milliseconds: elapsed,
                                           results: results.isEmpty ? nil : results,
-                                          outputs: results.isEmpty ? Dictionary(uniqueKeysWithValues: graph.outputs.compactMap { o in
-                                              outputs[o.name].map { (o.name, JSONOutput.TensorSummary($0)) } }) : nil)
+                                          outputs: results.isEmpty ? Dictionary(graph.outputs.compactMap { o in
+                                              outputs[o.name].map { (o.name, JSONOutput.TensorSummary($0)) } }, uniquingKeysWith: { a, _ in a }) : nil)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 print(String(decoding: try encoder.encode(document), as: UTF8.self))
@@ -444,6 +538,10 @@ struct Bench: ParsableCommand {
                 }
                 return times.sorted()[times.count / 2]
             }
+            let bindings = try interpreter.bindings(for: inputs)
+            let dims = graph.symbols.map { "\($0.name)=\(bindings[$0.name].map(String.init) ?? "?")" }.joined(separator: ", ")
+            let threads = loaded.threads.map { "\($0) threads" } ?? "one thread per core (\(ProcessInfo.processInfo.activeProcessorCount))"
+            print("\(name): dims \(dims.isEmpty ? "(static)" : dims), \(threads) for the eager and compiled kernels, median of \(max(1, repetitions)) runs")
             let eager = try median { _ = try interpreter.run(inputs) }
             let native = try median { _ = try compiled(inputs) }
             print(String(format: "%@: eager %.3f ms, compiled %.3f ms, speed-up %.2fx (compile %.0f ms)", name, eager, native, eager / native, compileMs))
@@ -472,8 +570,11 @@ struct Export: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write model.json (its weights go beside it).")
     var output: String = "model.json"
 
-    @Option(help: "The model's name (a C identifier; the library becomes libNAME.a); defaults to the directory's name.")
+    @Option(help: "The model's name (a C identifier; the library becomes libNAME.a); defaults to the directory's name (for a Hugging Face cache snapshot, the repository's).")
     var name: String?
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
 
     func validate() throws {
         if let task, ModelTask(rawValue: task) == nil {
@@ -486,12 +587,13 @@ struct Export: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            func print(_ line: String) { if !quiet { Swift.print(line) } }
             let start = DispatchTime.now()
             let directory = URL(fileURLWithPath: checkpoint)
             // model.json and its weights file must not replace any file of the checkpoint.
             let outputURL = URL(fileURLWithPath: output).standardizedFileURL
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: outputURL.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: outputURL.path, isDirectory: &isDirectory) && isDirectory.boolValue) {
                 throw CLIError("-o \(output): is a directory; give the model.json file to write (e.g. -o \(output)/model.json)")
             }
             var read = InputFiles()
@@ -501,7 +603,7 @@ struct Export: ParsableCommand {
                                                                maxBatch: maxBatch, maxSeq: maxSeq)
             if task == nil { print("task: \(model.task.rawValue) (picked from config.json's architectures; --task chooses another)") }
             let name = self.name ?? traced
-            try FileManager.default.createDirectory(at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try createDirectory(outputURL.deletingLastPathComponent().path)
             try GraphFile.save(graph, name: name, to: outputURL.path)
             print("traced \(name) (\(model.task.rawValue)): \(graph.computeNodeCount) ops, inputs \(model.inputNames.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")
             print("wrote \(outputURL.path) in \(String(format: "%.1f", milliseconds(since: start) / 1000)) s")

@@ -131,6 +131,7 @@ import Tensors
         printf("create_embedded_null_out %d\\n", tiny_create_embedded(NULL));
         printf("create_directory %d\\n", tiny_create("/", &unused));
         printf("create_empty %d\\n", tiny_create("/dev/null", &unused));
+        printf("create_fifo %d\\n", argc > 2 ? tiny_create(argv[2], &unused) : -1);
         printf("create %d\\n", tiny_create(argv[1], &model));
         workspace = aligned_alloc(64, (tiny_workspace_size() + 63) / 64 * 64);
         int64_t ids[3] = {1, 2, 3}, dims[2] = {1, 3};
@@ -180,14 +181,16 @@ import Tensors
         try Self.probe.write(toFile: dir + "/probe.c", atomically: true, encoding: .utf8)
         let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -o probe probe.c -L. -ltiny -lm 2>&1")
         #expect(log.isEmpty, "cc: \(log)")
-        let output = try Self.shell("\(dir)/probe \(dir)/tiny.weights")
+        // A FIFO with no writer: opening it blocked NAME_create forever before O_NONBLOCK.
+        #expect(mkfifo(dir + "/fifo.weights", 0o600) == 0)
+        let output = try Self.shell("\(dir)/probe \(dir)/tiny.weights \(dir)/fifo.weights")
         var results: [String: Int] = [:]
         for line in output.split(separator: "\n") {
             let words = line.split(separator: " ")
             if words.count == 2, let value = Int(words[1]) { results[String(words[0])] = value }
         }
         let expected: [String: Int] = [
-            "create_null_path": 1, "create_null_out": 1, "create_embedded_null_out": 1, "create_directory": 4, "create_empty": 4,
+            "create_null_path": 1, "create_null_out": 1, "create_embedded_null_out": 1, "create_directory": 4, "create_empty": 4, "create_fifo": 4,
             "create": 0, "ok": 0,
             "null_model": 1, "null_dims": 1, "null_inputs": 1, "null_input_buffer": 1, "null_outputs": 1,
             "null_output_buffer": 1, "null_workspace": 1,
@@ -246,7 +249,7 @@ import Tensors
                 for _ in 0..<Int.random(in: 1...4, using: &generator) {
                     let at = Int.random(in: 0..<96, using: &generator)
                     damaged[at] ^= UInt8.random(in: 1...255, using: &generator)
-                    if at < 16 || at >= 64 { header = true }
+                    header = true
                 }
             case 1: damaged = damaged.prefix(Int.random(in: 0..<original.count, using: &generator)); header = true
             default: damaged.append(contentsOf: [UInt8](repeating: 0, count: Int.random(in: 1...128, using: &generator))); header = true
@@ -261,9 +264,104 @@ import Tensors
         #expect(lines.count == paths.count, "the loader stopped early: \(output.suffix(300))")
         for (i, line) in lines.enumerated() {
             let statuses = line.split(separator: " ").compactMap { Int($0) }
-            #expect(statuses == [4, -1] || statuses == [0, 0], "file \(i): \(line)")
-            if headerDamaged[i] && i % 3 != 0 { #expect(statuses == [4, -1], "file \(i) (truncated or extended) was accepted") }
+            #expect(statuses == [4, -1] || statuses == [6, -1] || statuses == [0, 0], "file \(i): \(line)")
+            // The library holds the whole header and table (content hash included): any change there,
+            // reserved bytes too, and any truncation or extension is refused.
+            if headerDamaged[i] || i % 3 == 0 { #expect(statuses == [4, -1] || statuses == [6, -1], "file \(i) (damaged header, truncated or extended) was accepted") }
         }
+    }
+
+    /// Runs the loader of the library in `dir` on `files`, one `create run` status pair per file.
+    func load(_ dir: String, _ files: [String]) throws -> [[Int]] {
+        try Self.loader.write(toFile: dir + "/loader.c", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -o loader loader.c -L. -ltiny -lm 2>&1")
+        #expect(log.isEmpty, "cc: \(log)")
+        let output = try Self.shell("\(dir)/loader " + files.joined(separator: " "))
+        return output.split(separator: "\n").map { $0.split(separator: " ").compactMap { Int($0) } }
+    }
+
+    /// Issue #21: the weights file is bound to its library by a content hash. The weights of another
+    /// checkpoint of the same architecture (same shapes and offsets, other values) get their own
+    /// status (6), which the header and the message name; a byte changed anywhere in the header or the
+    /// table (reserved bytes too) and a file cut to less than one constant are refused (4). Before,
+    /// the other checkpoint loaded silently, a reserved byte passed, and the cut file whose recorded
+    /// size had been edited to match passed `create` and died of SIGBUS in `run`.
+    @Test func weightsAreBoundToTheirLibrary() throws {
+        let (dir, _) = try build(embed: false)
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: other) }
+        // Same architecture, other values.
+        let retrained = try Tracer.trace(inputs: [("input_ids", Tensor([1, 2, 3], shape: [1, 3]))],
+                                         dynamicDims: [DynamicDim(input: "input_ids", dim: 0, symbol: "batch", max: 4),
+                                                       DynamicDim(input: "input_ids", dim: 1, symbol: "seq", max: 32)],
+                                         constants: ["embedding": Tensor.randn([10, 6], seed: 99), "projection": Tensor.randn([6, 6], std: 0.4, seed: 98)]) { inputs in
+            let table = Tensor.randn([10, 6], seed: 99), projection = Tensor.randn([6, 6], std: 0.4, seed: 98)
+            let x = table.indexSelect(dim: 0, index: inputs["input_ids"]!)
+            let h = x.matmul(projection).gelu()
+            let scores = h.matmul(h.transposed(-1, -2)).softmax(dim: -1)
+            return [("hidden", scores.matmul(h).layerNorm()), ("pooled", h.mean(dim: 1))]
+        }
+        _ = try AOTCompiler.write(retrained, name: "tiny", to: other)
+        let mine = try Data(contentsOf: URL(fileURLWithPath: dir + "/tiny.weights"))
+        let theirs = try Data(contentsOf: URL(fileURLWithPath: other + "/tiny.weights"))
+        #expect(mine.count == theirs.count && mine.prefix(16) == theirs.prefix(16) && mine[24..<96] == theirs[24..<96],
+                "the two checkpoints should differ only in their hash and values")
+        let header = try String(contentsOfFile: dir + "/tiny.h", encoding: .utf8)
+        let hash = WeightsFile.storedHash(Array(mine))!
+        #expect(header.contains("#define TINY_WEIGHTSMISMATCH 6"))
+        #expect(header.contains("#define TINY_WEIGHTS_HASH 0x\(String(hash, radix: 16, uppercase: true))ULL"))
+        #expect(hash == WeightsFile.contentHash(Array(mine), from: WeightsFile.headerBytes))
+
+        var files: [String] = []
+        func add(_ name: String, _ bytes: Data) throws {
+            try bytes.write(to: URL(fileURLWithPath: "\(dir)/\(name).weights"))
+            files.append("\(dir)/\(name).weights")
+        }
+        try add("own", mine)
+        try add("other", theirs)
+        var reserved = mine; reserved[40] ^= 1
+        try add("reserved-byte", reserved)
+        var table = mine; table[64 + 16 + 1] ^= 1   // the second constant's offset, by 256 bytes
+        try add("table-byte", table)
+        var hashByte = mine; hashByte[WeightsFile.hashOffset] ^= 0x80
+        try add("hash-byte", hashByte)
+        // Cut to the header and table, with the recorded size edited to match: every constant lies
+        // past the end (the wrapped `offset > size - bytes` let it through).
+        var cut = Data(mine.prefix(96))
+        withUnsafeBytes(of: UInt64(96).littleEndian) { cut.replaceSubrange(8..<16, with: $0) }
+        try add("cut", cut)
+        try add("truncated", mine.prefix(mine.count - 100))
+        let statuses = try load(dir, files)
+        let expected: [[Int]] = [[0, 0], [6, -1], [4, -1], [4, -1], [6, -1], [4, -1], [4, -1]]
+        #expect(statuses == expected, "\(zip(files.map { ($0 as NSString).lastPathComponent }, statuses).map { "\($0): \($1)" })")
+        // The other library accepts its own file and refuses ours.
+        #expect(try load(other, [other + "/tiny.weights", dir + "/own.weights"]) == [[0, 0], [6, -1]])
+        #expect(try Self.shell("\(dir)/app \(dir)/other.weights 1 1 1").hasPrefix("create 6 the weights file belongs to another build"))
+    }
+
+    /// Issue #21: input, output and dim names come from model.json and land in `NAME.h`'s comments.
+    /// A name holding `*/`, a newline and a directive used to inject C into every program including
+    /// the header; now a name that is not a C identifier is printed as an escaped string, and the
+    /// header compiles with `-Wall -Werror` (and no `#error` from the name fires).
+    @Test func hostileNamesCannotInjectIntoTheHeader() throws {
+        let hostile = "x */\n#error injected\n/* ??/"
+        var b = GraphBuilder(symbols: [DimSymbol("n */\n#error dim\n/*", max: 4)])
+        let x = b.input(hostile, TensorType(.float32, [SymbolicInt(symbol: "n */\n#error dim\n/*")]))
+        let y = try b.add(.unary(.relu), [x])
+        b.output("out */\n#error output\n/*\\", y)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try AOTCompiler.write(b.graph, name: "tiny", to: dir)
+        let header = try String(contentsOfFile: dir + "/tiny.h", encoding: .utf8)
+        #expect(header.contains(#"inputs[0] = "x \x2A\x2F\x0A"#), "\(header)")
+        for line in header.split(separator: "\n") where line.hasPrefix("#") {
+            #expect(["#ifndef", "#define", "#include", "#ifdef", "#endif"].contains { line.hasPrefix($0) }, "\(line)")
+        }
+        try "#include \"tiny.h\"\nint main(void) { return TINY_NUM_INPUTS - 1; }\n".write(toFile: dir + "/main.c", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror -trigraphs -o app main.c -L. -ltiny -lm 2>&1 && ./app && echo ran")
+        #expect(log == "ran\n", "\(log)")
+        #expect(CHeader.commentText("input_ids") == "input_ids")
+        #expect(CHeader.commentText("a*/b") == #""a\x2A\x2Fb""#)
     }
 
     @Test func artifactsAreByteIdenticalAcrossRuns() throws {

@@ -26,6 +26,35 @@ import Tensors
         return [try AOTTests.graph(), block]
     }
 
+    /// Issue #21: bounds so large that the workspace is petabytes (or more bytes than an Int holds:
+    /// [seq, seq] at seq = 2^31 - 1 is 2^62 floats) are a compile error naming the size, where the
+    /// plan's arithmetic used to trap.
+    @Test func workspacesBeyondMemoryAreErrorsNamingTheSize() throws {
+        for (bound, columns) in [(Int(Int32.max), "seq"), (Int(Int32.max), "65536")] {
+            let text = """
+            graph(seq <= \(bound)) {
+              %0 = input {name = "x"} : f32[seq, \(columns)]
+              %1 = relu(%0) : f32[seq, \(columns)]
+              %2 = exp(%1) : f32[seq, \(columns)]
+              return %2 as "y"
+            }
+            """
+            let graph = try TextFormat.parse(text)
+            try Verifier.verify(graph)
+            let plan = MemoryPlan(graph)
+            #expect(!plan.fitsInMemory && plan.arenaBytes > MemoryPlan.maximumWorkspaceBytes)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("huge-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            #expect {
+                _ = try AOTCompiler.write(graph, name: "huge", to: dir)
+            } throws: { error in
+                let message = "\(error)"
+                return message.contains("the workspace needs") && message.contains("bytes at the dims' bounds (seq=\(bound)), more than the 140737488355328")
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/libhuge.a"))
+        }
+    }
+
     @Test func reportedArenaIsTheLibrarysWorkspace() throws {
         for (i, traced) in try Self.graphs().enumerated() {
             let result = try PassManager(pipeline: .o2).run(traced)

@@ -17,8 +17,12 @@ import TCompile
     final class Marker {}
 
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try runProcess(binary, arguments)
+    }
+
+    static func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -94,6 +94,13 @@ import Testing
         ("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, \"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}", 8, nil, "has the key \"a\" twice"),
         ("{\"a\": {\"dtype\": \"F32\", \"shape\": [true], \"data_offsets\": [0, 4]}}", 4, nil, "non-negative integer"),
         ("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4.0]}}", 4, nil, "two integers"),
+        // Issue #21: shapes whose byte count wrapped (2^62 × 4 = 2^64 ≡ 0) were accepted; the largest
+        // trapped computing the message.
+        ("{\"a\": {\"dtype\": \"F32\", \"shape\": [4611686018427387904], \"data_offsets\": [0, 0]}}", 0, nil, "shape [4611686018427387904] has more than 281474976710656 elements"),
+        ("{\"a\": {\"dtype\": \"F32\", \"shape\": [4611686018427387904], \"data_offsets\": [0, 4]}}", 4, nil, "has more than 281474976710656 elements"),
+        ("{\"a\": {\"dtype\": \"F64\", \"shape\": [2305843009213693952], \"data_offsets\": [0, 0]}}", 0, nil, "has more than 281474976710656 elements"),
+        ("{\"a\": {\"dtype\": \"F32\", \"shape\": [65536, 65536, 65536, 65536], \"data_offsets\": [0, 0]}}", 0, nil, "has more than"),
+        ("{\"a\": {\"dtype\": \"F32\", \"shape\": [0, 4294967296, 4294967296], \"data_offsets\": [0, 0]}}", 0, nil, "has more than"),
     ] as [(String, Int, UInt64?, String)])
     func rejectsMalformedFiles(_ header: String, _ dataBytes: Int, _ size: UInt64?, _ message: String) throws {
         let path: String

@@ -181,6 +181,30 @@ import Testing
         #expect(throws: TokenizerError.self) { try Tokenizer.fromWordPieceVocabulary(txt) }
     }
 
+    /// Issue #21: a CRLF vocab.txt was read as one line ("\r\n" is one Character), so loading it said
+    /// "[UNK]" was missing; a token on two lines kept its first id where transformers and the
+    /// tokenizers crate keep the last. A FIFO is refused instead of blocking the read.
+    @Test func vocabularyLinesAsHuggingFaceReadsThem() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let txt = dir.appendingPathComponent("vocab.txt").path
+        let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "##s"]
+        try Data(tokens.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: txt))
+        let lf = try Tokenizer.fromWordPieceVocabulary(txt).encode("hello worlds").ids
+        #expect(lf == [2, 4, 5, 6, 3])
+        try Data((tokens.joined(separator: "\r\n") + "\r\n").utf8).write(to: URL(fileURLWithPath: txt))
+        #expect(try Tokenizer.fromWordPieceVocabulary(txt).encode("hello worlds").ids == lf)
+        try Data((tokens + ["hello"]).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: txt))
+        let duplicate = try Tokenizer.fromWordPieceVocabulary(txt)
+        #expect(try duplicate.encode("hello").ids == [2, 7, 3], "the later line's id, as load_vocab gives")
+        let fifo = dir.appendingPathComponent("fifo.txt").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: TokenizerError.unreadableFile(path: fifo, reason: "not a regular file (a FIFO)")) {
+            try Tokenizer.fromWordPieceVocabulary(fifo)
+        }
+    }
+
     @Test func truncationThatCannotHoldIsAnError() throws {
         var tokenizer = try Self.load(Self.wordPieceJSON())
         tokenizer.truncation = Truncation(maxLength: 1, strategy: .onlySecond)

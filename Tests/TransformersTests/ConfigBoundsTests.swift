@@ -32,9 +32,32 @@ import Testing
         }
     }
 
+    /// Issue #21: tiny layers passed the parameter bound in any number, and tracing 10^9 of them
+    /// would never finish.
+    @Test func tooManyLayersIsAnError() {
+        let bert = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "hidden_size": 2, "num_attention_heads": 1, "intermediate_size": 2, "num_hidden_layers": 1000000000}"#)
+        #expect(bert?.contains("describe 1000000000 layers, more than the 1024 a model may have") == true, "\(bert ?? "decoded")")
+        let gpt2 = Self.decodeFails(GPT2Config.self, #"{"model_type": "gpt2", "n_embd": 2, "n_head": 1, "n_layer": 5000}"#)
+        #expect(gpt2?.contains("more than the 1024") == true, "\(gpt2 ?? "decoded")")
+        #expect(Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "hidden_size": 2, "num_attention_heads": 1, "num_hidden_layers": 1024}"#) == nil)
+    }
+
     @Test func tooManyLabelsIsAnError() {
         let message = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "num_labels": 1099511627776}"#)
         #expect(message?.contains("num_labels") == true, "\(message ?? "decoded")")
+    }
+
+    /// Issue #21: `"1"` and `"01"` are one class to Python's `int()`; the last one silently won there
+    /// and here `labels` ignored `"01"` while `num_labels` counted it.
+    @Test func id2labelKeysNameEachClassOnce() throws {
+        let twice = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "id2label": {"0": "neg", "1": "pos", "01": "also pos"}}"#)
+        #expect(twice?.contains("field 'id2label' has the keys '01' and '1', both class 1") == true, "\(twice ?? "decoded")")
+        let word = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "id2label": {"0": "neg", "one": "pos"}}"#)
+        #expect(word?.contains("has the key 'one', which is not an integer") == true, "\(word ?? "decoded")")
+        let gap = Self.decodeFails(BertConfig.self, #"{"model_type": "bert", "id2label": {"0": "neg", "2": "pos"}}"#)
+        #expect(gap?.contains("has the key '2'; with 2 labels the classes are 0...1") == true, "\(gap ?? "decoded")")
+        let padded = try BertConfig.decode(Data(#"{"model_type": "bert", "id2label": {"00": "neg", "01": "pos"}}"#.utf8))
+        #expect(padded.common.labels == ["neg", "pos"])
     }
 
     @Test func realSizesStillDecode() throws {

@@ -119,3 +119,28 @@ import Tensors
         #expect(throws: TransformersError.self) { try gpt2(DecoderInputs(inputIds: Tensor.zeros([1, 65], dtype: .int64))) }
     }
 }
+
+/// Found by the audit (issue #21): a shard index that puts a tensor in a shard not holding it trapped
+/// on a force unwrap when the tensor's shape was read; a shard outside the directory was opened.
+@Suite struct ShardIndexTests {
+    static func checkpoint(_ weightMap: [String: String]) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shards-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try SafeTensors.write(["b": Tensor([1, 2], shape: [2])], to: dir.appendingPathComponent("part-1.safetensors").path)
+        try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": weightMap])
+            .write(to: dir.appendingPathComponent("model.safetensors.index.json"))
+        return dir
+    }
+
+    @Test func indexEntriesMustNameTheirShard() throws {
+        let good = try Self.checkpoint(["b": "part-1.safetensors"])
+        defer { try? FileManager.default.removeItem(at: good) }
+        #expect(try Checkpoint(directory: good).shape("b") == [2])
+        let wrong = try Self.checkpoint(["a": "part-1.safetensors", "b": "part-1.safetensors"])
+        defer { try? FileManager.default.removeItem(at: wrong) }
+        #expect { _ = try Checkpoint(directory: wrong) } throws: { "\($0)".contains("field 'weight_map.a' puts the tensor in 'part-1.safetensors', which does not hold it") }
+        let outside = try Self.checkpoint(["b": "../part-1.safetensors"])
+        defer { try? FileManager.default.removeItem(at: outside) }
+        #expect { _ = try Checkpoint(directory: outside) } throws: { "\($0)".contains("which is not a file name in the checkpoint directory") }
+    }
+}

@@ -68,7 +68,7 @@ final class LoweringContext {
         self.math = MathFunctions(ir: ir)
         self.scalars = ScalarSemantics(ir: ir, math: math)
         self.kernelName = kernelName
-        self.maxBindings = Dictionary(uniqueKeysWithValues: graph.symbols.map { ($0.name, $0.max) })
+        self.maxBindings = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })   // verified: distinct
         self.workspace = workspace
         self.constantsArg = constants
         self.pool = pool
