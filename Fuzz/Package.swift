@@ -12,6 +12,8 @@ let package = Package(
     targets: [
         // The libFuzzer driver call and the scratch files every target shares.
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        // The small traced graph the model-json, run and weights targets start from.
+        .target(name: "FuzzSeeds", dependencies: [.product(name: "TCompile", package: "TCompile")], path: "Sources/FuzzSeeds"),
         // SafeTensorsFile: header, dtypes, shapes, offsets; then every tensor is materialized.
         .executableTarget(name: "fuzz-safetensors", dependencies: [
             "FuzzSupport", .product(name: "Tensors", package: "TCompile"),
@@ -22,7 +24,7 @@ let package = Package(
         ], path: "Sources/fuzz-json"),
         // model.json in both formats, dispatched on "format" as TCompile.load does.
         .executableTarget(name: "fuzz-model-json", dependencies: [
-            "FuzzSupport", .product(name: "TCompile", package: "TCompile"), .product(name: "JSON", package: "TCompile"),
+            "FuzzSupport", "FuzzSeeds", .product(name: "TCompile", package: "TCompile"), .product(name: "JSON", package: "TCompile"),
         ], path: "Sources/fuzz-model-json"),
         // config.json decoded as a BERT, RoBERTa and GPT-2 config.
         .executableTarget(name: "fuzz-config", dependencies: [
@@ -43,11 +45,11 @@ let package = Package(
         // The run path: fuzzed inputs (rank, dtype, dims in and out of bounds, any ids) through the
         // interpreter and the JIT-compiled seed graph; both refuse or both agree.
         .executableTarget(name: "fuzz-run", dependencies: [
-            "FuzzSupport", .product(name: "TCompile", package: "TCompile"),
+            "FuzzSupport", "FuzzSeeds", .product(name: "TCompile", package: "TCompile"),
         ], path: "Sources/fuzz-run"),
         // NAME.weights bytes through the generated NAME_create and NAME_run of an AOT library.
         .executableTarget(name: "fuzz-weights", dependencies: [
-            "FuzzSupport", .product(name: "TCompile", package: "TCompile"),
+            "FuzzSupport", "FuzzSeeds", .product(name: "TCompile", package: "TCompile"),
         ], path: "Sources/fuzz-weights"),
         // Arbitrary bytes encoded and decoded by the GPT-2 and RoBERTa byte-level BPE tokenizers.
         .executableTarget(name: "fuzz-bpe", dependencies: [

@@ -186,6 +186,19 @@ public struct CausalLMOutput {
     public var logits: Tensor
     /// Mean cross entropy of predicting token t+1 from positions ≤ t, when labels were given.
     public var loss: Tensor?
+
+    /// The language-modeling head over decoder states `hidden` `[B, S, H]`: logits of the last
+    /// `logitsToKeep` positions (all when nil), and the loss over `labels` `[B, S]` shifted by one.
+    init(_ hidden: Tensor, head: Linear, labels: Tensor?, logitsToKeep: Int?) {
+        let kept = logitsToKeep.map { hidden.sliced(dim: 1, start: hidden.size(1) - $0) } ?? hidden
+        let logits = head(kept)
+        self.logits = logits
+        self.loss = labels.map { labels in
+            let n = logits.size(1)
+            return Loss.crossEntropy(logits.sliced(dim: 1, end: n - 1).flattened(endDim: -2),
+                                     labels.sliced(dim: 1, start: 1).flattened())
+        }
+    }
 }
 
 /// GPT-2 with the language-modeling head tied to the token embeddings (`GPT2LMHeadModel`).
@@ -208,15 +221,8 @@ public final class GPT2LMHeadModel: Module {
     /// over `labels` `[B, S]` shifted by one (−100 = ignore).
     public func forward(_ inputs: DecoderInputs, cache: KVCache? = nil, labels: Tensor? = nil,
                         logitsToKeep: Int? = nil) -> CausalLMOutput {
-        var hidden = transformer.forward(inputs, cache: cache)
-        if let keep = logitsToKeep { hidden = hidden.sliced(dim: 1, start: hidden.size(1) - keep) }
-        let logits = lmHead(hidden)
-        let loss = labels.map { labels in
-            let n = logits.size(1)
-            return Loss.crossEntropy(logits.sliced(dim: 1, end: n - 1).flattened(endDim: -2),
-                                     labels.sliced(dim: 1, start: 1).flattened())
-        }
-        return CausalLMOutput(logits: logits, loss: loss)
+        let hidden = transformer.forward(inputs, cache: cache)
+        return CausalLMOutput(hidden, head: lmHead, labels: labels, logitsToKeep: logitsToKeep)
     }
 
     /// Validates, then runs `forward`.

@@ -249,15 +249,8 @@ public final class LlamaForCausalLM: Module {
     /// over `labels` `[B, S]` shifted by one (−100 = ignore).
     public func forward(_ inputs: DecoderInputs, cache: KVCache? = nil, labels: Tensor? = nil,
                         logitsToKeep: Int? = nil) -> CausalLMOutput {
-        var hidden = model.forward(inputs, cache: cache)
-        if let keep = logitsToKeep { hidden = hidden.sliced(dim: 1, start: hidden.size(1) - keep) }
-        let logits = lmHead(hidden)
-        let loss = labels.map { labels in
-            let n = logits.size(1)
-            return Loss.crossEntropy(logits.sliced(dim: 1, end: n - 1).flattened(endDim: -2),
-                                     labels.sliced(dim: 1, start: 1).flattened())
-        }
-        return CausalLMOutput(logits: logits, loss: loss)
+        let hidden = model.forward(inputs, cache: cache)
+        return CausalLMOutput(hidden, head: lmHead, labels: labels, logitsToKeep: logitsToKeep)
     }
 
     /// Validates, then runs `forward`.

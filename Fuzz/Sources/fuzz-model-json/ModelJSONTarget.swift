@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import FuzzSeeds
 import FuzzSupport
 import TCompile
 
@@ -20,22 +21,6 @@ let workspace: String = {
     }
     return directory
 }()
-
-/// A small traced graph with dynamic dims, constants and the common op kinds (the seed corpus's
-/// tiny-graph.json is this graph saved by GraphFile).
-func seedGraph() throws -> Graph {
-    let table = Tensor.randn([10, 6], seed: 21)
-    let projection = Tensor.randn([6, 6], std: 0.4, seed: 22)
-    return try Tracer.trace(inputs: [("input_ids", Tensor([1, 2, 3], shape: [1, 3]))],
-                            dynamicDims: [DynamicDim(input: "input_ids", dim: 0, symbol: "batch", max: 4),
-                                          DynamicDim(input: "input_ids", dim: 1, symbol: "seq", max: 32)],
-                            constants: ["embedding": table, "projection": projection]) { inputs in
-        let x = table.indexSelect(dim: 0, index: inputs["input_ids"]!)
-        let h = x.matmul(projection).gelu()
-        let scores = h.matmul(h.transposed(-1, -2)).softmax(dim: -1)
-        return [("hidden", scores.matmul(h).layerNorm()), ("pooled", h.mean(dim: 1))]
-    }
-}
 
 /// Loads the input as model.json, dispatching on `format` as `TCompile.load` does: a graph
 /// (`tcompile.graph/1`) is read with its constants and verified, then printed; a manifest
