@@ -17,6 +17,7 @@ public enum ModelRegistry {
         .llama,
         .mistral,
         .qwen2,
+        .bart,
     ]
 
     /// The family of `modelType`, or an error naming `file` and listing the families there are.
