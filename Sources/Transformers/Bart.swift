@@ -377,6 +377,60 @@ func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, config: Bar
     }
 }
 
+// MARK: - Generation
+
+extension BartForConditionalGeneration {
+    /// Generates a target for each source (token ids, e.g. `tokenizer.encode(text)` with its `<s>` and
+    /// `</s>`): the sources are right-padded and masked into one batch, encoded once, and the decoder
+    /// runs from `decoder_start_token_id` one token at a time against its cache (cross-attention keys
+    /// and values computed on the first step). Returns each row's new tokens (without the start
+    /// token), ending after the first EOS, as `model.generate(...)[:, 1:]` does. Options are
+    /// `config`'s only; the checkpoint's `generation_config.json` is not read.
+    ///
+    /// ```swift
+    /// let tokens = try bart.generate([[0, 31414, 232, 2]], config: .greedy(maxNewTokens: 20))
+    /// ```
+    public func generate(_ sources: [[Int]], config generation: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
+        guard let start = config.decoderStartTokenId else {
+            throw .invalidInput(argument: "decoder_start_token_id", reason: "is not set in config.json; generation cannot start the decoder")
+        }
+        let (ids, mask) = try seq2seqSourceBatch(sources, vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
+                                                 pad: generation.padTokenId ?? config.common.padTokenId ?? 0)
+        let loop = try DecodingLoop(prompts: Array(repeating: [start], count: sources.count), config: generation,
+                                    vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
+                                    commonConfig: config.common, positionsName: "max_position_embeddings")
+        return withNoGrad {
+            let encoded = model.encoder.forward(inputIds: ids, attentionMask: mask)
+            let cache = EncoderDecoderCache(layers: config.decoderLayers, selfAttention: generation.useCache)
+            return loop.run { step in
+                let logits = forward(Seq2SeqInputs(inputIds: ids, attentionMask: mask, decoderInputIds: step.inputIds),
+                                     cache: cache, encoderStates: encoded).logits
+                return logits.sliced(dim: 1, start: logits.size(1) - 1)
+            }
+        }
+    }
+}
+
+/// Right-pads `sources` into `[B, S]` ids with `pad` and the matching mask, after checking each is
+/// non-empty, in the vocabulary and within the position table.
+func seq2seqSourceBatch(_ sources: [[Int]], vocabularySize: Int, maxPositions: Int, pad: Int) throws(TransformersError) -> (Tensor, Tensor) {
+    guard !sources.isEmpty else { throw .invalidInput(argument: "sources", reason: "is empty") }
+    for (i, source) in sources.enumerated() {
+        guard !source.isEmpty else { throw .invalidInput(argument: "sources[\(i)]", reason: "is empty") }
+        if let bad = source.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+            throw .invalidInput(argument: "sources[\(i)]", reason: "holds \(bad), outside 0..<\(vocabularySize) (vocab_size)")
+        }
+        guard source.count <= maxPositions else {
+            throw .invalidInput(argument: "sources[\(i)]", reason: "has \(source.count) tokens, more than max_position_embeddings \(maxPositions)")
+        }
+    }
+    guard pad >= 0 && pad < vocabularySize else { throw .invalidInput(argument: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
+    let width = sources.map(\.count).max() ?? 0
+    let ids = sources.flatMap { $0 + Array(repeating: pad, count: width - $0.count) }
+    let mask = sources.flatMap { Array(repeating: 1, count: $0.count) + Array(repeating: 0, count: width - $0.count) }
+    return (Tensor(ids, shape: [sources.count, width]), Tensor(mask, shape: [sources.count, width]))
+}
+
 // MARK: - Loading
 
 /// Whether a checkpoint has each side's own token table (transformers 5 saves them when untied).

@@ -40,6 +40,8 @@ public struct DecodingLoop {
     public let eosTokenIds: Set<Int>
     /// The token that fills left padding and the tail of finished rows.
     public let padTokenId: Int
+    /// The logits processors the config turns on.
+    let processors: LogitsProcessors
 
     /// Validates `prompts` (non-empty, ids below `vocabularySize`, prompt + `maxNewTokens` within
     /// `maxPositions`) and `config`, and resolves EOS and padding from `config` or else `commonConfig`.
@@ -56,13 +58,18 @@ public struct DecodingLoop {
         }
         guard pad >= 0 && pad < vocabularySize else { throw .invalidInput(argument: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
         let width = prompts.map(\.count).max() ?? 0
-        guard width + config.maxNewTokens <= maxPositions else {
+        guard config.maxNewTokens <= maxPositions - width else {
             throw .invalidInput(argument: "max_new_tokens", reason: "prompt of \(width) + \(config.maxNewTokens) new tokens exceeds \(positionsName) \(maxPositions)")
         }
         self.prompts = prompts
         self.config = config
-        self.eosTokenIds = Set(config.eosTokenIds ?? commonConfig.eosTokenIds ?? [])
+        if let bad = (config.eosTokenIds ?? []).first(where: { $0 < 0 || $0 >= vocabularySize }) {
+            throw .invalidInput(argument: "eos_token_id", reason: "\(bad) is outside the vocabulary")
+        }
+        let eos = Set(config.eosTokenIds ?? commonConfig.eosTokenIds ?? [])
+        self.eosTokenIds = eos
         self.padTokenId = pad
+        processors = try LogitsProcessors(config, eosTokenIds: eos, promptLength: width, vocabularySize: vocabularySize)
     }
 
     /// Runs the loop: `step` gets each step's inputs and returns the logits of each row's last
@@ -90,7 +97,20 @@ public struct DecodingLoop {
                                                attentionMask: Tensor(mask.flatMap { $0 }, shape: [batch, length]),
                                                positionIds: Tensor(positions, shape: [batch, length - past]),
                                                hasPadding: hasPadding)).reshaped([batch, -1])
-            let next = config.doSample ? sample(logits, &rng) : logits.argmax(dim: -1).toIntArray()
+            let next: [Int]
+            if processors.isActive {
+                let vocabulary = logits.size(-1)
+                var scores = logits.toFloatArray()
+                for i in 0..<batch {
+                    var row = Array(scores[(i * vocabulary)..<((i + 1) * vocabulary)])
+                    processors.apply(&row, tokens: tokens[i], ignoredPrefix: padding[i])
+                    scores.replaceSubrange((i * vocabulary)..<((i + 1) * vocabulary), with: row)
+                }
+                next = config.doSample ? sample(Tensor(scores, shape: [batch, vocabulary]), &rng)
+                    : (0..<batch).map { firstArgmax(scores[($0 * vocabulary)..<(($0 + 1) * vocabulary)]) }
+            } else {
+                next = config.doSample ? sample(logits, &rng) : logits.argmax(dim: -1).toIntArray()
+            }
             for i in 0..<batch {
                 let token = finished[i] ? pad : next[i]
                 tokens[i].append(token)
@@ -131,4 +151,11 @@ public struct DecodingLoop {
             return order.last!
         }
     }
+}
+
+/// The index of the first largest element (`torch.argmax`), offset to the slice's start.
+func firstArgmax(_ values: ArraySlice<Float>) -> Int {
+    var best = values.startIndex
+    for i in values.indices where values[i] > values[best] { best = i }
+    return best - values.startIndex
 }
