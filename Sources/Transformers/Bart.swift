@@ -384,7 +384,8 @@ extension BartForConditionalGeneration {
     /// `</s>`): the sources are right-padded and masked into one batch, encoded once, and the decoder
     /// runs from `decoder_start_token_id` one token at a time against its cache (cross-attention keys
     /// and values computed on the first step). Returns each row's new tokens (without the start
-    /// token), ending after the first EOS, as `model.generate(...)[:, 1:]` does. Options are
+    /// token), ending after the first EOS, as `model.generate(...)[:, 1:]` does; with beam search
+    /// (`numBeams` > 1), `numReturnSequences` rows per source, best first. Options are
     /// `config`'s only; the checkpoint's `generation_config.json` is not read.
     ///
     /// ```swift
@@ -400,13 +401,24 @@ extension BartForConditionalGeneration {
                                     vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
                                     commonConfig: config.common, positionsName: "max_position_embeddings")
         return withNoGrad {
-            let encoded = model.encoder.forward(inputIds: ids, attentionMask: mask)
+            // Beam search runs num_beams rows per source: the encoder output and mask repeated.
+            let beams = generation.numBeams
+            let rows = Tensor((0..<(sources.count * beams)).map { $0 / beams }, shape: [sources.count * beams])
+            var encoded = model.encoder.forward(inputIds: ids, attentionMask: mask)
+            var sourceIds = ids, sourceMask = mask
+            if beams > 1 {
+                encoded = encoded.indexSelect(dim: 0, index: rows)
+                sourceIds = ids.indexSelect(dim: 0, index: rows)
+                sourceMask = mask.indexSelect(dim: 0, index: rows)
+            }
             let cache = EncoderDecoderCache(layers: config.decoderLayers, selfAttention: generation.useCache)
-            return loop.run { step in
-                let logits = forward(Seq2SeqInputs(inputIds: ids, attentionMask: mask, decoderInputIds: step.inputIds),
+            // Beams only move within their source's group, whose cross keys and values are the same,
+            // so reordering touches the self-attention cache only.
+            return loop.run({ step in
+                let logits = forward(Seq2SeqInputs(inputIds: sourceIds, attentionMask: sourceMask, decoderInputIds: step.inputIds),
                                      cache: cache, encoderStates: encoded).logits
                 return logits.sliced(dim: 1, start: logits.size(1) - 1)
-            }
+            }, reorder: cache.selfAttention.map { selfCache in { parents in selfCache.selectBatch(Tensor(parents, shape: [parents.count])) } })
         }
     }
 }

@@ -22,6 +22,36 @@ import Tensors
         ]
     }()
 
+    static let beams: [(String, GenerationConfig)] = {
+        func config(_ edit: (inout GenerationConfig) -> Void) -> GenerationConfig {
+            var c = GenerationConfig(maxNewTokens: 10, eosTokenIds: [2], padTokenId: 1)
+            c.numBeams = 3
+            edit(&c)
+            return c
+        }
+        return [
+            ("beam", config { $0.lengthPenalty = 0.7; $0.earlyStopping = .whenFull }),
+            ("beam_nonearly", config { $0.lengthPenalty = 1.4; $0.earlyStopping = .heuristic; $0.maxNewTokens = 12 }),
+            ("beam_never", config { $0.earlyStopping = .never; $0.minNewTokens = 3 }),
+            ("beam_ngram", config { $0.noRepeatNgramSize = 2; $0.numReturnSequences = 2; $0.maxNewTokens = 12 }),
+        ]
+    }()
+
+    @Test(arguments: ["bart-lm", "bart-scaled"])
+    func beamSearchMatchesTransformers(_ name: String) throws {
+        let e = try expected(name)
+        let model = try BartForConditionalGeneration.fromPretrained(directory: fixtureDirectory(name))
+        for (key, config) in Self.beams {
+            let want = rows(try e.tensor("generate_" + key))
+            for useCache in [true, false] {
+                var c = config
+                c.useCache = useCache
+                let got = try model.generate(try Self.sources(e), config: c)
+                #expect(Self.padded(got, to: want[0].count) == want, "\(name) \(key) cache \(useCache): \(got)")
+            }
+        }
+    }
+
     /// The two sources of the fixture batch (the second is 6 tokens, padded to 9 in the file).
     static func sources(_ e: SafeTensorsFile) throws -> [[Int]] {
         let ids = rows(try e.tensor("input_ids")), mask = rows(try e.tensor("attention_mask"))
