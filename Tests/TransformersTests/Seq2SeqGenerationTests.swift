@@ -118,3 +118,33 @@ import Tensors
         #expect(!banned[0].contains(first) && banned != plain)
     }
 }
+
+/// Beam search shared with the decoder-only models: Llama on a left-padded batch (the llama-lm
+/// fixture; `Fixtures/llama-beam` holds `model.generate`'s outputs), token for token.
+@Suite struct DecoderBeamSearchTests {
+    @Test func llamaBeamSearchMatchesTransformers() throws {
+        let e = try expected("llama-beam")
+        let model = try LlamaForCausalLM.fromPretrained(directory: fixtureDirectory("llama-lm"))
+        let prompts = zip(rows(try e.tensor("prompt")), rows(try e.tensor("attention_mask"))).map { row, mask in
+            zip(row, mask).filter { $0.1 == 1 }.map(\.0)
+        }
+        var beam = GenerationConfig(maxNewTokens: 8, eosTokenIds: [2], padTokenId: 0)
+        beam.numBeams = 3
+        beam.lengthPenalty = 0.8
+        beam.earlyStopping = .whenFull
+        var ngram = GenerationConfig(maxNewTokens: 9, eosTokenIds: [2], padTokenId: 0)
+        ngram.numBeams = 3
+        ngram.noRepeatNgramSize = 2
+        ngram.numReturnSequences = 2
+        ngram.repetitionPenalty = 1.2
+        for (key, config) in [("beam", beam), ("beam_ngram", ngram)] {
+            let want = rows(try e.tensor("generate_" + key))
+            for useCache in [true, false] {
+                var c = config
+                c.useCache = useCache
+                let got = try model.generate(prompts, config: c)
+                #expect(Seq2SeqGenerationTests.padded(got, to: want[0].count, pad: 0) == want, "\(key) cache \(useCache): \(got)")
+            }
+        }
+    }
+}
