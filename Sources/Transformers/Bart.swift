@@ -334,32 +334,39 @@ public final class BartForConditionalGeneration: Module {
     }
 }
 
-/// Checks encoder-decoder inputs against a BART config: ids in the vocabulary, masks shaped like
-/// their ids, lengths within the position table, labels shaped like the decoder ids, and the
-/// special tokens shifting right needs.
+/// Checks encoder-decoder inputs against a BART config.
 func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, config: BartConfig) throws(TransformersError) {
-    try validateIds(inputs.inputIds, limit: config.vocabSize, name: "input_ids", configField: "vocab_size")
+    try validateSeq2SeqInputs(inputs, labels: labels, vocabSize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
+                              positionsField: "max_position_embeddings", pad: config.common.padTokenId, start: config.decoderStartTokenId)
+}
+
+/// Checks encoder-decoder inputs: ids in the vocabulary, masks shaped like their ids, lengths within
+/// `maxPositions` (named `positionsField`), labels shaped like the decoder ids, and the special tokens
+/// (`pad`, `start`) shifting right needs.
+func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, vocabSize: Int, maxPositions: Int, positionsField: String,
+                           pad: Int?, start: Int?) throws(TransformersError) {
+    try validateIds(inputs.inputIds, limit: vocabSize, name: "input_ids", configField: "vocab_size")
     if let mask = inputs.attentionMask { try validateMask(mask, like: inputs.inputIds) }
-    guard inputs.inputIds.size(1) <= config.maxPositionEmbeddings else {
-        throw .invalidInput(argument: "input_ids", reason: "sequence of \(inputs.inputIds.size(1)) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+    guard inputs.inputIds.size(1) <= maxPositions else {
+        throw .invalidInput(argument: "input_ids", reason: "sequence of \(inputs.inputIds.size(1)) tokens exceeds \(positionsField) \(maxPositions)")
     }
     if let decoderIds = inputs.decoderInputIds {
-        try validateIds(decoderIds, limit: config.vocabSize, name: "decoder_input_ids", configField: "vocab_size")
+        try validateIds(decoderIds, limit: vocabSize, name: "decoder_input_ids", configField: "vocab_size")
         guard decoderIds.size(0) == inputs.inputIds.size(0) else {
             throw .invalidInput(argument: "decoder_input_ids", reason: "has batch \(decoderIds.size(0)) but input_ids has \(inputs.inputIds.size(0))")
         }
-        guard decoderIds.size(1) <= config.maxPositionEmbeddings else {
-            throw .invalidInput(argument: "decoder_input_ids", reason: "sequence of \(decoderIds.size(1)) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        guard decoderIds.size(1) <= maxPositions else {
+            throw .invalidInput(argument: "decoder_input_ids", reason: "sequence of \(decoderIds.size(1)) tokens exceeds \(positionsField) \(maxPositions)")
         }
         if let mask = inputs.decoderAttentionMask { try validateMask(mask, like: decoderIds, name: "decoder_attention_mask") }
-        if let labels { try validateLabels(labels, like: decoderIds, classes: config.vocabSize, name: "labels") }
+        if let labels { try validateLabels(labels, like: decoderIds, classes: vocabSize, name: "labels") }
     } else if let labels {
         guard labels.rank == 2, labels.size(0) == inputs.inputIds.size(0), labels.count > 0 else {
             throw .invalidInput(argument: "labels", reason: "has shape \(labels.shape); expected [\(inputs.inputIds.size(0)), target length]")
         }
-        try validateLabels(labels, like: labels, classes: config.vocabSize, name: "labels")
-        guard labels.size(1) <= config.maxPositionEmbeddings else {
-            throw .invalidInput(argument: "labels", reason: "sequence of \(labels.size(1)) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        try validateLabels(labels, like: labels, classes: vocabSize, name: "labels")
+        guard labels.size(1) <= maxPositions else {
+            throw .invalidInput(argument: "labels", reason: "sequence of \(labels.size(1)) tokens exceeds \(positionsField) \(maxPositions)")
         }
         if inputs.decoderAttentionMask != nil {
             throw .invalidInput(argument: "decoder_attention_mask", reason: "is given without decoder_input_ids")
@@ -368,10 +375,10 @@ func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, config: Bar
         throw .invalidInput(argument: "decoder_attention_mask", reason: "is given without decoder_input_ids")
     }
     if inputs.decoderInputIds == nil {
-        guard config.common.padTokenId != nil else {
+        guard pad != nil else {
             throw .invalidInput(argument: "decoder_input_ids", reason: "are needed: config.json has no pad_token_id to shift labels right with")
         }
-        guard config.decoderStartTokenId != nil else {
+        guard start != nil else {
             throw .invalidInput(argument: "decoder_input_ids", reason: "are needed: config.json has no decoder_start_token_id")
         }
     }
@@ -392,40 +399,55 @@ extension BartForConditionalGeneration {
     /// let tokens = try bart.generate([[0, 31414, 232, 2]], config: .greedy(maxNewTokens: 20))
     /// ```
     public func generate(_ sources: [[Int]], config generation: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
-        guard let start = config.decoderStartTokenId else {
-            throw .invalidInput(argument: "decoder_start_token_id", reason: "is not set in config.json; generation cannot start the decoder")
+        try seq2seqGenerate(sources, generation: generation, vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
+                            positionsName: "max_position_embeddings", common: config.common, start: config.decoderStartTokenId,
+                            decoderLayers: config.decoderLayers,
+                            encode: { model.encoder.forward(inputIds: $0, attentionMask: $1) },
+                            step: { ids, mask, decoderIds, cache, encoded in
+                                forward(Seq2SeqInputs(inputIds: ids, attentionMask: mask, decoderInputIds: decoderIds),
+                                        cache: cache, encoderStates: encoded).logits })
+    }
+}
+
+/// The generation loop of the encoder-decoders: right-pads and masks `sources`, runs `encode` once
+/// (repeated `numBeams` times per source for beam search), then `step` (source ids, mask, new decoder
+/// ids, cache, encoder states → logits `[B, T, vocab]`) from `start` through `DecodingLoop`, reordering
+/// the decoder's self-attention cache for beam search (beams stay within their source's group, whose
+/// cross keys and values are the same).
+func seq2seqGenerate(_ sources: [[Int]], generation: GenerationConfig, vocabularySize: Int, maxPositions: Int, positionsName: String,
+                     common: CommonConfig, start: Int?, decoderLayers: Int,
+                     encode: (Tensor, Tensor) -> Tensor,
+                     step: (Tensor, Tensor, Tensor, EncoderDecoderCache, Tensor) -> Tensor) throws(TransformersError) -> [[Int]] {
+    guard let start else {
+        throw .invalidInput(argument: "decoder_start_token_id", reason: "is not set in config.json; generation cannot start the decoder")
+    }
+    let (ids, mask) = try seq2seqSourceBatch(sources, vocabularySize: vocabularySize, maxPositions: maxPositions,
+                                             positionsName: positionsName, pad: generation.padTokenId ?? common.padTokenId ?? 0)
+    let loop = try DecodingLoop(prompts: Array(repeating: [start], count: sources.count), config: generation,
+                                vocabularySize: vocabularySize, maxPositions: maxPositions,
+                                commonConfig: common, positionsName: positionsName)
+    return withNoGrad {
+        let beams = generation.numBeams
+        let rows = Tensor((0..<(sources.count * beams)).map { $0 / beams }, shape: [sources.count * beams])
+        var encoded = encode(ids, mask)
+        var sourceIds = ids, sourceMask = mask
+        if beams > 1 {
+            encoded = encoded.indexSelect(dim: 0, index: rows)
+            sourceIds = ids.indexSelect(dim: 0, index: rows)
+            sourceMask = mask.indexSelect(dim: 0, index: rows)
         }
-        let (ids, mask) = try seq2seqSourceBatch(sources, vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
-                                                 pad: generation.padTokenId ?? config.common.padTokenId ?? 0)
-        let loop = try DecodingLoop(prompts: Array(repeating: [start], count: sources.count), config: generation,
-                                    vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
-                                    commonConfig: config.common, positionsName: "max_position_embeddings")
-        return withNoGrad {
-            // Beam search runs num_beams rows per source: the encoder output and mask repeated.
-            let beams = generation.numBeams
-            let rows = Tensor((0..<(sources.count * beams)).map { $0 / beams }, shape: [sources.count * beams])
-            var encoded = model.encoder.forward(inputIds: ids, attentionMask: mask)
-            var sourceIds = ids, sourceMask = mask
-            if beams > 1 {
-                encoded = encoded.indexSelect(dim: 0, index: rows)
-                sourceIds = ids.indexSelect(dim: 0, index: rows)
-                sourceMask = mask.indexSelect(dim: 0, index: rows)
-            }
-            let cache = EncoderDecoderCache(layers: config.decoderLayers, selfAttention: generation.useCache)
-            // Beams only move within their source's group, whose cross keys and values are the same,
-            // so reordering touches the self-attention cache only.
-            return loop.run({ step in
-                let logits = forward(Seq2SeqInputs(inputIds: sourceIds, attentionMask: sourceMask, decoderInputIds: step.inputIds),
-                                     cache: cache, encoderStates: encoded).logits
-                return logits.sliced(dim: 1, start: logits.size(1) - 1)
-            }, reorder: cache.selfAttention.map { selfCache in { parents in selfCache.selectBatch(Tensor(parents, shape: [parents.count])) } })
-        }
+        let cache = EncoderDecoderCache(layers: decoderLayers, selfAttention: generation.useCache)
+        return loop.run({ s in
+            let logits = step(sourceIds, sourceMask, s.inputIds, cache, encoded)
+            return logits.sliced(dim: 1, start: logits.size(1) - 1)
+        }, reorder: cache.selfAttention.map { selfCache in { parents in selfCache.selectBatch(Tensor(parents, shape: [parents.count])) } })
     }
 }
 
 /// Right-pads `sources` into `[B, S]` ids with `pad` and the matching mask, after checking each is
 /// non-empty, in the vocabulary and within the position table.
-func seq2seqSourceBatch(_ sources: [[Int]], vocabularySize: Int, maxPositions: Int, pad: Int) throws(TransformersError) -> (Tensor, Tensor) {
+func seq2seqSourceBatch(_ sources: [[Int]], vocabularySize: Int, maxPositions: Int, positionsName: String,
+                        pad: Int) throws(TransformersError) -> (Tensor, Tensor) {
     guard !sources.isEmpty else { throw .invalidInput(argument: "sources", reason: "is empty") }
     for (i, source) in sources.enumerated() {
         guard !source.isEmpty else { throw .invalidInput(argument: "sources[\(i)]", reason: "is empty") }
@@ -433,7 +455,7 @@ func seq2seqSourceBatch(_ sources: [[Int]], vocabularySize: Int, maxPositions: I
             throw .invalidInput(argument: "sources[\(i)]", reason: "holds \(bad), outside 0..<\(vocabularySize) (vocab_size)")
         }
         guard source.count <= maxPositions else {
-            throw .invalidInput(argument: "sources[\(i)]", reason: "has \(source.count) tokens, more than max_position_embeddings \(maxPositions)")
+            throw .invalidInput(argument: "sources[\(i)]", reason: "has \(source.count) tokens, more than \(positionsName) \(maxPositions)")
         }
     }
     guard pad >= 0 && pad < vocabularySize else { throw .invalidInput(argument: "pad_token_id", reason: "\(pad) is outside the vocabulary") }

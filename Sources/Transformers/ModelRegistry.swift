@@ -18,6 +18,7 @@ public enum ModelRegistry {
         .mistral,
         .qwen2,
         .bart,
+        .t5,
     ]
 
     /// The family of `modelType`, or an error naming `file` and listing the families there are.

@@ -16,6 +16,8 @@ import Transformers
         for task in [nil, ModelTask.text2textGeneration] {
             #expect { _ = try ModelExport.load(directory: bart, task: task) } throws: { "\($0)".contains(Self.refusal) }
         }
+        let t5 = Self.fixtures.appendingPathComponent("t5-v1_0")
+        #expect { _ = try ModelExport.load(directory: t5, task: nil) } throws: { "\($0)".contains(Self.refusal) }
         #expect { _ = try ModelExport.load(directory: bart, task: .fillMask) } throws: { "\($0)".contains("not available for model_type 'bart'") }
     }
 
