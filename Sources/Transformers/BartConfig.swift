@@ -178,8 +178,10 @@ public struct BartConfig: PretrainedConfig, Equatable {
             try requirePositive(value, field, file: file)
         }
         // Position tables have max_position_embeddings + 2 rows; cross-attention adds 4 d² per decoder layer.
-        guard maxPositionEmbeddings < maximumParameterCount else {
-            throw .invalidConfigField(file: file, field: "max_position_embeddings", reason: "(\(maxPositionEmbeddings)) is too large")
+        for (value, field) in [(maxPositionEmbeddings, "max_position_embeddings"), (dModel, "d_model"), (decoderFfnDim, "decoder_ffn_dim")] {
+            guard value < maximumParameterCount else {
+                throw .invalidConfigField(file: file, field: field, reason: "(\(value)) is too large")
+            }
         }
         try requireBuildable(tables: [vocabSize, maxPositionEmbeddings + 2, maxPositionEmbeddings + 2], width: dModel,
                              layers: encoderLayers, inner: encoderFfnDim, file: file)

@@ -68,7 +68,7 @@ public struct GenerationConfig: Sendable, Equatable {
         guard temperature > 0 else { throw .invalidInput(argument: "temperature", reason: "must be positive, got \(temperature)") }
         guard topK >= 0 else { throw .invalidInput(argument: "top_k", reason: "must not be negative, got \(topK)") }
         guard topP > 0 && topP <= 1 else { throw .invalidInput(argument: "top_p", reason: "must be in (0, 1], got \(topP)") }
-        guard numBeams >= 1 else { throw .invalidInput(argument: "num_beams", reason: "must be at least 1, got \(numBeams)") }
+        guard numBeams >= 1 && numBeams <= 1024 else { throw .invalidInput(argument: "num_beams", reason: "must be in 1...1024, got \(numBeams)") }
         guard !(doSample && numBeams > 1) else {
             throw .invalidInput(argument: "num_beams", reason: "is \(numBeams) with do_sample; beam sampling is not supported (use one or the other)")
         }

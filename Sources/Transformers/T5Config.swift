@@ -151,6 +151,15 @@ public struct T5Config: PretrainedConfig, Equatable {
                                (relativeAttentionMaxDistance, "relative_attention_max_distance")] {
             try requirePositive(value, field, file: file)
         }
+        for (value, field) in [(numLayers, "num_layers"), (numDecoderLayers, "num_decoder_layers"), (dFf, "d_ff"), (dModel, "d_model")] {
+            guard value <= maximumParameterCount else {
+                throw .invalidConfigField(file: file, field: field, reason: "(\(value)) is too large")
+            }
+        }
+        guard relativeAttentionNumBuckets >= 4 else {
+            throw .invalidConfigField(file: file, field: "relative_attention_num_buckets",
+                                      reason: "must be at least 4 (half per direction, half of those exact), got \(relativeAttentionNumBuckets)")
+        }
         guard numHeads <= maximumParameterCount / dKv else {
             throw .invalidConfigField(file: file, field: "num_heads", reason: "(\(numHeads)) × d_kv (\(dKv)) is too large")
         }

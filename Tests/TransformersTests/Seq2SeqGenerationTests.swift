@@ -97,6 +97,12 @@ import Tensors
         #expect(message(c).contains("bad_words_ids[0]"))
         c = GenerationConfig(); c.repetitionPenalty = 0
         #expect(message(c).contains("repetition_penalty"))
+        c = GenerationConfig(); c.numBeams = Int.max
+        #expect(message(c).contains("num_beams"))
+        c = GenerationConfig(); c.numBeams = 2; c.numReturnSequences = 3
+        #expect(message(c).contains("num_return_sequences"))
+        c = GenerationConfig(); c.numBeams = 2; c.doSample = true
+        #expect(message(c).contains("num_beams"))
         c = GenerationConfig(); c.minNewTokens = -1
         #expect(message(c).contains("min_new_tokens"))
         c = GenerationConfig(maxNewTokens: 40)

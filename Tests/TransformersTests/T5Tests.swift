@@ -72,7 +72,8 @@ import Tensors
         #expect(v11.lmHead.weight === v11.shared.weight)
         let v10 = try T5ForConditionalGeneration.fromPretrained(directory: fixtureDirectory("t5-v1_0"))
         #expect(v10.config.scaleDecoderOutputs && v10.config.innerDim == 30 && v10.config.dModel == 36)
-        for (field, value) in [("feed_forward_proj", "gated-gelu-x" as Any), ("d_kv", 0), ("relative_attention_num_buckets", -1)] {
+        for (field, value) in [("feed_forward_proj", "gated-gelu-x" as Any), ("d_kv", 0), ("relative_attention_num_buckets", -1),
+                                ("relative_attention_num_buckets", 3), ("num_decoder_layers", Int.max)] {
             let dir = try editedCheckpoint("t5-v1_0", config: { $0[field] = value })
             defer { try? FileManager.default.removeItem(at: dir) }
             #expect { _ = try T5ForConditionalGeneration.fromPretrained(directory: dir) } throws: { "\($0)".contains("'\(field)'") }
