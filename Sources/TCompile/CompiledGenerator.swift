@@ -119,6 +119,9 @@ public final class CompiledGenerator {
     public func generate(_ prompts: [[Int]], config: GenerationConfig = GenerationConfig()) throws -> [[Int]] {
         let loop = try DecodingLoop(prompts: prompts, config: config, vocabularySize: vocabularySize,
                                     maxPositions: maxLength, commonConfig: commonConfig, positionsName: "the compiled maxLength")
+        guard config.numBeams == 1 else {
+            throw TransformersError.invalidInput(argument: "num_beams", reason: "is \(config.numBeams); the compiled generator decodes greedily or by sampling only (beam search runs eagerly: generate on the model)")
+        }
         guard prompts.count <= maxBatch else {
             throw TransformersError.invalidInput(argument: "prompts", reason: "\(prompts.count) prompts; this generator was compiled for at most \(maxBatch) (maxBatch)")
         }

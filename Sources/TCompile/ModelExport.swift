@@ -68,6 +68,7 @@ public enum ModelExport {
     public static func load(directory: URL, task: ModelTask?) throws -> ExportableModel {
         let kind = try ModelRegistry.kind(ofCheckpoint: directory)
         let chosen = try task ?? ModelRegistry.inferredTask(for: kind, file: directory.appendingPathComponent("config.json").path).task
+        if try !kind.family.entry(chosen).exportable { throw kind.family.exportRefusal(chosen) }
         return ExportableModel(model: try kind.family.load(directory: directory, task: chosen))
     }
 

@@ -77,6 +77,9 @@ public struct ModelManifest: Sendable, Equatable {
         } else {
             task = try ModelRegistry.inferredTask(for: kind, file: checkpoint.path + "/config.json").task
         }
+        if try !family.entry(task).exportable {
+            throw root.error(at: "task", "'\(task.rawValue)' of \(family.modelType) runs eagerly only: seq2seq (encoder-decoder) export is not available yet")
+        }
         let dims = try root.object(at: "dynamic_dims")
         try dims.rejectUnknownFields(["batch", "seq"])
         func bound(_ dim: String, minimum: Int) throws -> Int {

@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// What one step of autoregressive decoding asks the model for: the logits after `inputIds`, given
@@ -40,6 +41,8 @@ public struct DecodingLoop {
     public let eosTokenIds: Set<Int>
     /// The token that fills left padding and the tail of finished rows.
     public let padTokenId: Int
+    /// The logits processors the config turns on.
+    let processors: LogitsProcessors
 
     /// Validates `prompts` (non-empty, ids below `vocabularySize`, prompt + `maxNewTokens` within
     /// `maxPositions`) and `config`, and resolves EOS and padding from `config` or else `commonConfig`.
@@ -56,20 +59,31 @@ public struct DecodingLoop {
         }
         guard pad >= 0 && pad < vocabularySize else { throw .invalidInput(argument: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
         let width = prompts.map(\.count).max() ?? 0
-        guard width + config.maxNewTokens <= maxPositions else {
+        guard config.maxNewTokens <= maxPositions - width else {
             throw .invalidInput(argument: "max_new_tokens", reason: "prompt of \(width) + \(config.maxNewTokens) new tokens exceeds \(positionsName) \(maxPositions)")
         }
         self.prompts = prompts
         self.config = config
-        self.eosTokenIds = Set(config.eosTokenIds ?? commonConfig.eosTokenIds ?? [])
+        if let bad = (config.eosTokenIds ?? []).first(where: { $0 < 0 || $0 >= vocabularySize }) {
+            throw .invalidInput(argument: "eos_token_id", reason: "\(bad) is outside the vocabulary")
+        }
+        let eos = Set(config.eosTokenIds ?? commonConfig.eosTokenIds ?? [])
+        self.eosTokenIds = eos
         self.padTokenId = pad
+        processors = try LogitsProcessors(config, eosTokenIds: eos, promptLength: width, vocabularySize: vocabularySize)
     }
 
     /// Runs the loop: `step` gets each step's inputs and returns the logits of each row's last
     /// position, `[batch, vocab]` (or `[batch, 1, vocab]`). Returns each prompt's new tokens, ending
-    /// after the first EOS.
-    public func run(_ step: (DecodingStep) throws -> Tensor) rethrows -> [[Int]] {
+    /// after the first EOS; with beam search, `numReturnSequences` rows per prompt, best first.
+    ///
+    /// Beam search runs `numBeams` rows per prompt (prompt `i`'s beams are rows `i·numBeams ..<
+    /// (i+1)·numBeams`). After each step `reorder` gets, for each row of the next step, the row of
+    /// this step it continues, so the caller can reorder its KV cache; without `reorder`, beam search
+    /// gives every step the whole sequences (`past` 0).
+    public func run<E: Error>(_ step: (DecodingStep) throws(E) -> Tensor, reorder: (([Int]) throws(E) -> Void)? = nil) throws(E) -> [[Int]] {
         guard !prompts.isEmpty else { return [] }
+        if config.numBeams > 1 { return try beamSearch(step, reorder: reorder) }
         let batch = prompts.count, width = prompts.map(\.count).max()!, pad = padTokenId
         let padding = prompts.map { width - $0.count }
         var tokens = prompts.enumerated().map { i, p in Array(repeating: pad, count: padding[i]) + p }   // full rows
@@ -90,7 +104,20 @@ public struct DecodingLoop {
                                                attentionMask: Tensor(mask.flatMap { $0 }, shape: [batch, length]),
                                                positionIds: Tensor(positions, shape: [batch, length - past]),
                                                hasPadding: hasPadding)).reshaped([batch, -1])
-            let next = config.doSample ? sample(logits, &rng) : logits.argmax(dim: -1).toIntArray()
+            let next: [Int]
+            if processors.isActive {
+                let vocabulary = logits.size(-1)
+                var scores = logits.toFloatArray()
+                for i in 0..<batch {
+                    var row = Array(scores[(i * vocabulary)..<((i + 1) * vocabulary)])
+                    processors.apply(&row, tokens: tokens[i], ignoredPrefix: padding[i])
+                    scores.replaceSubrange((i * vocabulary)..<((i + 1) * vocabulary), with: row)
+                }
+                next = config.doSample ? sample(Tensor(scores, shape: [batch, vocabulary]), &rng)
+                    : (0..<batch).map { firstArgmax(scores[($0 * vocabulary)..<(($0 + 1) * vocabulary)]) }
+            } else {
+                next = config.doSample ? sample(logits, &rng) : logits.argmax(dim: -1).toIntArray()
+            }
             for i in 0..<batch {
                 let token = finished[i] ? pad : next[i]
                 tokens[i].append(token)
@@ -103,6 +130,97 @@ public struct DecodingLoop {
             if finished.allSatisfy({ $0 }) { break }
         }
         return generated
+    }
+
+    /// Beam search with Hugging Face's semantics (`_beam_search`): log-softmax scores, processed,
+    /// added to each beam's running score; the best `max(2, 1 + #eos) · numBeams` continuations of a
+    /// prompt's beams; those ending (EOS, or the last allowed token) among the first `numBeams` become
+    /// finished hypotheses scored `sum / length^lengthPenalty`, the others the next running beams;
+    /// `earlyStopping` decides when a prompt is done.
+    private func beamSearch<E: Error>(_ step: (DecodingStep) throws(E) -> Tensor, reorder: (([Int]) throws(E) -> Void)?) throws(E) -> [[Int]] {
+        let k = config.numBeams, batch = prompts.count, width = prompts.map(\.count).max() ?? 0, pad = padTokenId
+        let rows = batch * k, maxLength = width + config.maxNewTokens
+        guard config.maxNewTokens > 0 else { return Array(repeating: [], count: batch * config.numReturnSequences) }
+        let padding = prompts.map { width - $0.count }
+        let masked: Float = -1e9, penalty = Double(config.lengthPenalty)
+        var running = (0..<rows).map { r in Array(repeating: pad, count: padding[r / k]) + prompts[r / k] }
+        var runningScores = (0..<rows).map { $0 % k == 0 ? Float(0) : masked }
+        var finished = Array(repeating: Array(repeating: [Int](), count: k), count: batch)
+        var finishedScores = Array(repeating: Array(repeating: masked, count: k), count: batch)
+        var isFinished = Array(repeating: Array(repeating: false, count: k), count: batch)
+        var improvable = Array(repeating: true, count: batch)
+        let keep = Swift.max(2, 1 + eosTokenIds.count) * k
+        let useCache = config.useCache && reorder != nil
+        var length = width
+
+        while true {
+            let past = (useCache && length > width) ? length - 1 : 0
+            let ids = running.flatMap { $0[past...] }
+            let positions = (0..<rows).flatMap { r in (past..<length).map { Swift.max($0 - padding[r / k], 0) } }
+            let mask = (0..<rows).flatMap { r in Array(repeating: 0, count: padding[r / k]) + Array(repeating: 1, count: length - padding[r / k]) }
+            let logits = try step(DecodingStep(index: length - width, past: past, inputIds: Tensor(ids, shape: [rows, length - past]),
+                                               attentionMask: Tensor(mask, shape: [rows, length]),
+                                               positionIds: Tensor(positions, shape: [rows, length - past]),
+                                               hasPadding: padding.contains { $0 > 0 })).reshaped([rows, -1])
+            let vocabulary = logits.size(-1)
+            var scores = logits.logSoftmax(dim: -1).toFloatArray()
+            for r in 0..<rows {
+                var row = Array(scores[(r * vocabulary)..<((r + 1) * vocabulary)])
+                processors.apply(&row, tokens: running[r], ignoredPrefix: padding[r / k])
+                for t in 0..<vocabulary { scores[r * vocabulary + t] = row[t] + runningScores[r] }
+            }
+            let generatedLength = Float(Foundation.pow(Double(length + 1 - width), penalty))
+            var nextRunning: [[Int]] = [], nextScores: [Float] = [], parents: [Int] = []
+            var allHit = true
+            for b in 0..<batch {
+                // The best `keep` continuations of this prompt's beams (index = beam · vocab + token).
+                let base = b * k * vocabulary
+                let top = topIndices(scores[base..<(base + k * vocabulary)], count: keep)
+                let candidates = top.map { i -> (score: Float, beam: Int, tokens: [Int], hit: Bool) in
+                    let beam = i / vocabulary, token = i % vocabulary
+                    return (scores[base + i], beam, running[b * k + beam] + [token], eosTokenIds.contains(token) || length + 1 >= maxLength)
+                }
+                allHit = allHit && candidates.allSatisfy(\.hit)
+                // Running beams: the best k that did not end.
+                let runningValues = candidates.map { $0.score + ($0.hit ? masked : 0) }
+                for c in topIndices(runningValues[...], count: k) {
+                    nextRunning.append(candidates[c].tokens)
+                    nextScores.append(runningValues[c])
+                    parents.append(b * k + candidates[c].beam)
+                }
+                // Finished hypotheses: the kept ones merged with those that just ended among the first k.
+                let full = isFinished[b].allSatisfy { $0 } && config.earlyStopping == .whenFull
+                let ended = candidates.enumerated().map { c, candidate -> Float in
+                    var s = candidate.score / generatedLength
+                    if full { s += masked }
+                    if !improvable[b] { s += masked }
+                    if !(candidate.hit && c < k) { s += masked }
+                    return s
+                }
+                let mergedScores = finishedScores[b] + ended
+                let mergedTokens = finished[b] + candidates.map(\.tokens)
+                let mergedFinished = isFinished[b] + candidates.enumerated().map { c, candidate in candidate.hit && c < k }
+                let best = topIndices(mergedScores[...], count: k)
+                finished[b] = best.map { mergedTokens[$0] }
+                finishedScores[b] = best.map { mergedScores[$0] }
+                isFinished[b] = best.map { mergedFinished[$0] }
+            }
+            running = nextRunning
+            runningScores = nextScores
+            if useCache, let reorder { try reorder(parents) }
+            length += 1
+            for b in 0..<batch where improvable[b] {
+                let bestLength = (config.earlyStopping == .never && penalty > 0) ? maxLength - width : length - width
+                let bestPossible = runningScores[b * k] / Float(Foundation.pow(Double(bestLength), penalty))
+                let worst = finishedScores[b].min() ?? masked
+                improvable[b] = isFinished[b].contains { !$0 } ? bestPossible > masked : bestPossible > worst
+            }
+            let open = !(isFinished.allSatisfy { $0.allSatisfy { $0 } } && config.earlyStopping == .whenFull)
+            if !(improvable.contains(true) && open && !allHit) || length >= maxLength { break }
+        }
+        return finished.flatMap { hypotheses in
+            hypotheses.prefix(config.numReturnSequences).map { $0.count > width ? Array($0[width...]) : [] }
+        }
     }
 
     /// One token per row drawn from softmax(logits / temperature) after top-k and top-p filtering
@@ -131,4 +249,19 @@ public struct DecodingLoop {
             return order.last!
         }
     }
+}
+
+/// The index of the first largest element (`torch.argmax`), offset to the slice's start.
+func firstArgmax(_ values: ArraySlice<Float>) -> Int {
+    var best = values.startIndex
+    for i in values.indices where values[i] > values[best] { best = i }
+    return best - values.startIndex
+}
+
+/// The indices of the `count` largest values, largest first; ties keep the lower index first
+/// (`torch.topk`).
+func topIndices(_ values: ArraySlice<Float>, count: Int) -> [Int] {
+    let start = values.startIndex
+    let order = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+    return order.prefix(count).map { $0 - start }
 }

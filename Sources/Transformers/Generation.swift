@@ -22,6 +22,30 @@ public struct GenerationConfig: Sendable, Equatable {
     public var padTokenId: Int?
     /// Decode one token at a time against a KV cache; false recomputes the whole sequence each step.
     public var useCache: Bool = true
+    /// Beams of beam search (`num_beams`); 1 is greedy decoding or sampling.
+    public var numBeams: Int = 1
+    /// Beam search ranks finished hypotheses by their summed log-probability divided by
+    /// `length^lengthPenalty` (`length_penalty`; > 0 favours longer ones).
+    public var lengthPenalty: Float = 1
+    /// When beam search stops (`early_stopping`).
+    public var earlyStopping: EarlyStopping = .heuristic
+    /// Hypotheses returned per input (`num_return_sequences`), the best first; beam search only, at most `numBeams`.
+    public var numReturnSequences: Int = 1
+    /// At least this many new tokens before an EOS may be chosen (`min_new_tokens`; 0 = no minimum).
+    public var minNewTokens: Int = 0
+    /// No n-gram of this size occurs twice in a row's tokens (`no_repeat_ngram_size`; 0 = off).
+    public var noRepeatNgramSize: Int = 0
+    /// Scores of tokens already in the row are divided (positive) or multiplied (negative) by this
+    /// (`repetition_penalty`; 1 = off; left padding is not counted).
+    public var repetitionPenalty: Float = 1
+    /// Token sequences that may not be generated (`bad_words_ids`): a one-token entry is never chosen, a
+    /// longer one's last token is not chosen after its prefix. Entries that are just an EOS id are dropped.
+    public var badWordsIds: [[Int]]? = nil
+    /// The first new token, forced when a row holds a single token (`forced_bos_token_id`: the
+    /// encoder-decoders' first step after the decoder start token).
+    public var forcedBosTokenId: Int? = nil
+    /// The token forced as the last of `maxNewTokens` (`forced_eos_token_id`; several ids: all allowed).
+    public var forcedEosTokenIds: [Int]? = nil
 
     public init(maxNewTokens: Int = 20, doSample: Bool = false, temperature: Float = 1, topK: Int = 50, topP: Float = 1,
                 seed: UInt64 = 0, eosTokenIds: [Int]? = nil, padTokenId: Int? = nil, useCache: Bool = true) {
@@ -44,7 +68,35 @@ public struct GenerationConfig: Sendable, Equatable {
         guard temperature > 0 else { throw .invalidInput(argument: "temperature", reason: "must be positive, got \(temperature)") }
         guard topK >= 0 else { throw .invalidInput(argument: "top_k", reason: "must not be negative, got \(topK)") }
         guard topP > 0 && topP <= 1 else { throw .invalidInput(argument: "top_p", reason: "must be in (0, 1], got \(topP)") }
+        guard numBeams >= 1 && numBeams <= 1024 else { throw .invalidInput(argument: "num_beams", reason: "must be in 1...1024, got \(numBeams)") }
+        guard !(doSample && numBeams > 1) else {
+            throw .invalidInput(argument: "num_beams", reason: "is \(numBeams) with do_sample; beam sampling is not supported (use one or the other)")
+        }
+        guard numReturnSequences >= 1 && numReturnSequences <= numBeams else {
+            throw .invalidInput(argument: "num_return_sequences", reason: "must be in 1...num_beams (\(numBeams)), got \(numReturnSequences)")
+        }
+        guard lengthPenalty.isFinite else { throw .invalidInput(argument: "length_penalty", reason: "must be a finite number, got \(lengthPenalty)") }
+        guard minNewTokens >= 0 else { throw .invalidInput(argument: "min_new_tokens", reason: "must not be negative, got \(minNewTokens)") }
+        guard noRepeatNgramSize >= 0 else { throw .invalidInput(argument: "no_repeat_ngram_size", reason: "must not be negative, got \(noRepeatNgramSize)") }
+        guard repetitionPenalty > 0 && repetitionPenalty.isFinite else {
+            throw .invalidInput(argument: "repetition_penalty", reason: "must be a positive number, got \(repetitionPenalty)")
+        }
+        if let bad = badWordsIds, let i = bad.firstIndex(where: \.isEmpty) {
+            throw .invalidInput(argument: "bad_words_ids[\(i)]", reason: "is empty")
+        }
+        if let ids = forcedEosTokenIds, ids.isEmpty { throw .invalidInput(argument: "forced_eos_token_id", reason: "is an empty list") }
     }
+}
+
+/// When beam search stops (`early_stopping`).
+public enum EarlyStopping: Sendable, Equatable {
+    /// `False`: stop when no running beam can, by the current length, beat the worst finished one.
+    case heuristic
+    /// `True`: stop as soon as `num_beams` hypotheses are finished.
+    case whenFull
+    /// `"never"`: stop only when no running beam could beat the worst finished one at any length
+    /// (the canonical beam search).
+    case never
 }
 
 extension CausalLanguageModel {
@@ -61,11 +113,11 @@ extension CausalLanguageModel {
                                     maxPositions: maxPositions, commonConfig: commonConfig)
         return withNoGrad {
             let cache: DynamicKVCache? = generation.useCache ? DynamicKVCache(layers: layerCount) : nil
-            return loop.run { step in
+            return loop.run({ step in
                 forward(DecoderInputs(inputIds: step.inputIds, attentionMask: step.hasPadding ? step.attentionMask : nil,
                                       positionIds: step.positionIds),
                         cache: cache, labels: nil, logitsToKeep: 1).logits
-            }
+            }, reorder: cache.map { cache in { rows in cache.selectBatch(Tensor(rows, shape: [rows.count])) } })
         }
     }
 }

@@ -14,6 +14,7 @@ public enum ModelTask: String, CaseIterable, Sendable, Codable {
     case questionAnswering = "question-answering"
     case sentenceEmbedding = "sentence-embedding"
     case textGeneration = "text-generation"
+    case text2textGeneration = "text2text-generation"
 }
 
 /// The tokenizer a family's checkpoints ship, as `Tokenizers` reads it from the checkpoint directory.
@@ -46,6 +47,8 @@ public struct ModelInput: Sendable, Equatable {
     public static let attentionMask = ModelInput("attention_mask", exampleValue: 1)
     /// Segment ids (0 for the first text, 1 for the second).
     public static let tokenTypeIds = ModelInput("token_type_ids", exampleValue: 0)
+    /// An encoder-decoder's decoder token ids `[batch, target]`.
+    public static let decoderInputIds = ModelInput("decoder_input_ids", exampleValue: 1)
 }
 
 /// The named inputs a task's forward pass receives; every input its family declares is present
@@ -71,6 +74,11 @@ public struct TaskInputs {
 
     /// The decoder inputs of GPT-style families.
     public var decoder: DecoderInputs { DecoderInputs(inputIds: self[.inputIds], attentionMask: optional(.attentionMask)) }
+
+    /// The inputs of encoder-decoder families (BART).
+    public var seq2seq: Seq2SeqInputs {
+        Seq2SeqInputs(inputIds: self[.inputIds], attentionMask: optional(.attentionMask), decoderInputIds: self[.decoderInputIds])
+    }
 }
 
 /// A checkpoint loaded for one task: the module in eval mode and its forward pass from named inputs to
@@ -104,6 +112,9 @@ public struct TaskEntry: Sendable {
     /// Output names, in order, as Hugging Face names them (an output a checkpoint may lack, such as
     /// BERT's `pooler_output`, is listed and produced only when present).
     public let outputs: [String]
+    /// Whether `tcompile export` can trace and compile this task; false for the eager-only
+    /// encoder-decoder families, whose export refuses with `exportRefusal`.
+    public let exportable: Bool
     let load: @Sendable (URL, ModelFamily) throws -> TaskModel
     /// Builds the task's text pipeline (`TaskPipeline`), when the model class provides one.
     let pipeline: (@Sendable (URL) throws -> ([String]) throws -> PipelineResult)?
@@ -111,9 +122,9 @@ public struct TaskEntry: Sendable {
     /// An entry whose model is `Model.fromPretrained(directory:)` and whose forward is `forward`.
     public static func task<Model: PretrainedModel>(
         _ task: ModelTask, _ model: Model.Type, architectures: [String], outputs: [String],
-        forward: @escaping @Sendable (Model, TaskInputs) -> [(name: String, tensor: Tensor)]
+        exportable: Bool = true, forward: @escaping @Sendable (Model, TaskInputs) -> [(name: String, tensor: Tensor)]
     ) -> TaskEntry {
-        TaskEntry(task: task, architectures: architectures, outputs: outputs, load: { directory, family in
+        TaskEntry(task: task, architectures: architectures, outputs: outputs, exportable: exportable, load: { directory, family in
             let m = try Model.fromPretrained(directory: directory)
             m.eval()
             return TaskModel(module: m, task: task, inputs: family.inputs,
@@ -157,6 +168,11 @@ public struct ModelFamily: Sendable {
     /// The task `architectures` (config.json's class names) select, if any class is known.
     public func task(forArchitectures architectures: [String]) -> TaskEntry? {
         architectures.lazy.compactMap { name in self.tasks.first { $0.architectures.contains(name) } }.first
+    }
+
+    /// The error export gives for a task it cannot trace yet (`TaskEntry.exportable` false).
+    public func exportRefusal(_ task: ModelTask) -> TransformersError {
+        .invalidInput(argument: "task", reason: "'\(task.rawValue)' of model_type '\(modelType)' runs eagerly only: seq2seq (encoder-decoder) export is not available yet")
     }
 
     /// The served tasks, comma separated.

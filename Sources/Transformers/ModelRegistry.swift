@@ -17,6 +17,8 @@ public enum ModelRegistry {
         .llama,
         .mistral,
         .qwen2,
+        .bart,
+        .t5,
     ]
 
     /// The family of `modelType`, or an error naming `file` and listing the families there are.

@@ -172,7 +172,7 @@ public final class SentenceEmbeddingModel<Base: EncoderModel>: Module {
 extension TaskEntry {
     /// sentence-embedding on `Base`: selected by `modules.json`; output `sentence_embedding`.
     public static func sentenceEmbedding<Base: EncoderModel>(_ base: Base.Type) -> TaskEntry {
-        TaskEntry(task: .sentenceEmbedding, architectures: [], outputs: ["sentence_embedding"], load: { directory, family in
+        TaskEntry(task: .sentenceEmbedding, architectures: [], outputs: ["sentence_embedding"], exportable: true, load: { directory, family in
             let m = try SentenceEmbeddingModel<Base>.fromPretrained(directory: directory)
             return TaskModel(module: m, task: .sentenceEmbedding, inputs: family.inputs, maxSequenceLength: m.encoder.config.maxSequenceLength) {
                 [("sentence_embedding", m.forward($0.encoder))]

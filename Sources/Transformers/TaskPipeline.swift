@@ -59,7 +59,7 @@ public struct TaskPipeline {
         case .textGeneration:
             guard let m = model as? any (CausalLanguageModel & PretrainedModel).Type else { return nil }
             return { directory in try textGeneration(m, directory) }
-        case .nextSentencePrediction, .pretraining, .tokenClassification, .questionAnswering, .sentenceEmbedding:
+        case .nextSentencePrediction, .pretraining, .tokenClassification, .questionAnswering, .sentenceEmbedding, .text2textGeneration:
             // sentence-embedding's pipeline comes with its entry (`TaskEntry.sentenceEmbedding`).
             return nil
         }

@@ -36,6 +36,9 @@ import Transformers
         // Beyond the compiled bounds: an error naming the argument, not a crash.
         #expect(throws: TransformersError.self) { try compiled.generate([[1, 2]], config: .greedy(maxNewTokens: 39)) }
         #expect(throws: TransformersError.self) { try compiled.generate([[1], [2], [3], [4]], config: .greedy(maxNewTokens: 2)) }
+        var beams = GenerationConfig.greedy(maxNewTokens: 2)
+        beams.numBeams = 2
+        #expect { try compiled.generate([[1, 2]], config: beams) } throws: { "\($0)".contains("num_beams") }
     }
 
     /// The Llama-style decoders (GQA, rotary positions from the mask, Mistral's sliding window):
