@@ -62,7 +62,11 @@ for target in "${targets[@]}"; do
     case "$target" in json|model-json|config|tokenizer-json) dict=(-dict=Fuzz/dictionaries/json.dict) ;; esac
     "$bin/fuzz-$target" "$scratch/corpus/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$target/" >"$log" 2>&1 || status=$?
-    rm -rf /dev/shm/tcompile-fuzz-* 2>/dev/null || true
+    # Scratch folders of fuzzers that have exited (another fuzz.sh may be running its own beside this one).
+    for d in /dev/shm/tcompile-fuzz-*; do
+        [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+    done
+    true
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
     if [ $status -ne 0 ]; then
