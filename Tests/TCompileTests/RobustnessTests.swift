@@ -251,7 +251,7 @@ import TCompile
     }
 
     @Test func cacheSnapshotsAreNamedAfterTheirRepository() {
-        let snapshot = URL(fileURLWithPath: "/home/me/.cache/huggingface/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/8b3219a92973c328a8e22fadcfa821b5dc75636a")
+        let snapshot = URL(fileURLWithPath: "/cache/huggingface/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/8b3219a92973c328a8e22fadcfa821b5dc75636a")
         #expect(ModelExport.defaultName(for: snapshot) == "all_MiniLM_L6_v2")
         #expect(ModelExport.defaultName(for: URL(fileURLWithPath: "/tmp/2layer")) == "model_2layer")
         #expect(ModelExport.defaultName(for: URL(fileURLWithPath: "/tmp/my-bert")) == "my_bert")
