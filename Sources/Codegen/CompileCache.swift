@@ -23,6 +23,7 @@ public struct CompileCache: Sendable {
     /// The size the folder is trimmed to after each store.
     public var maximumBytes: Int
 
+    /// A cache in `directory` (created on the first store), trimmed to `maximumBytes`.
     public init(directory: String, maximumBytes: Int = 1 << 30) {
         self.directory = directory
         self.maximumBytes = maximumBytes

@@ -6,6 +6,7 @@ public struct CompileTimes: Sendable {
     /// Phase names (as `--time-report` prints them) and their seconds.
     public private(set) var phases: [(name: String, seconds: Double)] = []
 
+    /// No phases yet.
     public init() {}
 
     /// Runs `body`, adding its time to phase `name` (a phase measured twice adds up).
