@@ -52,6 +52,35 @@ enum SourceLocator {
             return .some(nil)
         }
         if let cached { return cached }
+        // Symbolicate only the frames never seen, one at a time from the innermost: each lookup runs a
+        // compile unit's whole DWARF line program (a module's, in a release build), so symbolicating
+        // the 12 frames of every new call site cost seconds per model. A frame is captured alone by
+        // capturing again from this same function with `offset`: the stack below is the same, and
+        // the frame's text is compared to be sure (else the whole backtrace is symbolicated). A limit of
+        // 2 captures one frame (the limit counts the truncation marker).
+        for (index, key) in keys.enumerated() {
+            switch known.withLock({ $0[key] }) {
+            case .located(let location)?: return location
+            case .skipped?: continue
+            case nil: break
+            }
+            guard let single = try? Backtrace.capture(limit: 2, offset: index, top: 0, images: imageMap),
+                  let frame = Array(single.frames).first, "\(frame)" == key,
+                  let symbolicated = single.symbolicated(options: [.showSourceLocations, .useSymbolCache]) else {
+                return resolveWhole(backtrace)
+            }
+            var info = FrameInfo.skipped
+            for s in symbolicated.frames where "\(s.captured)" == key {
+                if let location = callerLocation(s) { info = .located(location); break }
+            }
+            known.withLock { known in if known[key] == nil { known[key] = info } }
+            if case .located(let location) = info { return location }
+        }
+        return nil
+    }
+
+    /// Symbolicates every frame of `backtrace` and caches what each resolved to.
+    private static func resolveWhole(_ backtrace: Backtrace) -> SourceLocation? {
         guard let symbolicated = backtrace.symbolicated(options: [.showSourceLocations, .useSymbolCache]) else { return nil }
         // Inlined frames come innermost first, then the frame they were inlined into; each captured
         // frame resolves to the first caller line among its own symbolicated frames.

@@ -30,6 +30,9 @@ public struct DynamicDim: Sendable, Hashable {
 /// `seq + past`). Code that would bake a value into the graph fails with an error naming its
 /// source line: reading an input-dependent tensor on the host, a branch that changes the ops, or a
 /// number that no expression of the dims reproduces.
+///
+/// Tracing computes no values from the inputs: ops on them get shape-only placeholders
+/// (`TraceRecorder.willApply`), so a trace costs the ops' bookkeeping, not their arithmetic.
 public enum Tracer {
     /// Whether traced nodes record the Swift source line of the eager code that made them (for error
     /// messages and dumps): true unless the environment sets `TCOMPILE_SOURCE_LOCATIONS=0`.
@@ -157,6 +160,26 @@ final class TraceRecorder: OpObserver, @unchecked Sendable {
     private func operand(_ t: Tensor) -> Operand {
         if let id = ids[ObjectIdentifier(t)] { return .value(id) }
         return .constant(t)
+    }
+
+    /// Shape-only tracing: an op that reads a value derived from the inputs gets a placeholder of the
+    /// result's shape and dtype (`TypeInference`, the verifier's rules) instead of running its kernel.
+    /// Nothing can read those values: reading one on the host is a trace error (`didRead`), and an op
+    /// on constants alone still runs, since shapes and constant folding may depend on its values.
+    /// When inference refuses the operands, the kernel runs and reports the mismatch as eager code does.
+    func willApply(_ op: TensorOp, inputs: [Tensor]) -> Tensor? {
+        guard inputs.contains(where: { ids[ObjectIdentifier($0)] != nil }),
+              let type = try? TypeInference.infer(.op(op), inputs.map { TensorType($0.dtype, $0.shape.map { SymbolicInt($0) }) })
+        else { return nil }
+        let shape = type.shape.compactMap(\.constant)
+        guard shape.count == type.shape.count else { return nil }
+        var bytes = type.dtype.byteSize
+        for d in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow else { return nil }
+            bytes = product
+        }
+        return Tensor(storage: Storage(uninitializedByteCount: Swift.max(bytes, 1)), shape: shape, dtype: type.dtype)
     }
 
     func didApply(_ op: TensorOp, inputs: [Tensor], output: Tensor) {

@@ -576,6 +576,9 @@ struct Export: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
 
+    @Flag(help: "Print to stderr where the time went: loading the checkpoint, tracing, writing.")
+    var timeReport = false
+
     func validate() throws {
         if let task, ModelTask(rawValue: task) == nil {
             throw ValidationError("--task: unknown task '\(task)' (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", ")))")
@@ -599,12 +602,16 @@ struct Export: ParsableCommand {
             var read = InputFiles()
             read.add(directory: directory.path)
             try read.check(outputs: [outputURL.path, GraphFile.weightsPath(for: outputURL.path)])
-            let (traced, model, graph) = try ModelExport.trace(directory: directory, task: task.flatMap(ModelTask.init(rawValue:)),
-                                                               maxBatch: maxBatch, maxSeq: maxSeq)
+            var times = CompileTimes()
+            let model = try times.measure("loading the checkpoint") {
+                try ModelExport.load(directory: directory, task: task.flatMap(ModelTask.init(rawValue:)))
+            }
+            let graph = try times.measure("tracing") { try model.trace(maxBatch: maxBatch, maxSeq: maxSeq) }
             if task == nil { print("task: \(model.task.rawValue) (picked from config.json's architectures; --task chooses another)") }
-            let name = self.name ?? traced
+            let name = self.name ?? ModelExport.defaultName(for: directory)
             try createDirectory(outputURL.deletingLastPathComponent().path)
-            try GraphFile.save(graph, name: name, to: outputURL.path)
+            try times.measure("writing") { try GraphFile.save(graph, name: name, to: outputURL.path) }
+            if timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
             print("traced \(name) (\(model.task.rawValue)): \(graph.computeNodeCount) ops, inputs \(model.inputNames.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")
             print("wrote \(outputURL.path) in \(String(format: "%.1f", milliseconds(since: start) / 1000)) s")
         }

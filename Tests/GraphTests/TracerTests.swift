@@ -29,6 +29,21 @@ func traceTiny() throws -> Graph {
         }
     }
 
+    /// Tracing is shape-only: no kernel runs on values derived from the inputs. Token ids far outside
+    /// the embedding table would trap the eager lookup; the trace never looks at them, and the graph
+    /// equals the one traced from valid ids. Ops on constants alone still compute (their values may
+    /// be folded), and the graph built from these placeholders runs exactly as the eager model.
+    @Test func tracingRunsNoKernelOnInputValues() throws {
+        let model = TinyModel()
+        var hostile = TinyModel.example()
+        let ids = try #require(hostile.firstIndex { $0.name == "input_ids" })
+        hostile[ids].tensor = Tensor.full(hostile[ids].tensor.shape, 1e9, dtype: .int64)
+        let graph = try Tracer.trace(inputs: hostile,
+                                     dynamicDims: TinyModel.dynamicDims.map { DynamicDim(input: $0.input, dim: $0.dim, symbol: $0.symbol, max: $0.max) },
+                                     constants: model.constants) { model($0) }
+        #expect(TextFormat.print(graph) == TextFormat.print(try traceTiny()))
+    }
+
     @Test func shapesAndAttributesBecomeSymbolic() throws {
         let graph = try traceTiny()
         #expect(graph.symbols.map(\.description) == ["batch <= 8", "seq <= 64"])

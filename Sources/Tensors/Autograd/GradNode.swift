@@ -31,15 +31,14 @@ extension Tensor {
     /// Runs a primitive op eagerly, records it for autograd when needed, and shows it to the active
     /// observer. Every public op ends here.
     public static func apply(_ op: TensorOp, _ inputs: [Tensor]) -> Tensor {
-        let output = Executor.execute(op, inputs)
+        let observer = OpObservation.current
+        let output = observer?.willApply(op, inputs: inputs) ?? Executor.execute(op, inputs)
         if GradMode.enabled, op.isDifferentiable, output.dtype == .float32,
            inputs.contains(where: { $0.requiresGrad }) {
             output.gradNode = GradNode(op: op, inputs: inputs, output: output.detached())
             output.requiresGrad = true
         }
-        if let observer = OpObservation.current {
-            observer.didApply(op, inputs: inputs, output: output)
-        }
+        observer?.didApply(op, inputs: inputs, output: output)
         return output
     }
 }
