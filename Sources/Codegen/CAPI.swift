@@ -217,9 +217,17 @@ struct CAPI {
                 let d = ir.load(ir.i64, ir.gep(ir.i64, params[1], ir.int(i)))
                 fail(if: ir.or(ir.icmp(LLVMIntSLT, d, ir.int(s.min)), ir.icmp(LLVMIntSGT, d, ir.int(s.max))), .dimOutOfBounds)
             }
+            // The buffer pointers are counted in a loop: a check each made thousands of blocks (or
+            // loads) for a model with thousands of inputs, and LLVM's time grows with their square.
+            let nulls = ir.localInEntry(ir.i64)
+            ir.store(ir.int(0), nulls)
             for (array, n) in [(params[2], graph.inputNodes.count), (params[3], graph.outputs.count)] {
-                for i in 0..<n { fail(if: isNull(ir.load(ir.ptr, ir.gep(ir.ptr, array, ir.int(i)))), .invalidArgument) }
+                ir.loop(ir.int(0), ir.int(n)) { i in
+                    let null = ir.zext(isNull(ir.load(ir.ptr, ir.gep(ir.ptr, array, i))), ir.i64)
+                    ir.store(ir.add(ir.load(ir.i64, nulls), null), nulls)
+                }
             }
+            fail(if: ir.icmp(LLVMIntNE, ir.load(ir.i64, nulls), ir.int(0)), .invalidArgument)
             let table = ir.gep(ir.ptr, params[0], ir.int(3))
             let pool = ir.load(ir.ptr, ir.gep(ir.ptr, params[0], ir.int(2)))
             ir.ret(ir.call(kernel, kernelType, [params[1], params[2], params[3], table, params[4], pool]))

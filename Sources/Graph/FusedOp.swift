@@ -159,6 +159,9 @@ public struct ElementwiseProgram: Hashable, Sendable, CustomStringConvertible {
         instructions.reduce(0) { if case .input(let i) = $1 { Swift.max($0, i + 1) } else { $0 } }
     }
 
+    /// Number of instructions that compute (not loads).
+    public var computingCount: Int { instructions.count { if case .op = $0 { true } else { false } } }
+
     /// Whether a primitive may appear in a program.
     public static func isElementwise(_ op: TensorOp) -> Bool {
         switch op {

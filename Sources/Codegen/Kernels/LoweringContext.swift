@@ -46,6 +46,8 @@ final class LoweringContext {
     /// earlier one's (the same op at the same shapes in another layer) calls that one instead, so LLVM
     /// optimizes and compiles it once.
     var tasksByBody: [String: LLVMValueRef] = [:]
+    /// Outlined loops by kind and constants (`outlined`).
+    var loopsByKey: [String: LLVMValueRef] = [:]
 
     /// `task` itself, or an earlier task function with the same IR (then `task` is deleted).
     func deduplicated(_ task: LLVMValueRef) -> LLVMValueRef {
@@ -186,10 +188,25 @@ final class LoweringContext {
         return ir.load(v.dtype.llvmType(ir), ir.gep(v.dtype.llvmType(ir), v.base, offset))
     }
 
-    /// Copies `source` (same shape) into `destination`, both strided.
+    /// Copies `source` (same shape) into `destination`, both strided, in an outlined loop (equal
+    /// copies, such as the pieces of a concat of many equal inputs, share one function).
     func copy(_ source: LoweredValue, into destination: LoweredValue) {
-        ir.loops(destination.shape) { indices in
-            ir.store(load(source, strides: source.strides, indices), address(destination, indices))
+        let values = destination.shape + [source.base, source.offset] + source.strides
+            + [destination.base, destination.offset] + destination.strides
+        let rank = destination.shape.count, d = rank + 2 + source.strides.count
+        outlined(kind: "copy \(source.dtype) \(destination.dtype) rank \(rank)", capturing: values,
+                 runtime: [rank, rank + 1, d, d + 1]) { captured in
+            var from = source, to = destination
+            to.shape = Array(captured[0..<rank])
+            from.base = captured[rank]
+            from.offset = captured[rank + 1]
+            from.strides = Array(captured[(rank + 2)..<(rank + 2 + source.strides.count)])
+            to.base = captured[d]
+            to.offset = captured[d + 1]
+            to.strides = Array(captured[(d + 2)...])
+            ir.loops(to.shape) { indices in
+                ir.store(load(from, strides: from.strides, indices), address(to, indices))
+            }
         }
     }
 

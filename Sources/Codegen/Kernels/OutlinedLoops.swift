@@ -1,0 +1,62 @@
+import CLLVM
+
+/// Loops emitted as functions of their own, so that equal loops are compiled once. A model's
+/// elementwise loops are many and alike (twelve layers, or the pieces of a long fused chain); inline
+/// in the kernel they made one huge function, and LLVM's time grows faster than a function's size.
+/// Outlined, each distinct loop is one small internal function (keyed by what shapes it), and
+/// the kernel calls it with the values it needs as arguments.
+extension LoweringContext {
+    /// Emits `body(captured)` into a new function and calls it here. Values that are LLVM constants
+    /// stay constants inside (strides of 1 and static sizes keep the loop vectorizable) unless their
+    /// index is in `runtime` (offsets: baked in, they would make every piece of a concat its own
+    /// loop); the others are passed, and `body` sees them all in `captured` in order. `kind` must name everything else the
+    /// body depends on (the op, the dtypes): with the constants it keys the function, and a loop
+    /// already emitted under the same key is called instead of emitting another. (Comparing the
+    /// printed IR, as tasks are compared, costs a pass over the whole module per print: quadratic
+    /// for a model with thousands of loops.)
+    func outlined(kind: String, capturing values: [LLVMValueRef], runtime: Set<Int> = [],
+                  _ body: (_ captured: [LLVMValueRef]) -> Void) {
+        let isPassed = values.indices.map { runtime.contains($0) || LLVMIsConstant(values[$0]) == 0 }
+        let passed = values.indices.filter { isPassed[$0] }.map { values[$0] }
+        // The passed values are the function's arguments (in registers: no stores for LLVM to
+        // schedule around thousands of calls).
+        let functionType = ir.functionType(ir.void, passed.map { LLVMTypeOf($0)! })
+        let key = kind + "|" + values.indices.map { isPassed[$0] ? "·" : constantKey(values[$0]) }.joined(separator: ",")
+        if let existing = loopsByKey[key] {
+            ir.call(existing, functionType, passed)
+            return
+        }
+        let function = LLVMAddFunction(ir.module, "\(kernelName).loop\(taskCount)", functionType)!
+        taskCount += 1
+        LLVMSetLinkage(function, LLVMInternalLinkage)
+        // Kept out of line: inlined back, thousands of loops in one function cost LLVM time that grows
+        // with their square (loop guards walk every loop before), and a call per loop costs nothing.
+        let noinline = LLVMGetEnumAttributeKindForName("noinline", 8)
+        LLVMAddAttributeAtIndex(function, UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex)), LLVMCreateEnumAttribute(ir.context, noinline, 0))
+        let caller = LLVMGetInsertBlock(ir.builder)!
+
+        let entry = LLVMAppendBasicBlockInContext(ir.context, function, "entry")!
+        let start = LLVMAppendBasicBlockInContext(ir.context, function, "body")!
+        ir.position(at: start)
+        var argument = 0
+        let captured = values.indices.map { i -> LLVMValueRef in
+            guard isPassed[i] else { return values[i] }
+            defer { argument += 1 }
+            return LLVMGetParam(function, UInt32(argument))!
+        }
+        body(captured)
+        ir.ret()
+        ir.position(at: entry)
+        ir.br(start)
+
+        ir.position(at: caller)
+        loopsByKey[key] = function
+        ir.call(function, functionType, passed)
+    }
+
+    /// A baked-in constant's part of a loop's key: an integer's value, another constant's text.
+    private func constantKey(_ v: LLVMValueRef) -> String {
+        if LLVMIsAConstantInt(v) != nil { return String(LLVMConstIntGetSExtValue(v)) }
+        return takeLLVMString(LLVMPrintValueToString(v))
+    }
+}
