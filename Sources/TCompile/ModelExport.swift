@@ -68,7 +68,12 @@ public enum ModelExport {
     public static func load(directory: URL, task: ModelTask?) throws -> ExportableModel {
         let kind = try ModelRegistry.kind(ofCheckpoint: directory)
         let chosen = try task ?? ModelRegistry.inferredTask(for: kind, file: directory.appendingPathComponent("config.json").path).task
-        if try !kind.family.entry(chosen).exportable { throw kind.family.exportRefusal(chosen) }
+        // The config is decoded and validated first, so a bad field is named even for a task export
+        // refuses (a T5 config with `d_kv: 0` used to hear only that seq2seq export is not available).
+        if try !kind.family.entry(chosen).exportable {
+            _ = try kind.family.configType.load(from: directory.appendingPathComponent("config.json"))
+            throw kind.family.exportRefusal(chosen)
+        }
         return ExportableModel(model: try kind.family.load(directory: directory, task: chosen))
     }
 

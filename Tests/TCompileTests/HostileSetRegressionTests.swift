@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import TCompile
+
+/// What the hostile input set (scripts/hostile/hostile.py) and the graph fuzzer found, each fixed
+/// with a typed error; one test per finding, through the `tcompile` executable where the input came in.
+@Suite(.serialized) struct HostileSetRegressionTests {
+    static func expectRefused(_ arguments: [String], naming words: [String], _ comment: String) throws {
+        let r = try CLITests.run(arguments)
+        // 1 for errors of the run, 64 for arguments refused before it (ArgumentParser's usage status).
+        #expect(r.status == 1 || r.status == 64, "\(comment): status \(r.status): \(r.output)")
+        let line = r.output.split(separator: "\n").first { $0.hasPrefix("tcompile: error:") }
+        #expect(line != nil, "\(comment): no error line in \(r.output)")
+        for word in words { #expect(r.output.contains(word), "\(comment): does not name '\(word)': \(r.output)") }
+    }
+
+    /// `-O3` with `--eager` passed unchecked (the level was unused); `--top-k 0` printed no label;
+    /// `bench --repetitions 0` silently ran once.
+    @Test func levelTopKAndRepetitionsAreCheckedInEveryMode() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = dir + "/model.json"
+        try Self.expectRefused(["run", model, "--eager", "-O3", "--dims", "batch=1,seq=4"], naming: ["-O"], "run --eager -O3")
+        try Self.expectRefused(["inspect", model, "-O", "5"], naming: ["-O"], "inspect -O 5")
+        try Self.expectRefused(["run", model, "--eager", "--top-k", "0", "--dims", "batch=1,seq=4"], naming: ["--top-k"], "--top-k 0")
+        try Self.expectRefused(["bench", model, "--repetitions", "0", "--dims", "batch=1,seq=4"], naming: ["--repetitions"], "--repetitions 0")
+        #expect(try CLITests.run(["run", model, "--eager", "-O1", "--dims", "batch=1,seq=4"]).status == 0)
+    }
+
+    /// `--dims seq=8,seq=9` kept one of the two values without a word.
+    @Test func aDimGivenTwiceIsAnError() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.expectRefused(["run", dir + "/model.json", "--eager", "--dims", "batch=1,seq=8,seq=9"], naming: ["seq", "twice"], "--dims")
+    }
+
+    /// A tensor in `--inputs` that the model has no input for was ignored (a `position_ids` the user
+    /// thought was used, or a name with a path); `--inputs` with `--dims` or `--text` let one of them win.
+    @Test func inputsFilesHoldOnlyTheModelsInputs() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = dir + "/model.json", ids = Tensor([1, 2, 3], shape: [1, 3])
+        try SafeTensors.write(["input_ids": ids], to: dir + "/good.safetensors")
+        try SafeTensors.write(["input_ids": ids, "position_ids": Tensor([0, 1, 2], shape: [1, 3])], to: dir + "/extra.safetensors")
+        try SafeTensors.write(["input_ids": ids, "../../input_ids": ids], to: dir + "/path.safetensors")
+        #expect(try CLITests.run(["run", model, "--eager", "--inputs", dir + "/good.safetensors"]).status == 0)
+        try Self.expectRefused(["run", model, "--eager", "--inputs", dir + "/extra.safetensors"], naming: ["position_ids", "input_ids"], "extra")
+        try Self.expectRefused(["run", model, "--eager", "--inputs", dir + "/path.safetensors"], naming: ["../../input_ids"], "path")
+        try Self.expectRefused(["run", model, "--eager", "--inputs", dir + "/good.safetensors", "--dims", "batch=1,seq=3"],
+                               naming: ["--inputs", "--dims"], "--inputs with --dims")
+    }
+
+    /// An empty `--text-file` or stdin said "--text - / --text-file: no text" without saying which.
+    @Test func emptyTextSourcesAreNamed() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "\n  \r\n\t\n".write(toFile: dir + "/blank.txt", atomically: true, encoding: .utf8)
+        try Self.expectRefused(["run", dir + "/model.json", "--eager", "--tokenizer", dir, "--text-file", dir + "/blank.txt"],
+                               naming: ["--text-file", "blank.txt", "no text"], "blank file")
+    }
+
+    /// A model.json with `"outputs": []` loaded and compiled into a library with no outputs.
+    @Test func aGraphWithoutOutputsIsRefused() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var text = try String(contentsOfFile: dir + "/model.json", encoding: .utf8)
+        let range = try #require(text.range(of: #""outputs" : \[[^\]]*\]"#, options: .regularExpression))
+        text.replaceSubrange(range, with: #""outputs" : []"#)
+        try text.write(toFile: dir + "/model.json", atomically: true, encoding: .utf8)
+        #expect(throws: GraphError.self) { _ = try GraphFile.load(path: dir + "/model.json") }
+        try Self.expectRefused(["inspect", dir + "/model.json"], naming: ["outputs", "at least one output"], "no outputs")
+    }
+
+    /// Found by fuzz-graph: a declared dim that no input carries and no op uses. The interpreter ran
+    /// the graph, the compiled model refused it (it cannot give that dim a value); both refuse now.
+    @Test func anUnusedDimNoInputCarriesIsRefusedByBoth() throws {
+        let graph = try TextFormat.parse("""
+        graph(n <= 8, extra <= 3) {
+          %0 = input {name = "x"} : f32[n]
+          %1 = exp(%0) : f32[n]
+          return %1 as "y"
+        }
+        """)
+        try Verifier.verify(graph)
+        let x = Tensor([0.5, 1, 2], shape: [3])
+        #expect(throws: GraphError.self) { _ = try Interpreter(graph: graph).run(["x": x]) }
+        #expect(throws: (any Error).self) { _ = try TCompile.compile(graph)(["x": x]) }
+        do { _ = try Interpreter(graph: graph).run(["x": x]) } catch {
+            #expect("\(error)".contains("dim 'extra' is not the size of any input dim"), "\(error)")
+        }
+    }
+}
