@@ -54,7 +54,9 @@ export SWIFT_BACKTRACE=enable=no   # let libFuzzer and ASan report crashes, not 
 # Traced seed graphs carry no Swift source lines: symbolicating them takes a minute under ASan, and
 # they come from the harness, not from input.
 export TCOMPILE_SOURCE_LOCATIONS=${TCOMPILE_SOURCE_LOCATIONS:-0}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+# allocator_release_to_os_interval_ms=-1: ASan's periodic return of freed pages to the system once
+# stalled a graph compile for a minute inside free() on a loaded machine; the fuzzers keep their pages.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:allocator_release_to_os_interval_ms=-1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/Fuzz/lsan.supp:print_suppressions=0}
 export TCOMPILE_ROOT=$root
 failed=()
@@ -65,7 +67,10 @@ for target in "${targets[@]}"; do
     status=0
     dict=()
     case "$target" in json|model-json|config|tokenizer-json|export) dict=(-dict=Fuzz/dictionaries/json.dict) ;; esac
-    "$bin/fuzz-$target" "$scratch/corpus/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    # An input of the graph and export targets compiles or traces a model: seconds under ASan.
+    timeout=10
+    case "$target" in graph|export) timeout=30 ;; esac
+    "$bin/fuzz-$target" "$scratch/corpus/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=$timeout -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$target/" >"$log" 2>&1 || status=$?
     # Scratch folders of fuzzers that have exited (another fuzz.sh may be running its own beside this one).
     for d in /dev/shm/tcompile-fuzz-*; do
