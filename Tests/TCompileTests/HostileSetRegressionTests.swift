@@ -89,4 +89,36 @@ import TCompile
             #expect("\(error)".contains("dim 'extra' is not the size of any input dim"), "\(error)")
         }
     }
+
+    /// A T5 config with `d_kv: 0` heard only that seq2seq export is not available: export now
+    /// validates the config first and names the field.
+    @Test func exportNamesABadConfigFieldBeforeRefusingTheTask() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../TransformersTests/Fixtures").standardized
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("t5-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("t5-v1_1"), to: dir)
+        let configURL = dir.appendingPathComponent("config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        #expect { _ = try ModelExport.load(directory: dir, task: nil) } throws: { "\($0)".contains("text2text-generation") }
+        config["d_kv"] = 0
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        #expect { _ = try ModelExport.load(directory: dir, task: nil) } throws: { "\($0)".contains("d_kv") }
+    }
+
+    /// A shape over an undeclared name was "unbounded or exceeds 2^48"; it says the name is no
+    /// declared dim (and an `arange` with `"dtype": "f64"`, in the hostile set, is a wrong dtype).
+    @Test func graphFileErrorsSayWhatIsWrong() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let url = URL(fileURLWithPath: dir + "/model.json")
+        var document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        var nodes = try #require(document["nodes"] as? [[String: Any]])
+        var type = try #require(nodes[0]["type"] as? [String: Any])
+        type["shape"] = ["batch", "len"]
+        nodes[0]["type"] = type
+        document["nodes"] = nodes
+        try JSONSerialization.data(withJSONObject: document).write(to: url)
+        #expect { _ = try GraphFile.load(path: dir + "/model.json") } throws: { "\($0)".contains("'len', which is not a declared dim") }
+    }
 }

@@ -104,3 +104,26 @@ import Tensors
         #expect(beams[0].allSatisfy { (0..<99).contains($0) })
     }
 }
+
+/// Hostile decoder configs of the fresh hostile set that reached a trap or were silently wrong.
+@Suite struct HostileDecoderConfigTests {
+    /// `sliding_window: 2^62` trapped (`rows - window` became a float op, compared with int64 keys).
+    /// A window longer than any sequence masks nothing: the logits equal those of a window of 64
+    /// (the fixture's whole position table).
+    @Test func aHugeSlidingWindowIsNoWindow() throws {
+        let ids = Tensor([5, 9, 2, 7, 7, 1, 3, 8, 4, 6], shape: [1, 10])
+        func logits(_ window: Int) throws -> Tensor {
+            let dir = try editedCheckpoint("mistral-lm", config: { $0["sliding_window"] = window })
+            defer { try? FileManager.default.removeItem(at: dir) }
+            return try LlamaForCausalLM.fromPretrained(directory: dir)(DecoderInputs(inputIds: ids)).logits
+        }
+        expectClose(try logits(1 << 62), try logits(64), 0, "window 2^62 vs 64")
+    }
+
+    /// A Qwen2 `layer_types` entry other than full or sliding attention ran as full attention.
+    @Test func unknownQwen2LayerTypesAreRefused() throws {
+        let dir = try editedCheckpoint("qwen2-sliding", config: { $0["layer_types"] = ["full_attention", "chunked_attention"] })
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect { _ = try LlamaForCausalLM.fromPretrained(directory: dir) } throws: { "\($0)".contains("layer_types") && "\($0)".contains("chunked_attention") }
+    }
+}
