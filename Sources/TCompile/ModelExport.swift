@@ -47,7 +47,11 @@ public struct ExportableModel {
     /// checkpoint's position table.
     public func trace(maxBatch: Int, maxSeq: Int) throws -> Graph {
         guard maxBatch >= 1 else { throw ExportError("--max-batch must be at least 1, got \(maxBatch)") }
+        // A graph file's dims are bounded by 2^31 - 1: a larger bound wrote a model.json no reader
+        // would load (found by the hostile set with --max-batch 2^40).
+        guard maxBatch <= Int(Int32.max) else { throw ExportError("--max-batch must be at most \(Int32.max), got \(maxBatch)") }
         guard maxSeq >= 2 else { throw ExportError("--max-seq must be at least 2, got \(maxSeq)") }
+        guard maxSeq <= Int(Int32.max) else { throw ExportError("--max-seq must be at most \(Int32.max), got \(maxSeq)") }
         guard maxSeq <= model.maxSequenceLength else {
             throw ExportError("--max-seq \(maxSeq) exceeds the \(model.maxSequenceLength) positions the checkpoint's config allows")
         }

@@ -121,4 +121,15 @@ import TCompile
         try JSONSerialization.data(withJSONObject: document).write(to: url)
         #expect { _ = try GraphFile.load(path: dir + "/model.json") } throws: { "\($0)".contains("'len', which is not a declared dim") }
     }
+
+    /// `export --max-batch 2^40` wrote a model.json whose dim bound no reader loads (at most 2^31 - 1).
+    @Test func exportBoundsFitAGraphFile() throws {
+        let checkpoint = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../samples/classify/model").standardized.path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bounds-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.expectRefused(["export", checkpoint, "-o", dir + "/model.json", "--max-batch", "\(1 << 40)", "--max-seq", "16"],
+                               naming: ["--max-batch", "2147483647"], "--max-batch 2^40")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/model.json"))
+    }
 }
