@@ -40,6 +40,7 @@ seed tokenizer-json Fuzz/corpus/tokenizer-json/* samples/classify/model/tokenize
 seed spm-model Tests/TokenizersTests/Fixtures/sentencepiece/unigram-identity.model Tests/TokenizersTests/Fixtures/sentencepiece/bpe-bytefallback.model
 seed wordpiece Fuzz/corpus/text/*
 seed bpe Fuzz/corpus/text/*
+seed graph Fuzz/corpus/graph/*     # inputs that found something (the target writes its other seeds below)
 seed export Fuzz/corpus/export/*   # config.json, a zero byte, a safetensors header (one per family)
 # The run, weights and graph targets write their own seeds (ids 1 2 3; the library's own weights
 # file; each seed graph unmutated).

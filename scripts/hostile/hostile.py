@@ -585,8 +585,10 @@ def build(s):
     ckpt_header("offsets as floats", lambda h: h[key].__setitem__("data_offsets", [float(x) for x in h[key]["data_offsets"]]), names=[key])
     ckpt_header("a shape with a 0 dim", lambda h: h[key].__setitem__("shape", [0] + h[key]["shape"][1:]), names=[key])
     ckpt_header("NaN weights (values are trusted)", lambda h: None, expect="ok", data_change=lambda d: b"\x00\x7e" * (len(d) // 2))
-    s.add(G, "an index file naming a missing shard", [tc, "export", s.checkpoint("st-index", llama, files={
-        "model.safetensors.index.json": json.dumps({"weight_map": {emb: "model-00002-of-00002.safetensors"}})}),
+    sharded = s.checkpoint("st-index", llama, files={
+        "model.safetensors.index.json": json.dumps({"weight_map": {emb: "model-00002-of-00002.safetensors"}})})
+    os.remove(os.path.join(sharded, "model.safetensors"))   # with model.safetensors present, the index is not read (as transformers)
+    s.add(G, "an index file naming a missing shard", [tc, "export", sharded,
         "-o", s.path("export", "st-index", "model.json"), "--max-seq", "16", "-q"], "error", ["model-00002-of-00002.safetensors"])
 
     # --- Tokenizer files ---------------------------------------------------------------------------
@@ -658,8 +660,8 @@ def build(s):
     s.add(G, "tokenizer.json whose added token id is -1", tok(os.path.dirname(s.write("tokj/neg/tokenizer.json", json.dumps(dict(
           unigram, added_tokens=[{"id": -1, "content": "<x>", "single_word": False, "lstrip": False, "rstrip": False,
                                   "normalized": False, "special": True}]))))), "error", ["added_tokens"])
-    s.add(G, "tokenize bidi controls, zero-width space, U+FFFD and an emoji", tok(CLASSIFIER, "\u202e\u200b\ufffd\U0001F600"), "ok",
-          check=lambda out, _: re.fullmatch(r"[\d ]+\n", out) is not None)
+    s.add(G, "tokenize bidi controls, zero-width space, U+FFFD and an emoji (as tokenizers: [CLS] [UNK] [SEP])",
+          tok(CLASSIFIER, "\u202e\u200b\ufffd\U0001F600"), "ok", check=lambda out, _: out.split() == ["2", "1", "3"])
 
 
 def strip_times(text):
