@@ -51,6 +51,16 @@ let package = Package(
         .executableTarget(name: "fuzz-weights", dependencies: [
             "FuzzSupport", "FuzzSeeds", .product(name: "TCompile", package: "TCompile"),
         ], path: "Sources/fuzz-weights"),
+        // Mutated graphs (attributes, dims, symbols, bounds, op kinds, operands) through save, load and
+        // verify, JIT compile, and a differential run against the interpreter.
+        .executableTarget(name: "fuzz-graph", dependencies: [
+            "FuzzSupport", "FuzzSeeds", .product(name: "TCompile", package: "TCompile"),
+        ], path: "Sources/fuzz-graph"),
+        // `export` on a fuzzed config.json and safetensors header, for every registered family.
+        .executableTarget(name: "fuzz-export", dependencies: [
+            "FuzzSupport", .product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile"),
+            .product(name: "JSON", package: "TCompile"),
+        ], path: "Sources/fuzz-export"),
         // Arbitrary bytes encoded and decoded by the GPT-2 and RoBERTa byte-level BPE tokenizers.
         .executableTarget(name: "fuzz-bpe", dependencies: [
             "FuzzSupport", .product(name: "Tokenizers", package: "TCompile"),

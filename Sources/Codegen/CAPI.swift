@@ -261,8 +261,16 @@ struct CAPI {
             ir.position(at: done)
             ir.ret(ir.int(-1))
             ir.position(at: LLVMGetLastBasicBlock(f))
+            // A dim outside its bounds is -1 too: a negative or huge dim would otherwise give a
+            // negative count or one that wraps (batch = 2^62 gave 0).
             var values: [String: LLVMValueRef] = [:]
-            for (i, s) in graph.symbols.enumerated() { values[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dims, ir.int(i))) }
+            for (i, s) in graph.symbols.enumerated() {
+                let value = ir.load(ir.i64, ir.gep(ir.i64, dims, ir.int(i)))
+                values[s.name] = value
+                let inBounds = ir.block("dim_\(i)_ok")
+                ir.condBr(ir.or(ir.icmp(LLVMIntSLT, value, ir.int(s.min)), ir.icmp(LLVMIntSGT, value, ir.int(s.max))), done, inBounds)
+                ir.position(at: inBounds)
+            }
             for (i, output) in graph.outputs.enumerated() {
                 let next = ir.block("next")
                 let this = ir.block("output")

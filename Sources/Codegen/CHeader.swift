@@ -83,7 +83,8 @@ enum CHeader {
         /* Bytes of workspace one call needs (64-byte aligned), the same for every dim value. */
         size_t \(name)_workspace_size(void);
 
-        /* Elements of output `index` for these dims, or -1 for a bad index or NULL dims. */
+        /* Elements of output `index` for these dims, or -1 for a bad index, NULL dims or a dim
+         * outside the bounds the model was compiled for. */
         int64_t \(name)_output_elements(int index, const int64_t *dims);
 
         /* Runs the model. Checks every pointer, every dim against its bounds and every index input

@@ -47,6 +47,12 @@ public struct Interpreter {
     /// Runs the graph on named inputs and returns the named outputs.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         let bindings = try self.bindings(for: inputs)
+        // A dim no input carries has no value in a call with tensors (the C API takes it in its dims
+        // array): refused before running, as the compiled model refuses it, even when no op uses it
+        // (the interpreter used to run such a graph that the compiled model refused).
+        if let unbound = graph.symbols.first(where: { bindings[$0.name] == nil }) {
+            throw GraphError(.interpreter, "dim '\(unbound.name)' is not the size of any input dim, so a call cannot give it (use the C API's dims array)")
+        }
         var values: [ValueID: Tensor] = [:]
         let lastUse = Self.lastUses(graph)
         for (index, node) in graph.nodes.enumerated() {

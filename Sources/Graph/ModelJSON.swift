@@ -98,6 +98,11 @@ public enum GraphFile {
             for (i, v) in values.enumerated() {
                 guard let m = v.magnitude(bounds: bounds), m <= Limits.valueMagnitude else {
                     let at = indexed ? JSONReader(field.value, file: field.file, path: field.path.appending(index: i)) : field
+                    // A name that is no declared dim (a dtype `f64` where an integer belongs, a typo of
+                    // `seq`) is said as such, not as an unbounded value.
+                    if let unknown = v.symbols.sorted().first(where: { bounds[$0] == nil }) {
+                        throw at.error("'\(v)' uses '\(unknown)', which is not a declared dim (\(bounds.keys.sorted().joined(separator: ", ")))")
+                    }
                     throw at.error("'\(v)' is unbounded or exceeds \(Limits.valueMagnitude) within the symbols' bounds")
                 }
                 let (p, overflow) = product.multipliedReportingOverflow(by: Swift.max(m, 1))
@@ -116,22 +121,29 @@ public enum GraphFile {
             try n.rejectUnknownFields(["id", "op", "inputs", "type", "attributes", "location"])
             let opName = try n.requireString("op")
             var attributes: [String: AttributeValue] = [:]
+            var fields: [String: JSONReader] = [:]
             if let a = try n.optionalObject(at: "attributes") {
                 for (key, value) in try a.members() {
                     var c = Cursor(try value.string(), line: 1)
                     do { attributes[key] = try c.attributeValue(); try c.end() } catch {
                         throw value.error("is not a valid value")
                     }
-                    switch attributes[key] {
-                    case .int(let v)?: try requireBounded([v], at: value, indexed: false)
-                    case .list(let list)?: try requireBounded(list, at: value)
-                    default: break
-                    }
+                    fields[key] = value
                 }
             }
             let op: GraphOp
             do { op = try GraphOp.make(name: opName, attributes: attributes) } catch let e as GraphError {
                 throw n.error(e.message)
+            }
+            // Bounds after the op has checked each attribute's kind (a `dtype: f64` is "must be a
+            // dtype", not an unbounded integer expression).
+            for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
+                guard let field = fields[key] else { continue }
+                switch value {
+                case .int(let v): try requireBounded([v], at: field, indexed: false)
+                case .list(let list): try requireBounded(list, at: field)
+                default: break
+                }
             }
             let t = try n.object(at: "type")
             try t.rejectUnknownFields(["dtype", "shape"])
@@ -150,6 +162,8 @@ public enum GraphFile {
                                      inputs: try n.array(at: "inputs").map { try $0.int() },
                                      type: TensorType(dtype, shape), location: location))
         }
+        // A graph without outputs computes nothing a caller can read (its library would have none).
+        guard try !root.array(at: "outputs").isEmpty else { throw root.error(at: "outputs", "must name at least one output") }
         for out in try root.array(at: "outputs") {
             _ = try out.object()
             try out.rejectUnknownFields(["name", "value"])

@@ -47,7 +47,11 @@ public struct ExportableModel {
     /// checkpoint's position table.
     public func trace(maxBatch: Int, maxSeq: Int) throws -> Graph {
         guard maxBatch >= 1 else { throw ExportError("--max-batch must be at least 1, got \(maxBatch)") }
+        // A graph file's dims are bounded by 2^31 - 1: a larger bound wrote a model.json no reader
+        // would load (found by the hostile set with --max-batch 2^40).
+        guard maxBatch <= Int(Int32.max) else { throw ExportError("--max-batch must be at most \(Int32.max), got \(maxBatch)") }
         guard maxSeq >= 2 else { throw ExportError("--max-seq must be at least 2, got \(maxSeq)") }
+        guard maxSeq <= Int(Int32.max) else { throw ExportError("--max-seq must be at most \(Int32.max), got \(maxSeq)") }
         guard maxSeq <= model.maxSequenceLength else {
             throw ExportError("--max-seq \(maxSeq) exceeds the \(model.maxSequenceLength) positions the checkpoint's config allows")
         }
@@ -68,7 +72,12 @@ public enum ModelExport {
     public static func load(directory: URL, task: ModelTask?) throws -> ExportableModel {
         let kind = try ModelRegistry.kind(ofCheckpoint: directory)
         let chosen = try task ?? ModelRegistry.inferredTask(for: kind, file: directory.appendingPathComponent("config.json").path).task
-        if try !kind.family.entry(chosen).exportable { throw kind.family.exportRefusal(chosen) }
+        // The config is decoded and validated first, so a bad field is named even for a task export
+        // refuses (a T5 config with `d_kv: 0` used to hear only that seq2seq export is not available).
+        if try !kind.family.entry(chosen).exportable {
+            _ = try kind.family.configType.load(from: directory.appendingPathComponent("config.json"))
+            throw kind.family.exportRefusal(chosen)
+        }
         return ExportableModel(model: try kind.family.load(directory: directory, task: chosen))
     }
 

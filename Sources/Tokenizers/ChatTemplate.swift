@@ -83,17 +83,24 @@ public struct ChatTemplate: Sendable, Equatable {
     public static func fromDirectory(_ path: String) throws -> ChatTemplate {
         let directory = path.hasSuffix("/") ? path : path + "/"
         let configPath = directory + "tokenizer_config.json"
-        guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw TokenizerError.unreadableFile(path: configPath, reason: "no tokenizer_config.json")
+        // Both files through RegularFile: a FIFO or a device is an error, not a wait for a writer.
+        let data: [UInt8]
+        do { data = try RegularFile.read(configPath) } catch {
+            throw TokenizerError.unreadableFile(path: configPath, reason: error.missing ? "no tokenizer_config.json" : error.reason)
         }
-        let config = try JSONField(parsing: [UInt8](data), file: "tokenizer_config.json")
+        let config = try JSONField(parsing: data, file: "tokenizer_config.json")
         func token(_ name: String) throws(TokenizerError) -> String? {
             guard let field = try config.optional(name), field.value != .null else { return nil }
             if let s = field.value.stringValue { return s }
             return try field.field("content").string()
         }
         let template: String, file: String
-        if let jinja = FileManager.default.contents(atPath: directory + "chat_template.jinja") {
+        let jinja: [UInt8]?
+        do { jinja = try RegularFile.read(directory + "chat_template.jinja") } catch {
+            guard error.missing else { throw TokenizerError.unreadableFile(path: directory + "chat_template.jinja", reason: error.reason) }
+            jinja = nil
+        }
+        if let jinja {
             template = String(decoding: jinja, as: UTF8.self)
             file = "chat_template.jinja"
         } else {

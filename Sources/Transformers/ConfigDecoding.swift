@@ -152,13 +152,35 @@ func requirePositive(_ value: Int, _ field: String, file: String) throws(Transfo
     guard value > 0 else { throw .invalidConfigField(file: file, field: field, reason: "must be positive, got \(value)") }
 }
 
-/// The most parameters a config may describe: 2^36 floats (256 GiB) is far beyond any model this
-/// library loads, and keeps every size product the model builder computes far from Int overflow.
-let maximumParameterCount = 1 << 36
+/// The size bounds every config is checked against before a model is built, as task-local values.
+/// The defaults bound what any config may describe; a program that builds models from untrusted
+/// configs in little memory (a fuzzer, a server) lowers them around the load, and a config beyond
+/// them is then the same typed error naming the sizes:
+///
+/// ```swift
+/// try ConfigLimits.$maximumParameterCount.withValue(1 << 22) { try ModelExport.load(directory: url, task: nil) }
+/// ```
+public enum ConfigLimits {
+    /// The most parameters a config may describe: 2^36 floats (256 GiB) is far beyond any model this
+    /// library loads, and keeps every size product the model builder computes far from Int overflow.
+    /// A value above the default is clamped to it.
+    @TaskLocal public static var maximumParameterCount = 1 << 36
+    /// The most layers a config may describe: 10× the deepest model here (GPT-2 XL, 48), so that a
+    /// traced graph stays within the 1,000,000 nodes a graph file may hold (larger values are clamped).
+    @TaskLocal public static var maximumLayerCount = 1024
+}
 
-/// The most layers a config may describe: 10× the deepest model here (GPT-2 XL, 48), so that a traced
-/// graph stays within the 1,000,000 nodes a graph file may hold.
-let maximumLayerCount = 1024
+/// The parameter bound in force (`ConfigLimits`, never above 2^36).
+var maximumParameterCount: Int { min(ConfigLimits.maximumParameterCount, 1 << 36) }
+
+/// The layer bound in force (`ConfigLimits`, never above 1,024).
+var maximumLayerCount: Int { min(ConfigLimits.maximumLayerCount, 1024) }
+
+/// The parameter bound as error messages write it: `2^36`, or the number when it is not a power of 2.
+var maximumParameterCountDescription: String {
+    let limit = maximumParameterCount
+    return limit > 0 && limit & (limit - 1) == 0 ? "2^\(limit.trailingZeroBitCount)" : "\(limit)"
+}
 
 /// Throws unless the parameter count estimated from the sizes (embedding `tables` rows of `width`,
 /// plus attention and feed-forward weights in each of `layers` layers) stays below
@@ -186,7 +208,7 @@ func requireBuildable(tables: [Int], width: Int, layers: Int, inner: Int, file: 
     let perLayer = sum([product([4, width, width]), product([2, width, inner])])
     guard let rows, let perLayer, sum([product([rows, width]), product([layers, perLayer])]) != nil else {
         throw .invalidConfigField(file: file, field: "(sizes)",
-                                  reason: "describe more than 2^36 parameters (tables \(tables), width \(width), layers \(layers), inner \(inner))")
+                                  reason: "describe more than \(maximumParameterCountDescription) parameters (tables \(tables), width \(width), layers \(layers), inner \(inner))")
     }
     // Tiny layers pass the parameter bound in any number: 10^9 layers of width 1 are 6 × 10^9
     // parameters, and a graph of 10^10 nodes that tracing would never finish.

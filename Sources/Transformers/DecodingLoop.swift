@@ -228,9 +228,11 @@ public struct DecodingLoop {
     private func sample(_ logits: Tensor, _ rng: inout RandomGenerator) -> [Int] {
         let g = config
         let vocabulary = logits.size(-1)
-        let values = (logits / g.temperature).softmax(dim: -1).toFloatArray()
+        let values = Self.unnormalizedProbabilities(logits.toFloatArray(), vocabulary: vocabulary, temperature: g.temperature)
         return (0..<logits.size(0)).map { row in
             let p = values[(row * vocabulary)..<((row + 1) * vocabulary)]
+            // Every token masked (or NaN logits): nothing to draw from; the first largest logit.
+            if !p.contains(where: { $0 > 0 }) { return firstArgmax(logits.toFloatArray()[(row * vocabulary)..<((row + 1) * vocabulary)]) }
             var order = Array(0..<vocabulary).sorted { p[p.startIndex + $0] > p[p.startIndex + $1] }
             if g.topK > 0 && g.topK < vocabulary { order = Array(order.prefix(g.topK)) }
             if g.topP < 1 {
@@ -248,6 +250,28 @@ public struct DecodingLoop {
             }
             return order.last!
         }
+    }
+}
+
+extension DecodingLoop {
+    /// `exp((logit - rowMax) / temperature)` per row: softmax(logits / temperature) up to each row's
+    /// sum, which sampling divides out. Subtracting the maximum first keeps every extreme finite: a
+    /// temperature of 1e-30 (logits / T overflowed to ±inf, and softmax gave NaN, so the draw
+    /// returned an arbitrary token) leaves the most likely tokens at 1 and the rest at 0; an infinite
+    /// one flattens the row; a masked token (-inf, from a logits processor) is 0 at any temperature
+    /// (-inf / inf was NaN); a NaN logit is 0.
+    static func unnormalizedProbabilities(_ logits: [Float], vocabulary: Int, temperature: Float) -> [Float] {
+        var out = [Float](repeating: 0, count: logits.count)
+        for row in 0..<(vocabulary == 0 ? 0 : logits.count / vocabulary) {
+            let range = (row * vocabulary)..<((row + 1) * vocabulary)
+            let top = logits[range].reduce(-Float.infinity) { $1.isNaN ? $0 : Swift.max($0, $1) }
+            for i in range where !logits[i].isNaN && logits[i] != -.infinity {
+                if top == .infinity { out[i] = logits[i] == .infinity ? 1 : 0; continue }
+                let scaled = (logits[i] - top) / temperature
+                out[i] = scaled.isNaN ? 1 : Foundation.exp(scaled)
+            }
+        }
+        return out
     }
 }
 

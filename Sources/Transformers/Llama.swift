@@ -192,7 +192,11 @@ public final class LlamaModel: Module {
 /// when `attentionMask` `[B, past+S]` is given, and keys within `window` of the query when a sliding
 /// window is set (`sliding_window_overlay`: key index > query index − window).
 func decoderMask(queryLength: Int, keyLength: Int, attentionMask: Tensor?, window: Int?) -> Tensor {
-    guard let window else { return causalMask(queryLength: queryLength, keyLength: keyLength, attentionMask: attentionMask) }
+    guard var window else { return causalMask(queryLength: queryLength, keyLength: keyLength, attentionMask: attentionMask) }
+    // A window past 2^40 keys masks nothing more than 2^40 does (no sequence is that long), and keeps
+    // `rows - window` an exact integer op: `sliding_window: 2^62` made it a float op that then
+    // trapped comparing int64 with float32 (found by the hostile set).
+    window = min(window, 1 << 40)
     let rows = Tensor.arange(keyLength - queryLength, keyLength).unsqueezed(at: 1)
     let columns = Tensor.arange(0, keyLength).unsqueezed(at: 0)
     var keep = (columns .<= rows) .& (columns .> (rows - Float(window)))

@@ -194,6 +194,12 @@ public struct LlamaConfig: PretrainedConfig, Equatable {
             let effective = use ? (c.contains(.slidingWindow) ? window : 4096) : nil
             let firstWindowed = try c.decodeIfPresent(Int.self, forKey: .maxWindowLayers) ?? 28
             if let types = try c.decodeIfPresent([String].self, forKey: .layerTypes) {
+                // Only the two kinds Qwen2 has: another (`chunked_attention`, a typo) used to run as
+                // full attention without a word.
+                if let other = types.first(where: { $0 != "sliding_attention" && $0 != "full_attention" }) {
+                    throw DecodingError.dataCorruptedError(forKey: .layerTypes, in: c, debugDescription:
+                        "lists '\(other)'; a Qwen2 layer is 'full_attention' or 'sliding_attention'")
+                }
                 layerWindows = types.map { $0 == "sliding_attention" ? (effective ?? -1) : nil }
             } else {
                 layerWindows = (0..<max(numHiddenLayers, 0)).map { effective != nil && $0 >= firstWindowed ? effective : nil }

@@ -307,6 +307,10 @@ struct InputOptions: ParsableArguments {
             throw ValidationError("--context: give one context for all questions or one per question (\(question.count) questions, \(context.count) contexts)")
         }
         if !question.isEmpty, !text.isEmpty || textFile != nil { throw ValidationError("give --text or --question with --context, not both") }
+        // One source of inputs: a file of tensors excludes texts and sample dims (one used to win silently).
+        if inputs != nil, !text.isEmpty || textFile != nil || !question.isEmpty || dims != nil {
+            throw ValidationError("--inputs gives every input; it cannot be combined with --text, --text-file, --question or --dims")
+        }
         if !textPair.isEmpty, !text.contains("-"), textFile == nil, textPair.count != text.count {
             throw ValidationError("--text-pair: give one per --text (\(text.count) texts, \(textPair.count) pairs)")
         }
@@ -321,19 +325,33 @@ struct InputOptions: ParsableArguments {
         }
         var out: [String] = []
         for t in text {
-            if t == "-" { out += try lines(Array(FileHandle.standardInput.readDataToEndOfFile()), "--text - (stdin)") } else { out.append(t) }
+            if t == "-" {
+                let read = try lines(Array(FileHandle.standardInput.readDataToEndOfFile()), "--text - (stdin)")
+                if read.isEmpty { throw CLIError("--text - (stdin): no text (every line is empty)") }
+                out += read
+            } else { out.append(t) }
         }
         if let textFile {
-            do { out += try lines(try RegularFile.read(textFile), textFile) } catch let e as RegularFile.Failure {
+            let read: [String]
+            do { read = try lines(try RegularFile.read(textFile), textFile) } catch let e as RegularFile.Failure {
                 throw CLIError("--text-file \(textFile): \(e.reason)")
             }
+            if read.isEmpty { throw CLIError("--text-file \(textFile): no text (every line is empty)") }
+            out += read
         }
-        if (text.contains("-") || textFile != nil) && out.isEmpty { throw CLIError("--text - / --text-file: no text (every line is empty)") }
         return out
     }
 
     func make(for graph: Graph) throws -> Prepared {
-        if let inputs { return Prepared(tensors: try SafeTensorsFile(path: inputs).tensors()) }
+        if let inputs {
+            let tensors = try SafeTensorsFile(path: inputs).tensors()
+            // A tensor the model has no input for would be ignored: say so rather than run without it.
+            let names = graph.inputNodes.compactMap { if case .input(let n) = $0.op { n } else { nil } }
+            if let extra = tensors.keys.sorted().first(where: { !names.contains($0) }) {
+                throw CLIError("--inputs \(inputs): tensor '\(extra)' is not an input of the model (its inputs: \(names.joined(separator: ", ")))")
+            }
+            return Prepared(tensors: tensors)
+        }
         let text = try texts()
         if !textPair.isEmpty, textPair.count != text.count {
             throw CLIError("--text-pair: give one per text (\(text.count) texts, \(textPair.count) pairs)")
@@ -380,6 +398,7 @@ struct InputOptions: ParsableArguments {
         for pair in (dims ?? "").split(separator: ",") {
             let parts = pair.split(separator: "=")
             guard parts.count == 2, let v = Int(parts[1]) else { throw CLIError("--dims: expected name=value, got '\(pair)'") }
+            guard values[String(parts[0])] == nil else { throw CLIError("--dims: dim '\(parts[0])' is given twice") }
             values[String(parts[0])] = v
         }
         for s in graph.symbols where values[s.name] == nil { values[s.name] = max(s.min, min(s.max, 8)) }
@@ -421,6 +440,13 @@ struct Run: ParsableCommand {
 
     @Flag(help: "Print the results (or, without text inputs, each output's shape and first values) as JSON.")
     var json = false
+
+    /// -O is checked whatever the mode (`run --eager -O3` used to pass, the level unused), as in
+    /// every subcommand; `--top-k 0` printed no label at all.
+    func validate() throws {
+        guard (0...2).contains(level) else { throw ValidationError("-O takes 0, 1 or 2") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -484,6 +510,10 @@ struct Inspect: ParsableCommand {
     @Option(name: .customShort("O", allowingJoined: true), help: "Also run this pass pipeline (0–2) and show what each pass did.")
     var level: Int?
 
+    func validate() throws {
+        if let level, !(0...2).contains(level) { throw ValidationError("-O takes 0, 1 or 2") }
+    }
+
     func run() throws {
         try reportingErrors {
             let loaded = try options.load()
@@ -518,6 +548,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions of each.")
     var repetitions: Int = 10
 
+    /// `--repetitions 0` or a negative count used to become 1 without a word.
+    func validate() throws {
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+    }
+
     func run() throws {
         try reportingErrors {
             var loaded = try options.load()
@@ -531,7 +566,7 @@ struct Bench: ParsableCommand {
             func median(_ body: () throws -> Void) rethrows -> Double {
                 try body()
                 var times: [Double] = []
-                for _ in 0..<max(1, repetitions) {
+                for _ in 0..<repetitions {
                     let start = DispatchTime.now()
                     try body()
                     times.append(milliseconds(since: start))
@@ -541,7 +576,7 @@ struct Bench: ParsableCommand {
             let bindings = try interpreter.bindings(for: inputs)
             let dims = graph.symbols.map { "\($0.name)=\(bindings[$0.name].map(String.init) ?? "?")" }.joined(separator: ", ")
             let threads = loaded.threads.map { "\($0) threads" } ?? "one thread per core (\(ProcessInfo.processInfo.activeProcessorCount))"
-            print("\(name): dims \(dims.isEmpty ? "(static)" : dims), \(threads) for the eager and compiled kernels, median of \(max(1, repetitions)) runs")
+            print("\(name): dims \(dims.isEmpty ? "(static)" : dims), \(threads) for the eager and compiled kernels, median of \(repetitions) runs")
             let eager = try median { _ = try interpreter.run(inputs) }
             let native = try median { _ = try compiled(inputs) }
             print(String(format: "%@: eager %.3f ms, compiled %.3f ms, speed-up %.2fx (compile %.0f ms)", name, eager, native, eager / native, compileMs))

@@ -159,6 +159,12 @@ import Tensors
         printf("id_last %d\\n", run(1, 3, last));
         printf("elements_null_dims %lld\\n", (long long)tiny_output_elements(0, NULL));
         printf("elements_bad_index %lld\\n", (long long)tiny_output_elements(7, dims));
+        /* Dims outside their bounds (found by the hostile set): a negative count, and a count that
+         * wrapped to 0, before they were -1. */
+        int64_t negative_batch[2] = {-5, 3}, huge_batch[2] = {INT64_C(1) << 62, 3}, at_bounds[2] = {4, 32};
+        printf("elements_negative_batch %lld\\n", (long long)tiny_output_elements(0, negative_batch));
+        printf("elements_huge_batch %lld\\n", (long long)tiny_output_elements(0, huge_batch));
+        printf("elements_at_bounds %lld\\n", (long long)tiny_output_elements(0, at_bounds));
         printf("message_unknown %d\\n", tiny_error_message(99) != NULL);
         printf("threads_null_model %d\\n", tiny_set_threads(NULL, 2));
         printf("threads_negative %d\\n", tiny_set_threads(model, -1));
@@ -197,6 +203,7 @@ import Tensors
             "batch_over": 3, "seq_over": 3, "batch_zero": 3, "seq_negative": 3, "batch_huge": 3, "bounds_ok": 0,
             "id_over": 2, "id_negative": 2, "id_lowest": 2, "id_last": 0,
             "elements_null_dims": -1, "elements_bad_index": -1, "message_unknown": 1,
+            "elements_negative_batch": -1, "elements_huge_batch": -1, "elements_at_bounds": 4 * 32 * 6,
             "threads_null_model": 1, "threads_negative": 1, "threads_all_cores": 0, "threads_two": 0, "threads_ok": 0, "done": 0,
         ]
         for (name, status) in expected.sorted(by: { $0.key < $1.key }) {
