@@ -4,6 +4,13 @@ import Graph
 /// shape, and the dynamic dims' order and bounds, in comments a person can follow.
 enum CHeader {
     static func text(_ graph: Graph, name: String, weightsHash: UInt64? = nil) -> String {
+        text(entries: [(name, graph)], name: name, weightsHash: weightsHash)
+    }
+
+    /// The header of a library of several graphs, each `(prefix, graph)` with its own dims, inputs,
+    /// outputs and `PREFIX_run`, and with `generation` the generation state API.
+    static func text(entries: [(prefix: String, graph: Graph)], name: String, weightsHash: UInt64? = nil,
+                     generation: GenerationAPI.Layout? = nil) -> String {
         let guardName = name.uppercased() + "_H"
         func cType(_ t: TensorType) -> String {
             switch t.dtype {
@@ -49,19 +56,23 @@ enum CHeader {
             h += " * NAME_create refuses a file with another one (status 6). */\n"
             h += "#define \(name.uppercased())_WEIGHTS_HASH 0x\(String(weightsHash, radix: 16, uppercase: true))ULL"
         }
-        h += "\n\n/* Dynamic dims, in the order of the `dims` array: */\n"
-        h += "#define \(name.uppercased())_NUM_DIMS \(graph.symbols.count)\n"
-        for (i, s) in graph.symbols.enumerated() { h += "/*   dims[\(i)] = \(commentText(s.name)), \(s.min) ... \(s.max) */\n" }
-        h += "\n/* Inputs, in the order of the `inputs` array (contiguous, row-major): */\n"
-        h += "#define \(name.uppercased())_NUM_INPUTS \(graph.inputNodes.count)\n"
-        for (i, node) in graph.inputNodes.enumerated() {
-            if case .input(let n) = node.op { h += "/*   inputs[\(i)] = \(commentText(n)): \(cType(node.type)) [\(shape(node.type))] */\n" }
-        }
-        h += "\n/* Outputs, in the order of the `outputs` array (caller-allocated, contiguous): */\n"
-        h += "#define \(name.uppercased())_NUM_OUTPUTS \(graph.outputs.count)\n"
-        for (i, o) in graph.outputs.enumerated() {
-            let t = graph.node(o.value)!.type
-            h += "/*   outputs[\(i)] = \(commentText(o.name)): \(cType(t)) [\(shape(t))] */\n"
+        for (prefix, graph) in entries {
+            let macro = prefix.uppercased()
+            if entries.count > 1 { h += "\n\n/* ---- \(prefix)_run ---- */" }
+            h += "\n\n/* Dynamic dims, in the order of the `dims` array: */\n"
+            h += "#define \(macro)_NUM_DIMS \(graph.symbols.count)\n"
+            for (i, s) in graph.symbols.enumerated() { h += "/*   dims[\(i)] = \(commentText(s.name)), \(s.min) ... \(s.max) */\n" }
+            h += "\n/* Inputs, in the order of the `inputs` array (contiguous, row-major): */\n"
+            h += "#define \(macro)_NUM_INPUTS \(graph.inputNodes.count)\n"
+            for (i, node) in graph.inputNodes.enumerated() {
+                if case .input(let n) = node.op { h += "/*   inputs[\(i)] = \(commentText(n)): \(cType(node.type)) [\(shape(node.type))] */\n" }
+            }
+            h += "\n/* Outputs, in the order of the `outputs` array (caller-allocated, contiguous): */\n"
+            h += "#define \(macro)_NUM_OUTPUTS \(graph.outputs.count)\n"
+            for (i, o) in graph.outputs.enumerated() {
+                let t = graph.node(o.value)!.type
+                h += "/*   outputs[\(i)] = \(commentText(o.name)): \(cType(t)) [\(shape(t))] */\n"
+            }
         }
         h += """
 
@@ -80,16 +91,26 @@ enum CHeader {
         /* Releases a model (NULL is ignored). */
         void \(name)_destroy(\(name)_model *model);
 
-        /* Bytes of workspace one call needs (64-byte aligned), the same for every dim value. */
-        size_t \(name)_workspace_size(void);
 
-        /* Elements of output `index` for these dims, or -1 for a bad index or NULL dims. */
-        int64_t \(name)_output_elements(int index, const int64_t *dims);
+        """
+        for (prefix, _) in entries {
+            h += """
 
-        /* Runs the model. Checks every pointer, every dim against its bounds and every index input
-         * (token id) against its table before producing outputs; returns a status code. */
-        int \(name)_run(const \(name)_model *model, const int64_t *dims, const void *const *inputs,
-                        void *const *outputs, void *workspace);
+            /* Bytes of workspace one call of \(prefix)_run needs (64-byte aligned), the same for every dim value. */
+            size_t \(prefix)_workspace_size(void);
+
+            /* Elements of output `index` of \(prefix)_run for these dims, or -1 for a bad index or NULL dims. */
+            int64_t \(prefix)_output_elements(int index, const int64_t *dims);
+
+            /* Runs the model. Checks every pointer, every dim against its bounds and every index input
+             * (token id) against its table before producing outputs; returns a status code. */
+            int \(prefix)_run(const \(name)_model *model, const int64_t *dims, const void *const *inputs,
+                            void *const *outputs, void *workspace);
+
+            """
+        }
+        if let generation { h += GenerationAPI.header(name: name, layout: generation) }
+        h += """
 
         /* A readable message for a status code. */
         const char *\(name)_error_message(int code);
