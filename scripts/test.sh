@@ -23,6 +23,7 @@ samples/ner/run.sh "$bin/tcompile"
 samples/rerank/run.sh "$bin/tcompile"
 samples/link-c/run.sh "$bin/tcompile"
 samples/link-c/minilm.sh "$bin/tcompile"
+samples/link-c/generate.sh "$bin/tcompile"
 "$bin/fill-mask"
 "$bin/generate" --max-new-tokens 16
 samples/link-swift/run.sh "$bin/tcompile"

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Graph
 import Tensors
 import Transformers
@@ -44,5 +45,39 @@ public enum GeneratorLibrary {
             throw ExportError("a generating library needs a text-generation model; this checkpoint was loaded for \(model.task.rawValue)")
         }
         return lm
+    }
+}
+
+extension GeneratorLibrary {
+    /// A `tcompile.model/2` manifest naming a text-generation checkpoint, loaded for a generating
+    /// library: its name, the eager model, the length bound (`dynamic_dims.seq.max`: prompt + new
+    /// tokens) and the manifest's thread count. A traced graph (`tcompile.graph/1`) holds one graph
+    /// and is refused, as is any other task.
+    public struct Source {
+        public var name: String
+        public var model: any CausalLanguageModel
+        public var maxLength: Int
+        public var threads: Int?
+    }
+
+    /// Reads the manifest at `path` and builds its model.
+    public static func load(manifest path: String) throws -> Source {
+        let data: [UInt8]
+        do { data = try RegularFile.read(path) } catch { throw ExportError("\(path): \(error.reason)") }
+        let format = (try? JSONParser.parse(data, file: path))?["format"]?.stringValue
+        guard format == ModelManifest.format else {
+            throw ExportError("\(path): a generating library is traced from the checkpoint: give a \"\(ModelManifest.format)\" manifest with \"task\": \"text-generation\" (this file's format is \(format.map { "\"\($0)\"" } ?? "none"))")
+        }
+        let manifest = try ModelManifest.read(path: path)
+        guard manifest.task == .textGeneration else {
+            throw ExportError("\(path): task: a generating library needs \"text-generation\", the manifest's is \"\(manifest.task.rawValue)\"")
+        }
+        let directory = URL(fileURLWithPath: manifest.checkpoint)
+        let model = try causalModel(try ModelExport.load(directory: directory, task: .textGeneration))
+        guard manifest.maxSeq >= 4 else {
+            throw ExportError("\(path): dynamic_dims.seq.max: a generating library needs a length bound of at least 4, got \(manifest.maxSeq)")
+        }
+        return Source(name: manifest.name ?? ModelExport.defaultName(for: directory), model: model, maxLength: manifest.maxSeq,
+                      threads: manifest.threads)
     }
 }

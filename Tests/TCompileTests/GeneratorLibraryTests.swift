@@ -312,4 +312,38 @@ import Transformers
         #expect(output.weightsBytes < parameters * 3 / 2, "weights \(output.weightsBytes) bytes for \(parameters) bytes of parameters")
         #expect(oneGraph > 0)
     }
+
+    /// `tcompile MANIFEST --generate -o DIR` writes the generating library (the sample's program links
+    /// and agrees with eager generate); a traced graph or another task is refused with the reason.
+    @Test func cliWritesTheGeneratingLibrary() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tcompile-gen-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The manifest names its checkpoint relative to its own folder.
+        try FileManager.default.createSymbolicLink(atPath: "\(dir)/checkpoint", withDestinationPath: Self.fixtures.appendingPathComponent("gpt2-lm").path)
+        let manifest = #"{"format": "tcompile.model/2", "name": "tiny", "checkpoint": "checkpoint", "task": "text-generation", "dynamic_dims": {"batch": {"max": 1}, "seq": {"max": 24}}}"#
+        try manifest.write(toFile: "\(dir)/model.json", atomically: true, encoding: .utf8)
+        let (status, output) = try CLITests.run(["\(dir)/model.json", "--generate", "-o", "\(dir)/lib"])
+        #expect(status == 0, "\(output)")
+        let header = try String(contentsOfFile: "\(dir)/lib/tiny.h", encoding: .utf8)
+        #expect(header.contains("#define TINY_GEN_MAX_LENGTH 24"))
+        let sample = URL(fileURLWithPath: #filePath).appendingPathComponent("../../../samples/link-c/generate.c").standardized.path
+        let source = try String(contentsOfFile: sample, encoding: .utf8).replacingOccurrences(of: "gpt2gen", with: "tiny")
+            .replacingOccurrences(of: "GPT2GEN", with: "TINY")
+        try source.write(toFile: "\(dir)/generate.c", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror generate.c -I lib -L lib -ltiny -lm -o generate 2>&1")
+        #expect(log.isEmpty, "cc: \(log)")
+        let run = try Self.shell("cd \(dir) && ./generate lib/tiny.weights --max-new 10 5 17 33")
+        let model = try GPT2LMHeadModel.fromPretrained(directory: Self.fixtures.appendingPathComponent("gpt2-lm"))
+        let eager = try model.generate([[5, 17, 33]], config: .greedy(maxNewTokens: 10))[0]
+        #expect(run.contains("new:    " + eager.map(String.init).joined(separator: " ") + "\n"), "\(run)")
+
+        let wrongTask = manifest.replacingOccurrences(of: "text-generation", with: "feature-extraction")
+        try wrongTask.write(toFile: "\(dir)/other.json", atomically: true, encoding: .utf8)
+        let refused = try CLITests.run(["\(dir)/other.json", "--generate", "-o", "\(dir)/lib2"])
+        #expect(refused.status != 0 && refused.output.contains("text-generation"), "\(refused.output)")
+        try #"{"format": "tcompile.graph/1"}"#.write(toFile: "\(dir)/graph.json", atomically: true, encoding: .utf8)
+        let traced = try CLITests.run(["\(dir)/graph.json", "--generate", "-o", "\(dir)/lib3"])
+        #expect(traced.status != 0 && traced.output.contains("tcompile.model/2"), "\(traced.output)")
+    }
 }
