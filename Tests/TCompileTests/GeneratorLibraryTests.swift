@@ -346,4 +346,33 @@ import Transformers
         let traced = try CLITests.run(["\(dir)/graph.json", "--generate", "-o", "\(dir)/lib3"])
         #expect(traced.status != 0 && traced.output.contains("tcompile.model/2"), "\(traced.output)")
     }
+
+    /// Swift imports the generation API through the module map (`swiftc -I lib -L lib`): the
+    /// callback is a C function pointer, the tokens equal eager `generate`'s.
+    @Test func swiftImportsTheGenerationAPIThroughTheModuleMap() throws {
+        let model = try GPT2LMHeadModel.fromPretrained(directory: Self.fixtures.appendingPathComponent("gpt2-lm"))
+        let dir = try Self.build(model, name: "gpt2gen", maxLength: 40)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = """
+        import gpt2gen
+
+        var model: OpaquePointer?
+        guard gpt2gen_create("gpt2gen.weights", &model) == GPT2GEN_OK else { fatalError("create") }
+        var gen: OpaquePointer?
+        guard gpt2gen_gen_create(model, 0, &gen) == GPT2GEN_OK else { fatalError("gen_create") }
+        let prompt: [Int64] = [60, 2, 9]
+        _ = gpt2gen_gen_prompt(gen, prompt, Int64(prompt.count))
+        var generated: Int64 = 0
+        let status = gpt2gen_gen_run(gen, 12, { token, _ in print(token, terminator: " "); return 0 }, nil, &generated)
+        print("| status \\(status) generated \\(generated)")
+        gpt2gen_gen_destroy(gen)
+        gpt2gen_destroy(model)
+        """
+        try source.write(toFile: "\(dir)/main.swift", atomically: true, encoding: .utf8)
+        let log = try Self.shell("cd \(dir) && swiftc -I . -L . main.swift -o swiftapp 2>&1")
+        #expect(!log.contains("error"), "swiftc: \(log)")
+        let output = try Self.shell("cd \(dir) && ./swiftapp")
+        let eager = try model.generate([[60, 2, 9]], config: .greedy(maxNewTokens: 12))[0]
+        #expect(output == eager.map(String.init).joined(separator: " ") + " | status 0 generated \(eager.count)\n", "\(output)")
+    }
 }
