@@ -328,8 +328,8 @@ import Transformers
         let header = try String(contentsOfFile: "\(dir)/lib/tiny.h", encoding: .utf8)
         #expect(header.contains("#define TINY_GEN_MAX_LENGTH 24"))
         let sample = URL(fileURLWithPath: #filePath).appendingPathComponent("../../../samples/link-c/generate.c").standardized.path
-        let source = try String(contentsOfFile: sample, encoding: .utf8).replacingOccurrences(of: "gpt2gen", with: "tiny")
-            .replacingOccurrences(of: "GPT2GEN", with: "TINY")
+        let source = try String(contentsOfFile: sample, encoding: .utf8).replacingOccurrences(of: "tinylm", with: "tiny")
+            .replacingOccurrences(of: "TINYLM", with: "TINY")
         try source.write(toFile: "\(dir)/generate.c", atomically: true, encoding: .utf8)
         let log = try Self.shell("cd \(dir) && cc -std=c11 -Wall -Werror generate.c -I lib -L lib -ltiny -lm -o generate 2>&1")
         #expect(log.isEmpty, "cc: \(log)")
@@ -374,5 +374,25 @@ import Transformers
         let output = try Self.shell("cd \(dir) && ./swiftapp")
         let eager = try model.generate([[60, 2, 9]], config: .greedy(maxNewTokens: 12))[0]
         #expect(output == eager.map(String.init).joined(separator: " ") + " | status 0 generated \(eager.count)\n", "\(output)")
+    }
+
+    /// The shipped tiny Llama-architecture model (samples/tiny-lm/model, trained in eager Swift):
+    /// the library's greedy and sampled continuations equal eager `generate`'s, stopping at its EOS.
+    @Test func shippedTinyLMGeneratesLikeEager() throws {
+        let directory = URL(fileURLWithPath: #filePath).appendingPathComponent("../../../samples/tiny-lm/model").standardized
+        let model = try LlamaForCausalLM.fromPretrained(directory: directory)
+        let dir = try Self.build(model, name: "tinylm", maxLength: 64)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let vocabulary = try String(contentsOf: directory.appendingPathComponent("vocab.txt"), encoding: .utf8).split(separator: "\n")
+        let prompt = [try #require(vocabulary.firstIndex(of: "[CLS]")), try #require(vocabulary.firstIndex(of: "the")),
+                      try #require(vocabulary.firstIndex(of: "striker"))]
+        let greedy = try model.generate([prompt], config: .greedy(maxNewTokens: 30))
+        #expect(greedy[0].last == model.config.common.eosTokenIds?.first, "a sentence ends with [SEP]: \(greedy)")
+        #expect(try Self.generate(dir, name: "tinylm", prompt: prompt, maxNew: 30) == greedy)
+        for seed in [UInt64(1), 7, 99] {
+            let config = GenerationConfig(maxNewTokens: 30, doSample: true, temperature: 0.8, topK: 40, topP: 0.95, seed: seed)
+            #expect(try Self.generate(dir, name: "tinylm", prompt: prompt, maxNew: 30, sampling: (0.8, 40, 0.95, seed))
+                    == model.generate([prompt], config: config), "seed \(seed)")
+        }
     }
 }
