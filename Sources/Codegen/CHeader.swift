@@ -27,8 +27,17 @@ enum CHeader {
          * Usage:
          *   \(name)_model *model;
          *   if (\(name)_create("\(name).weights", &model) != 0) { ... }
-         *   void *workspace = aligned_alloc(64, \(name)_workspace_size());   (one per concurrent call)
-         *   int status = \(name)_run(model, dims, inputs, outputs, workspace);
+         *   void *workspace = aligned_alloc(64, \(entries[0].prefix)_workspace_size());   (one per concurrent call)
+         *   int status = \(entries[0].prefix)_run(model, dims, inputs, outputs, workspace);\(generation == nil ? "" : """
+
+         *
+         * Generation (one state per sequence, any number of states per model):
+         *   \(name)_gen *gen;
+         *   \(name)_gen_create(model, 0, &gen);
+         *   \(name)_gen_prompt(gen, ids, count);
+         *   \(name)_gen_run(gen, max_new_tokens, callback, user, &generated);   (or \(name)_gen_step)
+         *   \(name)_gen_destroy(gen);
+        """)
          *   \(name)_destroy(model);
          *
          * No global mutable state: one model may be run from several threads at once, each with its

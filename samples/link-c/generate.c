@@ -3,9 +3,9 @@
  * comes.
  *
  *   cc -std=c11 generate.c -I lib -L lib -ltinylm -lm -o generate
- *   ./generate lib/tinylm.weights [--vocab vocab.txt] [--max-new N] [--temperature T] [--top-k K] [--top-p P] [--seed S] ID...
+ *   ./generate lib/tinylm.weights [--vocab vocab.txt] [--no-stop] [--max-new N] [--temperature T] [--top-k K] [--top-p P] [--seed S] ID...
  *
- * Greedy unless --temperature is given. With --vocab (a WordPiece vocab.txt, one token per line)
+ * Greedy unless --temperature is given; stops after the model's EOS unless --no-stop. With --vocab (a WordPiece vocab.txt, one token per line)
  * tokens print as words, else as ids. */
 #include "tinylm.h"
 #include <stdio.h>
@@ -48,17 +48,19 @@ static int stream(int64_t token, void *user) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s WEIGHTS [--vocab FILE] [--max-new N] [--temperature T] [--top-k K] [--top-p P] [--seed S] ID...\n", argv[0]);
+        fprintf(stderr, "usage: %s WEIGHTS [--vocab FILE] [--no-stop] [--max-new N] [--temperature T] [--top-k K] [--top-p P] [--seed S] ID...\n", argv[0]);
         return 2;
     }
     long long max_new = 16, top_k = 0;
     float temperature = 0, top_p = 1;
     unsigned long long seed = 0;
+    int no_stop = 0;
     int64_t prompt[TINYLM_GEN_MAX_LENGTH];
     int64_t count = 0;
     for (int i = 2; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--vocab") == 0) { words = read_vocab(value); i++; if (!words) { fprintf(stderr, "cannot read %s\n", value); return 2; } }
+        else if (strcmp(argv[i], "--no-stop") == 0) no_stop = 1;
         else if (strcmp(argv[i], "--max-new") == 0) { max_new = atoll(value); i++; }
         else if (strcmp(argv[i], "--temperature") == 0) { temperature = (float)atof(value); i++; }
         else if (strcmp(argv[i], "--top-k") == 0) { top_k = atoll(value); i++; }
@@ -73,6 +75,7 @@ int main(int argc, char **argv) {
     status = tinylm_gen_create(model, 0, &gen);     /* 0: the compiled bound, TINYLM_GEN_MAX_LENGTH */
     if (status != TINYLM_OK) { fprintf(stderr, "gen_create: %s\n", tinylm_error_message(status)); return 1; }
     if (temperature > 0) status = tinylm_gen_set_sampling(gen, temperature, top_k, top_p, seed);
+    if (status == TINYLM_OK && no_stop) status = tinylm_gen_set_stop_tokens(gen, NULL, 0);
     if (status == TINYLM_OK) status = tinylm_gen_prompt(gen, prompt, count);
     if (status == TINYLM_OK) {
         printf("prompt:");
