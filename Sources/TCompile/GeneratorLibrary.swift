@@ -80,4 +80,15 @@ extension GeneratorLibrary {
         return Source(name: manifest.name ?? ModelExport.defaultName(for: directory), model: model, maxLength: manifest.maxSeq,
                       threads: manifest.threads)
     }
+
+    /// A text-generation checkpoint directory loaded for a generating library; the length bound is
+    /// `maxLength`, else the checkpoint's positions.
+    public static func load(checkpoint directory: URL, maxLength: Int?) throws -> Source {
+        let model = try causalModel(try ModelExport.load(directory: directory, task: .textGeneration))
+        let bound = maxLength ?? model.maxPositions
+        guard bound >= 4, bound <= model.maxPositions else {
+            throw ExportError("--max-seq must be in 4...\(model.maxPositions) (the checkpoint's positions), got \(bound)")
+        }
+        return Source(name: ModelExport.defaultName(for: directory), model: model, maxLength: bound, threads: nil)
+    }
 }

@@ -199,8 +199,11 @@ struct Compile: ParsableCommand {
     @Flag(help: "Generate baseline x86-64 code (runs on any x86-64) instead of code for this CPU.")
     var portable = false
 
-    @Flag(help: "Write a library that generates text (prefill and decode-step kernels, a KV cache per state, sampling, stop tokens, streaming; NAME_gen_* in docs/c-abi.md) from a tcompile.model/2 manifest of a text-generation checkpoint; dynamic_dims.seq.max bounds prompt + new tokens.")
+    @Flag(help: "Write a library that generates text (prefill and decode-step kernels, a KV cache per state, sampling, stop tokens, streaming; NAME_gen_* in docs/c-abi.md) from a text-generation checkpoint directory or a tcompile.model/2 manifest naming one (its dynamic_dims.seq.max bounds prompt + new tokens).")
     var generate = false
+
+    @Option(help: "With --generate on a checkpoint directory: the bound on prompt + new tokens (default: the checkpoint's positions).")
+    var maxSeq: Int?
 
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
@@ -273,9 +276,16 @@ extension Compile {
     /// and writes the generating library (`GeneratorLibrary`).
     func writeGenerator(start: DispatchTime, print: (String) -> Void) throws {
         guard dumpAfter == nil else { throw CLIError("--dump-after is not available with --generate") }
-        guard FileManager.default.fileExists(atPath: options.model) else { throw CLIError("\(options.model): no such file") }
+        var isCheckpoint: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.model, isDirectory: &isCheckpoint) else { throw CLIError("\(options.model): no such file") }
+        if !isCheckpoint.boolValue, maxSeq != nil {
+            throw CLIError("--max-seq: a manifest states its bound in dynamic_dims.seq.max; --max-seq is for a checkpoint directory")
+        }
         var times = CompileTimes()
-        let source = try times.measure("loading") { try GeneratorLibrary.load(manifest: options.model) }
+        let source = try times.measure("loading") {
+            isCheckpoint.boolValue ? try GeneratorLibrary.load(checkpoint: URL(fileURLWithPath: options.model), maxLength: maxSeq)
+                : try GeneratorLibrary.load(manifest: options.model)
+        }
         let threads = options.threads ?? source.threads
         let libraryName = name ?? CIdentifier.make(from: source.name)
         let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
@@ -293,7 +303,9 @@ extension Compile {
         if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CLIError("-o \(output): is a file, not a directory")
         }
-        try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
+        var inputs = InputFiles.model(options.model)
+        if isCheckpoint.boolValue { inputs.add(directory: options.model) }
+        try inputs.check(outputs: AOTCompiler.outputFiles(
             name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: kinds))
         print("compiling \(source.name) for generation: prompt + new tokens ≤ \(source.maxLength), one sequence per state")
         let target: HostTarget = portable ? .portable() : .host()

@@ -345,6 +345,15 @@ import Transformers
         try #"{"format": "tcompile.graph/1"}"#.write(toFile: "\(dir)/graph.json", atomically: true, encoding: .utf8)
         let traced = try CLITests.run(["\(dir)/graph.json", "--generate", "-o", "\(dir)/lib3"])
         #expect(traced.status != 0 && traced.output.contains("tcompile.model/2"), "\(traced.output)")
+
+        // A checkpoint directory with --max-seq, and the refusals of the bound.
+        let direct = try CLITests.run(["\(dir)/checkpoint", "--generate", "--max-seq", "20", "--name", "direct", "-o", "\(dir)/lib4"])
+        #expect(direct.status == 0, "\(direct.output)")
+        #expect(try String(contentsOfFile: "\(dir)/lib4/direct.h", encoding: .utf8).contains("#define DIRECT_GEN_MAX_LENGTH 20"))
+        let tooLong = try CLITests.run(["\(dir)/checkpoint", "--generate", "--max-seq", "65", "-o", "\(dir)/lib5"])
+        #expect(tooLong.status != 0 && tooLong.output.contains("--max-seq must be in 4...64"), "\(tooLong.output)")
+        let manifestBound = try CLITests.run(["\(dir)/model.json", "--generate", "--max-seq", "20", "-o", "\(dir)/lib6"])
+        #expect(manifestBound.status != 0 && manifestBound.output.contains("dynamic_dims.seq.max"), "\(manifestBound.output)")
     }
 
     /// Swift imports the generation API through the module map (`swiftc -I lib -L lib`): the
