@@ -47,7 +47,7 @@ grep -q "create:" "$work/err" || { cat "$work/err"; exit 1; }
 
 # samples/link-c/generate.c: the generating library (prefill, decode steps with the state's two KV
 # caches up to the length bound, sampling), and its refusals.
-"$tcompile" "$PWD/samples/link-c/generate.json" --generate -o "$work/gen" --portable >/dev/null
+"$tcompile" samples/tiny-lm/model --generate --max-seq 64 --name tinylm -o "$work/gen" --portable >/dev/null
 cc -std=c11 -g -Wall -Werror samples/link-c/generate.c -I "$work/gen" -L "$work/gen" -ltinylm -lm -o "$work/generate-app"
 echo "valgrind: link-c generate, greedy to the length bound (3 + 61 tokens)"
 "${memcheck[@]}" "$work/generate-app" "$work/gen/tinylm.weights" --no-stop --max-new 61 2 100 200 >/dev/null

@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 text=${2:-"The striker"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$tcompile" "$PWD/generate.json" --generate -o "$work/lib" >/dev/null
+"$tcompile" ../tiny-lm/model --generate --max-seq 64 --name tinylm -o "$work/lib" >/dev/null
 cc -std=c11 -Wall -Werror generate.c -I "$work/lib" -L "$work/lib" -ltinylm -lm -o "$work/generate"
 # The tokenizer adds [CLS] (the model's beginning of sentence) and [SEP] (its end): the prompt keeps [CLS] only.
 read -r -a ids <<< "$("$tcompile" tokenize --tokenizer ../tiny-lm/model --text "$text")"
