@@ -300,7 +300,7 @@ import Transformers
     }
 
     /// A constant both graphs read is stored once: the generating library's weights are about one
-    /// copy of the model's parameters, not two.
+    /// copy of the model's parameters, not two; and the output is deterministic.
     @Test func sharedConstantsAreStoredOnce() throws {
         let model = try GPT2LMHeadModel.fromPretrained(directory: Self.fixtures.appendingPathComponent("gpt2-lm"))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tcompile-gen-\(UUID().uuidString)").path
@@ -311,6 +311,13 @@ import Transformers
         #expect(output.signatures.count == 2)
         #expect(output.weightsBytes < parameters * 3 / 2, "weights \(output.weightsBytes) bytes for \(parameters) bytes of parameters")
         #expect(oneGraph > 0)
+        // The same model gives byte-identical files.
+        let again = dir + "-again"
+        defer { try? FileManager.default.removeItem(atPath: again) }
+        _ = try GeneratorLibrary.write(model: model, name: "gpt2gen", maxLength: 40, to: again)
+        for file in ["libgpt2gen.a", "gpt2gen.h", "gpt2gen.weights", "module.modulemap"] {
+            #expect(FileManager.default.contentsEqual(atPath: "\(dir)/\(file)", andPath: "\(again)/\(file)"), "\(file) differs")
+        }
     }
 
     /// `tcompile MANIFEST --generate -o DIR` writes the generating library (the sample's program links
