@@ -654,7 +654,7 @@ struct GenerationAPI {
         /* Called with each new token as it is generated; return nonzero to stop. */
         typedef int (*\(name)_gen_callback)(int64_t token, void *user);
 
-        /* A state for one sequence of at most max_length tokens (0: NAME_GEN_MAX_LENGTH; above it: 3),
+        /* A state for one sequence of at most max_length tokens (0: \(up)_GEN_MAX_LENGTH; negative or above it: 3),
          * greedy, with the default stop tokens. The model must outlive it. */
         int \(name)_gen_create(const \(name)_model *model, int64_t max_length, \(name)_gen **gen);
 
@@ -669,7 +669,7 @@ struct GenerationAPI {
          * temperature > 0, top_k >= 0, 0 < top_p <= 1, else 1. Reseeds the state's generator. */
         int \(name)_gen_set_sampling(\(name)_gen *gen, float temperature, int64_t top_k, float top_p, uint64_t seed);
 
-        /* Replaces the stop tokens (0 to NAME_GEN_MAX_STOP_TOKENS ids in the vocabulary). */
+        /* Replaces the stop tokens (0 to \(up)_GEN_MAX_STOP_TOKENS ids in the vocabulary). */
         int \(name)_gen_set_stop_tokens(\(name)_gen *gen, const int64_t *ids, int64_t count);
 
         /* Starts a sequence: copies 1 ... max_length prompt ids (each in the vocabulary, else 2),
