@@ -353,6 +353,20 @@ import Transformers
         let traced = try CLITests.run(["\(dir)/graph.json", "--generate", "-o", "\(dir)/lib3"])
         #expect(traced.status != 0 && traced.output.contains("tcompile.model/2"), "\(traced.output)")
 
+        // A manifest given by a relative path, naming its checkpoint with "..": resolved from the
+        // manifest's folder (the leading ".." used to be dropped).
+        try FileManager.default.createDirectory(atPath: "\(dir)/nested", withIntermediateDirectories: true)
+        try manifest.replacingOccurrences(of: #""checkpoint": "checkpoint""#, with: #""checkpoint": "../checkpoint""#)
+            .write(toFile: "\(dir)/nested/model.json", atomically: true, encoding: .utf8)
+        let relative = Process()
+        relative.executableURL = URL(fileURLWithPath: CLITests.binary)
+        relative.arguments = ["model.json", "--generate", "-q", "-o", "lib"]
+        relative.currentDirectoryURL = URL(fileURLWithPath: "\(dir)/nested")
+        try relative.run()
+        relative.waitUntilExit()
+        #expect(relative.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/nested/lib/tiny.h"))
+
         // A checkpoint directory with --max-seq, and the refusals of the bound.
         let direct = try CLITests.run(["\(dir)/checkpoint", "--generate", "--max-seq", "20", "--name", "direct", "-o", "\(dir)/lib4"])
         #expect(direct.status == 0, "\(direct.output)")
