@@ -45,6 +45,22 @@ if "${memcheck[@]}" "$work/classify-app" "$work/truncated.weights" 2 3 2>"$work/
 fi
 grep -q "create:" "$work/err" || { cat "$work/err"; exit 1; }
 
+# samples/link-c/generate.c: the generating library (prefill, decode steps with the state's two KV
+# caches up to the length bound, sampling), and its refusals.
+"$tcompile" samples/tiny-lm/model --generate --max-seq 64 --name tinylm -o "$work/gen" --portable >/dev/null
+cc -std=c11 -g -Wall -Werror samples/link-c/generate.c -I "$work/gen" -L "$work/gen" -ltinylm -lm -o "$work/generate-app"
+echo "valgrind: link-c generate, greedy to the length bound (3 + 61 tokens)"
+"${memcheck[@]}" "$work/generate-app" "$work/gen/tinylm.weights" --no-stop --max-new 61 2 100 200 >/dev/null
+echo "valgrind: link-c generate, sampled"
+"${memcheck[@]}" "$work/generate-app" "$work/gen/tinylm.weights" --max-new 30 --temperature 0.8 --top-k 40 --top-p 0.9 --seed 3 2 100 200 >/dev/null
+echo "valgrind: link-c generate, over the bound and outside the vocabulary (must fail cleanly)"
+for args in "--max-new 62 2 100 200" "2 100 9999"; do
+    if "${memcheck[@]}" "$work/generate-app" "$work/gen/tinylm.weights" $args >/dev/null 2>"$work/err"; then
+        echo "expected generate $args to fail"; exit 1
+    fi
+    grep -q "^error [23]: " "$work/err" || { cat "$work/err"; exit 1; }
+done
+
 # samples/link-swift: the Swift executable linked against MiniLM compiled --portable, embedding one
 # sentence (skipped with a message when the checkpoint has not been fetched: scripts/fetch-minilm.sh).
 checkpoint=.models/all-MiniLM-L6-v2

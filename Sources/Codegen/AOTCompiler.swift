@@ -19,12 +19,41 @@ public struct EmitKinds: OptionSet, Sendable {
     public static let dot = EmitKinds(rawValue: 16)
 }
 
+/// One graph of an AOT library: its entry points are `NAME_<name>_run`, `NAME_<name>_workspace_size`
+/// and `NAME_<name>_output_elements` (for a library of one graph with an empty name: `NAME_run` …).
+public struct AOTEntry: Sendable {
+    /// The entry's name (a C identifier), or "" for the one graph of a single-graph library.
+    public var name: String
+    public var graph: Graph
+    public init(name: String, graph: Graph) {
+        self.name = name
+        self.graph = graph
+    }
+}
+
+/// Which entries of a library are a causal language model's prefill and decode step, so the library
+/// also gets the generation state API (`GenerationAPI`, `NAME_gen_*`).
+public struct AOTGeneration: Sendable {
+    public var prefill: String
+    public var decode: String
+    /// The stop tokens a new generation state starts with (the checkpoint's EOS ids).
+    public var eosTokenIds: [Int]
+    public init(prefill: String = "prefill", decode: String = "decode_step", eosTokenIds: [Int] = []) {
+        self.prefill = prefill
+        self.decode = decode
+        self.eosTokenIds = eosTokenIds
+    }
+}
+
 /// Ahead-of-time compilation: a static library, C header, module map and weights that an app links.
 public enum AOTCompiler {
     /// The files written, by kind.
     public struct Output: Sendable {
         public var files: [String]
+        /// The first entry's kernel signature (the only one of a single-graph library).
         public var signature: RunSignature
+        /// Every entry's kernel signature, in entry order.
+        public var signatures: [RunSignature]
         public var weightsBytes: Int
         /// Where the compilation's time went: IR emission, weight packing, LLVM optimization, machine code, writing.
         public var times: CompileTimes
@@ -48,31 +77,69 @@ public enum AOTCompiler {
     /// input gives byte-identical files.
     public static func write(_ graph: Graph, name: String, to directory: String, options: CompileOptions = CompileOptions(),
                              embedWeights: Bool = false, emit: EmitKinds = []) throws -> Output {
+        try write(entries: [AOTEntry(name: "", graph: graph)], name: name, to: directory, options: options,
+                  embedWeights: embedWeights, emit: emit)
+    }
+
+    /// Compiles several graphs into one library (`write` for one): a kernel and entry points per graph,
+    /// one thread pool, and one weights file in which a constant several graphs read (same name,
+    /// layout and bytes) is stored once. With `generation`, the library also holds the generation
+    /// state API driving the named prefill and decode entries (docs/c-abi.md).
+    public static func write(entries: [AOTEntry], name: String, to directory: String, options: CompileOptions = CompileOptions(),
+                             embedWeights: Bool = false, emit: EmitKinds = [], generation: AOTGeneration? = nil) throws -> Output {
         guard CIdentifier.isValid(name) else {
             throw CodegenError("model name '\(name)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)")
         }
+        guard !entries.isEmpty else { throw CodegenError("a library needs at least one graph") }
+        let single = entries.count == 1 && entries[0].name.isEmpty
+        if !single {
+            var seen = Set<String>()
+            for e in entries {
+                guard CIdentifier.isValid(e.name), seen.insert(e.name).inserted else {
+                    throw CodegenError("entry name '\(e.name)' must be a C identifier, distinct from the library's other entries")
+                }
+            }
+        }
         _ = try CompileOptions.threadCount(options.threads)
-        try Verifier.verify(graph)
+        for e in entries { try Verifier.verify(e.graph) }
+        let prefixes = entries.map { single ? name : "\(name)_\($0.name)" }
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
         var weights: [UInt8] = []
         var times = CompileTimes()
         var extras = CompileTimes()
-        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context, times: &times) { ir, signature in
-            let constants = extras.measure("weight packing") { signature.constants.map { $0.data(in: graph) } }
+        var symbols: [String] = []
+        var headerGeneration: GenerationAPI.Layout?
+        let kernels = zip(entries, prefixes).map { (graph: $0.graph, name: $1) }
+        let (module, signatures) = try ModuleBuilder.build(kernels, module: name, poolPrefix: "\(name)_kernel", options: options,
+                                                           context: context, times: &times) { ir, signatures in
+            let (constants, slots) = extras.measure("weight packing") { sharedConstants(entries, signatures) }
             weights = extras.measure("weight packing") { WeightsFile.encode(constants) }
-            extras.measure("IR emission") {
-                var api = CAPI(ir: ir, graph: graph, name: name, signature: signature,
+            try extras.measure("IR emission") {
+                let capiEntries = entries.indices.map {
+                    CAPI.Entry(prefix: prefixes[$0], graph: entries[$0].graph, signature: signatures[$0], slots: slots[$0])
+                }
+                var api = CAPI(ir: ir, name: name, entries: capiEntries,
                                constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
                 api.weightsHeader = Array(weights.prefix(WeightsFile.headerBytes + 16 * constants.count))
                 api.emit(embedded: embedWeights ? weights : nil)
+                symbols = api.symbols
+                if let generation {
+                    guard let p = entries.firstIndex(where: { $0.name == generation.prefill }),
+                          let d = entries.firstIndex(where: { $0.name == generation.decode }) else {
+                        throw CodegenError("generation needs the entries '\(generation.prefill)' and '\(generation.decode)'")
+                    }
+                    let gen = try GenerationAPI(api: api, prefill: p, decode: d, eosTokenIds: generation.eosTokenIds)
+                    gen.emit()
+                    symbols += gen.symbols
+                    headerGeneration = gen.layout
+                }
             }
         }
         defer { LLVMDisposeModule(module) }
         times.append(extras)
         let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
         let writeStart = DispatchTime.now().uptimeNanoseconds
-        let api = CAPI(ir: IRBuilder(context: context, module: module), graph: graph, name: name, signature: signature, constantBytes: [])
         // The whole set is written first and switched in only once every file is whole
         // (`writeDirectoryAtomically`): a failure while writing leaves the previous set untouched.
         var pending: [(name: String, data: Data)] = []
@@ -81,19 +148,49 @@ public enum AOTCompiler {
         do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
             throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
-        try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: api.symbols))
-        try put("\(name).h", Array(CHeader.text(graph, name: name, weightsHash: WeightsFile.storedHash(weights)).utf8))
+        let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
+                                  weightsHash: WeightsFile.storedHash(weights), generation: headerGeneration)
+        try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: symbols))
+        try put("\(name).h", Array(header.utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         if !embedWeights { try put("\(name).weights", weights) }
         if emit.contains(.object) { try put("\(name).o", object) }
         if emit.contains(.llvmIR) { try put("\(name).ll", Array(ModuleBuilder.text(module).utf8)) }
         if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
-        if emit.contains(.graph) { try put("\(name).ir", Array(TextFormat.print(graph).utf8)) }
-        if emit.contains(.dot) { try put("\(name).dot", Array(DOTExport.dot(graph, name: name).utf8)) }
+        if emit.contains(.graph) {
+            let text = single ? TextFormat.print(entries[0].graph)
+                : entries.map { "// entry \($0.name)\n" + TextFormat.print($0.graph) }.joined(separator: "\n")
+            try put("\(name).ir", Array(text.utf8))
+        }
+        if emit.contains(.dot) {
+            try put("\(name).dot", Array(zip(prefixes, entries).map { DOTExport.dot($1.graph, name: $0) }.joined().utf8))
+        }
         let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
         do { try writeDirectoryAtomically(pending, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9)
-        return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: signature,
-                      weightsBytes: weights.count, times: times)
+        return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: signatures[0],
+                      signatures: signatures, weightsBytes: weights.count, times: times)
+    }
+
+    /// The weights file's constants (every kernel's slots, a slot with the same name, layout and bytes
+    /// as an earlier one stored once) and, per entry, the file index of each of its kernel's slots.
+    static func sharedConstants(_ entries: [AOTEntry], _ signatures: [RunSignature]) -> (constants: [Tensor], slots: [[Int]]) {
+        var constants: [Tensor] = []
+        var bytes: [Data] = []
+        var byKey: [String: [Int]] = [:]
+        var slots: [[Int]] = []
+        for (entry, signature) in zip(entries, signatures) {
+            slots.append(signature.constants.map { slot in
+                let tensor = slot.data(in: entry.graph).contiguous()
+                let data = Data(bytes: tensor.storage.base + tensor.offset * tensor.dtype.byteSize, count: tensor.count * tensor.dtype.byteSize)
+                let key = "\(slot.name)|\(slot.packed)|\(tensor.dtype)|\(tensor.shape)"
+                if let existing = byKey[key]?.first(where: { bytes[$0] == data }) { return existing }
+                constants.append(tensor)
+                bytes.append(data)
+                byKey[key, default: []].append(constants.count - 1)
+                return constants.count - 1
+            })
+        }
+        return (constants, slots)
     }
 }

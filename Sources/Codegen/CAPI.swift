@@ -24,11 +24,22 @@ struct CAPI {
         }
     }
 
+    /// One graph's entry points in the library.
+    struct Entry {
+        /// Prefix of its functions: the library's name for a one-graph library (`NAME_run`),
+        /// `NAME_ENTRY` in a library of several graphs (`NAME_prefill_run`).
+        var prefix: String
+        var graph: Graph
+        var signature: RunSignature
+        /// For each constant slot of the kernel (in its order), its index in the weights file.
+        var slots: [Int]
+    }
+
     let ir: IRBuilder
-    let graph: Graph
     let name: String
-    let signature: RunSignature
-    /// The expected byte size of each constant, in kernel order.
+    let entries: [Entry]
+    /// The expected byte size of each constant of the weights file, in file order (a constant two
+    /// kernels read is stored once).
     let constantBytes: [Int]
     /// The first `64 + 16 × count` bytes of the weights file this library was compiled with (content
     /// hash included): `NAME_create` requires the file's to be identical.
@@ -60,21 +71,35 @@ struct CAPI {
 
     private func begin(_ f: LLVMValueRef) { ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")) }
 
+    /// The prefix of the one thread pool every kernel of the library uses.
+    var poolPrefix: String { "\(name)_kernel" }
+
+    /// The kernel function's type (`RunSignature`).
+    var kernelType: LLVMTypeRef { ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr]) }
+
+    /// The model struct's pointer slot where entry `e`'s constant table starts: the struct holds the
+    /// mapping's base, its size and the pool, then each entry's table of constant pointers.
+    func tableStart(_ e: Int) -> Int { 3 + entries[..<e].reduce(0) { $0 + $1.slots.count } }
+
+    /// The pool slot of a model struct.
+    func poolSlot(_ model: LLVMValueRef) -> LLVMValueRef { ir.gep(ir.ptr, model, ir.int(2)) }
+
     /// Emits every C API function; `embedded` holds the weights file bytes for `--embed-weights`.
     func emit(embedded: [UInt8]?) {
-        let kernelType = ir.functionType(ir.i32, [ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr, ir.ptr])
-        let kernel = ir.function(signature.name, kernelType)
-        let count = signature.constants.count
-        _ = ThreadPoolIR.parallelFunction(ir, prefix: signature.name)
-        let poolCreate = ir.function(ThreadPoolIR.createName(signature.name), ThreadPoolIR.createType(ir))
-        let poolDestroy = ir.function(ThreadPoolIR.destroyName(signature.name), ThreadPoolIR.destroyType(ir))
+        let kernelType = self.kernelType
+        let count = constantBytes.count
+        let tables = entries.reduce(0) { $0 + $1.slots.count }
+        let taskScratch = entries.map(\.signature.taskScratchBytes).max() ?? 0
+        _ = ThreadPoolIR.parallelFunction(ir, prefix: poolPrefix)
+        let poolCreate = ir.function(ThreadPoolIR.createName(poolPrefix), ThreadPoolIR.createType(ir))
+        let poolDestroy = ir.function(ThreadPoolIR.destroyName(poolPrefix), ThreadPoolIR.destroyType(ir))
         let (sysconf, sysconfType) = fn("sysconf", ir.i64, [ir.i32])
         /// A pool of `threads` threads (0: one per online core; callers refuse negatives) for this
         /// model's parallel loops.
         func makePool(_ threads: LLVMValueRef) -> LLVMValueRef {
             let cores = ir.call(sysconf, sysconfType, [ir.int32(84)])   // _SC_NPROCESSORS_ONLN
             let n = ir.select(ir.icmp(LLVMIntSGT, threads, ir.int(0)), threads, cores)
-            return ir.call(poolCreate, ThreadPoolIR.createType(ir), [n, ir.int(signature.taskScratchBytes)])
+            return ir.call(poolCreate, ThreadPoolIR.createType(ir), [n, ir.int(taskScratch)])
         }
         let (malloc, mallocType) = fn("malloc", ir.ptr, [ir.i64])
         let (free, freeType) = fn("free", ir.void, [ir.ptr])
@@ -110,8 +135,9 @@ struct CAPI {
                 let differs = ir.call(memcmp, memcmpType, [base, expectedHeader!, ir.int(weightsHeader.count)])
                 fail(if: ir.icmp(LLVMIntNE, differs, ir.int32(0)), .badWeights, cleanup: unmap)
             }
-            let model = ir.call(malloc, mallocType, [ir.int(24 + 8 * count)])
+            let model = ir.call(malloc, mallocType, [ir.int(24 + 8 * tables)])
             fail(if: isNull(model), .outOfMemory, cleanup: unmap)
+            var pointers: [LLVMValueRef] = []
             for (i, bytes) in constantBytes.enumerated() {
                 let entry = ir.gep(ir.i8, base, ir.int(WeightsFile.headerBytes + 16 * i))
                 let offset = ir.load(ir.i64, entry)
@@ -123,7 +149,11 @@ struct CAPI {
                 wrong = ir.or(wrong, ir.icmp(LLVMIntUGT, offset, ir.sub(size, ir.int(bytes))))
                 wrong = ir.or(wrong, ir.icmp(LLVMIntNE, ir.and(offset, ir.int(63)), ir.int(0)))
                 fail(if: wrong, .badWeights) { ir.call(free, freeType, [model]); unmap() }
-                ir.store(ir.gep(ir.i8, base, offset), ir.gep(ir.ptr, model, ir.int(3 + i)))
+                pointers.append(ir.gep(ir.i8, base, offset))
+            }
+            // Each kernel's table of constant pointers, in its own order.
+            for (e, entry) in entries.enumerated() {
+                for (j, u) in entry.slots.enumerated() { ir.store(pointers[u], ir.gep(ir.ptr, model, ir.int(tableStart(e) + j))) }
             }
             ir.store(makePool(ir.int(defaultThreads)), ir.gep(ir.ptr, model, ir.int(2)))
             ir.store(mapped ? base : LLVMConstNull(ir.ptr), model)
@@ -199,6 +229,47 @@ struct CAPI {
             ir.ret()
         }
 
+        for (e, entry) in entries.enumerated() {
+            emitEntry(entry, table: tableStart(e), kernel: ir.function(entry.signature.name, kernelType))
+        }
+
+        // int NAME_set_threads(NAME_model *model, int threads)
+        do {
+            let (f, _) = fn("\(name)_set_threads", ir.i32, [ir.ptr, ir.i32])
+            begin(f)
+            let model = LLVMGetParam(f, 0)!, threads = ir.sext(LLVMGetParam(f, 1)!, ir.i64)
+            fail(if: isNull(model), .invalidArgument)
+            fail(if: ir.icmp(LLVMIntSLT, threads, ir.int(0)), .invalidArgument)
+            let slot = ir.gep(ir.ptr, model, ir.int(2))
+            ir.call(poolDestroy, ThreadPoolIR.destroyType(ir), [ir.load(ir.ptr, slot)])
+            let pool = makePool(threads)
+            ir.store(pool, slot)
+            let cores = ir.call(sysconf, sysconfType, [ir.int32(84)])
+            let wanted = ir.select(ir.icmp(LLVMIntSGT, threads, ir.int(0)), threads, cores)
+            fail(if: ir.and(ir.icmp(LLVMIntSGT, wanted, ir.int(1)), isNull(pool)), .outOfMemory)
+            ir.ret(status(.ok))
+        }
+
+        // const char *NAME_error_message(int code)
+        do {
+            let (f, _) = fn("\(name)_error_message", ir.ptr, [ir.i32])
+            begin(f)
+            let code = LLVMGetParam(f, 0)!
+            for s in Status.allCases {
+                let text = LLVMBuildGlobalStringPtr(ir.builder, s.message, "")!
+                let hit = ir.block("is_\(s.rawValue)"), next = ir.block("next")
+                ir.condBr(ir.icmp(LLVMIntEQ, code, status(s)), hit, next)
+                ir.position(at: hit)
+                ir.ret(text)
+                ir.position(at: next)
+            }
+            ir.ret(LLVMBuildGlobalStringPtr(ir.builder, "unknown error code", "")!)
+        }
+    }
+
+    /// `PREFIX_workspace_size`, `PREFIX_output_elements` and `PREFIX_run` of one graph.
+    private func emitEntry(_ entry: Entry, table: Int, kernel: LLVMValueRef) {
+        let graph = entry.graph, signature = entry.signature, name = entry.prefix
         // size_t NAME_workspace_size(void)
         do {
             let (f, _) = fn("\(name)_workspace_size", ir.i64, [])
@@ -228,26 +299,9 @@ struct CAPI {
                 }
             }
             fail(if: ir.icmp(LLVMIntNE, ir.load(ir.i64, nulls), ir.int(0)), .invalidArgument)
-            let table = ir.gep(ir.ptr, params[0], ir.int(3))
-            let pool = ir.load(ir.ptr, ir.gep(ir.ptr, params[0], ir.int(2)))
-            ir.ret(ir.call(kernel, kernelType, [params[1], params[2], params[3], table, params[4], pool]))
-        }
-
-        // int NAME_set_threads(NAME_model *model, int threads)
-        do {
-            let (f, _) = fn("\(name)_set_threads", ir.i32, [ir.ptr, ir.i32])
-            begin(f)
-            let model = LLVMGetParam(f, 0)!, threads = ir.sext(LLVMGetParam(f, 1)!, ir.i64)
-            fail(if: isNull(model), .invalidArgument)
-            fail(if: ir.icmp(LLVMIntSLT, threads, ir.int(0)), .invalidArgument)
-            let slot = ir.gep(ir.ptr, model, ir.int(2))
-            ir.call(poolDestroy, ThreadPoolIR.destroyType(ir), [ir.load(ir.ptr, slot)])
-            let pool = makePool(threads)
-            ir.store(pool, slot)
-            let cores = ir.call(sysconf, sysconfType, [ir.int32(84)])
-            let wanted = ir.select(ir.icmp(LLVMIntSGT, threads, ir.int(0)), threads, cores)
-            fail(if: ir.and(ir.icmp(LLVMIntSGT, wanted, ir.int(1)), isNull(pool)), .outOfMemory)
-            ir.ret(status(.ok))
+            let constants = ir.gep(ir.ptr, params[0], ir.int(table))
+            let pool = ir.load(ir.ptr, poolSlot(params[0]))
+            ir.ret(ir.call(kernel, kernelType, [params[1], params[2], params[3], constants, params[4], pool]))
         }
 
         // int64_t NAME_output_elements(int index, const int64_t *dims)
@@ -294,26 +348,11 @@ struct CAPI {
             ir.ret(ir.int(-1))
         }
 
-        // const char *NAME_error_message(int code)
-        do {
-            let (f, _) = fn("\(name)_error_message", ir.ptr, [ir.i32])
-            begin(f)
-            let code = LLVMGetParam(f, 0)!
-            for s in Status.allCases {
-                let text = LLVMBuildGlobalStringPtr(ir.builder, s.message, "")!
-                let hit = ir.block("is_\(s.rawValue)"), next = ir.block("next")
-                ir.condBr(ir.icmp(LLVMIntEQ, code, status(s)), hit, next)
-                ir.position(at: hit)
-                ir.ret(text)
-                ir.position(at: next)
-            }
-            ir.ret(LLVMBuildGlobalStringPtr(ir.builder, "unknown error code", "")!)
-        }
     }
 
     /// The exported symbols, for the archive index.
     var symbols: [String] {
-        ["create", "create_embedded", "destroy", "set_threads", "workspace_size", "run", "output_elements", "error_message"].map { "\(name)_\($0)" }
-            + [signature.name]
+        ["create", "create_embedded", "destroy", "set_threads", "error_message"].map { "\(name)_\($0)" }
+            + entries.flatMap { e in ["workspace_size", "run", "output_elements"].map { "\(e.prefix)_\($0)" } + [e.signature.name] }
     }
 }

@@ -4,6 +4,13 @@ import Graph
 /// shape, and the dynamic dims' order and bounds, in comments a person can follow.
 enum CHeader {
     static func text(_ graph: Graph, name: String, weightsHash: UInt64? = nil) -> String {
+        text(entries: [(name, graph)], name: name, weightsHash: weightsHash)
+    }
+
+    /// The header of a library of several graphs, each `(prefix, graph)` with its own dims, inputs,
+    /// outputs and `PREFIX_run`, and with `generation` the generation state API.
+    static func text(entries: [(prefix: String, graph: Graph)], name: String, weightsHash: UInt64? = nil,
+                     generation: GenerationAPI.Layout? = nil) -> String {
         let guardName = name.uppercased() + "_H"
         func cType(_ t: TensorType) -> String {
             switch t.dtype {
@@ -20,8 +27,17 @@ enum CHeader {
          * Usage:
          *   \(name)_model *model;
          *   if (\(name)_create("\(name).weights", &model) != 0) { ... }
-         *   void *workspace = aligned_alloc(64, \(name)_workspace_size());   (one per concurrent call)
-         *   int status = \(name)_run(model, dims, inputs, outputs, workspace);
+         *   void *workspace = aligned_alloc(64, \(entries[0].prefix)_workspace_size());   (one per concurrent call)
+         *   int status = \(entries[0].prefix)_run(model, dims, inputs, outputs, workspace);\(generation == nil ? "" : """
+
+         *
+         * Generation (one state per sequence, any number of states per model):
+         *   \(name)_gen *gen;
+         *   \(name)_gen_create(model, 0, &gen);
+         *   \(name)_gen_prompt(gen, ids, count);
+         *   \(name)_gen_run(gen, max_new_tokens, callback, user, &generated);   (or \(name)_gen_step)
+         *   \(name)_gen_destroy(gen);
+        """)
          *   \(name)_destroy(model);
          *
          * No global mutable state: one model may be run from several threads at once, each with its
@@ -49,19 +65,23 @@ enum CHeader {
             h += " * NAME_create refuses a file with another one (status 6). */\n"
             h += "#define \(name.uppercased())_WEIGHTS_HASH 0x\(String(weightsHash, radix: 16, uppercase: true))ULL"
         }
-        h += "\n\n/* Dynamic dims, in the order of the `dims` array: */\n"
-        h += "#define \(name.uppercased())_NUM_DIMS \(graph.symbols.count)\n"
-        for (i, s) in graph.symbols.enumerated() { h += "/*   dims[\(i)] = \(commentText(s.name)), \(s.min) ... \(s.max) */\n" }
-        h += "\n/* Inputs, in the order of the `inputs` array (contiguous, row-major): */\n"
-        h += "#define \(name.uppercased())_NUM_INPUTS \(graph.inputNodes.count)\n"
-        for (i, node) in graph.inputNodes.enumerated() {
-            if case .input(let n) = node.op { h += "/*   inputs[\(i)] = \(commentText(n)): \(cType(node.type)) [\(shape(node.type))] */\n" }
-        }
-        h += "\n/* Outputs, in the order of the `outputs` array (caller-allocated, contiguous): */\n"
-        h += "#define \(name.uppercased())_NUM_OUTPUTS \(graph.outputs.count)\n"
-        for (i, o) in graph.outputs.enumerated() {
-            let t = graph.node(o.value)!.type
-            h += "/*   outputs[\(i)] = \(commentText(o.name)): \(cType(t)) [\(shape(t))] */\n"
+        for (prefix, graph) in entries {
+            let macro = prefix.uppercased()
+            if entries.count > 1 { h += "\n\n/* ---- \(prefix)_run ---- */" }
+            h += "\n\n/* Dynamic dims, in the order of the `dims` array: */\n"
+            h += "#define \(macro)_NUM_DIMS \(graph.symbols.count)\n"
+            for (i, s) in graph.symbols.enumerated() { h += "/*   dims[\(i)] = \(commentText(s.name)), \(s.min) ... \(s.max) */\n" }
+            h += "\n/* Inputs, in the order of the `inputs` array (contiguous, row-major): */\n"
+            h += "#define \(macro)_NUM_INPUTS \(graph.inputNodes.count)\n"
+            for (i, node) in graph.inputNodes.enumerated() {
+                if case .input(let n) = node.op { h += "/*   inputs[\(i)] = \(commentText(n)): \(cType(node.type)) [\(shape(node.type))] */\n" }
+            }
+            h += "\n/* Outputs, in the order of the `outputs` array (caller-allocated, contiguous): */\n"
+            h += "#define \(macro)_NUM_OUTPUTS \(graph.outputs.count)\n"
+            for (i, o) in graph.outputs.enumerated() {
+                let t = graph.node(o.value)!.type
+                h += "/*   outputs[\(i)] = \(commentText(o.name)): \(cType(t)) [\(shape(t))] */\n"
+            }
         }
         h += """
 
@@ -80,17 +100,27 @@ enum CHeader {
         /* Releases a model (NULL is ignored). */
         void \(name)_destroy(\(name)_model *model);
 
-        /* Bytes of workspace one call needs (64-byte aligned), the same for every dim value. */
-        size_t \(name)_workspace_size(void);
 
-        /* Elements of output `index` for these dims, or -1 for a bad index, NULL dims or a dim
-         * outside the bounds the model was compiled for. */
-        int64_t \(name)_output_elements(int index, const int64_t *dims);
+        """
+        for (prefix, _) in entries {
+            h += """
 
-        /* Runs the model. Checks every pointer, every dim against its bounds and every index input
-         * (token id) against its table before producing outputs; returns a status code. */
-        int \(name)_run(const \(name)_model *model, const int64_t *dims, const void *const *inputs,
-                        void *const *outputs, void *workspace);
+            /* Bytes of workspace one call of \(prefix)_run needs (64-byte aligned), the same for every dim value. */
+            size_t \(prefix)_workspace_size(void);
+
+            /* Elements of output `index` of \(prefix)_run for these dims, or -1 for a bad index, NULL dims
+             * or a dim outside the bounds the model was compiled for. */
+            int64_t \(prefix)_output_elements(int index, const int64_t *dims);
+
+            /* Runs the model. Checks every pointer, every dim against its bounds and every index input
+             * (token id) against its table before producing outputs; returns a status code. */
+            int \(prefix)_run(const \(name)_model *model, const int64_t *dims, const void *const *inputs,
+                            void *const *outputs, void *workspace);
+
+            """
+        }
+        if let generation { h += GenerationAPI.header(name: name, layout: generation) }
+        h += """
 
         /* A readable message for a status code. */
         const char *\(name)_error_message(int code);

@@ -10,11 +10,16 @@ final class GraphLowering {
     let graph: Graph
     let ir: IRBuilder
     let name: String
+    /// The prefix of the pool functions (`ThreadPoolIR`) the kernel uses.
+    let poolPrefix: String
 
-    init(graph: Graph, ir: IRBuilder, name: String) {
+    /// Lowers `graph` as `NAME_kernel`; `poolPrefix` names a pool shared with other kernels of the
+    /// same module (default: the kernel's own, `NAME_kernel`).
+    init(graph: Graph, ir: IRBuilder, name: String, poolPrefix: String? = nil) {
         self.graph = graph
         self.ir = ir
         self.name = name + "_kernel"
+        self.poolPrefix = poolPrefix ?? name + "_kernel"
     }
 
     /// Emits the run function.
@@ -33,7 +38,7 @@ final class GraphLowering {
         ir.position(at: entryBlock)
         let callerScratch = ir.gep(ir.i8, LLVMGetParam(function, 4)!, ir.int(1))
         ir.position(at: body)
-        let cx = LoweringContext(graph: graph, ir: ir, kernelName: name, workspace: LLVMGetParam(function, 4)!,
+        let cx = LoweringContext(graph: graph, ir: ir, kernelName: name, poolPrefix: poolPrefix, workspace: LLVMGetParam(function, 4)!,
                                  constants: LLVMGetParam(function, 3)!, pool: LLVMGetParam(function, 5)!,
                                  callerScratch: callerScratch, errorBlock: errorBlock)
         guard cx.plan.fitsInMemory else {
@@ -74,7 +79,7 @@ final class GraphLowering {
         // Allocas live in the entry block, which then jumps to the body.
         ir.position(at: entryBlock)
         ir.br(body)
-        _ = ThreadPoolIR.parallelFunction(ir, prefix: name)   // the pool exists even with no parallel loop
+        _ = ThreadPoolIR.parallelFunction(ir, prefix: poolPrefix)   // the pool exists even with no parallel loop
         if let mismatch = cx.planMismatches.first {
             throw CodegenError("internal: the memory plan and the kernels disagree: \(mismatch)")
         }

@@ -8,23 +8,36 @@ enum ModuleBuilder {
     static func build(_ graph: Graph, name: String, options: CompileOptions, context: LLVMContextRef,
                       times: inout CompileTimes,
                       extras: ((IRBuilder, RunSignature) -> Void)? = nil) throws -> (LLVMModuleRef, RunSignature) {
+        let (module, signatures) = try build([(graph, name)], module: name, poolPrefix: nil, options: options, context: context,
+                                             times: &times, extras: extras.map { body in { ir, s in body(ir, s[0]) } })
+        return (module, signatures[0])
+    }
+
+    /// One optimized module holding a kernel per graph (`NAME_kernel` for each `(graph, NAME)`), all
+    /// calling one thread pool (`poolPrefix`, default each kernel its own); `extras` adds functions
+    /// (the C API) before optimization.
+    static func build(_ kernels: [(graph: Graph, name: String)], module name: String, poolPrefix: String?, options: CompileOptions,
+                      context: LLVMContextRef, times: inout CompileTimes,
+                      extras: ((IRBuilder, [RunSignature]) throws -> Void)? = nil) throws -> (LLVMModuleRef, [RunSignature]) {
         let machine = try TargetMachine(options.target)
         let module = LLVMModuleCreateWithNameInContext(name, context)!
         do {
             let ir = IRBuilder(context: context, module: module)
-            let signature = try times.measure("IR emission") {
-                // The one kernel of attention is codegen's fused_attention: a graph that skipped the pass
-                // pipeline still has primitive attention ops, spelled here as the ops they stand for.
-                let graph = try graph.decomposingAttention()
-                return try GraphLowering(graph: graph, ir: ir, name: name).lower()
+            let signatures = try times.measure("IR emission") {
+                try kernels.map { kernel in
+                    // The one kernel of attention is codegen's fused_attention: a graph that skipped the pass
+                    // pipeline still has primitive attention ops, spelled here as the ops they stand for.
+                    let graph = try kernel.graph.decomposingAttention()
+                    return try GraphLowering(graph: graph, ir: ir, name: kernel.name, poolPrefix: poolPrefix).lower()
+                }
             }
-            extras?(ir, signature)  // times itself
+            try extras?(ir, signatures)  // times itself
             times.measure("IR emission") {
                 machine.configure(module)
                 machine.annotate(module)
             }
             try times.measure("LLVM optimization") { try machine.optimize(module, level: options.optimizationLevel) }
-            return (module, signature)
+            return (module, signatures)
         } catch {
             LLVMDisposeModule(module)
             throw error

@@ -41,70 +41,10 @@ public final class CompiledGenerator {
     public init(model: some CausalLanguageModel, maxBatch: Int = 1, maxLength: Int? = nil, level: Int = 2,
                 options: CompileOptions = CompileOptions()) throws {
         let maxLength = maxLength ?? model.maxPositions
-        guard maxBatch >= 1 else { throw ExportError("CompiledGenerator: maxBatch must be at least 1, got \(maxBatch)") }
-        guard maxLength >= 4, maxLength <= model.maxPositions else {
-            throw ExportError("CompiledGenerator: maxLength must be in 4...\(model.maxPositions) (the model's positions), got \(maxLength)")
-        }
-        model.eval()
+        let graphs = try GenerationGraphs(model: model, maxBatch: maxBatch, maxLength: maxLength)
+        prefillGraph = graphs.prefill
+        decodeGraph = graphs.decode
         let layers = model.layerCount
-        let constants = Dictionary(model.namedParameters() + model.namedBuffers(), uniquingKeysWith: { a, _ in a })
-        func presents(_ cache: DynamicKVCache) -> [(name: String, tensor: Tensor)] {
-            (0..<layers).flatMap { l in [("present.\(l).key", cache.keys[l]!), ("present.\(l).value", cache.values[l]!)] }
-        }
-        // A batch bound of 1 keeps the batch a static dim of 1, as `tcompile export --max-batch 1` does.
-        func batchDim(_ input: String) -> [DynamicDim] {
-            maxBatch > 1 ? [DynamicDim(input: input, dim: 0, symbol: "batch", max: maxBatch)] : []
-        }
-        let exampleBatch = min(2, maxBatch)
-
-        // Prefill: whole rows in, last-position logits and the filled cache out.
-        let prefillBody: ([String: Tensor]) -> [(name: String, tensor: Tensor)] = { x in
-            withNoGrad {
-                let cache = DynamicKVCache(layers: layers)
-                let logits = model.forward(DecoderInputs(inputIds: x["input_ids"]!, attentionMask: x["attention_mask"]!,
-                                                         positionIds: x["position_ids"]!),
-                                           cache: cache, labels: nil, logitsToKeep: 1).logits
-                return [("logits", logits)] + presents(cache)
-            }
-        }
-        let seq = min(5, maxLength - 1)
-        let prefillExample: [(name: String, tensor: Tensor)] = [
-            ("input_ids", Tensor.ones([exampleBatch, seq], dtype: .int64)),
-            ("attention_mask", Tensor.ones([exampleBatch, seq], dtype: .int64)),
-            ("position_ids", Tensor(Array((0..<exampleBatch).map { _ in Array(0..<seq) }.joined()), shape: [exampleBatch, seq])),
-        ]
-        let prefillDims = ["input_ids", "attention_mask", "position_ids"].flatMap { name in
-            batchDim(name) + [DynamicDim(input: name, dim: 1, symbol: "seq", max: maxLength)]
-        }
-        prefillGraph = try Tracer.trace(inputs: prefillExample, dynamicDims: prefillDims, constants: constants, prefillBody)
-
-        // Decode step: one token per row against `past` cached positions given as inputs.
-        let decodeBody: ([String: Tensor]) -> [(name: String, tensor: Tensor)] = { x in
-            withNoGrad {
-                let cache = DynamicKVCache(keys: (0..<layers).map { x["past.\($0).key"]! }, values: (0..<layers).map { x["past.\($0).value"]! })
-                let ids = x["input_ids"]!
-                let mask = Tensor.concat([x["past_attention_mask"]!, Tensor.ones([ids.size(0), 1], dtype: .int64)], dim: 1)
-                let logits = model.forward(DecoderInputs(inputIds: ids, attentionMask: mask, positionIds: x["position_ids"]!),
-                                           cache: cache, labels: nil, logitsToKeep: 1).logits
-                return [("logits", logits)] + presents(cache)
-            }
-        }
-        // The cache's per-layer shape [batch, heads, past, head_dim] comes from an eager prefill.
-        let filled = prefillBody(Dictionary(uniqueKeysWithValues: prefillExample.map { ($0.name, $0.tensor) }))
-        var decodeExample: [(name: String, tensor: Tensor)] = [
-            ("input_ids", Tensor.ones([exampleBatch, 1], dtype: .int64)),
-            ("past_attention_mask", Tensor.ones([exampleBatch, seq], dtype: .int64)),
-            ("position_ids", Tensor(Array(repeating: seq, count: exampleBatch), shape: [exampleBatch, 1])),
-        ]
-        var decodeDims = batchDim("input_ids") + batchDim("position_ids") + batchDim("past_attention_mask")
-            + [DynamicDim(input: "past_attention_mask", dim: 1, symbol: "past", max: maxLength - 1)]
-        for (name, tensor) in filled where name.hasPrefix("present.") {
-            let input = "past." + name.dropFirst("present.".count)
-            decodeExample.append((input, tensor))
-            decodeDims += batchDim(input) + [DynamicDim(input: input, dim: 2, symbol: "past", max: maxLength - 1)]
-        }
-        decodeGraph = try Tracer.trace(inputs: decodeExample, dynamicDims: decodeDims, constants: constants, decodeBody)
-
         prefill = try TCompile.compile(prefillGraph, name: "prefill", level: level, options: options)
         decode = try TCompile.compile(decodeGraph, name: "decode_step", level: level, options: options)
         self.maxBatch = maxBatch

@@ -54,7 +54,9 @@ public struct ModelManifest: Sendable, Equatable {
             guard !s.isEmpty else { throw root.error(at: key, "must be a non-empty string") }
             return s
         }
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        // Absolute first: a relative manifest path ("model.json") would otherwise lose the leading ".."
+        // of a checkpoint named relative to it ("../model" resolved to "./model").
+        let directory = URL(fileURLWithPath: path).absoluteURL.deletingLastPathComponent()
         let checkpoint = directory.appendingPathComponent(try nonEmpty("checkpoint")).standardized
         guard FileManager.default.fileExists(atPath: checkpoint.path + "/config.json") else {
             throw root.error(at: "checkpoint", "'\(checkpoint.path)' is not a checkpoint directory (no config.json)")

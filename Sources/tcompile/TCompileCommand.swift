@@ -199,6 +199,12 @@ struct Compile: ParsableCommand {
     @Flag(help: "Generate baseline x86-64 code (runs on any x86-64) instead of code for this CPU.")
     var portable = false
 
+    @Flag(help: "Write a library that generates text (prefill and decode-step kernels, a KV cache per state, sampling, stop tokens, streaming; NAME_gen_* in docs/c-abi.md) from a text-generation checkpoint directory or a tcompile.model/2 manifest naming one (its dynamic_dims.seq.max bounds prompt + new tokens).")
+    var generate = false
+
+    @Option(help: "With --generate on a checkpoint directory: the bound on prompt + new tokens (default: the checkpoint's positions).")
+    var maxSeq: Int?
+
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
 
@@ -217,6 +223,7 @@ struct Compile: ParsableCommand {
         try reportingErrors {
             func print(_ line: String) { if !quiet { Swift.print(line) } }
             let start = DispatchTime.now()
+            if generate { return try writeGenerator(start: start, print: print) }
             var loaded = try options.load()
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
@@ -261,6 +268,56 @@ struct Compile: ParsableCommand {
             print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
             loaded.reportTimes()
         }
+    }
+}
+
+extension Compile {
+    /// `--generate`: traces the manifest's causal language model into prefill and decode-step graphs
+    /// and writes the generating library (`GeneratorLibrary`).
+    func writeGenerator(start: DispatchTime, print: (String) -> Void) throws {
+        guard dumpAfter == nil else { throw CLIError("--dump-after is not available with --generate") }
+        var isCheckpoint: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.model, isDirectory: &isCheckpoint) else { throw CLIError("\(options.model): no such file") }
+        if !isCheckpoint.boolValue, maxSeq != nil {
+            throw CLIError("--max-seq: a manifest states its bound in dynamic_dims.seq.max; --max-seq is for a checkpoint directory")
+        }
+        var times = CompileTimes()
+        let source = try times.measure("loading") {
+            isCheckpoint.boolValue ? try GeneratorLibrary.load(checkpoint: URL(fileURLWithPath: options.model), maxLength: maxSeq)
+                : try GeneratorLibrary.load(manifest: options.model)
+        }
+        let threads = options.threads ?? source.threads
+        let libraryName = name ?? CIdentifier.make(from: source.name)
+        let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
+        var kinds: EmitKinds = []
+        for kind in emit.split(separator: ",") {
+            switch kind {
+            case "obj": kinds.insert(.object)
+            case "ll": kinds.insert(.llvmIR)
+            case "asm": kinds.insert(.assembly)
+            case "ir": kinds.insert(.graph)
+            default: kinds.insert(.dot)
+            }
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CLIError("-o \(output): is a file, not a directory")
+        }
+        var inputs = InputFiles.model(options.model)
+        if isCheckpoint.boolValue { inputs.add(directory: options.model) }
+        try inputs.check(outputs: AOTCompiler.outputFiles(
+            name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: kinds))
+        print("compiling \(source.name) for generation: prompt + new tokens ≤ \(source.maxLength), one sequence per state")
+        let target: HostTarget = portable ? .portable() : .host()
+        try createDirectory(outputDirectory)
+        let result = try GeneratorLibrary.write(model: source.model, name: libraryName, maxLength: source.maxLength, to: outputDirectory,
+                                                level: optimization, options: CompileOptions(target: target, threads: threads),
+                                                embedWeights: embedWeights, emit: kinds)
+        print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
+        for file in result.files { print("  wrote \(file)") }
+        times.append(result.times)
+        print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
+        if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
     }
 }
 

@@ -14,6 +14,9 @@ final class LoweringContext {
     let scalars: ScalarSemantics
     /// The kernel function's symbol name (task and tile functions are named after it).
     let kernelName: String
+    /// The prefix of the thread pool functions the kernel's parallel loops call (`ThreadPoolIR`):
+    /// the kernel's own name, or one shared by every kernel of a multi-entry library.
+    let poolPrefix: String
     /// Each dynamic dim at its upper bound, for sizing buffers and scratch.
     let maxBindings: [String: Int]
     /// The runtime value of each dynamic dim.
@@ -63,8 +66,9 @@ final class LoweringContext {
         return task
     }
 
-    init(graph: Graph, ir: IRBuilder, kernelName: String, workspace: LLVMValueRef, constants: LLVMValueRef,
+    init(graph: Graph, ir: IRBuilder, kernelName: String, poolPrefix: String? = nil, workspace: LLVMValueRef, constants: LLVMValueRef,
          pool: LLVMValueRef, callerScratch: LLVMValueRef, errorBlock: LLVMBasicBlockRef) {
+        self.poolPrefix = poolPrefix ?? kernelName
         self.graph = graph
         self.ir = ir
         self.math = MathFunctions(ir: ir)

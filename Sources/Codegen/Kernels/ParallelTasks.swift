@@ -36,7 +36,7 @@ extension LoweringContext {
 
         ir.position(at: caller)
         let task = deduplicated(taskFunction)
-        let parallel = ThreadPoolIR.parallelFunction(ir, prefix: kernelName)
+        let parallel = ThreadPoolIR.parallelFunction(ir, prefix: poolPrefix)
         ir.call(parallel, ThreadPoolIR.parallelType(ir), [pool, task, context, count, callerScratch])
     }
 }
