@@ -13,7 +13,7 @@ struct TCompileCommand: ParsableCommand {
         commandName: "tcompile",
         abstract: "An ahead-of-time graph compiler for Transformer models.",
         discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI. `tcompile --version` prints the versions of TCompile, LLVM and OpenBLAS and the CPU code is generated for.",
-        subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self, Tokenize.self, Families.self],
+        subcommands: [Compile.self, Export.self, Run.self, Generate.self, Inspect.self, Bench.self, Tokenize.self, Families.self],
         defaultSubcommand: Compile.self)
 
     /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command. Every
