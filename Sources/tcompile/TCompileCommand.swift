@@ -577,8 +577,8 @@ struct Export: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let task, ModelTask(rawValue: task) == nil {
-            throw ValidationError("--task: unknown task '\(task)' (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", ")))")
+        if let task, EagerManifest.task(named: task) == nil {
+            throw ValidationError("--task: unknown task '\(task)' (\((ModelRegistry.tasks.map(\.rawValue) + EagerManifest.aliases.keys.sorted()).joined(separator: ", ")))")
         }
         if let name, !CIdentifier.isValid(name) {
             throw ValidationError("--name: '\(name)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)")
@@ -599,7 +599,14 @@ struct Export: ParsableCommand {
             var read = InputFiles()
             read.add(directory: directory.path)
             try read.check(outputs: [outputURL.path, GraphFile.weightsPath(for: outputURL.path)])
-            let (traced, model, graph) = try ModelExport.trace(directory: directory, task: task.flatMap(ModelTask.init(rawValue:)),
+            if let manifest = try EagerManifest.manifest(directory: directory, task: task.flatMap(EagerManifest.task(named:)), maxBatch: maxBatch,
+                                                         maxSeq: maxSeq, name: name, output: outputURL) {
+                try createDirectory(outputURL.deletingLastPathComponent().path)
+                try Data(manifest.utf8).write(to: outputURL, options: .atomic)
+                print("wrote \(outputURL.path): a manifest (tcompile.model/2) of this encoder-decoder, which runs eagerly: `tcompile generate` runs it; compiling it is refused until compiled seq2seq exists")
+                return
+            }
+            let (traced, model, graph) = try ModelExport.trace(directory: directory, task: task.flatMap(EagerManifest.task(named:)),
                                                                maxBatch: maxBatch, maxSeq: maxSeq)
             if task == nil { print("task: \(model.task.rawValue) (picked from config.json's architectures; --task chooses another)") }
             let name = self.name ?? traced
