@@ -116,13 +116,14 @@ struct Generate: ParsableCommand {
             if !eager && source.isSeq2Seq {
                 FileHandle.standardError.write(Data("tcompile: note: \(source.modelType) is an encoder-decoder: it runs eagerly (compiled seq2seq is not available yet)\n".utf8))
             }
-            let streaming = prompter != nil && prompts.count == 1 && config.numReturnSequences == 1 && !beams
-            var stream = streaming ? TokenStream(tokenizer: prompter!, prompt: source.isSeq2Seq ? [] : prompts[0]) : nil
-            let onTokens: ([Int]) -> Void = { tokens in stream?.append(tokens[0]) }
+            // Decoders stream one prompt's tokens as they are picked (the encoder-decoders' loop has no hook).
+            let streaming = prompter != nil && !source.isSeq2Seq && prompts.count == 1 && config.numReturnSequences == 1 && !beams
             let loadStart = DispatchTime.now()
             let generator = try source.generator(compiled: compiled, maxBatch: max(prompts.count, 1), threads: threadCount,
                                                  cache: noCache ? nil : CompileCache.standard)
             let setup = milliseconds(since: loadStart)
+            var stream = streaming ? TokenStream(tokenizer: prompter!, prompt: source.isSeq2Seq ? [] : prompts[0]) : nil
+            let onTokens: ([Int]) -> Void = { tokens in stream?.append(tokens[0]) }
             let start = DispatchTime.now()
             let generated = try generator(prompts, config, streaming ? onTokens : nil)
             let elapsed = milliseconds(since: start)

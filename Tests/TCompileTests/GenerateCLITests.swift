@@ -103,6 +103,25 @@ import Tokenizers
         }
     }
 
+    /// A decoder's traced export (tcompile.graph/1) generates from the checkpoint given beside it, and
+    /// only from the one it was exported from.
+    @Test func tracedExportWithItsCheckpoint() throws {
+        let dir = try Self.workspace("llama-genconfig", task: "text-generation", inputs: ["input_ids": "text_prompt"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let export = try CLITests.run(["export", dir + "/checkpoint", "--max-seq", "24", "--max-batch", "2", "-o", dir + "/traced/model.json"])
+        #expect(export.status == 0, "\(export.output)")
+        let flags = ["--max-new-tokens", "8", "--num-beams", "1", "--num-return-sequences", "1", "--eager"]
+        let missing = try CLITests.run(["generate", dir + "/traced/model.json", "--inputs", dir + "/in.safetensors"] + flags)
+        #expect(missing.status == 1 && missing.output.contains("--checkpoint DIR"), "\(missing.output)")
+        let run = try CLITests.run(["generate", dir + "/traced/model.json", "--checkpoint", dir + "/checkpoint", "--inputs", dir + "/in.safetensors",
+                                    "-o", dir + "/out.safetensors"] + flags)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(try Self.sequences(dir + "/out.safetensors").toIntArray() == Self.expected("llama-genconfig", "text_sequences").toIntArray())
+        let other = try CLITests.run(["generate", dir + "/traced/model.json", "--checkpoint", Self.fixtures.appendingPathComponent("llama-tied").path,
+                                      "--inputs", dir + "/in.safetensors"] + flags)
+        #expect(other.status == 1 && other.output.contains("was not exported from"), "\(other.output)")
+    }
+
     /// BART: `export --task summarization` writes a manifest that generate runs (config.json's legacy
     /// generation fields: 2 beams, max_length, min_length, forced BOS/EOS) to model.generate's
     /// sequences, and compiling it stays a clear error.
