@@ -17,6 +17,7 @@ matrix once. KV-cache reads (< 1 % here) are not counted.
 Writes Benchmarks/results/decode.json (+ results/raw/decode-*.jsonl) and the decode block of README.md.
 
   bench_decode.py --bin-dir DIR --python PY [--threads 2] [--quick] [--rounds N] [--models gpt2,smollm2,tinyllama]
+  (run-all.sh passes DECODE_MODELS as --models when set)
   --quick: one round, 32 new tokens instead of 128 (the prompt stays 128)
 """
 import argparse
@@ -276,6 +277,7 @@ def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
             "mode": "quick" if a.quick else "full", "rounds": rounds, "threads": a.threads, "seconds": seconds,
             "machine": {"cpu": cpu, "cores": os.cpu_count(), "load1": stats([r.get("load1") for r in rows])},
             "method": __doc__.split("\n\n")[1].replace("\n", " "), "workloads": workloads, "notes": prep["notes"],
+            "models_not_run": [m for m in MODELS if m not in a.models],
             "prepare": prep["prepare"], "errors": errors}
 
 

@@ -25,7 +25,7 @@
 #   --only     a comma-separated subset of the workloads, for development (e.g. distilbert_1x128,xlmr_1x128;
 #              `Benchmarks/bench_all.py --help` lists them); only what they need is built and prepared. It still
 #              rewrites the results and documents with that subset: restore them before committing.
-# Environment: THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
+# Environment: DECODE_MODELS (the decode workload's models, default gpt2,smollm2,tinyllama), THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
 #   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +72,9 @@ bin=$(swift build -c release --package-path Benchmarks --scratch-path "$scratch"
 if wants decode; then
     quick=()
     for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
-    "$python" Benchmarks/bench_decode.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}"
+    models=()
+    if [ -n "${DECODE_MODELS:-}" ]; then models=(--models "$DECODE_MODELS"); fi
+    "$python" Benchmarks/bench_decode.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}" "${models[@]}"
 fi
 [ "$only" = decode ] && exit 0
 # bench_all.py runs every other workload: decode is left out of its --only.
