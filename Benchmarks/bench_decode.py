@@ -5,8 +5,9 @@ small, SmolLM2-135M and TinyLlama-1.1B (Llama architecture). Ours (`CompiledGene
 Benchmarks/Sources/DecodeBench) against PyTorch eager `generate`, ONNX Runtime (prefill and decoder-with-past
 graphs from our own torch.onnx wrapper), CTranslate2 (float32, its converter) and llama.cpp
 (llama-cpp-python, f32 GGUF from its convert_hf_to_gguf.py) when those are installed, each in its own
-process, interleaved per round, with the machine's read bandwidth (Benchmarks/decode/stream_read.c) sampled
-before each model in the same run.
+process, interleaved per round, with the machine's read bandwidth (Benchmarks/decode/stream_read.c: two
+threads summing a 1 GiB buffer) sampled before each runtime in the same run; the best sample is the
+bandwidth (load from other work only ever lowers one).
 
 Decode reads every weight once per token, so it is bound by memory bandwidth: each runtime's decode rate is
 also reported as weight bytes read per token × tokens/s ÷ the measured bandwidth. Weight bytes per token are
@@ -19,6 +20,7 @@ Writes Benchmarks/results/decode.json (+ results/raw/decode-*.jsonl) and the dec
   bench_decode.py --bin-dir DIR --python PY [--threads 2] [--quick] [--rounds N] [--models gpt2,smollm2,tinyllama]
   (run-all.sh passes DECODE_MODELS as --models when set)
   --quick: one round, 32 new tokens instead of 128 (the prompt stays 128)
+  --from-raw results/raw/decode-*.jsonl: only aggregate and report an earlier run
 """
 import argparse
 import datetime
@@ -190,6 +192,7 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--rounds", type=int)
     p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--from-raw", help="only aggregate and report a raw decode-*.jsonl of an earlier run")
     a = p.parse_args()
     a.models = [m for m in a.models.split(",") if m]
     if unknown := [m for m in a.models if m not in MODELS]:
@@ -203,7 +206,18 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     os.makedirs(os.path.join(HERE, "results", "raw"), exist_ok=True)
     raw_path = os.path.join(HERE, "results", "raw", f"decode-{stamp}.jsonl")
+    if a.from_raw:
+        rows = [json.loads(l) for l in open(a.from_raw)]
+        a.models = [m for m in MODELS if any(r.get("workload") == m for r in rows)]
+        prep = {"notes": json.load(open(os.path.join(WORK, "prepare.json")))["notes"], "prepare": {}}
+        prep.update({m: {"weight_bytes_per_token": weight_bytes_per_token(os.path.join(WORK, m))} for m in a.models})
+        stamp = os.path.basename(a.from_raw).split("-", 1)[1].split(".")[0]
+        write(aggregate(rows, prep, a, max(r.get("round", 1) for r in rows), prompt, tokens, stamp,
+                        sum(r.get("wall_s", 0) for r in rows)))
+        return
     prep = prepare(a, peer_env)
+    with open(os.path.join(WORK, "prepare.json"), "w") as f:
+        json.dump(prep, f, indent=1)
     rows = []
     with open(raw_path, "w") as raw:
         for rnd in range(1, rounds + 1):
@@ -215,7 +229,12 @@ def main():
                 raw.write(json.dumps(bw, sort_keys=True) + "\n")
                 log(f"round {rnd} {model}: read bandwidth {bw.get('read_gb_per_s', float('nan')):.1f} GB/s (load {bw['load1']:.1f})")
                 order = info["available"] if rnd % 2 else info["available"][::-1]
-                for impl in order:
+                for i, impl in enumerate(order):
+                    if i:   # the bandwidth again before each runtime: load from other work only lowers a sample
+                        bw = run([prep["stream_read"], str(a.threads), "5"], ours_env)
+                        bw.update(round=rnd, workload=model, impl="stream_read")
+                        rows.append(bw)
+                        raw.write(json.dumps(bw, sort_keys=True) + "\n")
                     common = ["--prompt", str(prompt), "--tokens", str(tokens), "--reps", "1", "--threads", str(a.threads)]
                     if impl == "ours":
                         cmd, env = [os.path.join(a.bin_dir, "DecodeBench"), "--model", info["dir"]] + common, ours_env
@@ -234,20 +253,26 @@ def main():
                             f"  rss {row['max_rss_mb']:6.0f} MB  tokens {row.get('check_tokens')}")
                     else:
                         log(f"  ! {model} {impl}: exit {row['exit']}: {row.get('error')}")
-    result = aggregate(rows, prep, a, rounds, prompt, tokens, stamp, time.time() - started)
+    write(aggregate(rows, prep, a, rounds, prompt, tokens, stamp, time.time() - started))
+
+
+def write(result):
     with open(os.path.join(HERE, "results", "decode.json"), "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
     sys.path.insert(0, HERE)
     import report
     report.write_decode(result, os.path.join(ROOT, "README.md"))
-    log(f"wrote Benchmarks/results/decode.json and README.md's decode block in {time.time() - started:.0f} s")
+    log(f"wrote Benchmarks/results/decode.json and README.md's decode block ({result['seconds']:.0f} s of measurements)")
 
 
 def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
     ok = [r for r in rows if r.get("exit") == 0]
     workloads = {}
+    # The machine's read bandwidth is the best sample of the run (samples under load from other work are
+    # lower, never higher); every fraction is taken of it.
+    samples = stats([r.get("read_gb_per_s") for r in ok if r["impl"] == "stream_read"])
     for model in a.models:
-        bandwidth = stats([r.get("read_gb_per_s") for r in ok if r["workload"] == model and r["impl"] == "stream_read"])
+        bandwidth = samples and {**samples, "median": samples["max"], "best_of_run": True}
         per_token = prep[model]["weight_bytes_per_token"]
         w = {"model": MODELS[model], "prompt": prompt, "new_tokens": tokens, "batch": 1,
              "weight_bytes_per_token": per_token, "read_gb_per_s": bandwidth, "impls": {}}
