@@ -130,7 +130,7 @@ def llama_cpp_convert_script(python, env):
             return None, f"cannot fetch the llama-cpp-python {version} source distribution for its convert_hf_to_gguf.py"
         with tarfile.open(archives[0]) as archive:
             members = [m for m in archive.getmembers() if "/vendor/llama.cpp/convert_hf_to_gguf.py" in m.name
-                       or "/vendor/llama.cpp/gguf-py/" in m.name or "/vendor/llama.cpp/models/" in m.name]
+                       or "/vendor/llama.cpp/gguf-py/" in m.name or "/vendor/llama.cpp/conversion/" in m.name]
             archive.extractall(source, members=members, filter="data")
         script = glob.glob(os.path.join(source, "*", "vendor", "llama.cpp", "convert_hf_to_gguf.py"))
     return (script[0], None) if script else (None, "convert_hf_to_gguf.py is not in the source distribution")

@@ -490,8 +490,7 @@ def write_decode(result, readme_path):
                      f"{bw['median']:.1f} GB/s" if bw else "—"] + [cell(i) for i, _ in DECODE_IMPLS])
     notes = "; ".join(f"{k}: {v}" for k, v in sorted(result.get("notes", {}).items()))
     load = result["machine"].get("load1") or {}
-    block = (f"{begin}
-Greedy decoding, batch 1, prompt {next(iter(result['workloads'].values()))['prompt']} tokens then "
+    block = (f"{begin}\nGreedy decoding, batch 1, prompt {next(iter(result['workloads'].values()))['prompt']} tokens then "
              f"{next(iter(result['workloads'].values()))['new_tokens']} new tokens, {result['threads']} threads, float32, random weights; "
              f"{result['mode']} run of {result['date'][:10]} (load average {load.get('median', 0):.1f} from other work during it). "
              "Each cell: decode tokens/s (weight bytes read per token × tokens/s as a share of the read bandwidth measured in "

@@ -158,14 +158,41 @@ def prepare_gguf(a):
     import importlib.util
     script = os.path.abspath(a.convert_script)
     sys.path.insert(0, os.path.join(os.path.dirname(script), "gguf-py"))
+    sys.path.insert(0, os.path.dirname(script))   # its `conversion` package
     spec = importlib.util.spec_from_file_location("convert_hf_to_gguf", script)
     convert = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(convert)
     # The random checkpoint's WordLevel tokenizer has no pre-tokenizer hash the script knows.
-    base = getattr(convert, "TextModel", None) or getattr(convert, "Model")
-    base.get_vocab_base_pre = lambda self, tokenizer: "gpt-2"
+    import conversion.base as conversion_base   # where the model classes live in newer llama.cpp
+    for holder in (convert, conversion_base):
+        for name in ("TextModel", "Model"):
+            if hasattr(holder, name):
+                getattr(holder, name).get_vocab_base_pre = lambda self, tokenizer: "gpt-2"
+    # Its GPT-2 reader wants the legacy `n_ctx`, which transformers 5 no longer saves: a view of the
+    # checkpoint (links to its files) with n_ctx = n_positions in config.json.
+    import tempfile
+    view = tempfile.mkdtemp()
+    for name in os.listdir(a.model):
+        if name not in ("config.json", "tokenizer.json"):
+            os.symlink(os.path.abspath(os.path.join(a.model, name)), os.path.join(view, name))
+    # llama.cpp loads a GPT-2-style vocabulary only with BPE merges: the same ids as a BPE model whose
+    # tokens 3, 4, 5 (no special token's) are "a", "b" and their one merge "ab".
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    with open(os.path.join(a.model, "tokenizer.json")) as f:
+        size = len(json.load(f)["model"]["vocab"])
+    vocab = {f"t{i}": i for i in range(size) if i not in (3, 4, 5)}
+    vocab.update({"a": 3, "b": 4, "ab": 5})
+    bpe = Tokenizer(models.BPE(vocab, [("a", "b")], unk_token="t0"))
+    bpe.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    bpe.save(os.path.join(view, "tokenizer.json"))
+    with open(os.path.join(a.model, "config.json")) as f:
+        config = json.load(f)
+    if config.get("model_type") == "gpt2":
+        config.setdefault("n_ctx", config["n_positions"])
+    with open(os.path.join(view, "config.json"), "w") as f:
+        json.dump(config, f)
     start = time.perf_counter()
-    sys.argv = [script, a.model, "--outtype", "f32", "--outfile", a.out]
+    sys.argv = [script, view, "--outtype", "f32", "--outfile", a.out]
     convert.main()
     emit({"convert_ms": (time.perf_counter() - start) * 1e3})
 
@@ -229,11 +256,8 @@ def run(a):
         import ctranslate2
         fields["ctranslate2"] = ctranslate2.__version__
         generator = ctranslate2.Generator(a.artifact, device="cpu", compute_type="float32", intra_threads=a.threads, inter_threads=1)
-        start_tokens = [f"t{i}" for i in prompt] if config["model_type"] != "gpt2" else None
-        if start_tokens is None:
-            from transformers import AutoTokenizer
-            tok = AutoTokenizer.from_pretrained(a.model)
-            start_tokens = tok.convert_ids_to_tokens(prompt)
+        from transformers import AutoTokenizer
+        start_tokens = AutoTokenizer.from_pretrained(a.model).convert_ids_to_tokens(prompt)
 
         def generate(n):
             result = generator.generate_batch([start_tokens], max_length=n, min_length=n, sampling_topk=1,
