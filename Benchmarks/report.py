@@ -495,7 +495,7 @@ def write_decode(result, readme_path):
              f"{result['mode']} run of {result['date'][:10]} (load average {load.get('median', 0):.1f} from other work during it). "
              "Each cell: decode tokens/s (weight bytes read per token × tokens/s as a share of the read bandwidth measured in "
              "the same run), time of the prefill. From `Benchmarks/results/decode.json`."
-             + (f" Not measured: {notes}." if notes else "")
+             + (f" Notes: {notes}." if notes else "")
              + (f" Models not in this run: {', '.join(DECODE_MODELS.get(m, m) for m in result['models_not_run'])}."
                 if result.get("models_not_run") else "") + "\n\n"
              + table(["model", "weights read / token", "read bandwidth"] + [label for _, label in DECODE_IMPLS], rows) + end)

@@ -271,6 +271,7 @@ def run(a):
 
         def generate(n):
             tokens = []
+            llm.reset()   # else generate reuses the cached prompt (a common prefix) and skips the prefill
             for token in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
                 tokens.append(token)
                 if len(tokens) == n:
