@@ -41,6 +41,13 @@ let package = Package(
             dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
             path: "Sources/GPT2CompiledBench"
         ),
+        // The decode workload (prefill, then one token at a time) of any causal LM checkpoint through the
+        // compiled generator; run-all.sh compares it with PyTorch, ONNX Runtime, CTranslate2 and llama.cpp.
+        .executableTarget(
+            name: "DecodeBench",
+            dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
+            path: "Sources/DecodeBench"
+        ),
         // package-benchmark suite: `swift package benchmark --target TokenizerBenchmarks`.
         .executableTarget(
             name: "TokenizerBenchmarks",

@@ -465,6 +465,45 @@ def update_measured(result, readme_path, tensors_path=os.path.join(HERE, "result
         f.write(head + block + rest.split(end, 1)[1])
 
 
+DECODE_MODELS = {"gpt2": "GPT-2 small", "smollm2": "SmolLM2-135M sizes", "tinyllama": "TinyLlama-1.1B sizes"}
+DECODE_IMPLS = [("ours", "ours (CompiledGenerator)"), ("torch", "PyTorch eager"), ("ort", "ONNX Runtime"),
+                ("ct2", "CTranslate2 f32"), ("llamacpp", "llama.cpp f32")]
+
+
+def write_decode(result, readme_path):
+    """Replaces the block between the decode markers in README.md with this run's decode table (from
+    results/decode.json): decode tokens/s and the fraction of the measured read bandwidth, prefill time."""
+    begin, end = "<!-- decode:begin -->", "<!-- decode:end -->"
+    text = open(readme_path).read()
+    if begin not in text or end not in text:
+        return
+    rows = []
+    for model, w in result["workloads"].items():
+        def cell(impl):
+            e = w["impls"].get(impl)
+            if not e:
+                return "—"
+            fraction = f" ({100 * e['fraction_of_bandwidth']:.0f} %)" if "fraction_of_bandwidth" in e else ""
+            return f"{e['decode_tokens_per_s']['median']:.1f}{fraction}, {e['prefill_ms']['median']:.0f} ms"
+        bw = w.get("read_gb_per_s")
+        rows.append([DECODE_MODELS.get(model, model), f"{w['weight_bytes_per_token'] / 1e6:.0f} MB",
+                     f"{bw['median']:.1f} GB/s" if bw else "—"] + [cell(i) for i, _ in DECODE_IMPLS])
+    notes = "; ".join(f"{k}: {v}" for k, v in sorted(result.get("notes", {}).items()))
+    load = result["machine"].get("load1") or {}
+    block = (f"{begin}\nGreedy decoding, batch 1, prompt {next(iter(result['workloads'].values()))['prompt']} tokens then "
+             f"{next(iter(result['workloads'].values()))['new_tokens']} new tokens, {result['threads']} threads, float32, random weights; "
+             f"{result['mode']} run of {result['date'][:10]} (load average {load.get('median', 0):.1f} from other work during it). "
+             "Each cell: decode tokens/s (weight bytes read per token × tokens/s as a share of the read bandwidth measured in "
+             "the same run), time of the prefill. From `Benchmarks/results/decode.json`."
+             + (f" Notes: {notes}." if notes else "")
+             + (f" Models not in this run: {', '.join(DECODE_MODELS.get(m, m) for m in result['models_not_run'])}."
+                if result.get("models_not_run") else "") + "\n\n"
+             + table(["model", "weights read / token", "read bandwidth"] + [label for _, label in DECODE_IMPLS], rows) + end)
+    head, rest = text.split(begin, 1)
+    with open(readme_path, "w") as f:
+        f.write(head + block + rest.split(end, 1)[1])
+
+
 if __name__ == "__main__":
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results", "all.json")
     write(json.load(open(path)), os.path.join(ROOT, "docs", "benchmarks.md"), os.path.join(ROOT, "docs", "benchmarks.png"))

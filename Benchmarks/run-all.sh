@@ -11,6 +11,10 @@
 # and the benchmark block of README.md.
 #
 # Usage: Benchmarks/run-all.sh [--quick] [--rounds N] [--skip-torch-compile] [--only WORKLOAD[,…]]
+#   decode     (a workload of --only) greedy decoding after a 128-token prompt on GPT-2 small, SmolLM2-135M and
+#              TinyLlama-1.1B sizes (random weights): ours (CompiledGenerator) vs PyTorch, ONNX Runtime,
+#              CTranslate2 and llama.cpp, with the machine's read bandwidth; Benchmarks/bench_decode.py, which
+#              writes Benchmarks/results/decode.json and README.md's decode block (--quick: 32 new tokens, not 128)
 #   --quick    one round, few repetitions, for development: 10-15 min on this 2-core machine while other
 #              builds ran (most of it is compilation: tracing for our JIT and CompiledGenerator, torch.compile),
 #              before the DistilBERT and XLM-R rows existed; those three rows alone took 9.4 min more under a load
@@ -21,7 +25,7 @@
 #   --only     a comma-separated subset of the workloads, for development (e.g. distilbert_1x128,xlmr_1x128;
 #              `Benchmarks/bench_all.py --help` lists them); only what they need is built and prepared. It still
 #              rewrites the results and documents with that subset: restore them before committing.
-# Environment: THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
+# Environment: DECODE_MODELS (the decode workload's models, default gpt2,smollm2,tinyllama), THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
 #   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +51,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 wants() { [ "$only" = all ] || [[ ",$only," == *",$1"* ]]; }
 products=(ModelBench tcompile)
+if wants decode; then products+=(DecodeBench); fi
 if wants training_step; then products+=(TrainingStep); fi
 if wants tokenizer_; then products+=(TokenizerThroughput); fi
 for product in "${products[@]}"; do
@@ -63,4 +68,22 @@ else
     echo "GPT2CompiledBench does not build here (CompiledGenerator not merged?): compiled GPT-2 column left empty; see $scratch/gpt2-compiled-build.log"
 fi
 bin=$(swift build -c release --package-path Benchmarks --scratch-path "$scratch" --show-bin-path)
-exec "$python" Benchmarks/bench_all.py --bin-dir "$bin" --threads "$threads" --python "$python" "${gpt2_compiled[@]}" "$@"
+# The decode workload (Benchmarks/bench_decode.py) writes its own results/decode.json and README block.
+if wants decode; then
+    quick=()
+    for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
+    models=()
+    if [ -n "${DECODE_MODELS:-}" ]; then models=(--models "$DECODE_MODELS"); fi
+    "$python" Benchmarks/bench_decode.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}" "${models[@]}"
+fi
+[ "$only" = decode ] && exit 0
+# bench_all.py runs every other workload: decode is left out of its --only.
+rest=()
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+        --only) rest+=(--only "$(echo ",${args[i + 1]:-}," | sed 's/,decode,/,/g; s/^,//; s/,$//')"); i=$((i + 1)) ;;
+        --only=*) rest+=(--only "$(echo ",${args[i]#--only=}," | sed 's/,decode,/,/g; s/^,//; s/,$//')") ;;
+        *) rest+=("${args[i]}") ;;
+    esac
+done
+exec "$python" Benchmarks/bench_all.py --bin-dir "$bin" --threads "$threads" --python "$python" "${gpt2_compiled[@]}" "${rest[@]}"

@@ -56,7 +56,9 @@ public final class CompiledGenerator {
 
     /// Continues each prompt with the compiled graphs; the same options, validation and results as
     /// the eager `generate` (`CausalLanguageModel.generate`), within `maxBatch` and `maxLength`.
-    public func generate(_ prompts: [[Int]], config: GenerationConfig = GenerationConfig()) throws -> [[Int]] {
+    /// `onTokens` gets each step's new token of every row as it is picked.
+    public func generate(_ prompts: [[Int]], config: GenerationConfig = GenerationConfig(),
+                         onTokens: (([Int]) -> Void)? = nil) throws -> [[Int]] {
         let loop = try DecodingLoop(prompts: prompts, config: config, vocabularySize: vocabularySize,
                                     maxPositions: maxLength, commonConfig: commonConfig, positionsName: "the compiled maxLength")
         guard config.numBeams == 1 else {
@@ -81,6 +83,6 @@ public final class CompiledGenerator {
             }
             cache = outputs
             return outputs["logits"]!
-        }
+        } onTokens: { onTokens?($0) }
     }
 }

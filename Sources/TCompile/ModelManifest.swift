@@ -38,11 +38,13 @@ public struct ModelManifest: Sendable, Equatable {
 
     /// Reads and validates a manifest; every error names the file and the field
     /// (`model.json: dynamic_dims.seq.max: must be an integer, got "many"`).
-    public static func read(path: String) throws -> ModelManifest {
-        do { return try parse(path: path) } catch let error as JSONError { throw ExportError(error.description) }
+    /// `eagerTasks` accepts tasks that run eagerly only (`tcompile generate` on a seq2seq manifest);
+    /// compiling refuses them.
+    public static func read(path: String, eagerTasks: Bool = false) throws -> ModelManifest {
+        do { return try parse(path: path, eagerTasks: eagerTasks) } catch let error as JSONError { throw ExportError(error.description) }
     }
 
-    private static func parse(path: String) throws -> ModelManifest {
+    private static func parse(path: String, eagerTasks: Bool) throws -> ModelManifest {
         let root = try JSONReader(contentsOf: path).object()
         if (try? root.optionalString("format")) == "tcompile.model/1" {
             throw root.error(at: "format", "\"tcompile.model/1\" is not read: write \"format\": \"\(format)\", name the Hugging Face task in \"task\" (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", "))) instead of \"head\", and \"model_type\" instead of \"architecture\" (optional)")
@@ -79,8 +81,8 @@ public struct ModelManifest: Sendable, Equatable {
         } else {
             task = try ModelRegistry.inferredTask(for: kind, file: checkpoint.path + "/config.json").task
         }
-        if try !family.entry(task).exportable {
-            throw root.error(at: "task", "'\(task.rawValue)' of \(family.modelType) runs eagerly only: seq2seq (encoder-decoder) export is not available yet")
+        if try !eagerTasks && !family.entry(task).exportable {
+            throw root.error(at: "task", "'\(task.rawValue)' of \(family.modelType) runs eagerly only: seq2seq (encoder-decoder) export is not available yet (tcompile generate --eager runs this manifest)")
         }
         let dims = try root.object(at: "dynamic_dims")
         try dims.rejectUnknownFields(["batch", "seq"])

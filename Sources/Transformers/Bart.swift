@@ -418,8 +418,8 @@ func seq2seqGenerate(_ sources: [[Int]], generation: GenerationConfig, vocabular
                      common: CommonConfig, start: Int?, decoderLayers: Int,
                      encode: (Tensor, Tensor) -> Tensor,
                      step: (Tensor, Tensor, Tensor, EncoderDecoderCache, Tensor) -> Tensor) throws(TransformersError) -> [[Int]] {
-    guard let start else {
-        throw .invalidInput(argument: "decoder_start_token_id", reason: "is not set in config.json; generation cannot start the decoder")
+    guard let start = generation.decoderStartTokenId ?? start else {
+        throw .invalidInput(argument: "decoder_start_token_id", reason: "is not set in config.json or generation_config.json; generation cannot start the decoder")
     }
     let (ids, mask) = try seq2seqSourceBatch(sources, vocabularySize: vocabularySize, maxPositions: maxPositions,
                                              positionsName: positionsName, pad: generation.padTokenId ?? common.padTokenId ?? 0)

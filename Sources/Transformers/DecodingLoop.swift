@@ -50,6 +50,7 @@ public struct DecodingLoop {
     public init(prompts: [[Int]], config: GenerationConfig, vocabularySize: Int, maxPositions: Int,
                 commonConfig: CommonConfig, positionsName: String = "n_positions") throws(TransformersError) {
         try config.validate()
+        let config = try config.resolved(promptWidth: prompts.map(\.count).max() ?? 0)
         let pad = config.padTokenId ?? commonConfig.padTokenId ?? config.eosTokenIds?.first ?? commonConfig.eosTokenIds?.first ?? 0
         for (i, prompt) in prompts.enumerated() {
             guard !prompt.isEmpty else { throw .invalidInput(argument: "prompts[\(i)]", reason: "is empty") }
@@ -81,7 +82,12 @@ public struct DecodingLoop {
     /// (i+1)·numBeams`). After each step `reorder` gets, for each row of the next step, the row of
     /// this step it continues, so the caller can reorder its KV cache; without `reorder`, beam search
     /// gives every step the whole sequences (`past` 0).
-    public func run<E: Error>(_ step: (DecodingStep) throws(E) -> Tensor, reorder: (([Int]) throws(E) -> Void)? = nil) throws(E) -> [[Int]] {
+    ///
+    /// `onTokens` (greedy and sampling only: beam search knows its winners at the end) gets each
+    /// step's new token of every row as it is picked (the pad id for rows already finished), so a
+    /// caller can stream text.
+    public func run<E: Error>(_ step: (DecodingStep) throws(E) -> Tensor, reorder: (([Int]) throws(E) -> Void)? = nil,
+                              onTokens: (([Int]) -> Void)? = nil) throws(E) -> [[Int]] {
         guard !prompts.isEmpty else { return [] }
         if config.numBeams > 1 { return try beamSearch(step, reorder: reorder) }
         let batch = prompts.count, width = prompts.map(\.count).max()!, pad = padTokenId
@@ -127,6 +133,7 @@ public struct DecodingLoop {
                     if eosTokenIds.contains(token) { finished[i] = true }
                 }
             }
+            onTokens?(tokens.map { $0[$0.count - 1] })
             if finished.allSatisfy({ $0 }) { break }
         }
         return generated

@@ -46,6 +46,16 @@ public struct GenerationConfig: Sendable, Equatable {
     public var forcedBosTokenId: Int? = nil
     /// The token forced as the last of `maxNewTokens` (`forced_eos_token_id`; several ids: all allowed).
     public var forcedEosTokenIds: [Int]? = nil
+    /// Total length of a row, prompt (as padded) included (`max_length`); when set it replaces
+    /// `maxNewTokens` by `maxLength − prompt width` (for encoder-decoders the prompt is the decoder
+    /// start token). Hugging Face lets `max_new_tokens` win when both are given: `setMaxNewTokens`
+    /// clears this.
+    public var maxLength: Int? = nil
+    /// Shortest total length before an EOS may be chosen (`min_length`, prompt included); used when
+    /// `minNewTokens` is 0, as `min_new_tokens` wins in Hugging Face.
+    public var minLength: Int? = nil
+    /// The first decoder token of an encoder-decoder (`decoder_start_token_id`; nil: config.json's).
+    public var decoderStartTokenId: Int? = nil
 
     public init(maxNewTokens: Int = 20, doSample: Bool = false, temperature: Float = 1, topK: Int = 50, topP: Float = 1,
                 seed: UInt64 = 0, eosTokenIds: [Int]? = nil, padTokenId: Int? = nil, useCache: Bool = true) {
@@ -63,7 +73,30 @@ public struct GenerationConfig: Sendable, Equatable {
     /// Greedy decoding of `maxNewTokens` tokens.
     public static func greedy(maxNewTokens: Int) -> GenerationConfig { GenerationConfig(maxNewTokens: maxNewTokens) }
 
-    func validate() throws(TransformersError) {
+    /// Sets `max_new_tokens` and drops a `max_length` (Hugging Face lets the former win).
+    public mutating func setMaxNewTokens(_ count: Int) {
+        maxNewTokens = count
+        maxLength = nil
+    }
+
+    /// This config with `maxLength` and `minLength` turned into new-token counts for prompts (as
+    /// padded, or the decoder start token) of `width` tokens, as `_prepare_generated_length` does.
+    public func resolved(promptWidth width: Int) throws(TransformersError) -> GenerationConfig {
+        var out = self
+        if let maxLength {
+            guard maxLength > width else {
+                throw .invalidInput(argument: "max_length", reason: "is \(maxLength), not above the prompt's \(width) tokens: nothing to generate (set max_new_tokens)")
+            }
+            out.maxNewTokens = maxLength - width
+        }
+        if let minLength, minNewTokens == 0 { out.minNewTokens = Swift.max(0, minLength - width) }
+        out.maxLength = nil
+        out.minLength = nil
+        return out
+    }
+
+    /// Checks every field's range (each error names the Hugging Face keyword).
+    public func validate() throws(TransformersError) {
         guard maxNewTokens >= 0 else { throw .invalidInput(argument: "max_new_tokens", reason: "must not be negative, got \(maxNewTokens)") }
         guard temperature > 0 else { throw .invalidInput(argument: "temperature", reason: "must be positive, got \(temperature)") }
         guard topK >= 0 else { throw .invalidInput(argument: "top_k", reason: "must not be negative, got \(topK)") }
@@ -85,6 +118,8 @@ public struct GenerationConfig: Sendable, Equatable {
             throw .invalidInput(argument: "bad_words_ids[\(i)]", reason: "is empty")
         }
         if let ids = forcedEosTokenIds, ids.isEmpty { throw .invalidInput(argument: "forced_eos_token_id", reason: "is an empty list") }
+        if let maxLength, maxLength < 1 { throw .invalidInput(argument: "max_length", reason: "must be positive, got \(maxLength)") }
+        if let minLength, minLength < 0 { throw .invalidInput(argument: "min_length", reason: "must not be negative, got \(minLength)") }
     }
 }
 
@@ -108,7 +143,10 @@ extension CausalLanguageModel {
     /// ```swift
     /// let tokens = try gpt2.generate([[464, 3290]], config: .greedy(maxNewTokens: 16))
     /// ```
-    public func generate(_ prompts: [[Int]], config generation: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
+    ///
+    /// `onTokens` gets each step's new token of every row as it is picked (greedy and sampling).
+    public func generate(_ prompts: [[Int]], config generation: GenerationConfig = GenerationConfig(),
+                         onTokens: (([Int]) -> Void)? = nil) throws(TransformersError) -> [[Int]] {
         let loop = try DecodingLoop(prompts: prompts, config: generation, vocabularySize: vocabularySize,
                                     maxPositions: maxPositions, commonConfig: commonConfig)
         return withNoGrad {
@@ -117,7 +155,7 @@ extension CausalLanguageModel {
                 forward(DecoderInputs(inputIds: step.inputIds, attentionMask: step.hasPadding ? step.attentionMask : nil,
                                       positionIds: step.positionIds),
                         cache: cache, labels: nil, logitsToKeep: 1).logits
-            }, reorder: cache.map { cache in { rows in cache.selectBatch(Tensor(rows, shape: [rows.count])) } })
+            }, reorder: cache.map { cache in { rows in cache.selectBatch(Tensor(rows, shape: [rows.count])) } }, onTokens: onTokens)
         }
     }
 }

@@ -13,7 +13,7 @@ struct TCompileCommand: ParsableCommand {
         commandName: "tcompile",
         abstract: "An ahead-of-time graph compiler for Transformer models.",
         discussion: "`tcompile model.json -o out/` compiles a traced graph (tcompile.graph/1) into libNAME.a, NAME.h, NAME.weights and module.modulemap for C, Swift or any C FFI. `tcompile --version` prints the versions of TCompile, LLVM and OpenBLAS and the CPU code is generated for.",
-        subcommands: [Compile.self, Export.self, Run.self, Inspect.self, Bench.self, Tokenize.self, Families.self],
+        subcommands: [Compile.self, Export.self, Run.self, Generate.self, Inspect.self, Bench.self, Tokenize.self, Families.self],
         defaultSubcommand: Compile.self)
 
     /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command. Every
@@ -672,8 +672,8 @@ struct Export: ParsableCommand {
     var timeReport = false
 
     func validate() throws {
-        if let task, ModelTask(rawValue: task) == nil {
-            throw ValidationError("--task: unknown task '\(task)' (\(ModelRegistry.tasks.map(\.rawValue).joined(separator: ", ")))")
+        if let task, EagerManifest.task(named: task) == nil {
+            throw ValidationError("--task: unknown task '\(task)' (\((ModelRegistry.tasks.map(\.rawValue) + EagerManifest.aliases.keys.sorted()).joined(separator: ", ")))")
         }
         if let name, !CIdentifier.isValid(name) {
             throw ValidationError("--name: '\(name)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)")
@@ -694,9 +694,16 @@ struct Export: ParsableCommand {
             var read = InputFiles()
             read.add(directory: directory.path)
             try read.check(outputs: [outputURL.path, GraphFile.weightsPath(for: outputURL.path)])
+            if let manifest = try EagerManifest.manifest(directory: directory, task: task.flatMap(EagerManifest.task(named:)), maxBatch: maxBatch,
+                                                         maxSeq: maxSeq, name: name, output: outputURL) {
+                try createDirectory(outputURL.deletingLastPathComponent().path)
+                try Data(manifest.utf8).write(to: outputURL, options: .atomic)
+                print("wrote \(outputURL.path): a manifest (tcompile.model/2) of this encoder-decoder, which runs eagerly: `tcompile generate` runs it; compiling it is refused until compiled seq2seq exists")
+                return
+            }
             var times = CompileTimes()
             let model = try times.measure("loading the checkpoint") {
-                try ModelExport.load(directory: directory, task: task.flatMap(ModelTask.init(rawValue:)))
+                try ModelExport.load(directory: directory, task: task.flatMap(EagerManifest.task(named:)))
             }
             let graph = try times.measure("tracing") { try model.trace(maxBatch: maxBatch, maxSeq: maxSeq) }
             if task == nil { print("task: \(model.task.rawValue) (picked from config.json's architectures; --task chooses another)") }

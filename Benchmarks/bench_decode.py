@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""The decode workload of Benchmarks/run-all.sh: greedy generation, batch 1, a prompt of 128 tokens (prefill)
+then 128 new tokens one at a time (decode), 2 threads, on random-weight checkpoints at the sizes of GPT-2
+small, SmolLM2-135M and TinyLlama-1.1B (Llama architecture). Ours (`CompiledGenerator`, release build,
+Benchmarks/Sources/DecodeBench) against PyTorch eager `generate`, ONNX Runtime (prefill and decoder-with-past
+graphs from our own torch.onnx wrapper), CTranslate2 (float32, its converter) and llama.cpp
+(llama-cpp-python, f32 GGUF from its convert_hf_to_gguf.py) when those are installed, each in its own
+process, interleaved per round, with the machine's read bandwidth (Benchmarks/decode/stream_read.c: two
+threads summing a 1 GiB buffer) sampled before each runtime in the same run; the best sample is the
+bandwidth (load from other work only ever lowers one).
+
+Decode reads every weight once per token, so it is bound by memory bandwidth: each runtime's decode rate is
+also reported as weight bytes read per token × tokens/s ÷ the measured bandwidth. Weight bytes per token are
+the float32 parameters a step reads: all of them except the input-embedding table when the head has its own
+matrix (the embedding is then a one-row gather) and GPT-2's position table; a tied head reads the embedding
+matrix once. KV-cache reads (< 1 % here) are not counted.
+
+Writes Benchmarks/results/decode.json (+ results/raw/decode-*.jsonl) and the decode block of README.md.
+
+  bench_decode.py --bin-dir DIR --python PY [--threads 2] [--quick] [--rounds N] [--models gpt2,smollm2,tinyllama]
+  (run-all.sh passes DECODE_MODELS as --models when set)
+  --quick: one round, 32 new tokens instead of 128 (the prompt stays 128)
+  --from-raw results/raw/decode-*.jsonl: only aggregate and report an earlier run
+"""
+import argparse
+import datetime
+import glob
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(HERE, ".work", "decode")
+PEER = os.path.join(HERE, "peers", "decode_peer.py")
+MODELS = {
+    "gpt2": "GPT-2 small sizes (124M parameters, random weights)",
+    "smollm2": "Llama architecture at SmolLM2-135M's sizes (30 layers, hidden 576, GQA 9/3, tied head; random weights)",
+    "tinyllama": "Llama architecture at TinyLlama-1.1B's sizes (22 layers, hidden 2048, GQA 32/4; random weights)",
+}
+IMPLS = ["ours", "torch", "ort", "ct2", "llamacpp"]
+LABEL = {"ours": "ours (CompiledGenerator)", "torch": "PyTorch eager generate", "ort": "ONNX Runtime (decoder with past)",
+         "ct2": "CTranslate2 float32", "llamacpp": "llama.cpp f32 (llama-cpp-python)"}
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def run(cmd, env, timeout=3600):
+    """One process: its last JSON line, wall time, peak RSS (wait4), exit status and last error line."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.time()
+        process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.05)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    row = {"cmd": " ".join(cmd).replace(ROOT + os.sep, ""), "wall_s": time.time() - start, "max_rss_mb": usage.ru_maxrss / 1024,
+           "exit": os.waitstatus_to_exitcode(status), "load1": loadavg()}
+    lines = [l for l in stdout.splitlines() if l.startswith("{")]
+    if row["exit"] == 0 and lines:
+        row.update(json.loads(lines[-1]))
+    elif row["exit"] != 0:
+        row["error"] = ((stderr.strip() or stdout.strip()).splitlines() or ["(no output)"])[-1][-400:]
+    return row
+
+
+def weight_bytes_per_token(directory):
+    """Float32 bytes of the parameters one decode step reads (see the module doc)."""
+    with open(os.path.join(directory, "config.json")) as f:
+        config = json.load(f)
+    total, embedding, positions = 0, 0, 0
+    for path in glob.glob(os.path.join(directory, "*.safetensors")):
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(n))
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            elements = 1
+            for d in info["shape"]:
+                elements *= d
+            total += elements * 4
+            if name.endswith("embed_tokens.weight") or name.endswith("wte.weight"):
+                embedding = elements * 4
+            if name.endswith("wpe.weight"):
+                positions = elements * 4
+    tied = config.get("tie_word_embeddings", True)
+    return total - positions - (0 if tied else embedding)
+
+
+def llama_cpp_convert_script(python, env):
+    """convert_hf_to_gguf.py of the installed llama-cpp-python's own llama.cpp (its source distribution), or
+    (None, why)."""
+    probe = subprocess.run([python, "-c", "import llama_cpp; print(llama_cpp.__version__)"], capture_output=True, text=True, env=env)
+    if probe.returncode != 0:
+        return None, "llama-cpp-python is not installed (pip install llama-cpp-python builds llama.cpp from source)"
+    version = probe.stdout.strip()
+    source = os.path.join(WORK, f"llama-cpp-python-{version}")
+    script = glob.glob(os.path.join(source, "*", "vendor", "llama.cpp", "convert_hf_to_gguf.py"))
+    if not script:
+        os.makedirs(source, exist_ok=True)
+        got = subprocess.run([python, "-m", "pip", "download", f"llama-cpp-python=={version}", "--no-deps", "--no-binary", ":all:",
+                              "-d", source], capture_output=True, text=True, env=env)
+        archives = glob.glob(os.path.join(source, "*.tar.gz"))
+        if got.returncode != 0 or not archives:
+            return None, f"cannot fetch the llama-cpp-python {version} source distribution for its convert_hf_to_gguf.py"
+        with tarfile.open(archives[0]) as archive:
+            members = [m for m in archive.getmembers() if "/vendor/llama.cpp/convert_hf_to_gguf.py" in m.name
+                       or "/vendor/llama.cpp/gguf-py/" in m.name or "/vendor/llama.cpp/conversion/" in m.name]
+            archive.extractall(source, members=members, filter="data")
+        script = glob.glob(os.path.join(source, "*", "vendor", "llama.cpp", "convert_hf_to_gguf.py"))
+    return (script[0], None) if script else (None, "convert_hf_to_gguf.py is not in the source distribution")
+
+
+def prepare(a, env):
+    """Random checkpoints and every runtime's converted model, once (kept in Benchmarks/.work/decode)."""
+    os.makedirs(WORK, exist_ok=True)
+    prep = {"notes": {}, "prepare": {}}
+    stream = os.path.join(WORK, "stream_read")
+    subprocess.run(["cc", "-O3", "-march=native", "-pthread", os.path.join(HERE, "decode", "stream_read.c"), "-o", stream], check=True)
+    prep["stream_read"] = stream
+    have = {name: subprocess.run([a.python, "-c", f"import {module}"], capture_output=True, env=env).returncode == 0
+            for name, module in (("ort", "onnxruntime"), ("ct2", "ctranslate2"), ("llamacpp", "llama_cpp"))}
+    script, why = llama_cpp_convert_script(a.python, env) if have["llamacpp"] else (None, "llama-cpp-python is not installed")
+    if why:
+        prep["notes"]["llamacpp"] = why
+    for model in a.models:
+        directory = os.path.join(WORK, model)
+        steps = []
+        if not os.path.exists(os.path.join(directory, "config.json")):
+            steps.append(("checkpoint", [a.python, PEER, "random-checkpoint", "--arch", model, "--out", directory], None))
+        if have["ort"] and not os.path.exists(os.path.join(WORK, f"{model}-onnx", "decode", "model.onnx")):
+            steps.append(("ort", [a.python, PEER, "prepare-ort", "--model", directory, "--out", os.path.join(WORK, f"{model}-onnx"),
+                                  "--threads", str(a.threads)], None))
+        if have["ct2"] and not os.path.exists(os.path.join(WORK, f"{model}-ct2", "model.bin")):
+            steps.append(("ct2", [a.python, PEER, "prepare-ct2", "--model", directory, "--out", os.path.join(WORK, f"{model}-ct2")], None))
+        if script and not os.path.exists(os.path.join(WORK, f"{model}-f32.gguf")):
+            steps.append(("llamacpp", [a.python, PEER, "prepare-gguf", "--model", directory, "--out", os.path.join(WORK, f"{model}-f32.gguf"),
+                                       "--convert-script", script], None))
+        for name, cmd, _ in steps:
+            log(f"prepare: {model} {name}")
+            row = run(cmd, env)
+            prep["prepare"][f"{model} {name}"] = {k: row.get(k) for k in ("wall_s", "max_rss_mb", "exit", "error")}
+            if row["exit"] != 0:
+                log(f"  ! {model} {name}: {row.get('error')}")
+                if name == "checkpoint":
+                    sys.exit(f"bench_decode: cannot make the {model} checkpoint: {row.get('error')}")
+                prep["notes"][f"{name} {model}"] = f"preparation failed: {row.get('error')}"
+        prep[model] = {"dir": directory, "weight_bytes_per_token": weight_bytes_per_token(directory),
+                       "artifacts": {"ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
+                                     "llamacpp": os.path.join(WORK, f"{model}-f32.gguf")}}
+        prep[model]["available"] = ["ours", "torch"] + [i for i in ("ort", "ct2", "llamacpp")
+                                                        if have[i] and os.path.exists(prep[model]["artifacts"][i])
+                                                        and f"{i} {model}" not in prep["notes"]]
+    return prep
+
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)} if values else None
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin-dir", required=True)
+    p.add_argument("--python", default=sys.executable)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--rounds", type=int)
+    p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--from-raw", help="only aggregate and report a raw decode-*.jsonl of an earlier run")
+    a = p.parse_args()
+    a.models = [m for m in a.models.split(",") if m]
+    if unknown := [m for m in a.models if m not in MODELS]:
+        p.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(MODELS)})")
+    rounds = a.rounds or (1 if a.quick else 3)
+    prompt, tokens = 128, (32 if a.quick else 128)
+    ours_env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "COOPERLAKE"), OPENBLAS_NUM_THREADS=str(a.threads))
+    peer_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    peer_env.update(OMP_NUM_THREADS=str(a.threads), TOKENIZERS_PARALLELISM="false")
+    started = time.time()
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    os.makedirs(os.path.join(HERE, "results", "raw"), exist_ok=True)
+    raw_path = os.path.join(HERE, "results", "raw", f"decode-{stamp}.jsonl")
+    if a.from_raw:
+        rows = [json.loads(l) for l in open(a.from_raw)]
+        a.models = [m for m in MODELS if any(r.get("workload") == m for r in rows)]
+        prep = {"notes": json.load(open(os.path.join(WORK, "prepare.json")))["notes"], "prepare": {}}
+        prep.update({m: {"weight_bytes_per_token": weight_bytes_per_token(os.path.join(WORK, m))} for m in a.models})
+        stamp = os.path.basename(a.from_raw).split("-", 1)[1].split(".")[0]
+        write(aggregate(rows, prep, a, max(r.get("round", 1) for r in rows), prompt, tokens, stamp,
+                        sum(r.get("wall_s", 0) for r in rows)))
+        return
+    prep = prepare(a, peer_env)
+    with open(os.path.join(WORK, "prepare.json"), "w") as f:
+        json.dump(prep, f, indent=1)
+    rows = []
+    with open(raw_path, "w") as raw:
+        for rnd in range(1, rounds + 1):
+            for model in a.models:
+                info = prep[model]
+                bw = run([prep["stream_read"], str(a.threads), "5"], ours_env)
+                bw.update(round=rnd, workload=model, impl="stream_read")
+                rows.append(bw)
+                raw.write(json.dumps(bw, sort_keys=True) + "\n")
+                log(f"round {rnd} {model}: read bandwidth {bw.get('read_gb_per_s', float('nan')):.1f} GB/s (load {bw['load1']:.1f})")
+                order = info["available"] if rnd % 2 else info["available"][::-1]
+                for i, impl in enumerate(order):
+                    if i:   # the bandwidth again before each runtime: load from other work only lowers a sample
+                        bw = run([prep["stream_read"], str(a.threads), "5"], ours_env)
+                        bw.update(round=rnd, workload=model, impl="stream_read")
+                        rows.append(bw)
+                        raw.write(json.dumps(bw, sort_keys=True) + "\n")
+                    common = ["--prompt", str(prompt), "--tokens", str(tokens), "--reps", "1", "--threads", str(a.threads)]
+                    if impl == "ours":
+                        cmd, env = [os.path.join(a.bin_dir, "DecodeBench"), "--model", info["dir"]] + common, ours_env
+                    else:
+                        cmd = [a.python, PEER, "run", "--runtime", impl, "--model", info["dir"]] + common
+                        if impl != "torch":
+                            cmd += ["--artifact", info["artifacts"][impl]]
+                        env = peer_env
+                    row = run(cmd, env)
+                    row.update(round=rnd, workload=model, impl=impl)
+                    rows.append(row)
+                    raw.write(json.dumps(row, sort_keys=True) + "\n")
+                    raw.flush()
+                    if "decode_tokens_per_s" in row:
+                        log(f"  {model:9s} {impl:8s} prefill {row['prefill_ms']:8.1f} ms  decode {row['decode_tokens_per_s']:6.1f} tokens/s"
+                            f"  rss {row['max_rss_mb']:6.0f} MB  tokens {row.get('check_tokens')}")
+                    else:
+                        log(f"  ! {model} {impl}: exit {row['exit']}: {row.get('error')}")
+    write(aggregate(rows, prep, a, rounds, prompt, tokens, stamp, time.time() - started))
+
+
+def write(result):
+    with open(os.path.join(HERE, "results", "decode.json"), "w") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+    sys.path.insert(0, HERE)
+    import report
+    report.write_decode(result, os.path.join(ROOT, "README.md"))
+    log(f"wrote Benchmarks/results/decode.json and README.md's decode block ({result['seconds']:.0f} s of measurements)")
+
+
+def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
+    ok = [r for r in rows if r.get("exit") == 0]
+    workloads = {}
+    # The machine's read bandwidth is the best sample of the run (samples under load from other work are
+    # lower, never higher); every fraction is taken of it.
+    samples = stats([r.get("read_gb_per_s") for r in ok if r["impl"] == "stream_read"])
+    for model in a.models:
+        bandwidth = samples and {**samples, "median": samples["max"], "best_of_run": True}
+        per_token = prep[model]["weight_bytes_per_token"]
+        w = {"model": MODELS[model], "prompt": prompt, "new_tokens": tokens, "batch": 1,
+             "weight_bytes_per_token": per_token, "read_gb_per_s": bandwidth, "impls": {}}
+        for impl in IMPLS:
+            rs = [r for r in ok if r["workload"] == model and r["impl"] == impl and "decode_tokens_per_s" in r]
+            if not rs:
+                continue
+            rate = stats([r["decode_tokens_per_s"] for r in rs])
+            e = {"decode_tokens_per_s": rate, "prefill_ms": stats([r["prefill_ms"] for r in rs]),
+                 "prefill_tokens_per_s": prompt / (stats([r["prefill_ms"] for r in rs])["median"] / 1e3),
+                 "total_ms": stats([r["total_ms"] for r in rs]), "load_ms": stats([r.get("load_ms") for r in rs]),
+                 "compile_ms": stats([r.get("compile_ms") for r in rs]), "max_rss_mb": stats([r["max_rss_mb"] for r in rs]),
+                 "check_tokens": rs[0].get("check_tokens"), "processes": len(rs)}
+            for k in ("torch", "transformers", "onnxruntime", "ctranslate2", "llama_cpp_python"):
+                if k in rs[0]:
+                    e[k] = rs[0][k]
+            if bandwidth:
+                e["fraction_of_bandwidth"] = per_token * rate["median"] / (bandwidth["median"] * 1e9)
+            w["impls"][impl] = e
+        if "ours" in w["impls"]:
+            w["ours_vs"] = {impl: w["impls"]["ours"]["decode_tokens_per_s"]["median"] / e["decode_tokens_per_s"]["median"]
+                            for impl, e in w["impls"].items() if impl != "ours"}
+        workloads[model] = w
+    errors = [{"workload": r.get("workload"), "impl": r.get("impl"), "error": r.get("error")} for r in rows if r.get("exit") != 0]
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+    return {"date": datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).isoformat(timespec="seconds"),
+            "mode": "quick" if a.quick else "full", "rounds": rounds, "threads": a.threads, "seconds": seconds,
+            "machine": {"cpu": cpu, "cores": os.cpu_count(), "load1": stats([r.get("load1") for r in rows])},
+            "method": __doc__.split("\n\n")[1].replace("\n", " "), "workloads": workloads, "notes": prep["notes"],
+            "models_not_run": [m for m in MODELS if m not in a.models],
+            "prepare": prep["prepare"], "errors": errors}
+
+
+if __name__ == "__main__":
+    main()
