@@ -208,6 +208,21 @@ struct Compile: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
 
+    /// The extra artifacts `--emit` names (validated in `validate`).
+    var emitKinds: EmitKinds {
+        var kinds: EmitKinds = []
+        for kind in emit.split(separator: ",") {
+            switch kind {
+            case "obj": kinds.insert(.object)
+            case "ll": kinds.insert(.llvmIR)
+            case "asm": kinds.insert(.assembly)
+            case "ir": kinds.insert(.graph)
+            default: kinds.insert(.dot)
+            }
+        }
+        return kinds
+    }
+
     func validate() throws {
         guard (0...2).contains(optimization) else { throw ValidationError("-O takes 0, 1 or 2") }
         if let name, !CIdentifier.isValid(name) {
@@ -228,16 +243,7 @@ struct Compile: ParsableCommand {
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
-            var kinds: EmitKinds = []
-            for kind in emit.split(separator: ",") {
-                switch kind {
-                case "obj": kinds.insert(.object)
-                case "ll": kinds.insert(.llvmIR)
-                case "asm": kinds.insert(.assembly)
-                case "ir": kinds.insert(.graph)
-                default: kinds.insert(.dot)
-                }
-            }
+            let kinds = emitKinds
             // Refuse before writing anything: no output may land on an input (model.json, its
             // constants, the manifest's checkpoint), and -o must name a directory.
             var isDirectory: ObjCBool = false
@@ -289,16 +295,7 @@ extension Compile {
         let threads = options.threads ?? source.threads
         let libraryName = name ?? CIdentifier.make(from: source.name)
         let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
-        var kinds: EmitKinds = []
-        for kind in emit.split(separator: ",") {
-            switch kind {
-            case "obj": kinds.insert(.object)
-            case "ll": kinds.insert(.llvmIR)
-            case "asm": kinds.insert(.assembly)
-            case "ir": kinds.insert(.graph)
-            default: kinds.insert(.dot)
-            }
-        }
+        let kinds = emitKinds
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CLIError("-o \(output): is a file, not a directory")
