@@ -22,6 +22,10 @@
 #              Benchmarks/.work has none yet
 #   default    three rounds; run it on an otherwise idle machine (41 min here under a load average of ~6
 #              from other builds, before the CompiledGenerator column existed; quiet, expect about 20-25 min)
+#   compile    (a workload of --only) compile times: MiniLM-L6 and BERT-base export + AOT compile, the JIT's first
+#              result cold and cached, the GPT-2 generating library, a 20,000-op chain and a 3,000-input concat,
+#              against ONNX Runtime's session creation and OpenVINO's compile_model; Benchmarks/bench_compile.py,
+#              which writes Benchmarks/results/compile.json and docs/benchmarks.md's compile block
 #   --only     a comma-separated subset of the workloads, for development (e.g. distilbert_1x128,xlmr_1x128;
 #              `Benchmarks/bench_all.py --help` lists them); only what they need is built and prepared. It still
 #              rewrites the results and documents with that subset: restore them before committing.
@@ -76,13 +80,19 @@ if wants decode; then
     if [ -n "${DECODE_MODELS:-}" ]; then models=(--models "$DECODE_MODELS"); fi
     "$python" Benchmarks/bench_decode.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}" "${models[@]}"
 fi
-[ "$only" = decode ] && exit 0
-# bench_all.py runs every other workload: decode is left out of its --only.
+# The compile workload (Benchmarks/bench_compile.py) writes results/compile.json and docs/benchmarks.md's compile block.
+if wants compile; then
+    quick=()
+    for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
+    "$python" Benchmarks/bench_compile.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}"
+fi
+case ",$only," in ,decode,|,compile,|,decode,compile,|,compile,decode,) exit 0 ;; esac
+# bench_all.py runs every other workload: decode and compile are left out of its --only.
 rest=()
 for ((i = 0; i < ${#args[@]}; i++)); do
     case "${args[i]}" in
-        --only) rest+=(--only "$(echo ",${args[i + 1]:-}," | sed 's/,decode,/,/g; s/^,//; s/,$//')"); i=$((i + 1)) ;;
-        --only=*) rest+=(--only "$(echo ",${args[i]#--only=}," | sed 's/,decode,/,/g; s/^,//; s/,$//')") ;;
+        --only) rest+=(--only "$(echo ",${args[i + 1]:-}," | sed 's/,decode,/,/g; s/,compile,/,/g; s/^,//; s/,$//')"); i=$((i + 1)) ;;
+        --only=*) rest+=(--only "$(echo ",${args[i]#--only=}," | sed 's/,decode,/,/g; s/,compile,/,/g; s/^,//; s/,$//')") ;;
         *) rest+=("${args[i]}") ;;
     esac
 done

@@ -18,6 +18,7 @@ with ours and reads each process's peak RSS). Prints one JSON object on stdout.
   models_peer.py coldstart --model DIR --text TEXT [--classifier]
       import torch + transformers, load the model and tokenizer, tokenize, one forward: the cold start that
       the AOT C app is compared with (the caller times the whole process).
+  models_peer.py compile  --runtime ort|openvino --onnx-dir DIR --name NAME --threads T   (session creation / compile_model)
   models_peer.py random-checkpoint --arch bert-base|distilbert|xlm-roberta|gpt2 --out DIR
       a randomly initialized checkpoint (seed 0), so that ours and the peers load identical weights.
 
@@ -284,6 +285,28 @@ def encoder(a):
     emit(fields)
 
 
+def compile_time(a):
+    """The peers' compile step on an ONNX export, as the compile workload times it: ONNX Runtime's session
+    creation with every graph optimization on the plain export (its optimizer included), or OpenVINO's
+    read + compile_model for the CPU, f32."""
+    fields = {"impl": a.runtime, "threads": a.threads}
+    path = os.path.join(a.onnx_dir, a.name + ".onnx")
+    start = time.perf_counter()
+    if a.runtime == "ort":
+        import onnxruntime as ort
+        fields["onnxruntime"] = ort.__version__
+        ort.InferenceSession(path, ort_session_options(ort, a.threads), providers=["CPUExecutionProvider"])
+    elif a.runtime == "openvino":
+        import openvino as ov
+        fields["openvino"] = ov.__version__
+        ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY",
+                                              "INFERENCE_PRECISION_HINT": "f32"})
+    else:
+        sys.exit(f"unknown runtime {a.runtime}")
+    fields["compile_ms"] = (time.perf_counter() - start) * 1e3
+    emit(fields)
+
+
 def gpt2(a):
     if a.runtime == "ort":
         fields = {"impl": "ort", "threads": a.threads, "reps": a.reps, "tokens": a.tokens, "prompt": a.prompt}
@@ -356,7 +379,7 @@ def random_checkpoint(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["prepare", "prepare-gpt2", "encoder", "gpt2", "coldstart", "random-checkpoint"])
+    p.add_argument("command", choices=["prepare", "prepare-gpt2", "encoder", "gpt2", "coldstart", "random-checkpoint", "compile"])
     p.add_argument("--runtime", default="torch")
     p.add_argument("--model")
     p.add_argument("--onnx-dir")
@@ -375,7 +398,7 @@ def main():
     p.add_argument("--classifier", action="store_true")
     a = p.parse_args()
     {"prepare": prepare, "prepare-gpt2": prepare_gpt2, "encoder": encoder, "gpt2": gpt2, "coldstart": coldstart,
-     "random-checkpoint": random_checkpoint}[a.command](a)
+     "random-checkpoint": random_checkpoint, "compile": compile_time}[a.command](a)
 
 
 if __name__ == "__main__":
