@@ -66,6 +66,29 @@ def loadavg():
         return float(f.read().split()[0])
 
 
+def run_process(cmd, env, timeout, poll=0.01):
+    """Runs `cmd` from the repository's root; returns its wall time, rusage (peak RSS), exit status, stdout and
+    stderr. Killed after `timeout` seconds."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.time()
+        process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(poll)
+        wall = time.time() - start
+        out.seek(0)
+        err.seek(0)
+        return (wall, usage, os.waitstatus_to_exitcode(status), out.read().decode(errors="replace"),
+                err.read().decode(errors="replace"))
+
+
 class Runner:
     def __init__(self, args):
         self.args = args
@@ -83,29 +106,13 @@ class Runner:
     def run(self, tag, cmd, peer, timeout=900, parse=True, meta=None):
         """Runs one process; returns its last JSON line plus wall time, time to first result and peak RSS."""
         env = self.peer_env if peer else self.ours_env
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            start = time.time()
-            process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
-            deadline = start + timeout
-            while True:
-                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.time() > deadline:
-                    process.kill()
-                    pid, status, usage = os.wait4(process.pid, 0)
-                    break
-                time.sleep(0.01)
-            wall = time.time() - start
-            process.returncode = os.waitstatus_to_exitcode(status)
-            out.seek(0)
-            err.seek(0)
-            stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        start = time.time()
+        wall, usage, exit_code, stdout, stderr = run_process(cmd, env, timeout)
         row = {"tag": tag, "cmd": " ".join(shlex.quote(c) for c in cmd), "wall_s": wall,
-               "max_rss_mb": usage.ru_maxrss / 1024, "exit": process.returncode, "load1": loadavg()}
-        if process.returncode != 0:
+               "max_rss_mb": usage.ru_maxrss / 1024, "exit": exit_code, "load1": loadavg()}
+        if exit_code != 0:
             row["error"] = (stderr.strip().splitlines() or ["(no output)"])[-1][-300:]
-            log(f"  ! {tag}: exit {process.returncode}: {row['error']}")
+            log(f"  ! {tag}: exit {exit_code}: {row['error']}")
         elif parse:
             lines = [l for l in stdout.splitlines() if l.startswith("{")]
             if lines:

@@ -34,8 +34,10 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_all  # noqa: E402  (run_process)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -62,24 +64,9 @@ def loadavg():
 
 def run(cmd, env, timeout=3600):
     """One process: its last JSON line, wall time, peak RSS (wait4), exit status and last error line."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.time()
-        process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.time() > deadline:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.05)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    row = {"cmd": " ".join(cmd).replace(ROOT + os.sep, ""), "wall_s": time.time() - start, "max_rss_mb": usage.ru_maxrss / 1024,
-           "exit": os.waitstatus_to_exitcode(status), "load1": loadavg()}
+    wall, usage, exit_code, stdout, stderr = bench_all.run_process(cmd, env, timeout, poll=0.05)
+    row = {"cmd": " ".join(cmd).replace(ROOT + os.sep, ""), "wall_s": wall, "max_rss_mb": usage.ru_maxrss / 1024,
+           "exit": exit_code, "load1": loadavg()}
     lines = [l for l in stdout.splitlines() if l.startswith("{")]
     if row["exit"] == 0 and lines:
         row.update(json.loads(lines[-1]))
