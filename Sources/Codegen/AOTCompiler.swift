@@ -176,17 +176,17 @@ public enum AOTCompiler {
     /// as an earlier one stored once) and, per entry, the file index of each of its kernel's slots.
     static func sharedConstants(_ entries: [AOTEntry], _ signatures: [RunSignature]) -> (constants: [Tensor], slots: [[Int]]) {
         var constants: [Tensor] = []
-        var bytes: [Data] = []
         var byKey: [String: [Int]] = [:]
         var slots: [[Int]] = []
+        // The bytes are compared in place (a copy of every constant cost a fresh buffer of the model's size).
+        func start(_ t: Tensor) -> UnsafeRawPointer { UnsafeRawPointer(t.storage.base + t.offset * t.dtype.byteSize) }
         for (entry, signature) in zip(entries, signatures) {
             slots.append(signature.constants.map { slot in
                 let tensor = slot.data(in: entry.graph).contiguous()
-                let data = Data(bytes: tensor.storage.base + tensor.offset * tensor.dtype.byteSize, count: tensor.count * tensor.dtype.byteSize)
                 let key = "\(slot.name)|\(slot.packed)|\(tensor.dtype)|\(tensor.shape)"
-                if let existing = byKey[key]?.first(where: { bytes[$0] == data }) { return existing }
+                let size = tensor.count * tensor.dtype.byteSize
+                if let existing = byKey[key]?.first(where: { memcmp(start(constants[$0]), start(tensor), size) == 0 }) { return existing }
                 constants.append(tensor)
-                bytes.append(data)
                 byKey[key, default: []].append(constants.count - 1)
                 return constants.count - 1
             })

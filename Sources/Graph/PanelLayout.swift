@@ -41,16 +41,21 @@ public enum PanelLayout {
     public static func pack(_ matrix: Tensor) -> Tensor {
         precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.pack takes a [k, n] float matrix")
         let k = matrix.shape[0], n = matrix.shape[1], count = panels(n)
-        var packed = [Float](repeating: 0, count: count * k * width)
+        // Written straight into the tensor's storage (an array first cost a second buffer of the
+        // weights' size, and fresh memory is slow to fault in).
+        let total = count * k * width
+        let storage = Storage(uninitializedByteCount: total * 4)
+        let packed = storage.base.bindMemory(to: Float.self, capacity: total)
         let source = matrix.contiguous()
         let p = source.pointer(as: Float.self)
         for panel in 0..<count {
+            let columns = min(width, n - panel * width)
             for i in 0..<k {
-                for j in 0..<min(width, n - panel * width) {
-                    packed[(panel * k + i) * width + j] = p[i * n + panel * width + j]
-                }
+                let row = packed + (panel * k + i) * width
+                for j in 0..<columns { row[j] = p[i * n + panel * width + j] }
+                for j in columns..<width { row[j] = 0 }
             }
         }
-        return Tensor(packed, shape: [count, k, width])
+        return Tensor(storage: storage, shape: [count, k, width], dtype: .float32)
     }
 }
