@@ -55,7 +55,12 @@ public struct Interpreter {
         }
         var values: [ValueID: Tensor] = [:]
         let lastUse = Self.lastUses(graph)
-        for (index, node) in graph.nodes.enumerated() {
+        // Nodes no output depends on are not run, as the compiled model (after dead-code elimination)
+        // and other runtimes do not run them: an index error in dead code made the interpreter refuse
+        // a graph the compiled model ran (fuzz-graph).
+        var live = Set(graph.outputs.map(\.value))
+        for node in graph.nodes.reversed() where live.contains(node.id) { live.formUnion(node.inputs) }
+        for (index, node) in graph.nodes.enumerated() where live.contains(node.id) {
             let result: Tensor
             switch node.op {
             case .input(let name): result = inputs[name]!

@@ -117,6 +117,10 @@ func fuzzGraph(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         countOutcome("refused by load and verify")
         return 0
     }
+    // Reproducing a finding: TCOMPILE_FUZZ_DUMP=1 prints the mutant.
+    if ProcessInfo.processInfo.environment["TCOMPILE_FUZZ_DUMP"] != nil {
+        FileHandle.standardError.write(Data(TextFormat.print(graph).utf8))
+    }
     guard smallEnough(graph) else { countOutcome("verified, too large to run"); return 0 }
     let compiled: CompiledModel
     do {
