@@ -66,6 +66,11 @@ def loadavg():
         return float(f.read().split()[0])
 
 
+def cpu_name():
+    """The CPU's model name (/proc/cpuinfo), for the results files."""
+    return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+
+
 def run_process(cmd, env, timeout, poll=0.01):
     """Runs `cmd` from the repository's root; returns its wall time, rusage (peak RSS), exit status, stdout and
     stderr. Killed after `timeout` seconds."""
@@ -516,7 +521,7 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
         if "ours" in impls and "hf-tokenizers" in impls:
             w["ratios"]["ours/hf-tokenizers (throughput)"] = impls["ours"]["mb_per_s"]["median"] / impls["hf-tokenizers"]["mb_per_s"]["median"]
     errors = [{"tag": r["tag"], "workload": r.get("workload"), "impl": r.get("impl"), "error": r["error"]} for r in rows if "error" in r]
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+    cpu = cpu_name()
     flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
     return {
         "date": run_date(a),

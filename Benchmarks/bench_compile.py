@@ -32,7 +32,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_all  # noqa: E402  (the Runner, the models and their prepare step)
+import bench_all  # noqa: E402  (the Runner, the models, the CPU's name)
 
 HERE = bench_all.HERE
 ROOT = bench_all.ROOT
@@ -159,24 +159,13 @@ def main():
     loads = [row["load1"] for row in rows]
     result = {
         "date": datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).isoformat(timespec="seconds"),
-        "rounds": rounds, "threads": a.threads, "cpu": bench_all_cpu(), "machine": platform.machine(),
+        "rounds": rounds, "threads": a.threads, "cpu": bench_all.cpu_name(), "machine": platform.machine(),
         "load_average": {"min": min(loads, default=0), "max": max(loads, default=0)},
         "goals_s": GOALS, "median_s": summary, "raw": os.path.relpath(raw, HERE),
     }
     with open(os.path.join(HERE, "results", "compile.json"), "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
     update_docs(result)
-
-
-def bench_all_cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def update_docs(result):

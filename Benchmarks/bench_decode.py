@@ -28,7 +28,6 @@ import glob
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -284,7 +283,7 @@ def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
                             for impl, e in w["impls"].items() if impl != "ours"}
         workloads[model] = w
     errors = [{"workload": r.get("workload"), "impl": r.get("impl"), "error": r.get("error")} for r in rows if r.get("exit") != 0]
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+    cpu = bench_all.cpu_name()
     return {"date": datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).isoformat(timespec="seconds"),
             "mode": "quick" if a.quick else "full", "rounds": rounds, "threads": a.threads, "seconds": seconds,
             "machine": {"cpu": cpu, "cores": os.cpu_count(), "load1": stats([r.get("load1") for r in rows])},
