@@ -48,38 +48,21 @@ struct ElementwiseEmitter: KernelEmitter {
     }
 
     /// `out[i] = compute(inputs at i)` over the node's shape, with broadcasting; the loop is an
-    /// outlined function (`outlined`), shared by every elementwise node that compiles to the same loop.
-    /// `kind` names what `compute` does (see `outlined`).
+    /// outlined function (`outlinedLoops`), shared by every elementwise node that compiles to the same loop.
+    /// `kind` names what `compute` does (see `outlinedLoops`).
     func map(_ node: Graph.Node, _ inputs: [LoweredValue], kind: String, _ compute: ([LLVMValueRef]) -> LLVMValueRef) -> LoweredValue {
         let out = output(node)
         let types = node.inputs.map { context.type(of: $0) }
         let strides = zip(inputs, types).map { broadcastStrides($0, $1, to: node.type) }
-        // Everything the loop reads from the kernel: the output's and each input's base, offset,
-        // shape and (broadcast) strides.
-        func fields(_ v: LoweredValue, _ strides: [LLVMValueRef]) -> [LLVMValueRef] { [v.base, v.offset] + strides }
-        let values = out.shape + fields(out, out.strides) + zip(inputs, strides).flatMap { fields($0, $1) }
-        // Bases and offsets are always passed: only sizes and strides shape the loop.
-        var runtime = Set<Int>(), at = out.shape.count
-        for count in [out.strides.count] + strides.map(\.count) { runtime.formUnion([at, at + 1]); at += 2 + count }
-        context.outlined(kind: kind, capturing: values, runtime: runtime) { captured in
-            var next = captured.makeIterator()
-            func take(_ n: Int) -> [LLVMValueRef] { (0..<n).map { _ in next.next()! } }
-            func rebased(_ v: LoweredValue, strideCount: Int) -> (LoweredValue, [LLVMValueRef]) {
-                var v = v
-                v.base = next.next()!
-                v.offset = next.next()!
-                return (v, take(strideCount))
-            }
-            let shape = take(out.shape.count)
-            let (rebasedOut, outStrides) = rebased(out, strideCount: out.strides.count)
-            var o = rebasedOut
-            o.shape = shape
-            o.strides = outStrides
-            let xs = zip(inputs, strides).map { rebased($0, strideCount: $1.count) }
-            ir.loops(shape) { indices in
-                let loaded = xs.map { load($0.0, strides: $0.1, indices) }
-                ir.store(compute(loaded), address(o, indices))
-            }
+        // The inputs as the loop reads them: broadcast to the result's shape.
+        let operands = zip(inputs, strides).map { x, s -> LoweredValue in
+            var x = x
+            x.strides = s
+            return x
+        }
+        context.outlinedLoops(kind: kind, shape: out.shape, operands: [out] + operands) { indices, v in
+            let loaded = v.dropFirst().map { load($0, strides: $0.strides, indices) }
+            ir.store(compute(loaded), address(v[0], indices))
         }
         return out
     }

@@ -195,22 +195,9 @@ final class LoweringContext {
     /// Copies `source` (same shape) into `destination`, both strided, in an outlined loop (equal
     /// copies, such as the pieces of a concat of many equal inputs, share one function).
     func copy(_ source: LoweredValue, into destination: LoweredValue) {
-        let values = destination.shape + [source.base, source.offset] + source.strides
-            + [destination.base, destination.offset] + destination.strides
-        let rank = destination.shape.count, d = rank + 2 + source.strides.count
-        outlined(kind: "copy \(source.dtype) \(destination.dtype) rank \(rank)", capturing: values,
-                 runtime: [rank, rank + 1, d, d + 1]) { captured in
-            var from = source, to = destination
-            to.shape = Array(captured[0..<rank])
-            from.base = captured[rank]
-            from.offset = captured[rank + 1]
-            from.strides = Array(captured[(rank + 2)..<(rank + 2 + source.strides.count)])
-            to.base = captured[d]
-            to.offset = captured[d + 1]
-            to.strides = Array(captured[(d + 2)...])
-            ir.loops(to.shape) { indices in
-                ir.store(load(from, strides: from.strides, indices), address(to, indices))
-            }
+        outlinedLoops(kind: "copy \(source.dtype) \(destination.dtype) rank \(destination.shape.count)",
+                      shape: destination.shape, operands: [source, destination]) { indices, v in
+            ir.store(load(v[0], strides: v[0].strides, indices), address(v[1], indices))
         }
     }
 

@@ -14,7 +14,7 @@ extension LoweringContext {
     /// already emitted under the same key is called instead of emitting another. (Comparing the
     /// printed IR, as tasks are compared, costs a pass over the whole module per print: quadratic
     /// for a model with thousands of loops.)
-    func outlined(kind: String, capturing values: [LLVMValueRef], runtime: Set<Int> = [],
+    private func outlined(kind: String, capturing values: [LLVMValueRef], runtime: Set<Int> = [],
                   _ body: (_ captured: [LLVMValueRef]) -> Void) {
         let isPassed = values.indices.map { runtime.contains($0) || LLVMIsConstant(values[$0]) == 0 }
         let passed = values.indices.filter { isPassed[$0] }.map { values[$0] }
@@ -52,6 +52,33 @@ extension LoweringContext {
         ir.position(at: caller)
         loopsByKey[key] = function
         ir.call(function, functionType, passed)
+    }
+
+    /// `body(indices, operands)` in an outlined loop nest over `shape`. Each operand is given as the
+    /// loop reads it (its strides at the loop's rank, 0 where broadcast); its base and offset are passed
+    /// at run time, its strides and `shape` baked in when constant. `body` gets the operands as seen
+    /// inside the function (their `shape` is the loop's).
+    func outlinedLoops(kind: String, shape: [LLVMValueRef], operands: [LoweredValue],
+                       _ body: (_ indices: [LLVMValueRef], _ operands: [LoweredValue]) -> Void) {
+        var values = shape, runtime = Set<Int>()
+        for v in operands {
+            runtime.formUnion([values.count, values.count + 1])
+            values += [v.base, v.offset] + v.strides
+        }
+        outlined(kind: kind, capturing: values, runtime: runtime) { captured in
+            var next = captured.makeIterator()
+            func take(_ n: Int) -> [LLVMValueRef] { (0..<n).map { _ in next.next()! } }
+            let inner = take(shape.count)
+            let rebased = operands.map { v -> LoweredValue in
+                var v = v
+                v.base = next.next()!
+                v.offset = next.next()!
+                v.strides = take(v.strides.count)
+                v.shape = inner
+                return v
+            }
+            ir.loops(inner) { indices in body(indices, rebased) }
+        }
     }
 
     /// A baked-in constant's part of a loop's key: an integer's value, another constant's text.
