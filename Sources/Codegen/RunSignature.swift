@@ -41,4 +41,10 @@ public struct ConstantSlot: Sendable, Equatable {
         let value = graph.constants[name]!.contiguous()
         return packed ? PanelLayout.pack(value) : value
     }
+
+    /// The same bytes as `data(in:)`, produced in pieces (the weights file is streamed this way).
+    func bytes(in graph: Graph) -> ConstantBytes {
+        let value = graph.constants[name]!.contiguous()
+        return packed ? .panels(value) : .tensor(value)
+    }
 }

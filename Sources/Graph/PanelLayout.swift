@@ -47,15 +47,37 @@ public enum PanelLayout {
         let storage = Storage(uninitializedByteCount: total * 4)
         let packed = storage.base.bindMemory(to: Float.self, capacity: total)
         let source = matrix.contiguous()
-        let p = source.pointer(as: Float.self)
-        for panel in 0..<count {
-            let columns = min(width, n - panel * width)
-            for i in 0..<k {
-                let row = packed + (panel * k + i) * width
-                for j in 0..<columns { row[j] = p[i * n + panel * width + j] }
-                for j in columns..<width { row[j] = 0 }
-            }
-        }
+        for panel in 0..<count { fill(panel, of: source, into: packed + panel * k * width) }
         return Tensor(storage: storage, shape: [count, k, width], dtype: .float32)
+    }
+
+    /// The bytes `pack(matrix)` would hold, one panel at a time through one reused buffer (the weights
+    /// file is streamed this way, never holding the packed matrix whole).
+    public static func forEachPanel<E: Error>(of matrix: Tensor, _ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.forEachPanel takes a [k, n] float matrix")
+        let k = matrix.shape[0], n = matrix.shape[1]
+        let source = matrix.contiguous()
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k * width))
+        defer { buffer.deallocate() }
+        for panel in 0..<panels(n) {
+            fill(panel, of: source, into: buffer)
+            try body(UnsafeRawBufferPointer(start: buffer, count: k * width * 4))
+        }
+    }
+
+    /// Bytes of `matrix` (`[k, n]`) in panels.
+    public static func packedByteCount(_ shape: [Int]) -> Int { panels(shape[1]) * shape[0] * width * 4 }
+
+    /// Writes panel `panel` of the contiguous `[k, n]` `source` (`[k][width]`, zero padded) to `target`.
+    private static func fill(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<Float>) {
+        let k = source.shape[0], n = source.shape[1]
+        let p = source.pointer(as: Float.self)
+        let columns = min(width, n - panel * width)
+        for i in 0..<k {
+            let row = target + i * width
+            let from = p + i * n + panel * width
+            for j in 0..<columns { row[j] = from[j] }
+            for j in columns..<width { row[j] = 0 }
+        }
     }
 }

@@ -258,12 +258,7 @@ public func writeFileAtomically(_ data: Data, to path: String) throws(FileWriteE
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    do {
-        try data.write(to: temporary)
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw FileWriteError(path: path, reason: "cannot write: \(error.localizedDescription)")
-    }
+    do { try FileContent.bytes(data).write(to: temporary.path) } catch { throw FileWriteError(path: path, reason: error.reason) }
     guard rename(temporary.path, path) == 0 else {
         let reason = String(cString: strerror(errno))
         try? FileManager.default.removeItem(at: temporary)
@@ -280,18 +275,20 @@ public func writeFileAtomically(_ data: Data, to path: String) throws(FileWriteE
 /// microseconds but are not one atomic step: a reader between two of them can see new and old files
 /// side by side (which is why a library checks its weights' content hash).
 public func writeFilesAtomically(_ files: [(path: String, data: Data)]) throws(FileWriteError) {
+    try writeFilesAtomically(files.map { ($0.path, FileContent.bytes($0.data)) })
+}
+
+/// `writeFilesAtomically` for contents that may be streamed (`FileContent`).
+public func writeFilesAtomically(_ files: [(path: String, content: FileContent)]) throws(FileWriteError) {
     var staged: [(temporary: String, path: String)] = []
     func removeStaged() { for s in staged { unlink(s.temporary) } }
     for file in files {
         let url = URL(fileURLWithPath: file.path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        do {
-            try file.data.write(to: URL(fileURLWithPath: temporary))
-        } catch {
-            unlink(temporary)
+        do { try file.content.write(to: temporary) } catch {
             removeStaged()
-            throw FileWriteError(path: file.path, reason: "cannot write: \(error.localizedDescription)")
+            throw FileWriteError(path: file.path, reason: error.reason)
         }
         staged.append((temporary, file.path))
     }
@@ -317,9 +314,15 @@ public func writeFilesAtomically(_ files: [(path: String, data: Data)]) throws(F
 /// `writeFilesAtomically` on the files in place. Returns whether the directory was switched whole.
 @discardableResult
 public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to directory: String, owned: Set<String>) throws(FileWriteError) -> Bool {
+    try writeDirectoryAtomically(files.map { ($0.name, FileContent.bytes($0.data)) }, to: directory, owned: owned)
+}
+
+/// `writeDirectoryAtomically` for contents that may be streamed (`FileContent`).
+@discardableResult
+public func writeDirectoryAtomically(_ files: [(name: String, content: FileContent)], to directory: String, owned: Set<String>) throws(FileWriteError) -> Bool {
     let url = URL(fileURLWithPath: directory).standardizedFileURL
     let fallback = { () throws(FileWriteError) -> Bool in
-        try writeFilesAtomically(files.map { (url.appendingPathComponent($0.name).path, $0.data) })
+        try writeFilesAtomically(files.map { (url.appendingPathComponent($0.name).path, $0.content) })
         return false
     }
     var info = stat()
@@ -342,9 +345,9 @@ public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to d
     }
     func removeStaging(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
     for file in files {
-        do { try file.data.write(to: URL(fileURLWithPath: staging).appendingPathComponent(file.name)) } catch {
+        do { try file.content.write(to: URL(fileURLWithPath: staging).appendingPathComponent(file.name).path) } catch {
             removeStaging(staging)
-            throw FileWriteError(path: url.appendingPathComponent(file.name).path, reason: "cannot write: \(error.localizedDescription)")
+            throw FileWriteError(path: url.appendingPathComponent(file.name).path, reason: error.reason)
         }
     }
     if !exists {
