@@ -212,14 +212,38 @@ public enum SafeTensors {
     /// Writes `tensors` (sorted by name, 8-byte-aligned header) to `path`, atomically: the data goes
     /// to a temporary file first and is renamed into place, so a failure never leaves half a file.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
-        let file = try encode(tensors, metadata: metadata)
-        do { try writeFileAtomically(file, to: path) } catch {
+        let file = try content(tensors, metadata: metadata)
+        do { try writeFilesAtomically([(path: path, content: file)]) } catch {
             throw SafeTensorsError(path: path, tensor: nil, reason: error.reason)
         }
     }
 
     /// The bytes of a safetensors file holding `tensors` (as `write` writes them).
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        let (header, names) = try encodedHeader(tensors, metadata: metadata)
+        var file = header
+        for name in names {
+            let t = ElementwiseKernels.contiguous(tensors[name]!)
+            file.append(Data(bytes: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
+        }
+        return file
+    }
+
+    /// The bytes of `encode`, streamed tensor by tensor into the file (`FileSink`): a checkpoint of
+    /// hundreds of MB is never copied into one buffer first.
+    public static func content(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> FileContent {
+        let (header, names) = try encodedHeader(tensors, metadata: metadata)
+        return .stream { sink in
+            try header.withUnsafeBytes { raw in Result { () throws(FileWriteError) in try sink.write(raw) } }.get()
+            for name in names {
+                let t = ElementwiseKernels.contiguous(tensors[name]!)
+                try sink.write(UnsafeRawBufferPointer(start: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
+            }
+        }
+    }
+
+    /// The length prefix and JSON header for `tensors` (data in sorted name order), and that order.
+    private static func encodedHeader(_ tensors: [String: Tensor], metadata: [String: String]) throws -> (Data, [String]) {
         let names = tensors.keys.sorted()
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -234,14 +258,9 @@ public enum SafeTensors {
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
         var file = Data()
-        file.reserveCapacity(8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
-        for name in names {
-            let t = ElementwiseKernels.contiguous(tensors[name]!)
-            file.append(Data(bytes: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
-        }
-        return file
+        return (file, names)
     }
 }
 
