@@ -103,47 +103,48 @@ public enum AOTCompiler {
         _ = try CompileOptions.threadCount(options.threads)
         for e in entries { try Verifier.verify(e.graph) }
         let prefixes = entries.map { single ? name : "\(name)_\($0.name)" }
-        let context = LLVMContextCreate()!
-        defer { LLVMContextDispose(context) }
-        var weights: WeightsFile.Layout?
         var times = CompileTimes()
-        var extras = CompileTimes()
-        var symbols: [String] = []
-        var headerGeneration: GenerationAPI.Layout?
-        let kernels = zip(entries, prefixes).map { (graph: $0.graph, name: $1) }
-        let (module, signatures) = try ModuleBuilder.build(kernels, module: name, poolPrefix: "\(name)_kernel", options: options,
-                                                           context: context, times: &times) { ir, signatures in
-            let (constants, slots) = extras.measure("weight packing") { sharedConstants(entries, signatures) }
-            let layout = extras.measure("weight packing") { WeightsFile.Layout(constants) }
-            weights = layout
-            try extras.measure("IR emission") {
-                let capiEntries = entries.indices.map {
-                    CAPI.Entry(prefix: prefixes[$0], graph: entries[$0].graph, signature: signatures[$0], slots: slots[$0])
-                }
-                var api = CAPI(ir: ir, name: name, entries: capiEntries,
-                               constantBytes: constants.map(\.byteCount), defaultThreads: options.threads ?? CAPI.allCores)
-                api.weightsHeader = layout.header
-                api.emit(embedded: embedWeights ? layout.bytes() : nil)
-                symbols = api.symbols
-                if let generation {
-                    guard let p = entries.firstIndex(where: { $0.name == generation.prefill }),
-                          let d = entries.firstIndex(where: { $0.name == generation.decode }) else {
-                        throw CodegenError("generation needs the entries '\(generation.prefill)' and '\(generation.decode)'")
-                    }
-                    let gen = try GenerationAPI(api: api, prefill: p, decode: d, eosTokenIds: generation.eosTokenIds)
-                    gen.emit()
-                    symbols += gen.symbols
-                    headerGeneration = gen.layout
-                }
+        // The code object comes from the compile cache when it holds it (it depends on the graphs, not
+        // on the weights' values: `LibraryData`); LLVM IR and assembly output need the module itself.
+        let needsModule = emit.contains(.llvmIR) || emit.contains(.assembly)
+        let cacheKey = options.cache.map { _ in
+            times.measure("compile cache lookup") {
+                CompileCache.key(library: name, entries: entries, options: options, embedWeights: embedWeights, generation: generation)
             }
         }
-        defer { LLVMDisposeModule(module) }
-        times.append(extras)
-        let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
+        var code: CompileCache.Entry?
+        var constants: [ConstantBytes] = []
+        if let cache = options.cache, let cacheKey, !needsModule, let hit = times.measure("compile cache lookup", { cache.load(cacheKey) }),
+           hit.signatures.count == entries.count {
+            let shared = times.measure("weight packing") { sharedConstants(entries, hit.signatures) }
+            if shared.slots.flatMap({ $0 }) == hit.constantTable {
+                code = hit
+                constants = shared.constants
+            }
+        }
+        var moduleText: [UInt8]?, assembly: [UInt8]?
+        if code == nil {
+            let built = try compileCode(entries: entries, prefixes: prefixes, name: name, options: options, embedWeights: embedWeights,
+                                        generation: generation, times: &times) { module in
+                if emit.contains(.llvmIR) { moduleText = Array(ModuleBuilder.text(module).utf8) }
+                if emit.contains(.assembly) { assembly = try ModuleBuilder.emit(module, options: options, assembly: true) }
+            }
+            code = built.entry
+            constants = built.constants
+            if let cache = options.cache, let cacheKey {
+                times.measure("compile cache store") { cache.store(built.entry, key: cacheKey) }
+            }
+        }
+        guard let code else { throw CodegenError("no code was compiled") }
+        let signatures = code.signatures
+        let weights = times.measure("weight packing") { WeightsFile.Layout(constants) }
+        let data = try times.measure("machine code") {
+            try LibraryData.object(name: name, header: weights.header, embedded: embedWeights ? weights.bytes() : nil, options: options)
+        }
+        let object = code.object
         let writeStart = DispatchTime.now().uptimeNanoseconds
         // The whole set is written first and switched in only once every file is whole
         // (`writeDirectoryAtomically`): a failure while writing leaves the previous set untouched.
-        guard let weights else { throw CodegenError("the weights were not laid out") }
         var pending: [(name: String, content: FileContent)] = []
         func put(_ file: String, _ bytes: [UInt8]) throws { pending.append((file, .bytes(Data(bytes)))) }
         let parent = (URL(fileURLWithPath: directory).standardizedFileURL.deletingLastPathComponent().path)
@@ -151,15 +152,15 @@ public enum AOTCompiler {
             throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
         let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
-                                  weightsHash: WeightsFile.storedHash(weights.header), generation: headerGeneration)
-        try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: symbols))
+                                  weightsHash: WeightsFile.storedHash(weights.header), generation: code.generation)
+        try put("lib\(name).a", StaticArchive.make([("\(name).o", object, code.symbols), ("\(name)_data.o", data.object, data.symbols)]))
         try put("\(name).h", Array(header.utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         // Streamed into the file (`FileSink`): never held whole in memory.
         if !embedWeights { pending.append(("\(name).weights", .stream { sink in try weights.write(to: sink) })) }
         if emit.contains(.object) { try put("\(name).o", object) }
-        if emit.contains(.llvmIR) { try put("\(name).ll", Array(ModuleBuilder.text(module).utf8)) }
-        if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
+        if let moduleText { try put("\(name).ll", moduleText) }
+        if let assembly { try put("\(name).s", assembly) }
         if emit.contains(.graph) {
             let text = single ? TextFormat.print(entries[0].graph)
                 : entries.map { "// entry \($0.name)\n" + TextFormat.print($0.graph) }.joined(separator: "\n")
@@ -173,6 +174,51 @@ public enum AOTCompiler {
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9)
         return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: signatures[0],
                       signatures: signatures, weightsBytes: weights.fileSize, times: times)
+    }
+
+    /// Lowers, optimizes and emits the library's code object (kernels, C API, generation API), reading
+    /// the weights only for the file's layout; `inspect` sees the optimized module before it is freed.
+    private static func compileCode(entries: [AOTEntry], prefixes: [String], name: String, options: CompileOptions, embedWeights: Bool,
+                                    generation: AOTGeneration?, times: inout CompileTimes,
+                                    inspect: (LLVMModuleRef) throws -> Void) throws -> (entry: CompileCache.Entry, constants: [ConstantBytes]) {
+        let context = LLVMContextCreate()!
+        defer { LLVMContextDispose(context) }
+        var extras = CompileTimes()
+        var symbols: [String] = []
+        var layout: GenerationAPI.Layout?
+        var constants: [ConstantBytes] = []
+        var table: [Int] = []
+        let kernels = zip(entries, prefixes).map { (graph: $0.graph, name: $1) }
+        let (module, signatures) = try ModuleBuilder.build(kernels, module: name, poolPrefix: "\(name)_kernel", options: options,
+                                                           context: context, times: &times) { ir, signatures in
+            let (shared, slots) = extras.measure("weight packing") { sharedConstants(entries, signatures) }
+            constants = shared
+            table = slots.flatMap { $0 }
+            try extras.measure("IR emission") {
+                let capiEntries = entries.indices.map {
+                    CAPI.Entry(prefix: prefixes[$0], graph: entries[$0].graph, signature: signatures[$0], slots: slots[$0])
+                }
+                let api = CAPI(ir: ir, name: name, entries: capiEntries,
+                               constantBytes: shared.map(\.byteCount), defaultThreads: options.threads ?? CAPI.allCores)
+                api.emit(embeddedBytes: embedWeights ? WeightsFile.Layout.fileSize(shared) : nil)
+                symbols = api.symbols
+                if let generation {
+                    guard let p = entries.firstIndex(where: { $0.name == generation.prefill }),
+                          let d = entries.firstIndex(where: { $0.name == generation.decode }) else {
+                        throw CodegenError("generation needs the entries '\(generation.prefill)' and '\(generation.decode)'")
+                    }
+                    let gen = try GenerationAPI(api: api, prefill: p, decode: d, eosTokenIds: generation.eosTokenIds)
+                    gen.emit()
+                    symbols += gen.symbols
+                    layout = gen.layout
+                }
+            }
+        }
+        defer { LLVMDisposeModule(module) }
+        times.append(extras)
+        let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
+        try inspect(module)
+        return (CompileCache.Entry(signatures: signatures, object: object, symbols: symbols, generation: layout, constantTable: table), constants)
     }
 
     /// The weights file's constants (every kernel's slots, a slot with the same name, layout and bytes

@@ -42,8 +42,11 @@ struct CAPI {
     /// kernels read is stored once).
     let constantBytes: [Int]
     /// The first `64 + 16 × count` bytes of the weights file this library was compiled with (content
-    /// hash included): `NAME_create` requires the file's to be identical.
-    var weightsHeader: [UInt8] = []
+    /// hash included): `NAME_create` requires the file's to be identical. The code reads them (and the
+    /// embedded weights) from globals that `LibraryData` defines in an object of their own, so that the
+    /// code's object depends only on the graphs, never on the weights' values, and is what the compile
+    /// cache keeps.
+    var weightsHeaderBytes: Int { WeightsFile.headerBytes + 16 * constantBytes.count }
     /// Threads a new model uses (`allCores`: one per online core).
     var defaultThreads = CAPI.allCores
     /// The C API's spelling of "one thread per online core" (`NAME_set_threads(model, 0)`).
@@ -85,7 +88,7 @@ struct CAPI {
     func poolSlot(_ model: LLVMValueRef) -> LLVMValueRef { ir.gep(ir.ptr, model, ir.int(2)) }
 
     /// Emits every C API function; `embedded` holds the weights file bytes for `--embed-weights`.
-    func emit(embedded: [UInt8]?) {
+    func emit(embeddedBytes embedded: Int?) {
         let kernelType = self.kernelType
         let count = constantBytes.count
         let tables = entries.reduce(0) { $0 + $1.slots.count }
@@ -106,16 +109,7 @@ struct CAPI {
         let (munmap, munmapType) = fn("munmap", ir.i32, [ir.ptr, ir.i64])
         let (memcmp, memcmpType) = fn("memcmp", ir.i32, [ir.ptr, ir.ptr, ir.i64])
 
-        let expectedHeader: LLVMValueRef? = weightsHeader.isEmpty ? nil : {
-            let header = weightsHeader.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { LLVMConstStringInContext2(ir.context, $0.baseAddress, weightsHeader.count, 1)! }
-            }
-            let global = LLVMAddGlobal(ir.module, LLVMTypeOf(header), "\(name)_weights_header")!
-            LLVMSetInitializer(global, header)
-            LLVMSetGlobalConstant(global, 1)
-            LLVMSetLinkage(global, LLVMInternalLinkage)
-            return global
-        }()
+        let expectedHeader = LibraryData.declare(ir, LibraryData.headerSymbol(name), bytes: weightsHeaderBytes)
 
         /// Fills a fresh model struct from a mapped weights image; shared by both constructors.
         func adopt(_ base: LLVMValueRef, size: LLVMValueRef, mapped: Bool, out: LLVMValueRef) {
@@ -127,14 +121,13 @@ struct CAPI {
             bad = ir.or(bad, ir.icmp(LLVMIntNE, storedCount, ir.int32(Int32(count))))
             bad = ir.or(bad, ir.icmp(LLVMIntNE, total, size))
             fail(if: bad, .badWeights, cleanup: unmap)
-            if let expectedHash = WeightsFile.storedHash(weightsHeader) {
-                // A file of the right shape but another checkpoint (or another build): its own status.
-                let hash = ir.load(ir.i64, ir.gep(ir.i8, base, ir.int(WeightsFile.hashOffset)))
-                fail(if: ir.icmp(LLVMIntNE, hash, ir.int(Int(truncatingIfNeeded: expectedHash))), .weightsMismatch, cleanup: unmap)
-                // Every other header and table byte must be the one written with it.
-                let differs = ir.call(memcmp, memcmpType, [base, expectedHeader!, ir.int(weightsHeader.count)])
-                fail(if: ir.icmp(LLVMIntNE, differs, ir.int32(0)), .badWeights, cleanup: unmap)
-            }
+            // A file of the right shape but another checkpoint (or another build): its own status.
+            let hash = ir.load(ir.i64, ir.gep(ir.i8, base, ir.int(WeightsFile.hashOffset)))
+            let expectedHash = ir.load(ir.i64, ir.gep(ir.i8, expectedHeader, ir.int(WeightsFile.hashOffset)))
+            fail(if: ir.icmp(LLVMIntNE, hash, expectedHash), .weightsMismatch, cleanup: unmap)
+            // Every other header and table byte must be the one written with it.
+            let differs = ir.call(memcmp, memcmpType, [base, expectedHeader, ir.int(weightsHeaderBytes)])
+            fail(if: ir.icmp(LLVMIntNE, differs, ir.int32(0)), .badWeights, cleanup: unmap)
             let model = ir.call(malloc, mallocType, [ir.int(24 + 8 * tables)])
             fail(if: isNull(model), .outOfMemory, cleanup: unmap)
             var pointers: [LLVMValueRef] = []
@@ -193,15 +186,8 @@ struct CAPI {
             let out = LLVMGetParam(f, 0)!
             fail(if: isNull(out), .invalidArgument)
             if let embedded {
-                let data = embedded.withUnsafeBufferPointer { buffer in
-                    buffer.withMemoryRebound(to: CChar.self) { LLVMConstStringInContext2(ir.context, $0.baseAddress, embedded.count, 1)! }
-                }
-                let global = LLVMAddGlobal(ir.module, LLVMTypeOf(data), "\(name)_weights")!
-                LLVMSetInitializer(global, data)
-                LLVMSetGlobalConstant(global, 1)
-                LLVMSetLinkage(global, LLVMInternalLinkage)
-                LLVMSetAlignment(global, 64)
-                adopt(global, size: ir.int(embedded.count), mapped: false, out: out)
+                let global = LibraryData.declare(ir, LibraryData.weightsSymbol(name), bytes: embedded)
+                adopt(global, size: ir.int(embedded), mapped: false, out: out)
             } else {
                 ir.ret(status(.badWeights))
             }

@@ -43,10 +43,31 @@ public struct CompileCache: Sendable {
         return CompileCache(directory: (home as NSString).appendingPathComponent(".cache/tcompile"))
     }
 
-    /// What a hit gives back: the object file and the signature of its run function.
+    /// What a hit gives back: the object file and the signatures of its kernels (one for the JIT); for
+    /// an AOT library also the symbols it defines and the generation API's layout.
     struct Entry {
-        var signature: RunSignature
+        var signatures: [RunSignature]
         var object: [UInt8]
+        var symbols: [String] = []
+        var generation: GenerationAPI.Layout? = nil
+        /// For an AOT library: each kernel slot's index in the weights file, kernels in order (which
+        /// constants the entries share depends on their values, so a hit must lay the file out alike).
+        var constantTable: [Int] = []
+
+        var signature: RunSignature { signatures[0] }
+
+        init(signature: RunSignature, object: [UInt8]) {
+            self.signatures = [signature]
+            self.object = object
+        }
+
+        init(signatures: [RunSignature], object: [UInt8], symbols: [String], generation: GenerationAPI.Layout?, constantTable: [Int]) {
+            self.signatures = signatures
+            self.object = object
+            self.symbols = symbols
+            self.generation = generation
+            self.constantTable = constantTable
+        }
     }
 
     /// The key of `graph` compiled as `name` with `options` (32 hex digits).
@@ -106,8 +127,24 @@ public struct CompileCache: Sendable {
 
     // MARK: - Entry format
 
+    /// The key of an AOT library's code object: its entries' graphs and names, the library's name and
+    /// options, whether its weights are embedded (their size is part of the code) and its generation
+    /// settings. The weights' values are not: they live in the library's data object (`LibraryData`).
+    static func key(library name: String, entries: [AOTEntry], options: CompileOptions, embedWeights: Bool, generation: AOTGeneration?) -> String {
+        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
+        LLVMGetVersion(&major, &minor, &patch)
+        var material = "tcompile-aot-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
+        material += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
+        material += "O\(options.optimizationLevel)\nthreads \(options.threads.map(String.init) ?? "all")\n\(name)\nembed \(embedWeights)\n"
+        if let generation { material += "generate \(generation.prefill) \(generation.decode) eos \(generation.eosTokenIds)\n" }
+        for entry in entries { material += "entry \(entry.name)\n" + TextFormat.print(entry.graph) }
+        var hasher = EntryHash()
+        hasher.add(Array(material.utf8))
+        return hasher.hex
+    }
+
     /// Bumped whenever the entry layout or what the key covers changes.
-    static let formatVersion = 1
+    static let formatVersion = 2
     private static let magic = Array("TCOMPILE-OBJECT-CACHE\u{0}".utf8)
 
     /// The running binary's path, size and modification time.
@@ -120,23 +157,39 @@ public struct CompileCache: Sendable {
         return "binary \(executable) \(size) \(date.timeIntervalSince1970)"
     }()
 
-    /// magic, format version, key, signature (name, workspace bytes, task scratch bytes, constants as
-    /// packed flag + name), object; every length a little-endian UInt64; then the hash of all of it.
+    /// magic, format version, key, signatures (each: name, workspace bytes, task scratch bytes,
+    /// constants as packed flag + name), object, symbols, generation layout (flag, then max length,
+    /// vocabulary, layers, stop ids); every length and number a little-endian UInt64; then the hash of
+    /// all of it.
     static func encode(_ entry: Entry, key: String) -> [UInt8] {
         var out = magic
         func u64(_ v: Int) { withUnsafeBytes(of: UInt64(v).littleEndian) { out += $0 } }
         func bytes(_ b: [UInt8]) { u64(b.count); out += b }
         u64(formatVersion)
         bytes(Array(key.utf8))
-        bytes(Array(entry.signature.name.utf8))
-        u64(entry.signature.workspaceBytes)
-        u64(entry.signature.taskScratchBytes)
-        u64(entry.signature.constants.count)
-        for slot in entry.signature.constants {
-            out.append(slot.packed ? 1 : 0)
-            bytes(Array(slot.name.utf8))
+        u64(entry.signatures.count)
+        for signature in entry.signatures {
+            bytes(Array(signature.name.utf8))
+            u64(signature.workspaceBytes)
+            u64(signature.taskScratchBytes)
+            u64(signature.constants.count)
+            for slot in signature.constants {
+                out.append(slot.packed ? 1 : 0)
+                bytes(Array(slot.name.utf8))
+            }
         }
         bytes(entry.object)
+        u64(entry.symbols.count)
+        for symbol in entry.symbols { bytes(Array(symbol.utf8)) }
+        if let g = entry.generation {
+            u64(1)
+            u64(g.maxLength); u64(g.vocabulary); u64(g.layers); u64(g.defaultStops.count)
+            for stop in g.defaultStops { u64(stop) }
+        } else {
+            u64(0)
+        }
+        u64(entry.constantTable.count)
+        for index in entry.constantTable { u64(index) }
         var hasher = EntryHash()
         hasher.add(out)
         out += Array(hasher.hex.utf8)
@@ -164,19 +217,47 @@ public struct CompileCache: Sendable {
             return Array(body[(body.startIndex + offset)..<(body.startIndex + offset + n)])
         }
         func string() -> String? { bytes().flatMap { String(validating: $0, as: UTF8.self) } }
-        guard u64() == formatVersion, string() == key, let name = string(), let workspace = u64(), let scratch = u64(),
-              let count = u64(), count <= body.count else { return nil }
-        var constants: [ConstantSlot] = []
-        for _ in 0..<count {
-            guard offset < body.count else { return nil }
-            let packed = body[body.startIndex + offset]
-            offset += 1
-            guard packed <= 1, let constantName = string() else { return nil }
-            constants.append(ConstantSlot(name: constantName, packed: packed == 1))
+        guard u64() == formatVersion, string() == key, let kernels = u64(), kernels >= 1, kernels <= body.count else { return nil }
+        var signatures: [RunSignature] = []
+        for _ in 0..<kernels {
+            guard let name = string(), let workspace = u64(), let scratch = u64(), let count = u64(), count <= body.count else { return nil }
+            var constants: [ConstantSlot] = []
+            for _ in 0..<count {
+                guard offset < body.count else { return nil }
+                let packed = body[body.startIndex + offset]
+                offset += 1
+                guard packed <= 1, let constantName = string() else { return nil }
+                constants.append(ConstantSlot(name: constantName, packed: packed == 1))
+            }
+            signatures.append(RunSignature(name: name, constants: constants, workspaceBytes: workspace, taskScratchBytes: scratch))
         }
-        guard let object = bytes(), offset == body.count else { return nil }
-        return Entry(signature: RunSignature(name: name, constants: constants, workspaceBytes: workspace, taskScratchBytes: scratch),
-                     object: object)
+        guard let object = bytes(), let symbolCount = u64(), symbolCount <= body.count else { return nil }
+        var symbols: [String] = []
+        for _ in 0..<symbolCount {
+            guard let symbol = string() else { return nil }
+            symbols.append(symbol)
+        }
+        var generation: GenerationAPI.Layout?
+        switch u64() {
+        case 0?: break
+        case 1?:
+            guard let maxLength = u64(), let vocabulary = u64(), let layers = u64(), let stopCount = u64(), stopCount <= body.count else { return nil }
+            var stops: [Int] = []
+            for _ in 0..<stopCount {
+                guard let stop = u64() else { return nil }
+                stops.append(stop)
+            }
+            generation = GenerationAPI.Layout(maxLength: maxLength, vocabulary: vocabulary, layers: layers, defaultStops: stops)
+        default: return nil
+        }
+        guard let tableCount = u64(), tableCount <= body.count else { return nil }
+        var table: [Int] = []
+        for _ in 0..<tableCount {
+            guard let index = u64() else { return nil }
+            table.append(index)
+        }
+        guard offset == body.count else { return nil }
+        return Entry(signatures: signatures, object: object, symbols: symbols, generation: generation, constantTable: table)
     }
 }
 

@@ -104,6 +104,13 @@ public enum WeightsFile {
         let offsets: [Int]
         let fileSize: Int
 
+        /// The size of the file holding `constants` (what `init` computes, without reading them).
+        static func fileSize(_ constants: [ConstantBytes]) -> Int {
+            var cursor = (headerBytes + 16 * constants.count + 63) & ~63
+            for c in constants { cursor = (cursor + c.byteCount + 63) & ~63 }
+            return cursor
+        }
+
         init(_ constants: [ConstantBytes]) {
             self.constants = constants
             let tableEnd = headerBytes + 16 * constants.count
@@ -192,29 +199,42 @@ enum ConstantBytes {
     }
 }
 
-/// A GNU `ar` archive (static library) holding one object, with the symbol index linkers need.
+/// A GNU `ar` archive (static library) holding objects, with the symbol index linkers need.
 enum StaticArchive {
-    /// The archive bytes: deterministic (zero timestamps and ids).
+    /// The archive bytes of one object.
     static func make(objectName: String, object: [UInt8], symbols: [String]) -> [UInt8] {
+        make([(objectName, object, symbols)])
+    }
+
+    /// The archive bytes: deterministic (zero timestamps and ids); each member's symbols point at it.
+    static func make(_ members: [(name: String, object: [UInt8], symbols: [String])]) -> [UInt8] {
         func header(_ name: String, size: Int) -> [UInt8] {
             func field(_ s: String, _ width: Int) -> String { s.padding(toLength: width, withPad: " ", startingAt: 0) }
             let text = field(name, 16) + field("0", 12) + field("0", 6) + field("0", 6) + field("644", 8) + field(String(size), 10) + "`\n"
             return Array(text.utf8)
         }
+        let symbols = members.flatMap(\.symbols)
         let names: [UInt8] = symbols.flatMap { Array($0.utf8) + [UInt8(0)] }
         let indexSize = 4 + 4 * symbols.count + names.count
         let indexPadded = indexSize + indexSize % 2
-        let objectOffset = 8 + 60 + indexPadded
+        var memberOffsets: [Int] = []
+        var cursor = 8 + 60 + indexPadded
+        for member in members {
+            memberOffsets.append(cursor)
+            cursor += 60 + member.object.count + member.object.count % 2
+        }
         var out = Array("!<arch>\n".utf8)
         out += header("/", size: indexSize)
         func be32(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(v).bigEndian) { Array($0) } }
         out += be32(symbols.count)
-        for _ in symbols { out += be32(objectOffset) }
+        for (member, offset) in zip(members, memberOffsets) { for _ in member.symbols { out += be32(offset) } }
         out += names
         if indexSize % 2 == 1 { out.append(0x0A) }
-        out += header(objectName + "/", size: object.count)
-        out += object
-        if object.count % 2 == 1 { out.append(0x0A) }
+        for member in members {
+            out += header(member.name + "/", size: member.object.count)
+            out += member.object
+            if member.object.count % 2 == 1 { out.append(0x0A) }
+        }
         return out
     }
 }

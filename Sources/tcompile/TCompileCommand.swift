@@ -69,7 +69,7 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Print to stderr where the time went: loading (tracing a checkpoint's model included), each pass, IR emission, LLVM optimization, machine code, weight packing, writing or JIT linking.")
     var timeReport = false
 
-    @Flag(help: "JIT-compile (run --compiled, bench) even when the compile cache (TCOMPILE_CACHE_DIR, else ~/.cache/tcompile) holds this graph's machine code, and do not store it there.")
+    @Flag(help: "Compile (a library, or the JIT of run --compiled and bench) even when the compile cache (TCOMPILE_CACHE_DIR, else ~/.cache/tcompile) holds this graph's machine code, and do not store it there.")
     var noCache = false
 
     func validate() throws {
@@ -308,7 +308,8 @@ extension Compile {
         let target: HostTarget = portable ? .portable() : .host()
         try createDirectory(outputDirectory)
         let result = try GeneratorLibrary.write(model: source.model, name: libraryName, maxLength: source.maxLength, to: outputDirectory,
-                                                level: optimization, options: CompileOptions(target: target, threads: threads),
+                                                level: optimization, options: CompileOptions(target: target, threads: threads,
+                                                                                            cache: options.noCache ? nil : CompileCache.standard),
                                                 embedWeights: embedWeights, emit: kinds)
         print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }

@@ -10,7 +10,8 @@ import Tensors
     static let table = Tensor.randn([10, 6], seed: 21)
     static let projection = Tensor.randn([6, 6], std: 0.4, seed: 22)
 
-    static func graph() throws -> Graph {
+    /// The tiny model, with the weights given (the same lines trace it, so retrained weights give the same graph text).
+    static func graph(table: Tensor = table, projection: Tensor = projection) throws -> Graph {
         try Tracer.trace(inputs: [("input_ids", Tensor([1, 2, 3], shape: [1, 3]))],
                          dynamicDims: [DynamicDim(input: "input_ids", dim: 0, symbol: "batch", max: 4),
                                        DynamicDim(input: "input_ids", dim: 1, symbol: "seq", max: 32)],
