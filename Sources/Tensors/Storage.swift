@@ -50,8 +50,18 @@ public final class Storage: @unchecked Sendable {
     /// Bytes actually allocated (the rounded size), for the buffer cache; 0 when not cacheable.
     private let allocated: Int
 
-    /// Allocates `byteCount` zeroed bytes, 64-byte aligned (AVX-512 loads).
+    /// Allocates `byteCount` zeroed bytes, 64-byte aligned (AVX-512 loads). From 1 MiB on the bytes are
+    /// fresh anonymous pages, zero without a write: a page nobody touches costs nothing (a model built
+    /// only to have a checkpoint's tensors put in its place filled GPT-2's 500 MB first).
     public init(zeroedByteCount byteCount: Int) {
+        if byteCount >= 1 << 20, let pages = ZeroPages(byteCount: byteCount) {
+            self.base = pages.base
+            self.byteCount = byteCount
+            self.owner = pages
+            self.owned = false
+            self.allocated = 0
+            return
+        }
         let size = max(byteCount, 1)
         var raw: UnsafeMutableRawPointer?
         let rounded = (size + 63) & ~63
@@ -122,4 +132,19 @@ public final class Storage: @unchecked Sendable {
         guard owned else { return }
         if allocated > 0 { BufferCache.give(base, size: allocated) } else { free(base) }
     }
+}
+
+/// Anonymous memory mapped for a zeroed storage: the kernel supplies zero pages as they are touched;
+/// unmapped with the last storage that uses it.
+private final class ZeroPages {
+    let base: UnsafeMutableRawPointer
+    let size: Int
+
+    init?(byteCount: Int) {
+        guard let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else { return nil }
+        base = p
+        size = byteCount
+    }
+
+    deinit { munmap(base, size) }
 }
