@@ -34,20 +34,31 @@ enum DWARFLineTable {
 
     private static let tables = LockedValue<[String: Table]>([:])
 
-    /// The source file and line of the instruction at `address` (a return address minus one), or nil;
-    /// `inLibraryFunction` tells whether the function holding it (by the symbol table) belongs to one of
-    /// `libraryModules` (nil when no symbol covers it).
-    static func location(of address: UInt64) -> (path: String, line: Int, inLibraryFunction: Bool?)? {
+    /// Whether `address` lies in a loaded file that has no line table (a system library without debug
+    /// information), where the runtime's symbolication finds no line either.
+    static func isInFileWithoutLines(_ address: UInt64) -> Bool {
+        table(containing: address)?.addresses.isEmpty ?? false
+    }
+
+    /// The table of the loaded file holding `address` (read on first use), or nil when no file holds it.
+    private static func table(containing address: UInt64) -> Table? {
         guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)), let (name, base) = loadedObject(containing: pointer) else { return nil }
         let file = name.isEmpty || !FileManager.default.fileExists(atPath: name) ? "/proc/self/exe" : name
         let key = file + "@" + String(base)
-        let table = tables.withLock { tables in
+        return tables.withLock { tables in
             if let t = tables[key] { return t }
             let t = load(file, loadBase: base)
             tables[key] = t
             return t
         }
-        guard address >= table.bias else { return nil }
+    }
+
+    /// The source file and line of the instruction at `address` (a return address minus one), or nil;
+    /// `inLibraryFunction` tells whether the function holding it (by the symbol table) belongs to one of
+    /// `libraryModules` (nil when no symbol covers it).
+    static func location(of address: UInt64) -> (path: String, line: Int, inLibraryFunction: Bool?)? {
+        guard let table = table(containing: address) else { return nil }
+        guard address >= table.bias, !table.addresses.isEmpty else { return nil }
         let target = address &- table.bias
         // The last row starting at or before the target.
         var low = 0, high = table.addresses.count

@@ -77,16 +77,17 @@ enum SourceLocator {
             // the runtime would give (its first, innermost inlined frame), at the cost of a binary search.
             // A frame inside a function of the library itself is skipped without asking the runtime (only
             // a caller's function can have the caller's code inlined into it).
-            if lineTable.withLock({ $0 }), let address = UInt64(frames[index].adjustedProgramCounter),
-               let line = DWARFLineTable.location(of: address) {
-                if isCallerPath(line.path) {
-                    let location = SourceLocation(file: relative(line.path), line: line.line)
-                    known.withLock { known in if known[key] == nil { known[key] = .located(location) } }
-                    return location
-                }
-                if line.inLibraryFunction == true, libraryFolders.contains(where: { line.path.contains($0) }) {
-                    known.withLock { known in if known[key] == nil { known[key] = .skipped } }
-                    continue
+            if lineTable.withLock({ $0 }), let address = UInt64(frames[index].adjustedProgramCounter) {
+                func remember(_ info: FrameInfo) { known.withLock { known in if known[key] == nil { known[key] = info } } }
+                // A system library without debug information: the runtime would find no line either.
+                if DWARFLineTable.isInFileWithoutLines(address) { remember(.skipped); continue }
+                if let line = DWARFLineTable.location(of: address) {
+                    if isCallerPath(line.path) {
+                        let location = SourceLocation(file: relative(line.path), line: line.line)
+                        remember(.located(location))
+                        return location
+                    }
+                    if line.inLibraryFunction == true, libraryFolders.contains(where: { line.path.contains($0) }) { remember(.skipped); continue }
                 }
             }
             guard let single = try? Backtrace.capture(limit: 2, offset: index, top: 0, images: imageMap),
