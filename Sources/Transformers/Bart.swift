@@ -23,6 +23,14 @@ public final class EncoderDecoderCache {
         crossValues = Array(repeating: nil, count: layers)
     }
 
+    /// A cache holding a decoder's state as plain tensors (how a traced decode step takes it as graph
+    /// inputs): the self-attention cache `selfAttention` and each layer's cross keys and values.
+    public init(selfAttention: DynamicKVCache, crossKeys: [Tensor], crossValues: [Tensor]) {
+        self.selfAttention = selfAttention
+        self.crossKeys = crossKeys
+        self.crossValues = crossValues
+    }
+
     /// Layer `layer`'s cross keys and values, computed by `make` the first time.
     func cross(layer: Int, _ make: () -> (Tensor, Tensor)) -> (Tensor, Tensor) {
         if let k = crossKeys[layer], let v = crossValues[layer] { return (k, v) }
@@ -386,61 +394,15 @@ func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, vocabSize: 
 
 // MARK: - Generation
 
-extension BartForConditionalGeneration {
-    /// Generates a target for each source (token ids, e.g. `tokenizer.encode(text)` with its `<s>` and
-    /// `</s>`): the sources are right-padded and masked into one batch, encoded once, and the decoder
-    /// runs from `decoder_start_token_id` one token at a time against its cache (cross-attention keys
-    /// and values computed on the first step). Returns each row's new tokens (without the start
-    /// token), ending after the first EOS, as `model.generate(...)[:, 1:]` does; with beam search
-    /// (`numBeams` > 1), `numReturnSequences` rows per source, best first. Options are
-    /// `config`'s only; the checkpoint's `generation_config.json` is not read.
-    ///
-    /// ```swift
-    /// let tokens = try bart.generate([[0, 31414, 232, 2]], config: .greedy(maxNewTokens: 20))
-    /// ```
-    public func generate(_ sources: [[Int]], config generation: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
-        try seq2seqGenerate(sources, generation: generation, vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
-                            positionsName: "max_position_embeddings", common: config.common, start: config.decoderStartTokenId,
-                            decoderLayers: config.decoderLayers,
-                            encode: { model.encoder.forward(inputIds: $0, attentionMask: $1) },
-                            step: { ids, mask, decoderIds, cache, encoded in
-                                forward(Seq2SeqInputs(inputIds: ids, attentionMask: mask, decoderInputIds: decoderIds),
-                                        cache: cache, encoderStates: encoded).logits })
-    }
-}
-
-/// The generation loop of the encoder-decoders: right-pads and masks `sources`, runs `encode` once
-/// (repeated `numBeams` times per source for beam search), then `step` (source ids, mask, new decoder
-/// ids, cache, encoder states → logits `[B, T, vocab]`) from `start` through `DecodingLoop`, reordering
-/// the decoder's self-attention cache for beam search (beams stay within their source's group, whose
-/// cross keys and values are the same).
-func seq2seqGenerate(_ sources: [[Int]], generation: GenerationConfig, vocabularySize: Int, maxPositions: Int, positionsName: String,
-                     common: CommonConfig, start: Int?, decoderLayers: Int,
-                     encode: (Tensor, Tensor) -> Tensor,
-                     step: (Tensor, Tensor, Tensor, EncoderDecoderCache, Tensor) -> Tensor) throws(TransformersError) -> [[Int]] {
-    guard let start = generation.decoderStartTokenId ?? start else {
-        throw .invalidInput(argument: "decoder_start_token_id", reason: "is not set in config.json or generation_config.json; generation cannot start the decoder")
-    }
-    let (ids, mask) = try seq2seqSourceBatch(sources, vocabularySize: vocabularySize, maxPositions: maxPositions,
-                                             positionsName: positionsName, pad: generation.padTokenId ?? common.padTokenId ?? 0)
-    let loop = try DecodingLoop(prompts: Array(repeating: [start], count: sources.count), config: generation,
-                                vocabularySize: vocabularySize, maxPositions: maxPositions,
-                                commonConfig: common, positionsName: positionsName)
-    return withNoGrad {
-        let beams = generation.numBeams
-        let rows = Tensor((0..<(sources.count * beams)).map { $0 / beams }, shape: [sources.count * beams])
-        var encoded = encode(ids, mask)
-        var sourceIds = ids, sourceMask = mask
-        if beams > 1 {
-            encoded = encoded.indexSelect(dim: 0, index: rows)
-            sourceIds = ids.indexSelect(dim: 0, index: rows)
-            sourceMask = mask.indexSelect(dim: 0, index: rows)
-        }
-        let cache = EncoderDecoderCache(layers: decoderLayers, selfAttention: generation.useCache)
-        return loop.run({ s in
-            let logits = step(sourceIds, sourceMask, s.inputIds, cache, encoded)
-            return logits.sliced(dim: 1, start: logits.size(1) - 1)
-        }, reorder: cache.selfAttention.map { selfCache in { parents in selfCache.selectBatch(Tensor(parents, shape: [parents.count])) } })
+extension BartForConditionalGeneration: Seq2SeqLanguageModel {
+    public var vocabularySize: Int { config.vocabSize }
+    public var maxPositions: Int { config.maxPositionEmbeddings }
+    public var positionsName: String { "max_position_embeddings" }
+    public var decoderLayerCount: Int { config.decoderLayers }
+    public var commonConfig: CommonConfig { config.common }
+    public var configDecoderStartTokenId: Int? { config.decoderStartTokenId }
+    public func encode(inputIds: Tensor, attentionMask: Tensor?) -> Tensor {
+        model.encoder.forward(inputIds: inputIds, attentionMask: attentionMask)
     }
 }
 
