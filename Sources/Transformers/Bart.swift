@@ -452,14 +452,15 @@ extension BartForConditionalGeneration: PretrainedModel {
 }
 
 extension ModelFamily {
-    /// BART (`model_type` `bart`): byte-level BPE source ids, mask and decoder ids. Eager only:
-    /// export refuses its task until seq2seq tracing exists.
+    /// BART (`model_type` `bart`): byte-level BPE source ids, mask and decoder ids. Its export is a
+    /// manifest: `tcompile run` traces the teacher-forced forward (`logits`, `encoder_last_hidden_state`),
+    /// generation and the AOT library trace the encoder and decoder step (`Seq2SeqGraphs`).
     public static let bart = ModelFamily(
         modelType: "bart", config: BartConfig.self, tokenizer: .byteLevelBPE,
         inputs: [.inputIds, .attentionMask, .decoderInputIds],
         tasks: [
             .task(.text2textGeneration, BartForConditionalGeneration.self, architectures: ["BartForConditionalGeneration"],
-                  outputs: ["logits", "encoder_last_hidden_state"], exportable: false) { m, x in
+                  outputs: ["logits", "encoder_last_hidden_state"]) { m, x in
                 let out = m.forward(x.seq2seq)
                 return [("logits", out.logits), ("encoder_last_hidden_state", out.encoderLastHiddenState)]
             },

@@ -262,14 +262,15 @@ extension T5ForConditionalGeneration: PretrainedModel {
 }
 
 extension ModelFamily {
-    /// T5 (`model_type` `t5`): SentencePiece (Unigram) source ids, mask and decoder ids. Eager only:
-    /// export refuses its task until seq2seq tracing exists.
+    /// T5 (`model_type` `t5`): SentencePiece (Unigram) source ids, mask and decoder ids. Its export is a
+    /// manifest: `tcompile run` traces the teacher-forced forward (`logits`, `encoder_last_hidden_state`),
+    /// generation and the AOT library trace the encoder and decoder step (`Seq2SeqGraphs`).
     public static let t5 = ModelFamily(
         modelType: "t5", config: T5Config.self, tokenizer: .sentencePiece,
         inputs: [.inputIds, .attentionMask, .decoderInputIds],
         tasks: [
             .task(.text2textGeneration, T5ForConditionalGeneration.self, architectures: ["T5ForConditionalGeneration"],
-                  outputs: ["logits", "encoder_last_hidden_state"], exportable: false) { m, x in
+                  outputs: ["logits", "encoder_last_hidden_state"]) { m, x in
                 let out = m.forward(x.seq2seq)
                 return [("logits", out.logits), ("encoder_last_hidden_state", out.encoderLastHiddenState)]
             },

@@ -695,7 +695,7 @@ struct Export: ParsableCommand {
                                                          maxSeq: maxSeq, name: name, output: outputURL) {
                 try createDirectory(outputURL.deletingLastPathComponent().path)
                 try Data(manifest.utf8).write(to: outputURL, options: .atomic)
-                print("wrote \(outputURL.path): a manifest (tcompile.model/2) of this encoder-decoder, which runs eagerly: `tcompile generate` runs it; compiling it is refused until compiled seq2seq exists")
+                print("wrote \(outputURL.path): a manifest (tcompile.model/2) of this encoder-decoder: `tcompile generate` runs it (compiled by default), `tcompile \(outputURL.lastPathComponent) -o DIR` writes its library (NAME_encode, NAME_decode_step), `tcompile run` its teacher-forced forward")
                 return
             }
             var times = CompileTimes()
