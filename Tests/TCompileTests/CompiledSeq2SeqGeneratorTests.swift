@@ -5,7 +5,7 @@ import Transformers
 
 /// Compiled encoder-decoder generation (`CompiledSeq2SeqGenerator`: encoder + decoder-step graphs,
 /// JIT) picks the same tokens as eager `generate` and as transformers' `model.generate`
-/// (`scripts/fixtures/seq2seq_fixtures.py`) on BART and T5 v1.0 / v1.1: greedy with the logits
+/// (`scripts/fixtures/seq2seq_fixtures.py`, `marian_fixtures.py`) on BART, T5 v1.0 / v1.1 and Marian: greedy with the logits
 /// processors, beam search, sampling, with and without the cache; and refuses what is beyond its bounds.
 @Suite(.serialized) struct CompiledSeq2SeqGeneratorTests {
     /// The fixture's two sources (the second is 6 tokens, padded to 9 in the file).
@@ -56,23 +56,39 @@ import Transformers
         return [("greedy", greedy), ("beam", beam)]
     }()
 
-    @Test(arguments: ["bart-lm", "bart-scaled", "t5-v1_0", "t5-v1_1"])
+    /// Marian's (`marian_fixtures.py`): EOS 0, pad (and decoder start) 75; greedy and 3 beams returning 2.
+    static let marianConfigs: [(String, GenerationConfig)] = {
+        let greedy = GenerationConfig(maxNewTokens: 10, eosTokenIds: [0], padTokenId: 75)
+        var beam = greedy
+        beam.numBeams = 3
+        beam.lengthPenalty = 0.7
+        beam.earlyStopping = .whenFull
+        beam.numReturnSequences = 2
+        return [("greedy", greedy), ("beam", beam)]
+    }()
+
+    /// The fixture's options and pad id.
+    static func configs(_ name: String) -> (configs: [(String, GenerationConfig)], pad: Int) {
+        name.hasPrefix("t5") ? (t5Configs, 0) : name.hasPrefix("marian") ? (marianConfigs, 75) : (bartConfigs, 1)
+    }
+
+    @Test(arguments: ["bart-lm", "bart-scaled", "t5-v1_0", "t5-v1_1", "marian-mt"])
     func compiledTokensEqualEagerAndTransformers(_ name: String) throws {
         let model = try Seq2SeqGraphsTests.model(name), e = try Seq2SeqGraphsTests.expected(name)
         let compiled = try CompiledSeq2SeqGenerator(model: model, maxBatch: 6, maxSource: 12, maxTarget: 16)
         let sources = try Self.sources(e)
-        let t5 = name.hasPrefix("t5")
-        for (key, config) in t5 ? Self.t5Configs : Self.bartConfigs {
+        let (configs, pad) = Self.configs(name)
+        for (key, config) in configs {
             let want = Self.rows(try e.tensor("generate_" + key))
             let native = try compiled.generate(sources, config: config)
-            #expect(Self.padded(native, to: want[0].count, pad: t5 ? 0 : 1) == want, "\(name) \(key): \(native)")
+            #expect(Self.padded(native, to: want[0].count, pad: pad) == want, "\(name) \(key): \(native)")
             #expect(try native == model.generate(sources, config: config), "\(name) \(key)")
             var uncached = config
             uncached.useCache = false
             #expect(try compiled.generate(sources, config: uncached) == native, "\(name) \(key) without the cache")
         }
         // One source at a time gives the batch's tokens; seeded sampling gives eager's.
-        let greedy = (t5 ? Self.t5Configs : Self.bartConfigs)[0].1
+        let greedy = configs[0].1
         for (i, source) in sources.enumerated() {
             #expect(try compiled.generate([source], config: greedy)[0] == model.generate(sources, config: greedy)[i])
         }

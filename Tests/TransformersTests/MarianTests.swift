@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import Tensors
+@testable import Transformers
+
+/// Marian (`MarianMTModel`: BART's model with sinusoidal positions from 0 and no
+/// `layernorm_embedding`) against Hugging Face (`scripts/fixtures/marian_fixtures.py`): logits and
+/// encoder states within 1e-4 with the position tables computed (checkpoints do not hold them), and
+/// `model.generate`'s greedy and beam-search tokens.
+@Suite struct MarianTests {
+    @Test func forwardMatchesTransformers() throws {
+        let e = try expected("marian-mt")
+        let model = try BartForConditionalGeneration.fromPretrained(directory: fixtureDirectory("marian-mt"))
+        #expect(model.config.isMarian && model.config.decoderStartTokenId == 75 && model.model.encoder.embeddingNorm == nil)
+        let out = try model(Seq2SeqInputs(inputIds: try e.tensor("input_ids"), attentionMask: try e.tensor("attention_mask"),
+                                          decoderInputIds: try e.tensor("decoder_input_ids")))
+        let logits = try e.tensor("logits")
+        #expect(maxAbsDifference(out.logits, logits) <= 1e-4, "\(maxAbsDifference(out.logits, logits)), largest \(logits.toFloatArray().map(abs).max() ?? 0)")
+        #expect(maxAbsDifference(out.encoderLastHiddenState, try e.tensor("encoder_last_hidden_state")) <= 1e-4)
+        // The registry serves it as text2text-generation from `MarianMTModel`.
+        let kind = try ModelRegistry.kind(ofCheckpoint: fixtureDirectory("marian-mt"))
+        let task = try ModelRegistry.inferredTask(for: kind).task
+        #expect(kind.family.modelType == "marian" && task == .text2textGeneration)
+    }
+
+    @Test func generationMatchesTransformers() throws {
+        let e = try expected("marian-mt")
+        let model = try BartForConditionalGeneration.fromPretrained(directory: fixtureDirectory("marian-mt"))
+        let sources = try Seq2SeqGenerationTests.sources(e)
+        let greedy = GenerationConfig(maxNewTokens: 10, eosTokenIds: [0], padTokenId: 75)
+        var beam = greedy
+        beam.numBeams = 3
+        beam.lengthPenalty = 0.7
+        beam.earlyStopping = .whenFull
+        beam.numReturnSequences = 2
+        for (key, config) in [("greedy", greedy), ("beam", beam)] {
+            let want = rows(try e.tensor("generate_" + key))
+            let got = try model.generate(sources, config: config)
+            #expect(Seq2SeqGenerationTests.padded(got, to: want[0].count, pad: 75) == want, "\(key): \(got)")
+        }
+    }
+
+    /// The table of `MarianSinusoidalPositionalEmbedding.create_weight`: sin in the first half, cos in
+    /// the second, for even and odd widths.
+    @Test func sinusoidalTableLayout() {
+        let table = marianPositionTable(positions: 3, dim: 5).toFloatArray()
+        let angle = { (p: Int, k: Int) in Double(p) / pow(10000, Double(2 * k) / 5) }
+        let row2: [Float] = [sin(angle(2, 0)), sin(angle(2, 1)), sin(angle(2, 2)), cos(angle(2, 0)), cos(angle(2, 1))].map { Float($0) }
+        #expect(Array(table[10..<15]) == row2)
+        #expect(Array(table[0..<5]) == [0, 0, 0, 1, 1])
+    }
+
+    /// Configs Marian does not support are errors naming the field.
+    @Test func unsupportedConfigsAreNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("marian-\(UUID())")
+        try FileManager.default.copyItem(at: try fixtureDirectory("marian-mt"), to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("config.json")
+        let original = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        for (field, value) in [("share_encoder_decoder_embeddings", false as Any), ("decoder_vocab_size", 80 as Any)] {
+            var config = original
+            config[field] = value
+            try JSONSerialization.data(withJSONObject: config).write(to: url)
+            #expect { _ = try BartForConditionalGeneration.fromPretrained(directory: dir) } throws: { "\($0)".contains(field) }
+        }
+    }
+}
