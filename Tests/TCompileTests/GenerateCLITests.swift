@@ -149,3 +149,20 @@ import Tokenizers
         #expect(long.status == 1 && long.output.contains("exceed the seq bound 24"), "\(long.output)")
     }
 }
+
+extension GenerateCLITests {
+    /// Marian through the command line: `--text` is encoded by its MarianTokenizer (source.spm +
+    /// vocab.json), generated compiled and eagerly, and printed as transformers decodes the same ids.
+    @Test func marianTextThroughTheTokenizer() throws {
+        let dir = try Self.workspace("marian-mt", task: "text2text-generation", inputs: [:])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let e = try SafeTensorsFile(path: Self.fixtures.appendingPathComponent("marian-mt/expected.safetensors").path)
+        let text = try #require(e.metadata["text_1"]), want = try #require(e.metadata["text_decoded_1"])
+        for mode in [[], ["--eager"]] {
+            let run = try CLITests.run(["generate", dir + "/model.json", "--tokenizer", dir + "/checkpoint", "--text", text,
+                                        "--max-new-tokens", "8", "--num-beams", "1"] + mode)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.split(separator: "\n").contains { $0 == want }, "\(mode): \(run.output) (want \(want))")
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tensors
+import Tokenizers
 @testable import Transformers
 
 /// Marian (`MarianMTModel`: BART's model with sinusoidal positions from 0 and no
@@ -63,5 +64,27 @@ import Tensors
             try JSONSerialization.data(withJSONObject: config).write(to: url)
             #expect { _ = try BartForConditionalGeneration.fromPretrained(directory: dir) } throws: { "\($0)".contains(field) }
         }
+    }
+
+    /// `MarianTokenizer`: the source model's pieces with vocab.json's ids and `</s>` (an unknown
+    /// character is `<unk>`), and decoding of generated ids (special tokens skipped).
+    @Test func tokenizerMatchesMarianTokenizer() throws {
+        let e = try expected("marian-mt")
+        let tokenizer = try Tokenizer.fromDirectory(fixtureDirectory("marian-mt").path)
+        for i in 0..<3 {
+            let text = try #require(e.metadata["text_\(i)"])
+            #expect(try tokenizer.encode(text).ids == e.tensor("text_ids_\(i)").toIntArray(), "\(text)")
+        }
+        let sequences = rows(try e.tensor("text_sequences"))
+        for (i, row) in sequences.enumerated() {
+            #expect(tokenizer.decode(row) == e.metadata["text_decoded_\(i)"], "\(row)")
+        }
+        // A target-only piece ("▁l", not in source.spm) decodes as its text, as MarianTokenizer.decode does.
+        #expect(tokenizer.decode([3, 51, 18, 0]) == "the la")
+        // Generation from the tokenized texts gives transformers' sequences (decoder start token first).
+        let model = try BartForConditionalGeneration.fromPretrained(directory: fixtureDirectory("marian-mt"))
+        let texts = try (0..<3).map { try tokenizer.encode(try #require(e.metadata["text_\($0)"])).ids }
+        let generated = try model.generate(texts, config: GenerationConfig(maxNewTokens: 8, eosTokenIds: [0], padTokenId: 75))
+        #expect(Seq2SeqGenerationTests.padded(generated.map { [75] + $0 }, to: sequences[0].count, pad: 75) == sequences)
     }
 }
