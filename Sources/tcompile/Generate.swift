@@ -7,7 +7,7 @@ import Transformers
 
 /// `tcompile generate`: text generation from a model.json. Decoders (GPT-2, Llama, Mistral, Qwen2)
 /// run through `CompiledGenerator` by default (`--eager` for the eager model) and stream text;
-/// encoder-decoders (BART, T5) through `CompiledSeq2SeqGenerator` (beam search included). Options start from the checkpoint's
+/// encoder-decoders (BART, T5, Marian) through `CompiledSeq2SeqGenerator` (beam search included). Options start from the checkpoint's
 /// `generation_config.json` (`GenerationConfig(checkpoint:)`) and every flag, named as Hugging Face's
 /// keyword, overrides one field.
 struct Generate: ParsableCommand {

@@ -104,7 +104,7 @@ import Tensors
 
     @Test func badConfigsAreNamed() throws {
         for (field, value, expectedField) in [("d_model", 35 as Any, "encoder_attention_heads"), ("decoder_layerdrop", 0.1, "decoder_layerdrop"),
-                                              ("decoder_start_token_id", 97, "decoder_start_token_id"), ("activation_function", "swish", "activation_function"),
+                                              ("decoder_start_token_id", 97, "decoder_start_token_id"), ("activation_function", "mish", "activation_function"),
                                               ("encoder_layers", 0, "encoder_layers"), ("d_model", Int.max, "d_model")] {
             let dir = try editedCheckpoint("bart-lm", config: { $0[field] = value })
             defer { try? FileManager.default.removeItem(at: dir) }
