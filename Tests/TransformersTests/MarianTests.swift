@@ -87,4 +87,19 @@ import Tokenizers
         let generated = try model.generate(texts, config: GenerationConfig(maxNewTokens: 8, eosTokenIds: [0], padTokenId: 75))
         #expect(Seq2SeqGenerationTests.padded(generated.map { [75] + $0 }, to: sequences[0].count, pad: 75) == sequences)
     }
+
+    /// The text2text pipelines: the typed one gives the texts transformers decodes from its generation;
+    /// `TaskPipeline` (the registry's) runs with the checkpoint's generation options.
+    @Test func text2textPipelines() throws {
+        let e = try expected("marian-mt")
+        let texts = try (0..<3).map { try #require(e.metadata["text_\($0)"]) }
+        let loaded = try BartForConditionalGeneration.loadPretrained(directory: fixtureDirectory("marian-mt"))
+        let pipeline = Text2TextGenerationPipeline(model: loaded.model, tokenizer: loaded.tokenizer)
+        let outputs = try pipeline(texts, config: GenerationConfig(maxNewTokens: 8, eosTokenIds: [0], padTokenId: 75))
+        #expect(outputs == (0..<3).map { e.metadata["text_decoded_\($0)"] ?? "?" })
+        let task = try TaskPipeline(task: .text2textGeneration, directory: fixtureDirectory("marian-mt"))
+        guard case .generated(let generated) = try task(texts) else { Issue.record("not .generated"); return }
+        let config = try GenerationConfig(checkpoint: fixtureDirectory("marian-mt"))
+        #expect(generated == (try pipeline(texts, config: config)))
+    }
 }
