@@ -51,7 +51,7 @@ public func activation(named name: String) -> (any UnaryLayer)? {
     case "gelu_new", "gelu_pytorch_tanh": GELU(approximate: true)
     case "tanh": Tanh()
     case "sigmoid": Sigmoid()
-    case "silu": SiLU()
+    case "silu", "swish": SiLU()   // ACT2FN["swish"] is nn.SiLU (Marian's default)
     default: nil
     }
 }

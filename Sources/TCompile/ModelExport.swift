@@ -38,13 +38,18 @@ public struct ExportableModel {
     }
 
     /// Example inputs of `batch × seq`, each filled with its input's example value (ids 1, mask 1,
-    /// token types 0: valid in any vocabulary).
-    public func exampleInputs(batch: Int, seq: Int) -> [(name: String, tensor: Tensor)] {
-        model.inputs.map { ($0.name, Tensor.full([batch, seq], Double($0.exampleValue), dtype: .int64)) }
+    /// token types 0: valid in any vocabulary); an encoder-decoder's `decoder_input_ids` are
+    /// `batch × target`.
+    public func exampleInputs(batch: Int, seq: Int, target: Int? = nil) -> [(name: String, tensor: Tensor)] {
+        model.inputs.map { input in
+            let length = input == .decoderInputIds ? target ?? seq : seq
+            return (input.name, Tensor.full([batch, length], Double(input.exampleValue), dtype: .int64))
+        }
     }
 
-    /// The graph, with `batch ≤ maxBatch` and `seq ≤ maxSeq` dynamic. `maxSeq` may not exceed the
-    /// checkpoint's position table.
+    /// The graph, with `batch ≤ maxBatch` and `seq ≤ maxSeq` dynamic (an encoder-decoder's teacher-forced
+    /// forward also has `target ≤ maxSeq`, the length of `decoder_input_ids`). `maxSeq` may not exceed
+    /// the checkpoint's position table.
     public func trace(maxBatch: Int, maxSeq: Int) throws -> Graph {
         guard maxBatch >= 1 else { throw ExportError("--max-batch must be at least 1, got \(maxBatch)") }
         // A graph file's dims are bounded by 2^31 - 1: a larger bound wrote a model.json no reader
@@ -58,9 +63,9 @@ public struct ExportableModel {
         // A batch bound of 1 makes the batch a static dim of 1.
         let dims = inputNames.flatMap { name in
             (maxBatch > 1 ? [DynamicDim(input: name, dim: 0, symbol: "batch", max: maxBatch)] : [])
-                + [DynamicDim(input: name, dim: 1, symbol: "seq", max: maxSeq)]
+                + [DynamicDim(input: name, dim: 1, symbol: name == ModelInput.decoderInputIds.name ? "target" : "seq", max: maxSeq)]
         }
-        return try Tracer.trace(inputs: exampleInputs(batch: min(2, maxBatch), seq: min(6, maxSeq)), dynamicDims: dims,
+        return try Tracer.trace(inputs: exampleInputs(batch: min(2, maxBatch), seq: min(6, maxSeq), target: min(4, maxSeq)), dynamicDims: dims,
                                 constants: constants, forward)
     }
 }

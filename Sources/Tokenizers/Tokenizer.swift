@@ -27,6 +27,8 @@ enum TokenModel: Sendable {
     case unigram(Unigram)
     /// A SentencePiece `.model` read directly: normalization and segmentation as `sentencepiece` does them.
     case sentencePiece(SentencePieceProcessor)
+    /// Marian's: a SentencePiece model's segmentation with vocab.json's ids (`MarianVocabulary`).
+    case marian(MarianVocabulary)
 }
 
 /// Everything a tokenizer is made of; immutable and shared between copies of a `Tokenizer`.
@@ -121,6 +123,10 @@ final class TokenizerCore: Sendable {
                 }
                 if case let .sentencePiece(processor) = model {
                     processor.tokenize(p, piece.start, piece.end, &workspace.normalized, into: &tokens)
+                    continue
+                }
+                if case let .marian(vocabulary) = model {
+                    vocabulary.tokenize(p, piece.start, piece.end, &workspace.normalized, into: &tokens)
                     continue
                 }
                 workspace.normalized.removeAll()
@@ -247,7 +253,7 @@ final class TokenizerCore: Sendable {
         case let .wordPiece(model): model.tokenize(view, s, e, into: &tokens)
         case let .bpe(model): model.tokenize(view, s, e, into: &tokens)
         case let .unigram(model): model.tokenize(view, s, e, into: &tokens)
-        case .sentencePiece: preconditionFailure("SentencePiece models tokenize whole texts")
+        case .sentencePiece, .marian: preconditionFailure("SentencePiece models tokenize whole texts")
         }
     }
 

@@ -92,7 +92,8 @@ extension Tokenizer {
         }
     }
 
-    /// Loads the tokenizer of a checkpoint directory: `tokenizer.json` if present, else a SentencePiece model
+    /// Loads the tokenizer of a checkpoint directory: `tokenizer.json` if present, else Marian's
+    /// `source.spm` + `vocab.json` (`fromMarianDirectory`), else a SentencePiece model
     /// (`tokenizer.model`, `spiece.model`, `sentencepiece.bpe.model`, `source.spm`), else `vocab.txt` (with
     /// `tokenizer_config.json`'s `do_lower_case`, `strip_accents`, `tokenize_chinese_chars`), else
     /// `vocab.json` + `merges.txt` (RoBERTa style when `tokenizer_config.json` names a Roberta tokenizer).
@@ -103,6 +104,7 @@ extension Tokenizer {
             return fm.fileExists(atPath: full) ? full : nil
         }
         if let json = file("tokenizer.json") { return try fromFile(json) }
+        if file("source.spm") != nil, file("vocab.json") != nil { return try fromMarianDirectory(path) }
         for name in ["tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "source.spm"] {
             if let model = file(name) { return try fromSentencePieceModel(model) }
         }

@@ -2,6 +2,7 @@
 // positions (offset 2), `layernorm_embedding`, optional √d_model embedding scale, decoder
 // self-attention with a KV cache and cross-attention to the encoder output (its keys and values
 // computed once per generation), and an LM head tied to the shared embeddings plus `final_logits_bias`.
+import Foundation
 import NN
 import Tensors
 
@@ -21,6 +22,14 @@ public final class EncoderDecoderCache {
         self.selfAttention = selfAttention ? DynamicKVCache(layers: layers) : nil
         crossKeys = Array(repeating: nil, count: layers)
         crossValues = Array(repeating: nil, count: layers)
+    }
+
+    /// A cache holding a decoder's state as plain tensors (how a traced decode step takes it as graph
+    /// inputs): the self-attention cache `selfAttention` and each layer's cross keys and values.
+    public init(selfAttention: DynamicKVCache, crossKeys: [Tensor], crossValues: [Tensor]) {
+        self.selfAttention = selfAttention
+        self.crossKeys = crossKeys
+        self.crossValues = crossValues
     }
 
     /// Layer `layer`'s cross keys and values, computed by `make` the first time.
@@ -137,35 +146,55 @@ public final class BartDecoderLayer: Module {
     }
 }
 
-/// `arange(past, past + length) + 2` looked up in a learned table (`BartLearnedPositionalEmbedding`).
-func bartPositions(_ table: Embedding, past: Int, length: Int) -> Tensor {
-    table(Tensor.arange(past + 2, past + 2 + length).unsqueezed(at: 0))
+/// `arange(past, past + length) + offset` looked up in the position table: BART's learned one
+/// (`BartLearnedPositionalEmbedding`, offset 2) or Marian's sinusoidal one (offset 0).
+func bartPositions(_ table: Embedding, past: Int, length: Int, offset: Int) -> Tensor {
+    table(Tensor.arange(past + offset, past + offset + length).unsqueezed(at: 0))
+}
+
+/// Marian's fixed position table (`MarianSinusoidalPositionalEmbedding.create_weight`): row `p` holds
+/// `sin(p / 10000^(2k/dim))` in its first ⌈dim/2⌉ columns and `cos` of the same angles in the rest
+/// (not interleaved), computed in double precision as NumPy does there.
+func marianPositionTable(positions: Int, dim: Int) -> Tensor {
+    let half = (dim + 1) / 2
+    var values = [Float](repeating: 0, count: positions * dim)
+    for p in 0..<positions {
+        for j in 0..<dim {
+            let k = j < half ? j : j - half
+            let angle = Double(p) / pow(10000, Double(2 * k) / Double(dim))
+            values[p * dim + j] = Float(j < half ? sin(angle) : cos(angle))
+        }
+    }
+    return Tensor(values, shape: [positions, dim])
 }
 
 /// The BART encoder (`BartEncoder`): scaled token embeddings + learned positions, `layernorm_embedding`,
-/// post-norm layers.
+/// post-norm layers. Marian's (`MarianEncoder`): sinusoidal positions and no `layernorm_embedding`.
 public final class BartEncoder: Module {
     @ModuleInfo(key: "embed_tokens") public var embedTokens: Embedding
     @ModuleInfo(key: "embed_positions") public var embedPositions: Embedding
-    @ModuleInfo(key: "layernorm_embedding") public var embeddingNorm: LayerNorm
+    @ModuleInfo(key: "layernorm_embedding") public var embeddingNorm: LayerNorm?
     public let layers: [BartEncoderLayer]
     let dropout: Dropout
     let embeddingScale: Float
+    let positionOffset: Int
 
     init(_ config: BartConfig, embedTokens: Embedding) {
         _embedTokens.wrappedValue = embedTokens
-        _embedPositions.wrappedValue = embedding(config.maxPositionEmbeddings + 2, config.dModel)
-        _embeddingNorm.wrappedValue = LayerNorm(config.dModel)
+        _embedPositions.wrappedValue = embedding(config.positionTableRows, config.dModel)
+        _embeddingNorm.wrappedValue = config.isMarian ? nil : LayerNorm(config.dModel)
         layers = (0..<config.encoderLayers).map { _ in BartEncoderLayer(config) }
         dropout = Dropout(config.dropout)
         embeddingScale = config.embeddingScale
+        positionOffset = config.positionOffset
     }
 
     /// `[B, S]` ids and an optional `[B, S]` padding mask → `[B, S, d_model]`.
     public func forward(inputIds: Tensor, attentionMask: Tensor?) -> Tensor {
         var x = embedTokens(inputIds)
         if embeddingScale != 1 { x = x * embeddingScale }
-        x = dropout(embeddingNorm(x + bartPositions(embedPositions, past: 0, length: inputIds.size(1))))
+        x = x + bartPositions(embedPositions, past: 0, length: inputIds.size(1), offset: positionOffset)
+        x = dropout(embeddingNorm.map { $0(x) } ?? x)
         let mask = attentionMask.map(paddingMask)
         for layer in layers { x = layer(x, mask: mask) }
         return x
@@ -173,22 +202,24 @@ public final class BartEncoder: Module {
 }
 
 /// The BART decoder (`BartDecoder`): like the encoder, with causal self-attention (cached) and
-/// cross-attention to the encoder output.
+/// cross-attention to the encoder output (Marian's likewise).
 public final class BartDecoder: Module {
     @ModuleInfo(key: "embed_tokens") public var embedTokens: Embedding
     @ModuleInfo(key: "embed_positions") public var embedPositions: Embedding
-    @ModuleInfo(key: "layernorm_embedding") public var embeddingNorm: LayerNorm
+    @ModuleInfo(key: "layernorm_embedding") public var embeddingNorm: LayerNorm?
     public let layers: [BartDecoderLayer]
     let dropout: Dropout
     let embeddingScale: Float
+    let positionOffset: Int
 
     init(_ config: BartConfig, embedTokens: Embedding) {
         _embedTokens.wrappedValue = embedTokens
-        _embedPositions.wrappedValue = embedding(config.maxPositionEmbeddings + 2, config.dModel)
-        _embeddingNorm.wrappedValue = LayerNorm(config.dModel)
+        _embedPositions.wrappedValue = embedding(config.positionTableRows, config.dModel)
+        _embeddingNorm.wrappedValue = config.isMarian ? nil : LayerNorm(config.dModel)
         layers = (0..<config.decoderLayers).map { BartDecoderLayer(config, layerIndex: $0) }
         dropout = Dropout(config.dropout)
         embeddingScale = config.embeddingScale
+        positionOffset = config.positionOffset
     }
 
     /// Decoder ids `[B, T]` (the new positions only when `cache` holds the past), the encoder output
@@ -199,7 +230,8 @@ public final class BartDecoder: Module {
         let length = inputIds.size(1)
         var x = embedTokens(inputIds)
         if embeddingScale != 1 { x = x * embeddingScale }
-        x = dropout(embeddingNorm(x + bartPositions(embedPositions, past: past, length: length)))
+        x = x + bartPositions(embedPositions, past: past, length: length, offset: positionOffset)
+        x = dropout(embeddingNorm.map { $0(x) } ?? x)
         let mask = causalMask(queryLength: length, keyLength: past + length, attentionMask: attentionMask)
         let encoderMask = encoderAttentionMask.map(paddingMask)
         for layer in layers { x = layer(x, mask: mask, encoderStates: encoderStates, encoderMask: encoderMask, cache: cache) }
@@ -265,7 +297,16 @@ public final class BartModel: Module {
         decoder = BartDecoder(config, embedTokens: side())
         super.init()
         WeightInitialization.apply(self, range: config.initStd)
+        if config.isMarian {
+            // Fixed, not in checkpoints (`_keys_to_ignore_on_save`): computed here, after the random init.
+            let table = marianPositionTable(positions: config.positionTableRows, dim: config.dModel)
+            encoder.embedPositions.weight = table
+            decoder.embedPositions.weight = table
+        }
     }
+
+    /// Marian's sinusoidal position tables, which checkpoints do not hold.
+    var positionTables: [Tensor] { config.isMarian ? [encoder.embedPositions.weight, decoder.embedPositions.weight] : [] }
 
     /// Trusted-input forward: the decoder's last states (as `logits`) and the encoder's.
     public func forward(_ inputs: Seq2SeqInputs, decoderInputIds: Tensor, cache: EncoderDecoderCache? = nil,
@@ -386,61 +427,15 @@ func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, vocabSize: 
 
 // MARK: - Generation
 
-extension BartForConditionalGeneration {
-    /// Generates a target for each source (token ids, e.g. `tokenizer.encode(text)` with its `<s>` and
-    /// `</s>`): the sources are right-padded and masked into one batch, encoded once, and the decoder
-    /// runs from `decoder_start_token_id` one token at a time against its cache (cross-attention keys
-    /// and values computed on the first step). Returns each row's new tokens (without the start
-    /// token), ending after the first EOS, as `model.generate(...)[:, 1:]` does; with beam search
-    /// (`numBeams` > 1), `numReturnSequences` rows per source, best first. Options are
-    /// `config`'s only; the checkpoint's `generation_config.json` is not read.
-    ///
-    /// ```swift
-    /// let tokens = try bart.generate([[0, 31414, 232, 2]], config: .greedy(maxNewTokens: 20))
-    /// ```
-    public func generate(_ sources: [[Int]], config generation: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
-        try seq2seqGenerate(sources, generation: generation, vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
-                            positionsName: "max_position_embeddings", common: config.common, start: config.decoderStartTokenId,
-                            decoderLayers: config.decoderLayers,
-                            encode: { model.encoder.forward(inputIds: $0, attentionMask: $1) },
-                            step: { ids, mask, decoderIds, cache, encoded in
-                                forward(Seq2SeqInputs(inputIds: ids, attentionMask: mask, decoderInputIds: decoderIds),
-                                        cache: cache, encoderStates: encoded).logits })
-    }
-}
-
-/// The generation loop of the encoder-decoders: right-pads and masks `sources`, runs `encode` once
-/// (repeated `numBeams` times per source for beam search), then `step` (source ids, mask, new decoder
-/// ids, cache, encoder states → logits `[B, T, vocab]`) from `start` through `DecodingLoop`, reordering
-/// the decoder's self-attention cache for beam search (beams stay within their source's group, whose
-/// cross keys and values are the same).
-func seq2seqGenerate(_ sources: [[Int]], generation: GenerationConfig, vocabularySize: Int, maxPositions: Int, positionsName: String,
-                     common: CommonConfig, start: Int?, decoderLayers: Int,
-                     encode: (Tensor, Tensor) -> Tensor,
-                     step: (Tensor, Tensor, Tensor, EncoderDecoderCache, Tensor) -> Tensor) throws(TransformersError) -> [[Int]] {
-    guard let start = generation.decoderStartTokenId ?? start else {
-        throw .invalidInput(argument: "decoder_start_token_id", reason: "is not set in config.json or generation_config.json; generation cannot start the decoder")
-    }
-    let (ids, mask) = try seq2seqSourceBatch(sources, vocabularySize: vocabularySize, maxPositions: maxPositions,
-                                             positionsName: positionsName, pad: generation.padTokenId ?? common.padTokenId ?? 0)
-    let loop = try DecodingLoop(prompts: Array(repeating: [start], count: sources.count), config: generation,
-                                vocabularySize: vocabularySize, maxPositions: maxPositions,
-                                commonConfig: common, positionsName: positionsName)
-    return withNoGrad {
-        let beams = generation.numBeams
-        let rows = Tensor((0..<(sources.count * beams)).map { $0 / beams }, shape: [sources.count * beams])
-        var encoded = encode(ids, mask)
-        var sourceIds = ids, sourceMask = mask
-        if beams > 1 {
-            encoded = encoded.indexSelect(dim: 0, index: rows)
-            sourceIds = ids.indexSelect(dim: 0, index: rows)
-            sourceMask = mask.indexSelect(dim: 0, index: rows)
-        }
-        let cache = EncoderDecoderCache(layers: decoderLayers, selfAttention: generation.useCache)
-        return loop.run({ s in
-            let logits = step(sourceIds, sourceMask, s.inputIds, cache, encoded)
-            return logits.sliced(dim: 1, start: logits.size(1) - 1)
-        }, reorder: cache.selfAttention.map { selfCache in { parents in selfCache.selectBatch(Tensor(parents, shape: [parents.count])) } })
+extension BartForConditionalGeneration: Seq2SeqLanguageModel {
+    public var vocabularySize: Int { config.vocabSize }
+    public var maxPositions: Int { config.maxPositionEmbeddings }
+    public var positionsName: String { "max_position_embeddings" }
+    public var decoderLayerCount: Int { config.decoderLayers }
+    public var commonConfig: CommonConfig { config.common }
+    public var configDecoderStartTokenId: Int? { config.decoderStartTokenId }
+    public func encode(inputIds: Tensor, attentionMask: Tensor?) -> Tensor {
+        model.encoder.forward(inputIds: inputIds, attentionMask: attentionMask)
     }
 }
 
@@ -478,6 +473,8 @@ extension BartModel: PretrainedModel {
     public convenience init(config: BartConfig, checkpointKeys: Set<String>) {
         self.init(config: config, separateEmbeddings: hasSeparateEmbeddings(config, checkpointKeys))
     }
+    /// Marian's position tables are computed, not loaded.
+    public var derivedTensors: [Tensor] { positionTables }
 }
 
 extension BartForConditionalGeneration: PretrainedModel {
@@ -485,19 +482,37 @@ extension BartForConditionalGeneration: PretrainedModel {
     public convenience init(config: BartConfig, checkpointKeys: Set<String>) {
         self.init(config: config, separateEmbeddings: hasSeparateEmbeddings(config, checkpointKeys))
     }
-    /// `final_logits_bias` is zeros when a checkpoint lacks it (`_keys_to_ignore_on_load_missing`).
-    public var derivedTensors: [Tensor] { [finalLogitsBias] }
+    /// `final_logits_bias` is zeros when a checkpoint lacks it (`_keys_to_ignore_on_load_missing`);
+    /// Marian's position tables are computed.
+    public var derivedTensors: [Tensor] { [finalLogitsBias] + model.positionTables }
 }
 
 extension ModelFamily {
-    /// BART (`model_type` `bart`): byte-level BPE source ids, mask and decoder ids. Eager only:
-    /// export refuses its task until seq2seq tracing exists.
+    /// BART (`model_type` `bart`): byte-level BPE source ids, mask and decoder ids. Its export is a
+    /// manifest: `tcompile run` traces the teacher-forced forward (`logits`, `encoder_last_hidden_state`),
+    /// generation and the AOT library trace the encoder and decoder step (`Seq2SeqGraphs`).
     public static let bart = ModelFamily(
         modelType: "bart", config: BartConfig.self, tokenizer: .byteLevelBPE,
         inputs: [.inputIds, .attentionMask, .decoderInputIds],
         tasks: [
             .task(.text2textGeneration, BartForConditionalGeneration.self, architectures: ["BartForConditionalGeneration"],
-                  outputs: ["logits", "encoder_last_hidden_state"], exportable: false) { m, x in
+                  outputs: ["logits", "encoder_last_hidden_state"]) { m, x in
+                let out = m.forward(x.seq2seq)
+                return [("logits", out.logits), ("encoder_last_hidden_state", out.encoderLastHiddenState)]
+            },
+        ])
+}
+
+extension ModelFamily {
+    /// Marian (`model_type` `marian`, `MarianMTModel`): BART's model with sinusoidal positions and no
+    /// `layernorm_embedding` (`BartConfig.isMarian`); source ids, mask and decoder ids; SentencePiece
+    /// `source.spm` / `target.spm` with `vocab.json` (`MarianTokenizer`). Export and compilation as BART.
+    public static let marian = ModelFamily(
+        modelType: "marian", config: BartConfig.self, tokenizer: .sentencePiece,
+        inputs: [.inputIds, .attentionMask, .decoderInputIds],
+        tasks: [
+            .task(.text2textGeneration, BartForConditionalGeneration.self, architectures: ["MarianMTModel"],
+                  outputs: ["logits", "encoder_last_hidden_state"]) { m, x in
                 let out = m.forward(x.seq2seq)
                 return [("logits", out.logits), ("encoder_last_hidden_state", out.encoderLastHiddenState)]
             },

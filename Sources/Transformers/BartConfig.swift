@@ -2,9 +2,12 @@ import Foundation
 
 /// A BART config as `transformers.BartConfig` decodes it from `config.json`, with the same defaults
 /// (bart-large: 12 + 12 layers of 1024 with 16 heads, feed-forward 4096, 1024 positions, vocabulary
-/// 50265, pad 1, bos 0, eos 2, decoder start 2).
+/// 50265, pad 1, bos 0, eos 2, decoder start 2). Also Marian's (`model_type` `marian`,
+/// `transformers.MarianConfig`: the same fields, its own defaults — vocabulary 58101, pad and decoder
+/// start 58100, eos 0, forced eos 0 — and `share_encoder_decoder_embeddings`), whose model is BART's
+/// with sinusoidal positions and no `layernorm_embedding` (`isMarian`).
 public struct BartConfig: PretrainedConfig, Equatable {
-    public static let modelTypes = ["bart"]
+    public static let modelTypes = ["bart", "marian"]
 
     /// `model_type`.
     public var modelType: String
@@ -54,6 +57,10 @@ public struct BartConfig: PretrainedConfig, Equatable {
     public var forcedBosTokenId: Int?
     /// `forced_eos_token_id`.
     public var forcedEosTokenIds: [Int]?
+    /// `share_encoder_decoder_embeddings` (Marian): must be true (one token table for both sides).
+    public var shareEncoderDecoderEmbeddings: Bool
+    /// `decoder_vocab_size` (Marian): must equal `vocab_size` when given.
+    public var decoderVocabSize: Int?
     /// Labels, special tokens and tying.
     public var common: CommonConfig
 
@@ -68,6 +75,7 @@ public struct BartConfig: PretrainedConfig, Equatable {
         case scaleEmbedding = "scale_embedding", useCache = "use_cache", isEncoderDecoder = "is_encoder_decoder"
         case decoderStartTokenId = "decoder_start_token_id", forcedBosTokenId = "forced_bos_token_id"
         case forcedEosTokenIds = "forced_eos_token_id"
+        case shareEncoderDecoderEmbeddings = "share_encoder_decoder_embeddings", decoderVocabSize = "decoder_vocab_size"
     }
 
     /// `BartConfig()` with its defaults, optionally resized.
@@ -97,14 +105,34 @@ public struct BartConfig: PretrainedConfig, Equatable {
         decoderStartTokenId = 2
         forcedBosTokenId = nil
         forcedEosTokenIds = [2]
+        shareEncoderDecoderEmbeddings = true
+        decoderVocabSize = nil
         common = CommonConfig(padTokenId: 1, bosTokenId: 0, eosTokenIds: [2])
         common.numLabels = 3
     }
 
+    /// `MarianConfig()`'s defaults.
+    public static var marian: BartConfig {
+        var c = BartConfig(vocabSize: 58101)
+        c.modelType = "marian"
+        c.decoderStartTokenId = 58100
+        c.forcedEosTokenIds = [0]
+        c.common = CommonConfig(padTokenId: 58100, bosTokenId: nil, eosTokenIds: [0])
+        c.common.numLabels = 3
+        return c
+    }
+
+    /// Marian: sinusoidal positions from 0, no `layernorm_embedding` (`modeling_marian.py`).
+    public var isMarian: Bool { modelType == "marian" }
+    /// The first position's row in the position table: BART's learned table starts at 2, Marian's at 0.
+    public var positionOffset: Int { isMarian ? 0 : 2 }
+    /// Rows of each position table.
+    public var positionTableRows: Int { maxPositionEmbeddings + positionOffset }
+
     public init(from decoder: Decoder) throws {
-        let d = BartConfig()
         let c = try decoder.container(keyedBy: CodingKeys.self)
         modelType = try c.decode(String.self, forKey: .modelType)
+        let d = modelType == "marian" ? BartConfig.marian : BartConfig()
         vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? d.maxPositionEmbeddings
         dModel = try c.decodeIfPresent(Int.self, forKey: .dModel) ?? d.dModel
@@ -135,6 +163,8 @@ public struct BartConfig: PretrainedConfig, Equatable {
         } else {
             forcedEosTokenIds = c.contains(.forcedEosTokenIds) ? nil : d.forcedEosTokenIds
         }
+        shareEncoderDecoderEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .shareEncoderDecoderEmbeddings) ?? true
+        decoderVocabSize = try c.decodeIfPresent(Int.self, forKey: .decoderVocabSize)
         common = try CommonConfig(from: decoder, defaults: d.common)
     }
 
@@ -164,6 +194,10 @@ public struct BartConfig: PretrainedConfig, Equatable {
         try c.encodeIfPresent(decoderStartTokenId, forKey: .decoderStartTokenId)
         try c.encodeIfPresent(forcedBosTokenId, forKey: .forcedBosTokenId)
         try c.encodeIfPresent(forcedEosTokenIds, forKey: .forcedEosTokenIds)
+        if isMarian {
+            try c.encode(shareEncoderDecoderEmbeddings, forKey: .shareEncoderDecoderEmbeddings)
+            try c.encodeIfPresent(decoderVocabSize, forKey: .decoderVocabSize)
+        }
         try common.encode(to: encoder)
     }
 
@@ -177,13 +211,13 @@ public struct BartConfig: PretrainedConfig, Equatable {
                                (decoderFfnDim, "decoder_ffn_dim"), (decoderAttentionHeads, "decoder_attention_heads")] {
             try requirePositive(value, field, file: file)
         }
-        // Position tables have max_position_embeddings + 2 rows; cross-attention adds 4 d² per decoder layer.
+        // Position tables have max_position_embeddings (+ 2 for BART) rows; cross-attention adds 4 d² per decoder layer.
         for (value, field) in [(maxPositionEmbeddings, "max_position_embeddings"), (dModel, "d_model"), (decoderFfnDim, "decoder_ffn_dim")] {
             guard value < maximumParameterCount else {
                 throw .invalidConfigField(file: file, field: field, reason: "(\(value)) is too large")
             }
         }
-        try requireBuildable(tables: [vocabSize, maxPositionEmbeddings + 2, maxPositionEmbeddings + 2], width: dModel,
+        try requireBuildable(tables: [vocabSize, positionTableRows, positionTableRows], width: dModel,
                              layers: encoderLayers, inner: encoderFfnDim, file: file)
         try requireBuildable(tables: [vocabSize], width: dModel, layers: decoderLayers,
                              inner: max(decoderFfnDim, 2 * dModel) + decoderFfnDim, file: file)
@@ -201,7 +235,13 @@ public struct BartConfig: PretrainedConfig, Equatable {
             throw .invalidConfigField(file: file, field: field, reason: "is \(value); LayerDrop is not supported (must be 0)")
         }
         guard isEncoderDecoder else {
-            throw .invalidConfigField(file: file, field: "is_encoder_decoder", reason: "is false; only the encoder-decoder BART is supported")
+            throw .invalidConfigField(file: file, field: "is_encoder_decoder", reason: "is false; only the encoder-decoder \(isMarian ? "Marian" : "BART") is supported")
+        }
+        guard shareEncoderDecoderEmbeddings else {
+            throw .invalidConfigField(file: file, field: "share_encoder_decoder_embeddings", reason: "is false; separate source and target vocabularies are not supported")
+        }
+        if let decoderVocabSize, decoderVocabSize != vocabSize {
+            throw .invalidConfigField(file: file, field: "decoder_vocab_size", reason: "(\(decoderVocabSize)) differs from vocab_size (\(vocabSize)); separate vocabularies are not supported")
         }
         let ids: [(Int?, String)] = [(common.padTokenId, "pad_token_id"), (common.bosTokenId, "bos_token_id"),
                                      (decoderStartTokenId, "decoder_start_token_id"), (forcedBosTokenId, "forced_bos_token_id")]

@@ -225,7 +225,7 @@ func requireProbability(_ value: Float, _ field: String, file: String) throws(Tr
 }
 
 /// The activations configs may name, as NN's `activation(named:)` supports them.
-let supportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "tanh", "sigmoid", "silu"]
+let supportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "tanh", "sigmoid", "silu", "swish"]
 
 /// Throws unless NN has the activation `name`, naming `field`.
 func requireActivation(_ name: String, _ field: String, file: String) throws(TransformersError) {

@@ -290,9 +290,23 @@ func firstArgmax(_ values: ArraySlice<Float>) -> Int {
 }
 
 /// The indices of the `count` largest values, largest first; ties keep the lower index first
-/// (`torch.topk`).
+/// (`torch.topk`); NaN ranks below every number. One pass keeping the best `count` in order, so beam
+/// search's per-step choice among `beams × vocabulary` scores costs O(n · count), not a full sort.
 func topIndices(_ values: ArraySlice<Float>, count: Int) -> [Int] {
+    guard count > 0 else { return [] }
     let start = values.startIndex
-    let order = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
-    return order.prefix(count).map { $0 - start }
+    // `a` ranks above `b`: larger, or a number against NaN.
+    @inline(__always) func above(_ a: Float, _ b: Float) -> Bool { a > b || (b.isNaN && !a.isNaN) }
+    var best: [(value: Float, index: Int)] = []
+    best.reserveCapacity(count + 1)
+    for i in values.indices {
+        let v = values[i]
+        if best.count == count, !above(v, best[count - 1].value) { continue }
+        // After every kept entry that ranks at least as high (equal values keep the lower index first).
+        var p = best.count
+        while p > 0 && above(v, best[p - 1].value) { p -= 1 }
+        best.insert((v, i - start), at: p)
+        if best.count > count { best.removeLast() }
+    }
+    return best.map(\.index)
 }

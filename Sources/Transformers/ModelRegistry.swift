@@ -19,6 +19,7 @@ public enum ModelRegistry {
         .qwen2,
         .bart,
         .t5,
+        .marian,
     ]
 
     /// The family of `modelType`, or an error naming `file` and listing the families there are.

@@ -237,3 +237,29 @@ public struct TextGenerationPipeline {
         return try self(ids: ids, config: config).map { encoder.decodeIds($0, skipSpecialTokens: true) }
     }
 }
+
+// MARK: - Text-to-text generation
+
+/// Source text in, generated text out (`pipeline("text2text-generation")`, also `summarization` and
+/// `translation`) on any encoder-decoder's `generate` (BART, T5, Marian).
+public struct Text2TextGenerationPipeline {
+    public let model: any Seq2SeqLanguageModel
+    public let tokenizer: (any TextEncoder)?
+
+    public init(model: any Seq2SeqLanguageModel, tokenizer: (any TextEncoder)? = nil) {
+        self.model = model
+        self.tokenizer = tokenizer
+    }
+
+    /// Generated ids (without the decoder start token) for each source of ids.
+    public func callAsFunction(ids: [[Int]], config: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
+        try model.generate(ids, config: config)
+    }
+
+    /// The generated text of each source text (special tokens skipped); needs a tokenizer.
+    public func callAsFunction(_ texts: [String], config: GenerationConfig = GenerationConfig()) throws -> [String] {
+        let encoder = try requireTokenizer(tokenizer)
+        let ids = try texts.map { try encoder.encodeText($0, pair: nil).ids }
+        return try self(ids: ids, config: config).map { encoder.decodeIds($0, skipSpecialTokens: true) }
+    }
+}

@@ -49,12 +49,18 @@ public final class T5Attention: Module {
     }
 
     /// The bias `[1, heads, queries, keys]` of queries at `past..<past+queries` over keys `0..<keys`.
+    /// Built from tensor ops so it traces with symbolic lengths: the relative positions `key − query`
+    /// (from `arange`) are clamped to `±max_distance`, beyond which every bucket is the last one,
+    /// and looked up in a constant table of the `2·max_distance + 1` buckets `t5RelativeBucket` gives.
     func positionBias(queries: Int, keys: Int, past: Int) -> Tensor {
         guard let table = relativeAttentionBias else { return Tensor.zeros([1, heads, queries, keys]) }
-        let ids = (0..<queries).flatMap { i in
-            (0..<keys).map { j in t5RelativeBucket(j - (i + past), bidirectional: bidirectional, buckets: buckets, maxDistance: maxDistance) }
-        }
-        return table(Tensor(ids, shape: [queries, keys])).permuted([2, 0, 1]).unsqueezed(at: 0)
+        let span = maxDistance
+        // key − query + span, for every (query, key) pair: [queries, keys].
+        let shifted = Tensor.arange(span, keys + span).unsqueezed(at: 0) - Tensor.arange(past, past + queries).unsqueezed(at: 1)
+        let index = shifted.clamped(min: 0, max: Float(2 * span))
+        let bucketOf = Tensor((-span...span).map { t5RelativeBucket($0, bidirectional: bidirectional, buckets: buckets, maxDistance: span) },
+                              shape: [2 * span + 1])
+        return table(bucketOf.indexSelect(dim: 0, index: index)).permuted([2, 0, 1]).unsqueezed(at: 0)
     }
 
     /// Attention from `x` to itself (appending to `cache` as `layer`) or to `states` (cross, keys and
@@ -236,17 +242,16 @@ public final class T5ForConditionalGeneration: Module {
                                   start: config.decoderStartTokenId)
         return withNoGradIfEval(self) { forward(inputs, labels: labels) }
     }
+}
 
-    /// Generates a target for each source, as `BartForConditionalGeneration.generate`.
-    public func generate(_ sources: [[Int]], config generation: GenerationConfig = GenerationConfig()) throws(TransformersError) -> [[Int]] {
-        try seq2seqGenerate(sources, generation: generation, vocabularySize: config.vocabSize, maxPositions: config.maxSequenceLength,
-                            positionsName: "the supported sequence length", common: config.common, start: config.decoderStartTokenId,
-                            decoderLayers: config.numDecoderLayers,
-                            encode: { encoder.forward($0, mask: $1) },
-                            step: { ids, mask, decoderIds, cache, encoded in
-                                forward(Seq2SeqInputs(inputIds: ids, attentionMask: mask, decoderInputIds: decoderIds),
-                                        cache: cache, encoderStates: encoded).logits })
-    }
+extension T5ForConditionalGeneration: Seq2SeqLanguageModel {
+    public var vocabularySize: Int { config.vocabSize }
+    public var maxPositions: Int { config.maxSequenceLength }
+    public var positionsName: String { "the supported sequence length" }
+    public var decoderLayerCount: Int { config.numDecoderLayers }
+    public var commonConfig: CommonConfig { config.common }
+    public var configDecoderStartTokenId: Int? { config.decoderStartTokenId }
+    public func encode(inputIds: Tensor, attentionMask: Tensor?) -> Tensor { encoder.forward(inputIds, mask: attentionMask) }
 }
 
 extension T5ForConditionalGeneration: PretrainedModel {
@@ -257,14 +262,15 @@ extension T5ForConditionalGeneration: PretrainedModel {
 }
 
 extension ModelFamily {
-    /// T5 (`model_type` `t5`): SentencePiece (Unigram) source ids, mask and decoder ids. Eager only:
-    /// export refuses its task until seq2seq tracing exists.
+    /// T5 (`model_type` `t5`): SentencePiece (Unigram) source ids, mask and decoder ids. Its export is a
+    /// manifest: `tcompile run` traces the teacher-forced forward (`logits`, `encoder_last_hidden_state`),
+    /// generation and the AOT library trace the encoder and decoder step (`Seq2SeqGraphs`).
     public static let t5 = ModelFamily(
         modelType: "t5", config: T5Config.self, tokenizer: .sentencePiece,
         inputs: [.inputIds, .attentionMask, .decoderInputIds],
         tasks: [
             .task(.text2textGeneration, T5ForConditionalGeneration.self, architectures: ["T5ForConditionalGeneration"],
-                  outputs: ["logits", "encoder_last_hidden_state"], exportable: false) { m, x in
+                  outputs: ["logits", "encoder_last_hidden_state"]) { m, x in
                 let out = m.forward(x.seq2seq)
                 return [("logits", out.logits), ("encoder_last_hidden_state", out.encoderLastHiddenState)]
             },

@@ -9,7 +9,7 @@ public enum PipelineResult {
     case labels([[LabelScore]])
     /// fill-mask: per text, per mask token, the top candidates.
     case fillMask([[[FillMaskPrediction]]])
-    /// text-generation: the continuation of each prompt.
+    /// text-generation: the continuation of each prompt; text2text-generation: each source's output.
     case generated([String])
 }
 
@@ -59,7 +59,10 @@ public struct TaskPipeline {
         case .textGeneration:
             guard let m = model as? any (CausalLanguageModel & PretrainedModel).Type else { return nil }
             return { directory in try textGeneration(m, directory) }
-        case .nextSentencePrediction, .pretraining, .tokenClassification, .questionAnswering, .sentenceEmbedding, .text2textGeneration:
+        case .text2textGeneration:
+            guard let m = model as? any (Seq2SeqLanguageModel & PretrainedModel).Type else { return nil }
+            return { directory in try text2textGeneration(m, directory) }
+        case .nextSentencePrediction, .pretraining, .tokenClassification, .questionAnswering, .sentenceEmbedding:
             // sentence-embedding's pipeline comes with its entry (`TaskEntry.sentenceEmbedding`).
             return nil
         }
@@ -80,6 +83,15 @@ public struct TaskPipeline {
         let loaded = try M.loadPretrained(directory: directory)
         let pipeline = TextClassificationPipeline(model: loaded.model, tokenizer: loaded.tokenizer)
         return { texts in .labels(try pipeline(texts)) }
+    }
+
+    /// The checkpoint's generation options (`generation_config.json`, else config.json's), as
+    /// transformers' pipeline uses them.
+    private static func text2textGeneration<M: Seq2SeqLanguageModel & PretrainedModel>(_: M.Type, _ directory: URL) throws -> ([String]) throws -> PipelineResult {
+        let loaded = try M.loadPretrained(directory: directory)
+        let pipeline = Text2TextGenerationPipeline(model: loaded.model, tokenizer: loaded.tokenizer)
+        let config = try GenerationConfig(checkpoint: directory)
+        return { texts in .generated(try pipeline(texts, config: config)) }
     }
 
     private static func textGeneration<M: CausalLanguageModel & PretrainedModel>(_: M.Type, _ directory: URL) throws -> ([String]) throws -> PipelineResult {

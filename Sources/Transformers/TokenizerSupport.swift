@@ -19,10 +19,11 @@ extension Tokenizer: TextEncoder {
     public func tokenId(for token: String) -> Int? { id(for: token) }
 }
 
-/// Loads the tokenizer of a checkpoint directory (tokenizer.json, vocab.txt, or vocab.json +
-/// merges.txt); nil when it has none of them. The default `TokenizerLoader` of `loadPretrained`.
+/// Loads the tokenizer of a checkpoint directory (tokenizer.json, vocab.txt, vocab.json + merges.txt,
+/// Marian's source.spm + vocab.json, or a SentencePiece model such as T5's spiece.model); nil when it
+/// has none of them. The default `TokenizerLoader` of `loadPretrained`.
 public func loadTokenizer(directory: URL) throws -> (any TextEncoder)? {
-    let names = ["tokenizer.json", "vocab.txt", "vocab.json"]
+    let names = ["tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "source.spm"]
     guard names.contains(where: { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }) else { return nil }
     return try Tokenizer.fromDirectory(directory.path)
 }

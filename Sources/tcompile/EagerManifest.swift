@@ -2,10 +2,11 @@ import Foundation
 import TCompile
 import Transformers
 
-/// What `tcompile export` writes for a task that runs eagerly only (the encoder-decoders' text2text
-/// generation, also asked for as `summarization` or `translation`): a `tcompile.model/2` manifest
-/// naming the checkpoint, which `tcompile generate` runs and compiling refuses until compiled seq2seq
-/// exists.
+/// What `tcompile export` writes for the encoder-decoders' text2text generation (also asked for as
+/// `summarization` or `translation`): a `tcompile.model/2` manifest naming the checkpoint, since one
+/// traced graph cannot hold their generation. `tcompile generate` compiles its encoder and decoder
+/// step, `tcompile MANIFEST -o DIR` writes the seq2seq library (`NAME_encode`, `NAME_decode_step`),
+/// `tcompile run` traces the teacher-forced forward.
 enum EagerManifest {
     /// Hugging Face pipeline names served by the text2text-generation models.
     static let aliases: [String: ModelTask] = ["summarization": .text2textGeneration, "translation": .text2textGeneration]
@@ -14,11 +15,11 @@ enum EagerManifest {
     static func task(named name: String) -> ModelTask? { ModelTask(rawValue: name) ?? aliases[name] }
 
     /// The manifest for `directory` when its task (`task`, else the one config.json's architectures
-    /// select) runs eagerly only; nil when the task traces.
+    /// select) is text2text-generation; nil for the tasks whose export is one traced graph.
     static func manifest(directory: URL, task: ModelTask?, maxBatch: Int, maxSeq: Int, name: String?, output: URL) throws -> String? {
         let kind = try ModelRegistry.kind(ofCheckpoint: directory)
         let entry = try task.map { try kind.family.entry($0) } ?? ModelRegistry.inferredTask(for: kind, file: directory.appendingPathComponent("config.json").path)
-        guard !entry.exportable else { return nil }
+        guard entry.task == .text2textGeneration else { return nil }
         guard maxBatch >= 1 else { throw ExportError("--max-batch must be at least 1, got \(maxBatch)") }
         guard maxSeq >= 2 else { throw ExportError("--max-seq must be at least 2, got \(maxSeq)") }
         let config = try kind.family.configType.load(from: directory.appendingPathComponent("config.json"))

@@ -7,18 +7,18 @@ import Transformers
 
 /// `tcompile generate`: text generation from a model.json. Decoders (GPT-2, Llama, Mistral, Qwen2)
 /// run through `CompiledGenerator` by default (`--eager` for the eager model) and stream text;
-/// encoder-decoders (BART, T5) run eagerly. Options start from the checkpoint's
+/// encoder-decoders (BART, T5, Marian) through `CompiledSeq2SeqGenerator` (beam search included). Options start from the checkpoint's
 /// `generation_config.json` (`GenerationConfig(checkpoint:)`) and every flag, named as Hugging Face's
 /// keyword, overrides one field.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate text with a decoder (compiled by default) or an encoder-decoder (eagerly).",
+        abstract: "Generate text with a decoder or an encoder-decoder (compiled by default, --eager to compare).",
         discussion: """
             MODEL is a model.json: a manifest naming a checkpoint (tcompile.model/2; `tcompile export` writes one for \
             text2text-generation, summarization and translation) or a decoder traced by `tcompile export` (tcompile.graph/1), \
             whose checkpoint is --checkpoint or else --tokenizer. Defaults come from the checkpoint's generation_config.json \
             (else config.json), as transformers' GenerationConfig.from_pretrained; each flag overrides one of them. \
-            Beam search runs eagerly (with a notice). With --inputs IN.safetensors (input_ids, optional attention_mask; \
+            A decoder's beam search runs eagerly (with a notice); an encoder-decoder's is compiled. With --inputs IN.safetensors (input_ids, optional attention_mask; \
             left-padded rows for decoders, right-padded sources for encoder-decoders) and -o OUT.safetensors, writes \
             `sequences` (int64, prompt or decoder start token first, as model.generate returns them).
             """)
@@ -109,17 +109,16 @@ struct Generate: ParsableCommand {
             if let threadCount { EagerThreads.set(threadCount) }
 
             let beams = config.numBeams > 1
-            let compiled = !eager && !source.isSeq2Seq && !beams
+            // Encoder-decoders compile beam search too (its rows are sources × beams).
+            let compiled = !eager && (source.isSeq2Seq || !beams)
             if !eager && !source.isSeq2Seq && beams {
                 FileHandle.standardError.write(Data("tcompile: note: num_beams \(config.numBeams): beam search runs eagerly (the compiled generator decodes greedily or by sampling)\n".utf8))
-            }
-            if !eager && source.isSeq2Seq {
-                FileHandle.standardError.write(Data("tcompile: note: \(source.modelType) is an encoder-decoder: it runs eagerly (compiled seq2seq is not available yet)\n".utf8))
             }
             // Decoders stream one prompt's tokens as they are picked (the encoder-decoders' loop has no hook).
             let streaming = prompter != nil && !source.isSeq2Seq && prompts.count == 1 && config.numReturnSequences == 1 && !beams
             let loadStart = DispatchTime.now()
-            let generator = try source.generator(compiled: compiled, maxBatch: max(prompts.count, 1), threads: threadCount,
+            let rows = max(prompts.count, 1) * (source.isSeq2Seq ? config.numBeams : 1)
+            let generator = try source.generator(compiled: compiled, maxBatch: rows, threads: threadCount,
                                                  cache: noCache ? nil : CompileCache.standard)
             let setup = milliseconds(since: loadStart)
             var stream = streaming ? TokenStream(tokenizer: prompter!, prompt: source.isSeq2Seq ? [] : prompts[0]) : nil

@@ -88,20 +88,21 @@ final class GenerationSource {
 
     typealias Run = ([[Int]], GenerationConfig, (([Int]) -> Void)?) throws -> [[Int]]
 
-    /// Loads the checkpoint and returns its generate function: the compiled generator (prefill and
-    /// decode graphs JIT-compiled for `maxBatch` prompts and the seq bound) or the eager model.
+    /// Loads the checkpoint and returns its generate function: the compiled generator (a decoder's
+    /// prefill and decode graphs, an encoder-decoder's encoder and decoder step, JIT-compiled for
+    /// `maxBatch` rows and the seq bound) or the eager model.
     func generator(compiled: Bool, maxBatch: Int, threads: Int?, cache: CompileCache?) throws -> Run {
         let loaded = try kind.family.load(directory: checkpoint, task: task)
         if let traced { try checkConstants(of: traced, against: loaded.module) }
-        if let bart = loaded.module as? BartForConditionalGeneration {
-            common = bart.config.common
-            decoderStartTokenId = bart.config.decoderStartTokenId
-            return { prompts, config, _ in try bart.generate(prompts, config: config) }
-        }
-        if let t5 = loaded.module as? T5ForConditionalGeneration {
-            common = t5.config.common
-            decoderStartTokenId = t5.config.decoderStartTokenId
-            return { prompts, config, _ in try t5.generate(prompts, config: config) }
+        if let seq2seq = loaded.module as? any Seq2SeqLanguageModel {
+            common = seq2seq.commonConfig
+            decoderStartTokenId = seq2seq.configDecoderStartTokenId
+            guard compiled else { return { prompts, config, _ in try seq2seq.generate(prompts, config: config) } }
+            // Decoder rows are sources × beams; sources and targets share the manifest's seq bound.
+            let generator = try CompiledSeq2SeqGenerator(model: seq2seq, maxBatch: maxBatch, maxSource: max(2, maxSeq),
+                                                         maxTarget: min(seq2seq.maxPositions, max(3, maxSeq)),
+                                                         options: CompileOptions(threads: threads, cache: cache))
+            return { prompts, config, _ in try generator.generate(prompts, config: config) }
         }
         guard let model = loaded.module as? any CausalLanguageModel else {
             throw CLIError("\(modelType) \(task.rawValue): this model cannot generate")

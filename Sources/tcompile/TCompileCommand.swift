@@ -239,6 +239,9 @@ struct Compile: ParsableCommand {
             func print(_ line: String) { if !quiet { Swift.print(line) } }
             let start = DispatchTime.now()
             if generate { return try writeGenerator(start: start, print: print) }
+            if FileManager.default.fileExists(atPath: options.model), let seq2seq = try Seq2SeqLibrary.load(manifest: options.model) {
+                return try writeSeq2Seq(seq2seq, start: start, print: print)
+            }
             var loaded = try options.load()
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
@@ -316,6 +319,34 @@ extension Compile {
         times.append(result.times)
         print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
+    }
+}
+
+extension Compile {
+    /// A text2text-generation manifest: traces the encoder and the decoder step and writes the seq2seq
+    /// library (`Seq2SeqLibrary`: `NAME_encode_run`, `NAME_decode_step_run`, one weights file).
+    func writeSeq2Seq(_ source: Seq2SeqLibrary.Source, start: DispatchTime, print: (String) -> Void) throws {
+        guard dumpAfter == nil else { throw CLIError("--dump-after is not available for an encoder-decoder (two graphs)") }
+        guard maxSeq == nil else { throw CLIError("--max-seq: a manifest states its bound in dynamic_dims.seq.max") }
+        let libraryName = name ?? CIdentifier.make(from: source.name)
+        let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CLIError("-o \(output): is a file, not a directory")
+        }
+        try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
+            name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: emitKinds))
+        print("compiling \(source.name) (encoder-decoder): entries encode and decode_step, decoder rows ≤ \(source.maxBatch), source and target ≤ \(source.maxSeq) tokens")
+        let target: HostTarget = portable ? .portable() : .host()
+        try createDirectory(outputDirectory)
+        let result = try Seq2SeqLibrary.write(model: source.model, name: libraryName, maxBatch: source.maxBatch, maxSource: source.maxSeq,
+                                              maxTarget: source.maxSeq, to: outputDirectory, level: optimization,
+                                              options: CompileOptions(target: target, threads: options.threads ?? source.threads),
+                                              embedWeights: embedWeights, emit: emitKinds)
+        print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
+        for file in result.files { print("  wrote \(file)") }
+        print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
+        if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(result.times.report)\n".utf8)) }
     }
 }
 
@@ -696,7 +727,7 @@ struct Export: ParsableCommand {
                                                          maxSeq: maxSeq, name: name, output: outputURL) {
                 try createDirectory(outputURL.deletingLastPathComponent().path)
                 try Data(manifest.utf8).write(to: outputURL, options: .atomic)
-                print("wrote \(outputURL.path): a manifest (tcompile.model/2) of this encoder-decoder, which runs eagerly: `tcompile generate` runs it; compiling it is refused until compiled seq2seq exists")
+                print("wrote \(outputURL.path): a manifest (tcompile.model/2) of this encoder-decoder: `tcompile generate` runs it (compiled by default), `tcompile \(outputURL.lastPathComponent) -o DIR` writes its library (NAME_encode, NAME_decode_step), `tcompile run` its teacher-forced forward")
                 return
             }
             var times = CompileTimes()

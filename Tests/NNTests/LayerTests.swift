@@ -49,7 +49,7 @@ import Tensors
         expectClose(GELU(approximate: true)(x), try t("activation.gelu_tanh"), 1e-5, "gelu tanh")
         expectClose(ReLU()(x), try t("activation.relu"), 0, "relu")
         expectClose(Tanh()(x), try t("activation.tanh"), 1e-6, "tanh")
-        #expect(activation(named: "gelu_new") is GELU && activation(named: "swish") == nil)
+        #expect(activation(named: "gelu_new") is GELU && activation(named: "swish") is SiLU && activation(named: "mish") == nil)
     }
 
     func attention() throws -> MultiHeadAttention {

@@ -124,17 +124,45 @@ import Tokenizers
 
     /// BART: `export --task summarization` writes a manifest that generate runs (config.json's legacy
     /// generation fields: 2 beams, max_length, min_length, forced BOS/EOS) to model.generate's
-    /// sequences, and compiling it stays a clear error.
+    /// sequences, compiled (the default, beam search included) and eager; beyond the bounds, errors.
     @Test func seq2seqExportAndGenerate() throws {
         let dir = try Self.workspace("bart-genconfig", task: "text2text-generation", inputs: ["input_ids": "input_ids", "attention_mask": "attention_mask"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let export = try CLITests.run(["export", dir + "/checkpoint", "--task", "summarization", "--max-seq", "24", "-o", dir + "/exported/model.json"])
         #expect(export.status == 0 && export.output.contains("manifest"), "\(export.output)")
-        let run = try CLITests.run(["generate", dir + "/exported/model.json", "--inputs", dir + "/in.safetensors", "-o", dir + "/out.safetensors"])
-        #expect(run.status == 0, "\(run.output)")
         let hf = try Self.expected("bart-genconfig", "sequences")
-        #expect(try Self.sequences(dir + "/out.safetensors").toIntArray() == hf.toIntArray())
-        let compile = try CLITests.run([dir + "/exported/model.json", "-o", dir + "/lib"])
-        #expect(compile.status == 1 && compile.output.contains("seq2seq (encoder-decoder) export is not available yet"), "\(compile.output)")
+        for mode in [[], ["--eager"]] {
+            let out = dir + "/out\(mode.count).safetensors"
+            let run = try CLITests.run(["generate", dir + "/exported/model.json", "--inputs", dir + "/in.safetensors", "-o", out] + mode)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains(mode.isEmpty ? "compiled" : "eager"), "\(run.output)")
+            #expect(try Self.sequences(out).toIntArray() == hf.toIntArray(), "\(mode)")
+        }
+        // Greedy flags over the file: compiled equals eager.
+        let flags = ["--num-beams", "1", "--max-new-tokens", "6", "--min-new-tokens", "0"]
+        for mode in [[], ["--eager"]] {
+            let run = try CLITests.run(["generate", dir + "/exported/model.json", "--inputs", dir + "/in.safetensors", "-o", dir + "/greedy\(mode.count).safetensors"] + flags + mode)
+            #expect(run.status == 0, "\(run.output)")
+        }
+        #expect(try Self.sequences(dir + "/greedy0.safetensors").toIntArray() == Self.sequences(dir + "/greedy1.safetensors").toIntArray())
+        let long = try CLITests.run(["generate", dir + "/exported/model.json", "--inputs", dir + "/in.safetensors", "--max-new-tokens", "30"])
+        #expect(long.status == 1 && long.output.contains("exceed the seq bound 24"), "\(long.output)")
+    }
+}
+
+extension GenerateCLITests {
+    /// Marian through the command line: `--text` is encoded by its MarianTokenizer (source.spm +
+    /// vocab.json), generated compiled and eagerly, and printed as transformers decodes the same ids.
+    @Test func marianTextThroughTheTokenizer() throws {
+        let dir = try Self.workspace("marian-mt", task: "text2text-generation", inputs: [:])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let e = try SafeTensorsFile(path: Self.fixtures.appendingPathComponent("marian-mt/expected.safetensors").path)
+        let text = try #require(e.metadata["text_1"]), want = try #require(e.metadata["text_decoded_1"])
+        for mode in [[], ["--eager"]] {
+            let run = try CLITests.run(["generate", dir + "/model.json", "--tokenizer", dir + "/checkpoint", "--text", text,
+                                        "--max-new-tokens", "8", "--num-beams", "1"] + mode)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.split(separator: "\n").contains { $0 == want }, "\(mode): \(run.output) (want \(want))")
+        }
     }
 }

@@ -96,7 +96,7 @@ import Tensors
     @Test func distilBertConfigErrorsNameTheField() throws {
         for (edit, field) in [({ (c: inout [String: Any]) in c["n_heads"] = 5 }, "n_heads"),
                               ({ $0["dim"] = 0 }, "dim"),
-                              ({ $0["activation"] = "swish" }, "activation"),
+                              ({ $0["activation"] = "mish" }, "activation"),
                               ({ $0["seq_classif_dropout"] = 1.5 }, "seq_classif_dropout"),
                               ({ $0["hidden_dim"] = 1 << 40 }, "2^36")] {
             let dir = try editedCheckpoint("distilbert-model", config: edit)
@@ -132,7 +132,7 @@ import Tensors
     @Test func electraConfigErrorsNameTheField() throws {
         for (edit, field) in [({ (c: inout [String: Any]) in c["embedding_size"] = -1 }, "embedding_size"),
                               ({ $0["num_attention_heads"] = 5 }, "num_attention_heads"),
-                              ({ $0["hidden_act"] = "swish" }, "hidden_act")] {
+                              ({ $0["hidden_act"] = "mish" }, "hidden_act")] {
             let dir = try editedCheckpoint("electra-model", config: edit)
             defer { try? FileManager.default.removeItem(at: dir) }
             #expect { _ = try ElectraModel.fromPretrained(directory: dir) } throws: { "\($0)".contains(field) }

@@ -79,7 +79,7 @@ import Tensors
         #expect(decodeError(#"{"model_type": "bert", "hidden_size": 96, "hidden_size": 128}"#)?.description
                 == #"config.json: field '(document)' has the key "hidden_size" twice (the second at byte 42)"#)
         #expect(decodeError(#"{"model_type": "gpt2"}"#).map { if case .invalidConfigField(_, "model_type", _) = $0 { true } else { false } } == true)
-        #expect(decodeError(#"{"model_type": "bert", "hidden_act": "swish"}"#).map { if case .invalidConfigField(_, "hidden_act", _) = $0 { true } else { false } } == true)
+        #expect(decodeError(#"{"model_type": "bert", "hidden_act": "mish"}"#).map { if case .invalidConfigField(_, "hidden_act", _) = $0 { true } else { false } } == true)
         #expect(decodeError(#"{"model_type": "bert", "hidden_size": "big"}"#).map { if case .invalidConfigField(_, "hidden_size", _) = $0 { true } else { false } } == true)
         #expect(decodeError(#"{"model_type": "bert", "hidden_size": 100, "num_attention_heads": 3}"#).map { if case .invalidConfigField(_, "num_attention_heads", _) = $0 { true } else { false } } == true)
         #expect(decodeError(#"{"model_type": "bert", "position_embedding_type": "relative_key"}"#).map { if case .invalidConfigField(_, "position_embedding_type", _) = $0 { true } else { false } } == true)
