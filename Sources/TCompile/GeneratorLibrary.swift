@@ -32,8 +32,8 @@ public enum GeneratorLibrary {
     public static func write(graphs: GenerationGraphs, eosTokenIds: [Int], name: String, to directory: String, level: Int = 2,
                              options: CompileOptions = CompileOptions(), embedWeights: Bool = false,
                              emit: EmitKinds = []) throws -> AOTCompiler.Output {
-        let prefill = try TCompile.optimize(graphs.prefill, level: level).graph
-        let decode = try TCompile.optimize(graphs.decode, level: level).graph
+        let prefill = try TCompile.optimize(graphs.prefill, level: level, precision: options.precision).graph
+        let decode = try TCompile.optimize(graphs.decode, level: level, precision: options.precision).graph
         return try AOTCompiler.write(entries: [AOTEntry(name: prefillEntry, graph: prefill), AOTEntry(name: decodeEntry, graph: decode)],
                                      name: name, to: directory, options: options, embedWeights: embedWeights, emit: emit,
                                      generation: AOTGeneration(prefill: prefillEntry, decode: decodeEntry, eosTokenIds: eosTokenIds))
