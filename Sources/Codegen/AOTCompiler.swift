@@ -101,7 +101,10 @@ public enum AOTCompiler {
             }
         }
         _ = try CompileOptions.threadCount(options.threads)
+        try options.checkPrecision()
         for e in entries { try Verifier.verify(e.graph) }
+        // Weights packed for another precision are stored in this one's panel format (as `ModuleBuilder` lowers them).
+        let entries = entries.map { AOTEntry(name: $0.name, graph: $0.graph.retargetingPanels(to: PanelLayout.Format(options.precision))) }
         let prefixes = entries.map { single ? name : "\(name)_\($0.name)" }
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
@@ -122,6 +125,7 @@ public enum AOTCompiler {
                 var api = CAPI(ir: ir, name: name, entries: capiEntries,
                                constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
                 api.weightsHeader = Array(weights.prefix(WeightsFile.headerBytes + 16 * constants.count))
+                api.precision = options.precision
                 api.emit(embedded: embedWeights ? weights : nil)
                 symbols = api.symbols
                 if let generation {
@@ -149,7 +153,8 @@ public enum AOTCompiler {
             throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
         let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
-                                  weightsHash: WeightsFile.storedHash(weights), generation: headerGeneration)
+                                  weightsHash: WeightsFile.storedHash(weights), generation: headerGeneration,
+                                  precision: options.precision)
         try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: symbols))
         try put("\(name).h", Array(header.utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
@@ -183,7 +188,7 @@ public enum AOTCompiler {
         for (entry, signature) in zip(entries, signatures) {
             slots.append(signature.constants.map { slot in
                 let tensor = slot.data(in: entry.graph).contiguous()
-                let key = "\(slot.name)|\(slot.packed)|\(tensor.dtype)|\(tensor.shape)"
+                let key = "\(slot.name)|\(slot.panels?.rawValue ?? "rows")|\(tensor.dtype)|\(tensor.shape)"
                 let size = tensor.count * tensor.dtype.byteSize
                 if let existing = byKey[key]?.first(where: { memcmp(start(constants[$0]), start(tensor), size) == 0 }) { return existing }
                 constants.append(tensor)

@@ -9,7 +9,7 @@ import Tensors
 ///
 /// An entry is keyed by a 128-bit hash of everything the machine code depends on: the graph's text form
 /// (ops, attributes, shapes, symbol bounds; constants by name and type: the kernels receive their bytes
-/// at run time, so weights do not change the code), the function name, the optimization level, the
+/// at run time, so weights do not change the code), the function name, the optimization level, the precision, the
 /// target triple, CPU and features, LLVM's version, and the identity of the running binary (its path, size and
 /// modification time, so that a rebuilt TCompile never reads code an older one wrote). An entry holds
 /// the object file and the run signature, and ends with a checksum; an entry that is truncated,
@@ -55,7 +55,7 @@ public struct CompileCache: Sendable {
         LLVMGetVersion(&major, &minor, &patch)
         var material = "tcompile-object-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
         material += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
-        material += "O\(options.optimizationLevel)\n\(name)\n"
+        material += "O\(options.optimizationLevel)\nprecision \(options.precision)\n\(name)\n"
         material += TextFormat.print(graph)
         var hasher = EntryHash()
         hasher.add(Array(material.utf8))
@@ -107,7 +107,7 @@ public struct CompileCache: Sendable {
     // MARK: - Entry format
 
     /// Bumped whenever the entry layout or what the key covers changes.
-    static let formatVersion = 1
+    static let formatVersion = 2
     private static let magic = Array("TCOMPILE-OBJECT-CACHE\u{0}".utf8)
 
     /// The running binary's path, size and modification time.
@@ -121,7 +121,7 @@ public struct CompileCache: Sendable {
     }()
 
     /// magic, format version, key, signature (name, workspace bytes, task scratch bytes, constants as
-    /// packed flag + name), object; every length a little-endian UInt64; then the hash of all of it.
+    /// panel format (0 row-major, 1 + `PanelLayout.Format` index) + name), object; every length a little-endian UInt64; then the hash of all of it.
     static func encode(_ entry: Entry, key: String) -> [UInt8] {
         var out = magic
         func u64(_ v: Int) { withUnsafeBytes(of: UInt64(v).littleEndian) { out += $0 } }
@@ -133,7 +133,7 @@ public struct CompileCache: Sendable {
         u64(entry.signature.taskScratchBytes)
         u64(entry.signature.constants.count)
         for slot in entry.signature.constants {
-            out.append(slot.packed ? 1 : 0)
+            out.append(slot.panels.map { UInt8(PanelLayout.Format.allCases.firstIndex(of: $0)! + 1) } ?? 0)
             bytes(Array(slot.name.utf8))
         }
         bytes(entry.object)
@@ -171,8 +171,9 @@ public struct CompileCache: Sendable {
             guard offset < body.count else { return nil }
             let packed = body[body.startIndex + offset]
             offset += 1
-            guard packed <= 1, let constantName = string() else { return nil }
-            constants.append(ConstantSlot(name: constantName, packed: packed == 1))
+            let formats = PanelLayout.Format.allCases
+            guard packed <= formats.count, let constantName = string() else { return nil }
+            constants.append(ConstantSlot(name: constantName, panels: packed == 0 ? nil : formats[Int(packed) - 1]))
         }
         guard let object = bytes(), offset == body.count else { return nil }
         return Entry(signature: RunSignature(name: name, constants: constants, workspaceBytes: workspace, taskScratchBytes: scratch),

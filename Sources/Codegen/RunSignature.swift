@@ -33,12 +33,18 @@ public struct RunSignature: Sendable {
 public struct ConstantSlot: Sendable, Equatable {
     /// The graph constant.
     public var name: String
-    /// Stored as `[panels][k][32]` (`PanelLayout`) rather than row-major `[k, n]`.
-    public var packed: Bool
+    /// The panel format it is stored in (`PanelLayout.Format`, named by the constant's suffix), or
+    /// nil for the graph's row-major `[k, n]`.
+    public var panels: PanelLayout.Format?
+
+    public init(name: String, panels: PanelLayout.Format?) {
+        self.name = name
+        self.panels = panels
+    }
 
     /// The bytes the kernel expects for this slot.
     public func data(in graph: Graph) -> Tensor {
         let value = graph.constants[name]!.contiguous()
-        return packed ? PanelLayout.pack(value) : value
+        return panels.map { PanelLayout.pack(value, format: $0) } ?? value
     }
 }
