@@ -13,7 +13,8 @@ import Tensors
 struct BF16TiledGEMM: KernelEmitter {
     let context: LoweringContext
     /// Rows per tile: 2 accumulators each, so 8 rows keep 16 of the 32 zmm registers accumulating
-    /// (`vdpbf16ps` has a latency of about 6 cycles; 16 independent chains cover it twice).
+    /// (`vdpbf16ps` has a latency of about 6 cycles; 16 independent chains cover it twice). Measured
+    /// on one Zen 4 core at 128 × 384 × 1536: 6 and 8 rows 205 GFLOP/s, 12 rows 163, 14 rows 184.
     static let rows = 8
 
     /// `<32 x bfloat>`, the operand type of the bf16 intrinsics.

@@ -227,6 +227,11 @@ final class LoweringContext {
         ir.sdiv(ir.add(count, ir.int(size - 1)), ir.int(size))
     }
 
+    /// `max(a, b)` of two i64 values.
+    func maximum(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef {
+        ir.select(ir.icmp(LLVMIntSGT, a, b), a, b)
+    }
+
     /// `min(a, b)` of two i64 values.
     func minimum(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef {
         ir.select(ir.icmp(LLVMIntSLT, a, b), a, b)
