@@ -290,6 +290,17 @@ struct Compile: ParsableCommand {
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
             for file in result.files { print("  wrote \(file)") }
             loaded.times.append(result.times)
+            if loaded.precision != .fp32 {
+                // What the precision cost: the same optimized graph JIT-compiled at this precision (the
+                // library's kernels) against the f32 graph, on sample inputs.
+                let (options, precision) = (loaded.compileOptions(), loaded.precision)
+                let report = try loaded.times.measure("accuracy report") { () throws -> PrecisionReport in
+                    let model = try CompiledModel(graph: optimized.graph, name: libraryName, options: options)
+                    return try PrecisionReport.measure(reference: graph, compiled: model, precision: precision,
+                                                       dims: PrecisionReport.sampleDims(graph))
+                }
+                print(report.summary)
+            }
             print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
             loaded.reportTimes()
         }
