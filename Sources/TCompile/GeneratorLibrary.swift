@@ -58,6 +58,8 @@ extension GeneratorLibrary {
         public var model: any CausalLanguageModel
         public var maxLength: Int
         public var threads: Int?
+        /// The manifest's `options.precision` (nil when it says nothing).
+        public var precision: Precision? = nil
     }
 
     /// Reads the manifest at `path` and builds its model.
@@ -78,7 +80,7 @@ extension GeneratorLibrary {
             throw ExportError("\(path): dynamic_dims.seq.max: a generating library needs a length bound of at least 4, got \(manifest.maxSeq)")
         }
         return Source(name: manifest.name ?? ModelExport.defaultName(for: directory), model: model, maxLength: manifest.maxSeq,
-                      threads: manifest.threads)
+                      threads: manifest.threads, precision: manifest.precision)
     }
 
     /// A text-generation checkpoint directory loaded for a generating library; the length bound is

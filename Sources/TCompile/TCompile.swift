@@ -35,6 +35,8 @@ public enum TCompile {
         public var name: String
         public var graph: Graph
         public var threads: Int?
+        /// The precision a manifest's `options.precision` asks for (nil when it says nothing, or for a traced graph).
+        public var precision: Precision? = nil
     }
 
     /// The most threads a compiled model's pool runs (`NAME_set_threads` caps there too).
@@ -53,7 +55,7 @@ public enum TCompile {
         case ModelManifest.format?, "tcompile.model/1"?:
             let manifest = try ModelManifest.read(path: path)
             let (name, graph) = try manifest.graph()
-            return LoadedModel(name: name, graph: graph, threads: manifest.threads)
+            return LoadedModel(name: name, graph: graph, threads: manifest.threads, precision: manifest.precision)
         case GraphFile.format?:
             let (name, graph) = try GraphFile.load(path: path)
             return LoadedModel(name: name, graph: graph, threads: nil)

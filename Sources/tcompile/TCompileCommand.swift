@@ -86,22 +86,30 @@ struct ModelOptions: ParsableArguments {
         let loaded = try times.measure("loading (and tracing)") { try TCompile.loadModel(model) }
         let count = threads ?? loaded.threads
         if let count { EagerThreads.set(count) }
-        return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count, cache: noCache ? nil : CompileCache.standard,
-                                  times: times, timeReport: timeReport)
+        var result = LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count, cache: noCache ? nil : CompileCache.standard,
+                                        times: times, timeReport: timeReport)
+        result.manifestPrecision = loaded.precision
+        result.precision = loaded.precision ?? .fp32
+        return result
     }
 }
 
 /// `--precision`, shared by compile, run --compiled and bench.
 struct PrecisionOption: ParsableArguments {
-    @Option(help: "Arithmetic of the matrix products: fp32 (default), or bf16 (bf16 weights, half the bytes, and bf16 GEMM inputs with f32 accumulation; softmax, layer norm and residuals stay f32; needs a CPU with avx512_bf16). The compile summary reports the accuracy it costs.")
-    var precision: String = "fp32"
+    @Option(help: "Arithmetic of the matrix products: fp32, or bf16 (bf16 weights, half the bytes, and bf16 GEMM inputs with f32 accumulation; softmax, layer norm and residuals stay f32; needs a CPU with avx512_bf16). Default: the manifest's options.precision, else fp32. The compile summary reports the accuracy bf16 costs.")
+    var precision: String?
 
     func validate() throws {
-        do { _ = try Precision(parsing: precision) } catch let e as GraphError { throw ValidationError("--precision: \(e.message)") }
+        if let precision {
+            do { _ = try Precision(parsing: precision) } catch let e as GraphError { throw ValidationError("--precision: \(e.message)") }
+        }
     }
 
-    /// The parsed value (validated already).
-    var value: Precision { (try? Precision(parsing: precision)) ?? .fp32 }
+    /// The parsed value (validated already), nil when not given.
+    var value: Precision? { precision.flatMap { try? Precision(parsing: $0) } }
+
+    /// `--precision`, else the manifest's `options.precision`, else fp32.
+    func resolved(_ loaded: LoadedCommandModel) -> Precision { value ?? loaded.manifestPrecision ?? .fp32 }
 }
 
 /// A model the command line loaded, with the thread count it runs and compiles with.
@@ -116,8 +124,10 @@ struct LoadedCommandModel {
     var times: CompileTimes
     /// Whether `--time-report` asked for `times` on stderr.
     var timeReport: Bool
-    /// The matrix products' arithmetic (`--precision`).
+    /// The matrix products' arithmetic (`--precision`, else the manifest's).
     var precision: Precision = .fp32
+    /// What the manifest's `options.precision` asks for.
+    var manifestPrecision: Precision? = nil
 
     /// Adds each pass's time of `result`.
     mutating func record(_ result: PassManager.Result) {
@@ -256,7 +266,7 @@ struct Compile: ParsableCommand {
             let start = DispatchTime.now()
             if generate { return try writeGenerator(start: start, print: print) }
             var loaded = try options.load()
-            loaded.precision = precision.value
+            loaded.precision = precision.resolved(loaded)
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
@@ -338,7 +348,7 @@ extension Compile {
         let target: HostTarget = portable ? .portable() : .host()
         try createDirectory(outputDirectory)
         let result = try GeneratorLibrary.write(model: source.model, name: libraryName, maxLength: source.maxLength, to: outputDirectory,
-                                                level: optimization, options: CompileOptions(target: target, threads: threads, precision: precision.value),
+                                                level: optimization, options: CompileOptions(target: target, threads: threads, precision: precision.value ?? source.precision ?? .fp32),
                                                 embedWeights: embedWeights, emit: kinds)
         print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
@@ -531,8 +541,8 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard (0...2).contains(level) else { throw ValidationError("-O takes 0, 1 or 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
-        if mode == .eager, precision.value != .fp32 {
-            throw ValidationError("--precision \(precision.precision) applies to --compiled; --eager runs the f32 interpreter")
+        if mode == .eager, let value = precision.value, value != .fp32 {
+            throw ValidationError("--precision \(value) applies to --compiled; --eager runs the f32 interpreter")
         }
     }
 
@@ -545,7 +555,7 @@ struct Run: ParsableCommand {
                 try read.check(outputs: [output])
             }
             var loaded = try options.load()
-            loaded.precision = precision.value
+            loaded.precision = precision.resolved(loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let prepared = try inputOptions.make(for: graph)
             let inputs = prepared.tensors
@@ -646,7 +656,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var loaded = try options.load()
-            loaded.precision = precision.value
+            loaded.precision = precision.resolved(loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let inputs = try inputOptions.make(for: graph).tensors
             let compileStart = DispatchTime.now()
