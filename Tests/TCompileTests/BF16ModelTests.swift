@@ -14,10 +14,14 @@ struct BF16ModelTests {
     @Test func bertCompiledAtBF16AgreesWithF32() throws {
         let model = try ModelExport.load(directory: Self.fixtures.appendingPathComponent("bert-model"), task: .featureExtraction)
         let graph = try model.trace(maxBatch: 4, maxSeq: 32)
-        let optimized = try TCompile.optimize(graph, level: 2, precision: .bf16).graph
+        let result = try TCompile.optimize(graph, level: 2, precision: .bf16)
+        let optimized = result.graph
         let panels = optimized.constants.keys.filter { PanelLayout.format(ofConstant: $0) != nil }
         #expect(!panels.isEmpty && panels.allSatisfy { PanelLayout.format(ofConstant: $0) == .bf16 }, "\(panels.sorted())")
         let compiled = try CompiledModel(graph: optimized, name: "bert_bf16", options: CompileOptions(cache: nil, precision: .bf16))
+        // The pipeline's plan at bf16 (the compile report's arena) is the kernel's workspace, bf16 scratch included.
+        #expect(result.memoryPlan?.arenaBytes == compiled.signature.workspaceBytes)
+        #expect(result.memoryPlan.map { $0.scratchBytes >= PanelLayout.bf16ScratchBytes(k: 200, packsPanel: false) } ?? false)
         for dims in [["batch": 1, "seq": 7], ["batch": 4, "seq": 32]] {
             let report = try PrecisionReport.measure(reference: graph, compiled: compiled, precision: .bf16, dims: dims)
             #expect(report.outputs.map(\.name) == graph.outputs.map(\.name))
