@@ -42,23 +42,27 @@ struct BF16TiledGEMM: KernelEmitter {
         let pairVector = LLVMVectorType(ir.i32, UInt32(lanes))!
         ir.position(at: entry)
         let rowsA = (0..<mr).map { ir.gep(ir.i32, a, ir.mul(ir.int($0), lda)) }
-        /// One pair step: two panel vectors (32 columns × 2 rows of B), one broadcast pair of A per
-        /// row, 2·mr `vdpbf16ps`.
-        func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef]) -> [LLVMValueRef] {
+        // Few rows leave few independent accumulators to cover `vdpbf16ps`'s latency (one row: two), so
+        // their k steps rotate over `chains` sets of accumulators, summed at the end.
+        let chains = max(1, min(4, 8 / mr))
+        /// One pair step on accumulator set `chain`: two panel vectors (32 columns × 2 rows of B), one
+        /// broadcast pair of A per row, 2·mr `vdpbf16ps`.
+        func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef], chain: Int) -> [LLVMValueRef] {
             let row = ir.gep(ir.i32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
             let b = [row, ir.gep(ir.i32, row, ir.int(lanes))].map { pointer -> LLVMValueRef in
                 let v = ir.load(bf16Vector, pointer)
                 LLVMSetAlignment(v, 4)
                 return v
             }
-            var next: [LLVMValueRef] = []
+            var next = accumulators
             for r in 0..<mr {
                 let pair = ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], kk))
                 let one = LLVMBuildInsertElement(ir.builder, LLVMGetUndef(pairVector), pair, ir.int32(0), "")!
                 let splat = LLVMBuildShuffleVector(ir.builder, one, LLVMGetUndef(pairVector), LLVMConstNull(pairVector), "")!
                 let x = ir.bitcast(splat, bf16Vector)
                 for v in 0..<2 {
-                    next.append(ir.overloaded("llvm.x86.avx512bf16.dpbf16ps.512", [], [accumulators[2 * r + v], x, b[v]]))
+                    let i = chain * 2 * mr + 2 * r + v
+                    next[i] = ir.overloaded("llvm.x86.avx512bf16.dpbf16ps.512", [], [accumulators[i], x, b[v]])
                 }
             }
             return next
@@ -75,7 +79,7 @@ struct BF16TiledGEMM: KernelEmitter {
             ir.condBr(ir.icmp(LLVMIntSLE, ir.add(kk, ir.int(unroll)), pairs), body, exit)
             ir.position(at: body)
             var next: [LLVMValueRef] = accumulators
-            for u in 0..<unroll { next = step(ir.add(kk, ir.int(u)), next) }
+            for u in 0..<unroll { next = step(ir.add(kk, ir.int(u)), next, chain: u % chains) }
             let kNext = ir.add(kk, ir.int(unroll))
             let latch = LLVMGetInsertBlock(ir.builder)!
             ir.br(header)
@@ -88,8 +92,9 @@ struct BF16TiledGEMM: KernelEmitter {
             return (kk, accumulators)
         }
         let zero = LLVMConstNull(vector)!
-        let (kMain, partial) = kLoop(from: ir.int(0), Array(repeating: zero, count: 2 * mr), unroll: 4)
-        let (_, accumulators) = kLoop(from: kMain, partial, unroll: 1)
+        let (kMain, partial) = kLoop(from: ir.int(0), Array(repeating: zero, count: 2 * mr * chains), unroll: 4)
+        let (_, sets) = kLoop(from: kMain, partial, unroll: 1)
+        let accumulators = (0..<(2 * mr)).map { i in (1..<chains).reduce(sets[i]) { ir.fadd($0, sets[$1 * 2 * mr + i]) } }
         for r in 0..<mr {
             let out = ir.gep(ir.f32, c, ir.mul(ir.int(r), ldc))
             ir.maskedStore(accumulators[2 * r], out, count: cols)
