@@ -108,7 +108,7 @@ public enum AOTCompiler {
         let prefixes = entries.map { single ? name : "\(name)_\($0.name)" }
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
-        var weights: [UInt8] = []
+        var weights: WeightsFile.Layout?
         var times = CompileTimes()
         var extras = CompileTimes()
         var symbols: [String] = []
@@ -117,16 +117,17 @@ public enum AOTCompiler {
         let (module, signatures) = try ModuleBuilder.build(kernels, module: name, poolPrefix: "\(name)_kernel", options: options,
                                                            context: context, times: &times) { ir, signatures in
             let (constants, slots) = extras.measure("weight packing") { sharedConstants(entries, signatures) }
-            weights = extras.measure("weight packing") { WeightsFile.encode(constants) }
+            let layout = extras.measure("weight packing") { WeightsFile.Layout(constants) }
+            weights = layout
             try extras.measure("IR emission") {
                 let capiEntries = entries.indices.map {
                     CAPI.Entry(prefix: prefixes[$0], graph: entries[$0].graph, signature: signatures[$0], slots: slots[$0])
                 }
                 var api = CAPI(ir: ir, name: name, entries: capiEntries,
-                               constantBytes: constants.map { $0.count * $0.dtype.byteSize }, defaultThreads: options.threads ?? CAPI.allCores)
-                api.weightsHeader = Array(weights.prefix(WeightsFile.headerBytes + 16 * constants.count))
+                               constantBytes: constants.map(\.byteCount), defaultThreads: options.threads ?? CAPI.allCores)
+                api.weightsHeader = layout.header
                 api.precision = options.precision
-                api.emit(embedded: embedWeights ? weights : nil)
+                api.emit(embedded: embedWeights ? layout.bytes() : nil)
                 symbols = api.symbols
                 if let generation {
                     guard let p = entries.firstIndex(where: { $0.name == generation.prefill }),
@@ -146,19 +147,21 @@ public enum AOTCompiler {
         let writeStart = DispatchTime.now().uptimeNanoseconds
         // The whole set is written first and switched in only once every file is whole
         // (`writeDirectoryAtomically`): a failure while writing leaves the previous set untouched.
-        var pending: [(name: String, data: Data)] = []
-        func put(_ file: String, _ bytes: [UInt8]) throws { pending.append((file, Data(bytes))) }
+        guard let weights else { throw CodegenError("the weights were not laid out") }
+        var pending: [(name: String, content: FileContent)] = []
+        func put(_ file: String, _ bytes: [UInt8]) throws { pending.append((file, .bytes(Data(bytes)))) }
         let parent = (URL(fileURLWithPath: directory).standardizedFileURL.deletingLastPathComponent().path)
         do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
             throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
         let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
-                                  weightsHash: WeightsFile.storedHash(weights), generation: headerGeneration,
+                                  weightsHash: WeightsFile.storedHash(weights.header), generation: headerGeneration,
                                   precision: options.precision)
         try put("lib\(name).a", StaticArchive.make(objectName: "\(name).o", object: object, symbols: symbols))
         try put("\(name).h", Array(header.utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
-        if !embedWeights { try put("\(name).weights", weights) }
+        // Streamed into the file (`FileSink`): never held whole in memory.
+        if !embedWeights { pending.append(("\(name).weights", .stream { sink in try weights.write(to: sink) })) }
         if emit.contains(.object) { try put("\(name).o", object) }
         if emit.contains(.llvmIR) { try put("\(name).ll", Array(ModuleBuilder.text(module).utf8)) }
         if emit.contains(.assembly) { try put("\(name).s", try ModuleBuilder.emit(module, options: options, assembly: true)) }
@@ -174,24 +177,27 @@ public enum AOTCompiler {
         do { try writeDirectoryAtomically(pending, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9)
         return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: signatures[0],
-                      signatures: signatures, weightsBytes: weights.count, times: times)
+                      signatures: signatures, weightsBytes: weights.fileSize, times: times)
     }
 
     /// The weights file's constants (every kernel's slots, a slot with the same name, layout and bytes
     /// as an earlier one stored once) and, per entry, the file index of each of its kernel's slots.
-    static func sharedConstants(_ entries: [AOTEntry], _ signatures: [RunSignature]) -> (constants: [Tensor], slots: [[Int]]) {
-        var constants: [Tensor] = []
+    static func sharedConstants(_ entries: [AOTEntry], _ signatures: [RunSignature]) -> (constants: [ConstantBytes], slots: [[Int]]) {
+        var constants: [ConstantBytes] = []
+        var sources: [Tensor] = []
         var byKey: [String: [Int]] = [:]
         var slots: [[Int]] = []
-        // The bytes are compared in place (a copy of every constant cost a fresh buffer of the model's size).
+        // The source constants are compared in place (equal sources in the same layout give equal bytes).
         func start(_ t: Tensor) -> UnsafeRawPointer { UnsafeRawPointer(t.storage.base + t.offset * t.dtype.byteSize) }
         for (entry, signature) in zip(entries, signatures) {
             slots.append(signature.constants.map { slot in
-                let tensor = slot.data(in: entry.graph).contiguous()
-                let key = "\(slot.name)|\(slot.panels?.rawValue ?? "rows")|\(tensor.dtype)|\(tensor.shape)"
-                let size = tensor.count * tensor.dtype.byteSize
-                if let existing = byKey[key]?.first(where: { memcmp(start(constants[$0]), start(tensor), size) == 0 }) { return existing }
-                constants.append(tensor)
+                let bytes = slot.bytes(in: entry.graph)
+                let source = switch bytes { case .tensor(let t), .panels(let t, _): t }
+                let key = "\(slot.name)|\(slot.panels?.rawValue ?? "rows")|\(source.dtype)|\(source.shape)"
+                let size = source.count * source.dtype.byteSize
+                if let existing = byKey[key]?.first(where: { memcmp(start(sources[$0]), start(source), size) == 0 }) { return existing }
+                constants.append(bytes)
+                sources.append(source)
                 byKey[key, default: []].append(constants.count - 1)
                 return constants.count - 1
             })

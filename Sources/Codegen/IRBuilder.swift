@@ -118,6 +118,11 @@ final class IRBuilder {
 
     // MARK: Calls and intrinsics
 
+    /// `memmove(destination, source, bytes)` (`llvm.memmove`: overlapping ranges allowed).
+    func memmove(_ destination: LLVMValueRef, _ source: LLVMValueRef, bytes: LLVMValueRef, alignment: Int) {
+        LLVMBuildMemMove(builder, destination, UInt32(alignment), source, UInt32(alignment), bytes)
+    }
+
     @discardableResult
     func call(_ function: LLVMValueRef, _ type: LLVMTypeRef, _ args: [LLVMValueRef]) -> LLVMValueRef {
         var a: [LLVMValueRef?] = args

@@ -47,4 +47,10 @@ public struct ConstantSlot: Sendable, Equatable {
         let value = graph.constants[name]!.contiguous()
         return panels.map { PanelLayout.pack(value, format: $0) } ?? value
     }
+
+    /// The same bytes as `data(in:)`, produced in pieces (the weights file is streamed this way).
+    func bytes(in graph: Graph) -> ConstantBytes {
+        let value = graph.constants[name]!.contiguous()
+        return panels.map { .panels(value, $0) } ?? .tensor(value)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Graph
 import Tensors
 
 /// `NAME.weights`: the constants of a compiled model in the order its kernel expects, each 64-byte
@@ -24,22 +25,61 @@ public enum WeightsFile {
     /// a final avalanche). It tells checkpoints apart, it does not resist forgery: whoever can write the
     /// weights file can write any values, which is trusted input (docs/security.md).
     public static func contentHash(_ bytes: [UInt8], from start: Int) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let prime: UInt64 = 0x0000_0100_0000_01b3
-        bytes.withUnsafeBytes { raw in
-            let n = raw.count - start
+        var hasher = ContentHasher()
+        bytes.withUnsafeBytes { hasher.add(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        return hasher.finish(fileSize: bytes.count)
+    }
+
+    /// `contentHash` fed in pieces: the same value for the same bytes however they are split.
+    struct ContentHasher {
+        private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        private var pending: UInt64 = 0
+        private var pendingCount = 0
+        private static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+        private mutating func word(_ w: UInt64) {
+            h = (h ^ w) &* Self.prime
+            h ^= h >> 29
+        }
+
+        mutating func add(_ raw: UnsafeRawBufferPointer) {
             var i = 0
+            let n = raw.count
+            while pendingCount > 0 && i < n {   // complete a word split across pieces
+                pending |= UInt64(raw[i]) << (8 * UInt64(pendingCount))
+                pendingCount += 1
+                i += 1
+                if pendingCount == 8 { word(pending); pending = 0; pendingCount = 0 }
+            }
             while i + 8 <= n {
-                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + i, as: UInt64.self))
-                h = (h ^ w) &* prime
-                h ^= h >> 29
+                word(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
                 i += 8
             }
-            while i < n { h = (h ^ UInt64(raw[start + i])) &* prime; i += 1 }
+            while i < n {
+                pending |= UInt64(raw[i]) << (8 * UInt64(pendingCount))
+                pendingCount += 1
+                i += 1
+            }
         }
-        h ^= UInt64(truncatingIfNeeded: bytes.count)
-        h ^= h >> 33; h = h &* 0xff51_afd7_ed55_8ccd; h ^= h >> 33; h = h &* 0xc4ce_b9fe_1a85_ec53; h ^= h >> 33
-        return h
+
+        mutating func addZeros(_ count: Int) {
+            let zeros = [UInt8](repeating: 0, count: min(max(count, 0), 4096))
+            var left = count
+            while left > 0 {
+                let n = min(left, zeros.count)
+                zeros.withUnsafeBytes { add(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                left -= n
+            }
+        }
+
+        /// The hash of a file of `fileSize` bytes whose bytes from 64 on were added.
+        func finish(fileSize: Int) -> UInt64 {
+            var h = self.h
+            for b in 0..<pendingCount { h = (h ^ ((pending >> (8 * UInt64(b))) & 0xff)) &* Self.prime }
+            h ^= UInt64(truncatingIfNeeded: fileSize)
+            h ^= h >> 33; h = h &* 0xff51_afd7_ed55_8ccd; h ^= h >> 33; h = h &* 0xc4ce_b9fe_1a85_ec53; h ^= h >> 33
+            return h
+        }
     }
 
     /// The hash stored in a file's header (its bytes 16–23).
@@ -50,31 +90,105 @@ public enum WeightsFile {
 
     /// The file's bytes for `constants` (row-major, native element types).
     public static func encode(_ constants: [Tensor]) -> [UInt8] {
-        let tableEnd = headerBytes + 16 * constants.count
-        var offsets: [Int] = []
-        var cursor = (tableEnd + 63) & ~63
-        for t in constants {
-            offsets.append(cursor)
-            cursor = (cursor + t.count * t.dtype.byteSize + 63) & ~63
-        }
-        var bytes = [UInt8](repeating: 0, count: cursor)
-        func put<T: FixedWidthInteger>(_ v: T, at i: Int) {
-            withUnsafeBytes(of: v.littleEndian) { for (k, b) in $0.enumerated() { bytes[i + k] = b } }
-        }
-        put(magic, at: 0)
-        put(UInt32(constants.count), at: 4)
-        put(UInt64(cursor), at: 8)
-        for (i, t) in constants.enumerated() {
-            let size = t.count * t.dtype.byteSize
-            put(UInt64(offsets[i]), at: headerBytes + 16 * i)
-            put(UInt64(size), at: headerBytes + 16 * i + 8)
-            let c = t.contiguous()
-            bytes.withUnsafeMutableBytes { dst in
-                dst.baseAddress!.advanced(by: offsets[i]).copyMemory(from: c.storage.base + c.offset * c.dtype.byteSize, byteCount: size)
+        Layout(constants.map { ConstantBytes.tensor($0) }).bytes()
+    }
+
+    /// Where every constant goes and the header (hash included) of the file holding `constants`,
+    /// computed by streaming each constant's bytes once; `write(to:)` then streams them again into the
+    /// file. Nothing of the file's size is ever held in memory (a packed copy of every weight and the
+    /// file as one array cost two fresh buffers of the model's size, the slowest part of a compile).
+    struct Layout {
+        let constants: [ConstantBytes]
+        /// Bytes 0 to the end of the entry table.
+        let header: [UInt8]
+        let offsets: [Int]
+        let fileSize: Int
+
+        init(_ constants: [ConstantBytes]) {
+            self.constants = constants
+            let tableEnd = headerBytes + 16 * constants.count
+            var offsets: [Int] = []
+            var cursor = (tableEnd + 63) & ~63
+            for c in constants {
+                offsets.append(cursor)
+                cursor = (cursor + c.byteCount + 63) & ~63
             }
+            var header = [UInt8](repeating: 0, count: tableEnd)
+            func put<T: FixedWidthInteger>(_ v: T, at i: Int) {
+                withUnsafeBytes(of: v.littleEndian) { for (k, b) in $0.enumerated() { header[i + k] = b } }
+            }
+            put(magic, at: 0)
+            put(UInt32(constants.count), at: 4)
+            put(UInt64(cursor), at: 8)
+            for (i, c) in constants.enumerated() {
+                put(UInt64(offsets[i]), at: headerBytes + 16 * i)
+                put(UInt64(c.byteCount), at: headerBytes + 16 * i + 8)
+            }
+            var hasher = ContentHasher()
+            header.withUnsafeBytes { hasher.add(UnsafeRawBufferPointer(rebasing: $0[headerBytes...])) }
+            var position = tableEnd
+            for (c, offset) in zip(constants, offsets) {
+                hasher.addZeros(offset - position)
+                c.forEachPiece { hasher.add($0) }
+                position = offset + c.byteCount
+            }
+            hasher.addZeros(cursor - position)
+            put(hasher.finish(fileSize: cursor), at: hashOffset)
+            self.header = header
+            self.offsets = offsets
+            self.fileSize = cursor
         }
-        put(contentHash(bytes, from: headerBytes), at: hashOffset)
-        return bytes
+
+        /// Streams the file into `sink`.
+        func write(to sink: FileSink) throws(FileWriteError) {
+            try sink.write(header)
+            var position = header.count
+            for (c, offset) in zip(constants, offsets) {
+                try sink.writeZeros(offset - position)
+                try c.forEachPiece { (piece) throws(FileWriteError) in try sink.write(piece) }
+                position = offset + c.byteCount
+            }
+            try sink.writeZeros(fileSize - position)
+        }
+
+        /// The whole file in memory (for weights embedded in the library).
+        func bytes() -> [UInt8] {
+            var bytes = header
+            bytes.reserveCapacity(fileSize)
+            for (c, offset) in zip(constants, offsets) {
+                bytes.append(contentsOf: repeatElement(0, count: offset - bytes.count))
+                c.forEachPiece { bytes.append(contentsOf: $0) }
+            }
+            bytes.append(contentsOf: repeatElement(0, count: fileSize - bytes.count))
+            return bytes
+        }
+    }
+}
+
+/// One constant's bytes in the order the kernel reads them, produced in pieces: a tensor's own memory,
+/// or a weight packed into panels one panel at a time (`PanelLayout.forEachPanel`).
+enum ConstantBytes {
+    /// A tensor's elements, row-major.
+    case tensor(Tensor)
+    /// A `[k, n]` float matrix in panels of a format (`PanelLayout.Format`).
+    case panels(Tensor, PanelLayout.Format)
+
+    var byteCount: Int {
+        switch self {
+        case .tensor(let t): t.count * t.dtype.byteSize
+        case .panels(let m, let format): PanelLayout.packedByteCount(m.shape, format: format)
+        }
+    }
+
+    /// Calls `body` with every piece in order.
+    func forEachPiece<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+        switch self {
+        case .tensor(let tensor):
+            let t = tensor.contiguous()
+            try body(UnsafeRawBufferPointer(start: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
+        case .panels(let matrix, let format):
+            try PanelLayout.forEachPanel(of: matrix, format: format, body)
+        }
     }
 }
 

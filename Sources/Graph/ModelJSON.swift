@@ -49,8 +49,8 @@ public enum GraphFile {
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         let weightsPath = url.deletingLastPathComponent().appendingPathComponent(weights).path
         // Both files or neither: a failure while writing leaves the previous pair as it was.
-        let constants = try SafeTensors.encode(graph.constants, metadata: ["format": format, "graph": name])
-        do { try writeFilesAtomically([(weightsPath, constants), (path, data)]) } catch {
+        let constants = try SafeTensors.content(graph.constants, metadata: ["format": format, "graph": name])
+        do { try writeFilesAtomically([(weightsPath, constants), (path, FileContent.bytes(data))]) } catch {
             throw GraphError(.format, "\(error)")
         }
     }

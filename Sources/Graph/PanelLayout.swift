@@ -89,15 +89,7 @@ public enum PanelLayout {
         let storage = Storage(uninitializedByteCount: total * 4)
         let packed = storage.base.bindMemory(to: Float.self, capacity: total)
         let source = matrix.contiguous()
-        let p = source.pointer(as: Float.self)
-        for panel in 0..<count {
-            let columns = min(width, n - panel * width)
-            for i in 0..<k {
-                let row = packed + (panel * k + i) * width
-                for j in 0..<columns { row[j] = p[i * n + panel * width + j] }
-                for j in columns..<width { row[j] = 0 }
-            }
-        }
+        for panel in 0..<count { fill(panel, of: source, into: packed + panel * k * width) }
         return Tensor(storage: storage, shape: [count, k, width], dtype: .float32)
     }
 
@@ -110,21 +102,66 @@ public enum PanelLayout {
         let storage = Storage(uninitializedByteCount: total * 4)
         let packed = storage.base.bindMemory(to: UInt32.self, capacity: total)
         let source = matrix.contiguous()
-        let p = source.pointer(as: Float.self)
-        for panel in 0..<count {
-            let columns = min(width, n - panel * width)
-            for pair in 0..<pairs {
-                let row = packed + (panel * pairs + pair) * width
-                for j in 0..<columns {
-                    let column = panel * width + j
-                    let low = UInt32(bfloat16Bits(p[2 * pair * n + column]))
-                    let high = 2 * pair + 1 < k ? UInt32(bfloat16Bits(p[(2 * pair + 1) * n + column])) : 0
-                    row[j] = low | high << 16
-                }
-                for j in columns..<width { row[j] = 0 }
-            }
-        }
+        for panel in 0..<count { fillBF16(panel, of: source, into: packed + panel * pairs * width) }
         return Tensor(storage: storage, shape: [count, pairs, width], dtype: .int32)
+    }
+
+    /// The bytes `pack(matrix, format:)` would hold, one panel at a time through one reused buffer (the
+    /// weights file is streamed this way, never holding the packed matrix whole).
+    public static func forEachPanel<E: Error>(of matrix: Tensor, format: Format = .f32,
+                                              _ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.forEachPanel takes a [k, n] float matrix")
+        let k = matrix.shape[0], n = matrix.shape[1]
+        let source = matrix.contiguous()
+        let bytes = packedByteCount([k, width], format: format)   // one panel
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(4, bytes), alignment: 64)
+        defer { buffer.deallocate() }
+        for panel in 0..<panels(n) {
+            switch format {
+            case .f32: fill(panel, of: source, into: buffer.bindMemory(to: Float.self, capacity: k * width))
+            case .bf16: fillBF16(panel, of: source, into: buffer.bindMemory(to: UInt32.self, capacity: (k + 1) / 2 * width))
+            }
+            try body(UnsafeRawBufferPointer(start: buffer, count: bytes))
+        }
+    }
+
+    /// Bytes of `matrix` (`[k, n]`) in panels of `format`.
+    public static func packedByteCount(_ shape: [Int], format: Format = .f32) -> Int {
+        switch format {
+        case .f32: panels(shape[1]) * shape[0] * width * 4
+        case .bf16: panels(shape[1]) * ((shape[0] + 1) / 2) * width * 4
+        }
+    }
+
+    /// Writes panel `panel` of the contiguous `[k, n]` `source` (`[k][width]`, zero padded) to `target`.
+    private static func fill(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<Float>) {
+        let k = source.shape[0], n = source.shape[1]
+        let p = source.pointer(as: Float.self)
+        let columns = min(width, n - panel * width)
+        for i in 0..<k {
+            let row = target + i * width
+            let from = p + i * n + panel * width
+            for j in 0..<columns { row[j] = from[j] }
+            for j in columns..<width { row[j] = 0 }
+        }
+    }
+
+    /// Writes panel `panel` of the contiguous `[k, n]` `source` as bf16 pairs (`[ceil(k/2)][width]`
+    /// int32, zero padded) to `target`.
+    private static func fillBF16(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<UInt32>) {
+        let k = source.shape[0], n = source.shape[1], pairs = (k + 1) / 2
+        let p = source.pointer(as: Float.self)
+        let columns = min(width, n - panel * width)
+        for pair in 0..<pairs {
+            let row = target + pair * width
+            for j in 0..<columns {
+                let column = panel * width + j
+                let low = UInt32(bfloat16Bits(p[2 * pair * n + column]))
+                let high = 2 * pair + 1 < k ? UInt32(bfloat16Bits(p[(2 * pair + 1) * n + column])) : 0
+                row[j] = low | high << 16
+            }
+            for j in columns..<width { row[j] = 0 }
+        }
     }
 
     /// `x` rounded to bfloat16 (nearest, ties to even, as torch's `x.to(torch.bfloat16)`), as its 16 bits;

@@ -29,6 +29,14 @@ enum SourceLocator {
     }
 
     private static let known = LockedValue<[String: FrameInfo]>([:])
+    private static let lineTable = LockedValue(true)
+
+    /// For tests: consult `DWARFLineTable` (the default) or only the runtime's symbolication, starting
+    /// from an empty cache either way.
+    static func useLineTable(_ use: Bool) {
+        lineTable.withLock { $0 = use }
+        known.withLock { $0 = [:] }
+    }
     private static let images = LockedValue<ImageMap?>(nil)
 
     /// The caller's location, or nil when no frame has line information.
@@ -39,7 +47,8 @@ enum SourceLocator {
             return map!
         }
         guard let backtrace = try? Backtrace.capture(limit: depth, top: 0, images: imageMap) else { return nil }
-        let keys = backtrace.frames.map { "\($0)" }
+        let frames = Array(backtrace.frames)
+        let keys = frames.map { "\($0)" }
         // From the cache when every frame up to the first located one has been seen.
         let cached: SourceLocation?? = known.withLock { known in
             for key in keys {
@@ -63,6 +72,22 @@ enum SourceLocator {
             case .located(let location)?: return location
             case .skipped?: continue
             case nil: break
+            }
+            // The line table first: an address whose innermost line is the caller's code is the answer
+            // the runtime would give (its first, innermost inlined frame), at the cost of a binary search.
+            // A frame inside a function of the library itself is skipped without asking the runtime (only
+            // a caller's function can have the caller's code inlined into it).
+            if lineTable.withLock({ $0 }), let address = UInt64(frames[index].adjustedProgramCounter),
+               let line = DWARFLineTable.location(of: address) {
+                if isCallerPath(line.path) {
+                    let location = SourceLocation(file: relative(line.path), line: line.line)
+                    known.withLock { known in if known[key] == nil { known[key] = .located(location) } }
+                    return location
+                }
+                if line.inLibraryFunction == true, libraryFolders.contains(where: { line.path.contains($0) }) {
+                    known.withLock { known in if known[key] == nil { known[key] = .skipped } }
+                    continue
+                }
             }
             guard let single = try? Backtrace.capture(limit: 2, offset: index, top: 0, images: imageMap),
                   let frame = Array(single.frames).first, "\(frame)" == key,
@@ -99,11 +124,14 @@ enum SourceLocator {
 
     /// The frame's source line when it is the caller's code (not the library's or the standard library's).
     private static func callerLocation(_ frame: SymbolicatedBacktrace.Frame) -> SourceLocation? {
-        guard let location = frame.symbol?.sourceLocation, location.line > 0 else { return nil }
-        let path = location.path
-        if libraryFolders.contains(where: { path.contains($0) }) { return nil }
-        if path.contains("/swift/stdlib/") || path.contains("swift-corelibs") { return nil }
-        return SourceLocation(file: relative(path), line: location.line)
+        guard let location = frame.symbol?.sourceLocation, location.line > 0, isCallerPath(location.path) else { return nil }
+        return SourceLocation(file: relative(location.path), line: location.line)
+    }
+
+    /// Whether a source path is the caller's code rather than the library's or the standard library's.
+    private static func isCallerPath(_ path: String) -> Bool {
+        !path.isEmpty && !libraryFolders.contains(where: { path.contains($0) })
+            && !path.contains("/swift/stdlib/") && !path.contains("swift-corelibs") && !path.hasPrefix("<")
     }
 
     /// `…/Sources/Transformers/Bert.swift` → `Sources/Transformers/Bert.swift`.

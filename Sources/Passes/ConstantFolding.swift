@@ -37,7 +37,8 @@ public enum ConstantFolding {
               node.inputs.allSatisfy({ rw.constant($0) != nil }) else { return nil }
         let operandElements = node.inputs.reduce(0) { $0 + rw.constant($1)!.count }
         guard shape.reduce(1, *) <= Swift.max(operandElements, maxNewElements), let value = rw.evaluate(node.id, [:]) else { return nil }
-        let stored = withNoGrad { value.isContiguous ? value.detached() : value.contiguous().detached() }
+        // A transposed weight is written once and kept: in small pages, which fault in far faster.
+        let stored = withNoGrad { value.isContiguous ? value.detached() : value.detached().contiguousInSmallPages() }
         var base = node.inputs.first.flatMap { id -> String? in if case .constant(let n) = rw.node(id).op { n } else { nil } } ?? "constant"
         for suffix in [".T", ".folded"] where base.hasSuffix(suffix) { base = String(base.dropLast(suffix.count)) + ".folded" }
         let transpose = if case .primitive(.permute([1, 0]), _) = node.op { true } else { false }

@@ -1,4 +1,5 @@
 import Foundation
+import Codegen
 import JSON
 import Graph
 import Tensors
@@ -23,20 +24,30 @@ public enum GeneratorLibrary {
     public static func write(model: some CausalLanguageModel, name: String, maxLength: Int, to directory: String, level: Int = 2,
                              options: CompileOptions = CompileOptions(), embedWeights: Bool = false,
                              emit: EmitKinds = []) throws -> AOTCompiler.Output {
-        let graphs = try GenerationGraphs(model: model, maxBatch: 1, maxLength: maxLength)
-        return try write(graphs: graphs, eosTokenIds: model.commonConfig.eosTokenIds ?? [], name: name, to: directory, level: level,
-                         options: options, embedWeights: embedWeights, emit: emit)
+        var times = CompileTimes()
+        let graphs = try times.measure("tracing") { try GenerationGraphs(model: model, maxBatch: 1, maxLength: maxLength) }
+        var output = try write(graphs: graphs, eosTokenIds: model.commonConfig.eosTokenIds ?? [], name: name, to: directory, level: level,
+                               options: options, embedWeights: embedWeights, emit: emit)
+        times.append(output.times)
+        output.times = times
+        return output
     }
 
     /// `write` for graphs traced already (batch 1).
     public static func write(graphs: GenerationGraphs, eosTokenIds: [Int], name: String, to directory: String, level: Int = 2,
                              options: CompileOptions = CompileOptions(), embedWeights: Bool = false,
                              emit: EmitKinds = []) throws -> AOTCompiler.Output {
-        let prefill = try TCompile.optimize(graphs.prefill, level: level, precision: options.precision).graph
-        let decode = try TCompile.optimize(graphs.decode, level: level, precision: options.precision).graph
-        return try AOTCompiler.write(entries: [AOTEntry(name: prefillEntry, graph: prefill), AOTEntry(name: decodeEntry, graph: decode)],
+        var times = CompileTimes()
+        let (prefill, decode) = try times.measure("passes") {
+            (try TCompile.optimize(graphs.prefill, level: level, precision: options.precision).graph,
+             try TCompile.optimize(graphs.decode, level: level, precision: options.precision).graph)
+        }
+        var output = try AOTCompiler.write(entries: [AOTEntry(name: prefillEntry, graph: prefill), AOTEntry(name: decodeEntry, graph: decode)],
                                      name: name, to: directory, options: options, embedWeights: embedWeights, emit: emit,
                                      generation: AOTGeneration(prefill: prefillEntry, decode: decodeEntry, eosTokenIds: eosTokenIds))
+        times.append(output.times)
+        output.times = times
+        return output
     }
 
     /// The causal language model of a loaded checkpoint, or an error naming the task it was loaded for.

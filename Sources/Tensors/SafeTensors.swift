@@ -212,14 +212,38 @@ public enum SafeTensors {
     /// Writes `tensors` (sorted by name, 8-byte-aligned header) to `path`, atomically: the data goes
     /// to a temporary file first and is renamed into place, so a failure never leaves half a file.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
-        let file = try encode(tensors, metadata: metadata)
-        do { try writeFileAtomically(file, to: path) } catch {
+        let file = try content(tensors, metadata: metadata)
+        do { try writeFilesAtomically([(path: path, content: file)]) } catch {
             throw SafeTensorsError(path: path, tensor: nil, reason: error.reason)
         }
     }
 
     /// The bytes of a safetensors file holding `tensors` (as `write` writes them).
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        let (header, names) = try encodedHeader(tensors, metadata: metadata)
+        var file = header
+        for name in names {
+            let t = ElementwiseKernels.contiguous(tensors[name]!)
+            file.append(Data(bytes: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
+        }
+        return file
+    }
+
+    /// The bytes of `encode`, streamed tensor by tensor into the file (`FileSink`): a checkpoint of
+    /// hundreds of MB is never copied into one buffer first.
+    public static func content(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> FileContent {
+        let (header, names) = try encodedHeader(tensors, metadata: metadata)
+        return .stream { sink in
+            try header.withUnsafeBytes { raw in Result { () throws(FileWriteError) in try sink.write(raw) } }.get()
+            for name in names {
+                let t = ElementwiseKernels.contiguous(tensors[name]!)
+                try sink.write(UnsafeRawBufferPointer(start: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
+            }
+        }
+    }
+
+    /// The length prefix and JSON header for `tensors` (data in sorted name order), and that order.
+    private static func encodedHeader(_ tensors: [String: Tensor], metadata: [String: String]) throws -> (Data, [String]) {
         let names = tensors.keys.sorted()
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -234,14 +258,9 @@ public enum SafeTensors {
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
         var file = Data()
-        file.reserveCapacity(8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
-        for name in names {
-            let t = ElementwiseKernels.contiguous(tensors[name]!)
-            file.append(Data(bytes: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
-        }
-        return file
+        return (file, names)
     }
 }
 
@@ -258,12 +277,7 @@ public func writeFileAtomically(_ data: Data, to path: String) throws(FileWriteE
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    do {
-        try data.write(to: temporary)
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw FileWriteError(path: path, reason: "cannot write: \(error.localizedDescription)")
-    }
+    do { try FileContent.bytes(data).write(to: temporary.path) } catch { throw FileWriteError(path: path, reason: error.reason) }
     guard rename(temporary.path, path) == 0 else {
         let reason = String(cString: strerror(errno))
         try? FileManager.default.removeItem(at: temporary)
@@ -280,18 +294,20 @@ public func writeFileAtomically(_ data: Data, to path: String) throws(FileWriteE
 /// microseconds but are not one atomic step: a reader between two of them can see new and old files
 /// side by side (which is why a library checks its weights' content hash).
 public func writeFilesAtomically(_ files: [(path: String, data: Data)]) throws(FileWriteError) {
+    try writeFilesAtomically(files.map { ($0.path, FileContent.bytes($0.data)) })
+}
+
+/// `writeFilesAtomically` for contents that may be streamed (`FileContent`).
+public func writeFilesAtomically(_ files: [(path: String, content: FileContent)]) throws(FileWriteError) {
     var staged: [(temporary: String, path: String)] = []
     func removeStaged() { for s in staged { unlink(s.temporary) } }
     for file in files {
         let url = URL(fileURLWithPath: file.path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        do {
-            try file.data.write(to: URL(fileURLWithPath: temporary))
-        } catch {
-            unlink(temporary)
+        do { try file.content.write(to: temporary) } catch {
             removeStaged()
-            throw FileWriteError(path: file.path, reason: "cannot write: \(error.localizedDescription)")
+            throw FileWriteError(path: file.path, reason: error.reason)
         }
         staged.append((temporary, file.path))
     }
@@ -317,9 +333,15 @@ public func writeFilesAtomically(_ files: [(path: String, data: Data)]) throws(F
 /// `writeFilesAtomically` on the files in place. Returns whether the directory was switched whole.
 @discardableResult
 public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to directory: String, owned: Set<String>) throws(FileWriteError) -> Bool {
+    try writeDirectoryAtomically(files.map { ($0.name, FileContent.bytes($0.data)) }, to: directory, owned: owned)
+}
+
+/// `writeDirectoryAtomically` for contents that may be streamed (`FileContent`).
+@discardableResult
+public func writeDirectoryAtomically(_ files: [(name: String, content: FileContent)], to directory: String, owned: Set<String>) throws(FileWriteError) -> Bool {
     let url = URL(fileURLWithPath: directory).standardizedFileURL
     let fallback = { () throws(FileWriteError) -> Bool in
-        try writeFilesAtomically(files.map { (url.appendingPathComponent($0.name).path, $0.data) })
+        try writeFilesAtomically(files.map { (url.appendingPathComponent($0.name).path, $0.content) })
         return false
     }
     var info = stat()
@@ -342,9 +364,9 @@ public func writeDirectoryAtomically(_ files: [(name: String, data: Data)], to d
     }
     func removeStaging(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
     for file in files {
-        do { try file.data.write(to: URL(fileURLWithPath: staging).appendingPathComponent(file.name)) } catch {
+        do { try file.content.write(to: URL(fileURLWithPath: staging).appendingPathComponent(file.name).path) } catch {
             removeStaging(staging)
-            throw FileWriteError(path: url.appendingPathComponent(file.name).path, reason: "cannot write: \(error.localizedDescription)")
+            throw FileWriteError(path: url.appendingPathComponent(file.name).path, reason: error.reason)
         }
     }
     if !exists {

@@ -95,6 +95,16 @@ extension Tensor {
     /// A contiguous tensor with the same values (itself when already contiguous).
     public func contiguous() -> Tensor { isContiguous ? self : Tensor.apply(.contiguous, [self]) }
 
+    /// A contiguous copy in small pages (`Storage(uninitializedByteCount:hugePages:)`), for data written
+    /// once and kept, such as a weight transposed at compile time; `self` when already contiguous. Not
+    /// recorded by autograd.
+    public func contiguousInSmallPages() -> Tensor {
+        if isContiguous { return self }
+        let out = Tensor(storage: Storage(uninitializedByteCount: count * dtype.byteSize, hugePages: false), shape: shape, dtype: dtype)
+        ElementwiseKernels.copy(self, into: out)
+        return out
+    }
+
     /// Tensors joined along an existing dim (`torch.cat`).
     public static func concat(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
         precondition(!tensors.isEmpty, "concat: needs at least one tensor")

@@ -88,6 +88,22 @@ func traced(_ shape: [Int], dtype: DType = .float32, seed: UInt64 = 1,
         try expectCompiledMatches(g, sets)
     }
 
+    /// Copies whose rows have unit stride on both sides go through `memmove`: a whole block when the
+    /// last two dims are back to back on both sides (concat along dim 1, a cache grown by one position),
+    /// row by row otherwise (concat along the last dim, a slice of columns); 1-D and int tensors too.
+    @Test func rowCopies() throws {
+        for dim in 0..<3 {
+            let (g, sets) = try traced([3, 4, 5]) { x in Tensor.concat([x, x.sliced(dim: dim, start: 0, end: 1) * 2, x], dim: dim) }
+            try expectCompiledMatches(g, sets)
+        }
+        let (columns, columnSets) = try traced([3, 4, 6]) { x in x.sliced(dim: 2, start: 1, end: 4).contiguous() + 1 }
+        try expectCompiledMatches(columns, columnSets)
+        let (flat, flatSets) = try traced([5, 3]) { x in Tensor.concat([x.reshaped([-1]), x.reshaped([-1]) * 3], dim: 0) }
+        try expectCompiledMatches(flat, flatSets)
+        let (ints, intSets) = try traced([3, 4], dtype: .int64) { x in Tensor.concat([x, x], dim: 1) }
+        try expectCompiledMatches(ints, intSets)
+    }
+
     @Test func reductions() throws {
         for op in ReduceOp.allCases {
             for dims in [[1], [0, 2], [2]] {

@@ -198,10 +198,59 @@ final class LoweringContext {
     /// Copies `source` (same shape) into `destination`, both strided, in an outlined loop (equal
     /// copies, such as the pieces of a concat of many equal inputs, share one function).
     func copy(_ source: LoweredValue, into destination: LoweredValue) {
+        let r = destination.shape.count
+        if r >= 1, source.dtype == destination.dtype, isOne(source.strides[r - 1]), isOne(destination.strides[r - 1]) {
+            return copyRows(source, into: destination)
+        }
         outlinedLoops(kind: "copy \(source.dtype) \(destination.dtype) rank \(destination.shape.count)",
                       shape: destination.shape, operands: [source, destination]) { indices, v in
             ir.store(load(v[0], strides: v[0].strides, indices), address(v[1], indices))
         }
+    }
+
+    /// `copy` when both sides' last dim has stride 1: each row is one `memmove`, and where the rows of
+    /// the last two dims lie back to back on both sides (a KV cache copied into a longer one, a concat
+    /// along dim 1 of contiguous inputs) the whole block is one. Element by element, LLVM left the
+    /// runtime-strided loop scalar: GPT-2's decode step spent 14 % of its time copying its cache.
+    private func copyRows(_ source: LoweredValue, into destination: LoweredValue) {
+        let r = destination.shape.count
+        let outer = r >= 2 ? r - 2 : 0
+        let rows = r >= 2 ? destination.shape[r - 2] : ir.int(1)
+        let length = destination.shape[r - 1]
+        let sourceRowStride = r >= 2 ? source.strides[r - 2] : length
+        let destinationRowStride = r >= 2 ? destination.strides[r - 2] : length
+        func trimmed(_ v: LoweredValue) -> LoweredValue {
+            var v = v
+            v.strides = Array(v.strides.prefix(outer))
+            v.shape = Array(v.shape.prefix(outer))
+            return v
+        }
+        let element = source.dtype.byteSize
+        outlinedLoops(kind: "copy rows \(source.dtype) rank \(r)", shape: Array(destination.shape.prefix(outer)),
+                      operands: [trimmed(source), trimmed(destination)],
+                      extras: [rows, length, sourceRowStride, destinationRowStride]) { indices, v, extras in
+            let (rows, length, sourceStride, destinationStride) = (extras[0], extras[1], extras[2], extras[3])
+            let from = address(v[0], indices), to = address(v[1], indices)
+            let type = v[0].dtype.llvmType(ir)
+            let block = ir.and(ir.icmp(LLVMIntEQ, sourceStride, length), ir.icmp(LLVMIntEQ, destinationStride, length))
+            let whole = ir.block("copy_block"), byRow = ir.block("copy_rows"), done = ir.block("copy_done")
+            ir.condBr(block, whole, byRow)
+            ir.position(at: whole)
+            ir.memmove(to, from, bytes: ir.mul(ir.mul(rows, length), ir.int(element)), alignment: element)
+            ir.br(done)
+            ir.position(at: byRow)
+            ir.loop(ir.int(0), rows) { i in
+                ir.memmove(ir.gep(type, to, ir.mul(i, destinationStride)), ir.gep(type, from, ir.mul(i, sourceStride)),
+                           bytes: ir.mul(length, ir.int(element)), alignment: element)
+            }
+            ir.br(done)
+            ir.position(at: done)
+        }
+    }
+
+    /// Whether `v` is the integer constant 1.
+    private func isOne(_ v: LLVMValueRef) -> Bool {
+        LLVMIsAConstantInt(v) != nil && LLVMConstIntGetSExtValue(v) == 1
     }
 
     /// `v` itself when contiguous, else a contiguous copy in one of the node's planned temporaries.

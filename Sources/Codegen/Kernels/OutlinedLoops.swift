@@ -60,7 +60,14 @@ extension LoweringContext {
     /// inside the function (their `shape` is the loop's).
     func outlinedLoops(kind: String, shape: [LLVMValueRef], operands: [LoweredValue],
                        _ body: (_ indices: [LLVMValueRef], _ operands: [LoweredValue]) -> Void) {
-        var values = shape, runtime = Set<Int>()
+        outlinedLoops(kind: kind, shape: shape, operands: operands, extras: []) { indices, operands, _ in body(indices, operands) }
+    }
+
+    /// `outlinedLoops` with `extras`: more values the body uses (sizes, strides), passed or baked in
+    /// like the others, seen inside the function as the body's third argument.
+    func outlinedLoops(kind: String, shape: [LLVMValueRef], operands: [LoweredValue], extras: [LLVMValueRef],
+                       _ body: (_ indices: [LLVMValueRef], _ operands: [LoweredValue], _ extras: [LLVMValueRef]) -> Void) {
+        var values = shape + extras, runtime = Set<Int>()
         for v in operands {
             runtime.formUnion([values.count, values.count + 1])
             values += [v.base, v.offset] + v.strides
@@ -69,6 +76,7 @@ extension LoweringContext {
             var next = captured.makeIterator()
             func take(_ n: Int) -> [LLVMValueRef] { (0..<n).map { _ in next.next()! } }
             let inner = take(shape.count)
+            let extraValues = take(extras.count)
             let rebased = operands.map { v -> LoweredValue in
                 var v = v
                 v.base = next.next()!
@@ -77,7 +85,7 @@ extension LoweringContext {
                 v.shape = inner
                 return v
             }
-            ir.loops(inner) { indices in body(indices, rebased) }
+            ir.loops(inner) { indices in body(indices, rebased, extraValues) }
         }
     }
 

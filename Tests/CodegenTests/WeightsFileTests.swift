@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+import Graph
+import Tensors
+@testable import Codegen
+
+/// The weights file is laid out and hashed by streaming its constants (`WeightsFile.Layout`): the same
+/// bytes and hash as building the whole file in memory from materialized, packed tensors.
+@Suite struct WeightsFileTests {
+    /// However the bytes are split, the streamed hash is `contentHash`'s.
+    @Test func theHashDoesNotDependOnHowBytesArrive() {
+        var generator = SystemRandomNumberGenerator()
+        for size in [64, 65, 71, 72, 1000, 4099] {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let whole = WeightsFile.contentHash(bytes, from: WeightsFile.headerBytes)
+            for _ in 0..<20 {
+                var hasher = WeightsFile.ContentHasher()
+                var i = WeightsFile.headerBytes
+                while i < size {
+                    let n = min(size - i, Int.random(in: 0...13, using: &generator))
+                    bytes.withUnsafeBytes { hasher.add(UnsafeRawBufferPointer(rebasing: $0[i..<(i + n)])) }
+                    i += n
+                }
+                #expect(hasher.finish(fileSize: size) == whole, "size \(size)")
+            }
+        }
+    }
+
+    /// A streamed layout with panels of both formats (odd k and n) equals `encode` of the packed tensors.
+    @Test func streamedPanelsEqualPackedTensors() {
+        let a = Tensor.randn([7, 45], seed: 3), b = Tensor.randn([3, 5], seed: 4), c = Tensor.randn([1, 33], seed: 5)
+        let layout = WeightsFile.Layout([.panels(a, .f32), .tensor(b), .panels(c, .f32), .panels(a, .bf16), .panels(c, .bf16)])
+        let reference = WeightsFile.encode([PanelLayout.pack(a), b, PanelLayout.pack(c), PanelLayout.pack(a, format: .bf16),
+                                            PanelLayout.pack(c, format: .bf16)])
+        #expect(layout.bytes() == reference)
+        #expect(layout.fileSize == reference.count)
+        #expect(Array(reference.prefix(layout.header.count)) == layout.header)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import Tensors
+
+/// `FileSink` and streamed `FileContent`: what is written is exactly the bytes given, however they are
+/// split, through `O_DIRECT` (ext4 and most disks) and through ordinary writes (tmpfs refuses it).
+@Suite struct FileSinkTests {
+    /// Pieces of awkward sizes (empty, one byte, a block less one, more than the 8 MiB buffer) and runs
+    /// of zeros, on every folder kind the machine has.
+    @Test func writesExactlyTheBytesGiven() throws {
+        var generator = SystemRandomNumberGenerator()
+        let sizes = [0, 1, 4095, 4097, (8 << 20) + 3, 17, 0, 65536]
+        let pieces = sizes.map { n in (0..<n).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        let zeros = [3, 0, 8 << 20]
+        var expected: [UInt8] = []
+        for (i, p) in pieces.enumerated() {
+            expected += p
+            if i < zeros.count { expected += [UInt8](repeating: 0, count: zeros[i]) }
+        }
+        var folders = [FileManager.default.temporaryDirectory.path]
+        if FileManager.default.fileExists(atPath: "/dev/shm") { folders.append("/dev/shm") }
+        for folder in folders {
+            let path = folder + "/sink-\(UUID()).bin"
+            defer { unlink(path) }
+            try writeFilesAtomically([(path: path, content: FileContent.stream { sink in
+                for (i, p) in pieces.enumerated() {
+                    try sink.write(p)
+                    if i < zeros.count { try sink.writeZeros(zeros[i]) }
+                }
+                #expect(sink.count == expected.count)
+            })])
+            let written = try #require(FileManager.default.contents(atPath: path))
+            #expect(written.count == expected.count, "\(folder)")
+            #expect([UInt8](written) == expected, "\(folder)")
+        }
+    }
+
+    /// A producer that fails leaves no file, and the error names the file.
+    @Test func aFailingProducerLeavesNothing() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/sink-\(UUID()).bin"
+        struct Refused: Error {}
+        #expect(throws: FileWriteError.self) {
+            try writeFilesAtomically([(path: path, content: FileContent.stream { sink in
+                try sink.write([1, 2, 3])
+                throw Refused()
+            })])
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+            .filter { $0.hasPrefix(".sink-") }
+        #expect(hidden.isEmpty, "\(hidden)")
+    }
+}
