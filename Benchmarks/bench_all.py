@@ -49,11 +49,17 @@ MODELS = {
 OTHER_WORKLOADS = ["gpt2_greedy_64", "training_step", "tokenizer_wordpiece", "tokenizer_bpe", "coldstart_minilm",
                    "coldstart_classify"]
 ENCODER_IMPLS = ["ours-eager", "torch", "ours-jit", "torch-compile", "ours-aot", "ort", "openvino"]
+# bf16 on the MiniLM and BERT-base workloads: ours (tcompile --precision bf16, JIT), OpenVINO with
+# INFERENCE_PRECISION_HINT=bf16 (where the CPU lists BF16) and PyTorch eager under bf16 autocast; each also
+# reports its output's cosine and max abs difference against the same runtime in f32.
+BF16_IMPLS = ["ours-jit-bf16", "openvino-bf16", "torch-bf16"]
+BF16_WORKLOADS = {"minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128"}
 OURS = ["ours-eager", "ours-jit", "ours-aot"]
 PEERS = ["torch", "torch-compile", "ort", "openvino"]
 LABEL = {"ours-eager": "ours eager", "ours-jit": "ours compiled (JIT)", "ours-aot": "ours AOT (C harness)",
          "torch": "PyTorch eager", "torch-compile": "torch.compile", "ort": "ONNX Runtime", "openvino": "OpenVINO",
-         "ours-compiled-generator": "ours compiled (CompiledGenerator)"}
+         "ours-compiled-generator": "ours compiled (CompiledGenerator)", "ours-jit-bf16": "ours bf16 (JIT)",
+         "openvino-bf16": "OpenVINO bf16", "torch-bf16": "PyTorch bf16 autocast"}
 SENTENCE = "The striker scored a late goal in the final."
 
 
@@ -194,12 +200,14 @@ def main():
                   meta={"round": rnd})
             reps = str(reps_quick if q else reps_full)
             model = MODELS[key]
-            order = impls if rnd % 2 else impls[1::2] + impls[0::2]   # alternate who goes first
+            here = impls + (BF16_IMPLS if wid in BF16_WORKLOADS else [])
+            order = here if rnd % 2 else here[1::2] + here[0::2]   # alternate who goes first
             for impl in order:
                 meta = {"round": rnd, "workload": wid, "impl": impl}
-                if impl in ("ours-eager", "ours-jit"):
-                    cmd = [mb, "encoder", "--model", model["dir"], "--mode", impl[5:], "--batch", str(batch),
-                           "--seq", str(seq), "--reps", reps, "--threads", str(a.threads)]
+                if impl in ("ours-eager", "ours-jit", "ours-jit-bf16"):
+                    cmd = [mb, "encoder", "--model", model["dir"], "--mode", "eager" if impl == "ours-eager" else "jit",
+                           "--batch", str(batch), "--seq", str(seq), "--reps", reps, "--threads", str(a.threads),
+                           "--precision", "bf16" if impl == "ours-jit-bf16" else "fp32"]
                     row = r.run(wid, cmd, peer=False, meta=meta)
                 elif impl == "ours-aot":
                     cmd = [os.path.join(a.aot_dir, f"{key}-harness"), os.path.join(a.aot_dir, key, f"{key}.weights"),
@@ -454,6 +462,10 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
         for k in ("tokens_per_s", "check_tokens", "inference_precision", "ops_before", "ops_after", "trace_ms"):
             if k in rs[0]:
                 entry[k] = stats([r[k] for r in rs]) if k in ("tokens_per_s", "trace_ms") else rs[0][k]
+        # Reduced precision: the worst agreement with f32 over the processes.
+        if any("cosine_vs_fp32" in r for r in rs):
+            entry["cosine_vs_fp32"] = min(r["cosine_vs_fp32"] for r in rs if "cosine_vs_fp32" in r)
+            entry["max_abs_vs_fp32"] = max(r["max_abs_vs_fp32"] for r in rs if "max_abs_vs_fp32" in r)
         workloads.setdefault(wid, {"impls": {}})["impls"][impl] = entry
 
     ran = {r.get("workload") for r in rows}   # --only runs a subset: report only what ran
@@ -462,7 +474,7 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
             continue
         w = workloads.setdefault(wid, {"impls": {}})
         w.update(model=MODELS[key]["label"], model_key=key, batch=batch, seq=seq)
-        for impl in ENCODER_IMPLS:
+        for impl in ENCODER_IMPLS + BF16_IMPLS:
             put(wid, impl, [r for r in ok if r.get("workload") == wid and r.get("impl") == impl and "median_ms" in r])
         flops = [r["matmul_flops"] for r in ok if r.get("workload") == wid and "matmul_flops" in r]
         w["matmul_flops"] = flops[0] if flops else None
@@ -515,6 +527,10 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
             for pr in PEERS:
                 if o in impls and pr in impls and impls[o].get("ms") and impls[pr].get("ms"):
                     w["ratios"][f"{o}/{pr}"] = impls[o]["ms"]["median"] / impls[pr]["ms"]["median"]
+        for o, pr in (("ours-jit-bf16", "ours-jit"), ("ours-jit-bf16", "openvino-bf16"), ("ours-jit-bf16", "torch-bf16"),
+                      ("ours-jit-bf16", "ort"), ("ours-jit-bf16", "openvino")):
+            if o in impls and pr in impls and impls[o].get("ms") and impls[pr].get("ms"):
+                w["ratios"][f"{o}/{pr}"] = impls[o]["ms"]["median"] / impls[pr]["ms"]["median"]
         for pr in ("torch", "ort"):
             if "ours-compiled-generator" in impls and pr in impls:
                 w["ratios"][f"ours-jit/{pr}"] = impls["ours-compiled-generator"]["ms"]["median"] / impls[pr]["ms"]["median"]

@@ -30,6 +30,38 @@ NOT_RUN = {
 }
 
 
+BF16_COLUMNS = [("ours-jit", "ours fp32 (JIT)"), ("ours-jit-bf16", "ours bf16 (JIT)"), ("openvino", "OpenVINO f32"),
+                ("openvino-bf16", "OpenVINO bf16"), ("torch", "PyTorch eager f32"), ("torch-bf16", "PyTorch bf16 autocast")]
+
+
+def bf16_section(W):
+    """The bf16 columns (ours --precision bf16, OpenVINO INFERENCE_PRECISION_HINT=bf16, PyTorch bf16 autocast) beside
+    their f32 runs, with each bf16 output's cosine against the same runtime in f32."""
+    wids = [wid for wid in ENCODERS if wid in W and any(i in W[wid]["impls"] for i in ("ours-jit-bf16", "openvino-bf16", "torch-bf16"))]
+    if not wids:
+        return ""
+    rows = []
+    for wid in wids:
+        w = W[wid]
+        row = [SHORT[wid]]
+        for impl, _ in BF16_COLUMNS:
+            e = w["impls"].get(impl)
+            if not e or not e.get("ms"):
+                row.append("failed⁴" if impl.endswith("bf16") else "—")
+                continue
+            c = f"**{ms(e['ms']['median'])}** ({ms(e['min_ms'])}–{ms(e['max_ms'])})"
+            if "cosine_vs_fp32" in e:
+                c += f"<br>cos {e['cosine_vs_fp32']:.5f}"
+            row.append(c)
+        rows.append(row)
+    return ("\n## bf16: ours against OpenVINO bf16 and PyTorch bf16 autocast\n\n"
+            "Ours compiled with `--precision bf16` (bf16 weights and GEMM inputs, `vdpbf16ps` with f32 accumulation; softmax, "
+            "layer norm, attention and residuals in f32), OpenVINO with `INFERENCE_PRECISION_HINT=bf16`, PyTorch eager under "
+            "`torch.autocast(\"cpu\", dtype=torch.bfloat16)`; ms median (min–max) in the same interleaved run, and the cosine "
+            "of `last_hidden_state` against the same runtime in f32 on the benchmark's ids.\n\n"
+            + table(["workload"] + [h for _, h in BF16_COLUMNS], rows) + "\n")
+
+
 def ms(v):
     if v >= 1000:
         return f"{v / 1000:.2f} s"
@@ -136,6 +168,8 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
               "to the next. torch.compile and OpenVINO generation are not set up in this benchmark.  \n"
               "³ Training is eager only (ours and PyTorch); ours has no compiled training path.  \n"
               "⁴ The process failed; see `errors` in results/all.json.\n")
+
+    md.append(bf16_section(W))
 
     md.append("## Ratios: our time ÷ peer time (below 1: ours is faster)\n")
     pairs = [("ours-aot", p) for p in ("torch", "torch-compile", "ort", "openvino")] + \

@@ -7,8 +7,12 @@ with ours and reads each process's peak RSS). Prints one JSON object on stdout.
       dynamo=False, dynamic batch and seq; inputs input_ids, attention_mask and, when the family has them,
       token_type_ids) and runs onnxruntime.transformers.optimizer (model_type bert for all three) into
       NAME.opt.onnx.
-  models_peer.py encoder  --runtime torch|torch-compile|ort|openvino --model DIR --onnx-dir DIR --name NAME
-                          --batch B --seq S --reps N --threads T
+  models_peer.py encoder  --runtime torch|torch-compile|ort|openvino|torch-bf16|openvino-bf16 --model DIR
+                          --onnx-dir DIR --name NAME --batch B --seq S --reps N --threads T
+      torch-bf16: PyTorch eager under torch.autocast("cpu", dtype=torch.bfloat16); openvino-bf16: OpenVINO with
+      INFERENCE_PRECISION_HINT=bf16 (only where the CPU's OPTIMIZATION_CAPABILITIES list BF16; otherwise the
+      process fails saying so). Both report cosine_vs_fp32 and max_abs_vs_fp32 of last_hidden_state against
+      the same runtime in f32 (computed after the timed calls).
   models_peer.py prepare-gpt2 --model DIR --out DIR
       exports DIR's GPT2LMHeadModel as two graphs, gpt2-prefill.onnx (ids, mask, positions → last logits and
       the cache) and gpt2-decode.onnx (one token and the cache of `past` positions → logits and the cache one
@@ -225,9 +229,38 @@ def ort_generator(a, fields):
     return generate
 
 
+def agreement(out, reference):
+    """Cosine and max abs difference of two arrays (flattened, in float64)."""
+    import numpy as np
+    x, y = np.asarray(out, dtype=np.float64).ravel(), np.asarray(reference, dtype=np.float64).ravel()
+    return {"cosine_vs_fp32": float(x @ y / max(1e-300, np.linalg.norm(x) * np.linalg.norm(y))),
+            "max_abs_vs_fp32": float(np.abs(x - y).max())}
+
+
 def encoder(a):
     fields = {"impl": a.runtime, "batch": a.batch, "seq": a.seq, "threads": a.threads, "reps": a.reps}
-    if a.runtime in ("torch", "torch-compile"):
+    if a.runtime == "torch-bf16":
+        import torch
+        import transformers
+        torch.set_num_threads(a.threads)
+        fields.update(torch=torch.__version__, transformers=transformers.__version__, precision="bf16 autocast")
+        start = time.perf_counter()
+        model = transformers.AutoModel.from_pretrained(a.model).eval()
+        fields["load_ms"] = (time.perf_counter() - start) * 1e3
+        inputs = torch_inputs(torch, a.batch, a.seq, input_names(model.config))
+
+        def run():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return model(**inputs).last_hidden_state
+
+        with torch.inference_mode():
+            out = run()
+            fields["first_result_unix"] = time.time()
+            fields["check_mean_abs"] = float(out.float().abs().mean())
+            run()
+            fields.update(timed(a.reps, run))
+            fields.update(agreement(out.float().numpy(), model(**inputs).last_hidden_state.numpy()))
+    elif a.runtime in ("torch", "torch-compile"):
         import torch
         import transformers
         torch.set_num_threads(a.threads)
@@ -262,24 +295,34 @@ def encoder(a):
         fields["check_mean_abs"] = float(np.abs(out).mean())
         session.run(None, feed)
         fields.update(timed(a.reps, lambda: session.run(None, feed)))
-    elif a.runtime == "openvino":
+    elif a.runtime in ("openvino", "openvino-bf16"):
         import numpy as np
         import openvino as ov
         fields["openvino"] = ov.__version__
         core = ov.Core()
+        precision = "bf16" if a.runtime == "openvino-bf16" else "f32"
+        if precision == "bf16":
+            capabilities = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+            fields["cpu_capabilities"] = list(capabilities)
+            if "BF16" not in capabilities:
+                sys.exit(f"openvino-bf16: this CPU's OPTIMIZATION_CAPABILITIES ({', '.join(capabilities)}) lack BF16")
         start = time.perf_counter()
         compiled = core.compile_model(os.path.join(a.onnx_dir, a.name + ".onnx"), "CPU",
                                       {"INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY",
-                                       "INFERENCE_PRECISION_HINT": "f32"})
+                                       "INFERENCE_PRECISION_HINT": precision})
         fields["compile_ms"] = (time.perf_counter() - start) * 1e3
         fields["inference_precision"] = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
         request = compiled.create_infer_request()
         feed = numpy_inputs(np, a.batch, a.seq, [i.any_name for i in compiled.inputs])
-        out = request.infer(feed)[compiled.output(0)]
+        out = np.array(request.infer(feed)[compiled.output(0)])
         fields["first_result_unix"] = time.time()
         fields["check_mean_abs"] = float(np.abs(out).mean())
         request.infer(feed)
         fields.update(timed(a.reps, lambda: request.infer(feed)))
+        if precision == "bf16":   # against OpenVINO in f32, compiled after the timed calls
+            reference = core.compile_model(os.path.join(a.onnx_dir, a.name + ".onnx"), "CPU",
+                                           {"INFERENCE_NUM_THREADS": a.threads, "INFERENCE_PRECISION_HINT": "f32"})
+            fields.update(agreement(out, reference.create_infer_request().infer(feed)[reference.output(0)]))
     else:
         sys.exit(f"unknown runtime {a.runtime}")
     emit(fields)

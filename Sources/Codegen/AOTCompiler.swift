@@ -101,7 +101,10 @@ public enum AOTCompiler {
             }
         }
         _ = try CompileOptions.threadCount(options.threads)
+        try options.checkPrecision()
         for e in entries { try Verifier.verify(e.graph) }
+        // Weights packed for another precision are stored in this one's panel format (as `ModuleBuilder` lowers them).
+        let entries = entries.map { AOTEntry(name: $0.name, graph: $0.graph.retargetingPanels(to: PanelLayout.Format(options.precision))) }
         let prefixes = entries.map { single ? name : "\(name)_\($0.name)" }
         var times = CompileTimes()
         // The code object comes from the compile cache when it holds it (it depends on the graphs, not
@@ -152,7 +155,8 @@ public enum AOTCompiler {
             throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
         let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
-                                  weightsHash: WeightsFile.storedHash(weights.header), generation: code.generation)
+                                  weightsHash: WeightsFile.storedHash(weights.header), generation: code.generation,
+                                  precision: options.precision)
         try put("lib\(name).a", StaticArchive.make([("\(name).o", object, code.symbols), ("\(name)_data.o", data.object, data.symbols)]))
         try put("\(name).h", Array(header.utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
@@ -198,8 +202,9 @@ public enum AOTCompiler {
                 let capiEntries = entries.indices.map {
                     CAPI.Entry(prefix: prefixes[$0], graph: entries[$0].graph, signature: signatures[$0], slots: slots[$0])
                 }
-                let api = CAPI(ir: ir, name: name, entries: capiEntries,
+                var api = CAPI(ir: ir, name: name, entries: capiEntries,
                                constantBytes: shared.map(\.byteCount), defaultThreads: options.threads ?? CAPI.allCores)
+                api.precision = options.precision
                 api.emit(embeddedBytes: embedWeights ? WeightsFile.Layout.fileSize(shared) : nil)
                 symbols = api.symbols
                 if let generation {
@@ -233,8 +238,8 @@ public enum AOTCompiler {
         for (entry, signature) in zip(entries, signatures) {
             slots.append(signature.constants.map { slot in
                 let bytes = slot.bytes(in: entry.graph)
-                let source = switch bytes { case .tensor(let t), .panels(let t): t }
-                let key = "\(slot.name)|\(slot.packed)|\(source.dtype)|\(source.shape)"
+                let source = switch bytes { case .tensor(let t), .panels(let t, _): t }
+                let key = "\(slot.name)|\(slot.panels?.rawValue ?? "rows")|\(source.dtype)|\(source.shape)"
                 let size = source.count * source.dtype.byteSize
                 if let existing = byKey[key]?.first(where: { memcmp(start(sources[$0]), start(source), size) == 0 }) { return existing }
                 constants.append(bytes)

@@ -9,10 +9,17 @@ struct CAPI {
     /// Status codes shared by the header and the generated code.
     enum Status: Int32, CaseIterable {
         case ok = 0, invalidArgument = 1, indexOutOfRange = 2, dimOutOfBounds = 3, badWeights = 4, outOfMemory = 5,
-             weightsMismatch = 6
+             weightsMismatch = 6, unsupportedCPU = 7
+
+        /// The message of a library compiled at `precision` (status 7 names the feature its kernels need).
+        func message(for precision: Precision) -> String {
+            guard self == .unsupportedCPU, let feature = precision.requiredFeatureCPUInfoName else { return message }
+            return "this CPU lacks \(feature), which this library's \(precision) kernels need (compile with --precision fp32 to run here)"
+        }
 
         var message: String {
             switch self {
+            case .unsupportedCPU: "this CPU lacks a feature this library's kernels need"
             case .ok: "ok"
             case .invalidArgument: "invalid argument: a required pointer is NULL or the thread count is negative"
             case .indexOutOfRange: "an index (a token id, a token type or a position) is outside the table it selects from"
@@ -49,6 +56,9 @@ struct CAPI {
     var weightsHeaderBytes: Int { WeightsFile.headerBytes + 16 * constantBytes.count }
     /// Threads a new model uses (`allCores`: one per online core).
     var defaultThreads = CAPI.allCores
+    /// The precision of the kernels: `NAME_create` checks by CPUID that the CPU has the feature it
+    /// needs (`Precision.requiredFeature`) and returns `unsupportedCPU` otherwise.
+    var precision = Precision.fp32
     /// The C API's spelling of "one thread per online core" (`NAME_set_threads(model, 0)`).
     static let allCores = 0
 
@@ -73,6 +83,57 @@ struct CAPI {
     private func isNull(_ p: LLVMValueRef) -> LLVMValueRef { ir.icmp(LLVMIntEQ, LLVMBuildPtrToInt(ir.builder, p, ir.i64, ""), ir.int(0)) }
 
     private func begin(_ f: LLVMValueRef) { ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")) }
+
+    /// `cpuid` of `leaf`, `subleaf` as (eax, ebx, ecx, edx), by inline assembly: the library needs no
+    /// runtime (compiler-rt's `__cpu_model`) to ask.
+    private func cpuid(_ leaf: Int32, _ subleaf: Int32) -> [LLVMValueRef] {
+        let result = structType(of: 4)
+        let type = ir.functionType(result, [ir.i32, ir.i32])
+        let code = "cpuid", constraints = "={ax},={bx},={cx},={dx},{ax},{cx},~{dirflag},~{fpsr},~{flags}"
+        let asm = LLVMGetInlineAsm(type, code, code.utf8.count, constraints, constraints.utf8.count, 0, 0, LLVMInlineAsmDialectATT, 0)!
+        let value = ir.call(asm, type, [ir.int32(leaf), ir.int32(subleaf)])
+        return (0..<4).map { LLVMBuildExtractValue(ir.builder, value, UInt32($0), "")! }
+    }
+
+    /// `{i32, i32, …}` of `count` members (the registers an instruction writes).
+    private func structType(of count: Int) -> LLVMTypeRef {
+        var members: [LLVMTypeRef?] = Array(repeating: ir.i32, count: count)
+        return members.withUnsafeMutableBufferPointer { LLVMStructTypeInContext(ir.context, $0.baseAddress, UInt32(count), 0)! }
+    }
+
+    /// Whether bit `bit` of the i32 `value` is set, as an i1.
+    private func bit(_ value: LLVMValueRef, _ bit: Int32) -> LLVMValueRef {
+        ir.icmp(LLVMIntNE, ir.and(value, ir.int32(1 << bit)), ir.int32(0))
+    }
+
+    /// Returns `unsupportedCPU` when the CPU (or the OS, which must save the AVX-512 registers) cannot
+    /// run this precision's kernels: for bf16, AVX512-BF16 is CPUID leaf 7 subleaf 1 EAX bit 5,
+    /// AVX512F leaf 7 EBX bit 16, and XCR0 must enable the SSE, AVX and the three AVX-512 states.
+    private func checkCPU() {
+        guard precision.requiredFeature != nil else { return }
+        let maxLeaf = cpuid(0, 0)[0]
+        let hasLeaf7 = LLVMBuildICmp(ir.builder, LLVMIntUGE, maxLeaf, ir.int32(7), "")!
+        let checking = ir.block("cpuid"), bad = ir.block("cpu_unsupported"), ok = ir.block("cpu_ok")
+        ir.condBr(hasLeaf7, checking, bad)
+        ir.position(at: checking)
+        let osxsave = bit(cpuid(1, 0)[2], 27)
+        let leaf7 = cpuid(7, 0), leaf71 = cpuid(7, 1)
+        var good = ir.and(osxsave, bit(leaf7[1], 16))
+        good = ir.and(good, LLVMBuildICmp(ir.builder, LLVMIntUGE, leaf7[0], ir.int32(1), ""))
+        good = ir.and(good, bit(leaf71[0], 5))
+        let xgetbvCheck = ir.block("xgetbv")
+        ir.condBr(good, xgetbvCheck, bad)
+        ir.position(at: xgetbvCheck)
+        let pair = structType(of: 2)
+        let type = ir.functionType(pair, [ir.i32])
+        let code = "xgetbv", constraints = "={ax},={dx},{cx},~{dirflag},~{fpsr},~{flags}"
+        let asm = LLVMGetInlineAsm(type, code, code.utf8.count, constraints, constraints.utf8.count, 0, 0, LLVMInlineAsmDialectATT, 0)!
+        let xcr0 = LLVMBuildExtractValue(ir.builder, ir.call(asm, type, [ir.int32(0)]), 0, "")!
+        ir.condBr(ir.icmp(LLVMIntEQ, ir.and(xcr0, ir.int32(0xE6)), ir.int32(0xE6)), ok, bad)
+        ir.position(at: bad)
+        ir.ret(status(.unsupportedCPU))
+        ir.position(at: ok)
+    }
 
     /// The prefix of the one thread pool every kernel of the library uses.
     var poolPrefix: String { "\(name)_kernel" }
@@ -161,6 +222,7 @@ struct CAPI {
             begin(f)
             let path = LLVMGetParam(f, 0)!, out = LLVMGetParam(f, 1)!
             fail(if: ir.or(isNull(path), isNull(out)), .invalidArgument)
+            checkCPU()
             let (open, openType) = fn("open", ir.i32, [ir.ptr, ir.i32], varArgs: true)
             let (lseek, lseekType) = fn("lseek", ir.i64, [ir.i32, ir.i64, ir.i32])
             let (mmap, mmapType) = fn("mmap", ir.ptr, [ir.ptr, ir.i64, ir.i32, ir.i32, ir.i32, ir.i64])
@@ -185,6 +247,7 @@ struct CAPI {
             begin(f)
             let out = LLVMGetParam(f, 0)!
             fail(if: isNull(out), .invalidArgument)
+            checkCPU()
             if let embedded {
                 let global = LibraryData.declare(ir, LibraryData.weightsSymbol(name), bytes: embedded)
                 adopt(global, size: ir.int(embedded), mapped: false, out: out)
@@ -242,7 +305,7 @@ struct CAPI {
             begin(f)
             let code = LLVMGetParam(f, 0)!
             for s in Status.allCases {
-                let text = LLVMBuildGlobalStringPtr(ir.builder, s.message, "")!
+                let text = LLVMBuildGlobalStringPtr(ir.builder, s.message(for: precision), "")!
                 let hit = ir.block("is_\(s.rawValue)"), next = ir.block("next")
                 ir.condBr(ir.icmp(LLVMIntEQ, code, status(s)), hit, next)
                 ir.position(at: hit)

@@ -10,7 +10,7 @@ enum CHeader {
     /// The header of a library of several graphs, each `(prefix, graph)` with its own dims, inputs,
     /// outputs and `PREFIX_run`, and with `generation` the generation state API.
     static func text(entries: [(prefix: String, graph: Graph)], name: String, weightsHash: UInt64? = nil,
-                     generation: GenerationAPI.Layout? = nil) -> String {
+                     generation: GenerationAPI.Layout? = nil, precision: Precision = .fp32) -> String {
         let guardName = name.uppercased() + "_H"
         func cType(_ t: TensorType) -> String {
             switch t.dtype {
@@ -58,8 +58,12 @@ enum CHeader {
         """
         for s in CAPI.Status.allCases {
             let id = "\(name.uppercased())_\(String(describing: s).uppercased())"
-            h += "\n#define \(id) \(s.rawValue)  /* \(s.message) */"
+            h += "\n#define \(id) \(s.rawValue)  /* \(s.message(for: precision)) */"
         }
+        h += "\n\n/* The arithmetic of the matrix products (tcompile --precision): \"fp32\", or \"bf16\" (bf16 weights and\n"
+        h += " * GEMM inputs, f32 accumulation, softmax, layer norm and residuals; needs a CPU with avx512_bf16,\n"
+        h += " * else NAME_create returns status 7). */\n"
+        h += "#define \(name.uppercased())_PRECISION \"\(precision)\""
         if let weightsHash {
             h += "\n\n/* The content hash of the weights this library was compiled with (bytes 16-23 of NAME.weights);\n"
             h += " * NAME_create refuses a file with another one (status 6). */\n"

@@ -9,7 +9,7 @@ import Tensors
 ///
 /// An entry is keyed by a 128-bit hash of everything the machine code depends on: the graph's text form
 /// (ops, attributes, shapes, symbol bounds; constants by name and type: the kernels receive their bytes
-/// at run time, so weights do not change the code), the function name, the optimization level, the
+/// at run time, so weights do not change the code), the function name, the optimization level, the precision, the
 /// target triple, CPU and features, LLVM's version, and the identity of the running binary (its path, size and
 /// modification time, so that a rebuilt TCompile never reads code an older one wrote). An entry holds
 /// the object file and the run signature, and ends with a checksum; an entry that is truncated,
@@ -76,7 +76,7 @@ public struct CompileCache: Sendable {
         LLVMGetVersion(&major, &minor, &patch)
         var material = "tcompile-object-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
         material += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
-        material += "O\(options.optimizationLevel)\n\(name)\n"
+        material += "O\(options.optimizationLevel)\nprecision \(options.precision)\n\(name)\n"
         material += TextFormat.print(graph)
         var hasher = EntryHash()
         hasher.add(Array(material.utf8))
@@ -135,7 +135,7 @@ public struct CompileCache: Sendable {
         LLVMGetVersion(&major, &minor, &patch)
         var material = "tcompile-aot-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
         material += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
-        material += "O\(options.optimizationLevel)\nthreads \(options.threads.map(String.init) ?? "all")\n\(name)\nembed \(embedWeights)\n"
+        material += "O\(options.optimizationLevel)\nprecision \(options.precision)\nthreads \(options.threads.map(String.init) ?? "all")\n\(name)\nembed \(embedWeights)\n"
         if let generation { material += "generate \(generation.prefill) \(generation.decode) eos \(generation.eosTokenIds)\n" }
         for entry in entries { material += "entry \(entry.name)\n" + TextFormat.print(entry.graph) }
         var hasher = EntryHash()
@@ -144,7 +144,7 @@ public struct CompileCache: Sendable {
     }
 
     /// Bumped whenever the entry layout or what the key covers changes.
-    static let formatVersion = 2
+    static let formatVersion = 3
     private static let magic = Array("TCOMPILE-OBJECT-CACHE\u{0}".utf8)
 
     /// The running binary's path, size and modification time.
@@ -158,7 +158,7 @@ public struct CompileCache: Sendable {
     }()
 
     /// magic, format version, key, signatures (each: name, workspace bytes, task scratch bytes,
-    /// constants as packed flag + name), object, symbols, generation layout (flag, then max length,
+    /// constants as panel format (0 row-major, else 1 + its `PanelLayout.Format` index) + name), object, symbols, generation layout (flag, then max length,
     /// vocabulary, layers, stop ids); every length and number a little-endian UInt64; then the hash of
     /// all of it.
     static func encode(_ entry: Entry, key: String) -> [UInt8] {
@@ -174,7 +174,7 @@ public struct CompileCache: Sendable {
             u64(signature.taskScratchBytes)
             u64(signature.constants.count)
             for slot in signature.constants {
-                out.append(slot.packed ? 1 : 0)
+                out.append(slot.panels.flatMap { PanelLayout.Format.allCases.firstIndex(of: $0) }.map { UInt8($0 + 1) } ?? 0)
                 bytes(Array(slot.name.utf8))
             }
         }
@@ -224,10 +224,11 @@ public struct CompileCache: Sendable {
             var constants: [ConstantSlot] = []
             for _ in 0..<count {
                 guard offset < body.count else { return nil }
-                let packed = body[body.startIndex + offset]
+                let layout = body[body.startIndex + offset]
                 offset += 1
-                guard packed <= 1, let constantName = string() else { return nil }
-                constants.append(ConstantSlot(name: constantName, packed: packed == 1))
+                let formats = PanelLayout.Format.allCases
+                guard layout <= formats.count, let constantName = string() else { return nil }
+                constants.append(ConstantSlot(name: constantName, panels: layout == 0 ? nil : formats[Int(layout) - 1]))
             }
             signatures.append(RunSignature(name: name, constants: constants, workspaceBytes: workspace, taskScratchBytes: scratch))
         }

@@ -12,14 +12,17 @@ final class GraphLowering {
     let name: String
     /// The prefix of the pool functions (`ThreadPoolIR`) the kernel uses.
     let poolPrefix: String
+    /// The arithmetic of the matrix products (`KernelSet`).
+    let precision: Precision
 
     /// Lowers `graph` as `NAME_kernel`; `poolPrefix` names a pool shared with other kernels of the
     /// same module (default: the kernel's own, `NAME_kernel`).
-    init(graph: Graph, ir: IRBuilder, name: String, poolPrefix: String? = nil) {
+    init(graph: Graph, ir: IRBuilder, name: String, poolPrefix: String? = nil, precision: Precision = .fp32) {
         self.graph = graph
         self.ir = ir
         self.name = name + "_kernel"
         self.poolPrefix = poolPrefix ?? name + "_kernel"
+        self.precision = precision
     }
 
     /// Emits the run function.
@@ -40,12 +43,12 @@ final class GraphLowering {
         ir.position(at: body)
         let cx = LoweringContext(graph: graph, ir: ir, kernelName: name, poolPrefix: poolPrefix, workspace: LLVMGetParam(function, 4)!,
                                  constants: LLVMGetParam(function, 3)!, pool: LLVMGetParam(function, 5)!,
-                                 callerScratch: callerScratch, errorBlock: errorBlock)
+                                 callerScratch: callerScratch, errorBlock: errorBlock, precision: precision)
         guard cx.plan.fitsInMemory else {
             let at = graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", ")
             throw CodegenError("the workspace needs \(cx.plan.arenaBytes >= MemoryPlan.saturatedBytes ? "at least " : "")\(cx.plan.arenaBytes) bytes at the dims' bounds (\(at)), more than the \(MemoryPlan.maximumWorkspaceBytes) a process can address; lower the bounds")
         }
-        let kernels = KernelSet.float32(cx)
+        let kernels = KernelSet.of(precision, cx)
         let packedOnly = packedWeights(cx)
         for (i, s) in graph.symbols.enumerated() {
             cx.dims[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dimsArg, ir.int(i)))
@@ -61,7 +64,7 @@ final class GraphLowering {
             case .constant(let name):
                 // A weight read only as packed panels has no row-major slot (its users never read `base`).
                 cx.values[node.id] = cx.fresh(node.type, base: packedOnly.contains(node.id) ? LLVMConstNull(ir.ptr)
-                                              : cx.constantPointer(ConstantSlot(name: name, packed: false)))
+                                              : cx.constantPointer(ConstantSlot(name: name, panels: nil)))
             case .primitive, .fused:
                 do {
                     cx.values[node.id] = try lower(node, cx, kernels)
@@ -167,11 +170,14 @@ final class GraphLowering {
 }
 
 extension LoweringContext {
-    /// The weight (input 1) of a fused linear when `pack-weights` gave it the panel layout
-    /// (`PanelLayout.isPanelConstant`): it is stored and read as panels.
+    /// The weight (input 1) of a fused linear when `pack-weights` gave it the panel format of this
+    /// kernel's precision (`PanelLayout.format(ofConstant:)`): it is stored and read as such panels.
+    /// A weight in another format is read row-major and packed per task (`ModuleBuilder` retargets
+    /// the marks first, so that happens only for a graph lowered directly).
     func packedWeight(of node: Graph.Node) -> String? {
         guard case .fused(.linear) = node.op, let w = graph.node(node.inputs[1]), case .constant(let name) = w.op,
-              PanelLayout.isPanelConstant(name), w.type.shape.count == 2, w.type.dtype == .float32 else { return nil }
+              PanelLayout.format(ofConstant: name) == PanelLayout.Format(precision), w.type.shape.count == 2,
+              w.type.dtype == .float32 else { return nil }
         return name
     }
 }

@@ -17,13 +17,23 @@ public struct CompileOptions: Sendable {
     /// Where the JIT keeps and finds machine code (`CompileCache.standard` by default: ~/.cache/tcompile or
     /// `TCOMPILE_CACHE_DIR`); nil compiles every time.
     public var cache: CompileCache?
+    /// The arithmetic of matrix products (`Precision`): fp32 by default. A precision whose kernels
+    /// need a feature `target` lacks (bf16 without `avx512bf16`) is an error naming it.
+    public var precision: Precision
 
     public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil,
-                cache: CompileCache? = CompileCache.standard) {
+                cache: CompileCache? = CompileCache.standard, precision: Precision = .fp32) {
         self.target = target
         self.optimizationLevel = optimizationLevel
         self.threads = threads
         self.cache = cache
+        self.precision = precision
+    }
+
+    /// Refuses a precision the target cannot run, naming the missing feature (never a silent f32 fallback).
+    public func checkPrecision() throws {
+        guard let feature = precision.requiredFeature, !target.has(feature) else { return }
+        throw CodegenError("--precision \(precision) needs the CPU feature \(feature) (\(precision.requiredFeatureCPUInfoName ?? feature)), which target \(target.cpu) does not have")
     }
 
     /// The thread count to create a pool with: one per online core for nil, `threads` when it is at
@@ -81,7 +91,11 @@ public final class CompiledModel: @unchecked Sendable {
     /// JIT-compiles `graph` (which must verify).
     public init(graph: Graph, name: String = "model", options: CompileOptions = CompileOptions()) throws {
         let threads = try CompileOptions.threadCount(options.threads)
+        try options.checkPrecision()
         try Verifier.verify(graph)
+        // The constants' slots name the graph's constants: a graph packed for another precision is
+        // retargeted here as `ModuleBuilder` does, so the slots find their constants.
+        let graph = graph.retargetingPanels(to: PanelLayout.Format(options.precision))
         self.graph = graph
         self.interpreter = Interpreter(graph: graph)
         var times = CompileTimes()

@@ -19,6 +19,7 @@ enum ModuleBuilder {
     static func build(_ kernels: [(graph: Graph, name: String)], module name: String, poolPrefix: String?, options: CompileOptions,
                       context: LLVMContextRef, times: inout CompileTimes,
                       extras: ((IRBuilder, [RunSignature]) throws -> Void)? = nil) throws -> (LLVMModuleRef, [RunSignature]) {
+        try options.checkPrecision()
         let machine = try TargetMachine(options.target)
         let module = LLVMModuleCreateWithNameInContext(name, context)!
         do {
@@ -27,8 +28,10 @@ enum ModuleBuilder {
                 try kernels.map { kernel in
                     // The one kernel of attention is codegen's fused_attention: a graph that skipped the pass
                     // pipeline still has primitive attention ops, spelled here as the ops they stand for.
-                    let graph = try kernel.graph.decomposingAttention()
-                    return try GraphLowering(graph: graph, ir: ir, name: kernel.name, poolPrefix: poolPrefix).lower()
+                    // Weights packed for another precision are stored in this one's panel format.
+                    let graph = try kernel.graph.decomposingAttention().retargetingPanels(to: PanelLayout.Format(options.precision))
+                    return try GraphLowering(graph: graph, ir: ir, name: kernel.name, poolPrefix: poolPrefix,
+                                             precision: options.precision).lower()
                 }
             }
             try extras?(ir, signatures)  // times itself

@@ -33,18 +33,24 @@ public struct RunSignature: Sendable {
 public struct ConstantSlot: Sendable, Equatable {
     /// The graph constant.
     public var name: String
-    /// Stored as `[panels][k][32]` (`PanelLayout`) rather than row-major `[k, n]`.
-    public var packed: Bool
+    /// The panel format it is stored in (`PanelLayout.Format`, named by the constant's suffix), or
+    /// nil for the graph's row-major `[k, n]`.
+    public var panels: PanelLayout.Format?
+
+    public init(name: String, panels: PanelLayout.Format?) {
+        self.name = name
+        self.panels = panels
+    }
 
     /// The bytes the kernel expects for this slot.
     public func data(in graph: Graph) -> Tensor {
         let value = graph.constants[name]!.contiguous()
-        return packed ? PanelLayout.pack(value) : value
+        return panels.map { PanelLayout.pack(value, format: $0) } ?? value
     }
 
     /// The same bytes as `data(in:)`, produced in pieces (the weights file is streamed this way).
     func bytes(in graph: Graph) -> ConstantBytes {
         let value = graph.constants[name]!.contiguous()
-        return packed ? .panels(value) : .tensor(value)
+        return panels.map { .panels(value, $0) } ?? .tensor(value)
     }
 }

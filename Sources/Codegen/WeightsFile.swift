@@ -177,13 +177,13 @@ public enum WeightsFile {
 enum ConstantBytes {
     /// A tensor's elements, row-major.
     case tensor(Tensor)
-    /// A `[k, n]` float matrix in panels.
-    case panels(Tensor)
+    /// A `[k, n]` float matrix in panels of a format (`PanelLayout.Format`).
+    case panels(Tensor, PanelLayout.Format)
 
     var byteCount: Int {
         switch self {
         case .tensor(let t): t.count * t.dtype.byteSize
-        case .panels(let m): PanelLayout.packedByteCount(m.shape)
+        case .panels(let m, let format): PanelLayout.packedByteCount(m.shape, format: format)
         }
     }
 
@@ -193,8 +193,8 @@ enum ConstantBytes {
         case .tensor(let tensor):
             let t = tensor.contiguous()
             try body(UnsafeRawBufferPointer(start: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
-        case .panels(let matrix):
-            try PanelLayout.forEachPanel(of: matrix, body)
+        case .panels(let matrix, let format):
+            try PanelLayout.forEachPanel(of: matrix, format: format, body)
         }
     }
 }

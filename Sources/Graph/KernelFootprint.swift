@@ -29,9 +29,9 @@ public struct KernelFootprint: Sendable, Equatable {
         self.scratchBytes = scratchBytes
     }
 
-    /// The footprint of `node`; `strided(v)` says whether value `v` may be a strided view (not
-    /// row-major contiguous), `bound` evaluates a dim at its upper bound.
-    public static func of(_ node: Graph.Node, in graph: Graph, strided: (ValueID) -> Bool,
+    /// The footprint of `node` when its GEMMs run at `precision`; `strided(v)` says whether value `v`
+    /// may be a strided view (not row-major contiguous), `bound` evaluates a dim at its upper bound.
+    public static func of(_ node: Graph.Node, in graph: Graph, precision: Precision = .fp32, strided: (ValueID) -> Bool,
                           bound: (SymbolicInt) -> Int) -> KernelFootprint {
         let types = node.inputs.map { graph.node($0)!.type }
         /// Copies of the operands at `indices` that may be strided.
@@ -56,6 +56,9 @@ public struct KernelFootprint: Sendable, Equatable {
                 return KernelFootprint(isView: !strided(node.inputs[0]))
             case .matmul:
                 let k = types[0].shape.last.map(bound) ?? 0
+                if precision == .bf16 {
+                    return KernelFootprint(temporaries: copies([0]), scratchBytes: PanelLayout.bf16ScratchBytes(k: k, packsPanel: true))
+                }
                 return KernelFootprint(temporaries: copies([0]), scratchBytes: MemoryPlan.product(Swift.max(1, k), width * 4))
             default:
                 return KernelFootprint()
@@ -68,9 +71,14 @@ public struct KernelFootprint: Sendable, Equatable {
                 let parameters = residual ? [2, 3] : [1, 2]
                 return KernelFootprint(mayOverwrite: residual ? [0, 1] : [0], temporaries: copies(parameters))
             case .linear(_, let bias, _):
-                let panels: Bool
-                if let w = graph.node(node.inputs[1]), case .constant(let name) = w.op { panels = PanelLayout.isPanelConstant(name) } else { panels = false }
+                // Panels in the precision's own format are read as stored; any other weight is packed per task.
+                let format: PanelLayout.Format?
+                if let w = graph.node(node.inputs[1]), case .constant(let name) = w.op { format = PanelLayout.format(ofConstant: name) } else { format = nil }
+                let panels = format == PanelLayout.Format(precision)
                 let k = bound(types[1].shape[0])
+                if precision == .bf16 {
+                    return KernelFootprint(temporaries: copies(bias ? [0, 2] : [0]), scratchBytes: PanelLayout.bf16ScratchBytes(k: k, packsPanel: !panels))
+                }
                 return KernelFootprint(temporaries: copies(bias ? [0, 2] : [0]), scratchBytes: panels ? 0 : MemoryPlan.product(k, width * 4))
             case .attention(let a):
                 let d = (types[0].shape.last?.constant ?? 0) / Swift.max(1, a.heads)

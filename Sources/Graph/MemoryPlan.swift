@@ -54,8 +54,8 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
         self.naiveBytes = naiveBytes
     }
 
-    /// Plans `graph`.
-    public init(_ graph: Graph) {
+    /// Plans `graph` for kernels whose GEMMs run at `precision` (their task scratch differs).
+    public init(_ graph: Graph, precision: Precision = .fp32) {
         let corners = Self.boundCorners(graph.symbols)
         func bound(_ d: SymbolicInt) -> Int { corners.map { Swift.max(0, d.evaluate($0) ?? 0) }.max() ?? 0 }
         func bytes(_ t: TensorType) -> Int {
@@ -68,7 +68,7 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
         var root: [ValueID: ValueID] = [:]
         var footprints: [KernelFootprint] = []
         for node in graph.nodes {
-            let footprint = KernelFootprint.of(node, in: graph, strided: { strided.contains($0) }, bound: bound)
+            let footprint = KernelFootprint.of(node, in: graph, precision: precision, strided: { strided.contains($0) }, bound: bound)
             footprints.append(footprint)
             if Self.isStridedView(node, types: types, strided: strided) { strided.insert(node.id) }
             if footprint.isView { root[node.id] = root[node.inputs[0]] } else if node.op.computes { root[node.id] = node.id }

@@ -22,20 +22,62 @@ public enum PanelLayout {
     /// Rows per microkernel tile (16 accumulator registers).
     public static let rows = 8
 
-    /// The name suffix that marks a constant as stored in panels.
-    public static let suffix = ".panels"
+    /// How a panel's elements are stored. The `pack-weights` pass picks it from the compile's
+    /// `Precision` and names it in the constant's suffix, the one mark the weights writer
+    /// (`ConstantSlot`), the memory plan (`KernelFootprint`) and the GEMM emitters read.
+    public enum Format: String, Sendable, CaseIterable {
+        /// `[panels][k][32]` f32 (`<source>.panels`).
+        case f32
+        /// `[panels][ceil(k/2)][32][2]` bf16 (`<source>.bf16panels`): rows `2p` and `2p + 1` of a
+        /// column side by side, as `vdpbf16ps` multiplies pairs; rounded to nearest even (as torch
+        /// rounds), an odd `k`'s last pair and the columns past `n` zero. Stored as one int32 per pair.
+        case bf16
 
-    /// Whether the constant `name` is stored (and read by GEMM kernels) in panels: a 2-D f32 weight
-    /// of a `fused_linear` that `pack-weights` marked (`w.panels`, or `w.panels_2` when the name was
-    /// taken).
-    public static func isPanelConstant(_ name: String) -> Bool {
-        guard let marker = name.range(of: suffix, options: .backwards) else { return false }
-        let tail = name[marker.upperBound...]
-        return tail.isEmpty || (tail.count > 1 && tail.first == "_" && tail.dropFirst().allSatisfy(\.isNumber))
+        /// The name suffix that marks a constant as stored in this format.
+        public var suffix: String {
+            switch self {
+            case .f32: ".panels"
+            case .bf16: ".bf16panels"
+            }
+        }
+
+        /// The panel format of a precision's weights.
+        public init(_ precision: Precision) {
+            switch precision {
+            case .fp32: self = .f32
+            case .bf16: self = .bf16
+            }
+        }
     }
+
+    /// The name suffix that marks a constant as stored in f32 panels.
+    public static let suffix = Format.f32.suffix
+
+    /// The panel format the constant `name` is stored (and read by GEMM kernels) in, or nil for
+    /// row-major: a 2-D f32 weight of a `fused_linear` that `pack-weights` marked (`w.panels`,
+    /// `w.bf16panels`, or with `_2` after it when the name was taken).
+    public static func format(ofConstant name: String) -> Format? {
+        for format in Format.allCases {
+            guard let marker = name.range(of: format.suffix, options: .backwards) else { continue }
+            let tail = name[marker.upperBound...]
+            if tail.isEmpty || (tail.count > 1 && tail.first == "_" && tail.dropFirst().allSatisfy(\.isNumber)) { return format }
+        }
+        return nil
+    }
+
+    /// Whether the constant `name` is stored in panels of either format.
+    public static func isPanelConstant(_ name: String) -> Bool { format(ofConstant: name) != nil }
 
     /// Panels needed for `n` columns.
     public static func panels(_ n: Int) -> Int { (n + width - 1) / width }
+
+    /// A contiguous `[k, n]` float matrix in `format`'s panels.
+    public static func pack(_ matrix: Tensor, format: Format) -> Tensor {
+        switch format {
+        case .f32: pack(matrix)
+        case .bf16: packBF16(matrix)
+        }
+    }
 
     /// A contiguous `[k, n]` float matrix as `[panels(n), k, width]`, zero padded.
     public static func pack(_ matrix: Tensor) -> Tensor {
@@ -51,22 +93,45 @@ public enum PanelLayout {
         return Tensor(storage: storage, shape: [count, k, width], dtype: .float32)
     }
 
-    /// The bytes `pack(matrix)` would hold, one panel at a time through one reused buffer (the weights
-    /// file is streamed this way, never holding the packed matrix whole).
-    public static func forEachPanel<E: Error>(of matrix: Tensor, _ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+    /// A `[k, n]` float matrix as bf16 pairs, `[panels(n), ceil(k/2), width]` int32 (the low half
+    /// row `2p`, the high half row `2p + 1`), zero padded.
+    public static func packBF16(_ matrix: Tensor) -> Tensor {
+        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.packBF16 takes a [k, n] float matrix")
+        let k = matrix.shape[0], n = matrix.shape[1], count = panels(n), pairs = (k + 1) / 2
+        let total = count * pairs * width
+        let storage = Storage(uninitializedByteCount: total * 4)
+        let packed = storage.base.bindMemory(to: UInt32.self, capacity: total)
+        let source = matrix.contiguous()
+        for panel in 0..<count { fillBF16(panel, of: source, into: packed + panel * pairs * width) }
+        return Tensor(storage: storage, shape: [count, pairs, width], dtype: .int32)
+    }
+
+    /// The bytes `pack(matrix, format:)` would hold, one panel at a time through one reused buffer (the
+    /// weights file is streamed this way, never holding the packed matrix whole).
+    public static func forEachPanel<E: Error>(of matrix: Tensor, format: Format = .f32,
+                                              _ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.forEachPanel takes a [k, n] float matrix")
         let k = matrix.shape[0], n = matrix.shape[1]
         let source = matrix.contiguous()
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k * width))
+        let bytes = packedByteCount([k, width], format: format)   // one panel
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(4, bytes), alignment: 64)
         defer { buffer.deallocate() }
         for panel in 0..<panels(n) {
-            fill(panel, of: source, into: buffer)
-            try body(UnsafeRawBufferPointer(start: buffer, count: k * width * 4))
+            switch format {
+            case .f32: fill(panel, of: source, into: buffer.bindMemory(to: Float.self, capacity: k * width))
+            case .bf16: fillBF16(panel, of: source, into: buffer.bindMemory(to: UInt32.self, capacity: (k + 1) / 2 * width))
+            }
+            try body(UnsafeRawBufferPointer(start: buffer, count: bytes))
         }
     }
 
-    /// Bytes of `matrix` (`[k, n]`) in panels.
-    public static func packedByteCount(_ shape: [Int]) -> Int { panels(shape[1]) * shape[0] * width * 4 }
+    /// Bytes of `matrix` (`[k, n]`) in panels of `format`.
+    public static func packedByteCount(_ shape: [Int], format: Format = .f32) -> Int {
+        switch format {
+        case .f32: panels(shape[1]) * shape[0] * width * 4
+        case .bf16: panels(shape[1]) * ((shape[0] + 1) / 2) * width * 4
+        }
+    }
 
     /// Writes panel `panel` of the contiguous `[k, n]` `source` (`[k][width]`, zero padded) to `target`.
     private static func fill(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<Float>) {
@@ -79,5 +144,72 @@ public enum PanelLayout {
             for j in 0..<columns { row[j] = from[j] }
             for j in columns..<width { row[j] = 0 }
         }
+    }
+
+    /// Writes panel `panel` of the contiguous `[k, n]` `source` as bf16 pairs (`[ceil(k/2)][width]`
+    /// int32, zero padded) to `target`.
+    private static func fillBF16(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<UInt32>) {
+        let k = source.shape[0], n = source.shape[1], pairs = (k + 1) / 2
+        let p = source.pointer(as: Float.self)
+        let columns = min(width, n - panel * width)
+        for pair in 0..<pairs {
+            let row = target + pair * width
+            for j in 0..<columns {
+                let column = panel * width + j
+                let low = UInt32(bfloat16Bits(p[2 * pair * n + column]))
+                let high = 2 * pair + 1 < k ? UInt32(bfloat16Bits(p[(2 * pair + 1) * n + column])) : 0
+                row[j] = low | high << 16
+            }
+            for j in columns..<width { row[j] = 0 }
+        }
+    }
+
+    /// `x` rounded to bfloat16 (nearest, ties to even, as torch's `x.to(torch.bfloat16)`), as its 16 bits;
+    /// a NaN stays a quiet NaN.
+    public static func bfloat16Bits(_ x: Float) -> UInt16 {
+        let bits = x.bitPattern
+        if x.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
+        let rounded = bits &+ 0x7FFF &+ ((bits >> 16) & 1)
+        return UInt16(truncatingIfNeeded: rounded >> 16)
+    }
+
+    /// The float a bfloat16 bit pattern stands for.
+    public static func float(bfloat16 bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    /// Rows of the left operand a bf16 GEMM task converts to bf16 and multiplies.
+    public static let bf16RowsPerTask = 64
+
+    /// Task scratch of a bf16 GEMM (per thread): the task's rows of A as bf16 pairs
+    /// (`bf16RowsPerTask × ceil(k/2)` int32), then, when the right operand is not a bf16 panel
+    /// constant, one panel packed at run time (`ceil(k/2) × 32` int32).
+    public static func bf16ScratchBytes(k: Int, packsPanel: Bool) -> Int {
+        let pairs = MemoryPlan.sum(Swift.max(1, k), 1) / 2
+        let rows = (MemoryPlan.product(bf16RowsPerTask * 4, pairs) + 63) & ~63
+        return MemoryPlan.sum(rows, packsPanel ? MemoryPlan.product(pairs, width * 4) : 0)
+    }
+}
+
+extension Graph {
+    /// The graph with every panel constant marked for `format` (`PanelLayout.Format`): a graph
+    /// packed for one precision compiled at another stores its weights in the format the kernels
+    /// of that precision read. The values are unchanged (the constants stay f32 `[k, n]`).
+    public func retargetingPanels(to format: PanelLayout.Format) -> Graph {
+        var graph = self
+        var renamed: [String: String] = [:]
+        for (i, node) in graph.nodes.enumerated() {
+            guard case .constant(let name) = node.op, let current = PanelLayout.format(ofConstant: name), current != format else { continue }
+            let target = renamed[name] ?? {
+                let marker = name.range(of: current.suffix, options: .backwards)!
+                let base = String(name[..<marker.lowerBound]) + format.suffix
+                var candidate = base, n = 2
+                while graph.constants[candidate] != nil { candidate = "\(base)_\(n)"; n += 1 }
+                graph.constants[candidate] = graph.constants[name]
+                renamed[name] = candidate
+                return candidate
+            }()
+            graph.nodes[i].op = .constant(target)
+        }
+        for old in renamed.keys { graph.constants[old] = nil }
+        return graph
     }
 }

@@ -10,19 +10,50 @@ public struct Pass: Sendable {
     let body: @Sendable (Graph) throws -> (Graph, [String: Int])
     /// For the memory-planning analysis: the plan of the graph it sees.
     let planMemory: (@Sendable (Graph) -> MemoryPlan)?
+    /// Whether the pass's result depends on the compile's precision (`for(_:)` rebuilds it).
+    let precisionDependent: Bool
 
     /// A pass with a custom body returning the new graph and named counters.
     public init(_ name: String, _ body: @escaping @Sendable (Graph) throws -> (Graph, [String: Int])) {
         self.name = name
         self.body = body
         self.planMemory = nil
+        self.precisionDependent = false
     }
 
-    /// The memory-planning analysis: the graph is unchanged, the plan goes to `PassManager.Result`.
-    init(planning name: String) {
+    /// The memory-planning analysis: the graph is unchanged, the plan (for kernels of `precision`)
+    /// goes to `PassManager.Result`.
+    init(planning name: String, precision: Precision = .fp32) {
         self.name = name
         self.body = { graph in (graph, [:]) }
-        self.planMemory = { MemoryPlan($0) }
+        self.planMemory = { MemoryPlan($0, precision: precision) }
+        self.precisionDependent = true
+    }
+
+    private init(_ name: String, precisionDependent body: @escaping @Sendable (Graph) throws -> (Graph, [String: Int])) {
+        self.name = name
+        self.body = body
+        self.planMemory = nil
+        self.precisionDependent = true
+    }
+
+    /// This pass for a compile at `precision`: `pack-weights` marks panels in the precision's format,
+    /// `plan-memory` plans its kernels' scratch; other passes are the same at every precision.
+    public func `for`(_ precision: Precision) -> Pass {
+        guard precisionDependent else { return self }
+        switch name {
+        case Pass.planMemory.name: return Pass(planning: name, precision: precision)
+        case Pass.packWeights.name: return Pass.packWeights(format: PanelLayout.Format(precision))
+        default: return self
+        }
+    }
+
+    /// `pack-weights` with panels of `format`.
+    static func packWeights(format: PanelLayout.Format) -> Pass {
+        Pass("pack-weights", precisionDependent: { graph in
+            let result = try RewriteEngine.run(graph, rules: WeightPacking.rules(format: format))
+            return (result.graph, result.firings)
+        })
     }
 
     /// A pass that rewrites with `rules` (made fresh for each run) to a fixed point.
@@ -42,7 +73,7 @@ public struct Pass: Sendable {
     public static let fuseEpilogue = rewriting("fuse-epilogue") { EpilogueFusion.rules }
     public static let fuseLayerNorm = rewriting("fuse-layer-norm") { LayerNormFusion.rules }
     public static let fuseElementwise = rewriting("fuse-elementwise") { ElementwiseFusion.rules }
-    public static let packWeights = rewriting("pack-weights") { WeightPacking.rules }
+    public static let packWeights = packWeights(format: .f32)
     /// Plans the workspace (`MemoryPlan`): the same plan the code generator places buffers by.
     public static let planMemory = Pass(planning: "plan-memory")
 
@@ -78,6 +109,12 @@ public struct PassPipeline: Sendable {
 
     /// The pipeline for `-O<level>` (levels above 2 mean 2).
     public static func level(_ level: Int) -> PassPipeline { level <= 0 ? .o0 : level == 1 ? .o1 : .o2 }
+
+    /// The pipeline for `-O<level>` compiling at `precision` (`Pass.for`).
+    public static func level(_ level: Int, precision: Precision) -> PassPipeline {
+        let base = Self.level(level)
+        return PassPipeline(name: base.name, passes: base.passes.map { $0.for(precision) })
+    }
 }
 
 /// What one pass did: compute nodes before and after, fused nodes it created, rule firings, time.

@@ -4,15 +4,19 @@ import Tensors
 /// Weight packing: decides the layout GEMM weights are stored and read in. The weight of every
 /// `fused_linear` that depends only on constants — a checkpoint tensor, or a transpose, reshape or
 /// copy of one — becomes its own constant marked for the panel layout (`PanelLayout`, named
-/// `<source constant>.panels`): the weights file stores it as `[panels][k][32]` and the GEMM
-/// emitter reads those panels directly. The right operand of a plain `matmul` that is 2-D and
+/// `<source constant>.panels`, or `.bf16panels` when compiling at bf16): the weights file stores it in
+/// that format (`[panels][k][32]` f32, or `[panels][k/2][32][2]` bf16) and the GEMM emitter reads
+/// those panels directly. The right operand of a plain `matmul` that is 2-D and
 /// input-free becomes one contiguous `[k, n]` constant `<source constant>.packed` (the kernel packs
 /// its panels per call, as for any matmul operand). A weight several layers share is packed once.
 public enum WeightPacking {
-    /// The rules.
-    public static var rules: [RewriteRule] { [pack] }
+    /// The rules for f32 panels.
+    public static var rules: [RewriteRule] { rules(format: .f32) }
 
-    static let pack = RewriteRule("pack weight") { rw, node in
+    /// The rules for panels of `format`.
+    public static func rules(format: PanelLayout.Format) -> [RewriteRule] { [pack(format)] }
+
+    static func pack(_ format: PanelLayout.Format) -> RewriteRule { RewriteRule("pack weight") { rw, node in
         let linear: Bool
         switch node.op {
         case .fused(.linear): linear = true
@@ -27,12 +31,12 @@ public enum WeightPacking {
         var source = w
         while case .primitive = rw.node(source).op, let first = rw.node(source).inputs.first { source = first }
         let base = if case .constant(let n) = rw.node(source).op { n } else { "weight" }
-        let name = base + (linear ? PanelLayout.suffix : ".packed")
+        let name = base + (linear ? format.suffix : ".packed")
         let data = withNoGrad { value.contiguous().detached() }
         // A weight shared by several layers (ALBERT) is packed once.
         let packed = rw.existingConstant(like: name, equalTo: data) ?? rw.addConstant(name, data)
         var inputs = node.inputs
         inputs[1] = packed
         return try rw.add(node.op, inputs)
-    }
+    } }
 }

@@ -39,7 +39,8 @@ public enum GeneratorLibrary {
                              emit: EmitKinds = []) throws -> AOTCompiler.Output {
         var times = CompileTimes()
         let (prefill, decode) = try times.measure("passes") {
-            (try TCompile.optimize(graphs.prefill, level: level).graph, try TCompile.optimize(graphs.decode, level: level).graph)
+            (try TCompile.optimize(graphs.prefill, level: level, precision: options.precision).graph,
+             try TCompile.optimize(graphs.decode, level: level, precision: options.precision).graph)
         }
         var output = try AOTCompiler.write(entries: [AOTEntry(name: prefillEntry, graph: prefill), AOTEntry(name: decodeEntry, graph: decode)],
                                      name: name, to: directory, options: options, embedWeights: embedWeights, emit: emit,
@@ -68,6 +69,8 @@ extension GeneratorLibrary {
         public var model: any CausalLanguageModel
         public var maxLength: Int
         public var threads: Int?
+        /// The manifest's `options.precision` (nil when it says nothing).
+        public var precision: Precision? = nil
     }
 
     /// Reads the manifest at `path` and builds its model.
@@ -88,7 +91,7 @@ extension GeneratorLibrary {
             throw ExportError("\(path): dynamic_dims.seq.max: a generating library needs a length bound of at least 4, got \(manifest.maxSeq)")
         }
         return Source(name: manifest.name ?? ModelExport.defaultName(for: directory), model: model, maxLength: manifest.maxSeq,
-                      threads: manifest.threads)
+                      threads: manifest.threads, precision: manifest.precision)
     }
 
     /// A text-generation checkpoint directory loaded for a generating library; the length bound is

@@ -33,6 +33,9 @@ public struct ModelManifest: Sendable, Equatable {
     public var outputs: [String]?
     /// Threads for running the model (one per online core when nil).
     public var threads: Int?
+    /// The precision to compile it at (`options.precision`: `"fp32"` — also spelled `"f32"` — or
+    /// `"bf16"`); nil when the manifest says nothing (fp32). `--precision` overrides it.
+    public var precision: Precision? = nil
 
     static let fields = ["format", "name", "checkpoint", "model_type", "task", "dynamic_dims", "outputs", "options"]
 
@@ -109,6 +112,7 @@ public struct ModelManifest: Sendable, Equatable {
             outputs = names
         }
         var threads: Int? = nil
+        var precision: Precision? = nil
         if let options = try root.optionalObject(at: "options") {
             try options.rejectUnknownFields(["threads", "precision"])
             if let count = try options.optionalInt("threads") {
@@ -117,7 +121,14 @@ public struct ModelManifest: Sendable, Equatable {
                 }
                 threads = count
             }
-            if let p = try options.optionalString("precision"), p != "f32" { throw options.error(at: "precision", "only \"f32\" is supported") }
+            if let p = try options.optionalString("precision") {
+                if p == "f32" { precision = .fp32 } else {
+                    guard let value = Precision(rawValue: p) else {
+                        throw options.error(at: "precision", "'\(p)' is not supported (accepted: \((["f32"] + Precision.allCases.map(\.rawValue)).joined(separator: ", ")))")
+                    }
+                    precision = value
+                }
+            }
         }
         var name: String? = nil
         if root.contains("name") {
@@ -125,8 +136,10 @@ public struct ModelManifest: Sendable, Equatable {
             guard CIdentifier.isValid(n) else { throw root.error(at: "name", "'\(n)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)") }
             name = n
         }
-        return ModelManifest(name: name, checkpoint: checkpoint.path, modelType: family.modelType, task: task,
-                             maxBatch: maxBatch, maxSeq: maxSeq, outputs: outputs, threads: threads)
+        var manifest = ModelManifest(name: name, checkpoint: checkpoint.path, modelType: family.modelType, task: task,
+                                     maxBatch: maxBatch, maxSeq: maxSeq, outputs: outputs, threads: threads)
+        manifest.precision = precision
+        return manifest
     }
 
     /// Builds the eager model, traces it, and keeps the requested outputs.

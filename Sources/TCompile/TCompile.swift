@@ -17,13 +17,14 @@ public enum TCompile {
     /// Optimizes a graph with the pass pipeline of `level` (0–2) and JIT-compiles it for this machine.
     public static func compile(_ graph: Graph, name: String = "model", level: Int = 2,
                                options: CompileOptions = CompileOptions()) throws -> CompiledModel {
-        try CompiledModel(graph: try optimize(graph, level: level).graph, name: name, options: options)
+        try CompiledModel(graph: try optimize(graph, level: level, precision: options.precision).graph, name: name, options: options)
     }
 
-    /// Runs the `-O<level>` pass pipeline, returning the optimized graph and per-pass statistics.
-    public static func optimize(_ graph: Graph, level: Int = 2, dumpAfter: DumpSelection = .none,
+    /// Runs the `-O<level>` pass pipeline for a compile at `precision` (which decides the weights'
+    /// panel format and the kernels' scratch), returning the optimized graph and per-pass statistics.
+    public static func optimize(_ graph: Graph, level: Int = 2, precision: Precision = .fp32, dumpAfter: DumpSelection = .none,
                                 dumpSink: (@Sendable (String) -> Void)? = nil) throws -> PassManager.Result {
-        var manager = PassManager(pipeline: .level(level), dumpAfter: dumpAfter)
+        var manager = PassManager(pipeline: .level(level, precision: precision), dumpAfter: dumpAfter)
         if let dumpSink { manager.dumpSink = dumpSink }
         return try manager.run(graph)
     }
@@ -34,6 +35,8 @@ public enum TCompile {
         public var name: String
         public var graph: Graph
         public var threads: Int?
+        /// The precision a manifest's `options.precision` asks for (nil when it says nothing, or for a traced graph).
+        public var precision: Precision? = nil
     }
 
     /// The most threads a compiled model's pool runs (`NAME_set_threads` caps there too).
@@ -52,7 +55,7 @@ public enum TCompile {
         case ModelManifest.format?, "tcompile.model/1"?:
             let manifest = try ModelManifest.read(path: path)
             let (name, graph) = try manifest.graph()
-            return LoadedModel(name: name, graph: graph, threads: manifest.threads)
+            return LoadedModel(name: name, graph: graph, threads: manifest.threads, precision: manifest.precision)
         case GraphFile.format?:
             let (name, graph) = try GraphFile.load(path: path)
             return LoadedModel(name: name, graph: graph, threads: nil)

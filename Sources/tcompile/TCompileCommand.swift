@@ -86,9 +86,30 @@ struct ModelOptions: ParsableArguments {
         let loaded = try times.measure("loading (and tracing)") { try TCompile.loadModel(model) }
         let count = threads ?? loaded.threads
         if let count { EagerThreads.set(count) }
-        return LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count, cache: noCache ? nil : CompileCache.standard,
-                                  times: times, timeReport: timeReport)
+        var result = LoadedCommandModel(name: loaded.name, graph: loaded.graph, threads: count, cache: noCache ? nil : CompileCache.standard,
+                                        times: times, timeReport: timeReport)
+        result.manifestPrecision = loaded.precision
+        result.precision = loaded.precision ?? .fp32
+        return result
     }
+}
+
+/// `--precision`, shared by compile, run --compiled and bench.
+struct PrecisionOption: ParsableArguments {
+    @Option(help: "Arithmetic of the matrix products: fp32, or bf16 (bf16 weights, half the bytes, and bf16 GEMM inputs with f32 accumulation; softmax, layer norm and residuals stay f32; needs a CPU with avx512_bf16). Default: the manifest's options.precision, else fp32. The compile summary reports the accuracy bf16 costs.")
+    var precision: String?
+
+    func validate() throws {
+        if let precision {
+            do { _ = try Precision(parsing: precision) } catch let e as GraphError { throw ValidationError("--precision: \(e.message)") }
+        }
+    }
+
+    /// The parsed value (validated already), nil when not given.
+    var value: Precision? { precision.flatMap { try? Precision(parsing: $0) } }
+
+    /// `--precision`, else the manifest's `options.precision`, else fp32.
+    func resolved(_ loaded: LoadedCommandModel) -> Precision { value ?? loaded.manifestPrecision ?? .fp32 }
 }
 
 /// A model the command line loaded, with the thread count it runs and compiles with.
@@ -103,6 +124,10 @@ struct LoadedCommandModel {
     var times: CompileTimes
     /// Whether `--time-report` asked for `times` on stderr.
     var timeReport: Bool
+    /// The matrix products' arithmetic (`--precision`, else the manifest's).
+    var precision: Precision = .fp32
+    /// What the manifest's `options.precision` asks for.
+    var manifestPrecision: Precision? = nil
 
     /// Adds each pass's time of `result`.
     mutating func record(_ result: PassManager.Result) {
@@ -111,7 +136,7 @@ struct LoadedCommandModel {
 
     /// Optimizes with the `-O<level>` pipeline and JIT-compiles, recording the time of each phase.
     mutating func compile(name: String, level: Int) throws -> CompiledModel {
-        let optimized = try TCompile.optimize(graph, level: level)
+        let optimized = try TCompile.optimize(graph, level: level, precision: precision)
         record(optimized)
         let compiled = try CompiledModel(graph: optimized.graph, name: name, options: compileOptions())
         times.append(compiled.compileTimes)
@@ -125,7 +150,7 @@ struct LoadedCommandModel {
     }
 
     func compileOptions(target: HostTarget = .host()) -> CompileOptions {
-        CompileOptions(target: target, threads: threads, cache: cache)
+        CompileOptions(target: target, threads: threads, cache: cache, precision: precision)
     }
 }
 
@@ -177,6 +202,7 @@ struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Compile a model into a static library, C header, module map and weights.")
 
     @OptionGroup var options: ModelOptions
+    @OptionGroup var precision: PrecisionOption
 
     @Option(name: .shortAndLong, help: "Output directory.")
     var output: String = "out"
@@ -243,6 +269,7 @@ struct Compile: ParsableCommand {
                 return try writeSeq2Seq(seq2seq, start: start, print: print)
             }
             var loaded = try options.load()
+            loaded.precision = precision.resolved(loaded)
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
@@ -257,7 +284,10 @@ struct Compile: ParsableCommand {
             try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
                 name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: kinds))
             print("compiling \(modelName): \(graph.computeNodeCount) ops, dims \(graph.symbols.map(\.description).joined(separator: ", "))")
-            let optimized = try TCompile.optimize(graph, level: optimization,
+            let target: HostTarget = portable ? .portable() : .host()
+            // Refused before any work: a precision this target cannot run (never a silent f32 fallback).
+            try loaded.compileOptions(target: target).checkPrecision()
+            let optimized = try TCompile.optimize(graph, level: optimization, precision: loaded.precision,
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { Swift.print($0, terminator: "") })
             print(optimized.summary)
@@ -265,8 +295,7 @@ struct Compile: ParsableCommand {
             let bounds = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })
             let flops = optimized.graph.matmulFLOPs(at: bounds)
             print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
-            let target: HostTarget = portable ? .portable() : .host()
-            print("generating code for \(target.cpu) (LLVM -O3)…")
+            print("generating code for \(target.cpu) (LLVM -O3, precision \(loaded.precision))…")
             try createDirectory(outputDirectory)
             let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
                                                options: loaded.compileOptions(target: target),
@@ -274,6 +303,17 @@ struct Compile: ParsableCommand {
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
             for file in result.files { print("  wrote \(file)") }
             loaded.times.append(result.times)
+            if loaded.precision != .fp32 {
+                // What the precision cost: the same optimized graph JIT-compiled at this precision (the
+                // library's kernels) against the f32 graph, on sample inputs.
+                let (options, precision) = (loaded.compileOptions(), loaded.precision)
+                let report = try loaded.times.measure("accuracy report") { () throws -> PrecisionReport in
+                    let model = try CompiledModel(graph: optimized.graph, name: libraryName, options: options)
+                    return try PrecisionReport.measure(reference: graph, compiled: model, precision: precision,
+                                                       dims: PrecisionReport.sampleDims(graph))
+                }
+                print(report.summary)
+            }
             print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
             loaded.reportTimes()
         }
@@ -311,8 +351,10 @@ extension Compile {
         let target: HostTarget = portable ? .portable() : .host()
         try createDirectory(outputDirectory)
         let result = try GeneratorLibrary.write(model: source.model, name: libraryName, maxLength: source.maxLength, to: outputDirectory,
-                                                level: optimization, options: CompileOptions(target: target, threads: threads,
-                                                                                            cache: options.noCache ? nil : CompileCache.standard),
+                                                level: optimization,
+                                                options: CompileOptions(target: target, threads: threads,
+                                                                        cache: options.noCache ? nil : CompileCache.standard,
+                                                                        precision: precision.value ?? source.precision ?? .fp32),
                                                 embedWeights: embedWeights, emit: kinds)
         print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
@@ -509,6 +551,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var precision: PrecisionOption
 
     @Flag(help: "How to run it.")
     var mode: Mode = .compiled
@@ -532,6 +575,9 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard (0...2).contains(level) else { throw ValidationError("-O takes 0, 1 or 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
+        if mode == .eager, let value = precision.value, value != .fp32 {
+            throw ValidationError("--precision \(value) applies to --compiled; --eager runs the f32 interpreter")
+        }
     }
 
     func run() throws {
@@ -543,6 +589,7 @@ struct Run: ParsableCommand {
                 try read.check(outputs: [output])
             }
             var loaded = try options.load()
+            loaded.precision = precision.resolved(loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let prepared = try inputOptions.make(for: graph)
             let inputs = prepared.tensors
@@ -630,6 +677,7 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
     @OptionGroup var inputOptions: InputOptions
+    @OptionGroup var precision: PrecisionOption
 
     @Option(help: "Timed repetitions of each.")
     var repetitions: Int = 10
@@ -642,6 +690,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var loaded = try options.load()
+            loaded.precision = precision.resolved(loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let inputs = try inputOptions.make(for: graph).tensors
             let compileStart = DispatchTime.now()
@@ -662,7 +711,7 @@ struct Bench: ParsableCommand {
             let bindings = try interpreter.bindings(for: inputs)
             let dims = graph.symbols.map { "\($0.name)=\(bindings[$0.name].map(String.init) ?? "?")" }.joined(separator: ", ")
             let threads = loaded.threads.map { "\($0) threads" } ?? "one thread per core (\(ProcessInfo.processInfo.activeProcessorCount))"
-            print("\(name): dims \(dims.isEmpty ? "(static)" : dims), \(threads) for the eager and compiled kernels, median of \(repetitions) runs")
+            print("\(name): dims \(dims.isEmpty ? "(static)" : dims), \(threads) for the eager and compiled kernels, compiled at \(loaded.precision), median of \(repetitions) runs")
             let eager = try median { _ = try interpreter.run(inputs) }
             let native = try median { _ = try compiled(inputs) }
             print(String(format: "%@: eager %.3f ms, compiled %.3f ms, speed-up %.2fx (compile %.0f ms)", name, eager, native, eager / native, compileMs))

@@ -89,7 +89,7 @@ import Tensors
     }
 
     @Test func entriesRoundTripAndTheFolderIsTrimmedLeastRecentlyUsedFirst() throws {
-        let signature = RunSignature(name: "k", constants: [ConstantSlot(name: "w\n1", packed: true), ConstantSlot(name: "b", packed: false)],
+        let signature = RunSignature(name: "k", constants: [ConstantSlot(name: "w\n1", panels: .f32), ConstantSlot(name: "b", panels: nil), ConstantSlot(name: "v", panels: .bf16)],
                                      workspaceBytes: 4096, taskScratchBytes: 64)
         let entry = CompileCache.Entry(signature: signature, object: Array(repeating: 7, count: 1000))
         let encoded = CompileCache.encode(entry, key: "abc")

@@ -26,11 +26,12 @@ import Tensors
         }
     }
 
-    /// A streamed layout with panels (odd k and n) equals `encode` of the packed tensors.
+    /// A streamed layout with panels of both formats (odd k and n) equals `encode` of the packed tensors.
     @Test func streamedPanelsEqualPackedTensors() {
         let a = Tensor.randn([7, 45], seed: 3), b = Tensor.randn([3, 5], seed: 4), c = Tensor.randn([1, 33], seed: 5)
-        let layout = WeightsFile.Layout([.panels(a), .tensor(b), .panels(c)])
-        let reference = WeightsFile.encode([PanelLayout.pack(a), b, PanelLayout.pack(c)])
+        let layout = WeightsFile.Layout([.panels(a, .f32), .tensor(b), .panels(c, .f32), .panels(a, .bf16), .panels(c, .bf16)])
+        let reference = WeightsFile.encode([PanelLayout.pack(a), b, PanelLayout.pack(c), PanelLayout.pack(a, format: .bf16),
+                                            PanelLayout.pack(c, format: .bf16)])
         #expect(layout.bytes() == reference)
         #expect(layout.fileSize == reference.count)
         #expect(Array(reference.prefix(layout.header.count)) == layout.header)

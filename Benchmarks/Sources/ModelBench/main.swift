@@ -4,13 +4,15 @@
 //   ModelBench ceiling  --threads T --reps N
 //       sgemm GFLOP/s (direct cblas_sgemm, row-major, no transposes) at 2048³ and at BERT shapes.
 //   ModelBench encoder  --model DIR --mode eager|jit --batch B --seq S --threads T --reps N
-//                       [--max-batch 8 --max-seq 128]
+//                       [--max-batch 8 --max-seq 128] [--precision fp32|bf16]
 //       An encoder checkpoint's forward (any family `tcompile families` lists for feature-extraction: BERT,
 //       DistilBERT, XLM-R, …; last_hidden_state, and pooler_output where the family has one), fed only the
 //       inputs the family declares (`ExportableModel.inputNames`). eager: the model code
 //       run under withNoGrad (OpenBLAS with T threads); jit: the same code traced (batch ≤ max-batch,
 //       seq ≤ max-seq), -O2, and JIT-compiled (what TCompile.compile does → CompiledModel, its thread
-//       pool at T threads). Reports matmul FLOPs per call counted from the traced graph (jit mode).
+//       pool at T threads). Reports matmul FLOPs per call counted from the traced graph (jit mode). With
+//       --precision bf16 (jit only) the GEMMs run in bf16, and the output's cosine and max abs difference
+//       against the f32 eager forward are reported (cosine_vs_fp32, max_abs_vs_fp32).
 //   ModelBench flops    --model DIR --batch B --seq S [--max-batch --max-seq]
 //       Only the FLOPs count of the traced graph.
 //   ModelBench gpt2     --model DIR --tokens 64 --prompt 8 --threads T --reps N
@@ -131,9 +133,12 @@ case "encoder", "flops":
     let maxBatch = intOption("max-batch", 8), maxSeq = intOption("max-seq", 128)
     let reps = intOption("reps", 10)
     let mode = command == "flops" ? "flops" : option("mode")
+    let precision: Precision
+    do { precision = try Precision(parsing: option("precision", "fp32")) } catch { fail("--precision: \(error)") }
+    if precision != .fp32 && mode != "jit" { fail("--precision \(precision) needs --mode jit") }
     let ids = benchmarkIds(batch: batch, seq: seq)
-    var fields: [String: Any] = ["impl": "ours-\(mode)", "batch": batch, "seq": seq, "threads": threads, "reps": reps,
-                                 "model": directory.lastPathComponent]
+    var fields: [String: Any] = ["impl": "ours-\(mode)" + (precision == .fp32 ? "" : "-\(precision)"), "batch": batch, "seq": seq,
+                                 "threads": threads, "reps": reps, "model": directory.lastPathComponent, "precision": precision.rawValue]
     let loadStart = now()
     let exportable = try ModelExport.load(directory: directory, task: .featureExtraction)
     fields["load_ms"] = ms(since: loadStart)
@@ -158,8 +163,8 @@ case "encoder", "flops":
         fields["matmul_flops"] = graph.matmulFLOPs(at: maxBatch > 1 ? ["batch": batch, "seq": seq] : ["seq": seq])   // as tcompile prints it
         if mode == "flops" { emit(fields); exit(0) }
         let compileStart = now()
-        let optimized = try TCompile.optimize(graph, level: 2)
-        let model = try CompiledModel(graph: optimized.graph, name: "bench", options: CompileOptions(threads: threads))
+        let optimized = try TCompile.optimize(graph, level: 2, precision: precision)
+        let model = try CompiledModel(graph: optimized.graph, name: "bench", options: CompileOptions(threads: threads, precision: precision))
         fields["compile_ms"] = ms(since: compileStart) + (fields["trace_ms"] as! Double)
         fields["ops_before"] = graph.computeNodeCount
         fields["ops_after"] = optimized.graph.computeNodeCount
@@ -171,6 +176,18 @@ case "encoder", "flops":
     fields["first_result_unix"] = Date().timeIntervalSince1970
     fields["first_result_in_process_ms"] = Date().timeIntervalSince(processStart) * 1000
     fields["check_mean_abs"] = meanAbs(first["last_hidden_state"]!)
+    if precision != .fp32 {
+        // The accuracy the precision cost: against the f32 eager forward on the same ids.
+        let reference = withNoGrad { exportable.forward(inputs).first { $0.name == "last_hidden_state" }!.tensor }.contiguous().toFloatArray()
+        let values = first["last_hidden_state"]!.contiguous().toFloatArray()
+        var dot = 0.0, nx = 0.0, ny = 0.0, worst = 0.0
+        for (x, y) in zip(values, reference) {
+            dot += Double(x) * Double(y); nx += Double(x) * Double(x); ny += Double(y) * Double(y)
+            worst = max(worst, Double(abs(x - y)))
+        }
+        fields["cosine_vs_fp32"] = dot / max(1e-30, (nx * ny).squareRoot())
+        fields["max_abs_vs_fp32"] = worst
+    }
     _ = try run()
     for (key, value) in try timeCalls(reps: reps, { _ = try run() }) { fields[key] = value }
     emit(fields)

@@ -81,7 +81,7 @@ struct F32GEMMEmitter: GEMMEmitter {
         let rows = input.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) }
         let packedName = context.packedWeight(of: node)
         let weight = x[1]
-        let weightBase = packedName.map { context.constantPointer(ConstantSlot(name: $0, packed: true)) }
+        let weightBase = packedName.map { context.constantPointer(ConstantSlot(name: $0, panels: .f32)) }
             ?? ir.gep(ir.f32, weight.base, weight.offset)
         let bias = hasBias ? contiguous(x[2], types[2]) : nil
         let residualType = hasResidual ? types[hasBias ? 3 : 2] : nil

@@ -35,6 +35,8 @@ final class LoweringContext {
     let errorBlock: LLVMBasicBlockRef
     /// Where every buffer lives in the workspace (`MemoryPlan`, the `plan-memory` pass's plan).
     let plan: MemoryPlan
+    /// The arithmetic of the matrix products (`KernelSet`), which also sizes their scratch in the plan.
+    let precision: Precision
     /// The node being lowered (its result and temporaries come from the plan).
     var node: Graph.Node?
     /// Temporaries of the current node handed out so far.
@@ -67,7 +69,7 @@ final class LoweringContext {
     }
 
     init(graph: Graph, ir: IRBuilder, kernelName: String, poolPrefix: String? = nil, workspace: LLVMValueRef, constants: LLVMValueRef,
-         pool: LLVMValueRef, callerScratch: LLVMValueRef, errorBlock: LLVMBasicBlockRef) {
+         pool: LLVMValueRef, callerScratch: LLVMValueRef, errorBlock: LLVMBasicBlockRef, precision: Precision = .fp32) {
         self.poolPrefix = poolPrefix ?? kernelName
         self.graph = graph
         self.ir = ir
@@ -80,7 +82,8 @@ final class LoweringContext {
         self.pool = pool
         self.callerScratch = callerScratch
         self.errorBlock = errorBlock
-        self.plan = MemoryPlan(graph)
+        self.plan = MemoryPlan(graph, precision: precision)
+        self.precision = precision
     }
 
     /// Starts lowering `node`.
@@ -271,6 +274,11 @@ final class LoweringContext {
     /// `⌈count / size⌉` at run time.
     func chunks(_ count: LLVMValueRef, of size: Int) -> LLVMValueRef {
         ir.sdiv(ir.add(count, ir.int(size - 1)), ir.int(size))
+    }
+
+    /// `max(a, b)` of two i64 values.
+    func maximum(_ a: LLVMValueRef, _ b: LLVMValueRef) -> LLVMValueRef {
+        ir.select(ir.icmp(LLVMIntSGT, a, b), a, b)
     }
 
     /// `min(a, b)` of two i64 values.

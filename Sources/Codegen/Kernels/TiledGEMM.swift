@@ -94,19 +94,32 @@ struct TiledGEMM: KernelEmitter {
         }
     }
 
+    /// The microkernel `gemmRows` calls: `tile(r)` computes `r ≤ rows` rows; A's elements are
+    /// `aElement` (f32, or one int32 per bf16 pair), `k` counts them per row.
+    struct Microkernel {
+        let rows: Int
+        let aElement: LLVMTypeRef
+        let tile: (Int) -> LLVMValueRef
+    }
+
+    /// The f32 microkernel (`tileFunction`).
+    var f32Microkernel: Microkernel { Microkernel(rows: PanelLayout.rows, aElement: ir.f32, tile: tileFunction) }
+
     /// Rows `[begin, end)` of `C = A · panel` for one panel (columns `[column, column + cols)` of C),
     /// in microkernel tiles, then `epilogue(row, column, value)` over the block while it is in L1.
     func gemmRows(_ begin: LLVMValueRef, _ end: LLVMValueRef, k: LLVMValueRef, a: LLVMValueRef, lda: LLVMValueRef,
                   panel: LLVMValueRef, column: LLVMValueRef, cols: LLVMValueRef, c: LLVMValueRef, ldc: LLVMValueRef,
+                  microkernel: Microkernel? = nil,
                   epilogue: ((_ row: LLVMValueRef, _ column: LLVMValueRef, _ value: LLVMValueRef) -> LLVMValueRef)? = nil) {
-        let mr = PanelLayout.rows
+        let kernel = microkernel ?? f32Microkernel
+        let mr = kernel.rows
         let tileType = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
         let blocks = ir.sdiv(ir.add(ir.sub(end, begin), ir.int(mr - 1)), ir.int(mr))
         ir.loop(ir.int(0), blocks) { block in
             let i0 = ir.add(begin, ir.mul(block, ir.int(mr)))
             let remaining = ir.sub(end, i0)
             let count = ir.select(ir.icmp(LLVMIntSLT, remaining, ir.int(mr)), remaining, ir.int(mr))
-            let args = [ir.gep(ir.f32, a, ir.mul(i0, lda)), lda, panel, k,
+            let args = [ir.gep(kernel.aElement, a, ir.mul(i0, lda)), lda, panel, k,
                         ir.gep(ir.f32, c, ir.add(ir.mul(i0, ldc), column)), ldc, cols]
             let done = ir.block("tile_done")
             let cases = (1...mr).map { _ in ir.block("tile") }
@@ -114,7 +127,7 @@ struct TiledGEMM: KernelEmitter {
             for (i, block) in cases.enumerated() {
                 LLVMAddCase(switchInst, ir.int(i + 1), block)
                 ir.position(at: block)
-                ir.call(tileFunction(rows: i + 1), tileType, args)
+                ir.call(kernel.tile(i + 1), tileType, args)
                 ir.br(done)
             }
             ir.position(at: done)

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import TCompile
+
+/// `--precision` on the command line and `options.precision` in a manifest.
+@Suite(.serialized) struct PrecisionCLITests {
+    @Test func anUnknownPrecisionIsAnArgumentErrorListingTheAcceptedOnes() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for arguments in [[dir + "/model.json", "-o", dir + "/out", "--precision", "int8"],
+                          ["run", dir + "/model.json", "--precision", "int8"],
+                          ["bench", dir + "/model.json", "--precision", "fp16"]] {
+            let result = try CLITests.run(arguments)
+            #expect(result.status == 64 && result.output.contains("accepted: fp32, bf16"), "\(arguments): \(result.output)")
+        }
+        let eager = try CLITests.run(["run", dir + "/model.json", "--eager", "--precision", "bf16"])
+        #expect(eager.status == 64 && eager.output.contains("applies to --compiled"), "\(eager.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out"))
+    }
+
+    @Test(.enabled(if: HostTarget.host().has("avx512bf16"), "the host CPU lacks avx512bf16 (AVX512-BF16), which bf16 needs"))
+    func aManifestAsksForBF16AndTheFlagOverridesIt() throws {
+        let path = try ManifestTests.write(["options": ["threads": 1, "precision": "bf16"]])
+        let dir = (path as NSString).deletingLastPathComponent
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let compile = try CLITests.run([path, "-o", dir + "/bf16"])
+        #expect(compile.status == 0 && compile.output.contains("precision bf16"), "\(compile.output)")
+        // The accuracy it cost, per output, against the f32 graph.
+        #expect(compile.output.contains("accuracy at bf16 against the f32 graph") && compile.output.contains("logits: max abs error")
+                && compile.output.contains("cosine"), "\(compile.output)")
+        let header = try String(contentsOfFile: dir + "/bf16/classify.h", encoding: .utf8)
+        #expect(header.contains("#define CLASSIFY_PRECISION \"bf16\""))
+        let fp32 = try CLITests.run([path, "-o", dir + "/fp32", "--precision", "fp32"])
+        #expect(fp32.status == 0 && !fp32.output.contains("accuracy at"), "\(fp32.output)")
+        #expect(try String(contentsOfFile: dir + "/fp32/classify.h", encoding: .utf8).contains("#define CLASSIFY_PRECISION \"fp32\""))
+        // bf16 weights: the linear layers' half the bytes.
+        let size = { (file: String) in (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
+        #expect(try size(dir + "/bf16/classify.weights") < size(dir + "/fp32/classify.weights"))
+        let run = try CLITests.run(["run", path, "--tokenizer", ManifestTests.checkpoint, "--text", "Simmer the garlic sauce until it is creamy."])
+        #expect(run.status == 0 && run.output.contains("→ cooking"), "\(run.output)")
+    }
+}
