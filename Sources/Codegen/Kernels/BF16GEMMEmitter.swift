@@ -116,56 +116,30 @@ struct BF16GEMMEmitter: GEMMEmitter {
     /// another shape or layout is added afterwards.
     func linear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
                 bias hasBias: Bool, residual hasResidual: Bool) -> LoweredValue {
-        let input = contiguous(x[0], types[0])
-        let out = output(node)
-        let k = input.shape[input.rank - 1], n = out.shape[out.rank - 1]
-        let rows = input.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) }
-        let packedName = context.packedWeight(of: node)
-        let weight = x[1]
-        let weightBase = packedName.map { context.constantPointer(ConstantSlot(name: $0, panels: .bf16)) }
-            ?? ir.gep(ir.f32, weight.base, weight.offset)
-        let bias = hasBias ? contiguous(x[2], types[2]) : nil
-        let residualType = hasResidual ? types[hasBias ? 3 : 2] : nil
-        let residual = hasResidual ? x[hasBias ? 3 : 2] : nil
-        let residualInTile = residual.map { $0.contiguous && residualType == node.type } ?? false
-        let panels = context.chunks(n, of: PanelLayout.width)
-        let chunks = context.chunks(rows, of: Self.rowsPerTask)
-        let perTask = panelsPerTask(rows: rows, panels: panels)
+        let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .bf16)
+        let panels = context.chunks(o.n, of: PanelLayout.width)
+        let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
+        let perTask = panelsPerTask(rows: o.rows, panels: panels)
         let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
-        let kBound = types[1].shape[0].evaluate(maxBindings) ?? 0
-        var captures = [ir.gep(ir.f32, input.base, input.offset), weightBase, weight.strides[0], weight.strides[1],
-                        out.base, k, n, rows, panels, perTask, groups]
-        captures.append(bias.map { ir.gep(ir.f32, $0.base, $0.offset) } ?? LLVMConstNull(ir.ptr))
-        captures.append(residualInTile ? ir.gep(ir.f32, residual!.base, residual!.offset) : LLVMConstNull(ir.ptr))
-        let scratchBytes = PanelLayout.bf16ScratchBytes(k: kBound, packsPanel: packedName == nil)
+        let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1],
+                        o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)
+        let packed = o.packedName != nil
+        let scratchBytes = PanelLayout.bf16ScratchBytes(k: o.kBound, packsPanel: !packed)
         parallelFor(ir.mul(chunks, groups), scratchBytes: scratchBytes, capturing: captures) { task, c, scratch in
-            let (a, w, strideK, strideN, o, k, n, rows) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+            let (a, w, strideK, strideN, out, k, n, rows) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
             let (panels, perTask, groups, biasPointer, residualPointer) = (c[8], c[9], c[10], c[11], c[12])
             let chunkIndex = ir.sdiv(task, groups), group = ir.srem(task, groups)
             let (begin, end) = context.chunk(chunkIndex, size: Self.rowsPerTask, of: rows)
             let (first, last) = panelRange(group, perTask: perTask, panels: panels)
             let pairs = ir.sdiv(ir.add(k, ir.int(1)), ir.int(2))
-            let needsEpilogue = bias != nil || activation != .none || residualInTile
-            rowsTimesPanels(begin: begin, end: end, a: a, lda: k, k: k, n: n, first: first, last: last, c: o, ldc: n, scratch: scratch,
+            rowsTimesPanels(begin: begin, end: end, a: a, lda: k, k: k, n: n, first: first, last: last, c: out, ldc: n, scratch: scratch,
                             panel: { p, column, free in
-                if packedName != nil { return ir.gep(ir.i32, w, ir.mul(p, ir.mul(pairs, ir.int(PanelLayout.width)))) }
+                if packed { return ir.gep(ir.i32, w, ir.mul(p, ir.mul(pairs, ir.int(PanelLayout.width)))) }
                 bf16.packPanel(from: w, strideK: strideK, strideN: strideN, k: k, n: n, column: column, pairs: pairs, into: free)
                 return free
-            }, epilogue: !needsEpilogue ? nil : { i, j, value in
-                var y = value
-                if bias != nil { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, biasPointer, j))) }
-                if let u = activation.unary { y = scalars.unary(u, y, dtype: .float32) }
-                if residualInTile { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, residualPointer, ir.add(ir.mul(i, n), j)))) }
-                return y
-            })
+            }, epilogue: linearEpilogue(o, activation, n: n, biasPointer: biasPointer, residualPointer: residualPointer))
         }
-        if let residual, let residualType, !residualInTile {
-            let strides = broadcastStrides(residual, residualType, to: node.type)
-            ir.loops(out.shape) { indices in
-                let target = address(out, indices)
-                ir.store(ir.fadd(ir.load(ir.f32, target), load(residual, strides: strides, indices)), target)
-            }
-        }
-        return out
+        addResidualAfterwards(o, node)
+        return o.out
     }
 }

@@ -75,59 +75,31 @@ struct F32GEMMEmitter: GEMMEmitter {
     /// layout is added afterwards.
     func linear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
                 bias hasBias: Bool, residual hasResidual: Bool) -> LoweredValue {
-        let input = contiguous(x[0], types[0])
-        let out = output(node)
-        let k = input.shape[input.rank - 1], n = out.shape[out.rank - 1]
-        let rows = input.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) }
-        let packedName = context.packedWeight(of: node)
-        let weight = x[1]
-        let weightBase = packedName.map { context.constantPointer(ConstantSlot(name: $0, panels: .f32)) }
-            ?? ir.gep(ir.f32, weight.base, weight.offset)
-        let bias = hasBias ? contiguous(x[2], types[2]) : nil
-        let residualType = hasResidual ? types[hasBias ? 3 : 2] : nil
-        let residual = hasResidual ? x[hasBias ? 3 : 2] : nil
-        // A residual of the result's own shape and layout is added in the tile; others afterwards.
-        let residualInTile = residual.map { $0.contiguous && residualType == node.type } ?? false
+        let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .f32)
         let chunk = Self.rowsPerTask, width = PanelLayout.width
-        let panels = context.chunks(n, of: width)
-        let chunks = context.chunks(rows, of: chunk)
-        let kBound = types[1].shape[0].evaluate(maxBindings) ?? 0
-        var captures = [ir.gep(ir.f32, input.base, input.offset), weightBase, weight.strides[0], weight.strides[1],
-                        out.base, k, n, rows, panels]
-        captures.append(bias.map { ir.gep(ir.f32, $0.base, $0.offset) } ?? LLVMConstNull(ir.ptr))
-        captures.append(residualInTile ? ir.gep(ir.f32, residual!.base, residual!.offset) : LLVMConstNull(ir.ptr))
-        parallelFor(ir.mul(chunks, panels), scratchBytes: packedName == nil ? kBound * width * 4 : 0, capturing: captures) { task, c, scratch in
-            let (a, w, strideK, strideN, o, k, n, rows, panels, biasPointer, residualPointer) =
+        let panels = context.chunks(o.n, of: width)
+        let chunks = context.chunks(o.rows, of: chunk)
+        let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1], o.out.base, o.k, o.n, o.rows, panels]
+            + epiloguePointers(o)
+        let packed = o.packedName != nil
+        parallelFor(ir.mul(chunks, panels), scratchBytes: packed ? 0 : o.kBound * width * 4, capturing: captures) { task, c, scratch in
+            let (a, w, strideK, strideN, out, k, n, rows, panels, biasPointer, residualPointer) =
                 (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
             let chunkIndex = ir.sdiv(task, panels), p = ir.srem(task, panels)
             let (begin, end) = context.chunk(chunkIndex, size: chunk, of: rows)
             let column = ir.mul(p, ir.int(width))
-            let left = ir.sub(n, column)
-            let cols = context.minimum(left, ir.int(width))
+            let cols = context.minimum(ir.sub(n, column), ir.int(width))
             let panel: LLVMValueRef
-            if packedName != nil {
+            if packed {
                 panel = ir.gep(ir.f32, w, ir.mul(p, ir.mul(k, ir.int(width))))
             } else {
                 tiles.packPanel(from: w, strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
                 panel = scratch
             }
-            let needsEpilogue = bias != nil || activation != .none || residualInTile
-            tiles.gemmRows(begin, end, k: k, a: a, lda: k, panel: panel, column: column, cols: cols, c: o, ldc: n,
-                           epilogue: !needsEpilogue ? nil : { i, j, value in
-                var y = value
-                if bias != nil { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, biasPointer, j))) }
-                if let u = activation.unary { y = scalars.unary(u, y, dtype: .float32) }
-                if residualInTile { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, residualPointer, ir.add(ir.mul(i, n), j)))) }
-                return y
-            })
+            tiles.gemmRows(begin, end, k: k, a: a, lda: k, panel: panel, column: column, cols: cols, c: out, ldc: n,
+                           epilogue: linearEpilogue(o, activation, n: n, biasPointer: biasPointer, residualPointer: residualPointer))
         }
-        if let residual, let residualType, !residualInTile {
-            let strides = broadcastStrides(residual, residualType, to: node.type)
-            ir.loops(out.shape) { indices in
-                let target = address(out, indices)
-                ir.store(ir.fadd(ir.load(ir.f32, target), load(residual, strides: strides, indices)), target)
-            }
-        }
-        return out
+        addResidualAfterwards(o, node)
+        return o.out
     }
 }

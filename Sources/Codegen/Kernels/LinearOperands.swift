@@ -1,0 +1,76 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// The operands of a `fused_linear` as every precision's GEMM emitter reads them: the input made
+/// contiguous, the weight (its packed panels when `pack-weights` stored it so, in `format`), the bias,
+/// and the residual, which is added inside the tile when it has the result's own shape and layout and
+/// afterwards otherwise.
+struct LinearOperands {
+    let input: LoweredValue
+    let out: LoweredValue
+    /// Inner dim, output columns and rows (every dim of the input but the last, multiplied).
+    let k: LLVMValueRef, n: LLVMValueRef, rows: LLVMValueRef
+    let weight: LoweredValue
+    /// The packed weight's constant, nil when the kernel packs panels at run time.
+    let packedName: String?
+    /// The packed panels, else the weight's first element.
+    let weightBase: LLVMValueRef
+    let bias: LoweredValue?
+    let residual: LoweredValue?
+    let residualType: TensorType?
+    let residualInTile: Bool
+    /// The weight's `k` at the dims' bounds (sizes the scratch a run-time panel needs).
+    let kBound: Int
+}
+
+extension GEMMEmitter {
+    /// `fused_linear`'s operands: `x[0]`, `x[1]`, then the bias and the residual when present.
+    func linearOperands(_ node: Graph.Node, _ x: [LoweredValue], _ types: [TensorType], bias hasBias: Bool, residual hasResidual: Bool,
+                        format: PanelLayout.Format) -> LinearOperands {
+        let input = contiguous(x[0], types[0])
+        let out = output(node)
+        let packedName = context.packedWeight(of: node)
+        let weight = x[1]
+        let residualType = hasResidual ? types[hasBias ? 3 : 2] : nil
+        let residual = hasResidual ? x[hasBias ? 3 : 2] : nil
+        return LinearOperands(
+            input: input, out: out, k: input.shape[input.rank - 1], n: out.shape[out.rank - 1],
+            rows: input.shape.dropLast().reduce(ir.int(1)) { ir.mul($0, $1) },
+            weight: weight, packedName: packedName,
+            weightBase: packedName.map { context.constantPointer(ConstantSlot(name: $0, panels: format)) } ?? ir.gep(ir.f32, weight.base, weight.offset),
+            bias: hasBias ? contiguous(x[2], types[2]) : nil, residual: residual, residualType: residualType,
+            residualInTile: residual.map { $0.contiguous && residualType == node.type } ?? false,
+            kBound: types[1].shape[0].evaluate(maxBindings) ?? 0)
+    }
+
+    /// The bias and in-tile residual pointers a task captures (null when absent).
+    func epiloguePointers(_ o: LinearOperands) -> [LLVMValueRef] {
+        [o.bias.map { ir.gep(ir.f32, $0.base, $0.offset) } ?? LLVMConstNull(ir.ptr),
+         o.residualInTile ? o.residual.map { ir.gep(ir.f32, $0.base, $0.offset) } ?? LLVMConstNull(ir.ptr) : LLVMConstNull(ir.ptr)]
+    }
+
+    /// The tile epilogue inside a task (`value` at row `i`, column `j` of an `n`-column result): bias,
+    /// activation, in-tile residual; nil when there is nothing to apply.
+    func linearEpilogue(_ o: LinearOperands, _ activation: FusedOp.Activation, n: LLVMValueRef, biasPointer: LLVMValueRef,
+                        residualPointer: LLVMValueRef) -> ((LLVMValueRef, LLVMValueRef, LLVMValueRef) -> LLVMValueRef)? {
+        guard o.bias != nil || activation != .none || o.residualInTile else { return nil }
+        return { i, j, value in
+            var y = value
+            if o.bias != nil { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, biasPointer, j))) }
+            if let u = activation.unary { y = scalars.unary(u, y, dtype: .float32) }
+            if o.residualInTile { y = ir.fadd(y, ir.load(ir.f32, ir.gep(ir.f32, residualPointer, ir.add(ir.mul(i, n), j)))) }
+            return y
+        }
+    }
+
+    /// Adds a residual of another shape or layout after the product.
+    func addResidualAfterwards(_ o: LinearOperands, _ node: Graph.Node) {
+        guard let residual = o.residual, let residualType = o.residualType, !o.residualInTile else { return }
+        let strides = broadcastStrides(residual, residualType, to: node.type)
+        ir.loops(o.out.shape) { indices in
+            let target = address(o.out, indices)
+            ir.store(ir.fadd(ir.load(ir.f32, target), load(residual, strides: strides, indices)), target)
+        }
+    }
+}
