@@ -118,6 +118,16 @@ final class IRBuilder {
 
     // MARK: Calls and intrinsics
 
+    /// A new internal function that LLVM must not inline (a microkernel, an outlined loop: one copy
+    /// each, called from many places).
+    func noinlineFunction(_ name: String, _ type: LLVMTypeRef) -> LLVMValueRef {
+        let f = LLVMAddFunction(module, name, type)!
+        LLVMSetLinkage(f, LLVMInternalLinkage)
+        let noinline = LLVMGetEnumAttributeKindForName("noinline", 8)
+        LLVMAddAttributeAtIndex(f, UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex)), LLVMCreateEnumAttribute(context, noinline, 0))
+        return f
+    }
+
     /// `memmove(destination, source, bytes)` (`llvm.memmove`: overlapping ranges allowed).
     func memmove(_ destination: LLVMValueRef, _ source: LLVMValueRef, bytes: LLVMValueRef, alignment: Int) {
         LLVMBuildMemMove(builder, destination, UInt32(alignment), source, UInt32(alignment), bytes)

@@ -29,10 +29,7 @@ struct BF16TiledGEMM: KernelEmitter {
         let name = "\(context.kernelName).bf16tile\(mr)"
         if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
         let type = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
-        let f = LLVMAddFunction(ir.module, name, type)!
-        LLVMSetLinkage(f, LLVMInternalLinkage)
-        let noinline = LLVMGetEnumAttributeKindForName("noinline", 8)
-        LLVMAddAttributeAtIndex(f, UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex)), LLVMCreateEnumAttribute(ir.context, noinline, 0))
+        let f = ir.noinlineFunction(name, type)
         let saved = LLVMGetInsertBlock(ir.builder)
         defer { if let saved { ir.position(at: saved) } }
         let a = LLVMGetParam(f, 0)!, lda = LLVMGetParam(f, 1)!, panel = LLVMGetParam(f, 2)!

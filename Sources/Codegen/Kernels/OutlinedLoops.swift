@@ -26,13 +26,10 @@ extension LoweringContext {
             ir.call(existing, functionType, passed)
             return
         }
-        let function = LLVMAddFunction(ir.module, "\(kernelName).loop\(taskCount)", functionType)!
-        taskCount += 1
-        LLVMSetLinkage(function, LLVMInternalLinkage)
         // Kept out of line: inlined back, thousands of loops in one function cost LLVM time that grows
         // with their square (loop guards walk every loop before), and a call per loop costs nothing.
-        let noinline = LLVMGetEnumAttributeKindForName("noinline", 8)
-        LLVMAddAttributeAtIndex(function, UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex)), LLVMCreateEnumAttribute(ir.context, noinline, 0))
+        let function = ir.noinlineFunction("\(kernelName).loop\(taskCount)", functionType)
+        taskCount += 1
         let caller = LLVMGetInsertBlock(ir.builder)!
 
         let entry = LLVMAppendBasicBlockInContext(ir.context, function, "entry")!

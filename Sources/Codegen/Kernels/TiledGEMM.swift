@@ -14,12 +14,9 @@ struct TiledGEMM: KernelEmitter {
         let name = "\(context.kernelName).tile\(mr)"
         if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
         let type = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
-        let f = LLVMAddFunction(ir.module, name, type)!
-        LLVMSetLinkage(f, LLVMInternalLinkage)
         // One copy of each microkernel: a call per tile costs nothing next to its 8·32·k FMAs, and
         // inlining them into every task would multiply the code LLVM optimizes.
-        let noinline = LLVMGetEnumAttributeKindForName("noinline", 8)
-        LLVMAddAttributeAtIndex(f, UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex)), LLVMCreateEnumAttribute(ir.context, noinline, 0))
+        let f = ir.noinlineFunction(name, type)
         let saved = LLVMGetInsertBlock(ir.builder)
         defer { if let saved { ir.position(at: saved) } }
         let a = LLVMGetParam(f, 0)!, lda = LLVMGetParam(f, 1)!, panel = LLVMGetParam(f, 2)!
