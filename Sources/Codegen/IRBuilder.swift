@@ -128,6 +128,33 @@ final class IRBuilder {
         return f
     }
 
+    /// A loop from `start` in steps of `unroll` while `unroll` more steps fit below `end`, carrying
+    /// `initial` (as phis) through `body(index, values, u)` for each `u` in `0..<unroll`; returns the
+    /// index and the values after it (the microkernels' k loops: unrolled main part, then the rest).
+    func carriedLoop(from start: LLVMValueRef, end: LLVMValueRef, unroll: Int, carrying initial: [LLVMValueRef],
+                     _ body: (_ index: LLVMValueRef, _ values: [LLVMValueRef], _ u: Int) -> [LLVMValueRef]) -> (LLVMValueRef, [LLVMValueRef]) {
+        let preheader = LLVMGetInsertBlock(builder)!
+        let header = block("loop"), loopBody = block("loop_body"), exit = block("loop_done")
+        br(header)
+        position(at: header)
+        let index = LLVMBuildPhi(builder, i64, "i")!
+        let values = initial.map { LLVMBuildPhi(builder, LLVMTypeOf($0), "carried")! }
+        condBr(icmp(LLVMIntSLE, add(index, int(unroll)), end), loopBody, exit)
+        position(at: loopBody)
+        var next: [LLVMValueRef] = values
+        for u in 0..<unroll { next = body(add(index, int(u)), next, u) }
+        let indexNext = add(index, int(unroll))
+        let latch = LLVMGetInsertBlock(builder)!
+        br(header)
+        for (i, phi) in ([index] + values).enumerated() {
+            var incoming: [LLVMValueRef?] = [i == 0 ? start : initial[i - 1], i == 0 ? indexNext : next[i - 1]]
+            var blocks: [LLVMBasicBlockRef?] = [preheader, latch]
+            LLVMAddIncoming(phi, &incoming, &blocks, 2)
+        }
+        position(at: exit)
+        return (index, values)
+    }
+
     /// `memmove(destination, source, bytes)` (`llvm.memmove`: overlapping ranges allowed).
     func memmove(_ destination: LLVMValueRef, _ source: LLVMValueRef, bytes: LLVMValueRef, alignment: Int) {
         LLVMBuildMemMove(builder, destination, UInt32(alignment), source, UInt32(alignment), bytes)

@@ -64,33 +64,11 @@ struct BF16TiledGEMM: KernelEmitter {
             }
             return next
         }
-        func kLoop(from start: LLVMValueRef, _ initial: [LLVMValueRef], unroll: Int) -> (LLVMValueRef, [LLVMValueRef]) {
-            let preheader = LLVMGetInsertBlock(ir.builder)!
-            let header = LLVMAppendBasicBlockInContext(ir.context, f, "k")!
-            let body = LLVMAppendBasicBlockInContext(ir.context, f, "dot")!
-            let exit = LLVMAppendBasicBlockInContext(ir.context, f, "k_done")!
-            ir.br(header)
-            ir.position(at: header)
-            let kk = LLVMBuildPhi(ir.builder, ir.i64, "k")!
-            let accumulators = initial.map { _ in LLVMBuildPhi(ir.builder, vector, "acc")! }
-            ir.condBr(ir.icmp(LLVMIntSLE, ir.add(kk, ir.int(unroll)), pairs), body, exit)
-            ir.position(at: body)
-            var next: [LLVMValueRef] = accumulators
-            for u in 0..<unroll { next = step(ir.add(kk, ir.int(u)), next, chain: u % chains) }
-            let kNext = ir.add(kk, ir.int(unroll))
-            let latch = LLVMGetInsertBlock(ir.builder)!
-            ir.br(header)
-            for (i, phi) in ([kk] + accumulators).enumerated() {
-                var values: [LLVMValueRef?] = [i == 0 ? start : initial[i - 1], i == 0 ? kNext : next[i - 1]]
-                var blocks: [LLVMBasicBlockRef?] = [preheader, latch]
-                LLVMAddIncoming(phi, &values, &blocks, 2)
-            }
-            ir.position(at: exit)
-            return (kk, accumulators)
-        }
         let zero = LLVMConstNull(vector)!
-        let (kMain, partial) = kLoop(from: ir.int(0), Array(repeating: zero, count: 2 * mr * chains), unroll: 4)
-        let (_, sets) = kLoop(from: kMain, partial, unroll: 1)
+        let (kMain, partial) = ir.carriedLoop(from: ir.int(0), end: pairs, unroll: 4, carrying: Array(repeating: zero, count: 2 * mr * chains)) {
+            step($0, $1, chain: $2 % chains)
+        }
+        let (_, sets) = ir.carriedLoop(from: kMain, end: pairs, unroll: 1, carrying: partial) { step($0, $1, chain: $2 % chains) }
         let accumulators = (0..<(2 * mr)).map { i in (1..<chains).reduce(sets[i]) { ir.fadd($0, sets[$1 * 2 * mr + i]) } }
         for r in 0..<mr {
             let out = ir.gep(ir.f32, c, ir.mul(ir.int(r), ldc))

@@ -36,35 +36,10 @@ struct TiledGEMM: KernelEmitter {
             }
             return next
         }
-        /// A loop over k in steps of `unroll` while `unroll` more fit; returns k and the accumulators after it.
-        func kLoop(from start: LLVMValueRef, _ initial: [LLVMValueRef], unroll: Int) -> (LLVMValueRef, [LLVMValueRef]) {
-            let preheader = LLVMGetInsertBlock(ir.builder)!
-            let header = LLVMAppendBasicBlockInContext(ir.context, f, "k")!
-            let body = LLVMAppendBasicBlockInContext(ir.context, f, "fma")!
-            let exit = LLVMAppendBasicBlockInContext(ir.context, f, "k_done")!
-            ir.br(header)
-            ir.position(at: header)
-            let kk = LLVMBuildPhi(ir.builder, ir.i64, "k")!
-            let accumulators = initial.map { _ in LLVMBuildPhi(ir.builder, vector, "acc")! }
-            ir.condBr(ir.icmp(LLVMIntSLE, ir.add(kk, ir.int(unroll)), k), body, exit)
-            ir.position(at: body)
-            var next: [LLVMValueRef] = accumulators
-            for u in 0..<unroll { next = step(ir.add(kk, ir.int(u)), next) }
-            let kNext = ir.add(kk, ir.int(unroll))
-            let latch = LLVMGetInsertBlock(ir.builder)!
-            ir.br(header)
-            for (i, phi) in ([kk] + accumulators).enumerated() {
-                var values: [LLVMValueRef?] = [i == 0 ? start : initial[i - 1], i == 0 ? kNext : next[i - 1]]
-                var blocks: [LLVMBasicBlockRef?] = [preheader, latch]
-                LLVMAddIncoming(phi, &values, &blocks, 2)
-            }
-            ir.position(at: exit)
-            return (kk, accumulators)
-        }
         // Four k steps per iteration (address arithmetic amortized), then the remainder one by one.
         let zero = LLVMConstNull(vector)!
-        let (kMain, partial) = kLoop(from: ir.int(0), Array(repeating: zero, count: 2 * mr), unroll: 4)
-        let (_, accumulators) = kLoop(from: kMain, partial, unroll: 1)
+        let (kMain, partial) = ir.carriedLoop(from: ir.int(0), end: k, unroll: 4, carrying: Array(repeating: zero, count: 2 * mr)) { k, values, _ in step(k, values) }
+        let (_, accumulators) = ir.carriedLoop(from: kMain, end: k, unroll: 1, carrying: partial) { k, values, _ in step(k, values) }
         for r in 0..<mr {
             let out = ir.gep(ir.f32, c, ir.mul(ir.int(r), ldc))
             ir.maskedStore(accumulators[2 * r], out, count: cols)
