@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The decode workload of Benchmarks/run-all.sh: greedy generation, batch 1, a prompt of 128 tokens (prefill)
 then 128 new tokens one at a time (decode), 2 threads, on random-weight checkpoints at the sizes of GPT-2
-small, SmolLM2-135M and TinyLlama-1.1B (Llama architecture). Ours (`CompiledGenerator`, release build,
-Benchmarks/Sources/DecodeBench) against PyTorch eager `generate`, ONNX Runtime (prefill and decoder-with-past
+small, SmolLM2-135M and TinyLlama-1.1B (Llama architecture). Ours twice: the AOT generating library
+(`tcompile CHECKPOINT --generate`, its `NAME_gen_*` state API called from C by Benchmarks/decode/aot_decode.c,
+as an app links it) and the JIT's `CompiledGenerator` (release build, Benchmarks/Sources/DecodeBench), against
+PyTorch eager `generate`, ONNX Runtime (prefill and decoder-with-past
 graphs from our own torch.onnx wrapper), CTranslate2 (float32, its converter) and llama.cpp
 (llama-cpp-python, f32 GGUF from its convert_hf_to_gguf.py) when those are installed, each in its own
 process, interleaved per round, with the machine's read bandwidth (Benchmarks/decode/stream_read.c: two
@@ -47,8 +49,9 @@ MODELS = {
     "smollm2": "Llama architecture at SmolLM2-135M's sizes (30 layers, hidden 576, GQA 9/3, tied head; random weights)",
     "tinyllama": "Llama architecture at TinyLlama-1.1B's sizes (22 layers, hidden 2048, GQA 32/4; random weights)",
 }
-IMPLS = ["ours", "torch", "ort", "ct2", "llamacpp"]
-LABEL = {"ours": "ours (CompiledGenerator)", "torch": "PyTorch eager generate", "ort": "ONNX Runtime (decoder with past)",
+IMPLS = ["aot", "ours", "torch", "ort", "ct2", "llamacpp"]
+LABEL = {"aot": "ours (AOT library from C)", "ours": "ours (CompiledGenerator, JIT)", "torch": "PyTorch eager generate",
+         "ort": "ONNX Runtime (decoder with past)",
          "ct2": "CTranslate2 float32", "llamacpp": "llama.cpp f32 (llama-cpp-python)"}
 
 
@@ -134,9 +137,18 @@ def prepare(a, env):
     script, why = llama_cpp_convert_script(a.python, env) if have["llamacpp"] else (None, "llama-cpp-python is not installed")
     if why:
         prep["notes"]["llamacpp"] = why
+    tcompile = os.path.join(a.bin_dir, "tcompile")
     for model in a.models:
         directory = os.path.join(WORK, model)
         steps = []
+        # Ours as an app links it, rebuilt every run (the compile cache makes an unchanged one quick).
+        aot = os.path.join(WORK, f"{model}-aot")
+        if os.path.exists(tcompile):
+            steps.append(("aot", [tcompile, directory, "--generate", "--max-seq", "256", "--name", "bench", "-o", aot, "-q"], None))
+            steps.append(("aot program", ["cc", "-O2", "-std=c11", os.path.join(HERE, "decode", "aot_decode.c"), "-I", aot, "-L", aot,
+                                          "-lbench", "-lm", "-lpthread", "-o", os.path.join(aot, "aot_decode")], None))
+        else:
+            prep["notes"]["aot"] = f"{tcompile} is not built"
         if not os.path.exists(os.path.join(directory, "config.json")):
             steps.append(("checkpoint", [a.python, PEER, "random-checkpoint", "--arch", model, "--out", directory], None))
         if have["ort"] and not os.path.exists(os.path.join(WORK, f"{model}-onnx", "decode", "model.onnx")):
@@ -147,6 +159,8 @@ def prepare(a, env):
         if script and not os.path.exists(os.path.join(WORK, f"{model}-f32.gguf")):
             steps.append(("llamacpp", [a.python, PEER, "prepare-gguf", "--model", directory, "--out", os.path.join(WORK, f"{model}-f32.gguf"),
                                        "--convert-script", script], None))
+        if not os.path.exists(os.path.join(directory, "config.json")):
+            steps.sort(key=lambda step: step[0] != "checkpoint")   # the checkpoint before what reads it
         for name, cmd, _ in steps:
             log(f"prepare: {model} {name}")
             row = run(cmd, env)
@@ -157,11 +171,12 @@ def prepare(a, env):
                     sys.exit(f"bench_decode: cannot make the {model} checkpoint: {row.get('error')}")
                 prep["notes"][f"{name} {model}"] = f"preparation failed: {row.get('error')}"
         prep[model] = {"dir": directory, "weight_bytes_per_token": weight_bytes_per_token(directory),
-                       "artifacts": {"ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
+                       "artifacts": {"aot": os.path.join(aot, "aot_decode"), "ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
                                      "llamacpp": os.path.join(WORK, f"{model}-f32.gguf")}}
-        prep[model]["available"] = ["ours", "torch"] + [i for i in ("ort", "ct2", "llamacpp")
+        have["aot"] = True
+        prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "ort", "ct2", "llamacpp")
                                                         if have[i] and os.path.exists(prep[model]["artifacts"][i])
-                                                        and f"{i} {model}" not in prep["notes"]]
+                                                        and f"{i} {model}" not in prep["notes"] and f"aot program {model}" not in prep["notes"]]
     return prep
 
 
@@ -224,6 +239,8 @@ def main():
                     common = ["--prompt", str(prompt), "--tokens", str(tokens), "--reps", "1", "--threads", str(a.threads)]
                     if impl == "ours":
                         cmd, env = [os.path.join(a.bin_dir, "DecodeBench"), "--model", info["dir"]] + common, ours_env
+                    elif impl == "aot":
+                        cmd, env = [info["artifacts"]["aot"], os.path.join(WORK, f"{model}-aot", "bench.weights")] + common, ours_env
                     else:
                         cmd = [a.python, PEER, "run", "--runtime", impl, "--model", info["dir"]] + common
                         if impl != "torch":
