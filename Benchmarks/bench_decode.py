@@ -3,7 +3,8 @@
 then 128 new tokens one at a time (decode), 2 threads, on random-weight checkpoints at the sizes of GPT-2
 small, SmolLM2-135M and TinyLlama-1.1B (Llama architecture). Ours twice: the AOT generating library
 (`tcompile CHECKPOINT --generate`, its `NAME_gen_*` state API called from C by Benchmarks/decode/aot_decode.c,
-as an app links it) and the JIT's `CompiledGenerator` (release build, Benchmarks/Sources/DecodeBench), against
+as an app links it; also at `--precision bf16` where the CPU has AVX512-BF16, whose share of bandwidth is not given
+since the bytes counted are float32) and the JIT's `CompiledGenerator` (release build, Benchmarks/Sources/DecodeBench), against
 PyTorch eager `generate`, ONNX Runtime (prefill and decoder-with-past
 graphs from our own torch.onnx wrapper), CTranslate2 (float32, its converter) and llama.cpp
 (llama-cpp-python, f32 GGUF from its convert_hf_to_gguf.py) when those are installed, each in its own
@@ -49,8 +50,9 @@ MODELS = {
     "smollm2": "Llama architecture at SmolLM2-135M's sizes (30 layers, hidden 576, GQA 9/3, tied head; random weights)",
     "tinyllama": "Llama architecture at TinyLlama-1.1B's sizes (22 layers, hidden 2048, GQA 32/4; random weights)",
 }
-IMPLS = ["aot", "ours", "torch", "ort", "ct2", "llamacpp"]
-LABEL = {"aot": "ours (AOT library from C)", "ours": "ours (CompiledGenerator, JIT)", "torch": "PyTorch eager generate",
+IMPLS = ["aot", "aot_bf16", "ours", "torch", "ort", "ct2", "llamacpp"]
+LABEL = {"aot": "ours (AOT library from C)", "aot_bf16": "ours bf16 (AOT library from C, --precision bf16)",
+         "ours": "ours (CompiledGenerator, JIT)", "torch": "PyTorch eager generate",
          "ort": "ONNX Runtime (decoder with past)",
          "ct2": "CTranslate2 float32", "llamacpp": "llama.cpp f32 (llama-cpp-python)"}
 
@@ -138,16 +140,21 @@ def prepare(a, env):
     if why:
         prep["notes"]["llamacpp"] = why
     tcompile = os.path.join(a.bin_dir, "tcompile")
+    has_bf16 = "avx512_bf16" in open("/proc/cpuinfo").read()
+    if not has_bf16:
+        prep["notes"]["aot_bf16"] = "this CPU lacks AVX512-BF16"
     for model in a.models:
         directory = os.path.join(WORK, model)
         steps = []
         # Ours as an app links it, rebuilt every run (the compile cache makes an unchanged one quick).
+        # bf16 too where the CPU has AVX512-BF16 (the library refuses to run elsewhere).
         aot = os.path.join(WORK, f"{model}-aot")
-        if os.path.exists(tcompile):
-            steps.append(("aot", [tcompile, directory, "--generate", "--max-seq", "256", "--name", "bench", "-o", aot, "-q"], None))
-            steps.append(("aot program", ["cc", "-O2", "-std=c11", os.path.join(HERE, "decode", "aot_decode.c"), "-I", aot, "-L", aot,
-                                          "-lbench", "-lm", "-lpthread", "-o", os.path.join(aot, "aot_decode")], None))
-        else:
+        variants = [("aot", aot, [])] + ([("aot_bf16", aot + "-bf16", ["--precision", "bf16"])] if has_bf16 else [])
+        for impl, out, flags in variants if os.path.exists(tcompile) else []:
+            steps.append((impl, [tcompile, directory, "--generate", "--max-seq", "256", "--name", "bench", "-o", out, "-q"] + flags, None))
+            steps.append((f"{impl} program", ["cc", "-O2", "-std=c11", os.path.join(HERE, "decode", "aot_decode.c"), "-I", out, "-L", out,
+                                              "-lbench", "-lm", "-lpthread", "-o", os.path.join(out, "aot_decode")], None))
+        if not os.path.exists(tcompile):
             prep["notes"]["aot"] = f"{tcompile} is not built"
         if not os.path.exists(os.path.join(directory, "config.json")):
             steps.append(("checkpoint", [a.python, PEER, "random-checkpoint", "--arch", model, "--out", directory], None))
@@ -171,12 +178,12 @@ def prepare(a, env):
                     sys.exit(f"bench_decode: cannot make the {model} checkpoint: {row.get('error')}")
                 prep["notes"][f"{name} {model}"] = f"preparation failed: {row.get('error')}"
         prep[model] = {"dir": directory, "weight_bytes_per_token": weight_bytes_per_token(directory),
-                       "artifacts": {"aot": os.path.join(aot, "aot_decode"), "ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
+                       "artifacts": {"aot": os.path.join(aot, "aot_decode"), "aot_bf16": os.path.join(aot + "-bf16", "aot_decode"), "ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
                                      "llamacpp": os.path.join(WORK, f"{model}-f32.gguf")}}
-        have["aot"] = True
-        prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "ort", "ct2", "llamacpp")
+        have["aot"], have["aot_bf16"] = True, has_bf16
+        prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "aot_bf16", "ort", "ct2", "llamacpp")
                                                         if have[i] and os.path.exists(prep[model]["artifacts"][i])
-                                                        and f"{i} {model}" not in prep["notes"] and f"aot program {model}" not in prep["notes"]]
+                                                        and f"{i} {model}" not in prep["notes"] and f"{i} program {model}" not in prep["notes"]]
     return prep
 
 
@@ -239,8 +246,9 @@ def main():
                     common = ["--prompt", str(prompt), "--tokens", str(tokens), "--reps", "1", "--threads", str(a.threads)]
                     if impl == "ours":
                         cmd, env = [os.path.join(a.bin_dir, "DecodeBench"), "--model", info["dir"]] + common, ours_env
-                    elif impl == "aot":
-                        cmd, env = [info["artifacts"]["aot"], os.path.join(WORK, f"{model}-aot", "bench.weights")] + common, ours_env
+                    elif impl in ("aot", "aot_bf16"):
+                        weights = os.path.join(os.path.dirname(info["artifacts"][impl]), "bench.weights")
+                        cmd, env = [info["artifacts"][impl], weights] + common, ours_env
                     else:
                         cmd = [a.python, PEER, "run", "--runtime", impl, "--model", info["dir"]] + common
                         if impl != "torch":
@@ -292,7 +300,7 @@ def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
             for k in ("torch", "transformers", "onnxruntime", "ctranslate2", "llama_cpp_python"):
                 if k in rs[0]:
                     e[k] = rs[0][k]
-            if bandwidth:
+            if bandwidth and impl != "aot_bf16":   # the bytes counted are float32 weights
                 e["fraction_of_bandwidth"] = per_token * rate["median"] / (bandwidth["median"] * 1e9)
             w["impls"][impl] = e
         if "ours" in w["impls"]:
