@@ -90,8 +90,11 @@ public final class BartEncoderLayer: Module {
     @ModuleInfo(key: "final_layer_norm") public var finalNorm: LayerNorm
     let activation: any UnaryLayer
     let dropout: Dropout, activationDropout: Dropout
+    /// mBART's order: normalize, block, add the residual.
+    let preNorm: Bool
 
     init(_ config: BartConfig) {
+        preNorm = config.isPreNorm
         _selfAttention.wrappedValue = BartAttention(dimensions: config.dModel, heads: config.encoderAttentionHeads,
                                                     dropout: config.attentionDropout)
         _selfAttentionNorm.wrappedValue = LayerNorm(config.dModel)
@@ -104,6 +107,10 @@ public final class BartEncoderLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
+        if preNorm {
+            let h = x + dropout(selfAttention(selfAttentionNorm(x), mask: mask, cache: nil, layer: 0))
+            return h + dropout(fc2(activationDropout(activation(fc1(finalNorm(h))))))
+        }
         let h = selfAttentionNorm(x + dropout(selfAttention(x, mask: mask, cache: nil, layer: 0)))
         return finalNorm(h + dropout(fc2(activationDropout(activation(fc1(h))))))
     }
@@ -122,8 +129,11 @@ public final class BartDecoderLayer: Module {
     let activation: any UnaryLayer
     let dropout: Dropout, activationDropout: Dropout
     let layerIndex: Int
+    /// mBART's order: normalize, block, add the residual.
+    let preNorm: Bool
 
     init(_ config: BartConfig, layerIndex: Int) {
+        preNorm = config.isPreNorm
         _selfAttention.wrappedValue = BartAttention(dimensions: config.dModel, heads: config.decoderAttentionHeads,
                                                     dropout: config.attentionDropout)
         _selfAttentionNorm.wrappedValue = LayerNorm(config.dModel)
@@ -140,6 +150,11 @@ public final class BartDecoderLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor, mask: Tensor, encoderStates: Tensor, encoderMask: Tensor?, cache: EncoderDecoderCache?) -> Tensor {
+        if preNorm {
+            var h = x + dropout(selfAttention(selfAttentionNorm(x), mask: mask, cache: cache?.selfAttention, layer: layerIndex))
+            h = h + dropout(crossAttention(crossAttentionNorm(h), encoderStates: encoderStates, mask: encoderMask, cache: cache, layer: layerIndex))
+            return h + dropout(fc2(activationDropout(activation(fc1(finalNorm(h))))))
+        }
         var h = selfAttentionNorm(x + dropout(selfAttention(x, mask: mask, cache: cache?.selfAttention, layer: layerIndex)))
         h = crossAttentionNorm(h + dropout(crossAttention(h, encoderStates: encoderStates, mask: encoderMask, cache: cache, layer: layerIndex)))
         return finalNorm(h + dropout(fc2(activationDropout(activation(fc1(h))))))
@@ -174,6 +189,8 @@ public final class BartEncoder: Module {
     @ModuleInfo(key: "embed_tokens") public var embedTokens: Embedding
     @ModuleInfo(key: "embed_positions") public var embedPositions: Embedding
     @ModuleInfo(key: "layernorm_embedding") public var embeddingNorm: LayerNorm?
+    /// mBART's LayerNorm after the last layer.
+    @ModuleInfo(key: "layer_norm") public var finalLayerNorm: LayerNorm?
     public let layers: [BartEncoderLayer]
     let dropout: Dropout
     let embeddingScale: Float
@@ -183,6 +200,7 @@ public final class BartEncoder: Module {
         _embedTokens.wrappedValue = embedTokens
         _embedPositions.wrappedValue = embedding(config.positionTableRows, config.dModel)
         _embeddingNorm.wrappedValue = config.isMarian ? nil : LayerNorm(config.dModel)
+        _finalLayerNorm.wrappedValue = config.isPreNorm ? LayerNorm(config.dModel) : nil
         layers = (0..<config.encoderLayers).map { _ in BartEncoderLayer(config) }
         dropout = Dropout(config.dropout)
         embeddingScale = config.embeddingScale
@@ -197,7 +215,7 @@ public final class BartEncoder: Module {
         x = dropout(embeddingNorm.map { $0(x) } ?? x)
         let mask = attentionMask.map(paddingMask)
         for layer in layers { x = layer(x, mask: mask) }
-        return x
+        return finalLayerNorm.map { $0(x) } ?? x
     }
 }
 
@@ -207,6 +225,8 @@ public final class BartDecoder: Module {
     @ModuleInfo(key: "embed_tokens") public var embedTokens: Embedding
     @ModuleInfo(key: "embed_positions") public var embedPositions: Embedding
     @ModuleInfo(key: "layernorm_embedding") public var embeddingNorm: LayerNorm?
+    /// mBART's LayerNorm after the last layer.
+    @ModuleInfo(key: "layer_norm") public var finalLayerNorm: LayerNorm?
     public let layers: [BartDecoderLayer]
     let dropout: Dropout
     let embeddingScale: Float
@@ -216,6 +236,7 @@ public final class BartDecoder: Module {
         _embedTokens.wrappedValue = embedTokens
         _embedPositions.wrappedValue = embedding(config.positionTableRows, config.dModel)
         _embeddingNorm.wrappedValue = config.isMarian ? nil : LayerNorm(config.dModel)
+        _finalLayerNorm.wrappedValue = config.isPreNorm ? LayerNorm(config.dModel) : nil
         layers = (0..<config.decoderLayers).map { BartDecoderLayer(config, layerIndex: $0) }
         dropout = Dropout(config.dropout)
         embeddingScale = config.embeddingScale
@@ -235,7 +256,7 @@ public final class BartDecoder: Module {
         let mask = causalMask(queryLength: length, keyLength: past + length, attentionMask: attentionMask)
         let encoderMask = encoderAttentionMask.map(paddingMask)
         for layer in layers { x = layer(x, mask: mask, encoderStates: encoderStates, encoderMask: encoderMask, cache: cache) }
-        return x
+        return finalLayerNorm.map { $0(x) } ?? x
     }
 }
 
@@ -266,6 +287,17 @@ public struct Seq2SeqOutput {
     public var encoderLastHiddenState: Tensor
     /// Mean cross entropy over the labels that are not −100, when labels were given.
     public var loss: Tensor?
+}
+
+/// The decoder inputs made from `ids` (labels, or the source): BART's `shift_tokens_right`, or mBART's,
+/// which starts each row with its last non-pad token (the language code) instead of a fixed token.
+func shiftedDecoderInputs(_ ids: Tensor, config: BartConfig) -> Tensor {
+    let pad = config.common.padTokenId ?? 0
+    guard config.isPreNorm else { return shiftTokensRight(ids, pad: pad, start: config.decoderStartTokenId ?? pad) }
+    let filled = ids.maskedFill(ids .== -100, Float(pad))
+    let last = (filled .!= Float(pad)).cast(to: .int64).sum(dim: 1, keepDim: true) - 1
+    let start = filled.gather(dim: 1, index: Tensor.maximum(last, Tensor.zeros(like: last)))
+    return Tensor.concat([start, filled.sliced(dim: 1, end: filled.size(1) - 1)], dim: 1)
 }
 
 /// `labels` shifted one position right with `start` first, −100 replaced by `pad` (`shift_tokens_right`).
@@ -320,9 +352,8 @@ public final class BartModel: Module {
     /// Validates, then runs; without `decoderInputIds`, the source shifted right (as `BartModel` does).
     public func callAsFunction(_ inputs: Seq2SeqInputs) throws(TransformersError) -> Seq2SeqOutput {
         try validateSeq2SeqInputs(inputs, labels: nil, config: config)
-        let pad = config.common.padTokenId ?? 0, start = config.decoderStartTokenId ?? pad
         return withNoGradIfEval(self) {
-            forward(inputs, decoderInputIds: inputs.decoderInputIds ?? shiftTokensRight(inputs.inputIds, pad: pad, start: start))
+            forward(inputs, decoderInputIds: inputs.decoderInputIds ?? shiftedDecoderInputs(inputs.inputIds, config: config))
         }
     }
 }
@@ -357,9 +388,8 @@ public final class BartForConditionalGeneration: Module {
     /// `[B, T]`, −100 ignored.
     public func forward(_ inputs: Seq2SeqInputs, labels: Tensor? = nil, cache: EncoderDecoderCache? = nil,
                         encoderStates: Tensor? = nil) -> Seq2SeqOutput {
-        let pad = config.common.padTokenId ?? 0, start = config.decoderStartTokenId ?? pad
-        let decoderIds = inputs.decoderInputIds ?? labels.map { shiftTokensRight($0, pad: pad, start: start) }
-            ?? shiftTokensRight(inputs.inputIds, pad: pad, start: start)
+        let decoderIds = inputs.decoderInputIds ?? labels.map { shiftedDecoderInputs($0, config: config) }
+            ?? shiftedDecoderInputs(inputs.inputIds, config: config)
         var out = model.forward(inputs, decoderInputIds: decoderIds, cache: cache, encoderStates: encoderStates)
         out.logits = lmHead(out.logits) + finalLogitsBias
         if let labels {
@@ -507,6 +537,17 @@ extension ModelFamily {
     /// Marian (`model_type` `marian`, `MarianMTModel`): BART's model with sinusoidal positions and no
     /// `layernorm_embedding` (`BartConfig.isMarian`); source ids, mask and decoder ids; SentencePiece
     /// `source.spm` / `target.spm` with `vocab.json` (`MarianTokenizer`). Export and compilation as BART.
+    public static let mbart = ModelFamily(
+        modelType: "mbart", config: BartConfig.self, tokenizer: .sentencePiece,
+        inputs: [.inputIds, .attentionMask, .decoderInputIds],
+        tasks: [
+            .task(.text2textGeneration, BartForConditionalGeneration.self, architectures: ["MBartForConditionalGeneration"],
+                  outputs: ["logits", "encoder_last_hidden_state"]) { m, x in
+                let out = m.forward(x.seq2seq)
+                return [("logits", out.logits), ("encoder_last_hidden_state", out.encoderLastHiddenState)]
+            },
+        ])
+
     public static let marian = ModelFamily(
         modelType: "marian", config: BartConfig.self, tokenizer: .sentencePiece,
         inputs: [.inputIds, .attentionMask, .decoderInputIds],

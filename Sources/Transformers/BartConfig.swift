@@ -5,9 +5,11 @@ import Foundation
 /// 50265, pad 1, bos 0, eos 2, decoder start 2). Also Marian's (`model_type` `marian`,
 /// `transformers.MarianConfig`: the same fields, its own defaults — vocabulary 58101, pad and decoder
 /// start 58100, eos 0, forced eos 0 — and `share_encoder_decoder_embeddings`), whose model is BART's
-/// with sinusoidal positions and no `layernorm_embedding` (`isMarian`).
+/// with sinusoidal positions and no `layernorm_embedding` (`isMarian`). And mBART's (`model_type` `mbart`,
+/// `transformers.MBartConfig`: BART's defaults without a decoder start token), whose layers normalize
+/// before each block and whose encoder and decoder end with a `layer_norm` (`isPreNorm`).
 public struct BartConfig: PretrainedConfig, Equatable {
-    public static let modelTypes = ["bart", "marian"]
+    public static let modelTypes = ["bart", "marian", "mbart"]
 
     /// `model_type`.
     public var modelType: String
@@ -122,6 +124,19 @@ public struct BartConfig: PretrainedConfig, Equatable {
         return c
     }
 
+    /// `MBartConfig()`'s defaults: BART's, with no `decoder_start_token_id` (mBART starts the decoder
+    /// with a language code, which a checkpoint's config or generation config names).
+    public static var mbart: BartConfig {
+        var c = BartConfig()
+        c.modelType = "mbart"
+        c.decoderStartTokenId = nil
+        return c
+    }
+
+    /// mBART (`modeling_mbart.py`): LayerNorm before each attention and feed-forward block, and a final
+    /// `layer_norm` after the encoder's and the decoder's layers.
+    public var isPreNorm: Bool { modelType == "mbart" }
+
     /// Marian: sinusoidal positions from 0, no `layernorm_embedding` (`modeling_marian.py`).
     public var isMarian: Bool { modelType == "marian" }
     /// The first position's row in the position table: BART's learned table starts at 2, Marian's at 0.
@@ -132,7 +147,7 @@ public struct BartConfig: PretrainedConfig, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         modelType = try c.decode(String.self, forKey: .modelType)
-        let d = modelType == "marian" ? BartConfig.marian : BartConfig()
+        let d = modelType == "marian" ? BartConfig.marian : modelType == "mbart" ? BartConfig.mbart : BartConfig()
         vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? d.maxPositionEmbeddings
         dModel = try c.decodeIfPresent(Int.self, forKey: .dModel) ?? d.dModel

@@ -20,6 +20,7 @@ public enum ModelRegistry {
         .bart,
         .t5,
         .marian,
+        .mbart,
     ]
 
     /// The family of `modelType`, or an error naming `file` and listing the families there are.

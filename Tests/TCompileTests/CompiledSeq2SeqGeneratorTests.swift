@@ -72,7 +72,7 @@ import Transformers
         name.hasPrefix("t5") ? (t5Configs, 0) : name.hasPrefix("marian") ? (marianConfigs, 75) : (bartConfigs, 1)
     }
 
-    @Test(arguments: ["bart-lm", "bart-scaled", "t5-v1_0", "t5-v1_1", "marian-mt"])
+    @Test(arguments: ["bart-lm", "bart-scaled", "mbart-lm", "t5-v1_0", "t5-v1_1", "marian-mt"])
     func compiledTokensEqualEagerAndTransformers(_ name: String) throws {
         let model = try Seq2SeqGraphsTests.model(name), e = try Seq2SeqGraphsTests.expected(name)
         let compiled = try CompiledSeq2SeqGenerator(model: model, maxBatch: 6, maxSource: 12, maxTarget: 16)

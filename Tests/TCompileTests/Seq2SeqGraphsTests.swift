@@ -22,7 +22,7 @@ import Transformers
         zip(a.toFloatArray(), b.toFloatArray()).map { abs($0 - $1) }.max() ?? .infinity
     }
 
-    @Test(arguments: ["bart-lm", "bart-scaled", "t5-v1_0", "t5-v1_1", "marian-mt"])
+    @Test(arguments: ["bart-lm", "bart-scaled", "mbart-lm", "t5-v1_0", "t5-v1_1", "marian-mt"])
     func interpretedGraphsEqualEagerAndTransformers(_ name: String) throws {
         let model = try Self.model(name), e = try Self.expected(name)
         let graphs = try Seq2SeqGraphs(model: model, maxBatch: 4, maxSource: 16, maxTarget: 10)

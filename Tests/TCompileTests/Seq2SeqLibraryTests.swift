@@ -25,7 +25,7 @@ import Transformers
         return Array(ids.dropFirst())
     }
 
-    @Test(arguments: ["bart-lm", "bart-scaled", "t5-v1_0", "t5-v1_1", "marian-mt"])
+    @Test(arguments: ["bart-lm", "bart-scaled", "mbart-lm", "t5-v1_0", "t5-v1_1", "marian-mt"])
     func greedyIdsEqualTransformers(_ name: String) throws {
         let model = try Seq2SeqGraphsTests.model(name), e = try Seq2SeqGraphsTests.expected(name)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tcompile-s2s-\(UUID().uuidString)").path

@@ -8,7 +8,7 @@ import Tensors
 /// unchanged, `logits` and `encoder_last_hidden_state` of a right-padded batch with given decoder ids
 /// within 1e-4, the loss from labels alone within 1e-5.
 @Suite struct Seq2SeqFamiliesTests {
-    static let bartFixtures = ["bart-lm", "bart-scaled"]
+    static let bartFixtures = ["bart-lm", "bart-scaled", "mbart-lm"]
 
     @Test(arguments: bartFixtures)
     func bartMatchesTransformers(_ name: String) throws {

@@ -37,7 +37,7 @@ import Tensors
         ]
     }()
 
-    @Test(arguments: ["bart-lm", "bart-scaled"])
+    @Test(arguments: ["bart-lm", "bart-scaled", "mbart-lm"])
     func beamSearchMatchesTransformers(_ name: String) throws {
         let e = try expected(name)
         let model = try BartForConditionalGeneration.fromPretrained(directory: fixtureDirectory(name))
@@ -63,7 +63,7 @@ import Tensors
         rows.map { $0 + Array(repeating: pad, count: max(0, width - $0.count)) }
     }
 
-    @Test(arguments: ["bart-lm", "bart-scaled"])
+    @Test(arguments: ["bart-lm", "bart-scaled", "mbart-lm"])
     func greedyMatchesTransformers(_ name: String) throws {
         let e = try expected(name)
         let model = try BartForConditionalGeneration.fromPretrained(directory: fixtureDirectory(name))
