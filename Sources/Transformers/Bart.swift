@@ -408,14 +408,15 @@ public final class BartForConditionalGeneration: Module {
 /// Checks encoder-decoder inputs against a BART config.
 func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, config: BartConfig) throws(TransformersError) {
     try validateSeq2SeqInputs(inputs, labels: labels, vocabSize: config.vocabSize, maxPositions: config.maxPositionEmbeddings,
-                              positionsField: "max_position_embeddings", pad: config.common.padTokenId, start: config.decoderStartTokenId)
+                              positionsField: "max_position_embeddings", pad: config.common.padTokenId, start: config.decoderStartTokenId,
+                              needsStart: !config.isPreNorm)   // mBART starts each row with its own last token
 }
 
 /// Checks encoder-decoder inputs: ids in the vocabulary, masks shaped like their ids, lengths within
 /// `maxPositions` (named `positionsField`), labels shaped like the decoder ids, and the special tokens
 /// (`pad`, `start`) shifting right needs.
 func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, vocabSize: Int, maxPositions: Int, positionsField: String,
-                           pad: Int?, start: Int?) throws(TransformersError) {
+                           pad: Int?, start: Int?, needsStart: Bool = true) throws(TransformersError) {
     try validateIds(inputs.inputIds, limit: vocabSize, name: "input_ids", configField: "vocab_size")
     if let mask = inputs.attentionMask { try validateMask(mask, like: inputs.inputIds) }
     guard inputs.inputIds.size(1) <= maxPositions else {
@@ -449,7 +450,7 @@ func validateSeq2SeqInputs(_ inputs: Seq2SeqInputs, labels: Tensor?, vocabSize: 
         guard pad != nil else {
             throw .invalidInput(argument: "decoder_input_ids", reason: "are needed: config.json has no pad_token_id to shift labels right with")
         }
-        guard start != nil else {
+        guard start != nil || !needsStart else {
             throw .invalidInput(argument: "decoder_input_ids", reason: "are needed: config.json has no decoder_start_token_id")
         }
     }
