@@ -138,7 +138,9 @@ def main():
         a.models = [m for m in MODELS if any(r.get("model") == m for r in rows)]
         prep = {"notes": json.load(open(os.path.join(WORK, "prepare.json")))["notes"], "prepare": {}}
         stamp = os.path.basename(a.from_raw).split("-", 1)[1].split(".")[0]
-        write(aggregate(rows, prep, a, max(r.get("round", 1) for r in rows), source, tokens, stamp,
+        rounds = max(r.get("round", 1) for r in rows)
+        a.quick = rows[0].get("quick", rounds == 1)
+        write(aggregate(rows, prep, a, rounds, source, tokens, stamp,
                         sum(r.get("wall_s", 0) for r in rows)))
         return
     raw_path = os.path.join(HERE, "results", "raw", f"seq2seq-{stamp}.jsonl")
@@ -165,7 +167,7 @@ def main():
                                 cmd += ["--artifact", info["artifacts"][impl]]
                             env = peer_env
                         row = run(cmd, env)
-                        row.update(round=rnd, model=model, mode=mode, impl=impl)
+                        row.update(round=rnd, model=model, mode=mode, impl=impl, quick=a.quick)
                         rows.append(row)
                         raw.write(json.dumps(row, sort_keys=True) + "\n")
                         raw.flush()

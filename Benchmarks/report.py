@@ -565,11 +565,17 @@ def write_seq2seq(result, md_path):
     notes = "; ".join(f"{k}: {v}" for k, v in sorted(result.get("notes", {}).items()))
     errors = "; ".join(f"{e['model']} {e['mode']} {e['impl']}: {e['error']}" for e in result.get("errors", []))
     load = result["machine"].get("load1") or {}
+    # More runnable threads than cores: OpenMP runtimes (PyTorch, CTranslate2) spin-wait in their barriers and lose
+    # far more than thread pools that sleep (ours, ONNX Runtime), so such a run does not compare the runtimes.
+    loaded = load.get("median", 0) > result["machine"].get("cores", result["threads"])
+    warning = (f" **Not a valid comparison: the load average ({load['median']:.1f}) exceeded the {result['machine'].get('cores')} cores "
+               "during the run, which slows the OpenMP runtimes (PyTorch, CTranslate2) far more than ours and ONNX Runtime; "
+               "rerun on an idle machine.**" if loaded else "")
     first = next(iter(result["workloads"].values()))
     block = (f"{begin}\nEncoder-decoder generation, batch 1, a source of {first['source_tokens']} fixed token ids, exactly "
              f"{first['new_tokens']} new tokens (EOS masked on every step by min_new_tokens = max_new_tokens in every runtime), "
              f"{result['threads']} threads, random weights; {result['mode']} run ({result['rounds']} round(s)) of {result['date'][:10]} on "
-             f"{result['machine']['cpu']} (load average {load.get('median', 0):.1f} from other work during it). "
+             f"{result['machine']['cpu']} (load average {load.get('median', 0):.1f} from other work during it).{warning} "
              "Each cell: tokens/s (new tokens ÷ the whole generation's time), time to first token (encoder + first decoder step); "
              "≠N: only the first N of its tokens are PyTorch's. Last column: ours compiled tokens/s ÷ CTranslate2 float32's "
              "(the goal is above 1). Method: " + result["method"] + " From `Benchmarks/results/seq2seq.json`."
