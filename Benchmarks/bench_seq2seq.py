@@ -2,7 +2,8 @@
 """The seq2seq workload of Benchmarks/run-all.sh: encoder-decoder generation from one source of 128 fixed token ids,
 exactly 64 new tokens (min_new_tokens = max_new_tokens: EOS is masked on every step in every runtime), greedy and
 beam search with 4 beams (length penalty 1, no n-gram blocking, no forced BOS/EOS), batch 1, 2 threads, float32
-unless named, on random-weight checkpoints made by transformers at the sizes of t5-small (T5 v1.0) and bart-base.
+unless named, on random-weight checkpoints made by transformers at the sizes of t5-small (T5 v1.0) and bart-base
+(BART's embedding scaled by 0.1 so that it does not repeat one token; random T5 still does).
 Ours eager (`Seq2SeqLanguageModel.generate`) and compiled (`CompiledSeq2SeqGenerator`: encoder and one-token decoder
 step traced and JIT-compiled; release build, Benchmarks/Sources/Seq2SeqBench) against PyTorch eager `generate`,
 ONNX Runtime (our own torch.onnx export: encoder, first decoder step and decoder-with-past graphs, checked against
