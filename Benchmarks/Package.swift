@@ -48,6 +48,13 @@ let package = Package(
             dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
             path: "Sources/DecodeBench"
         ),
+        // The seq2seq workload (T5 / BART, greedy and beam search from a fixed source) eager and through the
+        // compiled seq2seq generator; run-all.sh compares it with PyTorch, ONNX Runtime and CTranslate2.
+        .executableTarget(
+            name: "Seq2SeqBench",
+            dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
+            path: "Sources/Seq2SeqBench"
+        ),
         // package-benchmark suite: `swift package benchmark --target TokenizerBenchmarks`.
         .executableTarget(
             name: "TokenizerBenchmarks",

@@ -538,6 +538,61 @@ def write_decode(result, readme_path):
         f.write(head + block + rest.split(end, 1)[1])
 
 
+SEQ2SEQ_MODELS = {"t5small": "t5-small sizes", "bartbase": "bart-base sizes"}
+SEQ2SEQ_IMPLS = [("ours", "ours compiled"), ("ours_eager", "ours eager"), ("torch", "PyTorch generate"), ("ort", "ONNX Runtime"),
+                 ("ct2", "CTranslate2 f32"), ("ct2_int8", "CTranslate2 int8")]
+
+
+def write_seq2seq(result, md_path):
+    """Replaces the block between the seq2seq markers in docs/benchmarks.md (appending a section when there is none)
+    with this run's table (from results/seq2seq.json): tokens/s and time to first token per runtime, the common
+    prefix of its 64 tokens with PyTorch's, and ours compiled against CTranslate2 float32 (the issue's goal)."""
+    begin, end = "<!-- seq2seq:begin -->", "<!-- seq2seq:end -->"
+    rows = []
+    for w in result["workloads"].values():
+        model = SEQ2SEQ_MODELS.get(w.get("checkpoint"), w["model"])
+
+        def cell(impl):
+            e = w["impls"].get(impl)
+            if not e:
+                return "—"
+            same = e.get("same_tokens_as_torch")
+            mark = "" if same is None or same == w["new_tokens"] else f" ≠{same}"
+            return f"{e['tokens_per_s']['median']:.1f}, {e['first_token_ms']['median']:.0f} ms{mark}"
+        goal = w.get("ours_vs", {}).get("ct2")
+        rows.append([model, "greedy" if w["num_beams"] == 1 else f"beam {w['num_beams']}"] + [cell(i) for i, _ in SEQ2SEQ_IMPLS]
+                    + [f"{goal:.2f}×" if goal else "—"])
+    notes = "; ".join(f"{k}: {v}" for k, v in sorted(result.get("notes", {}).items()))
+    errors = "; ".join(f"{e['model']} {e['mode']} {e['impl']}: {e['error']}" for e in result.get("errors", []))
+    load = result["machine"].get("load1") or {}
+    # More runnable threads than cores: OpenMP runtimes (PyTorch, CTranslate2) spin-wait in their barriers and lose
+    # far more than thread pools that sleep (ours, ONNX Runtime), so such a run does not compare the runtimes.
+    loaded = load.get("median", 0) > result["machine"].get("cores", result["threads"])
+    warning = (f" **Not a valid comparison: the load average ({load['median']:.1f}) exceeded the {result['machine'].get('cores')} cores "
+               "during the run, which slows the OpenMP runtimes (PyTorch, CTranslate2) far more than ours and ONNX Runtime; "
+               "rerun on an idle machine.**" if loaded else "")
+    first = next(iter(result["workloads"].values()))
+    block = (f"{begin}\nEncoder-decoder generation, batch 1, a source of {first['source_tokens']} fixed token ids, exactly "
+             f"{first['new_tokens']} new tokens (EOS masked on every step by min_new_tokens = max_new_tokens in every runtime), "
+             f"{result['threads']} threads, random weights; {result['mode']} run ({result['rounds']} round(s)) of {result['date'][:10]} on "
+             f"{result['machine']['cpu']} (load average {load.get('median', 0):.1f} from other work during it).{warning} "
+             "Each cell: tokens/s (new tokens ÷ the whole generation's time), time to first token (encoder + first decoder step); "
+             "≠N: only the first N of its tokens are PyTorch's. Last column: ours compiled tokens/s ÷ CTranslate2 float32's "
+             "(the goal is above 1). Method: " + result["method"] + " From `Benchmarks/results/seq2seq.json`."
+             + (f" Notes: {notes}." if notes else "") + (f" Failed runs: {errors}." if errors else "")
+             + (f" Models not in this run: {', '.join(SEQ2SEQ_MODELS.get(m, m) for m in result['models_not_run'])}."
+                if result.get("models_not_run") else "") + "\n\n"
+             + table(["model", "search"] + [label for _, label in SEQ2SEQ_IMPLS] + ["ours ÷ CT2 f32"], rows) + end)
+    text = open(md_path).read()
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n## Summarization and translation models (seq2seq generation)\n\n" + block + "\n"
+    with open(md_path, "w") as f:
+        f.write(text)
+
+
 if __name__ == "__main__":
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results", "all.json")
     write(json.load(open(path)), os.path.join(ROOT, "docs", "benchmarks.md"), os.path.join(ROOT, "docs", "benchmarks.png"))

@@ -22,6 +22,11 @@
 #              Benchmarks/.work has none yet
 #   default    three rounds; run it on an otherwise idle machine (41 min here under a load average of ~6
 #              from other builds, before the CompiledGenerator column existed; quiet, expect about 20-25 min)
+#   seq2seq    (a workload of --only) encoder-decoder generation, 128 source tokens → 64 new tokens, greedy and beam 4,
+#              on t5-small and bart-base sizes (random weights): ours eager and compiled (CompiledSeq2SeqGenerator) vs
+#              PyTorch generate, ONNX Runtime (encoder + decoder with past) and CTranslate2 float32 and int8;
+#              Benchmarks/bench_seq2seq.py, which writes Benchmarks/results/seq2seq.json and docs/benchmarks.md's
+#              seq2seq block (--quick: one round; about 10 min here, plus a few minutes once for the exports)
 #   compile    (a workload of --only) compile times: MiniLM-L6 and BERT-base export + AOT compile, the JIT's first
 #              result cold and cached, the GPT-2 generating library, a 20,000-op chain and a 3,000-input concat,
 #              against ONNX Runtime's session creation and OpenVINO's compile_model; Benchmarks/bench_compile.py,
@@ -29,7 +34,8 @@
 #   --only     a comma-separated subset of the workloads, for development (e.g. distilbert_1x128,xlmr_1x128;
 #              `Benchmarks/bench_all.py --help` lists them); only what they need is built and prepared. It still
 #              rewrites the results and documents with that subset: restore them before committing.
-# Environment: DECODE_MODELS (the decode workload's models, default gpt2,smollm2,tinyllama), THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
+# Environment: DECODE_MODELS (the decode workload's models, default gpt2,smollm2,tinyllama), SEQ2SEQ_MODELS (the
+#   seq2seq workload's, default t5small,bartbase), THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
 #   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,10 +61,12 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 wants() { [ "$only" = all ] || [[ ",$only," == *",$1"* ]]; }
 products=(ModelBench tcompile)
+if [ "$only" = seq2seq ]; then products=(); fi   # it needs only its own executable
 if wants decode; then products+=(DecodeBench); fi
+if wants seq2seq; then products+=(Seq2SeqBench); fi
 if wants training_step; then products+=(TrainingStep); fi
 if wants tokenizer_; then products+=(TokenizerThroughput); fi
-for product in "${products[@]}"; do
+for product in ${products[@]+"${products[@]}"}; do
     build "$product" 2>&1 | grep -E "error|warning: unre|Compiling|Build of" | tail -3
 done
 # The compiled GPT-2 generator benchmark builds only once CompiledGenerator exists (see its main.swift).
@@ -80,19 +88,27 @@ if wants decode; then
     if [ -n "${DECODE_MODELS:-}" ]; then models=(--models "$DECODE_MODELS"); fi
     "$python" Benchmarks/bench_decode.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}" "${models[@]}"
 fi
+# The seq2seq workload (Benchmarks/bench_seq2seq.py) writes results/seq2seq.json and docs/benchmarks.md's seq2seq block.
+if wants seq2seq; then
+    quick=()
+    for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
+    models=()
+    if [ -n "${SEQ2SEQ_MODELS:-}" ]; then models=(--models "$SEQ2SEQ_MODELS"); fi
+    "$python" Benchmarks/bench_seq2seq.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}" "${models[@]}"
+fi
 # The compile workload (Benchmarks/bench_compile.py) writes results/compile.json and docs/benchmarks.md's compile block.
 if wants compile; then
     quick=()
     for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
     "$python" Benchmarks/bench_compile.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}"
 fi
-case ",$only," in ,decode,|,compile,|,decode,compile,|,compile,decode,) exit 0 ;; esac
-# bench_all.py runs every other workload: decode and compile are left out of its --only.
+# bench_all.py runs every other workload: decode, seq2seq and compile are left out of its --only.
+case "$(echo ",$only," | sed 's/,decode,/,/g; s/,seq2seq,/,/g; s/,compile,/,/g; s/,decode,/,/g; s/,seq2seq,/,/g')" in ,|,,) exit 0 ;; esac
 rest=()
 for ((i = 0; i < ${#args[@]}; i++)); do
     case "${args[i]}" in
-        --only) rest+=(--only "$(echo ",${args[i + 1]:-}," | sed 's/,decode,/,/g; s/,compile,/,/g; s/^,//; s/,$//')"); i=$((i + 1)) ;;
-        --only=*) rest+=(--only "$(echo ",${args[i]#--only=}," | sed 's/,decode,/,/g; s/,compile,/,/g; s/^,//; s/,$//')") ;;
+        --only) rest+=(--only "$(echo ",${args[i + 1]:-}," | sed 's/,decode,/,/g; s/,seq2seq,/,/g; s/,compile,/,/g; s/,decode,/,/g; s/,seq2seq,/,/g; s/^,//; s/,$//')"); i=$((i + 1)) ;;
+        --only=*) rest+=(--only "$(echo ",${args[i]#--only=}," | sed 's/,decode,/,/g; s/,seq2seq,/,/g; s/,compile,/,/g; s/,decode,/,/g; s/,seq2seq,/,/g; s/^,//; s/,$//')") ;;
         *) rest+=("${args[i]}") ;;
     esac
 done
