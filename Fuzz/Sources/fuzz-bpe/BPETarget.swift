@@ -41,6 +41,7 @@ func fuzzBPEMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
         case .wordPiece(let m): keptAlive.append(m)
         case .unigram(let m): keptAlive.append(m)
         case .sentencePiece(let m): keptAlive.append(m)
+        case .marian(let m): keptAlive.append(m)
         }
     }
     return runFuzzer(argc, argv, fuzzBPE)

@@ -33,6 +33,7 @@ func fuzzWordPieceMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutableP
         case .wordPiece(let m): keptAlive.append(m)
         case .unigram(let m): keptAlive.append(m)
         case .sentencePiece(let m): keptAlive.append(m)
+        case .marian(let m): keptAlive.append(m)
         }
     }
     return runFuzzer(argc, argv, fuzzWordPiece)
