@@ -4,8 +4,8 @@
 // (config.json, generation_config.json, model.safetensors, vocab.txt, tokenizer_config.json) that
 // `tcompile generate` compiles (samples/translate/run.sh).
 //
-// The corpus is generated, seeded: 500 held-out numbers (written to data/test.tsv with their words),
-// and training batches drawn from every other number, half of them with "forty two" for "forty-two".
+// The corpus is generated, seeded: 500 held-out numbers of 3 to 6 digits (written to data/test.tsv
+// with their words), and training batches drawn from every other number, half of them with "forty two" for "forty-two".
 //
 //   swift run -c release train-translate [--steps N] [--output DIR] [--data DIR]
 import Foundation
@@ -38,20 +38,21 @@ while let argument = arguments.popFirst() {
     }
 }
 
-/// A number whose digit count is uniform in 1…6 (so short and long numbers are equally common).
-func drawNumber(_ generator: inout RandomGenerator) -> Int {
-    let digits = Int.random(in: 1...6, using: &generator)
+/// A number whose digit count is uniform in `lengths` (so short and long numbers are equally common).
+func drawNumber(_ generator: inout RandomGenerator, lengths: ClosedRange<Int> = 1...6) -> Int {
+    let digits = Int.random(in: lengths, using: &generator)
     return digits == 1 ? Int.random(in: 0...9, using: &generator)
         : Int.random(in: Int(pow(10.0, Double(digits - 1)))...(Int(pow(10.0, Double(digits))) - 1), using: &generator)
 }
 
 do {
     let started = Date()
-    // The held-out numbers: 500 distinct draws of seed 2, never trained on.
+    // The held-out numbers: 500 distinct draws of seed 2 among those of 3 to 6 digits, never trained
+    // on. (Numbers below 100 are all trained: held out, the model would never see "seven" alone.)
     var heldOutGenerator = RandomGenerator(seed: 2)
     var heldOut: [Int] = [], heldOutSet = Set<Int>()
     while heldOut.count < 500 {
-        let n = drawNumber(&heldOutGenerator)
+        let n = drawNumber(&heldOutGenerator, lengths: 3...6)
         if heldOutSet.insert(n).inserted { heldOut.append(n) }
     }
     try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
@@ -136,22 +137,31 @@ do {
         print("  miss: \(NumberWords.words(n)) → \(translation) (expected \(n))")
     }
 
-    // Save as a Hugging Face checkpoint directory.
-    guard var configJSON = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] else {
-        print("train-translate: BartConfig did not encode as a JSON object")
-        exit(1)
-    }
-    configJSON["architectures"] = ["BartForConditionalGeneration"]
-    configJSON["torch_dtype"] = "float32"
+    // Save as a Hugging Face checkpoint directory. config.json is written field by field: transformers
+    // checks types strictly, and a dropout of 0 must be written as the float 0.0.
+    let fields: [(String, String)] = [
+        ("activation_dropout", "0.0"), ("activation_function", "\"gelu\""), ("architectures", "[\"BartForConditionalGeneration\"]"),
+        ("attention_dropout", "0.0"), ("bos_token_id", "\(bos)"), ("classifier_dropout", "0.0"), ("d_model", "\(config.dModel)"),
+        ("decoder_attention_heads", "\(config.decoderAttentionHeads)"), ("decoder_ffn_dim", "\(config.decoderFfnDim)"),
+        ("decoder_layerdrop", "0.0"), ("decoder_layers", "\(config.decoderLayers)"), ("decoder_start_token_id", "\(bos)"),
+        ("dropout", "0.0"), ("encoder_attention_heads", "\(config.encoderAttentionHeads)"), ("encoder_ffn_dim", "\(config.encoderFfnDim)"),
+        ("encoder_layerdrop", "0.0"), ("encoder_layers", "\(config.encoderLayers)"), ("eos_token_id", "\(eos)"),
+        ("forced_eos_token_id", "\(eos)"), ("init_std", "\(config.initStd)"), ("is_encoder_decoder", "true"),
+        ("max_position_embeddings", "\(config.maxPositionEmbeddings)"), ("model_type", "\"bart\""), ("pad_token_id", "\(pad)"),
+        ("scale_embedding", "false"), ("tie_word_embeddings", "true"), ("torch_dtype", "\"float32\""), ("use_cache", "true"),
+        ("vocab_size", "\(config.vocabSize)"),
+    ]
+    try ("{\n" + fields.map { "  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n}\n")
+        .write(toFile: "\(output)/config.json", atomically: true, encoding: .utf8)
     func write(_ object: [String: Any], _ file: String) throws {
         try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: "\(output)/\(file)"))
     }
-    try write(configJSON, "config.json")
     try write(["bos_token_id": bos, "decoder_start_token_id": bos, "eos_token_id": eos, "forced_eos_token_id": eos,
                "pad_token_id": pad, "max_new_tokens": 10, "num_beams": 1], "generation_config.json")
     try write(["tokenizer_class": "BertTokenizer", "do_lower_case": true, "model_max_length": 32, "cls_token": "[CLS]",
-               "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"], "tokenizer_config.json")
+               "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]",
+               "model_input_names": ["input_ids", "attention_mask"]], "tokenizer_config.json")
     try model.save(to: "\(output)/model.safetensors", metadata: ["format": "pt", "producer": "samples/translate/train"])
     print("saved the checkpoint to \(output)")
 } catch {
