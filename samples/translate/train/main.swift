@@ -133,9 +133,9 @@ do {
     let correct = zip(translations, heldOut).filter { $0 == String($1) }.count
     print(String(format: "held-out exact match (eager greedy): %d/%d = %.1f %%; trained in %.0f s", correct, heldOut.count,
                  100 * Double(correct) / Double(heldOut.count), Date().timeIntervalSince(started)))
-    for (translation, n) in zip(translations, heldOut) where translation != String(n) {
-        print("  miss: \(NumberWords.words(n)) → \(translation) (expected \(n))")
-    }
+    let misses = zip(translations, heldOut).filter { $0 != String($1) }
+    for (translation, n) in misses.prefix(20) { print("  miss: \(NumberWords.words(n)) → \(translation) (expected \(n))") }
+    if misses.count > 20 { print("  … and \(misses.count - 20) more misses") }
 
     // Save as a Hugging Face checkpoint directory. config.json is written field by field: transformers
     // checks types strictly, and a dropout of 0 must be written as the float 0.0.
