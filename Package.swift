@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(name: "train-ner", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/ner/train"),
         .executableTarget(name: "train-reranker", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/rerank/train"),
         .executableTarget(name: "train-tiny-lm", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/tiny-lm/train"),
+        .executableTarget(name: "train-translate", dependencies: ["Transformers", "Tokenizers", "NN", "Tensors"], path: "samples/translate/train"),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
                     resources: [.copy("Fixtures")]),
         .executableTarget(name: "transformers-bench", dependencies: ["Transformers", "NN", "Tensors"],

@@ -8,7 +8,7 @@ scripts/fetch-minilm.sh
 swift build --build-tests
 swift test --skip-build --parallel
 # Samples, each in a fast configuration.
-swift build --product train-basics --product train-classifier --product train-ner --product train-reranker --product train-tiny-lm --product tcompile --product fill-mask --product generate
+swift build --product train-basics --product train-classifier --product train-ner --product train-reranker --product train-tiny-lm --product train-translate --product tcompile --product fill-mask --product generate
 bin=$(swift build --show-bin-path)
 "$bin/train-basics" --epochs 5
 scratch=$(mktemp -d)
@@ -25,6 +25,8 @@ samples/link-c/run.sh "$bin/tcompile"
 samples/link-c/minilm.sh "$bin/tcompile"
 "$bin/train-tiny-lm" --epochs 1 --output "$scratch/tiny-lm"
 samples/link-c/generate.sh "$bin/tcompile"
+"$bin/train-translate" --steps 20 --output "$scratch/translate" --data "$scratch/translate-data"
+TCOMPILE="$bin/tcompile" samples/translate/run.sh
 "$bin/fill-mask"
 "$bin/generate" --max-new-tokens 16
 samples/link-swift/run.sh "$bin/tcompile"
