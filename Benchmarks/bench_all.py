@@ -72,6 +72,20 @@ def loadavg():
         return float(f.read().split()[0])
 
 
+def run_json(cmd, env, timeout=3600):
+    """One process of a workload that prints JSON lines (bench_decode, bench_seq2seq): its last JSON line,
+    wall time, peak RSS (wait4), exit status and last error line."""
+    wall, usage, exit_code, stdout, stderr = run_process(cmd, env, timeout, poll=0.05)
+    row = {"cmd": " ".join(cmd).replace(ROOT + os.sep, ""), "wall_s": wall, "max_rss_mb": usage.ru_maxrss / 1024,
+           "exit": exit_code, "load1": loadavg()}
+    lines = [l for l in stdout.splitlines() if l.startswith("{")]
+    if row["exit"] == 0 and lines:
+        row.update(json.loads(lines[-1]))
+    elif row["exit"] != 0:
+        row["error"] = ((stderr.strip() or stdout.strip()).splitlines() or ["(no output)"])[-1][-400:]
+    return row
+
+
 def cpu_name():
     """The CPU's model name (/proc/cpuinfo), for the results files."""
     return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())

@@ -57,26 +57,8 @@ LABEL = {"aot": "ours (AOT library from C)", "aot_bf16": "ours bf16 (AOT library
          "ct2": "CTranslate2 float32", "llamacpp": "llama.cpp f32 (llama-cpp-python)"}
 
 
-def log(message):
-    print(message, flush=True)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
-
-
-def run(cmd, env, timeout=3600):
-    """One process: its last JSON line, wall time, peak RSS (wait4), exit status and last error line."""
-    wall, usage, exit_code, stdout, stderr = bench_all.run_process(cmd, env, timeout, poll=0.05)
-    row = {"cmd": " ".join(cmd).replace(ROOT + os.sep, ""), "wall_s": wall, "max_rss_mb": usage.ru_maxrss / 1024,
-           "exit": exit_code, "load1": loadavg()}
-    lines = [l for l in stdout.splitlines() if l.startswith("{")]
-    if row["exit"] == 0 and lines:
-        row.update(json.loads(lines[-1]))
-    elif row["exit"] != 0:
-        row["error"] = ((stderr.strip() or stdout.strip()).splitlines() or ["(no output)"])[-1][-400:]
-    return row
+# The helpers every workload shares (bench_all.py).
+log, loadavg, stats, run = bench_all.log, bench_all.loadavg, bench_all.stats, bench_all.run_json
 
 
 def weight_bytes_per_token(directory):
@@ -186,10 +168,6 @@ def prepare(a, env):
                                                         and f"{i} {model}" not in prep["notes"] and f"{i} program {model}" not in prep["notes"]]
     return prep
 
-
-def stats(values):
-    values = [v for v in values if v is not None]
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)} if values else None
 
 
 def main():
