@@ -66,6 +66,8 @@ public enum AOTCompiler {
         if !embedWeights { files.append("\(name).weights") }
         let extras: [(EmitKinds, String)] = [(.object, "o"), (.llvmIR, "ll"), (.assembly, "s"), (.graph, "ir"), (.dot, "dot")]
         for (kind, suffix) in extras where emit.contains(kind) { files.append("\(name).\(suffix)") }
+        // The object is the library's two members: the code and its data (the weights header, embedded weights).
+        if emit.contains(.object) { files.append("\(name)_data.o") }
         return files.map { (directory as NSString).appendingPathComponent($0) }
     }
 
@@ -162,7 +164,10 @@ public enum AOTCompiler {
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         // Streamed into the file (`FileSink`): never held whole in memory.
         if !embedWeights { pending.append(("\(name).weights", .stream { sink in try weights.write(to: sink) })) }
-        if emit.contains(.object) { try put("\(name).o", object) }
+        if emit.contains(.object) {
+            try put("\(name).o", object)
+            try put("\(name)_data.o", data.object)
+        }
         if let moduleText { try put("\(name).ll", moduleText) }
         if let assembly { try put("\(name).s", assembly) }
         if emit.contains(.graph) {

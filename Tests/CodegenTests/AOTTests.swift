@@ -94,6 +94,17 @@ import Tensors
         }
     }
 
+    /// `--emit obj` writes the library's two objects (code, and data: the weights header), which link
+    /// on their own, without the archive.
+    @Test func emittedObjectsLinkWithoutTheArchive() throws {
+        let (dir, _) = try build(embed: false)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try Self.shell("cd \(dir) && cc -std=c11 -o app2 main.c tiny.o tiny_data.o -lm -lpthread 2>&1")
+        #expect(log.isEmpty, "cc: \(log)")
+        let output = try Self.shell("\(dir)/app2 \(dir)/tiny.weights 1 3 1 2 3")
+        #expect(output.hasPrefix("ok"), "\(output.prefix(200))")
+    }
+
     @Test func badInputsReturnErrorCodes() throws {
         let (dir, app) = try build(embed: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -3,7 +3,7 @@ import FuzzSeeds
 import FuzzSupport
 import TCompile
 
-/// The seed graph of the run target, compiled ahead of time into `fuzzw.o`, linked into a shared
+/// The seed graph of the run target, compiled ahead of time into `fuzzw.o` (and its data, `fuzzw_data.o`), linked into a shared
 /// library and loaded, so that each input can go through the generated `fuzzw_create` and `fuzzw_run`
 /// exactly as a C program's would.
 typealias Create = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<OpaquePointer?>?) -> CInt
@@ -23,7 +23,7 @@ let library: Library = {
         _ = try AOTCompiler.write(try seedGraph(), name: "fuzzw", to: directory, emit: [.object])
         let cc = Process()
         cc.executableURL = URL(fileURLWithPath: "/bin/sh")
-        cc.arguments = ["-c", "cc -shared -o '\(directory)/libfuzzw.so' '\(directory)/fuzzw.o' -lm -lpthread"]
+        cc.arguments = ["-c", "cc -shared -o '\(directory)/libfuzzw.so' '\(directory)/fuzzw.o' '\(directory)/fuzzw_data.o' -lm -lpthread"]
         try cc.run()
         cc.waitUntilExit()
         guard cc.terminationStatus == 0, let handle = dlopen(directory + "/libfuzzw.so", RTLD_NOW) else {
