@@ -52,15 +52,9 @@ struct F32GEMMEmitter: GEMMEmitter {
             let p = ir.srem(task, panels)
             let rest = ir.sdiv(task, panels)
             let chunkIndex = ir.srem(rest, chunks)
-            var matrix = ir.sdiv(rest, chunks)
-            var oa = aOffset, ob = bOffset, oc = ir.int(0)
-            for d in stride(from: nb - 1, through: 0, by: -1) {
-                let i = ir.srem(matrix, shape[d])
-                matrix = ir.sdiv(matrix, shape[d])
-                oa = ir.add(oa, ir.mul(i, aS[d]))
-                ob = ir.add(ob, ir.mul(i, bS[d]))
-                oc = ir.add(oc, ir.mul(i, oS[d]))
-            }
+            let matrix = ir.sdiv(rest, chunks)
+            let offsets = batchOffsets(of: matrix, shape: shape, strides: [aS, bS, oS], from: [aOffset, bOffset, ir.int(0)])
+            let (oa, ob, oc) = (offsets[0], offsets[1], offsets[2])
             let (begin, end) = context.chunk(chunkIndex, size: chunk, of: m)
             let column = ir.mul(p, ir.int(width))
             let left = ir.sub(n, column)

@@ -64,6 +64,18 @@ extension GEMMEmitter {
         }
     }
 
+    /// The element offsets of batch matrix `matrix` (row-major over the batch dims `shape`) in each
+    /// operand, given its batch `strides` and its offset at matrix 0 (`from`).
+    func batchOffsets(of matrix: LLVMValueRef, shape: [LLVMValueRef], strides: [[LLVMValueRef]], from start: [LLVMValueRef]) -> [LLVMValueRef] {
+        var offsets = start, rest = matrix
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            let i = ir.srem(rest, shape[d])
+            rest = ir.sdiv(rest, shape[d])
+            for o in offsets.indices { offsets[o] = ir.add(offsets[o], ir.mul(i, strides[o][d])) }
+        }
+        return offsets
+    }
+
     /// Adds a residual of another shape or layout after the product.
     func addResidualAfterwards(_ o: LinearOperands, _ node: Graph.Node) {
         guard let residual = o.residual, let residualType = o.residualType, !o.residualInTile else { return }
