@@ -72,15 +72,7 @@ public struct CompileCache: Sendable {
 
     /// The key of `graph` compiled as `name` with `options` (32 hex digits).
     static func key(_ graph: Graph, name: String, options: CompileOptions) -> String {
-        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
-        LLVMGetVersion(&major, &minor, &patch)
-        var material = "tcompile-object-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
-        material += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
-        material += "O\(options.optimizationLevel)\nprecision \(options.precision)\n\(name)\n"
-        material += TextFormat.print(graph)
-        var hasher = EntryHash()
-        hasher.add(Array(material.utf8))
-        return hasher.hex
+        hash(kind: "object", options: options, "\(name)\n" + TextFormat.print(graph))
     }
 
     /// The entry for `key`, or nil when there is none or it does not read back whole.
@@ -131,15 +123,22 @@ public struct CompileCache: Sendable {
     /// options, whether its weights are embedded (their size is part of the code) and its generation
     /// settings. The weights' values are not: they live in the library's data object (`LibraryData`).
     static func key(library name: String, entries: [AOTEntry], options: CompileOptions, embedWeights: Bool, generation: AOTGeneration?) -> String {
-        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
-        LLVMGetVersion(&major, &minor, &patch)
-        var material = "tcompile-aot-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
-        material += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
-        material += "O\(options.optimizationLevel)\nprecision \(options.precision)\nthreads \(options.threads.map(String.init) ?? "all")\n\(name)\nembed \(embedWeights)\n"
+        var material = "threads \(options.threads.map(String.init) ?? "all")\n\(name)\nembed \(embedWeights)\n"
         if let generation { material += "generate \(generation.prefill) \(generation.decode) eos \(generation.eosTokenIds)\n" }
         for entry in entries { material += "entry \(entry.name)\n" + TextFormat.print(entry.graph) }
+        return hash(kind: "aot", options: options, material)
+    }
+
+    /// The hash of what every key covers (format, binary, LLVM, target, optimization level, precision)
+    /// followed by `material`.
+    private static func hash(kind: String, options: CompileOptions, _ material: String) -> String {
+        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
+        LLVMGetVersion(&major, &minor, &patch)
+        var text = "tcompile-\(kind)-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
+        text += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
+        text += "O\(options.optimizationLevel)\nprecision \(options.precision)\n" + material
         var hasher = EntryHash()
-        hasher.add(Array(material.utf8))
+        hasher.add(Array(text.utf8))
         return hasher.hex
     }
 

@@ -34,10 +34,16 @@ enum DWARFLineTable {
 
     private static let tables = LockedValue<[String: Table]>([:])
 
-    /// Whether `address` lies in a loaded file that has no line table (a system library without debug
-    /// information), where the runtime's symbolication finds no line either.
-    static func isInFileWithoutLines(_ address: UInt64) -> Bool {
-        table(containing: address)?.addresses.isEmpty ?? false
+    /// What a lookup found.
+    enum Lookup {
+        /// The innermost source line of the address, and whether the function holding it (by the symbol
+        /// table) belongs to one of `libraryModules` (nil when no symbol covers it).
+        case line(path: String, line: Int, inLibraryFunction: Bool?)
+        /// The address lies in a loaded file without a line table (a system library without debug
+        /// information), where the runtime's symbolication finds no line either.
+        case fileWithoutLines
+        /// No loaded file holds it, or no row of its table covers it.
+        case unknown
     }
 
     /// The table of the loaded file holding `address` (read on first use), or nil when no file holds it.
@@ -53,12 +59,11 @@ enum DWARFLineTable {
         }
     }
 
-    /// The source file and line of the instruction at `address` (a return address minus one), or nil;
-    /// `inLibraryFunction` tells whether the function holding it (by the symbol table) belongs to one of
-    /// `libraryModules` (nil when no symbol covers it).
-    static func location(of address: UInt64) -> (path: String, line: Int, inLibraryFunction: Bool?)? {
-        guard let table = table(containing: address) else { return nil }
-        guard address >= table.bias, !table.addresses.isEmpty else { return nil }
+    /// What the line table says of the instruction at `address` (a return address minus one).
+    static func lookup(_ address: UInt64) -> Lookup {
+        guard let table = table(containing: address) else { return .unknown }
+        if table.addresses.isEmpty { return .fileWithoutLines }
+        guard address >= table.bias else { return .unknown }
         let target = address &- table.bias
         // The last row starting at or before the target.
         var low = 0, high = table.addresses.count
@@ -66,10 +71,10 @@ enum DWARFLineTable {
             let mid = (low + high) / 2
             if table.addresses[mid] <= target { low = mid + 1 } else { high = mid }
         }
-        guard low > 0 else { return nil }
+        guard low > 0 else { return .unknown }
         let row = low - 1
         let line = table.lines[row]
-        guard line > 0, Int(table.files[row]) < table.paths.count else { return nil }
+        guard line > 0, Int(table.files[row]) < table.paths.count else { return .unknown }
         var library: Bool?
         var lo = 0, hi = table.functionStarts.count
         while lo < hi {
@@ -77,7 +82,7 @@ enum DWARFLineTable {
             if table.functionStarts[mid] <= target { lo = mid + 1 } else { hi = mid }
         }
         if lo > 0, target < table.functionEnds[lo - 1] { library = table.functionIsLibrary[lo - 1] }
-        return (table.paths[Int(table.files[row])], Int(line), library)
+        return .line(path: table.paths[Int(table.files[row])], line: Int(line), inLibraryFunction: library)
     }
 
     /// Reads `path`'s line table; empty when the file cannot be read or parsed.

@@ -79,15 +79,18 @@ enum SourceLocator {
             // a caller's function can have the caller's code inlined into it).
             if lineTable.withLock({ $0 }), let address = UInt64(frames[index].adjustedProgramCounter) {
                 func remember(_ info: FrameInfo) { known.withLock { known in if known[key] == nil { known[key] = info } } }
-                // A system library without debug information: the runtime would find no line either.
-                if DWARFLineTable.isInFileWithoutLines(address) { remember(.skipped); continue }
-                if let line = DWARFLineTable.location(of: address) {
-                    if isCallerPath(line.path) {
-                        let location = SourceLocation(file: relative(line.path), line: line.line)
-                        remember(.located(location))
-                        return location
-                    }
-                    if line.inLibraryFunction == true, libraryFolders.contains(where: { line.path.contains($0) }) { remember(.skipped); continue }
+                switch DWARFLineTable.lookup(address) {
+                case .line(let path, let line, _) where isCallerPath(path):
+                    let location = SourceLocation(file: relative(path), line: line)
+                    remember(.located(location))
+                    return location
+                case .line(let path, _, true?) where libraryFolders.contains(where: { path.contains($0) }):
+                    remember(.skipped)
+                    continue
+                case .fileWithoutLines:   // a system library without debug information: the runtime finds no line either
+                    remember(.skipped)
+                    continue
+                default: break
                 }
             }
             guard let single = try? Backtrace.capture(limit: 2, offset: index, top: 0, images: imageMap),
