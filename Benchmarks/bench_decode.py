@@ -121,25 +121,27 @@ def prepare(a, env):
     script, why = llama_cpp_convert_script(a.python, env) if have["llamacpp"] else (None, "llama-cpp-python is not installed")
     if why:
         prep["notes"]["llamacpp"] = why
+    # Ours as an app links it (the AOT library from C), also at bf16 where the CPU has AVX512-BF16 (the
+    # library refuses to run elsewhere); rebuilt every run, which the compile cache makes quick.
     tcompile = os.path.join(a.bin_dir, "tcompile")
-    has_bf16 = "avx512_bf16" in open("/proc/cpuinfo").read()
-    if not has_bf16:
+    have["aot"] = os.path.exists(tcompile)
+    have["aot_bf16"] = have["aot"] and "avx512_bf16" in open("/proc/cpuinfo").read()
+    if not have["aot"]:
+        prep["notes"]["aot"] = f"{tcompile} is not built"
+    elif not have["aot_bf16"]:
         prep["notes"]["aot_bf16"] = "this CPU lacks AVX512-BF16"
     for model in a.models:
         directory = os.path.join(WORK, model)
         steps = []
-        # Ours as an app links it, rebuilt every run (the compile cache makes an unchanged one quick).
-        # bf16 too where the CPU has AVX512-BF16 (the library refuses to run elsewhere).
+        if not os.path.exists(os.path.join(directory, "config.json")):
+            steps.append(("checkpoint", [a.python, PEER, "random-checkpoint", "--arch", model, "--out", directory], None))
         aot = os.path.join(WORK, f"{model}-aot")
-        variants = [("aot", aot, [])] + ([("aot_bf16", aot + "-bf16", ["--precision", "bf16"])] if has_bf16 else [])
-        for impl, out, flags in variants if os.path.exists(tcompile) else []:
+        for impl, out, flags in [("aot", aot, []), ("aot_bf16", aot + "-bf16", ["--precision", "bf16"])]:
+            if not have[impl]:
+                continue
             steps.append((impl, [tcompile, directory, "--generate", "--max-seq", "256", "--name", "bench", "-o", out, "-q"] + flags, None))
             steps.append((f"{impl} program", ["cc", "-O2", "-std=c11", os.path.join(HERE, "decode", "aot_decode.c"), "-I", out, "-L", out,
                                               "-lbench", "-lm", "-lpthread", "-o", os.path.join(out, "aot_decode")], None))
-        if not os.path.exists(tcompile):
-            prep["notes"]["aot"] = f"{tcompile} is not built"
-        if not os.path.exists(os.path.join(directory, "config.json")):
-            steps.append(("checkpoint", [a.python, PEER, "random-checkpoint", "--arch", model, "--out", directory], None))
         if have["ort"] and not os.path.exists(os.path.join(WORK, f"{model}-onnx", "decode", "model.onnx")):
             steps.append(("ort", [a.python, PEER, "prepare-ort", "--model", directory, "--out", os.path.join(WORK, f"{model}-onnx"),
                                   "--threads", str(a.threads)], None))
@@ -148,8 +150,6 @@ def prepare(a, env):
         if script and not os.path.exists(os.path.join(WORK, f"{model}-f32.gguf")):
             steps.append(("llamacpp", [a.python, PEER, "prepare-gguf", "--model", directory, "--out", os.path.join(WORK, f"{model}-f32.gguf"),
                                        "--convert-script", script], None))
-        if not os.path.exists(os.path.join(directory, "config.json")):
-            steps.sort(key=lambda step: step[0] != "checkpoint")   # the checkpoint before what reads it
         for name, cmd, _ in steps:
             log(f"prepare: {model} {name}")
             row = run(cmd, env)
@@ -162,7 +162,6 @@ def prepare(a, env):
         prep[model] = {"dir": directory, "weight_bytes_per_token": weight_bytes_per_token(directory),
                        "artifacts": {"aot": os.path.join(aot, "aot_decode"), "aot_bf16": os.path.join(aot + "-bf16", "aot_decode"), "ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
                                      "llamacpp": os.path.join(WORK, f"{model}-f32.gguf")}}
-        have["aot"], have["aot_bf16"] = True, has_bf16
         prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "aot_bf16", "ort", "ct2", "llamacpp")
                                                         if have[i] and os.path.exists(prep[model]["artifacts"][i])
                                                         and f"{i} {model}" not in prep["notes"] and f"{i} program {model}" not in prep["notes"]]
