@@ -117,36 +117,25 @@ public enum AOTCompiler {
                 CompileCache.key(library: name, entries: entries, options: options, embedWeights: embedWeights, generation: generation)
             }
         }
-        var code: CompileCache.Entry?
-        var constants: [ConstantBytes] = []
-        if let cache = options.cache, let cacheKey, !needsModule, let hit = times.measure("compile cache lookup", { cache.load(cacheKey) }),
-           hit.signatures.count == entries.count {
-            let shared = times.measure("weight packing") { sharedConstants(entries, hit.signatures) }
-            if shared.slots.flatMap({ $0 }) == hit.constantTable {
-                code = hit
-                constants = shared.constants
-            }
-        }
         var moduleText: [UInt8]?, assembly: [UInt8]?
-        if code == nil {
-            let built = try compileCode(entries: entries, prefixes: prefixes, name: name, options: options, embedWeights: embedWeights,
-                                        generation: generation, times: &times) { module in
+        var code: CompileCache.Entry, constants: [ConstantBytes]
+        if let cache = options.cache, let cacheKey, !needsModule,
+           let hit = cachedCode(cache, key: cacheKey, entries: entries, times: &times) {
+            (code, constants) = hit
+        } else {
+            (code, constants) = try compileCode(entries: entries, prefixes: prefixes, name: name, options: options, embedWeights: embedWeights,
+                                                generation: generation, times: &times) { module in
                 if emit.contains(.llvmIR) { moduleText = Array(ModuleBuilder.text(module).utf8) }
                 if emit.contains(.assembly) { assembly = try ModuleBuilder.emit(module, options: options, assembly: true) }
             }
-            code = built.entry
-            constants = built.constants
             if let cache = options.cache, let cacheKey {
-                times.measure("compile cache store") { cache.store(built.entry, key: cacheKey) }
+                times.measure("compile cache store") { cache.store(code, key: cacheKey) }
             }
         }
-        guard let code else { throw CodegenError("no code was compiled") }
-        let signatures = code.signatures
         let weights = times.measure("weight packing") { WeightsFile.Layout(constants) }
         let data = try times.measure("machine code") {
             try LibraryData.object(name: name, header: weights.header, embedded: embedWeights ? weights.bytes() : nil, options: options)
         }
-        let object = code.object
         let writeStart = DispatchTime.now().uptimeNanoseconds
         // The whole set is written first and switched in only once every file is whole
         // (`writeDirectoryAtomically`): a failure while writing leaves the previous set untouched.
@@ -159,13 +148,13 @@ public enum AOTCompiler {
         let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
                                   weightsHash: WeightsFile.storedHash(weights.header), generation: code.generation,
                                   precision: options.precision)
-        try put("lib\(name).a", StaticArchive.make([("\(name).o", object, code.symbols), ("\(name)_data.o", data.object, data.symbols)]))
+        try put("lib\(name).a", StaticArchive.make([("\(name).o", code.object, code.symbols), ("\(name)_data.o", data.object, data.symbols)]))
         try put("\(name).h", Array(header.utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         // Streamed into the file (`FileSink`): never held whole in memory.
         if !embedWeights { pending.append(("\(name).weights", .stream { sink in try weights.write(to: sink) })) }
         if emit.contains(.object) {
-            try put("\(name).o", object)
+            try put("\(name).o", code.object)
             try put("\(name)_data.o", data.object)
         }
         if let moduleText { try put("\(name).ll", moduleText) }
@@ -181,8 +170,17 @@ public enum AOTCompiler {
         let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
         do { try writeDirectoryAtomically(pending, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9)
-        return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: signatures[0],
-                      signatures: signatures, weightsBytes: weights.fileSize, times: times)
+        return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: code.signatures[0],
+                      signatures: code.signatures, weightsBytes: weights.fileSize, times: times)
+    }
+
+    /// The cached code object of these entries and the weights file's constants, when the entry's slot
+    /// table is the one these weights give (which constants entries share depends on their values).
+    private static func cachedCode(_ cache: CompileCache, key: String, entries: [AOTEntry], times: inout CompileTimes)
+        -> (CompileCache.Entry, [ConstantBytes])? {
+        guard let hit = times.measure("compile cache lookup", { cache.load(key) }), hit.signatures.count == entries.count else { return nil }
+        let shared = times.measure("weight packing") { sharedConstants(entries, hit.signatures) }
+        return shared.slots.flatMap({ $0 }) == hit.constantTable ? (hit, shared.constants) : nil
     }
 
     /// Lowers, optimizes and emits the library's code object (kernels, C API, generation API), reading
