@@ -109,12 +109,16 @@ public enum AOTCompiler {
         let entries = entries.map { AOTEntry(name: $0.name, graph: $0.graph.retargetingPanels(to: PanelLayout.Format(options.precision))) }
         let prefixes = entries.map { single ? name : "\(name)_\($0.name)" }
         var times = CompileTimes()
-        // The code object comes from the compile cache when it holds it (it depends on the graphs, not
-        // on the weights' values: `LibraryData`); LLVM IR and assembly output need the module itself.
+        // The code objects come from the compile cache when it holds them (they depend on the graphs, not
+        // on the weights' values: `LibraryData`). LLVM IR and assembly output need the module itself, and
+        // `--emit obj` one object: those compile the module whole, on one core (IR and assembly bypass the
+        // cache; one object is cached under a key of its own).
         let needsModule = emit.contains(.llvmIR) || emit.contains(.assembly)
+        let wholeModule = needsModule || emit.contains(.object)
         let cacheKey = options.cache.map { _ in
             times.measure("compile cache lookup") {
-                CompileCache.key(library: name, entries: entries, options: options, embedWeights: embedWeights, generation: generation)
+                CompileCache.key(library: name, entries: entries, options: options, embedWeights: embedWeights, generation: generation,
+                                 oneObject: wholeModule)
             }
         }
         var moduleText: [UInt8]?, assembly: [UInt8]?
@@ -124,11 +128,11 @@ public enum AOTCompiler {
             (code, constants) = hit
         } else {
             (code, constants) = try compileCode(entries: entries, prefixes: prefixes, name: name, options: options, embedWeights: embedWeights,
-                                                generation: generation, times: &times) { module in
+                                                generation: generation, wholeModule: wholeModule, times: &times) { module in
                 if emit.contains(.llvmIR) { moduleText = Array(ModuleBuilder.text(module).utf8) }
                 if emit.contains(.assembly) { assembly = try ModuleBuilder.emit(module, options: options, assembly: true) }
             }
-            if let cache = options.cache, let cacheKey {
+            if let cache = options.cache, let cacheKey, !needsModule {
                 times.measure("compile cache store") { cache.store(code, key: cacheKey) }
             }
         }
@@ -148,13 +152,15 @@ public enum AOTCompiler {
         let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
                                   weightsHash: WeightsFile.storedHash(weights.header), generation: code.generation,
                                   precision: options.precision)
-        try put("lib\(name).a", StaticArchive.make([("\(name).o", code.object, code.symbols), ("\(name)_data.o", data.object, data.symbols)]))
+        // One member per code object (`NAME.o`, then `NAME_1.o`, …) and the data object.
+        let members = code.objects.enumerated().map { i, o in (name: i == 0 ? "\(name).o" : "\(name)_\(i).o", object: o.bytes, symbols: o.symbols) }
+        try put("lib\(name).a", StaticArchive.make(members + [("\(name)_data.o", data.object, data.symbols)]))
         try put("\(name).h", Array(header.utf8))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         // Streamed into the file (`FileSink`): never held whole in memory.
         if !embedWeights { pending.append(("\(name).weights", .stream { sink in try weights.write(to: sink) })) }
         if emit.contains(.object) {
-            try put("\(name).o", code.object)
+            try put("\(name).o", code.objects[0].bytes)   // one object: `wholeModule`
             try put("\(name)_data.o", data.object)
         }
         if let moduleText { try put("\(name).ll", moduleText) }
@@ -183,10 +189,11 @@ public enum AOTCompiler {
         return shared.slots.flatMap({ $0 }) == hit.constantTable ? (hit, shared.constants) : nil
     }
 
-    /// Lowers, optimizes and emits the library's code object (kernels, C API, generation API), reading
-    /// the weights only for the file's layout; `inspect` sees the optimized module before it is freed.
+    /// Lowers, optimizes and emits the library's code (kernels, C API, generation API), reading the
+    /// weights only for the file's layout: in partitions on all cores (`ParallelCodegen`), or with
+    /// `wholeModule` as one module and object, which `inspect` sees optimized before it is freed.
     private static func compileCode(entries: [AOTEntry], prefixes: [String], name: String, options: CompileOptions, embedWeights: Bool,
-                                    generation: AOTGeneration?, times: inout CompileTimes,
+                                    generation: AOTGeneration?, wholeModule: Bool, times: inout CompileTimes,
                                     inspect: (LLVMModuleRef) throws -> Void) throws -> (entry: CompileCache.Entry, constants: [ConstantBytes]) {
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
@@ -197,7 +204,7 @@ public enum AOTCompiler {
         var table: [Int] = []
         let kernels = zip(entries, prefixes).map { (graph: $0.graph, name: $1) }
         let (module, signatures) = try ModuleBuilder.build(kernels, module: name, poolPrefix: "\(name)_kernel", options: options,
-                                                           context: context, times: &times) { ir, signatures in
+                                                           context: context, times: &times, optimize: wholeModule) { ir, signatures in
             let (shared, slots) = extras.measure("weight packing") { sharedConstants(entries, signatures) }
             constants = shared
             table = slots.flatMap { $0 }
@@ -224,9 +231,15 @@ public enum AOTCompiler {
         }
         defer { LLVMDisposeModule(module) }
         times.append(extras)
-        let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
-        try inspect(module)
-        return (CompileCache.Entry(signatures: signatures, object: object, symbols: symbols, generation: layout, constantTable: table), constants)
+        let objects: [ParallelCodegen.Object]
+        if wholeModule {
+            let bytes = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
+            try inspect(module)
+            objects = [ParallelCodegen.Object(bytes: bytes, symbols: symbols)]
+        } else {
+            objects = try ParallelCodegen.objects(module, kernels: signatures.map(\.name), options: options, times: &times)
+        }
+        return (CompileCache.Entry(signatures: signatures, objects: objects, generation: layout, constantTable: table), constants)
     }
 
     /// The weights file's constants (every kernel's slots, a slot with the same name, layout and bytes

@@ -47,8 +47,9 @@ public struct CompileCache: Sendable {
     /// an AOT library also the symbols it defines and the generation API's layout.
     struct Entry {
         var signatures: [RunSignature]
-        var object: [UInt8]
-        var symbols: [String] = []
+        /// The code objects (one per partition of `ParallelCodegen`, or the one module's) and the global
+        /// symbols each defines.
+        var objects: [ParallelCodegen.Object]
         var generation: GenerationAPI.Layout? = nil
         /// For an AOT library: each kernel slot's index in the weights file, kernels in order (which
         /// constants the entries share depends on their values, so a hit must lay the file out alike).
@@ -56,15 +57,14 @@ public struct CompileCache: Sendable {
 
         var signature: RunSignature { signatures[0] }
 
-        init(signature: RunSignature, object: [UInt8]) {
+        init(signature: RunSignature, objects: [ParallelCodegen.Object]) {
             self.signatures = [signature]
-            self.object = object
+            self.objects = objects
         }
 
-        init(signatures: [RunSignature], object: [UInt8], symbols: [String], generation: GenerationAPI.Layout?, constantTable: [Int]) {
+        init(signatures: [RunSignature], objects: [ParallelCodegen.Object], generation: GenerationAPI.Layout?, constantTable: [Int]) {
             self.signatures = signatures
-            self.object = object
-            self.symbols = symbols
+            self.objects = objects
             self.generation = generation
             self.constantTable = constantTable
         }
@@ -121,9 +121,12 @@ public struct CompileCache: Sendable {
 
     /// The key of an AOT library's code object: its entries' graphs and names, the library's name and
     /// options, whether its weights are embedded (their size is part of the code) and its generation
-    /// settings. The weights' values are not: they live in the library's data object (`LibraryData`).
-    static func key(library name: String, entries: [AOTEntry], options: CompileOptions, embedWeights: Bool, generation: AOTGeneration?) -> String {
+    /// settings, and whether the code is one object (`--emit obj`) or one per partition. The weights'
+    /// values are not: they live in the library's data object (`LibraryData`).
+    static func key(library name: String, entries: [AOTEntry], options: CompileOptions, embedWeights: Bool, generation: AOTGeneration?,
+                    oneObject: Bool = false) -> String {
         var material = "threads \(options.threads.map(String.init) ?? "all")\n\(name)\nembed \(embedWeights)\n"
+        if oneObject { material += "one object\n" }
         if let generation { material += "generate \(generation.prefill) \(generation.decode) eos \(generation.eosTokenIds)\n" }
         for entry in entries { material += "entry \(entry.name)\n" + TextFormat.print(entry.graph) }
         return hash(kind: "aot", options: options, material)
@@ -143,7 +146,7 @@ public struct CompileCache: Sendable {
     }
 
     /// Bumped whenever the entry layout or what the key covers changes.
-    static let formatVersion = 3
+    static let formatVersion = 4
     private static let magic = Array("TCOMPILE-OBJECT-CACHE\u{0}".utf8)
 
     /// The running binary's path, size and modification time.
@@ -157,7 +160,7 @@ public struct CompileCache: Sendable {
     }()
 
     /// magic, format version, key, signatures (each: name, workspace bytes, task scratch bytes,
-    /// constants as panel format (0 row-major, else 1 + its `PanelLayout.Format` index) + name), object, symbols, generation layout (flag, then max length,
+    /// constants as panel format (0 row-major, else 1 + its `PanelLayout.Format` index) + name), objects (each: bytes, symbols), generation layout (flag, then max length,
     /// vocabulary, layers, stop ids); every length and number a little-endian UInt64; then the hash of
     /// all of it.
     static func encode(_ entry: Entry, key: String) -> [UInt8] {
@@ -177,9 +180,12 @@ public struct CompileCache: Sendable {
                 bytes(Array(slot.name.utf8))
             }
         }
-        bytes(entry.object)
-        u64(entry.symbols.count)
-        for symbol in entry.symbols { bytes(Array(symbol.utf8)) }
+        u64(entry.objects.count)
+        for object in entry.objects {
+            bytes(object.bytes)
+            u64(object.symbols.count)
+            for symbol in object.symbols { bytes(Array(symbol.utf8)) }
+        }
         if let g = entry.generation {
             u64(1)
             u64(g.maxLength); u64(g.vocabulary); u64(g.layers); u64(g.defaultStops.count)
@@ -231,11 +237,16 @@ public struct CompileCache: Sendable {
             }
             signatures.append(RunSignature(name: name, constants: constants, workspaceBytes: workspace, taskScratchBytes: scratch))
         }
-        guard let object = bytes(), let symbolCount = u64(), symbolCount <= body.count else { return nil }
-        var symbols: [String] = []
-        for _ in 0..<symbolCount {
-            guard let symbol = string() else { return nil }
-            symbols.append(symbol)
+        guard let objectCount = u64(), objectCount >= 1, objectCount <= body.count else { return nil }
+        var objects: [ParallelCodegen.Object] = []
+        for _ in 0..<objectCount {
+            guard let object = bytes(), let symbolCount = u64(), symbolCount <= body.count else { return nil }
+            var symbols: [String] = []
+            for _ in 0..<symbolCount {
+                guard let symbol = string() else { return nil }
+                symbols.append(symbol)
+            }
+            objects.append(ParallelCodegen.Object(bytes: object, symbols: symbols))
         }
         var generation: GenerationAPI.Layout?
         switch u64() {
@@ -257,7 +268,7 @@ public struct CompileCache: Sendable {
             table.append(index)
         }
         guard offset == body.count else { return nil }
-        return Entry(signatures: signatures, object: object, symbols: symbols, generation: generation, constantTable: table)
+        return Entry(signatures: signatures, objects: objects, generation: generation, constantTable: table)
     }
 }
 

@@ -99,7 +99,7 @@ public final class CompiledModel: @unchecked Sendable {
         self.graph = graph
         self.interpreter = Interpreter(graph: graph)
         var times = CompileTimes()
-        let (object, signature, cached) = try Self.machineCode(graph, name: name, options: options, times: &times)
+        let (objects, signature, cached) = try Self.machineCode(graph, name: name, options: options, times: &times)
         self.signature = signature
         self.cacheHit = cached
         let linkStart = DispatchTime.now().uptimeNanoseconds
@@ -118,15 +118,17 @@ public final class CompiledModel: @unchecked Sendable {
         }
         let dylib = LLVMOrcLLJITGetMainJITDylib(jit)
         LLVMOrcJITDylibAddGenerator(dylib, generator)
-        let buffer = object.withUnsafeBufferPointer { p in
-            p.baseAddress.map { base in
-                base.withMemoryRebound(to: CChar.self, capacity: p.count) {
-                    LLVMCreateMemoryBufferWithMemoryRangeCopy($0, p.count, name)
-                }
-            } ?? nil
+        for object in objects {
+            let buffer = object.bytes.withUnsafeBufferPointer { p in
+                p.baseAddress.map { base in
+                    base.withMemoryRebound(to: CChar.self, capacity: p.count) {
+                        LLVMCreateMemoryBufferWithMemoryRangeCopy($0, p.count, name)
+                    }
+                } ?? nil
+            }
+            guard let buffer else { throw CodegenError("JIT: empty object code for \(name)") }
+            if let error = LLVMOrcLLJITAddObjectFile(jit, dylib, buffer) { throw CodegenError("JIT: \(Self.message(error))") }
         }
-        guard let buffer else { throw CodegenError("JIT: empty object code for \(name)") }
-        if let error = LLVMOrcLLJITAddObjectFile(jit, dylib, buffer) { throw CodegenError("JIT: \(Self.message(error))") }
         var address: LLVMOrcExecutorAddress = 0
         if let error = LLVMOrcLLJITLookup(jit, &address, signature.name) { throw CodegenError("JIT: \(Self.message(error))") }
         self.run = unsafeBitCast(UnsafeRawPointer(bitPattern: UInt(address))!, to: RunFunction.self)
@@ -176,28 +178,29 @@ public final class CompiledModel: @unchecked Sendable {
     /// then JIT linking).
     public let compileTimes: CompileTimes
 
-    /// The object file and run signature of `graph`: from `options.cache` when it holds them, otherwise
-    /// lowered, optimized and emitted by LLVM (and stored there).
+    /// The object files and run signature of `graph`: from `options.cache` when it holds them, otherwise
+    /// lowered, then optimized and emitted by LLVM in partitions on all cores (and stored there).
     private static func machineCode(_ graph: Graph, name: String, options: CompileOptions, times: inout CompileTimes) throws
-        -> (object: [UInt8], signature: RunSignature, cached: Bool) {
+        -> (objects: [ParallelCodegen.Object], signature: RunSignature, cached: Bool) {
         var key: String? = nil
         if let cache = options.cache {
             let (k, hit) = times.measure("compile cache lookup") { () -> (String, CompileCache.Entry?) in
                 let key = CompileCache.key(graph, name: name, options: options)
                 return (key, cache.load(key))
             }
-            if let hit { return (hit.object, hit.signature, true) }
+            if let hit { return (hit.objects, hit.signature, true) }
             key = k
         }
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
-        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context, times: &times)
+        let (module, signature) = try ModuleBuilder.build(graph, name: name, options: options, context: context, times: &times,
+                                                          optimize: false)
         defer { LLVMDisposeModule(module) }
-        let object = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }
+        let objects = try ParallelCodegen.objects(module, kernels: [signature.name], options: options, times: &times)
         if let cache = options.cache, let key {
-            times.measure("compile cache store") { cache.store(CompileCache.Entry(signature: signature, object: object), key: key) }
+            times.measure("compile cache store") { cache.store(CompileCache.Entry(signature: signature, objects: objects), key: key) }
         }
-        return (object, signature, false)
+        return (objects, signature, false)
     }
 
     /// Runs the compiled graph on named inputs (dims within their bounds) and returns named outputs.

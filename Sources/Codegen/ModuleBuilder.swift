@@ -1,15 +1,16 @@
 import CLLVM
 import Graph
 
-/// Builds the optimized LLVM module for a graph — the one pipeline both the JIT and the AOT emitter
-/// use: lower, set the target, verify, optimize.
+/// Builds the LLVM module for a graph — the one pipeline both the JIT and the AOT emitter use: lower,
+/// set the target, verify, optimize. Without `optimize` the module is only verified: the caller hands it
+/// to `ParallelCodegen`, which optimizes and emits it in partitions on all cores.
 enum ModuleBuilder {
     /// The optimized module (owned by the caller) and its run function's signature.
     static func build(_ graph: Graph, name: String, options: CompileOptions, context: LLVMContextRef,
-                      times: inout CompileTimes,
+                      times: inout CompileTimes, optimize: Bool = true,
                       extras: ((IRBuilder, RunSignature) -> Void)? = nil) throws -> (LLVMModuleRef, RunSignature) {
         let (module, signatures) = try build([(graph, name)], module: name, poolPrefix: nil, options: options, context: context,
-                                             times: &times, extras: extras.map { body in { ir, s in body(ir, s[0]) } })
+                                             times: &times, optimize: optimize, extras: extras.map { body in { ir, s in body(ir, s[0]) } })
         return (module, signatures[0])
     }
 
@@ -17,7 +18,7 @@ enum ModuleBuilder {
     /// calling one thread pool (`poolPrefix`, default each kernel its own); `extras` adds functions
     /// (the C API) before optimization.
     static func build(_ kernels: [(graph: Graph, name: String)], module name: String, poolPrefix: String?, options: CompileOptions,
-                      context: LLVMContextRef, times: inout CompileTimes,
+                      context: LLVMContextRef, times: inout CompileTimes, optimize: Bool = true,
                       extras: ((IRBuilder, [RunSignature]) throws -> Void)? = nil) throws -> (LLVMModuleRef, [RunSignature]) {
         try options.checkPrecision()
         let machine = try TargetMachine(options.target)
@@ -39,7 +40,11 @@ enum ModuleBuilder {
                 machine.configure(module)
                 machine.annotate(module)
             }
-            try times.measure("LLVM optimization") { try machine.optimize(module, level: options.optimizationLevel) }
+            if optimize {
+                try times.measure("LLVM optimization") { try machine.optimize(module, level: options.optimizationLevel) }
+            } else {
+                try times.measure("IR emission") { try machine.optimize(module, level: 0) }   // verifies only
+            }
             return (module, signatures)
         } catch {
             LLVMDisposeModule(module)
@@ -54,7 +59,11 @@ enum ModuleBuilder {
 
     /// Machine code for the module, as an object file or assembly text.
     static func emit(_ module: LLVMModuleRef, options: CompileOptions, assembly: Bool) throws -> [UInt8] {
-        let machine = try TargetMachine(options.target)
+        try emit(module, machine: try TargetMachine(options.target), assembly: assembly)
+    }
+
+    /// Machine code for the module from `machine` (one per thread: a target machine is not shared).
+    static func emit(_ module: LLVMModuleRef, machine: TargetMachine, assembly: Bool) throws -> [UInt8] {
         var buffer: LLVMMemoryBufferRef?
         var message: UnsafeMutablePointer<CChar>?
         guard LLVMTargetMachineEmitToMemoryBuffer(machine.machine, module, assembly ? LLVMAssemblyFile : LLVMObjectFile,

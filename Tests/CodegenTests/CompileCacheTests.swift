@@ -91,10 +91,12 @@ import Tensors
     @Test func entriesRoundTripAndTheFolderIsTrimmedLeastRecentlyUsedFirst() throws {
         let signature = RunSignature(name: "k", constants: [ConstantSlot(name: "w\n1", panels: .f32), ConstantSlot(name: "b", panels: nil), ConstantSlot(name: "v", panels: .bf16)],
                                      workspaceBytes: 4096, taskScratchBytes: 64)
-        let entry = CompileCache.Entry(signature: signature, object: Array(repeating: 7, count: 1000))
+        let entry = CompileCache.Entry(signature: signature, objects: [ParallelCodegen.Object(bytes: Array(repeating: 7, count: 1000), symbols: ["k", "k.task0"]),
+                                                                       ParallelCodegen.Object(bytes: [1, 2, 3], symbols: [])])
         let encoded = CompileCache.encode(entry, key: "abc")
         let decoded = try #require(CompileCache.decode(encoded, key: "abc"))
-        #expect(decoded.object == entry.object && decoded.signature.constants == signature.constants)
+        #expect(decoded.objects.map(\.bytes) == entry.objects.map(\.bytes) && decoded.objects.map(\.symbols) == entry.objects.map(\.symbols))
+        #expect(decoded.signature.constants == signature.constants)
         #expect(decoded.signature.workspaceBytes == 4096 && decoded.signature.taskScratchBytes == 64 && decoded.signature.name == "k")
         #expect(CompileCache.decode(encoded, key: "abd") == nil)
         for cut in [0, 1, 20, encoded.count / 2, encoded.count - 1] {

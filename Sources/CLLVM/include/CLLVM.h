@@ -4,6 +4,7 @@
 #define TCOMPILE_CLLVM_H
 #include "llvm-c/Core.h"
 #include "llvm-c/Analysis.h"
+#include "llvm-c/BitReader.h"
 #include "llvm-c/BitWriter.h"
 #include "llvm-c/Error.h"
 #include "llvm-c/LLJIT.h"
