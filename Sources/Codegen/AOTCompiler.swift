@@ -257,7 +257,11 @@ public enum AOTCompiler {
                 let source = switch bytes { case .tensor(let t), .panels(let t, _): t }
                 let key = "\(slot.name)|\(slot.panels?.rawValue ?? "rows")|\(source.dtype)|\(source.shape)"
                 let size = source.count * source.dtype.byteSize
-                if let existing = byKey[key]?.first(where: { memcmp(start(sources[$0]), start(source), size) == 0 }) { return existing }
+                // Dense tensors with equal strides hold the same elements where their bytes are equal.
+                let comparable = { (other: Tensor) in other.strides == source.strides && source.isDense }
+                if let existing = byKey[key]?.first(where: { comparable(sources[$0]) && memcmp(start(sources[$0]), start(source), size) == 0 }) {
+                    return existing
+                }
                 constants.append(bytes)
                 sources.append(source)
                 byKey[key, default: []].append(constants.count - 1)

@@ -44,13 +44,13 @@ public struct ConstantSlot: Sendable, Equatable {
 
     /// The bytes the kernel expects for this slot.
     public func data(in graph: Graph) -> Tensor {
-        let value = graph.constants[name]!.contiguous()
-        return panels.map { PanelLayout.pack(value, format: $0) } ?? value
+        let value = graph.constants[name]!
+        return panels.map { PanelLayout.pack(value, format: $0) } ?? value.contiguousInSmallPages()
     }
 
     /// The same bytes as `data(in:)`, produced in pieces (the weights file is streamed this way).
     func bytes(in graph: Graph) -> ConstantBytes {
-        let value = graph.constants[name]!.contiguous()
-        return panels.map { .panels(value, $0) } ?? .tensor(value)
+        let value = graph.constants[name]!
+        return panels.map { .panels(value, $0) } ?? .tensor(value.contiguousInSmallPages())
     }
 }

@@ -71,7 +71,7 @@ public enum PanelLayout {
     /// Panels needed for `n` columns.
     public static func panels(_ n: Int) -> Int { (n + width - 1) / width }
 
-    /// A contiguous `[k, n]` float matrix in `format`'s panels.
+    /// A `[k, n]` float matrix (any strides: a transposed weight is read in place) in `format`'s panels.
     public static func pack(_ matrix: Tensor, format: Format) -> Tensor {
         switch format {
         case .f32: pack(matrix)
@@ -79,7 +79,7 @@ public enum PanelLayout {
         }
     }
 
-    /// A contiguous `[k, n]` float matrix as `[panels(n), k, width]`, zero padded.
+    /// A `[k, n]` float matrix (any strides) as `[panels(n), k, width]`, zero padded.
     public static func pack(_ matrix: Tensor) -> Tensor {
         precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.pack takes a [k, n] float matrix")
         let k = matrix.shape[0], n = matrix.shape[1], count = panels(n)
@@ -88,8 +88,7 @@ public enum PanelLayout {
         let total = count * k * width
         let storage = Storage(uninitializedByteCount: total * 4)
         let packed = storage.base.bindMemory(to: Float.self, capacity: total)
-        let source = matrix.contiguous()
-        for panel in 0..<count { fill(panel, of: source, into: packed + panel * k * width) }
+        for panel in 0..<count { fill(panel, of: matrix, into: packed + panel * k * width) }
         return Tensor(storage: storage, shape: [count, k, width], dtype: .float32)
     }
 
@@ -101,8 +100,7 @@ public enum PanelLayout {
         let total = count * pairs * width
         let storage = Storage(uninitializedByteCount: total * 4)
         let packed = storage.base.bindMemory(to: UInt32.self, capacity: total)
-        let source = matrix.contiguous()
-        for panel in 0..<count { fillBF16(panel, of: source, into: packed + panel * pairs * width) }
+        for panel in 0..<count { fillBF16(panel, of: matrix, into: packed + panel * pairs * width) }
         return Tensor(storage: storage, shape: [count, pairs, width], dtype: .int32)
     }
 
@@ -112,7 +110,7 @@ public enum PanelLayout {
                                               _ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.forEachPanel takes a [k, n] float matrix")
         let k = matrix.shape[0], n = matrix.shape[1]
-        let source = matrix.contiguous()
+        let source = matrix
         let bytes = packedByteCount([k, width], format: format)   // one panel
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(4, bytes), alignment: 64)
         defer { buffer.deallocate() }
@@ -133,31 +131,39 @@ public enum PanelLayout {
         }
     }
 
-    /// Writes panel `panel` of the contiguous `[k, n]` `source` (`[k][width]`, zero padded) to `target`.
+    /// Writes panel `panel` of the `[k, n]` `source` (`[k][width]`, zero padded) to `target`. The source
+    /// is read through its strides: a transposed weight (`W.T`, a view of the checkpoint's `[n, k]`) is
+    /// packed without first being copied whole.
     private static func fill(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<Float>) {
         let k = source.shape[0], n = source.shape[1]
-        let p = source.pointer(as: Float.self)
+        let rowStride = source.strides[0], columnStride = source.strides[1]
+        let p = source.pointer(as: Float.self) + panel * width * columnStride
         let columns = min(width, n - panel * width)
         for i in 0..<k {
             let row = target + i * width
-            let from = p + i * n + panel * width
-            for j in 0..<columns { row[j] = from[j] }
+            let from = p + i * rowStride
+            if columnStride == 1 {
+                for j in 0..<columns { row[j] = from[j] }
+            } else {
+                for j in 0..<columns { row[j] = from[j * columnStride] }
+            }
             for j in columns..<width { row[j] = 0 }
         }
     }
 
-    /// Writes panel `panel` of the contiguous `[k, n]` `source` as bf16 pairs (`[ceil(k/2)][width]`
-    /// int32, zero padded) to `target`.
+    /// Writes panel `panel` of the `[k, n]` `source` (read through its strides) as bf16 pairs
+    /// (`[ceil(k/2)][width]` int32, zero padded) to `target`.
     private static func fillBF16(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<UInt32>) {
         let k = source.shape[0], n = source.shape[1], pairs = (k + 1) / 2
+        let rowStride = source.strides[0], columnStride = source.strides[1]
         let p = source.pointer(as: Float.self)
         let columns = min(width, n - panel * width)
         for pair in 0..<pairs {
             let row = target + pair * width
             for j in 0..<columns {
-                let column = panel * width + j
-                let low = UInt32(bfloat16Bits(p[2 * pair * n + column]))
-                let high = 2 * pair + 1 < k ? UInt32(bfloat16Bits(p[(2 * pair + 1) * n + column])) : 0
+                let column = (panel * width + j) * columnStride
+                let low = UInt32(bfloat16Bits(p[2 * pair * rowStride + column]))
+                let high = 2 * pair + 1 < k ? UInt32(bfloat16Bits(p[(2 * pair + 1) * rowStride + column])) : 0
                 row[j] = low | high << 16
             }
             for j in columns..<width { row[j] = 0 }

@@ -32,7 +32,9 @@ public enum WeightPacking {
         while case .primitive = rw.node(source).op, let first = rw.node(source).inputs.first { source = first }
         let base = if case .constant(let n) = rw.node(source).op { n } else { "weight" }
         let name = base + (linear ? format.suffix : ".packed")
-        let data = withNoGrad { value.contiguous().detached() }
+        // Panels are packed through the strides (a transposed weight stays a view); a plain matmul's
+        // right operand is read as rows.
+        let data = withNoGrad { linear && value.isDense ? value.detached() : value.contiguousInSmallPages().detached() }
         // A weight shared by several layers (ALBERT) is packed once.
         let packed = rw.existingConstant(like: name, equalTo: data) ?? rw.addConstant(name, data)
         var inputs = node.inputs

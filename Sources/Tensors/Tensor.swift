@@ -66,6 +66,17 @@ public final class Tensor: @unchecked Sendable {
         return true
     }
 
+    /// Whether the elements fill `count` consecutive slots of storage in some order of the dims (a
+    /// contiguous tensor, or a permutation of one such as a transpose): no gaps, no repeats.
+    public var isDense: Bool {
+        var expected = 1
+        for (stride, size) in zip(strides, shape).filter({ $0.1 != 1 }).sorted(by: { $0.0 < $1.0 }) {
+            if stride != expected { return false }
+            expected &*= size
+        }
+        return true
+    }
+
     /// Pointer to the first element, typed. The caller respects `strides`.
     @inlinable public func pointer<T>(as type: T.Type) -> UnsafeMutablePointer<T> {
         storage.base.assumingMemoryBound(to: T.self) + offset

@@ -36,4 +36,17 @@ import Tensors
         #expect(layout.fileSize == reference.count)
         #expect(Array(reference.prefix(layout.header.count)) == layout.header)
     }
+
+    /// A transposed weight (a view, as constant folding keeps it) packs, streams and is written exactly as
+    /// its contiguous copy, in both formats; a transpose is dense, a strided slice is not.
+    @Test func transposedViewsPackAsTheirCopies() {
+        let w = Tensor.randn([45, 7], seed: 6)          // checkpoint layout [n, k]
+        let view = w.transposed(0, 1), rows = view.contiguous()
+        #expect(!view.isContiguous && view.isDense && rows.isDense)
+        #expect(!w.sliced(dim: 1, start: 0, end: 3).isDense && !w.sliced(dim: 0, step: 2).isDense)
+        for format in PanelLayout.Format.allCases {
+            #expect(PanelLayout.pack(view, format: format).toFloatArray() == PanelLayout.pack(rows, format: format).toFloatArray(), "\(format)")
+            #expect(WeightsFile.Layout([.panels(view, format)]).bytes() == WeightsFile.Layout([.panels(rows, format)]).bytes(), "\(format)")
+        }
+    }
 }
