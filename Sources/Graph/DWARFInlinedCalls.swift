@@ -20,31 +20,46 @@ struct DWARFInlinedCalls {
         var line: UInt32
     }
 
-    /// One unit's calls, sorted by `low`, with the running maximum of `high` to bound a backward scan.
-    struct UnitCalls {
-        var calls: [Call] = []
-        var highestSoFar: [UInt64] = []
+    /// Address ranges with a value each, sorted by start, with the running maximum of the ends so that a
+    /// lookup scans back only over ranges that can still hold the address (they nest or overlap).
+    struct Intervals<Value> {
+        private(set) var items: [(low: UInt64, high: UInt64, value: Value)] = []
+        private var highestSoFar: [UInt64] = []
 
-        init(_ unsorted: [Call]) {
-            calls = unsorted.sorted { $0.low < $1.low }
+        init(_ unsorted: [(low: UInt64, high: UInt64, value: Value)]) {
+            items = unsorted.enumerated().sorted { ($0.element.low, $0.offset) < ($1.element.low, $1.offset) }.map(\.element)
             var highest: UInt64 = 0
-            highestSoFar = calls.map { highest = max(highest, $0.high); return highest }
+            highestSoFar = items.map { highest = max(highest, $0.high); return highest }
         }
+
+        /// The values of the ranges holding `address`, latest start first.
+        func containing(_ address: UInt64) -> [Value] {
+            var low = 0, high = items.count
+            while low < high {
+                let mid = (low + high) / 2
+                if items[mid].low <= address { low = mid + 1 } else { high = mid }
+            }
+            var found: [Value] = []
+            var i = low - 1
+            while i >= 0, highestSoFar[i] > address {
+                if items[i].high > address { found.append(items[i].value) }
+                i -= 1
+            }
+            return found
+        }
+    }
+
+    /// One unit's calls.
+    struct UnitCalls {
+        let intervals: Intervals<Call>
+
+        init(_ calls: [Call]) { intervals = Intervals(calls.map { ($0.low, $0.high, $0) }) }
+
+        var calls: [Call] { intervals.items.map(\.value) }
 
         /// The calls whose code holds `address`, innermost (deepest) first.
         func containing(_ address: UInt64) -> [Call] {
-            var low = 0, high = calls.count
-            while low < high {
-                let mid = (low + high) / 2
-                if calls[mid].low <= address { low = mid + 1 } else { high = mid }
-            }
-            var found: [Call] = []
-            var i = low - 1
-            while i >= 0, highestSoFar[i] > address {
-                if calls[i].high > address { found.append(calls[i]) }
-                i -= 1
-            }
-            return found.sorted { $0.depth > $1.depth }
+            intervals.containing(address).sorted { $0.depth > $1.depth }
         }
     }
 
@@ -67,9 +82,8 @@ struct DWARFInlinedCalls {
 
     let sections: DebugSections
     private(set) var units: [Unit] = []
-    /// Every unit's address ranges, sorted by low address: (low, high, unit index).
-    private var unitRanges: [(low: UInt64, high: UInt64, unit: Int)] = []
-    private var unitHighestSoFar: [UInt64] = []
+    /// Every unit's address ranges, valued by the unit's index.
+    private var unitRanges = Intervals<Int>([])
 
     /// The sections read; nil ones are absent from the file.
     struct DebugSections {
@@ -89,6 +103,7 @@ struct DWARFInlinedCalls {
                                  rangeLists: elf.section(".debug_rnglists"), addresses: elf.section(".debug_addr"),
                                  strings: elf.section(".debug_str"), lineStrings: elf.section(".debug_line_str"))
         var abbreviationTables: [Int: DWARFAbbreviationTable] = [:]
+        var unitRangeList: [(low: UInt64, high: UInt64, value: Int)] = []
         var offset = 0
         while offset < info.count {
             guard var unit = Self.header(info, at: offset) else { break }
@@ -123,27 +138,16 @@ struct DWARFInlinedCalls {
             let index = units.count
             units.append(unit)
             for range in addressRanges(low: low, high: high, ranges: ranges, unit: unit) {
-                unitRanges.append((range.low, range.high, index))
+                unitRangeList.append((range.low, range.high, index))
             }
         }
-        unitRanges.sort { $0.low < $1.low }
-        var highest: UInt64 = 0
-        unitHighestSoFar = unitRanges.map { highest = max(highest, $0.high); return highest }
+        unitRanges = Intervals(unitRangeList)
     }
 
     /// The indices of the units whose ranges hold `address`.
     func units(containing address: UInt64) -> [Int] {
-        var low = 0, high = unitRanges.count
-        while low < high {
-            let mid = (low + high) / 2
-            if unitRanges[mid].low <= address { low = mid + 1 } else { high = mid }
-        }
         var found: [Int] = []
-        var i = low - 1
-        while i >= 0, unitHighestSoFar[i] > address {
-            if unitRanges[i].high > address, !found.contains(unitRanges[i].unit) { found.append(unitRanges[i].unit) }
-            i -= 1
-        }
+        for unit in unitRanges.containing(address) where !found.contains(unit) { found.append(unit) }
         return found
     }
 
