@@ -56,6 +56,8 @@ struct Generate: ParsableCommand {
     @Flag(help: "JIT-compile even when the compile cache holds this model's machine code, and do not store it.")
     var noCache = false
 
+    @OptionGroup var precision: PrecisionOption
+
     @OptionGroup(title: "Generation options (transformers' keywords; default: the checkpoint's generation_config.json)")
     var options: GenerationFlags
 
@@ -68,6 +70,7 @@ struct Generate: ParsableCommand {
         if inputs == nil && !textGiven { throw ValidationError("give a prompt: --text \"…\", --text-file FILE, --text - (stdin) or --inputs IN.safetensors") }
         if output != nil && inputs == nil { throw ValidationError("-o writes the sequences of --inputs; for --text the text is printed") }
         if chat && inputs != nil { throw ValidationError("--chat applies to --text prompts, not to --inputs ids") }
+        if eager && precision.value != nil { throw ValidationError("--precision applies to the compiled generator, not to --eager") }
         try options.validate()
     }
 
@@ -118,8 +121,13 @@ struct Generate: ParsableCommand {
             let streaming = prompter != nil && !source.isSeq2Seq && prompts.count == 1 && config.numReturnSequences == 1 && !beams
             let loadStart = DispatchTime.now()
             let rows = max(prompts.count, 1) * (source.isSeq2Seq ? config.numBeams : 1)
+            // The eager model computes in fp32 (it is what a compiled run is compared with).
+            let arithmetic = eager ? .fp32 : precision.value ?? source.precision ?? .fp32
+            if !compiled && arithmetic != .fp32 {
+                throw CLIError("precision \(arithmetic): beam search of a decoder runs eagerly, in fp32 (drop --num-beams or --precision)")
+            }
             let generator = try source.generator(compiled: compiled, maxBatch: rows, threads: threadCount,
-                                                 cache: noCache ? nil : CompileCache.standard)
+                                                 cache: noCache ? nil : CompileCache.standard, precision: arithmetic)
             let setup = milliseconds(since: loadStart)
             var stream = streaming ? TokenStream(tokenizer: prompter!, prompt: source.isSeq2Seq ? [] : prompts[0]) : nil
             let onTokens: ([Int]) -> Void = { tokens in stream?.append(tokens[0]) }
@@ -129,7 +137,7 @@ struct Generate: ParsableCommand {
             if streaming { stream?.finish(); writeOut("\n") }
 
             let count = generated.reduce(0) { $0 + $1.count }
-            let how = compiled ? "compiled" : "eager"
+            let how = compiled ? "compiled, \(arithmetic)" : "eager"
             FileHandle.standardError.write(Data(String(format: "tcompile: %d new tokens in %.2f s (%.1f tokens/s, %@; loading%@ %.2f s)\n",
                                                        count, elapsed / 1000, Double(count) / max(elapsed / 1000, 1e-9), how,
                                                        compiled ? " and compiling" : "", setup / 1000).utf8))

@@ -16,6 +16,8 @@ final class GenerationSource {
     let maxSeq: Int
     /// The manifest's `options.threads`.
     let threads: Int?
+    /// The manifest's `options.precision`.
+    let precision: Precision?
     /// The traced graph, when the model.json is one: its constants must be the checkpoint's.
     private let traced: Graph?
     private let modelFile: String
@@ -48,6 +50,7 @@ final class GenerationSource {
             guard let seq = graph.symbols.first(where: { $0.name == "seq" })?.max else { throw CLIError("\(model): the graph has no 'seq' dim") }
             maxSeq = seq
             threads = nil
+            precision = nil
             traced = graph
         } else {
             let manifest = try ModelManifest.read(path: model, eagerTasks: true)
@@ -60,6 +63,7 @@ final class GenerationSource {
             maxBatch = manifest.maxBatch
             maxSeq = manifest.maxSeq
             threads = manifest.threads
+            precision = manifest.precision
             traced = nil
         }
     }
@@ -91,7 +95,7 @@ final class GenerationSource {
     /// Loads the checkpoint and returns its generate function: the compiled generator (a decoder's
     /// prefill and decode graphs, an encoder-decoder's encoder and decoder step, JIT-compiled for
     /// `maxBatch` rows and the seq bound) or the eager model.
-    func generator(compiled: Bool, maxBatch: Int, threads: Int?, cache: CompileCache?) throws -> Run {
+    func generator(compiled: Bool, maxBatch: Int, threads: Int?, cache: CompileCache?, precision: Precision = .fp32) throws -> Run {
         let loaded = try kind.family.load(directory: checkpoint, task: task)
         if let traced { try checkConstants(of: traced, against: loaded.module) }
         if let seq2seq = loaded.module as? any Seq2SeqLanguageModel {
@@ -101,7 +105,7 @@ final class GenerationSource {
             // Decoder rows are sources × beams; sources and targets share the manifest's seq bound.
             let generator = try CompiledSeq2SeqGenerator(model: seq2seq, maxBatch: maxBatch, maxSource: max(2, maxSeq),
                                                          maxTarget: min(seq2seq.maxPositions, max(3, maxSeq)),
-                                                         options: CompileOptions(threads: threads, cache: cache))
+                                                         options: CompileOptions(threads: threads, cache: cache, precision: precision))
             return { prompts, config, _ in try generator.generate(prompts, config: config) }
         }
         guard let model = loaded.module as? any CausalLanguageModel else {
@@ -110,7 +114,7 @@ final class GenerationSource {
         common = model.commonConfig
         if compiled {
             let generator = try CompiledGenerator(model: model, maxBatch: min(maxBatch, self.maxBatch), maxLength: maxSeq,
-                                                  options: CompileOptions(threads: threads, cache: cache))
+                                                  options: CompileOptions(threads: threads, cache: cache, precision: precision))
             return { prompts, config, onTokens in try generator.generate(prompts, config: config, onTokens: onTokens) }
         }
         return { prompts, config, onTokens in try model.generate(prompts, config: config, onTokens: onTokens) }

@@ -45,6 +45,36 @@ import Tokenizers
         #expect(ours.dtype == .int64 && ours.shape == hf.shape && ours.toIntArray() == hf.toIntArray(), "\(ours.toIntArray()) vs \(hf.toIntArray())")
     }
 
+    /// `--precision bf16`: the compiled generator's graphs multiply in bf16 and the run says so; the
+    /// sequences keep the prompt and fp32's shape, and most new tokens agree with model.generate's (bf16
+    /// rounding may flip a near tie). The eager model refuses the flag; an unknown precision lists the
+    /// accepted ones.
+    @Test(.enabled(if: HostTarget.host().has("avx512bf16"), "the host CPU lacks avx512bf16 (AVX512-BF16), which bf16 needs"))
+    func greedyAtBF16() throws {
+        let dir = try Self.workspace("llama-genconfig", task: "text-generation", inputs: ["input_ids": "text_prompt"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let flags = ["--max-new-tokens", "8", "--num-beams", "1", "--num-return-sequences", "1"]
+        let hf = try Self.expected("llama-genconfig", "text_sequences"), prompt = try Self.expected("llama-genconfig", "text_prompt")
+        let out = dir + "/bf16.safetensors"
+        let run = try CLITests.run(["generate", dir + "/model.json", "--inputs", dir + "/in.safetensors", "-o", out, "--precision", "bf16"] + flags)
+        #expect(run.status == 0 && run.output.contains("compiled, bf16"), "\(run.output)")
+        let ours = try Self.sequences(out)
+        #expect(ours.shape == hf.shape, "\(ours.shape) vs \(hf.shape)")
+        let width = prompt.shape[1]
+        let rows = ours.toIntArray(), expected = hf.toIntArray(), prompts = prompt.toIntArray()
+        let columns = ours.shape[1]
+        var agree = 0, total = 0
+        for r in 0..<ours.shape[0] {
+            #expect(Array(rows[(r * columns)..<(r * columns + width)]) == Array(prompts[(r * width)..<((r + 1) * width)]), "row \(r): the prompt first")
+            for c in width..<columns { total += 1; if rows[r * columns + c] == expected[r * columns + c] { agree += 1 } }
+        }
+        #expect(agree * 2 >= total, "\(agree) of \(total) new tokens equal fp32 transformers'")
+        let eager = try CLITests.run(["generate", dir + "/model.json", "--inputs", dir + "/in.safetensors", "-o", out, "--eager", "--precision", "bf16"] + flags)
+        #expect(eager.status == 64 && eager.output.contains("applies to the compiled generator"), "\(eager.output)")
+        let unknown = try CLITests.run(["generate", dir + "/model.json", "--inputs", dir + "/in.safetensors", "-o", out, "--precision", "int4"] + flags)
+        #expect(unknown.status == 64 && unknown.output.contains("accepted: fp32, bf16"), "\(unknown.output)")
+    }
+
     /// Flags over the file (greedy, 8 new tokens): compiled and eager write model.generate's sequences,
     /// and `--text` streams the same tokens as text.
     @Test func greedyCompiledAndEagerWithFlags() throws {
