@@ -67,7 +67,7 @@ public final class CompiledModel: @unchecked Sendable {
     public let signature: RunSignature
     private let jit: LLVMOrcLLJITRef
     private let run: RunFunction
-    private let constants: [Tensor]
+    let constants: [Tensor]
     private let interpreter: Interpreter
     /// Workspaces of finished calls, reused so that a call does not pay for fresh pages.
     private let workspaces = LockedValue<[Storage]>([])

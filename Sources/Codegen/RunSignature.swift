@@ -42,10 +42,11 @@ public struct ConstantSlot: Sendable, Equatable {
         self.panels = panels
     }
 
-    /// The bytes the kernel expects for this slot.
+    /// The bytes the kernel expects for this slot (panels shared with other compiled graphs of the
+    /// same weight: `SharedPanels`).
     public func data(in graph: Graph) -> Tensor {
         let value = graph.constants[name]!
-        return panels.map { PanelLayout.pack(value, format: $0) } ?? value.contiguousInSmallPages()
+        return panels.map { SharedPanels.panels(of: value, format: $0) } ?? value.contiguousInSmallPages()
     }
 
     /// The same bytes as `data(in:)`, produced in pieces (the weights file is streamed this way).
