@@ -15,6 +15,9 @@ scripts/fetch-minilm.sh >/dev/null 2>&1 || echo "fuzz: MiniLM not fetched; wordp
 
 scratch=.build-fuzz
 mkdir -p "$scratch/logs"
+# SwiftPM kept this scratch path's list of source files when files were added to the package, and the
+# build failed on the new names; the list is rebuilt from the package when its file is gone.
+rm -f "$scratch/debug.yaml"
 if ! swift build --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
         >"$scratch/logs/build.log" 2>&1; then
     grep -v "Cannot export local symbol" "$scratch/logs/build.log" | tail -40
