@@ -62,20 +62,15 @@ struct BF16GEMMEmitter: GEMMEmitter {
 
     /// Batched `A · B`, broadcasting over the batch dims; both operands rounded to bf16 per task.
     func matmul(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue {
-        let a = a0.layout == .rowMajor ? a0 : contiguous(a0, aType)
-        let out = output(node)
+        let o = matmulOperands(node, a0, aType, b, bType)
+        let (a, out, m, k, n) = (o.a, o.out, o.m, o.k, o.n)
         let ra = a.rank, rb = b.rank, ro = out.rank
-        let m = a.shape[ra - 2], k = a.shape[ra - 1], n = b.shape[rb - 1]
-        let batchDims = Array(node.type.shape.dropLast(2))
-        let aBatch = Array(broadcastStrides(a, aType, to: TensorType(.float32, batchDims + Array(aType.shape.suffix(2)))).dropLast(2))
-        let bBatch = Array(broadcastStrides(b, bType, to: TensorType(.float32, batchDims + Array(bType.shape.suffix(2)))).dropLast(2))
-        let batchShape = Array(out.shape.dropLast(2))
-        let matrices = batchShape.reduce(ir.int(1)) { ir.mul($0, $1) }
+        let (aBatch, bBatch, batchShape, matrices) = (o.aBatch, o.bBatch, o.batchShape, o.matrices)
         let panels = context.chunks(n, of: PanelLayout.width)
         let chunks = context.chunks(m, of: Self.rowsPerTask)
         let perTask = panelsPerTask(rows: m, panels: panels)
         let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
-        let kBound = aType.shape[ra - 1].evaluate(maxBindings) ?? 0
+        let kBound = o.kBound
         let nb = batchShape.count
         let captures = [a.base, a.offset, a.strides[ra - 2], b.base, b.offset, b.strides[rb - 2], b.strides[rb - 1],
                         out.base, out.strides[ro - 2], m, n, k, panels, chunks, perTask, groups]

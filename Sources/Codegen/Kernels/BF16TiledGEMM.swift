@@ -26,43 +26,34 @@ struct BF16TiledGEMM: KernelEmitter {
     /// `NAME.bf16tile<mr>(a, lda, panel, pairs, c, ldc, cols)`: `C[0..<mr, 0..<cols] = A · panel` with
     /// A's rows of `pairs` bf16 pairs at stride `lda` (pairs) and C's at `ldc` (floats).
     func tileFunction(rows mr: Int) -> LLVMValueRef {
-        let name = "\(context.kernelName).bf16tile\(mr)"
-        if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
-        let type = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
-        let f = ir.noinlineFunction(name, type)
-        let saved = LLVMGetInsertBlock(ir.builder)
-        defer { if let saved { ir.position(at: saved) } }
-        let a = LLVMGetParam(f, 0)!, lda = LLVMGetParam(f, 1)!, panel = LLVMGetParam(f, 2)!
-        let pairs = LLVMGetParam(f, 3)!, c = LLVMGetParam(f, 4)!, ldc = LLVMGetParam(f, 5)!, cols = LLVMGetParam(f, 6)!
-        let entry = LLVMAppendBasicBlockInContext(ir.context, f, "entry")!
-        let lanes = 16, vector = ir.floatVector(lanes)
-        let pairVector = LLVMVectorType(ir.i32, UInt32(lanes))!
-        ir.position(at: entry)
-        let rowsA = (0..<mr).map { ir.gep(ir.i32, a, ir.mul(ir.int($0), lda)) }
-        // Few rows leave few independent accumulators to cover `vdpbf16ps`'s latency (one row: two), so
-        // their k steps rotate over `chains` sets of accumulators, summed at the end.
-        let chains = max(1, min(4, 8 / mr))
-        /// One pair step on accumulator set `chain`: two panel vectors (32 columns × 2 rows of B), one
-        /// broadcast pair of A per row, 2·mr `vdpbf16ps`.
-        func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef], chain: Int) -> [LLVMValueRef] {
-            let row = ir.gep(ir.i32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
-            let b = [row, ir.gep(ir.i32, row, ir.int(lanes))].map { pointer -> LLVMValueRef in
-                let v = ir.load(bf16Vector, pointer)
-                LLVMSetAlignment(v, 4)
-                return v
-            }
-            var next = accumulators
-            for r in 0..<mr {
-                let pair = ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], kk))
-                let one = LLVMBuildInsertElement(ir.builder, LLVMGetUndef(pairVector), pair, ir.int32(0), "")!
-                let splat = LLVMBuildShuffleVector(ir.builder, one, LLVMGetUndef(pairVector), LLVMConstNull(pairVector), "")!
-                let x = ir.bitcast(splat, bf16Vector)
-                for v in 0..<2 {
-                    let i = chain * 2 * mr + 2 * r + v
-                    next[i] = ir.overloaded("llvm.x86.avx512bf16.dpbf16ps.512", [], [accumulators[i], x, b[v]])
+        TiledGEMM.tile(ir, named: "\(context.kernelName).bf16tile\(mr)") { a, lda, panel, pairs, c, ldc, cols in
+            let lanes = 16, vector = ir.floatVector(lanes)
+            let pairVector = LLVMVectorType(ir.i32, UInt32(lanes))!
+            let rowsA = (0..<mr).map { ir.gep(ir.i32, a, ir.mul(ir.int($0), lda)) }
+            // Few rows leave few independent accumulators to cover `vdpbf16ps`'s latency (one row: two), so
+            // their k steps rotate over `chains` sets of accumulators, summed at the end.
+            let chains = max(1, min(4, 8 / mr))
+            /// One pair step on accumulator set `chain`: two panel vectors (32 columns × 2 rows of B), one
+            /// broadcast pair of A per row, 2·mr `vdpbf16ps`.
+            func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef], chain: Int) -> [LLVMValueRef] {
+                let row = ir.gep(ir.i32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
+                let b = [row, ir.gep(ir.i32, row, ir.int(lanes))].map { pointer -> LLVMValueRef in
+                    let v = ir.load(bf16Vector, pointer)
+                    LLVMSetAlignment(v, 4)
+                    return v
                 }
-            }
-            return next
+                var next = accumulators
+                for r in 0..<mr {
+                    let pair = ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], kk))
+                    let one = LLVMBuildInsertElement(ir.builder, LLVMGetUndef(pairVector), pair, ir.int32(0), "")!
+                    let splat = LLVMBuildShuffleVector(ir.builder, one, LLVMGetUndef(pairVector), LLVMConstNull(pairVector), "")!
+                    let x = ir.bitcast(splat, bf16Vector)
+                    for v in 0..<2 {
+                        let i = chain * 2 * mr + 2 * r + v
+                        next[i] = ir.overloaded("llvm.x86.avx512bf16.dpbf16ps.512", [], [accumulators[i], x, b[v]])
+                    }
+                }
+                return next
         }
         let zero = LLVMConstNull(vector)!
         let (kMain, partial) = ir.carriedLoop(from: ir.int(0), end: pairs, unroll: 4, carrying: Array(repeating: zero, count: 2 * mr * chains)) {
@@ -70,13 +61,8 @@ struct BF16TiledGEMM: KernelEmitter {
         }
         let (_, sets) = ir.carriedLoop(from: kMain, end: pairs, unroll: 1, carrying: partial) { step($0, $1, chain: $2 % chains) }
         let accumulators = (0..<(2 * mr)).map { i in (1..<chains).reduce(sets[i]) { ir.fadd($0, sets[$1 * 2 * mr + i]) } }
-        for r in 0..<mr {
-            let out = ir.gep(ir.f32, c, ir.mul(ir.int(r), ldc))
-            ir.maskedStore(accumulators[2 * r], out, count: cols)
-            ir.maskedStore(accumulators[2 * r + 1], ir.gep(ir.f32, out, ir.int(lanes)), count: ir.sub(cols, ir.int(lanes)))
+        TiledGEMM.storeTile(ir, accumulators, c: c, ldc: ldc, cols: cols)
         }
-        ir.ret()
-        return f
     }
 
     /// `x` (f32) rounded to bf16 as torch rounds (nearest, ties to even; a NaN stays a quiet NaN),

@@ -26,19 +26,14 @@ struct F32GEMMEmitter: GEMMEmitter {
     /// A is read row-major (a copy is made otherwise); B is packed per panel, so a transposed
     /// operand costs no extra pass.
     func matmul(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue {
-        let a = a0.layout == .rowMajor ? a0 : contiguous(a0, aType)
-        let out = output(node)
+        let o = matmulOperands(node, a0, aType, b, bType)
+        let (a, out, m, k, n) = (o.a, o.out, o.m, o.k, o.n)
         let ra = a.rank, rb = b.rank, ro = out.rank
-        let m = a.shape[ra - 2], k = a.shape[ra - 1], n = b.shape[rb - 1]
-        let batchDims = Array(node.type.shape.dropLast(2))
-        let aBatch = Array(broadcastStrides(a, aType, to: TensorType(.float32, batchDims + Array(aType.shape.suffix(2)))).dropLast(2))
-        let bBatch = Array(broadcastStrides(b, bType, to: TensorType(.float32, batchDims + Array(bType.shape.suffix(2)))).dropLast(2))
-        let batchShape = Array(out.shape.dropLast(2))
-        let matrices = batchShape.reduce(ir.int(1)) { ir.mul($0, $1) }
+        let (aBatch, bBatch, batchShape, matrices) = (o.aBatch, o.bBatch, o.batchShape, o.matrices)
         let chunk = Self.rowsPerTask, width = PanelLayout.width
         let panels = context.chunks(n, of: width)
         let chunks = context.chunks(m, of: chunk)
-        let kBound = aType.shape[ra - 1].evaluate(maxBindings) ?? 0
+        let kBound = o.kBound
         let nb = batchShape.count
         let captures = [a.base, a.offset, a.strides[ra - 2], b.base, b.offset, b.strides[rb - 2], b.strides[rb - 1],
                         out.base, out.strides[ro - 2], m, n, k, panels, chunks]

@@ -24,7 +24,34 @@ struct LinearOperands {
     let kBound: Int
 }
 
+/// The operands of a batched `matmul` as every precision's GEMM emitter reads them: A row-major (copied
+/// otherwise), the output, the matrix sizes, and each batch dim's size and strides (0 where broadcast).
+struct MatmulOperands {
+    let a: LoweredValue
+    let out: LoweredValue
+    let m: LLVMValueRef, k: LLVMValueRef, n: LLVMValueRef
+    let batchShape: [LLVMValueRef], aBatch: [LLVMValueRef], bBatch: [LLVMValueRef]
+    /// Matrices in the batch (the batch dims multiplied).
+    let matrices: LLVMValueRef
+    /// A's `k` at the dims' bounds (sizes the scratch a run-time panel needs).
+    let kBound: Int
+}
+
 extension GEMMEmitter {
+    /// `matmul`'s operands, `a0` made row-major when it is not.
+    func matmulOperands(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> MatmulOperands {
+        let a = a0.layout == .rowMajor ? a0 : contiguous(a0, aType)
+        let out = output(node)
+        let batchDims = Array(node.type.shape.dropLast(2))
+        let aBatch = Array(broadcastStrides(a, aType, to: TensorType(.float32, batchDims + Array(aType.shape.suffix(2)))).dropLast(2))
+        let bBatch = Array(broadcastStrides(b, bType, to: TensorType(.float32, batchDims + Array(bType.shape.suffix(2)))).dropLast(2))
+        let batchShape = Array(out.shape.dropLast(2))
+        return MatmulOperands(a: a, out: out, m: a.shape[a.rank - 2], k: a.shape[a.rank - 1], n: b.shape[b.rank - 1],
+                              batchShape: batchShape, aBatch: aBatch, bBatch: bBatch,
+                              matrices: batchShape.reduce(ir.int(1)) { ir.mul($0, $1) },
+                              kBound: aType.shape[aType.shape.count - 1].evaluate(maxBindings) ?? 0)
+    }
+
     /// `fused_linear`'s operands: `x[0]`, `x[1]`, then the bias and the residual when present.
     func linearOperands(_ node: Graph.Node, _ x: [LoweredValue], _ types: [TensorType], bias hasBias: Bool, residual hasResidual: Bool,
                         format: PanelLayout.Format) -> LinearOperands {

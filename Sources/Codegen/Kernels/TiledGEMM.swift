@@ -11,42 +11,55 @@ struct TiledGEMM: KernelEmitter {
     /// `NAME.tile<mr>(a, lda, panel, k, c, ldc, cols)`: `C[0..<mr, 0..<cols] = A[0..<mr, 0..<k] · panel`
     /// with rows of A and C at strides `lda` and `ldc` (elements).
     func tileFunction(rows mr: Int) -> LLVMValueRef {
-        let name = "\(context.kernelName).tile\(mr)"
-        if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
-        let type = ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])
-        // One copy of each microkernel: a call per tile costs nothing next to its 8·32·k FMAs, and
-        // inlining them into every task would multiply the code LLVM optimizes.
-        let f = ir.noinlineFunction(name, type)
-        let saved = LLVMGetInsertBlock(ir.builder)
-        defer { if let saved { ir.position(at: saved) } }
-        let a = LLVMGetParam(f, 0)!, lda = LLVMGetParam(f, 1)!, panel = LLVMGetParam(f, 2)!
-        let k = LLVMGetParam(f, 3)!, c = LLVMGetParam(f, 4)!, ldc = LLVMGetParam(f, 5)!, cols = LLVMGetParam(f, 6)!
-        let entry = LLVMAppendBasicBlockInContext(ir.context, f, "entry")!
-        let lanes = 16, vector = ir.floatVector(lanes)
-        ir.position(at: entry)
-        let rowsA = (0..<mr).map { ir.gep(ir.f32, a, ir.mul(ir.int($0), lda)) }
-        /// One k step: two panel vectors, one broadcast A element per row, 2·mr FMAs.
-        func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef]) -> [LLVMValueRef] {
-            let row = ir.gep(ir.f32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
-            let b = [ir.loadVector(lanes, row), ir.loadVector(lanes, ir.gep(ir.f32, row, ir.int(lanes)))]
-            var next: [LLVMValueRef] = []
-            for r in 0..<mr {
-                let x = ir.splat(ir.load(ir.f32, ir.gep(ir.f32, rowsA[r], kk)), lanes: lanes)
-                for v in 0..<2 { next.append(ir.fma(x, b[v], accumulators[2 * r + v])) }
-            }
-            return next
+        Self.tile(ir, named: "\(context.kernelName).tile\(mr)") { a, lda, panel, k, c, ldc, cols in
+            let lanes = 16, vector = ir.floatVector(lanes)
+            let rowsA = (0..<mr).map { ir.gep(ir.f32, a, ir.mul(ir.int($0), lda)) }
+            /// One k step: two panel vectors, one broadcast A element per row, 2·mr FMAs.
+            func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef]) -> [LLVMValueRef] {
+                let row = ir.gep(ir.f32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
+                let b = [ir.loadVector(lanes, row), ir.loadVector(lanes, ir.gep(ir.f32, row, ir.int(lanes)))]
+                var next: [LLVMValueRef] = []
+                for r in 0..<mr {
+                    let x = ir.splat(ir.load(ir.f32, ir.gep(ir.f32, rowsA[r], kk)), lanes: lanes)
+                    for v in 0..<2 { next.append(ir.fma(x, b[v], accumulators[2 * r + v])) }
+                }
+                return next
         }
         // Four k steps per iteration (address arithmetic amortized), then the remainder one by one.
         let zero = LLVMConstNull(vector)!
         let (kMain, partial) = ir.carriedLoop(from: ir.int(0), end: k, unroll: 4, carrying: Array(repeating: zero, count: 2 * mr)) { k, values, _ in step(k, values) }
         let (_, accumulators) = ir.carriedLoop(from: kMain, end: k, unroll: 1, carrying: partial) { k, values, _ in step(k, values) }
-        for r in 0..<mr {
+        Self.storeTile(ir, accumulators, c: c, ldc: ldc, cols: cols)
+        }
+    }
+
+    /// The tile function `name(a, lda, panel, depth, c, ldc, cols)` every microkernel has: the module's
+    /// own, or a new `noinline` one whose body `body` emits from its entry block (the builder's place is
+    /// restored after). One copy of each microkernel: a call per tile costs nothing next to its
+    /// 8·32·k multiply-adds, and inlining them into every task would multiply the code LLVM optimizes.
+    static func tile(_ ir: IRBuilder, named name: String,
+                     _ body: (_ a: LLVMValueRef, _ lda: LLVMValueRef, _ panel: LLVMValueRef, _ depth: LLVMValueRef,
+                              _ c: LLVMValueRef, _ ldc: LLVMValueRef, _ cols: LLVMValueRef) -> Void) -> LLVMValueRef {
+        if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
+        let f = ir.noinlineFunction(name, ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64]))
+        let saved = LLVMGetInsertBlock(ir.builder)
+        defer { if let saved { ir.position(at: saved) } }
+        ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")!)
+        let p = (0..<7).map { LLVMGetParam(f, UInt32($0))! }
+        body(p[0], p[1], p[2], p[3], p[4], p[5], p[6])
+        return f
+    }
+
+    /// Stores a tile's accumulators (two 16-float vectors per row of C, row `r` at `c + r·ldc`) into C's
+    /// first `cols` columns, and returns from the tile function.
+    static func storeTile(_ ir: IRBuilder, _ accumulators: [LLVMValueRef], c: LLVMValueRef, ldc: LLVMValueRef, cols: LLVMValueRef) {
+        let lanes = 16
+        for r in 0..<(accumulators.count / 2) {
             let out = ir.gep(ir.f32, c, ir.mul(ir.int(r), ldc))
             ir.maskedStore(accumulators[2 * r], out, count: cols)
             ir.maskedStore(accumulators[2 * r + 1], ir.gep(ir.f32, out, ir.int(lanes)), count: ir.sub(cols, ir.int(lanes)))
         }
         ir.ret()
-        return f
     }
 
     /// Copies columns `[column, column + 32)` of a strided `[k, n]` matrix (element `(i, j)` at
