@@ -63,6 +63,39 @@ LABEL = {"ours-eager": "ours eager", "ours-jit": "ours compiled (JIT)", "ours-ao
 SENTENCE = "The striker scored a late goal in the final."
 
 
+def runtime_envs(threads):
+    """The environments of our processes (OpenBLAS's core type pinned, its thread count) and of the peers'
+    (OpenBLAS's overrides dropped, OpenMP's thread count), for `threads` threads."""
+    ours = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "COOPERLAKE"), OPENBLAS_NUM_THREADS=str(threads))
+    peer = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    peer.update(OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
+    return ours, peer
+
+
+def run_stamp():
+    """This run's UTC stamp, which names its raw results file; results/raw exists afterwards."""
+    os.makedirs(os.path.join(HERE, "results", "raw"), exist_ok=True)
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def generation_arguments(models, kind):
+    """The command line of a generation workload (decode, seq2seq): --bin-dir, --python, --threads,
+    --quick, --rounds, --models (checked against `models`, returned as a list) and --from-raw."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin-dir", required=True)
+    p.add_argument("--python", default=sys.executable)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--rounds", type=int)
+    p.add_argument("--models", default=",".join(models))
+    p.add_argument("--from-raw", help=f"only aggregate and report a raw {kind}-*.jsonl of an earlier run")
+    a = p.parse_args()
+    a.models = [m for m in a.models.split(",") if m]
+    if unknown := [m for m in a.models if m not in models]:
+        p.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(models)})")
+    return a
+
+
 def log(msg):
     print(msg, flush=True)
 
@@ -120,12 +153,10 @@ class Runner:
         self.bin = args.bin_dir
         self.threads = args.threads
         self.raw = open(args.raw, "a")
-        self.ours_env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "COOPERLAKE"),
-                             OPENBLAS_NUM_THREADS=str(self.threads), BENCH_THREADS=str(self.threads))
         # Peers: without the OpenBLAS overrides (models_peer.py also drops them itself and says so).
-        self.peer_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-        self.peer_env.update(OMP_NUM_THREADS=str(self.threads), TOKENIZERS_PARALLELISM="false",
-                             TORCHINDUCTOR_CACHE_DIR=os.path.join(WORK, "inductor-cache"))
+        self.ours_env, self.peer_env = runtime_envs(self.threads)
+        self.ours_env.update(BENCH_THREADS=str(self.threads))
+        self.peer_env.update(TORCHINDUCTOR_CACHE_DIR=os.path.join(WORK, "inductor-cache"))
         self.python = args.python
 
     def run(self, tag, cmd, peer, timeout=900, parse=True, meta=None):
@@ -176,8 +207,7 @@ def main():
     if unknown:
         p.error(f"--only: unknown workload(s) {', '.join(unknown)}; known: {', '.join(known)}")
     rounds = a.rounds or (1 if a.quick else 3)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    os.makedirs(os.path.join(HERE, "results", "raw"), exist_ok=True)
+    stamp = run_stamp()
     a.raw = a.raw or os.path.join(HERE, "results", "raw", f"all-{stamp}.jsonl")
     if a.from_raw:
         rows = [json.loads(l) for l in open(a.from_raw)]

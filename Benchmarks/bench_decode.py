@@ -25,7 +25,6 @@ Writes Benchmarks/results/decode.json (+ results/raw/decode-*.jsonl) and the dec
   --quick: one round, 32 new tokens instead of 128 (the prompt stays 128)
   --from-raw results/raw/decode-*.jsonl: only aggregate and report an earlier run
 """
-import argparse
 import datetime
 import glob
 import importlib.util
@@ -170,26 +169,12 @@ def prepare(a, env):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--bin-dir", required=True)
-    p.add_argument("--python", default=sys.executable)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--rounds", type=int)
-    p.add_argument("--models", default=",".join(MODELS))
-    p.add_argument("--from-raw", help="only aggregate and report a raw decode-*.jsonl of an earlier run")
-    a = p.parse_args()
-    a.models = [m for m in a.models.split(",") if m]
-    if unknown := [m for m in a.models if m not in MODELS]:
-        p.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(MODELS)})")
+    a = bench_all.generation_arguments(MODELS, "decode")
     rounds = a.rounds or (1 if a.quick else 3)
     prompt, tokens = 128, (32 if a.quick else 128)
-    ours_env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "COOPERLAKE"), OPENBLAS_NUM_THREADS=str(a.threads))
-    peer_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    peer_env.update(OMP_NUM_THREADS=str(a.threads), TOKENIZERS_PARALLELISM="false")
+    ours_env, peer_env = bench_all.runtime_envs(a.threads)
     started = time.time()
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    os.makedirs(os.path.join(HERE, "results", "raw"), exist_ok=True)
+    stamp = bench_all.run_stamp()
     raw_path = os.path.join(HERE, "results", "raw", f"decode-{stamp}.jsonl")
     if a.from_raw:
         rows = [json.loads(l) for l in open(a.from_raw)]
@@ -197,6 +182,9 @@ def main():
         prep = {"notes": json.load(open(os.path.join(WORK, "prepare.json")))["notes"], "prepare": {}}
         prep.update({m: {"weight_bytes_per_token": weight_bytes_per_token(os.path.join(WORK, m))} for m in a.models})
         stamp = os.path.basename(a.from_raw).split("-", 1)[1].split(".")[0]
+        # The run's new tokens, as its runtimes reported them (a quick run made 32).
+        tokens = next((r["tokens"] for r in rows if isinstance(r.get("tokens"), int)), tokens)
+        a.quick = tokens == 32
         write(aggregate(rows, prep, a, max(r.get("round", 1) for r in rows), prompt, tokens, stamp,
                         sum(r.get("wall_s", 0) for r in rows)))
         return

@@ -20,7 +20,6 @@ Writes Benchmarks/results/seq2seq.json (+ results/raw/seq2seq-*.jsonl) and the s
   --quick: one round (the source and the 64 new tokens stay as they are)
   --from-raw results/raw/seq2seq-*.jsonl: only aggregate and report an earlier run
 """
-import argparse
 import datetime
 import json
 import os
@@ -92,26 +91,12 @@ def prepare(a, env):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--bin-dir", required=True)
-    p.add_argument("--python", default=sys.executable)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--rounds", type=int)
-    p.add_argument("--models", default=",".join(MODELS))
-    p.add_argument("--from-raw", help="only aggregate and report a raw seq2seq-*.jsonl of an earlier run")
-    a = p.parse_args()
-    a.models = [m for m in a.models.split(",") if m]
-    if unknown := [m for m in a.models if m not in MODELS]:
-        p.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(MODELS)})")
+    a = bench_all.generation_arguments(MODELS, "seq2seq")
     rounds = a.rounds or (1 if a.quick else 3)
     source, tokens = 128, 64
-    ours_env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "COOPERLAKE"), OPENBLAS_NUM_THREADS=str(a.threads))
-    peer_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    peer_env.update(OMP_NUM_THREADS=str(a.threads), TOKENIZERS_PARALLELISM="false")
+    ours_env, peer_env = bench_all.runtime_envs(a.threads)
     started = time.time()
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    os.makedirs(os.path.join(HERE, "results", "raw"), exist_ok=True)
+    stamp = bench_all.run_stamp()
     if a.from_raw:
         rows = [json.loads(l) for l in open(a.from_raw)]
         a.models = [m for m in MODELS if any(r.get("model") == m for r in rows)]
