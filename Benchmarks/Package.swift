@@ -41,18 +41,22 @@ let package = Package(
             dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
             path: "Sources/GPT2CompiledBench"
         ),
+        // What DecodeBench and Seq2SeqBench share: options, clock, median timings, the JSON line.
+        .target(name: "GenerationBenchSupport", path: "Sources/GenerationBenchSupport"),
         // The decode workload (prefill, then one token at a time) of any causal LM checkpoint through the
         // compiled generator; run-all.sh compares it with PyTorch, ONNX Runtime, CTranslate2 and llama.cpp.
         .executableTarget(
             name: "DecodeBench",
-            dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
+            dependencies: ["GenerationBenchSupport", .product(name: "TCompile", package: "TCompile"),
+                           .product(name: "Transformers", package: "TCompile")],
             path: "Sources/DecodeBench"
         ),
         // The seq2seq workload (T5 / BART, greedy and beam search from a fixed source) eager and through the
         // compiled seq2seq generator; run-all.sh compares it with PyTorch, ONNX Runtime and CTranslate2.
         .executableTarget(
             name: "Seq2SeqBench",
-            dependencies: [.product(name: "TCompile", package: "TCompile"), .product(name: "Transformers", package: "TCompile")],
+            dependencies: ["GenerationBenchSupport", .product(name: "TCompile", package: "TCompile"),
+                           .product(name: "Transformers", package: "TCompile")],
             path: "Sources/Seq2SeqBench"
         ),
         // package-benchmark suite: `swift package benchmark --target TokenizerBenchmarks`.
