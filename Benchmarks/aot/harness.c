@@ -26,16 +26,7 @@
 #define CAT(a, b) CAT_(a, b)
 #define F(suffix) CAT(M, suffix)
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "../include/bench_timing.h"
 
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s WEIGHTS BATCH SEQ REPS | WEIGHTS --ids ID...\n", argv[0]); return 2; }

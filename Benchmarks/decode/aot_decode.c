@@ -14,16 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "../include/bench_timing.h"
 
 /* Generates `count` tokens greedily after the prompt; returns the time in ms, or -1 (message on stderr). */
 static double generate(bench_gen *gen, const int64_t *prompt, int64_t length, int64_t count, int64_t *tokens) {
