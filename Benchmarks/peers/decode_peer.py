@@ -21,9 +21,10 @@
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
+
+from generation_common import drop_openblas_overrides, emit, load_torch, median_ms
 
 SIZES = {
     # SmolLM2-135M (HuggingFaceTB/SmolLM2-135M config.json): tied embeddings, GQA 9/3
@@ -40,15 +41,6 @@ SIZES = {
 def ids_for(prompt, vocab):
     """The prompt every runtime gets (DecodeBench makes the same)."""
     return [(1000 + 7919 * i) % min(vocab, 30000) for i in range(prompt)]
-
-
-def emit(fields):
-    print(json.dumps(fields, sort_keys=True), flush=True)
-
-
-def drop_openblas_overrides():
-    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        os.environ.pop(k, None)
 
 
 def random_checkpoint(a):
@@ -75,19 +67,12 @@ def random_checkpoint(a):
     emit({"arch": a.arch, "parameters": sum(p.numel() for p in model.parameters())})
 
 
-def load_torch(path, threads):
-    import torch
-    import transformers
-    torch.set_num_threads(threads)
-    return transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
-
-
 def prepare_ort(a):
     import torch
     from transformers import DynamicCache
     drop_openblas_overrides()
     os.makedirs(a.out, exist_ok=True)
-    model = load_torch(a.model, a.threads)
+    model = load_torch(a.model, a.threads, "AutoModelForCausalLM")
     c = model.config
     layers = c.num_hidden_layers
     kv_heads = getattr(c, "num_key_value_heads", None) or c.num_attention_heads
@@ -197,13 +182,6 @@ def prepare_gguf(a):
     emit({"convert_ms": (time.perf_counter() - start) * 1e3})
 
 
-def median_ms(reps, body):
-    samples = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        body()
-        samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
 
 
 def run(a):
@@ -217,7 +195,7 @@ def run(a):
     if a.runtime == "torch":
         import torch
         import transformers
-        model = load_torch(a.model, a.threads)
+        model = load_torch(a.model, a.threads, "AutoModelForCausalLM")
         fields.update(torch=torch.__version__, transformers=transformers.__version__)
         ids = torch.tensor([prompt])
 

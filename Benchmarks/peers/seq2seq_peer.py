@@ -23,9 +23,10 @@
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
+
+from generation_common import drop_openblas_overrides, emit, load_torch, median_ms
 
 SIZES = {
     # t5-small (google-t5/t5-small config.json): T5 v1.0, 6 + 6 layers, d_model 512, 8 heads × 64, ReLU, tied head
@@ -46,15 +47,6 @@ SPECIALS = {"t5small": {0: "<pad>", 1: "</s>", 2: "<unk>"}, "bartbase": {0: "<s>
 def source_ids(length, vocab):
     """The source every runtime gets (Seq2SeqBench makes the same): no special token (ids ≥ 4)."""
     return [4 + (1000 + 7919 * i) % (min(vocab, 30000) - 4) for i in range(length)]
-
-
-def emit(fields):
-    print(json.dumps(fields, sort_keys=True), flush=True)
-
-
-def drop_openblas_overrides():
-    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        os.environ.pop(k, None)
 
 
 def random_checkpoint(a):
@@ -88,13 +80,6 @@ def random_checkpoint(a):
     emit({"arch": a.arch, "parameters": sum(p.numel() for p in model.parameters())})
 
 
-def load_torch(path, threads):
-    import torch
-    import transformers
-    torch.set_num_threads(threads)
-    return transformers.AutoModelForSeq2SeqLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
-
-
 def prepare_ort(a):
     import numpy as np
     import onnx
@@ -104,7 +89,7 @@ def prepare_ort(a):
     from transformers.modeling_outputs import BaseModelOutput
     drop_openblas_overrides()
     os.makedirs(a.out, exist_ok=True)
-    model = load_torch(a.model, a.threads)
+    model = load_torch(a.model, a.threads, "AutoModelForSeq2SeqLM")
     c = model.config
     layers = c.num_decoder_layers if c.model_type == "t5" else c.decoder_layers
     heads = c.num_heads if c.model_type == "t5" else c.decoder_attention_heads
@@ -185,7 +170,7 @@ def check_ort(a):
     one) at sizes the export never saw: batch 2, sources of 9 and 7 tokens, 7 decoder tokens."""
     import numpy as np
     import torch
-    model = load_torch(a.model, a.threads)
+    model = load_torch(a.model, a.threads, "AutoModelForSeq2SeqLM")
     c = model.config
     sessions = ort_sessions(a.out, a.threads)
     torch.manual_seed(1)
@@ -265,13 +250,6 @@ def log_softmax(x):
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
-def median_ms(reps, body):
-    samples = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        body()
-        samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
 
 
 def run(a):
@@ -285,7 +263,7 @@ def run(a):
     if a.runtime == "torch":
         import torch
         import transformers
-        model = load_torch(a.model, a.threads)
+        model = load_torch(a.model, a.threads, "AutoModelForSeq2SeqLM")
         fields.update(torch=torch.__version__, transformers=transformers.__version__)
         ids = torch.tensor([source])
 
