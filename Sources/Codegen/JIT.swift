@@ -67,6 +67,7 @@ public final class CompiledModel: @unchecked Sendable {
     public let signature: RunSignature
     private let jit: LLVMOrcLLJITRef
     private let run: RunFunction
+    /// The kernel's constant buffers, in the signature's slot order (panels shared with other graphs).
     let constants: [Tensor]
     private let interpreter: Interpreter
     /// Workspaces of finished calls, reused so that a call does not pay for fresh pages.

@@ -82,6 +82,8 @@ struct DWARFInlinedCalls {
 
     let sections: DebugSections
     private(set) var units: [Unit] = []
+    /// The abbreviation tables the units use, by offset in `.debug_abbrev` (nil: unreadable).
+    private var abbreviationTables: [Int: DWARFAbbreviationTable?] = [:]
     /// Every unit's address ranges, valued by the unit's index.
     private var unitRanges = Intervals<Int>([])
 
@@ -102,7 +104,6 @@ struct DWARFInlinedCalls {
         sections = DebugSections(info: info, abbreviations: abbreviations, ranges: elf.section(".debug_ranges"),
                                  rangeLists: elf.section(".debug_rnglists"), addresses: elf.section(".debug_addr"),
                                  strings: elf.section(".debug_str"), lineStrings: elf.section(".debug_line_str"))
-        var abbreviationTables: [Int: DWARFAbbreviationTable] = [:]
         var unitRangeList: [(low: UInt64, high: UInt64, value: Int)] = []
         var offset = 0
         while offset < info.count {
@@ -155,7 +156,7 @@ struct DWARFInlinedCalls {
     /// path indices. Empty when the unit's entries cannot be read.
     func calls(inUnit index: Int, files: [UInt32]) -> UnitCalls {
         let unit = units[index]
-        guard let table = DWARFAbbreviationTable(sections.abbreviations, at: unit.abbreviationOffset) else { return UnitCalls([]) }
+        guard let table = abbreviationTables[unit.abbreviationOffset] ?? nil else { return UnitCalls([]) }
         var calls: [Call] = []
         var r = ByteReader(sections.info, at: unit.entriesStart)
         var depth = 0
