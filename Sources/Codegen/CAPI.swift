@@ -106,9 +106,21 @@ struct CAPI {
         ir.icmp(LLVMIntNE, ir.and(value, ir.int32(1 << bit)), ir.int32(0))
     }
 
+    /// The CPUID bits (leaf 7: subleaf, register 0–3 for EAX–EDX, bit) this precision's kernels need
+    /// besides AVX512F (leaf 7 subleaf 0 EBX bit 16): bf16 AVX512-BF16 (subleaf 1 EAX bit 5); int8
+    /// AVX512-VNNI (subleaf 0 ECX bit 11) and AVX512BW (subleaf 0 EBX bit 30), whose byte operations
+    /// quantize the activations.
+    private var requiredLeaf7Bits: [(subleaf: Int32, register: Int, bit: Int32)] {
+        switch precision {
+        case .fp32: []
+        case .bf16: [(1, 0, 5)]
+        case .int8: [(0, 2, 11), (0, 1, 30)]
+        }
+    }
+
     /// Returns `unsupportedCPU` when the CPU (or the OS, which must save the AVX-512 registers) cannot
-    /// run this precision's kernels: for bf16, AVX512-BF16 is CPUID leaf 7 subleaf 1 EAX bit 5,
-    /// AVX512F leaf 7 EBX bit 16, and XCR0 must enable the SSE, AVX and the three AVX-512 states.
+    /// run this precision's kernels: AVX512F (CPUID leaf 7 EBX bit 16) and `requiredLeaf7Bits`, and
+    /// XCR0 must enable the SSE, AVX and the three AVX-512 states.
     private func checkCPU() {
         guard precision.requiredFeature != nil else { return }
         let maxLeaf = cpuid(0, 0)[0]
@@ -117,10 +129,15 @@ struct CAPI {
         ir.condBr(hasLeaf7, checking, bad)
         ir.position(at: checking)
         let osxsave = bit(cpuid(1, 0)[2], 27)
-        let leaf7 = cpuid(7, 0), leaf71 = cpuid(7, 1)
+        let leaf7 = cpuid(7, 0)
         var good = ir.and(osxsave, bit(leaf7[1], 16))
-        good = ir.and(good, LLVMBuildICmp(ir.builder, LLVMIntUGE, leaf7[0], ir.int32(1), ""))
-        good = ir.and(good, bit(leaf71[0], 5))
+        for required in requiredLeaf7Bits {
+            if required.subleaf > 0 {   // subleaf 1 exists when subleaf 0's EAX says so
+                good = ir.and(good, LLVMBuildICmp(ir.builder, LLVMIntUGE, leaf7[0], ir.int32(required.subleaf), ""))
+            }
+            let registers = required.subleaf == 0 ? leaf7 : cpuid(7, required.subleaf)
+            good = ir.and(good, bit(registers[required.register], required.bit))
+        }
         let xgetbvCheck = ir.block("xgetbv")
         ir.condBr(good, xgetbvCheck, bad)
         ir.position(at: xgetbvCheck)

@@ -60,9 +60,10 @@ enum CHeader {
             let id = "\(name.uppercased())_\(String(describing: s).uppercased())"
             h += "\n#define \(id) \(s.rawValue)  /* \(s.message(for: precision)) */"
         }
-        h += "\n\n/* The arithmetic of the matrix products (tcompile --precision): \"fp32\", or \"bf16\" (bf16 weights and\n"
-        h += " * GEMM inputs, f32 accumulation, softmax, layer norm and residuals; needs a CPU with avx512_bf16,\n"
-        h += " * else NAME_create returns status 7). */\n"
+        h += "\n\n/* The arithmetic of the matrix products (tcompile --precision): \"fp32\"; \"bf16\" (bf16 weights and\n"
+        h += " * GEMM inputs, f32 accumulation, softmax, layer norm and residuals; needs a CPU with avx512_bf16);\n"
+        h += " * or \"int8\" (int8 weights per output channel, activations quantized per token, int32 sums; needs\n"
+        h += " * avx512_vnni). On a CPU without the feature NAME_create returns status 7. */\n"
         h += "#define \(name.uppercased())_PRECISION \"\(precision)\""
         if let weightsHash {
             h += "\n\n/* The content hash of the weights this library was compiled with (bytes 16-23 of NAME.weights);\n"

@@ -101,7 +101,7 @@ final class GraphLowering {
             case .elementwise(let program):
                 return try ElementwiseEmitter(context: cx).fused(node, program, x, types)
             case .linear(let activation, let hasBias, let hasResidual):
-                return kernels.gemm.linear(node, activation, x, types, bias: hasBias, residual: hasResidual)
+                return kernels.linearGEMM(node).linear(node, activation, x, types, bias: hasBias, residual: hasResidual)
             case .layerNorm(let eps, let hasResidual):
                 return LayerNormEmitter(context: cx).fused(node, Float(eps), x, types, residual: hasResidual)
             case .attention(let attributes):
@@ -171,12 +171,14 @@ final class GraphLowering {
 
 extension LoweringContext {
     /// The weight (input 1) of a fused linear when `pack-weights` gave it the panel format of this
-    /// kernel's precision (`PanelLayout.format(ofConstant:)`): it is stored and read as such panels.
+    /// kernel's precision (`PanelLayout.format(ofConstant:)`), or kept it in f32 (`--keep-fp32`): it is
+    /// stored and read as such panels.
     /// A weight in another format is read row-major and packed per task (`ModuleBuilder` retargets
     /// the marks first, so that happens only for a graph lowered directly).
     func packedWeight(of node: Graph.Node) -> String? {
         guard case .fused(.linear) = node.op, let w = graph.node(node.inputs[1]), case .constant(let name) = w.op,
-              PanelLayout.format(ofConstant: name) == PanelLayout.Format(precision), w.type.shape.count == 2,
+              let format = PanelLayout.format(ofConstant: name), format == PanelLayout.Format(precision) || format == .f32Kept,
+              w.type.shape.count == 2,
               w.type.dtype == .float32 else { return nil }
         return name
     }

@@ -20,14 +20,18 @@ public struct CompileOptions: Sendable {
     /// The arithmetic of matrix products (`Precision`): fp32 by default. A precision whose kernels
     /// need a feature `target` lacks (bf16 without `avx512bf16`) is an error naming it.
     public var precision: Precision
+    /// Shell globs of checkpoint weights whose linear layers stay f32 at a reduced precision
+    /// (`--keep-fp32`; applied when the graph is optimized, by `TCompile.compile` and the generators).
+    public var keepFP32: [String]
 
     public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil,
-                cache: CompileCache? = CompileCache.standard, precision: Precision = .fp32) {
+                cache: CompileCache? = CompileCache.standard, precision: Precision = .fp32, keepFP32: [String] = []) {
         self.target = target
         self.optimizationLevel = optimizationLevel
         self.threads = threads
         self.cache = cache
         self.precision = precision
+        self.keepFP32 = keepFP32
     }
 
     /// Refuses a precision the target cannot run, naming the missing feature (never a silent f32 fallback).

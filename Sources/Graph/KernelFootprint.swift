@@ -72,14 +72,22 @@ public struct KernelFootprint: Sendable, Equatable {
                 return KernelFootprint(mayOverwrite: residual ? [0, 1] : [0], temporaries: copies(parameters))
             case .linear(_, let bias, _):
                 // Panels in the precision's own format are read as stored; any other weight is packed per task.
+                // Weights kept in f32 (`--keep-fp32`), and at int8 any weight not in int8 panels, run the f32 kernel.
                 let format: PanelLayout.Format?
                 if let w = graph.node(node.inputs[1]), case .constant(let name) = w.op { format = PanelLayout.format(ofConstant: name) } else { format = nil }
-                let panels = format == PanelLayout.Format(precision)
                 let k = bound(types[1].shape[0])
-                if precision == .bf16 {
-                    return KernelFootprint(temporaries: copies(bias ? [0, 2] : [0]), scratchBytes: PanelLayout.bf16ScratchBytes(k: k, packsPanel: !panels))
+                let temporaries = copies(bias ? [0, 2] : [0])
+                switch (precision, format) {
+                case (_, .f32Kept?):
+                    return KernelFootprint(temporaries: temporaries)
+                case (.bf16, _):
+                    return KernelFootprint(temporaries: temporaries, scratchBytes: PanelLayout.bf16ScratchBytes(k: k, packsPanel: format != .bf16))
+                case (.int8, .int8?):
+                    return KernelFootprint(temporaries: temporaries, scratchBytes: PanelLayout.int8ScratchBytes(k: k))
+                default:
+                    let panels = format == PanelLayout.Format(precision)
+                    return KernelFootprint(temporaries: temporaries, scratchBytes: panels ? 0 : MemoryPlan.product(k, width * 4))
                 }
-                return KernelFootprint(temporaries: copies(bias ? [0, 2] : [0]), scratchBytes: panels ? 0 : MemoryPlan.product(k, width * 4))
             case .attention(let a):
                 let d = (types[0].shape.last?.constant ?? 0) / Swift.max(1, a.heads)
                 let dv = (node.type.shape.last?.constant ?? 0) / Swift.max(1, a.heads)

@@ -32,12 +32,23 @@ public enum PanelLayout {
         /// column side by side, as `vdpbf16ps` multiplies pairs; rounded to nearest even (as torch
         /// rounds), an odd `k`'s last pair and the columns past `n` zero. Stored as one int32 per pair.
         case bf16
+        /// Symmetric int8 per output column (`<source>.int8panels`), for `vpdpbusd`: each panel is
+        /// `[2 + ceil(k/4)][32]` int32 — the 32 columns' f32 scales (`max |w| / 127`), their i32
+        /// corrections (`128 · Σ_k q`, undoing the +128 that makes activations unsigned), then rows
+        /// `4p ..< 4p + 4` of each column as four int8 in one int32 (row `4p` in the low byte); the
+        /// rows past `k` and the columns past `n` zero.
+        case int8
+        /// f32 panels a reduced-precision compile keeps in f32 (`--keep-fp32`, `<source>.fp32panels`):
+        /// the bytes of `f32`, but never retargeted to the compile's precision.
+        case f32Kept
 
         /// The name suffix that marks a constant as stored in this format.
         public var suffix: String {
             switch self {
             case .f32: ".panels"
             case .bf16: ".bf16panels"
+            case .int8: ".int8panels"
+            case .f32Kept: ".fp32panels"
             }
         }
 
@@ -46,8 +57,12 @@ public enum PanelLayout {
             switch precision {
             case .fp32: self = .f32
             case .bf16: self = .bf16
+            case .int8: self = .int8
             }
         }
+
+        /// The layout of the stored bytes (`f32Kept` is stored as `f32`).
+        public var storage: Format { self == .f32Kept ? .f32 : self }
     }
 
     /// The name suffix that marks a constant as stored in f32 panels.
@@ -65,6 +80,12 @@ public enum PanelLayout {
         return nil
     }
 
+    /// The checkpoint constant a panel constant was packed from (`w.int8panels_2` → `w`).
+    public static func sourceName(ofConstant name: String) -> String {
+        guard let format = format(ofConstant: name), let marker = name.range(of: format.suffix, options: .backwards) else { return name }
+        return String(name[..<marker.lowerBound])
+    }
+
     /// Whether the constant `name` is stored in panels of either format.
     public static func isPanelConstant(_ name: String) -> Bool { format(ofConstant: name) != nil }
 
@@ -74,8 +95,9 @@ public enum PanelLayout {
     /// A `[k, n]` float matrix (any strides: a transposed weight is read in place) in `format`'s panels.
     public static func pack(_ matrix: Tensor, format: Format) -> Tensor {
         switch format {
-        case .f32: pack(matrix)
+        case .f32, .f32Kept: pack(matrix)
         case .bf16: packBF16(matrix)
+        case .int8: packInt8(matrix)
         }
     }
 
@@ -104,6 +126,20 @@ public enum PanelLayout {
         return Tensor(storage: storage, shape: [count, pairs, width], dtype: .int32)
     }
 
+    /// A `[k, n]` float matrix as int8 panels (`Format.int8`), `[panels(n), 2 + ceil(k/4), width]` int32.
+    public static func packInt8(_ matrix: Tensor) -> Tensor {
+        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.packInt8 takes a [k, n] float matrix")
+        let k = matrix.shape[0], n = matrix.shape[1], count = panels(n), rows = int8PanelRows(k)
+        let total = count * rows * width
+        let storage = Storage(uninitializedByteCount: total * 4)
+        let packed = storage.base.bindMemory(to: UInt32.self, capacity: total)
+        for panel in 0..<count { fillInt8(panel, of: matrix, into: packed + panel * rows * width) }
+        return Tensor(storage: storage, shape: [count, rows, width], dtype: .int32)
+    }
+
+    /// Rows of 32 int32 in one int8 panel of depth `k`: scales, corrections, then `ceil(k/4)` quads.
+    public static func int8PanelRows(_ k: Int) -> Int { 2 + (k + 3) / 4 }
+
     /// The bytes `pack(matrix, format:)` would hold, one panel at a time through one reused buffer (the
     /// weights file is streamed this way, never holding the packed matrix whole).
     public static func forEachPanel<E: Error>(of matrix: Tensor, format: Format = .f32,
@@ -116,8 +152,9 @@ public enum PanelLayout {
         defer { buffer.deallocate() }
         for panel in 0..<panels(n) {
             switch format {
-            case .f32: fill(panel, of: source, into: buffer.bindMemory(to: Float.self, capacity: k * width))
+            case .f32, .f32Kept: fill(panel, of: source, into: buffer.bindMemory(to: Float.self, capacity: k * width))
             case .bf16: fillBF16(panel, of: source, into: buffer.bindMemory(to: UInt32.self, capacity: (k + 1) / 2 * width))
+            case .int8: fillInt8(panel, of: source, into: buffer.bindMemory(to: UInt32.self, capacity: int8PanelRows(k) * width))
             }
             try body(UnsafeRawBufferPointer(start: buffer, count: bytes))
         }
@@ -126,8 +163,9 @@ public enum PanelLayout {
     /// Bytes of `matrix` (`[k, n]`) in panels of `format`.
     public static func packedByteCount(_ shape: [Int], format: Format = .f32) -> Int {
         switch format {
-        case .f32: panels(shape[1]) * shape[0] * width * 4
+        case .f32, .f32Kept: panels(shape[1]) * shape[0] * width * 4
         case .bf16: panels(shape[1]) * ((shape[0] + 1) / 2) * width * 4
+        case .int8: panels(shape[1]) * int8PanelRows(shape[0]) * width * 4
         }
     }
 
@@ -170,6 +208,45 @@ public enum PanelLayout {
         }
     }
 
+    /// Writes panel `panel` of the `[k, n]` `source` (read through its strides) as an int8 panel
+    /// (`Format.int8`: scales, corrections, quads) to `target`.
+    private static func fillInt8(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<UInt32>) {
+        let k = source.shape[0], n = source.shape[1], quads = (k + 3) / 4
+        let rowStride = source.strides[0], columnStride = source.strides[1]
+        let p = source.pointer(as: Float.self)
+        let columns = min(width, n - panel * width)
+        for j in 0..<width {
+            var scale: Float = 0, sum: Int32 = 0
+            if j < columns {
+                let column = p + (panel * width + j) * columnStride
+                var largest: Float = 0
+                for i in 0..<k { largest = max(largest, abs(column[i * rowStride])) }
+                scale = largest / 127
+                for quad in 0..<quads {
+                    var word: UInt32 = 0
+                    for b in 0..<4 where 4 * quad + b < k {
+                        let q = quantize(column[(4 * quad + b) * rowStride], scale: scale)
+                        sum += Int32(q)
+                        word |= UInt32(UInt8(bitPattern: q)) << (8 * b)
+                    }
+                    target[(2 + quad) * width + j] = word
+                }
+            } else {
+                for quad in 0..<quads { target[(2 + quad) * width + j] = 0 }
+            }
+            target[j] = scale.bitPattern
+            target[width + j] = UInt32(bitPattern: 128 &* sum)
+        }
+    }
+
+    /// `x / scale` rounded to the nearest integer (ties to even, as `nearbyint`) within `[-127, 127]`;
+    /// 0 for a zero scale (a column or row of zeros).
+    public static func quantize(_ x: Float, scale: Float) -> Int8 {
+        guard scale > 0 else { return 0 }
+        let q = (x / scale).rounded(.toNearestOrEven)
+        return Int8(max(-127, min(127, q.isNaN ? 0 : q)))
+    }
+
     /// `x` rounded to bfloat16 (nearest, ties to even, as torch's `x.to(torch.bfloat16)`), as its 16 bits;
     /// a NaN stays a quiet NaN.
     public static func bfloat16Bits(_ x: Float) -> UInt16 {
@@ -181,6 +258,16 @@ public enum PanelLayout {
 
     /// The float a bfloat16 bit pattern stands for.
     public static func float(bfloat16 bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    /// Rows of the left operand an int8 GEMM task quantizes and multiplies.
+    public static let int8RowsPerTask = 64
+
+    /// Task scratch of an int8 GEMM (per thread): the task's rows of A quantized, each `ceil(k/4)`
+    /// int32 of four unsigned bytes followed by the row's f32 scale.
+    public static func int8ScratchBytes(k: Int) -> Int {
+        let quads = MemoryPlan.sum(Swift.max(1, k), 3) / 4
+        return (MemoryPlan.product(int8RowsPerTask * 4, MemoryPlan.sum(quads, 1)) + 63) & ~63
+    }
 
     /// Rows of the left operand a bf16 GEMM task converts to bf16 and multiplies.
     public static let bf16RowsPerTask = 64
@@ -196,14 +283,16 @@ public enum PanelLayout {
 }
 
 extension Graph {
-    /// The graph with every panel constant marked for `format` (`PanelLayout.Format`): a graph
+    /// The graph with every panel constant marked for `format` (`PanelLayout.Format`) but those kept in
+    /// f32 (`Format.f32Kept`): a graph
     /// packed for one precision compiled at another stores its weights in the format the kernels
     /// of that precision read. The values are unchanged (the constants stay f32 `[k, n]`).
     public func retargetingPanels(to format: PanelLayout.Format) -> Graph {
         var graph = self
         var renamed: [String: String] = [:]
         for (i, node) in graph.nodes.enumerated() {
-            guard case .constant(let name) = node.op, let current = PanelLayout.format(ofConstant: name), current != format else { continue }
+            guard case .constant(let name) = node.op, let current = PanelLayout.format(ofConstant: name), current != format,
+                  current != .f32Kept else { continue }   // kept in f32 (`--keep-fp32`) at every precision
             let target = renamed[name] ?? {
                 let marker = name.range(of: current.suffix, options: .backwards)!
                 let base = String(name[..<marker.lowerBound]) + format.suffix

@@ -6,9 +6,15 @@
 /// - `bf16`: `fused_linear` weights stored as bf16 (half the bytes, `PanelLayout.Format.bf16`), the
 ///   GEMM's left operand rounded to bf16 at its input, products accumulated in f32 with
 ///   `vdpbf16ps` (AVX512-BF16); a target without that feature is refused, never run slower in f32.
+/// - `int8`: `fused_linear` weights stored as symmetric int8 per output column (a quarter of the
+///   bytes, `PanelLayout.Format.int8`), the GEMM's left operand quantized per row (per token, as
+///   ONNX Runtime's `quantize_dynamic` and PyTorch's dynamic quantization do, but symmetric per row
+///   rather than per tensor), products summed in int32 with `vpdpbusd` (AVX512-VNNI) and scaled back
+///   to f32 before the epilogue. Attention's own products stay f32.
 public enum Precision: String, CaseIterable, Sendable, CustomStringConvertible {
     case fp32
     case bf16
+    case int8
 
     /// The spelling of `--precision` and of the header's `NAME_PRECISION`.
     public var description: String { rawValue }
@@ -26,6 +32,7 @@ public enum Precision: String, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .fp32: nil
         case .bf16: "avx512bf16"
+        case .int8: "avx512vnni"
         }
     }
 
@@ -34,6 +41,7 @@ public enum Precision: String, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .fp32: nil
         case .bf16: "avx512_bf16"
+        case .int8: "avx512_vnni"
         }
     }
 }

@@ -37,21 +37,25 @@ public struct Pass: Sendable {
         self.precisionDependent = true
     }
 
-    /// This pass for a compile at `precision`: `pack-weights` marks panels in the precision's format,
-    /// `plan-memory` plans its kernels' scratch; other passes are the same at every precision.
-    public func `for`(_ precision: Precision) -> Pass {
+    /// This pass for a compile at `precision`: `pack-weights` marks panels in the precision's format
+    /// (but those of weights matching a `keepFP32` pattern, kept in f32), `plan-memory` plans its
+    /// kernels' scratch; other passes are the same at every precision.
+    public func `for`(_ precision: Precision, keepFP32: [String] = []) -> Pass {
         guard precisionDependent else { return self }
         switch name {
         case Pass.planMemory.name: return Pass(planning: name, precision: precision)
-        case Pass.packWeights.name: return Pass.packWeights(format: PanelLayout.Format(precision))
+        case Pass.packWeights.name: return Pass.packWeights(format: PanelLayout.Format(precision), keepFP32: keepFP32)
         default: return self
         }
     }
 
-    /// `pack-weights` with panels of `format`.
-    static func packWeights(format: PanelLayout.Format) -> Pass {
+    /// `pack-weights` with panels of `format`, and f32 ones (`PanelLayout.Format.f32Kept`) for the
+    /// weights whose checkpoint name matches one of `keepFP32` (shell globs, `*.output.dense.*`); a
+    /// pattern that matches no weight is an error naming it.
+    static func packWeights(format: PanelLayout.Format, keepFP32: [String] = []) -> Pass {
         Pass("pack-weights", precisionDependent: { graph in
-            let result = try RewriteEngine.run(graph, rules: WeightPacking.rules(format: format))
+            let result = try RewriteEngine.run(graph, rules: WeightPacking.rules(format: format, keepFP32: keepFP32))
+            try WeightPacking.checkKept(keepFP32, in: result.graph)
             return (result.graph, result.firings)
         })
     }
@@ -110,10 +114,11 @@ public struct PassPipeline: Sendable {
     /// The pipeline for `-O<level>` (levels above 2 mean 2).
     public static func level(_ level: Int) -> PassPipeline { level <= 0 ? .o0 : level == 1 ? .o1 : .o2 }
 
-    /// The pipeline for `-O<level>` compiling at `precision` (`Pass.for`).
-    public static func level(_ level: Int, precision: Precision) -> PassPipeline {
+    /// The pipeline for `-O<level>` compiling at `precision`, keeping the weights `keepFP32` matches
+    /// in f32 (`Pass.for`).
+    public static func level(_ level: Int, precision: Precision, keepFP32: [String] = []) -> PassPipeline {
         let base = Self.level(level)
-        return PassPipeline(name: base.name, passes: base.passes.map { $0.for(precision) })
+        return PassPipeline(name: base.name, passes: base.passes.map { $0.for(precision, keepFP32: keepFP32) })
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Graph
 import Tensors
 
@@ -13,10 +14,26 @@ public enum WeightPacking {
     /// The rules for f32 panels.
     public static var rules: [RewriteRule] { rules(format: .f32) }
 
-    /// The rules for panels of `format`.
-    public static func rules(format: PanelLayout.Format) -> [RewriteRule] { [pack(format)] }
+    /// The rules for panels of `format`, f32 for the weights whose source constant matches one of
+    /// the `keepFP32` globs.
+    public static func rules(format: PanelLayout.Format, keepFP32: [String] = []) -> [RewriteRule] { [pack(format, keepFP32: keepFP32)] }
 
-    static func pack(_ format: PanelLayout.Format) -> RewriteRule { RewriteRule("pack weight") { rw, node in
+    /// Whether `name` matches the shell glob `pattern` (`*`, `?`, `[…]`, as `fnmatch`).
+    public static func matches(_ pattern: String, _ name: String) -> Bool { fnmatch(pattern, name, 0) == 0 }
+
+    /// Throws, naming them, when some of `patterns` matched no weight of `graph` (after packing).
+    public static func checkKept(_ patterns: [String], in graph: Graph) throws {
+        guard !patterns.isEmpty else { return }
+        let kept = graph.constants.keys.filter { PanelLayout.format(ofConstant: $0) == .f32Kept }.map(PanelLayout.sourceName(ofConstant:))
+        let unmatched = patterns.filter { pattern in !kept.contains { matches(pattern, $0) } }
+        guard unmatched.isEmpty else {
+            let weights = graph.constants.keys.filter { PanelLayout.isPanelConstant($0) }.map(PanelLayout.sourceName(ofConstant:)).sorted()
+            let sample = weights.prefix(3).joined(separator: ", ") + (weights.count > 3 ? ", …" : "")
+            throw GraphError(.parse, "--keep-fp32 \(unmatched.map { "'\($0)'" }.joined(separator: ", ")) matches no weight of a linear layer (\(weights.count) weights, e.g. \(sample))")
+        }
+    }
+
+    static func pack(_ format: PanelLayout.Format, keepFP32: [String]) -> RewriteRule { RewriteRule("pack weight") { rw, node in
         let linear: Bool
         switch node.op {
         case .fused(.linear): linear = true
@@ -31,7 +48,8 @@ public enum WeightPacking {
         var source = w
         while case .primitive = rw.node(source).op, let first = rw.node(source).inputs.first { source = first }
         let base = if case .constant(let n) = rw.node(source).op { n } else { "weight" }
-        let name = base + (linear ? format.suffix : ".packed")
+        let kept = linear && keepFP32.contains { matches($0, base) }
+        let name = base + (linear ? (kept ? PanelLayout.Format.f32Kept : format).suffix : ".packed")
         // Panels are packed through the strides (a transposed weight stays a view); a plain matmul's
         // right operand is read as rows.
         let data = withNoGrad { linear && value.isDense ? value.detached() : value.contiguousInSmallPages().detached() }

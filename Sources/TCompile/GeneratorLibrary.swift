@@ -39,8 +39,8 @@ public enum GeneratorLibrary {
                              emit: EmitKinds = []) throws -> AOTCompiler.Output {
         var times = CompileTimes()
         let (prefill, decode) = try times.measure("passes") {
-            (try TCompile.optimize(graphs.prefill, level: level, precision: options.precision).graph,
-             try TCompile.optimize(graphs.decode, level: level, precision: options.precision).graph)
+            (try TCompile.optimize(graphs.prefill, level: level, precision: options.precision, keepFP32: options.keepFP32).graph,
+             try TCompile.optimize(graphs.decode, level: level, precision: options.precision, keepFP32: options.keepFP32).graph)
         }
         var output = try AOTCompiler.write(entries: [AOTEntry(name: prefillEntry, graph: prefill), AOTEntry(name: decodeEntry, graph: decode)],
                                      name: name, to: directory, options: options, embedWeights: embedWeights, emit: emit,

@@ -44,7 +44,7 @@ extension ModelManifest {
               "additionalProperties": false,
               "properties": {
                 "threads": {"type": "integer", "minimum": 1, "description": "Threads for the compiled kernels (and the eager ones) when tcompile runs or benchmarks the model, and the default thread count of a library compiled from it."},
-                "precision": {"enum": ["f32", "fp32", "bf16"], "description": "The arithmetic of the matrix products when tcompile compiles the model (f32 and fp32 are the same; bf16 needs a CPU with AVX512-BF16); tcompile --precision overrides it."}
+                "precision": {"enum": ["f32", "fp32", "bf16", "int8"], "description": "The arithmetic of the matrix products when tcompile compiles the model (f32 and fp32 are the same; bf16 needs a CPU with AVX512-BF16, int8 one with AVX512-VNNI); tcompile --precision overrides it."}
               }
             }
           }

@@ -17,14 +17,17 @@ public enum TCompile {
     /// Optimizes a graph with the pass pipeline of `level` (0–2) and JIT-compiles it for this machine.
     public static func compile(_ graph: Graph, name: String = "model", level: Int = 2,
                                options: CompileOptions = CompileOptions()) throws -> CompiledModel {
-        try CompiledModel(graph: try optimize(graph, level: level, precision: options.precision).graph, name: name, options: options)
+        try CompiledModel(graph: try optimize(graph, level: level, precision: options.precision, keepFP32: options.keepFP32).graph,
+                          name: name, options: options)
     }
 
     /// Runs the `-O<level>` pass pipeline for a compile at `precision` (which decides the weights'
-    /// panel format and the kernels' scratch), returning the optimized graph and per-pass statistics.
-    public static func optimize(_ graph: Graph, level: Int = 2, precision: Precision = .fp32, dumpAfter: DumpSelection = .none,
+    /// panel format and the kernels' scratch), keeping the weights matching a `keepFP32` glob in f32,
+    /// returning the optimized graph and per-pass statistics.
+    public static func optimize(_ graph: Graph, level: Int = 2, precision: Precision = .fp32, keepFP32: [String] = [],
+                                dumpAfter: DumpSelection = .none,
                                 dumpSink: (@Sendable (String) -> Void)? = nil) throws -> PassManager.Result {
-        var manager = PassManager(pipeline: .level(level, precision: precision), dumpAfter: dumpAfter)
+        var manager = PassManager(pipeline: .level(level, precision: precision, keepFP32: keepFP32), dumpAfter: dumpAfter)
         if let dumpSink { manager.dumpSink = dumpSink }
         return try manager.run(graph)
     }

@@ -70,7 +70,9 @@ struct Generate: ParsableCommand {
         if inputs == nil && !textGiven { throw ValidationError("give a prompt: --text \"…\", --text-file FILE, --text - (stdin) or --inputs IN.safetensors") }
         if output != nil && inputs == nil { throw ValidationError("-o writes the sequences of --inputs; for --text the text is printed") }
         if chat && inputs != nil { throw ValidationError("--chat applies to --text prompts, not to --inputs ids") }
-        if eager && precision.value != nil { throw ValidationError("--precision applies to the compiled generator, not to --eager") }
+        if eager && (precision.value != nil || !precision.keepFP32.isEmpty) {
+            throw ValidationError("--precision and --keep-fp32 apply to the compiled generator, not to --eager")
+        }
         try options.validate()
     }
 
@@ -127,7 +129,8 @@ struct Generate: ParsableCommand {
                 throw CLIError("precision \(arithmetic): beam search of a decoder runs eagerly, in fp32 (drop --num-beams or --precision)")
             }
             let generator = try source.generator(compiled: compiled, maxBatch: rows, threads: threadCount,
-                                                 cache: noCache ? nil : CompileCache.standard, precision: arithmetic)
+                                                 cache: noCache ? nil : CompileCache.standard, precision: arithmetic,
+                                                 keepFP32: precision.keepFP32)
             let setup = milliseconds(since: loadStart)
             var stream = streaming ? TokenStream(tokenizer: prompter!, prompt: source.isSeq2Seq ? [] : prompts[0]) : nil
             let onTokens: ([Int]) -> Void = { tokens in stream?.append(tokens[0]) }

@@ -95,7 +95,8 @@ final class GenerationSource {
     /// Loads the checkpoint and returns its generate function: the compiled generator (a decoder's
     /// prefill and decode graphs, an encoder-decoder's encoder and decoder step, JIT-compiled for
     /// `maxBatch` rows and the seq bound) or the eager model.
-    func generator(compiled: Bool, maxBatch: Int, threads: Int?, cache: CompileCache?, precision: Precision = .fp32) throws -> Run {
+    func generator(compiled: Bool, maxBatch: Int, threads: Int?, cache: CompileCache?, precision: Precision = .fp32,
+                   keepFP32: [String] = []) throws -> Run {
         let loaded = try kind.family.load(directory: checkpoint, task: task)
         if let traced { try checkConstants(of: traced, against: loaded.module) }
         if let seq2seq = loaded.module as? any Seq2SeqLanguageModel {
@@ -105,7 +106,7 @@ final class GenerationSource {
             // Decoder rows are sources × beams; sources and targets share the manifest's seq bound.
             let generator = try CompiledSeq2SeqGenerator(model: seq2seq, maxBatch: maxBatch, maxSource: max(2, maxSeq),
                                                          maxTarget: min(seq2seq.maxPositions, max(3, maxSeq)),
-                                                         options: CompileOptions(threads: threads, cache: cache, precision: precision))
+                                                         options: CompileOptions(threads: threads, cache: cache, precision: precision, keepFP32: keepFP32))
             return { prompts, config, _ in try generator.generate(prompts, config: config) }
         }
         guard let model = loaded.module as? any CausalLanguageModel else {
@@ -114,7 +115,7 @@ final class GenerationSource {
         common = model.commonConfig
         if compiled {
             let generator = try CompiledGenerator(model: model, maxBatch: min(maxBatch, self.maxBatch), maxLength: maxSeq,
-                                                  options: CompileOptions(threads: threads, cache: cache, precision: precision))
+                                                  options: CompileOptions(threads: threads, cache: cache, precision: precision, keepFP32: keepFP32))
             return { prompts, config, onTokens in try generator.generate(prompts, config: config, onTokens: onTokens) }
         }
         return { prompts, config, onTokens in try model.generate(prompts, config: config, onTokens: onTokens) }

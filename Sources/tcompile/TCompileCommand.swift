@@ -96,8 +96,11 @@ struct ModelOptions: ParsableArguments {
 
 /// `--precision`, shared by compile, run --compiled and bench.
 struct PrecisionOption: ParsableArguments {
-    @Option(help: "Arithmetic of the matrix products: fp32, or bf16 (bf16 weights, half the bytes, and bf16 GEMM inputs with f32 accumulation; softmax, layer norm and residuals stay f32; needs a CPU with avx512_bf16). Default: the manifest's options.precision, else fp32. The compile summary reports the accuracy bf16 costs.")
+    @Option(help: "Arithmetic of the matrix products: fp32; bf16 (bf16 weights, half the bytes, and bf16 GEMM inputs with f32 accumulation; needs a CPU with avx512_bf16); or int8 (int8 weights per output channel, a quarter of the bytes, activations quantized per token, int32 sums with vpdpbusd; needs avx512_vnni). Softmax, layer norm, attention and residuals stay f32. Default: the manifest's options.precision, else fp32. The compile summary reports the accuracy it costs.")
     var precision: String?
+
+    @Option(name: .customLong("keep-fp32"), help: ArgumentHelp("Keep the weights of the linear layers whose checkpoint name matches this shell glob in f32 at --precision bf16 or int8 (repeatable), e.g. '*.output.dense.weight' or 'encoder.layer.5.*'. A pattern that matches no weight is an error.", valueName: "pattern"))
+    var keepFP32: [String] = []
 
     func validate() throws {
         if let precision {
@@ -110,6 +113,12 @@ struct PrecisionOption: ParsableArguments {
 
     /// `--precision`, else the manifest's `options.precision`, else fp32.
     func resolved(_ loaded: LoadedCommandModel) -> Precision { value ?? loaded.manifestPrecision ?? .fp32 }
+
+    /// Sets `loaded`'s precision (`resolved`) and the weights it keeps in f32.
+    func apply(to loaded: inout LoadedCommandModel) {
+        loaded.precision = resolved(loaded)
+        loaded.keepFP32 = keepFP32
+    }
 }
 
 /// A model the command line loaded, with the thread count it runs and compiles with.
@@ -128,6 +137,8 @@ struct LoadedCommandModel {
     var precision: Precision = .fp32
     /// What the manifest's `options.precision` asks for.
     var manifestPrecision: Precision? = nil
+    /// Globs of the weights kept in f32 (`--keep-fp32`).
+    var keepFP32: [String] = []
 
     /// Adds each pass's time of `result`.
     mutating func record(_ result: PassManager.Result) {
@@ -136,7 +147,7 @@ struct LoadedCommandModel {
 
     /// Optimizes with the `-O<level>` pipeline and JIT-compiles, recording the time of each phase.
     mutating func compile(name: String, level: Int) throws -> CompiledModel {
-        let optimized = try TCompile.optimize(graph, level: level, precision: precision)
+        let optimized = try TCompile.optimize(graph, level: level, precision: precision, keepFP32: keepFP32)
         record(optimized)
         let compiled = try CompiledModel(graph: optimized.graph, name: name, options: compileOptions())
         times.append(compiled.compileTimes)
@@ -150,7 +161,7 @@ struct LoadedCommandModel {
     }
 
     func compileOptions(target: HostTarget = .host()) -> CompileOptions {
-        CompileOptions(target: target, threads: threads, cache: cache, precision: precision)
+        CompileOptions(target: target, threads: threads, cache: cache, precision: precision, keepFP32: keepFP32)
     }
 }
 
@@ -269,7 +280,7 @@ struct Compile: ParsableCommand {
                 return try writeSeq2Seq(seq2seq, start: start, print: print)
             }
             var loaded = try options.load()
-            loaded.precision = precision.resolved(loaded)
+            precision.apply(to: &loaded)
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
@@ -287,7 +298,7 @@ struct Compile: ParsableCommand {
             let target: HostTarget = portable ? .portable() : .host()
             // Refused before any work: a precision this target cannot run (never a silent f32 fallback).
             try loaded.compileOptions(target: target).checkPrecision()
-            let optimized = try TCompile.optimize(graph, level: optimization, precision: loaded.precision,
+            let optimized = try TCompile.optimize(graph, level: optimization, precision: loaded.precision, keepFP32: loaded.keepFP32,
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { Swift.print($0, terminator: "") })
             print(optimized.summary)
@@ -354,7 +365,8 @@ extension Compile {
                                                 level: optimization,
                                                 options: CompileOptions(target: target, threads: threads,
                                                                         cache: options.noCache ? nil : CompileCache.standard,
-                                                                        precision: precision.value ?? source.precision ?? .fp32),
+                                                                        precision: precision.value ?? source.precision ?? .fp32,
+                                                                        keepFP32: precision.keepFP32),
                                                 embedWeights: embedWeights, emit: kinds)
         print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
@@ -578,6 +590,9 @@ struct Run: ParsableCommand {
         if mode == .eager, let value = precision.value, value != .fp32 {
             throw ValidationError("--precision \(value) applies to --compiled; --eager runs the f32 interpreter")
         }
+        if mode == .eager && !precision.keepFP32.isEmpty {
+            throw ValidationError("--keep-fp32 applies to --compiled; --eager runs the f32 interpreter")
+        }
     }
 
     func run() throws {
@@ -589,7 +604,7 @@ struct Run: ParsableCommand {
                 try read.check(outputs: [output])
             }
             var loaded = try options.load()
-            loaded.precision = precision.resolved(loaded)
+            precision.apply(to: &loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let prepared = try inputOptions.make(for: graph)
             let inputs = prepared.tensors
@@ -690,7 +705,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var loaded = try options.load()
-            loaded.precision = precision.resolved(loaded)
+            precision.apply(to: &loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let inputs = try inputOptions.make(for: graph).tensors
             let compileStart = DispatchTime.now()

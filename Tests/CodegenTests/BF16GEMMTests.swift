@@ -133,8 +133,9 @@ struct BF16GEMMTests {
     }
 }
 
-/// bf16 is refused, naming the missing feature, where the target cannot run it: never a silent f32 fallback.
-@Suite struct BF16RefusalTests {
+/// A reduced precision is refused, naming the missing feature, where the target cannot run it: never a
+/// silent f32 fallback.
+@Suite struct ReducedPrecisionRefusalTests {
     static func linear() throws -> Graph {
         var g = GraphBuilder()
         let x = g.input("x", TensorType(.float32, [3, 4]))
@@ -143,30 +144,32 @@ struct BF16GEMMTests {
         return g.graph
     }
 
-    @Test func aTargetWithoutAVX512BF16IsRefused() throws {
+    @Test(arguments: [Precision.bf16, .int8])
+    func aTargetWithoutTheFeatureIsRefused(_ precision: Precision) throws {
+        let feature = try #require(precision.requiredFeature), cpuinfoName = try #require(precision.requiredFeatureCPUInfoName)
         let host = HostTarget.host()
-        let features = host.features.split(separator: ",").filter { $0 != "+avx512bf16" }.map(String.init) + ["-avx512bf16"]
+        let features = host.features.split(separator: ",").filter { $0 != "+\(feature)" }.map(String.init) + ["-\(feature)"]
         let target = HostTarget(triple: host.triple, cpu: host.cpu, features: features.joined(separator: ","))
         let graph = try Self.linear()
-        for options in [CompileOptions(target: target, cache: nil, precision: .bf16), CompileOptions(target: .portable(), cache: nil, precision: .bf16)] {
+        for options in [CompileOptions(target: target, cache: nil, precision: precision), CompileOptions(target: .portable(), cache: nil, precision: precision)] {
             do {
                 _ = try CompiledModel(graph: graph, name: "refused", options: options)
-                Issue.record("bf16 compiled for \(options.target.cpu) without avx512bf16")
+                Issue.record("\(precision) compiled for \(options.target.cpu) without \(feature)")
             } catch let error as CodegenError {
-                #expect(error.message.contains("avx512bf16") && error.message.contains("avx512_bf16"), "\(error.message)")
+                #expect(error.message.contains(feature) && error.message.contains(cpuinfoName), "\(error.message)")
             }
             #expect(throws: CodegenError.self) { try CompiledArtifacts.object(graph, name: "refused", options: options) }
         }
-        // fp32 on the same target compiles (the bf16-marked weight is stored as f32 panels).
+        // fp32 on the same target compiles (the weight marked for another precision is stored as f32 panels).
         _ = try CompiledModel(graph: graph, name: "f32", options: CompileOptions(target: target, cache: nil))
     }
 
     @Test func anUnknownPrecisionNamesTheAcceptedOnes() {
         do {
-            _ = try Precision(parsing: "int8")
-            Issue.record("int8 accepted")
+            _ = try Precision(parsing: "fp16")
+            Issue.record("fp16 accepted")
         } catch let error as GraphError {
-            #expect(error.message.contains("fp32, bf16"), "\(error.message)")
+            #expect(error.message.contains("fp32, bf16, int8"), "\(error.message)")
         } catch { Issue.record("\(error)") }
     }
 }

@@ -46,20 +46,6 @@ struct BF16GEMMEmitter: GEMMEmitter {
         }
     }
 
-    /// Panels `[first, last)` of task `group` (of `perTask` panels each) out of `panels`.
-    private func panelRange(_ group: LLVMValueRef, perTask: LLVMValueRef, panels: LLVMValueRef) -> (LLVMValueRef, LLVMValueRef) {
-        let first = ir.mul(group, perTask)
-        return (first, context.minimum(ir.add(first, perTask), panels))
-    }
-
-    /// Panels per task for `rows` rows of A and `panels` panels: `⌈panels / ⌈panels / panelsPerTask⌉⌉`
-    /// (even groups of at most `panelsPerTask`), or 1 for few rows.
-    private func panelsPerTask(rows: LLVMValueRef, panels: LLVMValueRef) -> LLVMValueRef {
-        let groups = context.chunks(panels, of: Self.panelsPerTask)
-        let even = ir.sdiv(ir.add(panels, ir.sub(groups, ir.int(1))), context.maximum(groups, ir.int(1)))
-        return ir.select(ir.icmp(LLVMIntSGT, rows, ir.int(Self.smallRows)), context.maximum(even, ir.int(1)), ir.int(1))
-    }
-
     /// Batched `A · B`, broadcasting over the batch dims; both operands rounded to bf16 per task.
     func matmul(_ node: Graph.Node, _ a0: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue {
         let o = matmulOperands(node, a0, aType, b, bType)
@@ -68,7 +54,7 @@ struct BF16GEMMEmitter: GEMMEmitter {
         let (aBatch, bBatch, batchShape, matrices) = (o.aBatch, o.bBatch, o.batchShape, o.matrices)
         let panels = context.chunks(n, of: PanelLayout.width)
         let chunks = context.chunks(m, of: Self.rowsPerTask)
-        let perTask = panelsPerTask(rows: m, panels: panels)
+        let perTask = panelsPerTask(rows: m, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows)
         let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
         let kBound = o.kBound
         let nb = batchShape.count
@@ -108,7 +94,7 @@ struct BF16GEMMEmitter: GEMMEmitter {
         let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .bf16)
         let panels = context.chunks(o.n, of: PanelLayout.width)
         let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
-        let perTask = panelsPerTask(rows: o.rows, panels: panels)
+        let perTask = panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows)
         let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
         let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1],
                         o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)

@@ -103,6 +103,22 @@ extension GEMMEmitter {
         return offsets
     }
 
+    /// Panels `[first, last)` of task `group` (of `perTask` panels each) out of `panels`.
+    func panelRange(_ group: LLVMValueRef, perTask: LLVMValueRef, panels: LLVMValueRef) -> (LLVMValueRef, LLVMValueRef) {
+        let first = ir.mul(group, perTask)
+        return (first, context.minimum(ir.add(first, perTask), panels))
+    }
+
+    /// Panels per task of a kernel that converts its rows of A once per task (bf16, int8), for `rows`
+    /// rows of A and `panels` panels: `⌈panels / ⌈panels / most⌉⌉` (even groups of at most `most`, so
+    /// the conversion is shared), or 1 up to `smallRows` rows (converting is cheap, and more tasks keep
+    /// every thread busy on the narrow products of decoding).
+    func panelsPerTask(rows: LLVMValueRef, panels: LLVMValueRef, most: Int, smallRows: Int) -> LLVMValueRef {
+        let groups = context.chunks(panels, of: most)
+        let even = ir.sdiv(ir.add(panels, ir.sub(groups, ir.int(1))), context.maximum(groups, ir.int(1)))
+        return ir.select(ir.icmp(LLVMIntSGT, rows, ir.int(smallRows)), context.maximum(even, ir.int(1)), ir.int(1))
+    }
+
     /// Adds a residual of another shape or layout after the product.
     func addResidualAfterwards(_ o: LinearOperands, _ node: Graph.Node) {
         guard let residual = o.residual, let residualType = o.residualType, !o.residualInTile else { return }

@@ -1,0 +1,66 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// int8 matrix products of the weights (`Precision.int8`): a task quantizes up to 64 rows of A per
+/// row (per token) into its scratch once, then runs them with `vpdpbusd` (`Int8TiledGEMM`) against a
+/// group of the weight's int8 panels (`PanelLayout.Format.int8`, quantized per output column at
+/// compile time). The tile is scaled back to f32 before the epilogue (bias, activation, residual),
+/// which is the f32 one. Products whose right operand is not a packed weight (attention's, a plain
+/// `matmul`'s, a weight computed from inputs) run the f32 kernels: quantizing both operands per call
+/// would cost accuracy where the weights' bytes are not what is read.
+struct Int8GEMMEmitter: GEMMEmitter {
+    let context: LoweringContext
+    /// Rows of A per task.
+    static let rowsPerTask = PanelLayout.int8RowsPerTask
+    /// At most this many panels per task when A has more than `smallRows` rows (as bf16's).
+    static let panelsPerTask = 8
+    /// Up to this many rows, one panel per task.
+    static let smallRows = 16
+
+    private var tiles: TiledGEMM { TiledGEMM(context: context) }
+    private var int8: Int8TiledGEMM { Int8TiledGEMM(context: context) }
+    private var float32: F32GEMMEmitter { F32GEMMEmitter(context: context) }
+
+    /// Two activations: f32.
+    func matmul(_ node: Graph.Node, _ a: LoweredValue, _ aType: TensorType, _ b: LoweredValue, _ bType: TensorType) -> LoweredValue {
+        float32.matmul(node, a, aType, b, bType)
+    }
+
+    /// `activation(x · w + bias) + residual` on the int8 panels of `w`; f32 when `w` is not stored so.
+    func linear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
+                bias hasBias: Bool, residual hasResidual: Bool) -> LoweredValue {
+        guard let name = context.packedWeight(of: node), PanelLayout.format(ofConstant: name) == .int8 else {
+            return float32.linear(node, activation, x, types, bias: hasBias, residual: hasResidual)
+        }
+        let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .int8)
+        let panels = context.chunks(o.n, of: PanelLayout.width)
+        let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
+        let perTask = panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows)
+        let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
+        let captures = [context.pointer(o.input), o.weightBase, o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)
+        parallelFor(ir.mul(chunks, groups), scratchBytes: PanelLayout.int8ScratchBytes(k: o.kBound), capturing: captures) { task, c, scratch in
+            let (a, w, out, k, n, rows, panels, perTask, groups) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8])
+            let (biasPointer, residualPointer) = (c[9], c[10])
+            let chunkIndex = ir.sdiv(task, groups), group = ir.srem(task, groups)
+            let (begin, end) = context.chunk(chunkIndex, size: Self.rowsPerTask, of: rows)
+            let (first, last) = panelRange(group, perTask: perTask, panels: panels)
+            let quads = ir.sdiv(ir.add(k, ir.int(3)), ir.int(4))
+            let count = ir.sub(end, begin)
+            int8.quantizeRows(ir.gep(ir.f32, a, ir.mul(begin, k)), lda: k, count: count, k: k, quads: quads, into: scratch)
+            let panelInts = ir.mul(ir.add(quads, ir.int(2)), ir.int(PanelLayout.width))
+            let rowC = ir.gep(ir.f32, out, ir.mul(begin, n))
+            let epilogue = linearEpilogue(o, activation, n: n, biasPointer: biasPointer, residualPointer: residualPointer)
+            ir.loop(first, last) { p in
+                let column = ir.mul(p, ir.int(PanelLayout.width))
+                tiles.gemmRows(ir.int(0), count, k: quads, a: scratch, lda: ir.add(quads, ir.int(1)),
+                               panel: ir.gep(ir.i32, w, ir.mul(p, panelInts)), column: column,
+                               cols: context.minimum(ir.sub(n, column), ir.int(PanelLayout.width)), c: rowC, ldc: n,
+                               microkernel: int8.microkernel,
+                               epilogue: epilogue.map { body in { i, j, value in body(ir.add(i, begin), j, value) } })
+            }
+        }
+        addResidualAfterwards(o, node)
+        return o.out
+    }
+}

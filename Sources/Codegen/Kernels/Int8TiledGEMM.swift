@@ -1,0 +1,111 @@
+import CLLVM
+import Graph
+import Tensors
+
+/// The int8 GEMM microkernel (`vpdpbusd`, AVX512-VNNI) and its helper, quantizing rows of A.
+///
+/// A row of A is quantized symmetrically on its own (per token): `q = round(x · 127 / max|x|)` in
+/// `[-127, 127]`, stored as the unsigned byte `q + 128` (`vpdpbusd` multiplies unsigned bytes of its
+/// first operand by signed bytes of its second), four bytes per int32 and the row's scale
+/// `max|x| / 127` after them. A panel (`PanelLayout.Format.int8`) holds the 32 columns' scales and
+/// corrections `128 · Σ_k w`, then four rows of B per int32. `vpdpbusd acc, a, b` adds the four
+/// byte products of each lane to its int32, so one broadcast quad of A advances 16 columns by four
+/// `k` steps; the tile is then `(acc − correction) · scale_row · scale_column` in f32, where every
+/// epilogue runs as at f32. The int32 sums cannot overflow below `k` = 65,000 (255 · 127 · k < 2³¹).
+struct Int8TiledGEMM: KernelEmitter {
+    let context: LoweringContext
+    /// Rows per tile: 2 accumulators each, 16 of the 32 zmm registers (as the bf16 kernel).
+    static let rows = 8
+
+    private var intVector: LLVMTypeRef { LLVMVectorType(ir.i32, 16) }
+
+    /// The microkernel as `TiledGEMM.gemmRows` calls it (`k` counted in quads, A's rows `quads + 1` int32).
+    var microkernel: TiledGEMM.Microkernel { TiledGEMM.Microkernel(rows: Self.rows, aElement: ir.i32, tile: tileFunction) }
+
+    /// `x` (an i32) in all 16 lanes.
+    private func splat(_ x: LLVMValueRef) -> LLVMValueRef {
+        let one = LLVMBuildInsertElement(ir.builder, LLVMGetUndef(intVector), x, ir.int32(0), "")!
+        return LLVMBuildShuffleVector(ir.builder, one, LLVMGetUndef(intVector), LLVMConstNull(intVector), "")!
+    }
+
+    /// A 16-lane int32 load that assumes only 4-byte alignment.
+    private func loadInts(_ pointer: LLVMValueRef) -> LLVMValueRef {
+        let v = ir.load(intVector, pointer)
+        LLVMSetAlignment(v, 4)
+        return v
+    }
+
+    /// `NAME.int8tile<mr>(a, lda, panel, quads, c, ldc, cols)`: `C[0..<mr, 0..<cols] = A · panel` with
+    /// A's quantized rows (`quads` int32, then the scale) at stride `lda` (int32) and C's at `ldc` (floats).
+    func tileFunction(rows mr: Int) -> LLVMValueRef {
+        TiledGEMM.tile(ir, named: "\(context.kernelName).int8tile\(mr)") { a, lda, panel, quads, c, ldc, cols in
+            let lanes = 16, width = PanelLayout.width
+            let rowsA = (0..<mr).map { ir.gep(ir.i32, a, ir.mul(ir.int($0), lda)) }
+            let data = ir.gep(ir.i32, panel, ir.int(2 * width))
+            // Few rows leave few independent accumulators to cover `vpdpbusd`'s latency, so their quad
+            // steps rotate over `chains` sets of accumulators, summed at the end.
+            let chains = max(1, min(4, 8 / mr))
+            func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef], chain: Int) -> [LLVMValueRef] {
+                let row = ir.gep(ir.i32, data, ir.mul(kk, ir.int(width)))
+                let b = [loadInts(row), loadInts(ir.gep(ir.i32, row, ir.int(lanes)))]
+                var next = accumulators
+                for r in 0..<mr {
+                    let x = splat(ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], kk)))
+                    for v in 0..<2 {
+                        let i = chain * 2 * mr + 2 * r + v
+                        next[i] = ir.overloaded("llvm.x86.avx512.vpdpbusd.512", [], [accumulators[i], x, b[v]])
+                    }
+                }
+                return next
+            }
+            let zero = LLVMConstNull(intVector)!
+            let (kMain, partial) = ir.carriedLoop(from: ir.int(0), end: quads, unroll: 4, carrying: Array(repeating: zero, count: 2 * mr * chains)) {
+                step($0, $1, chain: $2 % chains)
+            }
+            let (_, sets) = ir.carriedLoop(from: kMain, end: quads, unroll: 1, carrying: partial) { step($0, $1, chain: $2 % chains) }
+            let sums = (0..<(2 * mr)).map { i in (1..<chains).reduce(sets[i]) { ir.add($0, sets[$1 * 2 * mr + i]) } }
+            // Back to f32: (sum − correction) · row scale · column scale.
+            let columnScales = (0..<2).map { ir.loadVector(lanes, ir.gep(ir.i32, panel, ir.int(lanes * $0))) }
+            let corrections = (0..<2).map { loadInts(ir.gep(ir.i32, panel, ir.int(width + lanes * $0))) }
+            var values: [LLVMValueRef] = []
+            for r in 0..<mr {
+                let rowScale = ir.splat(ir.bitcast(ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], quads)), ir.f32), lanes: lanes)
+                for v in 0..<2 {
+                    let exact = LLVMBuildSIToFP(ir.builder, ir.sub(sums[2 * r + v], corrections[v]), ir.floatVector(lanes), "")!
+                    values.append(ir.fmul(exact, ir.fmul(columnScales[v], rowScale)))
+                }
+            }
+            TiledGEMM.storeTile(ir, values, c: c, ldc: ldc, cols: cols)
+        }
+    }
+
+    /// Rows `[0, count)` of f32 A (row `i` at `a + i·lda`, `k` floats) quantized, row `i` at
+    /// `into + i·(quads + 1)` (int32): `4·quads` unsigned bytes (`q + 128`, 128 past `k`), then the
+    /// row's f32 scale. The largest magnitude is found as the largest integer of the bits without the
+    /// sign (an integer reduction, which vectorizes; a NaN makes the scale NaN and so the row's results).
+    func quantizeRows(_ a: LLVMValueRef, lda: LLVMValueRef, count: LLVMValueRef, k: LLVMValueRef, quads: LLVMValueRef, into: LLVMValueRef) {
+        let stride = ir.add(quads, ir.int(1))
+        let largest = ir.localInEntry(ir.i32)
+        ir.loop(ir.int(0), count) { i in
+            let source = ir.gep(ir.f32, a, ir.mul(i, lda))
+            let target = ir.gep(ir.i32, into, ir.mul(i, stride))
+            ir.store(ir.int32(0), largest)
+            ir.loop(ir.int(0), k) { e in
+                let bits = ir.and(ir.bitcast(ir.load(ir.f32, ir.gep(ir.f32, source, e)), ir.i32), ir.int32(0x7FFF_FFFF))
+                let current = ir.load(ir.i32, largest)
+                ir.store(ir.select(ir.icmp(LLVMIntUGT, bits, current), bits, current), largest)
+            }
+            let maximum = ir.bitcast(ir.load(ir.i32, largest), ir.f32)
+            let scale = ir.fdiv(maximum, ir.float(127))
+            let inverse = ir.select(ir.fcmp(LLVMRealOGT, maximum, ir.float(0)), ir.fdiv(ir.float(127), maximum), ir.float(0))
+            ir.loop(ir.int(0), k) { e in
+                let x = ir.fmul(ir.load(ir.f32, ir.gep(ir.f32, source, e)), inverse)
+                let clamped = ir.intrinsic("llvm.minnum", [ir.intrinsic("llvm.maxnum", [x, ir.float(-127)]), ir.float(127)])
+                let q = ir.fptosi(ir.intrinsic("llvm.rint", [clamped]), ir.i32)
+                ir.store(ir.trunc(ir.add(q, ir.int32(128)), ir.i8), ir.gep(ir.i8, target, e))
+            }
+            ir.loop(k, ir.mul(quads, ir.int(4))) { e in ir.store(ir.byte(128), ir.gep(ir.i8, target, e)) }
+            ir.store(ir.bitcast(scale, ir.i32), ir.gep(ir.i32, target, quads))
+        }
+    }
+}
