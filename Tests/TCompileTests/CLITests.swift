@@ -162,7 +162,7 @@ import TCompile
         ("dynamic_dims", "{\"batch\": {\"max\": 4}, \"seq\": {\"max\": 999}}", "exceeds the 64 positions"),
         ("dynamic_dims", "{\"batch\": {\"max\": 4}}", "dynamic_dims.seq: is missing"),
         ("outputs", "[\"pooler_output\"]", "'pooler_output' is not an output"),
-        ("options", "{\"precision\": \"f16\"}", "options.precision: 'f16' is not supported (accepted: f32, fp32, bf16)"),
+        ("options", "{\"precision\": \"f16\"}", "options.precision: 'f16' is not supported (accepted: f32, fp32, bf16, int8)"),
         ("options", "{\"threads\": 0}", "options.threads: must be 1 to 256, got 0"),
         ("format", "\"tcompile.model/3\"", "format must be"),
         ("format", "\"tcompile.model/1\"", "name the Hugging Face task in \"task\""),

@@ -7,11 +7,11 @@ import TCompile
     @Test func anUnknownPrecisionIsAnArgumentErrorListingTheAcceptedOnes() throws {
         let dir = try CLITests.modelDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for arguments in [[dir + "/model.json", "-o", dir + "/out", "--precision", "int8"],
-                          ["run", dir + "/model.json", "--precision", "int8"],
+        for arguments in [[dir + "/model.json", "-o", dir + "/out", "--precision", "int4"],
+                          ["run", dir + "/model.json", "--precision", "fp8"],
                           ["bench", dir + "/model.json", "--precision", "fp16"]] {
             let result = try CLITests.run(arguments)
-            #expect(result.status == 64 && result.output.contains("accepted: fp32, bf16"), "\(arguments): \(result.output)")
+            #expect(result.status == 64 && result.output.contains("accepted: fp32, bf16, int8"), "\(arguments): \(result.output)")
         }
         let eager = try CLITests.run(["run", dir + "/model.json", "--eager", "--precision", "bf16"])
         #expect(eager.status == 64 && eager.output.contains("applies to --compiled"), "\(eager.output)")
@@ -37,6 +37,30 @@ import TCompile
         let size = { (file: String) in (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
         #expect(try size(dir + "/bf16/classify.weights") < size(dir + "/fp32/classify.weights"))
         let run = try CLITests.run(["run", path, "--tokenizer", ManifestTests.checkpoint, "--text", "Simmer the garlic sauce until it is creamy."])
+        #expect(run.status == 0 && run.output.contains("→ cooking"), "\(run.output)")
+    }
+
+    /// `--precision int8` compiles the library (quarter-size linear weights), reports the accuracy it
+    /// cost, and classifies as f32 does; `--keep-fp32` with a pattern that matches nothing is refused
+    /// before anything is written.
+    @Test(.enabled(if: HostTarget.host().has("avx512vnni"), "the host CPU lacks avx512vnni (AVX512-VNNI), which int8 needs"))
+    func int8LibraryAndKeptLayers() throws {
+        let path = try ManifestTests.write(["options": ["threads": 1]])
+        let dir = (path as NSString).deletingLastPathComponent
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let compile = try CLITests.run([path, "-o", dir + "/int8", "--precision", "int8"])
+        #expect(compile.status == 0 && compile.output.contains("precision int8")
+                && compile.output.contains("accuracy at int8 against the f32 graph"), "\(compile.output)")
+        #expect(try String(contentsOfFile: dir + "/int8/classify.h", encoding: .utf8).contains("#define CLASSIFY_PRECISION \"int8\""))
+        let fp32 = try CLITests.run([path, "-o", dir + "/fp32"])
+        #expect(fp32.status == 0, "\(fp32.output)")
+        let size = { (file: String) in (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
+        #expect(try size(dir + "/int8/classify.weights") < size(dir + "/fp32/classify.weights"))
+        let unmatched = try CLITests.run([path, "-o", dir + "/kept", "--precision", "int8", "--keep-fp32", "no.such.layer*"])
+        #expect(unmatched.status == 1 && unmatched.output.contains("'no.such.layer*' matches no weight"), "\(unmatched.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/kept/classify.h"))
+        let run = try CLITests.run(["run", path, "--compiled", "--precision", "int8", "--keep-fp32", "*.layer.0.*",
+                                    "--tokenizer", ManifestTests.checkpoint, "--text", "Simmer the garlic sauce until it is creamy."])
         #expect(run.status == 0 && run.output.contains("→ cooking"), "\(run.output)")
     }
 }
