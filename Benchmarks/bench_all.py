@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The one benchmark run behind Benchmarks/run-all.sh: ours (eager, JIT, AOT) and the peers (PyTorch eager,
 torch.compile, ONNX Runtime, OpenVINO) on the same workloads, same thread count, interleaved process by
-process within each round, plus the machine's sgemm ceiling, the training step, tokenizer throughput and cold
-starts. Every measurement is its own process, so each has its own peak RSS (from wait4) and time to first
-result. Writes Benchmarks/results/all.json, docs/benchmarks.md and docs/benchmarks.png.
+process within each round (MiniLM and BERT-base at bf16 and int8 too), plus the machine's sgemm ceiling, the
+training step, tokenizer throughput and cold starts. Every measurement is its own process, so each has its own
+peak RSS (from wait4) and time to first result. Writes Benchmarks/results/all.json, docs/benchmarks.md and
+docs/benchmarks.png.
 
 run-all.sh builds the binaries and calls this; see its header for the options.
 """
@@ -49,17 +50,23 @@ MODELS = {
 OTHER_WORKLOADS = ["gpt2_greedy_64", "training_step", "tokenizer_wordpiece", "tokenizer_bpe", "coldstart_minilm",
                    "coldstart_classify"]
 ENCODER_IMPLS = ["ours-eager", "torch", "ours-jit", "torch-compile", "ours-aot", "ort", "openvino"]
-# bf16 on the MiniLM and BERT-base workloads: ours (tcompile --precision bf16, JIT), OpenVINO with
-# INFERENCE_PRECISION_HINT=bf16 (where the CPU lists BF16) and PyTorch eager under bf16 autocast; each also
-# reports its output's cosine and max abs difference against the same runtime in f32.
+# Reduced precision on the MiniLM and BERT-base workloads, each also reporting its output's cosine and max abs
+# difference against the same runtime in f32. bf16: ours (tcompile --precision bf16, JIT), OpenVINO with
+# INFERENCE_PRECISION_HINT=bf16 (where the CPU lists BF16) and PyTorch eager under bf16 autocast. int8: ours
+# (--precision int8, JIT), ONNX Runtime's quantize_dynamic of its optimized model, PyTorch's quantize_dynamic of
+# the nn.Linear layers and NNCF's post-training quantization for OpenVINO (models_peer.py has the details).
 BF16_IMPLS = ["ours-jit-bf16", "openvino-bf16", "torch-bf16"]
-BF16_WORKLOADS = {"minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128"}
+INT8_IMPLS = ["ours-jit-int8", "ort-int8", "torch-int8", "openvino-int8"]
+PRECISION = {"ours-jit-bf16": "bf16", "ours-jit-int8": "int8"}   # ours: tcompile's --precision (fp32 otherwise)
+PRECISION_WORKLOADS = {"minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128"}
+QUANTIZED_FILES = ["ort-int8", "openvino-int8"]   # peers whose quantized model prepare() writes once
 OURS = ["ours-eager", "ours-jit", "ours-aot"]
 PEERS = ["torch", "torch-compile", "ort", "openvino"]
 LABEL = {"ours-eager": "ours eager", "ours-jit": "ours compiled (JIT)", "ours-aot": "ours AOT (C harness)",
          "torch": "PyTorch eager", "torch-compile": "torch.compile", "ort": "ONNX Runtime", "openvino": "OpenVINO",
          "ours-compiled-generator": "ours compiled (CompiledGenerator)", "ours-jit-bf16": "ours bf16 (JIT)",
-         "openvino-bf16": "OpenVINO bf16", "torch-bf16": "PyTorch bf16 autocast"}
+         "openvino-bf16": "OpenVINO bf16", "torch-bf16": "PyTorch bf16 autocast", "ours-jit-int8": "ours int8 (JIT)",
+         "ort-int8": "ONNX Runtime int8 dynamic", "torch-int8": "PyTorch int8 dynamic", "openvino-int8": "OpenVINO int8 (NNCF)"}
 SENTENCE = "The striker scored a late goal in the final."
 
 
@@ -244,14 +251,14 @@ def main():
                   meta={"round": rnd})
             reps = str(reps_quick if q else reps_full)
             model = MODELS[key]
-            here = impls + (BF16_IMPLS if wid in BF16_WORKLOADS else [])
+            here = impls + (BF16_IMPLS + INT8_IMPLS if wid in PRECISION_WORKLOADS else [])
             order = here if rnd % 2 else here[1::2] + here[0::2]   # alternate who goes first
             for impl in order:
                 meta = {"round": rnd, "workload": wid, "impl": impl}
-                if impl in ("ours-eager", "ours-jit", "ours-jit-bf16"):
+                if impl in ("ours-eager", "ours-jit", *PRECISION):
                     cmd = [mb, "encoder", "--model", model["dir"], "--mode", "eager" if impl == "ours-eager" else "jit",
                            "--batch", str(batch), "--seq", str(seq), "--reps", reps, "--threads", str(a.threads),
-                           "--precision", "bf16" if impl == "ours-jit-bf16" else "fp32"]
+                           "--precision", PRECISION.get(impl, "fp32")]
                     row = r.run(wid, cmd, peer=False, meta=meta)
                 elif impl == "ours-aot":
                     cmd = [os.path.join(a.aot_dir, f"{key}-harness"), os.path.join(a.aot_dir, key, f"{key}.weights"),
@@ -350,7 +357,8 @@ def harness_input_kinds(header):
 
 def prepare(a, r):
     """Everything built once per run and not timed as a workload: random checkpoints, ONNX exports (plus the
-    ORT transformer optimizer), the AOT libraries with their harnesses, the classifier app, sentence ids.
+    ORT transformer optimizer), the int8 peers' quantized models, the AOT libraries with their harnesses, the
+    classifier app, sentence ids.
     Records how long each step took (the compile times of AOT, ORT and OpenVINO include them). Only what the
     workloads of --only need is prepared."""
     os.makedirs(WORK, exist_ok=True)
@@ -416,6 +424,20 @@ def prepare(a, r):
                         "-DINPUT_KINDS={" + ", ".join(str(HARNESS_INPUTS.index(n)) for n in kinds) + "}",
                         os.path.join(HERE, "aot", "harness.c"), "-I", out, "-L", out, f"-l{key}", "-lopenblas", "-lm", "-lpthread",
                         "-o", os.path.join(a.aot_dir, f"{key}-harness")], check=True)
+    # int8: ONNX Runtime's quantized model (one per model) and OpenVINO's (calibrated per workload shape), made once
+    # here beside the ONNX files rather than inside a timed process. A failure is logged, not fatal: the peer then
+    # tries again in its own process and that workload's cell reports the failure.
+    for wid, key, batch, seq, *_ in (e for e in ENCODERS if e[0] in only and e[0] in PRECISION_WORKLOADS):
+        for impl in QUANTIZED_FILES:
+            row = r.run(f"quantize {impl} {wid}", [a.python, peer_script, "quantize", "--runtime", impl, "--onnx-dir", onnx_dir,
+                                                   "--name", key, "--batch", str(batch), "--seq", str(seq)],
+                        peer=True, meta={"workload": "prepare", "impl": impl})
+            if row.get("exit") == 0:
+                prep.setdefault("quantized", {}).setdefault(wid, {})[impl] = {
+                    k: row[k] for k in ("model", "precision", "operators", "calibration", "fake_quantize", "quantize_ms",
+                                        "quantized_now", "nncf") if k in row}
+                if row.get("quantized_now"):
+                    log(f"prepare: {impl} quantized {key} for {wid} in {row['quantize_ms'] / 1000:.1f} s")
     # The link-c sample's classifier app, for its cold start.
     if "coldstart_classify" in only:
         out = os.path.join(a.aot_dir, "classify")
@@ -503,10 +525,10 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
                  "compile_ms": stats([r.get("compile_ms") for r in rs]),
                  "check": stats([r.get("check_mean_abs") for r in rs]),
                  "reps_per_process": rs[0].get("reps"), "processes": len(rs)}
-        for k in ("tokens_per_s", "check_tokens", "inference_precision", "ops_before", "ops_after", "trace_ms"):
+        for k in ("tokens_per_s", "check_tokens", "inference_precision", "precision", "ops_before", "ops_after", "trace_ms"):
             if k in rs[0]:
                 entry[k] = stats([r[k] for r in rs]) if k in ("tokens_per_s", "trace_ms") else rs[0][k]
-        # Reduced precision: the worst agreement with f32 over the processes.
+        # Reduced precision (bf16 and int8): the worst agreement with f32 over the processes.
         if any("cosine_vs_fp32" in r for r in rs):
             entry["cosine_vs_fp32"] = min(r["cosine_vs_fp32"] for r in rs if "cosine_vs_fp32" in r)
             entry["max_abs_vs_fp32"] = max(r["max_abs_vs_fp32"] for r in rs if "max_abs_vs_fp32" in r)
@@ -518,7 +540,7 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
             continue
         w = workloads.setdefault(wid, {"impls": {}})
         w.update(model=MODELS[key]["label"], model_key=key, batch=batch, seq=seq)
-        for impl in ENCODER_IMPLS + BF16_IMPLS:
+        for impl in ENCODER_IMPLS + BF16_IMPLS + INT8_IMPLS:
             put(wid, impl, [r for r in ok if r.get("workload") == wid and r.get("impl") == impl and "median_ms" in r])
         flops = [r["matmul_flops"] for r in ok if r.get("workload") == wid and "matmul_flops" in r]
         w["matmul_flops"] = flops[0] if flops else None
@@ -572,7 +594,9 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
                 if o in impls and pr in impls and impls[o].get("ms") and impls[pr].get("ms"):
                     w["ratios"][f"{o}/{pr}"] = impls[o]["ms"]["median"] / impls[pr]["ms"]["median"]
         for o, pr in (("ours-jit-bf16", "ours-jit"), ("ours-jit-bf16", "openvino-bf16"), ("ours-jit-bf16", "torch-bf16"),
-                      ("ours-jit-bf16", "ort"), ("ours-jit-bf16", "openvino")):
+                      ("ours-jit-bf16", "ort"), ("ours-jit-bf16", "openvino"),
+                      ("ours-jit-int8", "ours-jit"), ("ours-jit-int8", "ort-int8"), ("ours-jit-int8", "torch-int8"),
+                      ("ours-jit-int8", "openvino-int8"), ("ours-jit-int8", "ort"), ("ours-jit-int8", "openvino")):
             if o in impls and pr in impls and impls[o].get("ms") and impls[pr].get("ms"):
                 w["ratios"][f"{o}/{pr}"] = impls[o]["ms"]["median"] / impls[pr]["ms"]["median"]
         for pr in ("torch", "ort"):
@@ -586,7 +610,8 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
     return {
         "date": run_date(a),
         "mode": "quick" if a.quick else "full", "rounds": rounds, "threads": a.threads, "seconds": seconds,
-        "machine": {"cpu": cpu, "cores": os.cpu_count(), "features": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags],
+        "machine": {"cpu": cpu, "cores": os.cpu_count(),
+                    "features": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni", "amx_int8") if f in flags],
                     "kernel": platform.release(), "load1_per_round": loads,
                     "load1_after_each_process": stats([r["load1"] for r in rows if "load1" in r])},
         "versions": {**versions, **prep.get("versions", {})},

@@ -32,34 +32,75 @@ NOT_RUN = {
 
 BF16_COLUMNS = [("ours-jit", "ours fp32 (JIT)"), ("ours-jit-bf16", "ours bf16 (JIT)"), ("openvino", "OpenVINO f32"),
                 ("openvino-bf16", "OpenVINO bf16"), ("torch", "PyTorch eager f32"), ("torch-bf16", "PyTorch bf16 autocast")]
+INT8_COLUMNS = [("ours-jit", "ours fp32 (JIT)"), ("ours-jit-int8", "ours int8 (JIT)"), ("ort", "ONNX Runtime f32"),
+                ("ort-int8", "ONNX Runtime int8 dynamic"), ("torch", "PyTorch eager f32"), ("torch-int8", "PyTorch int8 dynamic"),
+                ("openvino", "OpenVINO f32"), ("openvino-int8", "OpenVINO int8 (NNCF)")]
 
 
-def bf16_section(W):
-    """The bf16 columns (ours --precision bf16, OpenVINO INFERENCE_PRECISION_HINT=bf16, PyTorch bf16 autocast) beside
-    their f32 runs, with each bf16 output's cosine against the same runtime in f32."""
-    wids = [wid for wid in ENCODERS if wid in W and any(i in W[wid]["impls"] for i in ("ours-jit-bf16", "openvino-bf16", "torch-bf16"))]
+def bf16_text(result):
+    """The bf16 section's heading and method."""
+    return ("\n## bf16: ours against OpenVINO bf16 and PyTorch bf16 autocast\n\n"
+            "Ours compiled with `--precision bf16` (bf16 weights and GEMM inputs, `vdpbf16ps` with f32 accumulation; softmax, "
+            "layer norm, attention and residuals in f32), OpenVINO with `INFERENCE_PRECISION_HINT=bf16`, PyTorch eager under "
+            "`torch.autocast(\"cpu\", dtype=torch.bfloat16)`; ms median (min–max) in the same interleaved run, and the cosine "
+            "of `last_hidden_state` against the same runtime in f32 on the benchmark's ids.\n\n")
+
+
+def int8_text(result):
+    """The int8 section's heading and method: how each runtime quantizes (with the operators ONNX Runtime's quantized
+    graph has and NNCF's version, from the run's preparation)."""
+    v = result["versions"]
+    quantized = result.get("prepare", {}).get("quantized", {})
+    operators = next((q["ort-int8"]["operators"] for q in quantized.values() if q.get("ort-int8", {}).get("operators")), {})
+    ops = ", ".join(f"{name} ×{n}" for name, n in operators.items() if name.startswith(("Q", "Dynamic")) or "Integer" in name)
+    nncf = next((q["openvino-int8"]["nncf"] for q in quantized.values() if q.get("openvino-int8", {}).get("nncf")), None)
+    return ("\n## int8: ours against ONNX Runtime, PyTorch and OpenVINO int8\n\n"
+            "Ours compiled with `--precision int8` (JIT). ONNX Runtime: `onnxruntime.quantization.quantize_dynamic` of the "
+            f"transformer-optimized model its f32 column runs (onnxruntime {v.get('onnxruntime', '?')}; `weight_type=QInt8` "
+            "with the defaults `per_channel=False`, `reduce_range=False`: s8 weights with one symmetric scale per tensor, u8 "
+            "activations whose scale and zero point are computed per tensor on every call); it quantizes the MatMuls with "
+            "constant weights, the fused attention's QKV projection and the embedding layer (its tables in 8 bits), while "
+            "attention's score and context products, softmax, layer norms and GELU stay f32" + (f" (quantized graph: {ops})" if ops else "") + ". PyTorch: eager after "
+            "`torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)` (its default dynamic qconfig: "
+            "s8 weights with one symmetric scale per tensor; u8 activations quantized per tensor on every call, in 7 bits "
+            "(`reduce_range`) on the x86 engine; attention's batched matmuls, softmax and layer norms stay f32). OpenVINO: "
+            f"`nncf.quantize` (NNCF {nncf or '?'}, `model_type=TRANSFORMER`, its defaults otherwise: SmoothQuant, "
+            "fast bias correction, s8 weights per output channel, the embedding tables in 8 bits, activations per tensor "
+            "at static ranges) of the plain ONNX export, calibrated on 16 inputs of the workload's shape with random ids, "
+            "and compiled with `INFERENCE_PRECISION_HINT=f32`, so what stays in floating point runs in f32. The quantized "
+            "models are made once in the run's preparation (not in the times). Ms median (min–max) in the same interleaved "
+            "run, and the cosine of `last_hidden_state` against the same runtime in f32 (ONNX Runtime: the f32 optimized "
+            "model; PyTorch: the model before quantization; OpenVINO: the f32 ONNX export) on the benchmark's ids.\n\n")
+
+
+REDUCED_PRECISION = [(BF16_COLUMNS, bf16_text), (INT8_COLUMNS, int8_text)]
+
+
+def precision_section(result, columns, text):
+    """Reduced-precision columns beside their f32 runs, each with its output's cosine against the same runtime in
+    f32: the rows of the encoder workloads that ran any of them; "failed⁴" where the run recorded the process's
+    failure, "—" where it did not run."""
+    W = result["workloads"]
+    reduced = [impl for impl, _ in columns if impl.endswith(("-bf16", "-int8"))]
+    wids = [wid for wid in ENCODERS if wid in W and any(i in W[wid]["impls"] for i in reduced)]
     if not wids:
         return ""
+    failed = {(e.get("workload"), e.get("impl")) for e in result.get("errors", [])}
     rows = []
     for wid in wids:
         w = W[wid]
         row = [SHORT[wid]]
-        for impl, _ in BF16_COLUMNS:
+        for impl, _ in columns:
             e = w["impls"].get(impl)
             if not e or not e.get("ms"):
-                row.append("failed⁴" if impl.endswith("bf16") else "—")
+                row.append("failed⁴" if (wid, impl) in failed else "—")
                 continue
             c = f"**{ms(e['ms']['median'])}** ({ms(e['min_ms'])}–{ms(e['max_ms'])})"
             if "cosine_vs_fp32" in e:
                 c += f"<br>cos {e['cosine_vs_fp32']:.5f}"
             row.append(c)
         rows.append(row)
-    return ("\n## bf16: ours against OpenVINO bf16 and PyTorch bf16 autocast\n\n"
-            "Ours compiled with `--precision bf16` (bf16 weights and GEMM inputs, `vdpbf16ps` with f32 accumulation; softmax, "
-            "layer norm, attention and residuals in f32), OpenVINO with `INFERENCE_PRECISION_HINT=bf16`, PyTorch eager under "
-            "`torch.autocast(\"cpu\", dtype=torch.bfloat16)`; ms median (min–max) in the same interleaved run, and the cosine "
-            "of `last_hidden_state` against the same runtime in f32 on the benchmark's ids.\n\n"
-            + table(["workload"] + [h for _, h in BF16_COLUMNS], rows) + "\n")
+    return text(result) + table(["workload"] + [h for _, h in columns], rows) + "\n"
 
 
 def ms(v):
@@ -169,7 +210,7 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
               "³ Training is eager only (ours and PyTorch); ours has no compiled training path.  \n"
               "⁴ The process failed; see `errors` in results/all.json.\n")
 
-    md.append(bf16_section(W))
+    md.append("".join(precision_section(result, columns, text) for columns, text in REDUCED_PRECISION))
 
     md.append("## Ratios: our time ÷ peer time (below 1: ours is faster)\n")
     pairs = [("ours-aot", p) for p in ("torch", "torch-compile", "ort", "openvino")] + \

@@ -4,7 +4,9 @@
 # 8×128), a BERT-base config (1×128), a DistilBERT config (distilbert-base-uncased sizes, 1×128 and 8×128)
 # and an XLM-R config (xlm-roberta-base sizes, 1×128; its 768 MB embedding table shows in peak memory), the
 # last three with random weights, GPT-2 small greedy decoding (64 tokens, KV cache), the tiny-BERT training
-# step and tokenizer throughput; the machine's sgemm ceiling; cold starts. Same thread count for
+# step and tokenizer throughput; the machine's sgemm ceiling; cold starts. The MiniLM and BERT-base rows run at
+# reduced precision too, each compared with its own f32 output: bf16 (ours, OpenVINO, PyTorch autocast) and int8
+# (ours, ONNX Runtime and PyTorch dynamic quantization, OpenVINO through NNCF). Same thread count for
 # every runtime, every measurement in its own process, ours and the peers interleaved in each round.
 #
 # Writes Benchmarks/results/all.json (+ results/raw/all-*.jsonl), docs/benchmarks.md, docs/benchmarks.png
@@ -36,7 +38,7 @@
 #              rewrites the results and documents with that subset: restore them before committing.
 # Environment: DECODE_MODELS (the decode workload's models, default gpt2,smollm2,tinyllama), SEQ2SEQ_MODELS (the
 #   seq2seq workload's, default t5small,bartbase), THREADS (2), PYTHON (default: a .venv-bench made from Benchmarks/peers/requirements.txt by Benchmarks/peers/python.sh: torch, transformers, onnxruntime, openvino,
-#   onnx, matplotlib), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
+#   onnx, matplotlib, nncf), SCRATCH (the Swift build directory, Benchmarks/.build-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

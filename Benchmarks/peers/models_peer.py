@@ -7,12 +7,20 @@ with ours and reads each process's peak RSS). Prints one JSON object on stdout.
       dynamo=False, dynamic batch and seq; inputs input_ids, attention_mask and, when the family has them,
       token_type_ids) and runs onnxruntime.transformers.optimizer (model_type bert for all three) into
       NAME.opt.onnx.
-  models_peer.py encoder  --runtime torch|torch-compile|ort|openvino|torch-bf16|openvino-bf16 --model DIR
-                          --onnx-dir DIR --name NAME --batch B --seq S --reps N --threads T
+  models_peer.py encoder  --runtime torch|torch-compile|ort|openvino|torch-bf16|openvino-bf16|ort-int8|torch-int8|openvino-int8
+                          --model DIR --onnx-dir DIR --name NAME --batch B --seq S --reps N --threads T
       torch-bf16: PyTorch eager under torch.autocast("cpu", dtype=torch.bfloat16); openvino-bf16: OpenVINO with
       INFERENCE_PRECISION_HINT=bf16 (only where the CPU's OPTIMIZATION_CAPABILITIES list BF16; otherwise the
-      process fails saying so). Both report cosine_vs_fp32 and max_abs_vs_fp32 of last_hidden_state against
-      the same runtime in f32 (computed after the timed calls).
+      process fails saying so). ort-int8: onnxruntime.quantization.quantize_dynamic of NAME.opt.onnx (the model
+      the ort peer runs), QInt8 weights, one scale per weight tensor, u8 activations quantized per tensor at run
+      time; torch-int8: torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8);
+      openvino-int8: nncf.quantize (model_type TRANSFORMER) of NAME.onnx calibrated on 16 random-id inputs of
+      the workload's shape, compiled with INFERENCE_PRECISION_HINT=f32. All five report cosine_vs_fp32 and
+      max_abs_vs_fp32 of last_hidden_state against the same runtime in f32 (computed after the timed calls).
+  models_peer.py quantize --runtime ort-int8|openvino-int8 --onnx-dir DIR --name NAME [--batch B --seq S]
+      writes the quantized model the int8 runtime loads, once (the encoder command does it too when it is
+      missing): NAME.opt.int8.onnx, or NAME.int8-BxS.xml/.bin for OpenVINO, each with a .json of how it was
+      made (time, quantized operators); redone when the f32 model it comes from is newer.
   models_peer.py prepare-gpt2 --model DIR --out DIR
       exports DIR's GPT2LMHeadModel as two graphs, gpt2-prefill.onnx (ids, mask, positions → last logits and
       the cache) and gpt2-decode.onnx (one token and the cache of `past` positions → logits and the cache one
@@ -237,21 +245,114 @@ def agreement(out, reference):
             "max_abs_vs_fp32": float(np.abs(x - y).max())}
 
 
+CALIBRATION_SAMPLES = 16   # openvino-int8's calibration set
+
+
+def int8_model(a):
+    """The quantized model that a.runtime (ort-int8, openvino-int8) loads, with how it was made (the .json beside
+    it): quantized here first when it, or its .json, is missing or older than the f32 model it comes from."""
+    if a.runtime == "ort-int8":
+        source, path, make = (os.path.join(a.onnx_dir, a.name + ".opt.onnx"),
+                              os.path.join(a.onnx_dir, a.name + ".opt.int8.onnx"), quantize_ort)
+    elif a.runtime == "openvino-int8":
+        source, path, make = (os.path.join(a.onnx_dir, a.name + ".onnx"),
+                              os.path.join(a.onnx_dir, f"{a.name}.int8-{a.batch}x{a.seq}.xml"), quantize_openvino)
+    else:
+        sys.exit(f"quantize: unknown runtime {a.runtime} (ort-int8 or openvino-int8)")
+    made = os.path.splitext(path)[0] + ".json"   # written last: its presence says the model is complete
+    if all(os.path.exists(f) and os.path.getmtime(f) >= os.path.getmtime(source) for f in (path, made)):
+        return path, dict(json.load(open(made)), quantized_now=False)
+    if os.path.exists(made):
+        os.remove(made)
+    start = time.perf_counter()
+    info = make(a, source, path)
+    info["quantize_ms"] = (time.perf_counter() - start) * 1e3
+    with open(made, "w") as f:
+        json.dump(info, f, sort_keys=True)
+    return path, dict(info, quantized_now=True)
+
+
+def quantize_ort(a, source, path):
+    """onnxruntime's dynamic quantization of the transformer-optimized model. The arguments are onnxruntime's
+    defaults, spelled out: s8 weights with one symmetric scale per tensor (per_channel=False) over the full range
+    (reduce_range=False); activations u8, their scale and zero point computed per tensor on every call. It
+    quantizes MatMuls with constant weights, the fused Attention (QAttention) and EmbedLayerNormalization (its
+    embedding tables in 8 bits); layer norms, GELU and softmax stay f32. DefaultTensorType: ONNX shape inference
+    knows no types behind the optimizer's contrib operators; they are all float (onnxruntime.transformers'
+    QuantizeHelper.quantize_onnx_model passes the same)."""
+    from collections import Counter
+    import onnx
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(source, path, weight_type=QuantType.QInt8, per_channel=False, reduce_range=False,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    operators = Counter(n.op_type for n in onnx.load(path, load_external_data=False).graph.node)
+    return {"source": os.path.basename(source), "onnxruntime": onnxruntime.__version__,
+            "precision": "int8 dynamic (quantize_dynamic, QInt8 weights per tensor, QUInt8 activations per tensor)",
+            "operators": dict(sorted(operators.items()))}
+
+
+def quantize_openvino(a, source, path):
+    """NNCF's post-training quantization of the plain ONNX export (what the openvino peer compiles), with
+    model_type TRANSFORMER and its defaults otherwise, calibrated on CALIBRATION_SAMPLES inputs of the workload's
+    shape: random ids (seed 0), mask ones, token types zero. Saved without compressing the f32 constants to f16."""
+    from collections import Counter
+    import numpy as np
+    import nncf
+    import openvino as ov
+    model = ov.Core().read_model(source)
+    names = [i.any_name for i in model.inputs]
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(CALIBRATION_SAMPLES):
+        ids = rng.integers(1000, 30000, size=(a.batch, a.seq), dtype=np.int64)
+        every = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        samples.append({n: every[n] for n in names})
+    quantized = nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,
+                              subset_size=CALIBRATION_SAMPLES)
+    ov.save_model(quantized, path, compress_to_fp16=False)
+    operators = Counter(op.get_type_name() for op in quantized.get_ops())
+    return {"source": os.path.basename(source), "openvino": ov.__version__, "nncf": nncf.__version__,
+            "precision": "int8 static (nncf.quantize, model_type TRANSFORMER)",
+            "calibration": f"{CALIBRATION_SAMPLES} inputs of {a.batch}x{a.seq} random ids (seed 0)",
+            "fake_quantize": operators.get("FakeQuantize", 0), "matmuls": operators.get("MatMul", 0)}
+
+
+def quantize(a):
+    path, info = int8_model(a)
+    emit(dict(info, impl=a.runtime, model=os.path.basename(path)))
+
+
 def encoder(a):
     fields = {"impl": a.runtime, "batch": a.batch, "seq": a.seq, "threads": a.threads, "reps": a.reps}
-    if a.runtime == "torch-bf16":
+    if a.runtime in ("torch-bf16", "torch-int8"):
         import torch
         import transformers
         torch.set_num_threads(a.threads)
-        fields.update(torch=torch.__version__, transformers=transformers.__version__, precision="bf16 autocast")
+        fields.update(torch=torch.__version__, transformers=transformers.__version__)
         start = time.perf_counter()
         model = transformers.AutoModel.from_pretrained(a.model).eval()
         fields["load_ms"] = (time.perf_counter() - start) * 1e3
         inputs = torch_inputs(torch, a.batch, a.seq, input_names(model.config))
+        if a.runtime == "torch-bf16":
+            fields["precision"] = "bf16 autocast"
 
-        def run():
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return model(**inputs).last_hidden_state
+            def run():
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    return model(**inputs).last_hidden_state
+        else:
+            # Every nn.Linear becomes a dynamically quantized one (a copy: `model` stays f32 for the comparison);
+            # the default dynamic qconfig: qint8 weights, activations quint8 quantized per tensor on every call.
+            start = time.perf_counter()
+            quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            fields["quantize_ms"] = (time.perf_counter() - start) * 1e3
+            linears = [m for m in quantized.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+            fields.update(precision="int8 dynamic (torch.ao.quantization.quantize_dynamic, nn.Linear, qint8 weights)",
+                          quantized_engine=torch.backends.quantized.engine, quantized_linears=len(linears),
+                          weight_qscheme=str(linears[0].weight().qscheme()) if linears else None)
+
+            def run():
+                return quantized(**inputs).last_hidden_state
 
         with torch.inference_mode():
             out = run()
@@ -281,13 +382,19 @@ def encoder(a):
             fields["check_mean_abs"] = float(out.abs().mean())
             run_model(**inputs)
             fields.update(timed(a.reps, lambda: run_model(**inputs)))
-    elif a.runtime == "ort":
+    elif a.runtime in ("ort", "ort-int8"):
         import numpy as np
         import onnxruntime as ort
         fields["onnxruntime"] = ort.__version__
         so = ort_session_options(ort, a.threads)
+        f32 = os.path.join(a.onnx_dir, a.name + ".opt.onnx")
+        path = f32
+        if a.runtime == "ort-int8":
+            path, made = int8_model(a)
+            fields.update(precision=made["precision"], quantized_operators=made["operators"],
+                          quantize_ms=made["quantize_ms"], quantized_now=made["quantized_now"])
         start = time.perf_counter()
-        session = ort.InferenceSession(os.path.join(a.onnx_dir, a.name + ".opt.onnx"), so, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         fields["compile_ms"] = (time.perf_counter() - start) * 1e3   # session creation (graph optimizations)
         feed = numpy_inputs(np, a.batch, a.seq, [i.name for i in session.get_inputs()])
         out = session.run(None, feed)[0]
@@ -295,7 +402,10 @@ def encoder(a):
         fields["check_mean_abs"] = float(np.abs(out).mean())
         session.run(None, feed)
         fields.update(timed(a.reps, lambda: session.run(None, feed)))
-    elif a.runtime in ("openvino", "openvino-bf16"):
+        if a.runtime == "ort-int8":   # against ONNX Runtime on the f32 model, after the timed calls
+            reference = ort.InferenceSession(f32, so, providers=["CPUExecutionProvider"])
+            fields.update(agreement(out, reference.run(None, feed)[0]))
+    elif a.runtime in ("openvino", "openvino-bf16", "openvino-int8"):
         import numpy as np
         import openvino as ov
         fields["openvino"] = ov.__version__
@@ -306,8 +416,13 @@ def encoder(a):
             fields["cpu_capabilities"] = list(capabilities)
             if "BF16" not in capabilities:
                 sys.exit(f"openvino-bf16: this CPU's OPTIMIZATION_CAPABILITIES ({', '.join(capabilities)}) lack BF16")
+        path = os.path.join(a.onnx_dir, a.name + ".onnx")
+        if a.runtime == "openvino-int8":   # the quantized IR; what is left in floating point runs in f32
+            path, made = int8_model(a)
+            fields.update({k: made[k] for k in ("precision", "nncf", "calibration", "fake_quantize", "quantize_ms",
+                                                "quantized_now")})
         start = time.perf_counter()
-        compiled = core.compile_model(os.path.join(a.onnx_dir, a.name + ".onnx"), "CPU",
+        compiled = core.compile_model(path, "CPU",
                                       {"INFERENCE_NUM_THREADS": a.threads, "PERFORMANCE_HINT": "LATENCY",
                                        "INFERENCE_PRECISION_HINT": precision})
         fields["compile_ms"] = (time.perf_counter() - start) * 1e3
@@ -319,7 +434,7 @@ def encoder(a):
         fields["check_mean_abs"] = float(np.abs(out).mean())
         request.infer(feed)
         fields.update(timed(a.reps, lambda: request.infer(feed)))
-        if precision == "bf16":   # against OpenVINO in f32, compiled after the timed calls
+        if a.runtime != "openvino":   # against OpenVINO in f32, compiled after the timed calls
             reference = core.compile_model(os.path.join(a.onnx_dir, a.name + ".onnx"), "CPU",
                                            {"INFERENCE_NUM_THREADS": a.threads, "INFERENCE_PRECISION_HINT": "f32"})
             fields.update(agreement(out, reference.create_infer_request().infer(feed)[reference.output(0)]))
@@ -422,7 +537,8 @@ def random_checkpoint(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["prepare", "prepare-gpt2", "encoder", "gpt2", "coldstart", "random-checkpoint", "compile"])
+    p.add_argument("command", choices=["prepare", "prepare-gpt2", "encoder", "quantize", "gpt2", "coldstart", "random-checkpoint",
+                                       "compile"])
     p.add_argument("--runtime", default="torch")
     p.add_argument("--model")
     p.add_argument("--onnx-dir")
@@ -440,8 +556,8 @@ def main():
     p.add_argument("--text")
     p.add_argument("--classifier", action="store_true")
     a = p.parse_args()
-    {"prepare": prepare, "prepare-gpt2": prepare_gpt2, "encoder": encoder, "gpt2": gpt2, "coldstart": coldstart,
-     "random-checkpoint": random_checkpoint, "compile": compile_time}[a.command](a)
+    {"prepare": prepare, "prepare-gpt2": prepare_gpt2, "encoder": encoder, "quantize": quantize, "gpt2": gpt2,
+     "coldstart": coldstart, "random-checkpoint": random_checkpoint, "compile": compile_time}[a.command](a)
 
 
 if __name__ == "__main__":
