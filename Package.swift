@@ -56,7 +56,7 @@ let package = Package(
             "TCompile", "Tokenizers", "Transformers", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile", "Transformers"]),
+        .testTarget(name: "TCompileTests", dependencies: ["TCompile", "tcompile", "Transformers"], exclude: ["Fixtures"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"],
                     resources: [.copy("Fixtures")]),

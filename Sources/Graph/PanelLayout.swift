@@ -33,10 +33,10 @@ public enum PanelLayout {
         /// rounds), an odd `k`'s last pair and the columns past `n` zero. Stored as one int32 per pair.
         case bf16
         /// Symmetric int8 per output column (`<source>.int8panels`), for `vpdpbusd`: each panel is
-        /// `[2 + ceil(k/4)][32]` int32 — the 32 columns' f32 scales (`max |w| / 127`), their i32
-        /// corrections (`128 · Σ_k q`, undoing the +128 that makes activations unsigned), then rows
-        /// `4p ..< 4p + 4` of each column as four int8 in one int32 (row `4p` in the low byte); the
-        /// rows past `k` and the columns past `n` zero.
+        /// `[2 + ceil(k/4)][32]` int32 — the 32 columns' f32 scales (`max |w| / 127`), their i32 sums
+        /// `Σ_k q` (to subtract the activations' zero point), then rows `4p ..< 4p + 4` of each column
+        /// as four int8 in one int32 (row `4p` in the low byte); the rows past `k` and the columns past
+        /// `n` zero.
         case int8
         /// f32 panels a reduced-precision compile keeps in f32 (`--keep-fp32`, `<source>.fp32panels`):
         /// the bytes of `f32`, but never retargeted to the compile's precision.
@@ -209,7 +209,7 @@ public enum PanelLayout {
     }
 
     /// Writes panel `panel` of the `[k, n]` `source` (read through its strides) as an int8 panel
-    /// (`Format.int8`: scales, corrections, quads) to `target`.
+    /// (`Format.int8`: scales, sums, quads) to `target`.
     private static func fillInt8(_ panel: Int, of source: Tensor, into target: UnsafeMutablePointer<UInt32>) {
         let k = source.shape[0], n = source.shape[1], quads = (k + 3) / 4
         let rowStride = source.strides[0], columnStride = source.strides[1]
@@ -235,7 +235,7 @@ public enum PanelLayout {
                 for quad in 0..<quads { target[(2 + quad) * width + j] = 0 }
             }
             target[j] = scale.bitPattern
-            target[width + j] = UInt32(bitPattern: 128 &* sum)
+            target[width + j] = UInt32(bitPattern: sum)
         }
     }
 
@@ -263,10 +263,10 @@ public enum PanelLayout {
     public static let int8RowsPerTask = 64
 
     /// Task scratch of an int8 GEMM (per thread): the task's rows of A quantized, each `ceil(k/4)`
-    /// int32 of four unsigned bytes followed by the row's f32 scale.
+    /// int32 of four unsigned bytes followed by the row's f32 scale and i32 zero point.
     public static func int8ScratchBytes(k: Int) -> Int {
         let quads = MemoryPlan.sum(Swift.max(1, k), 3) / 4
-        return (MemoryPlan.product(int8RowsPerTask * 4, MemoryPlan.sum(quads, 1)) + 63) & ~63
+        return (MemoryPlan.product(int8RowsPerTask * 4, MemoryPlan.sum(quads, 2)) + 63) & ~63
     }
 
     /// Rows of the left operand a bf16 GEMM task converts to bf16 and multiplies.

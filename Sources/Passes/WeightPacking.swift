@@ -18,8 +18,13 @@ public enum WeightPacking {
     /// the `keepFP32` globs.
     public static func rules(format: PanelLayout.Format, keepFP32: [String] = []) -> [RewriteRule] { [pack(format, keepFP32: keepFP32)] }
 
-    /// Whether `name` matches the shell glob `pattern` (`*`, `?`, `[…]`, as `fnmatch`).
-    public static func matches(_ pattern: String, _ name: String) -> Bool { fnmatch(pattern, name, 0) == 0 }
+    /// Whether the weight constant `name` matches the shell glob `pattern` (`*`, `?`, `[…]`, as
+    /// `fnmatch`), by its checkpoint name (`checkpointName`).
+    public static func matches(_ pattern: String, _ name: String) -> Bool { fnmatch(pattern, checkpointName(name), 0) == 0 }
+
+    /// The checkpoint tensor a weight constant holds: its name without the `.T` constant folding gives
+    /// the transposed view of a `Linear` weight.
+    public static func checkpointName(_ name: String) -> String { name.hasSuffix(".T") ? String(name.dropLast(2)) : name }
 
     /// Throws, naming them, when some of `patterns` matched no weight of `graph` (after packing).
     public static func checkKept(_ patterns: [String], in graph: Graph) throws {
@@ -27,7 +32,8 @@ public enum WeightPacking {
         let kept = graph.constants.keys.filter { PanelLayout.format(ofConstant: $0) == .f32Kept }.map(PanelLayout.sourceName(ofConstant:))
         let unmatched = patterns.filter { pattern in !kept.contains { matches(pattern, $0) } }
         guard unmatched.isEmpty else {
-            let weights = graph.constants.keys.filter { PanelLayout.isPanelConstant($0) }.map(PanelLayout.sourceName(ofConstant:)).sorted()
+            let weights = graph.constants.keys.filter { PanelLayout.isPanelConstant($0) }
+                .map { checkpointName(PanelLayout.sourceName(ofConstant: $0)) }.sorted()
             let sample = weights.prefix(3).joined(separator: ", ") + (weights.count > 3 ? ", …" : "")
             throw GraphError(.parse, "--keep-fp32 \(unmatched.map { "'\($0)'" }.joined(separator: ", ")) matches no weight of a linear layer (\(weights.count) weights, e.g. \(sample))")
         }

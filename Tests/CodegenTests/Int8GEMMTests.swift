@@ -5,11 +5,11 @@ import Tensors
 
 /// The int8 GEMM kernels (`Int8GEMMEmitter`, `vpdpbusd`) against two references on odd shapes (k and
 /// n not multiples of 4 or 32; m = 1, 7, 65):
-/// - the f32 interpreter on operands quantized and dequantized first, the activations per row and
-///   the weight per column, as the kernel must (the kernel's integer sums are exact, so only the
+/// - the f32 interpreter on operands quantized and dequantized first, the activations per row
+///   (asymmetric, u8 with a zero point) and the weight per column (symmetric int8), as the kernel must (the kernel's integer sums are exact, so only the
 ///   order of the interpreter's f32 additions differs): within 2e-5 · Σ|a||b|;
 /// - the f32 interpreter on the operands as they are: within the format's bound. Rounding to a step
-///   of `max / 127` moves a value by at most half a step, so a product `x·w` is off by at most
+///   (the row's range / 255, the column's max / 127) moves a value by at most half a step, so a product `x·w` is off by at most
 ///   `|x|·s_w/2 + s_x/2·|w| (+ s_x·s_w/4)`, summed over `k` (times the activation's slope, ≤ 1.13).
 ///   A wrong quad, correction or scale is off by far more.
 /// They run only on a CPU with AVX512-VNNI (skipped, saying so, elsewhere).
@@ -18,15 +18,22 @@ struct Int8GEMMTests {
     static let options = CompileOptions(cache: nil, precision: .int8)
     static let k = 37, n = 45, rows = [1, 7, 65]
 
-    /// `[m, k]` rows quantized and dequantized as the kernel does: `rint(x · 127/max) · max/127`.
+    /// `[m, k]` rows quantized and dequantized as the kernel does: over the row's range widened to hold
+    /// 0, `u = clamp(rint(x · 255/(hi − lo)) + z, 0, 255)` with `z = rint(−lo · 255/(hi − lo))`, back as
+    /// `(u − z) · (hi − lo)/255`.
     static func perRow(_ t: Tensor) -> (values: Tensor, steps: [Float]) {
         let m = t.shape[0], k = t.shape[1], x = t.contiguous().toFloatArray()
         var out = x, steps: [Float] = []
         for i in 0..<m {
             let row = x[(i * k)..<((i + 1) * k)]
-            let largest = row.map(Swift.abs).max() ?? 0
-            let inverse: Float = largest > 0 ? 127 / largest : 0, scale = largest / 127
-            for e in 0..<k { out[i * k + e] = Swift.min(Swift.max(x[i * k + e] * inverse, -127), 127).rounded(.toNearestOrEven) * scale }
+            let lo = Swift.min(0, row.min() ?? 0), hi = Swift.max(0, row.max() ?? 0)
+            let range = hi - lo
+            let inverse: Float = range > 0 ? 255 / range : 0, scale = range / 255
+            let z = Swift.min(Swift.max((-lo * inverse).rounded(.toNearestOrEven), 0), 255)
+            for e in 0..<k {
+                let u = Swift.min(Swift.max((x[i * k + e] * inverse).rounded(.toNearestOrEven) + z, 0), 255)
+                out[i * k + e] = (u - z) * scale
+            }
             steps.append(scale)
         }
         return (Tensor(out, shape: t.shape), steps)
@@ -81,7 +88,13 @@ struct Int8GEMMTests {
             let emulatedGraph = try Self.linearGraph(activation, bias: bias, residual: residual, w: wq, b: b, weightName: "w")
             for m in Self.rows {
                 // Rows of very different sizes too.
-                let x = Tensor.randn([m, Self.k], seed: UInt64(m)) * Tensor((0..<m).map { Float(1 + $0 % 5) }, shape: [m, 1])
+                // Rows of very different sizes too; from 7 rows on, one row all positive (as after ReLU,
+                // where the zero point is 0) and one all zeros (a zero scale).
+                var values = (Tensor.randn([m, Self.k], seed: UInt64(m)) * Tensor((0..<m).map { Float(1 + $0 % 5) }, shape: [m, 1])).toFloatArray()
+                if m >= 7 {
+                    for e in 0..<Self.k { values[2 * Self.k + e] = Swift.abs(values[2 * Self.k + e]); values[3 * Self.k + e] = 0 }
+                }
+                let x = Tensor(values, shape: [m, Self.k])
                 var inputs = ["x": x]
                 if residual { inputs["r"] = Tensor.randn([m, Self.n], seed: UInt64(m + 100)) }
                 let (xq, xSteps) = Self.perRow(x)
@@ -125,7 +138,7 @@ struct Int8GEMMTests {
         }
     }
 
-    /// The weights writer's int8 panels: scales, corrections, then four rows per int32, zero padded.
+    /// The weights writer's int8 panels: scales, column sums, then four rows per int32, zero padded.
     @Test func int8PanelLayout() throws {
         let w = Tensor.randn([6, 33], seed: 9)
         let packed = PanelLayout.pack(w, format: .int8)
@@ -151,7 +164,7 @@ struct Int8GEMMTests {
                     #expect(byte == expected, "column \(column) row \(i)")
                     sum += Int32(byte)
                 }
-                #expect(Int32(bitPattern: words[base + 32 + j]) == 128 * sum, "column \(column) correction")
+                #expect(Int32(bitPattern: words[base + 32 + j]) == sum, "column \(column) sum")
             }
         }
         // Ties to even; clamped to ±127; a zero scale (a column of zeros) gives zeros.

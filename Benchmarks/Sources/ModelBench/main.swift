@@ -4,14 +4,14 @@
 //   ModelBench ceiling  --threads T --reps N
 //       sgemm GFLOP/s (direct cblas_sgemm, row-major, no transposes) at 2048³ and at BERT shapes.
 //   ModelBench encoder  --model DIR --mode eager|jit --batch B --seq S --threads T --reps N
-//                       [--max-batch 8 --max-seq 128] [--precision fp32|bf16]
+//                       [--max-batch 8 --max-seq 128] [--precision fp32|bf16|int8]
 //       An encoder checkpoint's forward (any family `tcompile families` lists for feature-extraction: BERT,
 //       DistilBERT, XLM-R, …; last_hidden_state, and pooler_output where the family has one), fed only the
 //       inputs the family declares (`ExportableModel.inputNames`). eager: the model code
 //       run under withNoGrad (OpenBLAS with T threads); jit: the same code traced (batch ≤ max-batch,
 //       seq ≤ max-seq), -O2, and JIT-compiled (what TCompile.compile does → CompiledModel, its thread
 //       pool at T threads). Reports matmul FLOPs per call counted from the traced graph (jit mode). With
-//       --precision bf16 (jit only) the GEMMs run in bf16, and the output's cosine and max abs difference
+//       --precision bf16|int8 (jit only) the GEMMs run in bf16 or int8, and the output's cosine and max abs difference
 //       against the f32 eager forward are reported (cosine_vs_fp32, max_abs_vs_fp32).
 //   ModelBench flops    --model DIR --batch B --seq S [--max-batch --max-seq]
 //       Only the FLOPs count of the traced graph.

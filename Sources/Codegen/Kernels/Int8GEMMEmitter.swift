@@ -3,7 +3,7 @@ import Graph
 import Tensors
 
 /// int8 matrix products of the weights (`Precision.int8`): a task quantizes up to 64 rows of A per
-/// row (per token) into its scratch once, then runs them with `vpdpbusd` (`Int8TiledGEMM`) against a
+/// row (per token, asymmetric u8) into its scratch once, then runs them with `vpdpbusd` (`Int8TiledGEMM`) against a
 /// group of the weight's int8 panels (`PanelLayout.Format.int8`, quantized per output column at
 /// compile time). The tile is scaled back to f32 before the epilogue (bias, activation, residual),
 /// which is the f32 one. Products whose right operand is not a packed weight (attention's, a plain
@@ -15,8 +15,11 @@ struct Int8GEMMEmitter: GEMMEmitter {
     static let rowsPerTask = PanelLayout.int8RowsPerTask
     /// At most this many panels per task when A has more than `smallRows` rows (as bf16's).
     static let panelsPerTask = 8
-    /// Up to this many rows, one panel per task.
+    /// Up to this many rows, at most `panelsPerSmallTask` panels per task: quantizing a row costs about
+    /// what one panel's products with it do, so one panel per task (as bf16 does) spent half of
+    /// MiniLM 1×16's time quantizing; 4 still gives GPT-2's decode (24 panels) 6 tasks for 2 threads.
     static let smallRows = 16
+    static let panelsPerSmallTask = 4
 
     private var tiles: TiledGEMM { TiledGEMM(context: context) }
     private var int8: Int8TiledGEMM { Int8TiledGEMM(context: context) }
@@ -36,7 +39,8 @@ struct Int8GEMMEmitter: GEMMEmitter {
         let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .int8)
         let panels = context.chunks(o.n, of: PanelLayout.width)
         let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
-        let perTask = panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows)
+        let perTask = panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows,
+                                    mostForSmallRows: Self.panelsPerSmallTask)
         let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
         let captures = [context.pointer(o.input), o.weightBase, o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)
         parallelFor(ir.mul(chunks, groups), scratchBytes: PanelLayout.int8ScratchBytes(k: o.kBound), capturing: captures) { task, c, scratch in
@@ -53,7 +57,7 @@ struct Int8GEMMEmitter: GEMMEmitter {
             let epilogue = linearEpilogue(o, activation, n: n, biasPointer: biasPointer, residualPointer: residualPointer)
             ir.loop(first, last) { p in
                 let column = ir.mul(p, ir.int(PanelLayout.width))
-                tiles.gemmRows(ir.int(0), count, k: quads, a: scratch, lda: ir.add(quads, ir.int(1)),
+                tiles.gemmRows(ir.int(0), count, k: quads, a: scratch, lda: ir.add(quads, ir.int(Int8TiledGEMM.rowTail)),
                                panel: ir.gep(ir.i32, w, ir.mul(p, panelInts)), column: column,
                                cols: context.minimum(ir.sub(n, column), ir.int(PanelLayout.width)), c: rowC, ldc: n,
                                microkernel: int8.microkernel,

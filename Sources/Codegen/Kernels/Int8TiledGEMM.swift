@@ -4,14 +4,16 @@ import Tensors
 
 /// The int8 GEMM microkernel (`vpdpbusd`, AVX512-VNNI) and its helper, quantizing rows of A.
 ///
-/// A row of A is quantized symmetrically on its own (per token): `q = round(x · 127 / max|x|)` in
-/// `[-127, 127]`, stored as the unsigned byte `q + 128` (`vpdpbusd` multiplies unsigned bytes of its
-/// first operand by signed bytes of its second), four bytes per int32 and the row's scale
-/// `max|x| / 127` after them. A panel (`PanelLayout.Format.int8`) holds the 32 columns' scales and
-/// corrections `128 · Σ_k w`, then four rows of B per int32. `vpdpbusd acc, a, b` adds the four
-/// byte products of each lane to its int32, so one broadcast quad of A advances 16 columns by four
-/// `k` steps; the tile is then `(acc − correction) · scale_row · scale_column` in f32, where every
-/// epilogue runs as at f32. The int32 sums cannot overflow below `k` = 65,000 (255 · 127 · k < 2³¹).
+/// A row of A is quantized on its own (per token) and asymmetrically, as ONNX Runtime quantizes
+/// activations to u8: over `[lo, hi]` = the row's range widened to hold 0, `u = round(x / s) + z` in
+/// `[0, 255]` with `s = (hi − lo) / 255` and the zero point `z = round(−lo / s)`; a row after GELU
+/// (almost no negatives) gets twice the resolution a symmetric scale would give it. The bytes are
+/// stored four per int32, then the row's scale (f32) and zero point (i32). A panel
+/// (`PanelLayout.Format.int8`) holds the 32 columns' scales and sums `Σ_k q`, then four rows of B per
+/// int32. `vpdpbusd acc, a, b` adds the four products of A's unsigned and B's signed bytes in each
+/// lane to its int32, so one broadcast quad of A advances 16 columns by four `k` steps; the tile is
+/// then `(acc − z · Σ_k q) · s_row · s_column` in f32, where every epilogue runs as at f32. The int32
+/// sums cannot overflow below `k` = 65,000 (255 · 127 · k < 2³¹).
 struct Int8TiledGEMM: KernelEmitter {
     let context: LoweringContext
     /// Rows per tile: 2 accumulators each, 16 of the 32 zmm registers (as the bf16 kernel).
@@ -19,7 +21,10 @@ struct Int8TiledGEMM: KernelEmitter {
 
     private var intVector: LLVMTypeRef { LLVMVectorType(ir.i32, 16) }
 
-    /// The microkernel as `TiledGEMM.gemmRows` calls it (`k` counted in quads, A's rows `quads + 1` int32).
+    /// Int32 per quantized row of A beyond its quads: the scale and the zero point.
+    static let rowTail = 2
+
+    /// The microkernel as `TiledGEMM.gemmRows` calls it (`k` counted in quads, A's rows `quads + 2` int32).
     var microkernel: TiledGEMM.Microkernel { TiledGEMM.Microkernel(rows: Self.rows, aElement: ir.i32, tile: tileFunction) }
 
     /// `x` (an i32) in all 16 lanes.
@@ -36,7 +41,8 @@ struct Int8TiledGEMM: KernelEmitter {
     }
 
     /// `NAME.int8tile<mr>(a, lda, panel, quads, c, ldc, cols)`: `C[0..<mr, 0..<cols] = A · panel` with
-    /// A's quantized rows (`quads` int32, then the scale) at stride `lda` (int32) and C's at `ldc` (floats).
+    /// A's quantized rows (`quads` int32, the scale, the zero point) at stride `lda` (int32) and C's at
+    /// `ldc` (floats).
     func tileFunction(rows mr: Int) -> LLVMValueRef {
         TiledGEMM.tile(ir, named: "\(context.kernelName).int8tile\(mr)") { a, lda, panel, quads, c, ldc, cols in
             let lanes = 16, width = PanelLayout.width
@@ -64,14 +70,16 @@ struct Int8TiledGEMM: KernelEmitter {
             }
             let (_, sets) = ir.carriedLoop(from: kMain, end: quads, unroll: 1, carrying: partial) { step($0, $1, chain: $2 % chains) }
             let sums = (0..<(2 * mr)).map { i in (1..<chains).reduce(sets[i]) { ir.add($0, sets[$1 * 2 * mr + i]) } }
-            // Back to f32: (sum − correction) · row scale · column scale.
+            // Back to f32: (sum − zero point · Σ_k q) · row scale · column scale.
             let columnScales = (0..<2).map { ir.loadVector(lanes, ir.gep(ir.i32, panel, ir.int(lanes * $0))) }
-            let corrections = (0..<2).map { loadInts(ir.gep(ir.i32, panel, ir.int(width + lanes * $0))) }
+            let columnSums = (0..<2).map { loadInts(ir.gep(ir.i32, panel, ir.int(width + lanes * $0))) }
             var values: [LLVMValueRef] = []
             for r in 0..<mr {
                 let rowScale = ir.splat(ir.bitcast(ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], quads)), ir.f32), lanes: lanes)
+                let zeroPoint = splat(ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], ir.add(quads, ir.int(1)))))
                 for v in 0..<2 {
-                    let exact = LLVMBuildSIToFP(ir.builder, ir.sub(sums[2 * r + v], corrections[v]), ir.floatVector(lanes), "")!
+                    let correction = ir.mul(zeroPoint, columnSums[v])
+                    let exact = LLVMBuildSIToFP(ir.builder, ir.sub(sums[2 * r + v], correction), ir.floatVector(lanes), "")!
                     values.append(ir.fmul(exact, ir.fmul(columnScales[v], rowScale)))
                 }
             }
@@ -80,32 +88,44 @@ struct Int8TiledGEMM: KernelEmitter {
     }
 
     /// Rows `[0, count)` of f32 A (row `i` at `a + i·lda`, `k` floats) quantized, row `i` at
-    /// `into + i·(quads + 1)` (int32): `4·quads` unsigned bytes (`q + 128`, 128 past `k`), then the
-    /// row's f32 scale. The largest magnitude is found as the largest integer of the bits without the
-    /// sign (an integer reduction, which vectorizes; a NaN makes the scale NaN and so the row's results).
+    /// `into + i·(quads + 2)` (int32): `4·quads` unsigned bytes (the zero point past `k`), the row's f32
+    /// scale and its i32 zero point. The range is found with integer reductions, which vectorize, on the
+    /// floats' bits mapped to integers of the same order; a NaN makes the scale NaN and so the row's results.
     func quantizeRows(_ a: LLVMValueRef, lda: LLVMValueRef, count: LLVMValueRef, k: LLVMValueRef, quads: LLVMValueRef, into: LLVMValueRef) {
-        let stride = ir.add(quads, ir.int(1))
-        let largest = ir.localInEntry(ir.i32)
+        let stride = ir.add(quads, ir.int(Self.rowTail))
+        let (low, high) = (ir.localInEntry(ir.i32), ir.localInEntry(ir.i32))
+        /// The float's bits as an integer of the same order (an involution: it also maps back).
+        func ordered(_ bits: LLVMValueRef) -> LLVMValueRef {
+            ir.xor(bits, ir.and(LLVMBuildAShr(ir.builder, bits, ir.int32(31), "")!, ir.int32(0x7FFF_FFFF)))
+        }
         ir.loop(ir.int(0), count) { i in
             let source = ir.gep(ir.f32, a, ir.mul(i, lda))
             let target = ir.gep(ir.i32, into, ir.mul(i, stride))
-            ir.store(ir.int32(0), largest)
+            ir.store(ir.int32(0), low)    // 0.0 orders as 0: the range always holds 0
+            ir.store(ir.int32(0), high)
             ir.loop(ir.int(0), k) { e in
-                let bits = ir.and(ir.bitcast(ir.load(ir.f32, ir.gep(ir.f32, source, e)), ir.i32), ir.int32(0x7FFF_FFFF))
-                let current = ir.load(ir.i32, largest)
-                ir.store(ir.select(ir.icmp(LLVMIntUGT, bits, current), bits, current), largest)
+                let key = ordered(ir.bitcast(ir.load(ir.f32, ir.gep(ir.f32, source, e)), ir.i32))
+                let (lo, hi) = (ir.load(ir.i32, low), ir.load(ir.i32, high))
+                ir.store(ir.select(ir.icmp(LLVMIntSLT, key, lo), key, lo), low)
+                ir.store(ir.select(ir.icmp(LLVMIntSGT, key, hi), key, hi), high)
             }
-            let maximum = ir.bitcast(ir.load(ir.i32, largest), ir.f32)
-            let scale = ir.fdiv(maximum, ir.float(127))
-            let inverse = ir.select(ir.fcmp(LLVMRealOGT, maximum, ir.float(0)), ir.fdiv(ir.float(127), maximum), ir.float(0))
+            let lo = ir.bitcast(ordered(ir.load(ir.i32, low)), ir.f32), hi = ir.bitcast(ordered(ir.load(ir.i32, high)), ir.f32)
+            let range = ir.fsub(hi, lo)
+            let scale = ir.fdiv(range, ir.float(255))
+            let positive = ir.fcmp(LLVMRealOGT, range, ir.float(0))
+            let inverse = ir.select(positive, ir.fdiv(ir.float(255), range), ir.float(0))
+            let zero = ir.intrinsic("llvm.rint", [ir.fmul(ir.fneg(lo), inverse)])
+            let zeroPoint = ir.fptosi(ir.intrinsic("llvm.minnum", [ir.intrinsic("llvm.maxnum", [zero, ir.float(0)]), ir.float(255)]), ir.i32)
+            let zeroFloat = ir.sitofp(zeroPoint)
             ir.loop(ir.int(0), k) { e in
-                let x = ir.fmul(ir.load(ir.f32, ir.gep(ir.f32, source, e)), inverse)
-                let clamped = ir.intrinsic("llvm.minnum", [ir.intrinsic("llvm.maxnum", [x, ir.float(-127)]), ir.float(127)])
-                let q = ir.fptosi(ir.intrinsic("llvm.rint", [clamped]), ir.i32)
-                ir.store(ir.trunc(ir.add(q, ir.int32(128)), ir.i8), ir.gep(ir.i8, target, e))
+                let x = ir.fadd(ir.intrinsic("llvm.rint", [ir.fmul(ir.load(ir.f32, ir.gep(ir.f32, source, e)), inverse)]), zeroFloat)
+                let clamped = ir.intrinsic("llvm.minnum", [ir.intrinsic("llvm.maxnum", [x, ir.float(0)]), ir.float(255)])
+                ir.store(ir.trunc(ir.fptosi(clamped, ir.i32), ir.i8), ir.gep(ir.i8, target, e))
             }
-            ir.loop(k, ir.mul(quads, ir.int(4))) { e in ir.store(ir.byte(128), ir.gep(ir.i8, target, e)) }
+            let zeroByte = ir.trunc(zeroPoint, ir.i8)
+            ir.loop(k, ir.mul(quads, ir.int(4))) { e in ir.store(zeroByte, ir.gep(ir.i8, target, e)) }
             ir.store(ir.bitcast(scale, ir.i32), ir.gep(ir.i32, target, quads))
+            ir.store(zeroPoint, ir.gep(ir.i32, target, ir.add(quads, ir.int(1))))
         }
     }
 }

@@ -110,13 +110,15 @@ extension GEMMEmitter {
     }
 
     /// Panels per task of a kernel that converts its rows of A once per task (bf16, int8), for `rows`
-    /// rows of A and `panels` panels: `⌈panels / ⌈panels / most⌉⌉` (even groups of at most `most`, so
-    /// the conversion is shared), or 1 up to `smallRows` rows (converting is cheap, and more tasks keep
-    /// every thread busy on the narrow products of decoding).
-    func panelsPerTask(rows: LLVMValueRef, panels: LLVMValueRef, most: Int, smallRows: Int) -> LLVMValueRef {
-        let groups = context.chunks(panels, of: most)
-        let even = ir.sdiv(ir.add(panels, ir.sub(groups, ir.int(1))), context.maximum(groups, ir.int(1)))
-        return ir.select(ir.icmp(LLVMIntSGT, rows, ir.int(smallRows)), context.maximum(even, ir.int(1)), ir.int(1))
+    /// rows of A and `panels` panels: even groups of at most `most` (`⌈panels / ⌈panels / most⌉⌉`), so
+    /// the conversion is shared, or of at most `mostForSmallRows` up to `smallRows` rows (converting few
+    /// rows is cheap, and more tasks keep every thread busy on the narrow products of decoding).
+    func panelsPerTask(rows: LLVMValueRef, panels: LLVMValueRef, most: Int, smallRows: Int, mostForSmallRows: Int = 1) -> LLVMValueRef {
+        func even(_ most: Int) -> LLVMValueRef {
+            let groups = context.chunks(panels, of: most)
+            return context.maximum(ir.sdiv(ir.add(panels, ir.sub(groups, ir.int(1))), context.maximum(groups, ir.int(1))), ir.int(1))
+        }
+        return ir.select(ir.icmp(LLVMIntSGT, rows, ir.int(smallRows)), even(most), mostForSmallRows == 1 ? ir.int(1) : even(mostForSmallRows))
     }
 
     /// Adds a residual of another shape or layout after the product.
