@@ -3,7 +3,7 @@
 then 128 new tokens one at a time (decode), 2 threads, on random-weight checkpoints at the sizes of GPT-2
 small, SmolLM2-135M and TinyLlama-1.1B (Llama architecture). Ours twice: the AOT generating library
 (`tcompile CHECKPOINT --generate`, its `NAME_gen_*` state API called from C by Benchmarks/decode/aot_decode.c,
-as an app links it; also at `--precision bf16` where the CPU has AVX512-BF16, whose share of bandwidth is not given
+as an app links it; also at `--precision bf16` where the CPU has AVX512-BF16 and `--precision int8` where it has AVX512-VNNI, whose shares of bandwidth are not given
 since the bytes counted are float32) and the JIT's `CompiledGenerator` (release build, Benchmarks/Sources/DecodeBench), against
 PyTorch eager `generate`, ONNX Runtime (prefill and decoder-with-past
 graphs from our own torch.onnx wrapper), CTranslate2 (float32, its converter) and llama.cpp
@@ -49,8 +49,9 @@ MODELS = {
     "smollm2": "Llama architecture at SmolLM2-135M's sizes (30 layers, hidden 576, GQA 9/3, tied head; random weights)",
     "tinyllama": "Llama architecture at TinyLlama-1.1B's sizes (22 layers, hidden 2048, GQA 32/4; random weights)",
 }
-IMPLS = ["aot", "aot_bf16", "ours", "torch", "ort", "ct2", "llamacpp"]
+IMPLS = ["aot", "aot_bf16", "aot_int8", "ours", "torch", "ort", "ct2", "llamacpp"]
 LABEL = {"aot": "ours (AOT library from C)", "aot_bf16": "ours bf16 (AOT library from C, --precision bf16)",
+         "aot_int8": "ours int8 (AOT library from C, --precision int8)",
          "ours": "ours (CompiledGenerator, JIT)", "torch": "PyTorch eager generate",
          "ort": "ONNX Runtime (decoder with past)",
          "ct2": "CTranslate2 float32", "llamacpp": "llama.cpp f32 (llama-cpp-python)"}
@@ -129,13 +130,17 @@ def prepare(a, env):
         prep["notes"]["aot"] = f"{tcompile} is not built"
     elif not have["aot_bf16"]:
         prep["notes"]["aot_bf16"] = "this CPU lacks AVX512-BF16"
+    have["aot_int8"] = have["aot"] and "avx512_vnni" in open("/proc/cpuinfo").read()
+    if have["aot"] and not have["aot_int8"]:
+        prep["notes"]["aot_int8"] = "this CPU lacks AVX512-VNNI"
     for model in a.models:
         directory = os.path.join(WORK, model)
         steps = []
         if not os.path.exists(os.path.join(directory, "config.json")):
             steps.append(("checkpoint", [a.python, PEER, "random-checkpoint", "--arch", model, "--out", directory], None))
         aot = os.path.join(WORK, f"{model}-aot")
-        for impl, out, flags in [("aot", aot, []), ("aot_bf16", aot + "-bf16", ["--precision", "bf16"])]:
+        for impl, out, flags in [("aot", aot, []), ("aot_bf16", aot + "-bf16", ["--precision", "bf16"]),
+                                 ("aot_int8", aot + "-int8", ["--precision", "int8"])]:
             if not have[impl]:
                 continue
             steps.append((impl, [tcompile, directory, "--generate", "--max-seq", "256", "--name", "bench", "-o", out, "-q"] + flags, None))
@@ -159,9 +164,10 @@ def prepare(a, env):
                     sys.exit(f"bench_decode: cannot make the {model} checkpoint: {row.get('error')}")
                 prep["notes"][f"{name} {model}"] = f"preparation failed: {row.get('error')}"
         prep[model] = {"dir": directory, "weight_bytes_per_token": weight_bytes_per_token(directory),
-                       "artifacts": {"aot": os.path.join(aot, "aot_decode"), "aot_bf16": os.path.join(aot + "-bf16", "aot_decode"), "ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
+                       "artifacts": {"aot": os.path.join(aot, "aot_decode"), "aot_bf16": os.path.join(aot + "-bf16", "aot_decode"),
+                                     "aot_int8": os.path.join(aot + "-int8", "aot_decode"), "ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
                                      "llamacpp": os.path.join(WORK, f"{model}-f32.gguf")}}
-        prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "aot_bf16", "ort", "ct2", "llamacpp")
+        prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "aot_bf16", "aot_int8", "ort", "ct2", "llamacpp")
                                                         if have[i] and os.path.exists(prep[model]["artifacts"][i])
                                                         and f"{i} {model}" not in prep["notes"] and f"{i} program {model}" not in prep["notes"]]
     return prep
@@ -211,7 +217,7 @@ def main():
                     common = ["--prompt", str(prompt), "--tokens", str(tokens), "--reps", "1", "--threads", str(a.threads)]
                     if impl == "ours":
                         cmd, env = [os.path.join(a.bin_dir, "DecodeBench"), "--model", info["dir"]] + common, ours_env
-                    elif impl in ("aot", "aot_bf16"):
+                    elif impl in ("aot", "aot_bf16", "aot_int8"):
                         weights = os.path.join(os.path.dirname(info["artifacts"][impl]), "bench.weights")
                         cmd, env = [info["artifacts"][impl], weights] + common, ours_env
                     else:
@@ -265,7 +271,7 @@ def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
             for k in ("torch", "transformers", "onnxruntime", "ctranslate2", "llama_cpp_python"):
                 if k in rs[0]:
                     e[k] = rs[0][k]
-            if bandwidth and impl != "aot_bf16":   # the bytes counted are float32 weights
+            if bandwidth and impl not in ("aot_bf16", "aot_int8"):   # the bytes counted are float32 weights
                 e["fraction_of_bandwidth"] = per_token * rate["median"] / (bandwidth["median"] * 1e9)
             w["impls"][impl] = e
         if "ours" in w["impls"]:
