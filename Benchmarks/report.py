@@ -634,6 +634,31 @@ def write_seq2seq(result, md_path):
         f.write(text)
 
 
+def write_precision(result, md_path):
+    """Replaces the block between the precision markers in docs/benchmarks.md (appending one when there is none)
+    with the bf16 and int8 sections of a run kept as Benchmarks/results/precision.json (`run-all.sh --only` with
+    the MiniLM and BERT-base workloads), so that they stay beside a full run's tables."""
+    begin, end = "<!-- precision:begin -->", "<!-- precision:end -->"
+    m = result["machine"]
+    load = m.get("load1_after_each_process") or {}
+    intro = (f"From `Benchmarks/results/precision.json`: a {result['mode']} run ({result['rounds']} round(s)) of "
+             f"{result['date'][:10]} with only the MiniLM-L6 and BERT-base workloads, on {m['cpu']} "
+             f"({', '.join(m['features'])}; no AMX, so no AMX columns), {result['threads']} threads, load average "
+             f"{load.get('median', 0):.1f} (median after each process).\n")
+    block = begin + "\n" + intro + "".join(precision_section(result, columns, text) for columns, text in REDUCED_PRECISION) + end
+    text = open(md_path).read()
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n## Reduced precision (bf16 and int8)\n\n" + block + "\n"
+    with open(md_path, "w") as f:
+        f.write(text)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--precision":
+        write_precision(json.load(open(sys.argv[2])), os.path.join(ROOT, "docs", "benchmarks.md"))
+        sys.exit(0)
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results", "all.json")
     write(json.load(open(path)), os.path.join(ROOT, "docs", "benchmarks.md"), os.path.join(ROOT, "docs", "benchmarks.png"))
