@@ -38,7 +38,7 @@ import Tensors
         #expect(fused.contains("fused_attention") && fused.contains("fused_linear") && fused.contains("fused_layer_norm"), "\(fused)")
         let compiled = try CompiledModel(graph: optimized, name: "block")
         let reference = Interpreter(graph: graph)
-        for (batch, seq) in [(1, 1), (2, 7), (4, 24)] {
+        for (batch, seq) in [(1, 1), (2, 3), (3, 4), (2, 7), (4, 24)] {   // up to 4 queries: the direct path
             var maskValues = [Bool](repeating: true, count: batch * seq)
             if batch > 1 && seq > 2 { maskValues[2 * seq - 1] = false }
             let inputs = ["x": Tensor.randn([batch, seq, 12], seed: UInt64(batch * 31 + seq)), "mask": Tensor(maskValues, shape: [batch, seq])]

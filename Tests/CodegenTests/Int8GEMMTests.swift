@@ -4,7 +4,7 @@ import Tensors
 @testable import Codegen
 
 /// The int8 GEMM kernels (`Int8GEMMEmitter`, `vpdpbusd`) against two references on odd shapes (k and
-/// n not multiples of 4 or 32; m = 1, 7, 65):
+/// n not multiples of 4 or 32; m = 1, 3 (weight-only: A stays f32), 7, 65):
 /// - the f32 interpreter on operands quantized and dequantized first, the activations per row
 ///   (asymmetric, u8 with a zero point) and the weight per column (symmetric int8), as the kernel must (the kernel's integer sums are exact, so only the
 ///   order of the interpreter's f32 additions differs): within 2e-5 · Σ|a||b|;
@@ -16,7 +16,7 @@ import Tensors
 @Suite(.enabled(if: HostTarget.host().has("avx512vnni"), "the host CPU lacks avx512vnni (AVX512-VNNI), which the int8 kernels need"))
 struct Int8GEMMTests {
     static let options = CompileOptions(cache: nil, precision: .int8)
-    static let k = 37, n = 45, rows = [1, 7, 65]
+    static let k = 37, n = 45, rows = [1, 3, 7, 65]
 
     /// `[m, k]` rows quantized and dequantized as the kernel does: over the row's range widened to hold
     /// 0, `u = clamp(rint(x · 255/(hi − lo)) + z, 0, 255)` with `z = rint(−lo · 255/(hi − lo))`, back as
@@ -97,7 +97,8 @@ struct Int8GEMMTests {
                 let x = Tensor(values, shape: [m, Self.k])
                 var inputs = ["x": x]
                 if residual { inputs["r"] = Tensor.randn([m, Self.n], seed: UInt64(m + 100)) }
-                let (xq, xSteps) = Self.perRow(x)
+                // Up to 4 rows (decoding) the kernel is weight-only: A is not quantized.
+                let (xq, xSteps) = m <= 4 ? (x, [Float](repeating: 0, count: m)) : Self.perRow(x)
                 var quantized = inputs
                 quantized["x"] = xq
                 let actual = try compiled(inputs)["y"]!.toFloatArray()

@@ -12,9 +12,13 @@ protocol AttentionEmitter: KernelEmitter {
 /// f32 attention, one task per (batch, head): S = Q·Kᵀ (tiled GEMM over Kᵀ packed into the task's
 /// scratch), scale, mask and causal limit applied while the score block is in cache, softmax in
 /// place (`SoftmaxEmitter.row`), then P·V (V packed per panel) written straight into the merged
-/// `[batch, seq, heads·dv]` result.
+/// `[batch, seq, heads·dv]` result. Up to `directRows` queries (decoding: one new token against its
+/// cache) skip the packing: each score is a dot product of two contiguous rows and each output row a
+/// sum of V's rows, both read once, where packing Kᵀ alone read K column by column.
 struct F32AttentionEmitter: AttentionEmitter {
     let context: LoweringContext
+    /// Queries up to which the direct path runs.
+    static let directRows = 4
 
     func attention(_ node: Graph.Node, _ a: FusedOp.Attention, _ x: [LoweredValue], _ types: [TensorType]) throws -> LoweredValue {
         let q = contiguous(x[0], types[0]), k = contiguous(x[1], types[1]), v = contiguous(x[2], types[2])
@@ -57,7 +61,27 @@ struct F32AttentionEmitter: AttentionEmitter {
             let scores = scratch
             let pack = ir.gep(ir.f32, scratch, ir.int(scoresFloats))
             let f32 = ir.f32
+            let direct = ir.icmp(LLVMIntSLE, s, ir.int(Self.directRows))
+            let directBlock = ir.block("attention_direct"), tiledBlock = ir.block("attention_tiled"), scored = ir.block("attention_scored")
+            ir.condBr(direct, directBlock, tiledBlock)
+            // Few queries: S = Q · Kᵀ as dot products of Q's and K's rows (both contiguous in d).
+            ir.position(at: directBlock)
+            let sum = ir.localInEntry(f32)
+            ir.loop(ir.int(0), s) { i in
+                let qRow = ir.gep(f32, qRows, ir.mul(i, lda))
+                ir.loop(ir.int(0), t) { j in
+                    let kRow = ir.gep(f32, kRows, ir.mul(j, ldk))
+                    ir.store(ir.float(0), sum)
+                    ir.loop(ir.int(0), ir.int(d)) { e in
+                        let product = ir.fmul(ir.load(f32, ir.gep(f32, qRow, e)), ir.load(f32, ir.gep(f32, kRow, e)))
+                        ir.store(ir.faddReassoc(ir.load(f32, sum), product), sum)
+                    }
+                    ir.store(ir.load(f32, sum), ir.gep(f32, scores, ir.add(ir.mul(i, t), j)))
+                }
+            }
+            ir.br(scored)
             // S = Q · Kᵀ: Kᵀ's columns are K's rows.
+            ir.position(at: tiledBlock)
             let panelsT = context.chunks(t, of: width)
             ir.loop(ir.int(0), panelsT) { p in
                 let column = ir.mul(p, ir.int(width))
@@ -67,6 +91,8 @@ struct F32AttentionEmitter: AttentionEmitter {
                 tiles.gemmRows(ir.int(0), s, k: ir.int(d), a: qRows, lda: lda, panel: panel, column: column,
                                cols: context.minimum(left, ir.int(width)), c: scores, ldc: t)
             }
+            ir.br(scored)
+            ir.position(at: scored)
             let maskValue = mask.map { LoweredValue(dtype: $0.dtype, base: c[19], offset: c[20], shape: [], strides: Array(c[21...]),
                                                     contiguous: false, layout: .unknown) }
             ir.loop(ir.int(0), s) { i in
@@ -81,12 +107,32 @@ struct F32AttentionEmitter: AttentionEmitter {
                 }, output: score, staged: true)
             }
             // O = P · V
+            let directOut = ir.block("attention_direct_out"), tiledOut = ir.block("attention_tiled_out"), done = ir.block("attention_done")
+            ir.condBr(direct, directOut, tiledOut)
+            // Few queries: each output row a weighted sum of V's rows (contiguous in dv).
+            ir.position(at: directOut)
+            ir.loop(ir.int(0), s) { i in
+                let oRow = ir.gep(f32, oRows, ir.mul(i, ldo))
+                ir.loop(ir.int(0), ir.int(dv)) { e in ir.store(ir.float(0), ir.gep(f32, oRow, e)) }
+                ir.loop(ir.int(0), t) { j in
+                    let weight = ir.load(f32, ir.gep(f32, scores, ir.add(ir.mul(i, t), j)))
+                    let vRow = ir.gep(f32, vRows, ir.mul(j, ldv))
+                    ir.loop(ir.int(0), ir.int(dv)) { e in
+                        let target = ir.gep(f32, oRow, e)
+                        ir.store(ir.fma(weight, ir.load(f32, ir.gep(f32, vRow, e)), ir.load(f32, target)), target)
+                    }
+                }
+            }
+            ir.br(done)
+            ir.position(at: tiledOut)
             for p in 0..<PanelLayout.panels(dv) {
                 let panel = ir.gep(f32, pack, ir.mul(ir.int(p * width), t))
                 tiles.packPanel(from: vRows, strideK: ldv, strideN: ir.int(1), k: t, n: ir.int(dv), column: ir.int(p * width), into: panel)
                 tiles.gemmRows(ir.int(0), s, k: t, a: scores, lda: t, panel: panel, column: ir.int(p * width),
                                cols: ir.int(min(width, dv - p * width)), c: oRows, ldc: ldo)
             }
+            ir.br(done)
+            ir.position(at: done)
         }
         return out
     }

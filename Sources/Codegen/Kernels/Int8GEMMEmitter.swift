@@ -5,7 +5,8 @@ import Tensors
 /// int8 matrix products of the weights (`Precision.int8`): a task quantizes up to 64 rows of A per
 /// row (per token, asymmetric u8) into its scratch once, then runs them with `vpdpbusd` (`Int8TiledGEMM`) against a
 /// group of the weight's int8 panels (`PanelLayout.Format.int8`, quantized per output column at
-/// compile time). The tile is scaled back to f32 before the epilogue (bias, activation, residual),
+/// compile time). Up to 4 rows (decoding one token, memory-bound) the weights are used weight-only:
+/// A stays f32 and the panels are dequantized in registers. The tile is scaled back to f32 before the epilogue (bias, activation, residual),
 /// which is the f32 one. Products whose right operand is not a packed weight (attention's, a plain
 /// `matmul`'s, a weight computed from inputs) run the f32 kernels: quantizing both operands per call
 /// would cost accuracy where the weights' bytes are not what is read.
@@ -51,18 +52,32 @@ struct Int8GEMMEmitter: GEMMEmitter {
             let (first, last) = panelRange(group, perTask: perTask, panels: panels)
             let quads = ir.sdiv(ir.add(k, ir.int(3)), ir.int(4))
             let count = ir.sub(end, begin)
-            int8.quantizeRows(ir.gep(ir.f32, a, ir.mul(begin, k)), lda: k, count: count, k: k, quads: quads, into: scratch)
             let panelInts = ir.mul(ir.add(quads, ir.int(2)), ir.int(PanelLayout.width))
             let rowC = ir.gep(ir.f32, out, ir.mul(begin, n))
             let epilogue = linearEpilogue(o, activation, n: n, biasPointer: biasPointer, residualPointer: residualPointer)
-            ir.loop(first, last) { p in
-                let column = ir.mul(p, ir.int(PanelLayout.width))
-                tiles.gemmRows(ir.int(0), count, k: quads, a: scratch, lda: ir.add(quads, ir.int(Int8TiledGEMM.rowTail)),
-                               panel: ir.gep(ir.i32, w, ir.mul(p, panelInts)), column: column,
-                               cols: context.minimum(ir.sub(n, column), ir.int(PanelLayout.width)), c: rowC, ldc: n,
-                               microkernel: int8.microkernel,
-                               epilogue: epilogue.map { body in { i, j, value in body(ir.add(i, begin), j, value) } })
+            /// The task's panels with `microkernel` on A's rows as prepared in the scratch (stride `lda`).
+            func runPanels(_ microkernel: TiledGEMM.Microkernel, lda: LLVMValueRef) {
+                ir.loop(first, last) { p in
+                    let column = ir.mul(p, ir.int(PanelLayout.width))
+                    tiles.gemmRows(ir.int(0), count, k: quads, a: scratch, lda: lda,
+                                   panel: ir.gep(ir.i32, w, ir.mul(p, panelInts)), column: column,
+                                   cols: context.minimum(ir.sub(n, column), ir.int(PanelLayout.width)), c: rowC, ldc: n,
+                                   microkernel: microkernel,
+                                   epilogue: epilogue.map { body in { i, j, value in body(ir.add(i, begin), j, value) } })
+                }
             }
+            // Decoding's few rows: weight-only (A stays f32); more rows: A quantized per row, `vpdpbusd`.
+            let few = ir.block("int8_weight_only"), many = ir.block("int8_dynamic"), done = ir.block("int8_done")
+            ir.condBr(ir.icmp(LLVMIntSLE, rows, ir.int(Int8TiledGEMM.weightOnlyRows)), few, many)
+            ir.position(at: few)
+            int8.padRows(ir.gep(ir.f32, a, ir.mul(begin, k)), lda: k, count: count, k: k, quads: quads, into: scratch)
+            runPanels(int8.weightOnlyMicrokernel, lda: ir.mul(quads, ir.int(4)))
+            ir.br(done)
+            ir.position(at: many)
+            int8.quantizeRows(ir.gep(ir.f32, a, ir.mul(begin, k)), lda: k, count: count, k: k, quads: quads, into: scratch)
+            runPanels(int8.microkernel, lda: ir.add(quads, ir.int(Int8TiledGEMM.rowTail)))
+            ir.br(done)
+            ir.position(at: done)
         }
         addResidualAfterwards(o, node)
         return o.out

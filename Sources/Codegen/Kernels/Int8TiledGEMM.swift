@@ -87,6 +87,71 @@ struct Int8TiledGEMM: KernelEmitter {
         }
     }
 
+    /// Rows of the weight-only microkernel (decoding's few rows).
+    static let weightOnlyRows = 4
+
+    /// The weight-only microkernel as `TiledGEMM.gemmRows` calls it: A stays f32 (rows of `4·quads`
+    /// floats, zero padded past `k`), `k` counted in quads.
+    var weightOnlyMicrokernel: TiledGEMM.Microkernel {
+        TiledGEMM.Microkernel(rows: Self.weightOnlyRows, aElement: ir.f32, tile: weightOnlyTileFunction)
+    }
+
+    /// `NAME.int8wtile<mr>(a, lda, panel, quads, c, ldc, cols)`: `C = A · dequantized panel` with A in
+    /// f32 (weight-only int8, for decoding: memory-bound, so the weights' quarter of the bytes is the
+    /// gain, and the activations keep full precision). Each int32 of the panel is split into its four
+    /// signed bytes by shifts, converted to f32 and multiplied with one broadcast element of A per row;
+    /// the column scales apply once at the end.
+    func weightOnlyTileFunction(rows mr: Int) -> LLVMValueRef {
+        TiledGEMM.tile(ir, named: "\(context.kernelName).int8wtile\(mr)") { a, lda, panel, quads, c, ldc, cols in
+            let lanes = 16, width = PanelLayout.width
+            let vector = ir.floatVector(lanes)
+            let rowsA = (0..<mr).map { ir.gep(ir.f32, a, ir.mul(ir.int($0), lda)) }
+            let data = ir.gep(ir.i32, panel, ir.int(2 * width))
+            // The four bytes of a quad go to `chains` sets of accumulators (one set per byte for one row),
+            // so that few rows still have independent FMA chains.
+            let chains = max(1, 4 / mr)
+            func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef]) -> [LLVMValueRef] {
+                let row = ir.gep(ir.i32, data, ir.mul(kk, ir.int(width)))
+                let words = [loadInts(row), loadInts(ir.gep(ir.i32, row, ir.int(lanes)))]
+                var next = accumulators
+                for byte in 0..<4 {
+                    let weights = words.map { word -> LLVMValueRef in
+                        let shifted = ir.shl(word, splat(ir.int32(Int32(24 - 8 * byte))))
+                        return LLVMBuildSIToFP(ir.builder, LLVMBuildAShr(ir.builder, shifted, splat(ir.int32(24)), "")!, vector, "")!
+                    }
+                    let chain = byte % chains
+                    for r in 0..<mr {
+                        let x = ir.splat(ir.load(ir.f32, ir.gep(ir.f32, rowsA[r], ir.add(ir.mul(kk, ir.int(4)), ir.int(byte)))), lanes: lanes)
+                        for v in 0..<2 {
+                            let i = chain * 2 * mr + 2 * r + v
+                            next[i] = ir.fma(x, weights[v], next[i])
+                        }
+                    }
+                }
+                return next
+            }
+            let zero = LLVMConstNull(vector)!
+            let (_, sets) = ir.carriedLoop(from: ir.int(0), end: quads, unroll: 1, carrying: Array(repeating: zero, count: 2 * mr * chains)) { k, values, _ in
+                step(k, values)
+            }
+            let sums = (0..<(2 * mr)).map { i in (1..<chains).reduce(sets[i]) { ir.fadd($0, sets[$1 * 2 * mr + i]) } }
+            let columnScales = (0..<2).map { ir.loadVector(lanes, ir.gep(ir.i32, panel, ir.int(lanes * $0))) }
+            let values = sums.enumerated().map { i, sum in ir.fmul(sum, columnScales[i % 2]) }
+            TiledGEMM.storeTile(ir, values, c: c, ldc: ldc, cols: cols)
+        }
+    }
+
+    /// Rows `[0, count)` of f32 A (row `i` at `a + i·lda`, `k` floats) copied to `into` with rows of
+    /// `4·quads` floats, zero padded past `k` (the weight-only kernel reads whole quads).
+    func padRows(_ a: LLVMValueRef, lda: LLVMValueRef, count: LLVMValueRef, k: LLVMValueRef, quads: LLVMValueRef, into: LLVMValueRef) {
+        let padded = ir.mul(quads, ir.int(4))
+        ir.loop(ir.int(0), count) { i in
+            let source = ir.gep(ir.f32, a, ir.mul(i, lda)), target = ir.gep(ir.f32, into, ir.mul(i, padded))
+            ir.loop(ir.int(0), k) { e in ir.store(ir.load(ir.f32, ir.gep(ir.f32, source, e)), ir.gep(ir.f32, target, e)) }
+            ir.loop(k, padded) { e in ir.store(ir.float(0), ir.gep(ir.f32, target, e)) }
+        }
+    }
+
     /// Rows `[0, count)` of f32 A (row `i` at `a + i·lda`, `k` floats) quantized, row `i` at
     /// `into + i·(quads + 2)` (int32): `4·quads` unsigned bytes (the zero point past `k`), the row's f32
     /// scale and its i32 zero point. The range is found with integer reductions, which vectorize, on the
