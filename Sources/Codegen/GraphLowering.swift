@@ -100,7 +100,7 @@ final class GraphLowering {
             switch fused {
             case .elementwise(let program):
                 return try ElementwiseEmitter(context: cx).fused(node, program, x, types)
-            case .linear(let activation, let hasBias, let hasResidual):
+            case .linear(let activation, let hasBias, let hasResidual, _):
                 return kernels.linearGEMM(node).linear(node, activation, x, types, bias: hasBias, residual: hasResidual)
             case .layerNorm(let eps, let hasResidual):
                 return LayerNormEmitter(context: cx).fused(node, Float(eps), x, types, residual: hasResidual)

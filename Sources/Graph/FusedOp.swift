@@ -8,8 +8,10 @@ public enum FusedOp: Hashable, Sendable {
     /// Multi-head attention: inputs `q`, `k`, `v` and, when `masked`, an additive f32 mask.
     case attention(Attention)
     /// `activation(x · w + bias) + residual`; inputs `x [..., k]`, `w [k, n]`, then `bias [n]` and
-    /// `residual` (shaped like the result) when present.
-    case linear(activation: Activation, bias: Bool, residual: Bool)
+    /// `residual` (shaped like the result) when present. `inputRange`, set by calibration
+    /// (`tcompile --calibrate`), is the range of `x` over the calibration inputs: an int8 kernel
+    /// quantizes `x` with that one static scale instead of each row's own; the value is unchanged.
+    case linear(activation: Activation, bias: Bool, residual: Bool, inputRange: ClosedRange<Float>? = nil)
     /// `LayerNorm(x (+ residual)) · weight + bias` over the last dim; inputs `x`, then `residual`
     /// when present, then `weight [n]` and `bias [n]`.
     case layerNorm(eps: Double, residual: Bool)
@@ -85,8 +87,9 @@ public enum FusedOp: Hashable, Sendable {
         case .attention(let a):
             [("heads", .int(SymbolicInt(a.heads))), ("scale", .double(a.scale)), ("causal", .bool(a.causal)),
              ("masked", .bool(a.masked)), ("kv_layout", .string(a.kvLayout.rawValue))]
-        case .linear(let act, let bias, let residual):
+        case .linear(let act, let bias, let residual, let range):
             [("activation", .string(act.rawValue)), ("bias", .bool(bias)), ("residual", .bool(residual))]
+                + (range.map { [("input_range", .string("\($0.lowerBound):\($0.upperBound)"))] } ?? [])
         case .layerNorm(let eps, let residual):
             [("eps", .double(eps)), ("residual", .bool(residual))]
         case .elementwise(let program):
@@ -113,7 +116,15 @@ public enum FusedOp: Hashable, Sendable {
             guard let act = Activation(rawValue: actName) else {
                 throw GraphError(.parse, "\(name): unknown activation \"\(actName)\" (expected \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            return .linear(activation: act, bias: try bool("bias"), residual: try bool("residual"))
+            var range: ClosedRange<Float>? = nil
+            if let text = try? string("input_range") {
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Float(String($0)) }
+                guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= 0, hi >= 0 else {
+                    throw GraphError(.parse, "\(name): input_range must be \"lo:hi\" with finite lo ≤ 0 ≤ hi, got \"\(text)\"")
+                }
+                range = lo...hi
+            }
+            return .linear(activation: act, bias: try bool("bias"), residual: try bool("residual"), inputRange: range)
         case "fused_layer_norm":
             return .layerNorm(eps: try double("eps"), residual: try bool("residual"))
         case "fused_elementwise":
@@ -127,7 +138,7 @@ public enum FusedOp: Hashable, Sendable {
     var arity: Int? {
         switch self {
         case .attention(let a): a.masked ? 4 : 3
-        case .linear(_, let bias, let residual): 2 + (bias ? 1 : 0) + (residual ? 1 : 0)
+        case .linear(_, let bias, let residual, _): 2 + (bias ? 1 : 0) + (residual ? 1 : 0)
         case .layerNorm(_, let residual): residual ? 4 : 3
         case .elementwise(let p): p.inputCount
         }
@@ -296,7 +307,7 @@ extension FusedOp {
                 }
             }
             return TensorType(.float32, [q.shape[0], q.shape[1], SymbolicInt(a.heads * vd)])
-        case .linear(_, let bias, let residual):
+        case .linear(_, let bias, let residual, _):
             let x = types[0], w = types[1]
             guard x.shape.count >= 1, w.shape.count == 2, x.shape.last! == w.shape[0] else { throw fail("x \(x) and w \(w) must be [..., k] and [k, n]") }
             let out = TensorType(.float32, Array(x.shape.dropLast()) + [w.shape[1]])
@@ -322,7 +333,7 @@ extension FusedOp {
         withNoGrad {
             switch self {
             case .attention(let a): return Self.attention(a, inputs)
-            case .linear(let act, let bias, let residual):
+            case .linear(let act, let bias, let residual, _):
                 var y = inputs[0].matmul(inputs[1])
                 if bias { y = y + inputs[2] }
                 if let u = act.unary { y = Executor.execute(.unary(u), [y]) }

@@ -70,7 +70,7 @@ public struct KernelFootprint: Sendable, Equatable {
             case .layerNorm(_, let residual):
                 let parameters = residual ? [2, 3] : [1, 2]
                 return KernelFootprint(mayOverwrite: residual ? [0, 1] : [0], temporaries: copies(parameters))
-            case .linear(_, let bias, _):
+            case .linear(_, let bias, _, _):
                 // Panels in the precision's own format are read as stored; any other weight is packed per task.
                 // Weights kept in f32 (`--keep-fp32`), and at int8 any weight not in int8 panels, run the f32 kernel.
                 let format: PanelLayout.Format?

@@ -15,9 +15,10 @@ public enum EpilogueFusion {
         return try rw.add(.fused(.linear(activation: .none, bias: false, residual: false)), node.inputs)
     }
 
-    /// `(linear operands, activation, bias, residual)` of `id` when it is a fused linear read only here.
+    /// `(linear operands, activation, bias, residual)` of `id` when it is a fused linear read only here
+    /// (and not calibrated: a calibrated graph is not fused further).
     static func linear(_ rw: Rewriter, _ id: ValueID) -> ([ValueID], FusedOp.Activation, Bool, Bool)? {
-        guard case .linear(let act, let bias, let residual)? = rw.fused(id), rw.hasOneUse(id) else { return nil }
+        guard case .linear(let act, let bias, let residual, nil)? = rw.fused(id), rw.hasOneUse(id) else { return nil }
         return (rw.node(id).inputs, act, bias, residual)
     }
 

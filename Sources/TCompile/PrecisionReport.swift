@@ -22,6 +22,9 @@ public struct PrecisionReport: Sendable {
     /// How many samples were run.
     public var samples: Int
     public var outputs: [Output]
+    /// Where the samples came from, as the summary says it ("random ids within the tables", or the
+    /// calibration files).
+    public var source: String = "random ids within the tables"
 
     /// Sample dims: each dim at its upper bound, at most `cap` (the interpreter runs the f32 side).
     public static func sampleDims(_ graph: Graph, cap: Int = 128) -> [String: Int] {
@@ -70,10 +73,17 @@ public struct PrecisionReport: Sendable {
     /// f32 graph) on `samples` sets of sample inputs at `dims`.
     public static func measure(reference: Graph, compiled: CompiledModel, precision: Precision, dims: [String: Int],
                                samples: Int = 2) throws -> PrecisionReport {
+        let inputs = try (0..<UInt64(Swift.max(1, samples))).map { try sampleInputs(for: reference, dims: dims, seed: $0) }
+        return try measure(reference: reference, compiled: compiled, precision: precision, on: inputs, dims: dims)
+    }
+
+    /// Runs `compiled` and the interpreter on `reference` on each of `inputs` (the calibration set);
+    /// `dims` and `source` are what the summary says of them.
+    public static func measure(reference: Graph, compiled: CompiledModel, precision: Precision, on inputs: [[String: Tensor]],
+                               dims: [String: Int] = [:], source: String = "random ids within the tables") throws -> PrecisionReport {
         let interpreter = Interpreter(graph: reference)
         var outputs: [String: Output] = [:]
-        for seed in 0..<UInt64(Swift.max(1, samples)) {
-            let inputs = try sampleInputs(for: reference, dims: dims, seed: seed)
+        for inputs in inputs {
             let expected = try interpreter.run(inputs)
             let actual = try compiled(inputs)
             for output in reference.outputs {
@@ -93,15 +103,15 @@ public struct PrecisionReport: Sendable {
                                               cosine: Swift.min(previous?.cosine ?? 1, cosine))
             }
         }
-        return PrecisionReport(precision: precision, dims: dims, samples: Swift.max(1, samples),
-                               outputs: reference.outputs.compactMap { outputs[$0.name] })
+        return PrecisionReport(precision: precision, dims: dims, samples: inputs.count,
+                               outputs: reference.outputs.compactMap { outputs[$0.name] }, source: source)
     }
 
     /// `accuracy at bf16 against the f32 graph (2 samples, random ids within the tables, batch=8, seq=128):`
     /// then one line per output.
     public var summary: String {
         let at = dims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
-        var lines = ["accuracy at \(precision) against the f32 graph (\(samples) sample input\(samples == 1 ? "" : "s"), random ids within the tables\(at.isEmpty ? "" : ", " + at)):"]
+        var lines = ["accuracy at \(precision) against the f32 graph (\(samples) sample input\(samples == 1 ? "" : "s"), \(source)\(at.isEmpty ? "" : ", " + at)):"]
         for o in outputs {
             lines.append(String(format: "  %@: max abs error %.3g (largest |f32| value %.3g), cosine %.6f", o.name, o.maxAbsError, o.maxAbsReference, o.cosine))
         }

@@ -70,6 +70,9 @@ struct Generate: ParsableCommand {
         if inputs == nil && !textGiven { throw ValidationError("give a prompt: --text \"…\", --text-file FILE, --text - (stdin) or --inputs IN.safetensors") }
         if output != nil && inputs == nil { throw ValidationError("-o writes the sequences of --inputs; for --text the text is printed") }
         if chat && inputs != nil { throw ValidationError("--chat applies to --text prompts, not to --inputs ids") }
+        if !precision.calibrate.isEmpty {
+            throw ValidationError("--calibrate applies to compiling a model (tcompile MODEL, run --compiled, bench), not to generate")
+        }
         if eager && (precision.value != nil || !precision.keepFP32.isEmpty) {
             throw ValidationError("--precision and --keep-fp32 apply to the compiled generator, not to --eager")
         }

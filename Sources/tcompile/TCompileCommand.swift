@@ -102,6 +102,9 @@ struct PrecisionOption: ParsableArguments {
     @Option(name: .customLong("keep-fp32"), help: ArgumentHelp("Keep the weights of the linear layers whose checkpoint name matches this shell glob in f32 at --precision bf16 or int8 (repeatable), e.g. '*.output.dense.weight' or 'encoder.layer.5.*'. A pattern that matches no weight is an error.", valueName: "pattern"))
     var keepFP32: [String] = []
 
+    @Option(name: .customLong("calibrate"), help: ArgumentHelp("At --precision int8: static quantization. FILE is a safetensors file of one call's inputs by name (input_ids, attention_mask, …, within the compiled bounds; repeatable): each linear layer's input range over them becomes its one fixed scale, instead of each token's own (dynamic, the default). The accuracy report then runs on these inputs.", valueName: "file"))
+    var calibrate: [String] = []
+
     func validate() throws {
         if let precision {
             do { _ = try Precision(parsing: precision) } catch let e as GraphError { throw ValidationError("--precision: \(e.message)") }
@@ -115,9 +118,14 @@ struct PrecisionOption: ParsableArguments {
     func resolved(_ loaded: LoadedCommandModel) -> Precision { value ?? loaded.manifestPrecision ?? .fp32 }
 
     /// Sets `loaded`'s precision (`resolved`) and the weights it keeps in f32.
-    func apply(to loaded: inout LoadedCommandModel) {
+    func apply(to loaded: inout LoadedCommandModel) throws {
         loaded.precision = resolved(loaded)
         loaded.keepFP32 = keepFP32
+        if !calibrate.isEmpty {
+            guard loaded.precision == .int8 else { throw CLIError("--calibrate applies to --precision int8 (this compile is at \(loaded.precision))") }
+            loaded.calibration = try Calibration.samples(files: calibrate, for: loaded.graph)
+            loaded.calibrationFiles = calibrate
+        }
     }
 }
 
@@ -139,6 +147,26 @@ struct LoadedCommandModel {
     var manifestPrecision: Precision? = nil
     /// Globs of the weights kept in f32 (`--keep-fp32`).
     var keepFP32: [String] = []
+    /// The inputs of `--calibrate` (static int8 quantization), checked against the graph, and their files.
+    var calibration: [[String: Tensor]] = []
+    var calibrationFiles: [String] = []
+
+    /// `optimized` with its int8 layers calibrated on `calibration` (unchanged without it).
+    mutating func calibrated(_ optimized: Graph) throws -> Graph {
+        guard !calibration.isEmpty else { return optimized }
+        let result = try times.measure("calibration") { try Calibration.apply(calibration, to: optimized) }
+        print("calibrated \(result.layers) int8 layers on \(calibration.count) input set\(calibration.count == 1 ? "" : "s") (static quantization)")
+        return result.graph
+    }
+
+    /// What the precision cost, on the calibration inputs when there are some, else on random samples.
+    func accuracyReport(reference: Graph, compiled: CompiledModel) throws -> PrecisionReport {
+        if !calibration.isEmpty {
+            return try PrecisionReport.measure(reference: reference, compiled: compiled, precision: precision, on: calibration,
+                                               source: "the calibration inputs")
+        }
+        return try PrecisionReport.measure(reference: reference, compiled: compiled, precision: precision, dims: PrecisionReport.sampleDims(reference))
+    }
 
     /// Adds each pass's time of `result`.
     mutating func record(_ result: PassManager.Result) {
@@ -149,7 +177,7 @@ struct LoadedCommandModel {
     mutating func compile(name: String, level: Int) throws -> CompiledModel {
         let optimized = try TCompile.optimize(graph, level: level, precision: precision, keepFP32: keepFP32)
         record(optimized)
-        let compiled = try CompiledModel(graph: optimized.graph, name: name, options: compileOptions())
+        let compiled = try CompiledModel(graph: try calibrated(optimized.graph), name: name, options: compileOptions())
         times.append(compiled.compileTimes)
         return compiled
     }
@@ -280,7 +308,7 @@ struct Compile: ParsableCommand {
                 return try writeSeq2Seq(seq2seq, start: start, print: print)
             }
             var loaded = try options.load()
-            precision.apply(to: &loaded)
+            try precision.apply(to: &loaded)
             let (modelName, graph) = (loaded.name, loaded.graph)
             let libraryName = name ?? CIdentifier.make(from: modelName)
             let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.path
@@ -308,7 +336,8 @@ struct Compile: ParsableCommand {
             print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
             print("generating code for \(target.cpu) (LLVM -O3, precision \(loaded.precision))…")
             try createDirectory(outputDirectory)
-            let result = try AOTCompiler.write(optimized.graph, name: libraryName, to: outputDirectory,
+            let final = try loaded.calibrated(optimized.graph)
+            let result = try AOTCompiler.write(final, name: libraryName, to: outputDirectory,
                                                options: loaded.compileOptions(target: target),
                                                embedWeights: embedWeights, emit: kinds)
             print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
@@ -317,11 +346,10 @@ struct Compile: ParsableCommand {
             if loaded.precision != .fp32 {
                 // What the precision cost: the same optimized graph JIT-compiled at this precision (the
                 // library's kernels) against the f32 graph, on sample inputs.
-                let (options, precision) = (loaded.compileOptions(), loaded.precision)
+                let current = loaded
                 let report = try loaded.times.measure("accuracy report") { () throws -> PrecisionReport in
-                    let model = try CompiledModel(graph: optimized.graph, name: libraryName, options: options)
-                    return try PrecisionReport.measure(reference: graph, compiled: model, precision: precision,
-                                                       dims: PrecisionReport.sampleDims(graph))
+                    let model = try CompiledModel(graph: final, name: libraryName, options: current.compileOptions())
+                    return try current.accuracyReport(reference: graph, compiled: model)
                 }
                 print(report.summary)
             }
@@ -358,6 +386,9 @@ extension Compile {
         if isCheckpoint.boolValue { inputs.add(directory: options.model) }
         try inputs.check(outputs: AOTCompiler.outputFiles(
             name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: kinds))
+        if !precision.calibrate.isEmpty {
+            throw CLIError("--calibrate applies to a model's forward graph, not to a generating library (its decode step is weight-only int8)")
+        }
         print("compiling \(source.name) for generation: prompt + new tokens ≤ \(source.maxLength), one sequence per state")
         let target: HostTarget = portable ? .portable() : .host()
         try createDirectory(outputDirectory)
@@ -604,7 +635,7 @@ struct Run: ParsableCommand {
                 try read.check(outputs: [output])
             }
             var loaded = try options.load()
-            precision.apply(to: &loaded)
+            try precision.apply(to: &loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let prepared = try inputOptions.make(for: graph)
             let inputs = prepared.tensors
@@ -705,7 +736,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var loaded = try options.load()
-            precision.apply(to: &loaded)
+            try precision.apply(to: &loaded)
             let (name, graph) = (loaded.name, loaded.graph)
             let inputs = try inputOptions.make(for: graph).tensors
             let compileStart = DispatchTime.now()

@@ -120,6 +120,42 @@ struct Int8GEMMTests {
         }
     }
 
+    /// A calibrated input range (static quantization): every row quantized with the range's one scale
+    /// and zero point, values beyond it clamped, against the same emulated on the interpreter.
+    @Test func staticInputRange() throws {
+        let w = Tensor.randn([Self.k, Self.n], seed: 5), b = Tensor.randn([Self.n], seed: 6)
+        let range: ClosedRange<Float> = -2.5...3.0
+        var g = GraphBuilder(symbols: [DimSymbol("m", max: 65)])
+        let m = SymbolicInt(symbol: "m")
+        let x = g.input("x", TensorType(.float32, [m, SymbolicInt(Self.k)]))
+        g.output("y", try g.add(.fused(.linear(activation: .gelu, bias: true, residual: false, inputRange: range)),
+                                [x, g.constant("w.int8panels", w), g.constant("b", b)]))
+        let graph = g.graph
+        // The range survives the text form (and so the cache key and model.json).
+        let text = TextFormat.print(graph)
+        #expect(text.contains("input_range"), "\(text)")
+        let reparsed = try TextFormat.parse(text, constants: graph.constants)
+        #expect(reparsed.nodes.map(\.op) == graph.nodes.map(\.op))
+        let compiled = try CompiledModel(graph: graph, name: "int8static", options: Self.options)
+        let (wq, _) = Self.perColumn(w)
+        let (scale, inverse, zero) = Int8TiledGEMM.staticQuantization(range)
+        for rows in [7, 65] {
+            let input = Tensor.randn([rows, Self.k], seed: UInt64(rows)) * Tensor(1.5)   // some values beyond the range
+            let xq = Tensor(input.toFloatArray().map { (Swift.min(Swift.max(($0 * inverse).rounded(.toNearestOrEven) + Float(zero), 0), 255) - Float(zero)) * scale },
+                            shape: input.shape)
+            let expected = try Interpreter(graph: graph).run(["x": xq])["y"]!.toFloatArray()
+            var emulated = graph
+            emulated.constants["w.int8panels"] = wq
+            let reference = try Interpreter(graph: emulated).run(["x": xq])["y"]!.toFloatArray()
+            let actual = try compiled(["x": input])["y"]!.toFloatArray()
+            let scaleSums = xq.abs().matmul(wq.abs()).toFloatArray()
+            for i in actual.indices {
+                #expect(Swift.abs(actual[i] - reference[i]) <= 1.13 * 2e-5 * scaleSums[i] + 1e-5 * (1 + Swift.abs(reference[i])),
+                        "rows \(rows) element \(i): \(actual[i]) vs \(reference[i]) (unquantized weights: \(expected[i]))")
+            }
+        }
+    }
+
     /// A weight without int8 panels (computed from an input) and a matmul of two activations run in f32.
     @Test func productsOfActivationsStayF32() throws {
         var g = GraphBuilder(symbols: [DimSymbol("m", max: 65)])

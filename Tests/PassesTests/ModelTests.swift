@@ -58,16 +58,16 @@ import Testing
         let bert = try PassManager(pipeline: .o2).run(try Family.bert.trace()).graph
         #expect(count(bert, "fused_linear") == 6 * Family.bert.layers + 1)
         #expect(count(bert, "fused_layer_norm") == 2 * Family.bert.layers + 1)
-        #expect(bert.nodes.contains { if case .fused(.linear(.gelu, true, false)) = $0.op { true } else { false } })
-        #expect(bert.nodes.contains { if case .fused(.linear(.tanh, true, false)) = $0.op { true } else { false } })
+        #expect(bert.nodes.contains { if case .fused(.linear(.gelu, true, false, nil)) = $0.op { true } else { false } })
+        #expect(bert.nodes.contains { if case .fused(.linear(.tanh, true, false, nil)) = $0.op { true } else { false } })
         // RoBERTa's decomposed LayerNorm and written-out GELU are recognized.
         let roberta = try PassManager(pipeline: .o2).run(try Family.roberta.trace()).graph
         #expect(count(roberta, "fused_layer_norm") == 2 * Family.roberta.layers + 1)
-        #expect(roberta.nodes.contains { if case .fused(.linear(.gelu, true, false)) = $0.op { true } else { false } })
+        #expect(roberta.nodes.contains { if case .fused(.linear(.gelu, true, false, nil)) = $0.op { true } else { false } })
         // GPT-2: gelu_new written out becomes the tanh GELU epilogue; residuals go into the GEMMs.
         let gpt2 = try PassManager(pipeline: .o2).run(try Family.gpt2.trace()).graph
-        #expect(gpt2.nodes.count { if case .fused(.linear(.geluTanh, true, false)) = $0.op { true } else { false } } == Family.gpt2.layers)
-        #expect(gpt2.nodes.count { if case .fused(.linear(.none, true, true)) = $0.op { true } else { false } } == 2 * Family.gpt2.layers)
+        #expect(gpt2.nodes.count { if case .fused(.linear(.geluTanh, true, false, nil)) = $0.op { true } else { false } } == Family.gpt2.layers)
+        #expect(gpt2.nodes.count { if case .fused(.linear(.none, true, true, nil)) = $0.op { true } else { false } } == 2 * Family.gpt2.layers)
         #expect(gpt2.nodes.allSatisfy { if case .fused(.attention(let a)) = $0.op { a.causal && a.masked } else { true } })
         let cached = try PassManager(pipeline: .o2).run(try Family.gpt2Cache.trace()).graph
         #expect(cached.nodes.allSatisfy { if case .fused(.attention(let a)) = $0.op { a.causal && !a.masked && a.kvLayout == .split } else { true } })

@@ -63,4 +63,30 @@ import TCompile
                                     "--tokenizer", ManifestTests.checkpoint, "--text", "Simmer the garlic sauce until it is creamy."])
         #expect(run.status == 0 && run.output.contains("→ cooking"), "\(run.output)")
     }
+
+    /// `--calibrate FILE` at int8: the layers are calibrated and the accuracy report runs on the file's
+    /// inputs; at another precision, for a generating command, or with a file that does not fit the
+    /// graph, it is refused before code generation.
+    @Test(.enabled(if: HostTarget.host().has("avx512vnni"), "the host CPU lacks avx512vnni (AVX512-VNNI), which int8 needs"))
+    func calibratedInt8Library() throws {
+        let path = try ManifestTests.write(["options": ["threads": 1]])
+        let dir = (path as NSString).deletingLastPathComponent
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/calibration.safetensors"
+        try SafeTensors.write(["input_ids": Tensor.randint(1, 400, shape: [4, 16], seed: 1), "attention_mask": Tensor.ones([4, 16], dtype: .int64),
+                               "token_type_ids": Tensor.zeros([4, 16], dtype: .int64)], to: file)
+        let compile = try CLITests.run([path, "-o", dir + "/static", "--precision", "int8", "--calibrate", file])
+        #expect(compile.status == 0 && compile.output.contains("int8 layers on 1 input set (static quantization)")
+                && compile.output.contains("(1 sample input, the calibration inputs)"), "\(compile.output)")
+        let fp32 = try CLITests.run([path, "-o", dir + "/f32", "--calibrate", file])
+        #expect(fp32.status == 1 && fp32.output.contains("--calibrate applies to --precision int8"), "\(fp32.output)")
+        let bad = dir + "/bad.safetensors"
+        try SafeTensors.write(["input_ids": Tensor.randint(1, 400, shape: [4, 99], seed: 1)], to: bad)
+        let refused = try CLITests.run([path, "-o", dir + "/bad", "--precision", "int8", "--calibrate", bad])
+        #expect(refused.status == 1 && refused.output.contains("calibration file \(bad)"), "\(refused.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/bad/classify.h") && !FileManager.default.fileExists(atPath: dir + "/f32/classify.h"))
+        let run = try CLITests.run(["run", path, "--compiled", "--precision", "int8", "--calibrate", file,
+                                    "--tokenizer", ManifestTests.checkpoint, "--text", "Simmer the garlic sauce until it is creamy."])
+        #expect(run.status == 0 && run.output.contains("→ cooking"), "\(run.output)")
+    }
 }

@@ -81,3 +81,77 @@ import Graph
         }
     }
 }
+
+/// Static int8 quantization (`Calibration`, `--calibrate`): the calibration inputs are checked against
+/// the graph, every int8 layer gets its input's range, and the calibrated model agrees with f32 on them.
+@Suite struct CalibrationTests {
+    static func write(_ tensors: [String: Tensor]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("calibration-\(UUID()).safetensors").path
+        try SafeTensors.write(tensors, to: path)
+        return path
+    }
+
+    static func inputs(batch: Int, seq: Int, seed: UInt64) -> [String: Tensor] {
+        ["input_ids": Tensor.randint(1, 99, shape: [batch, seq], seed: seed), "attention_mask": Tensor.ones([batch, seq], dtype: .int64),
+         "token_type_ids": Tensor.zeros([batch, seq], dtype: .int64)]
+    }
+
+    @Test(.enabled(if: HostTarget.host().has("avx512vnni"), "the host CPU lacks avx512vnni (AVX512-VNNI), which the int8 kernels need"))
+    func calibratedBertAgreesWithF32() throws {
+        let graph = try ReducedPrecisionModelTests.bertGraph()
+        let files = try [Self.write(Self.inputs(batch: 4, seq: 32, seed: 1)), Self.write(Self.inputs(batch: 2, seq: 9, seed: 2))]
+        defer { for f in files { try? FileManager.default.removeItem(atPath: f) } }
+        let samples = try Calibration.samples(files: files, for: graph)
+        let optimized = try TCompile.optimize(graph, level: 2, precision: .int8).graph
+        let (calibrated, layers) = try Calibration.apply(samples, to: optimized)
+        let int8Layers = optimized.constants.keys.filter { PanelLayout.format(ofConstant: $0) == .int8 }.count
+        #expect(layers > 0 && layers >= int8Layers)
+        let ranges = calibrated.nodes.compactMap { node -> ClosedRange<Float>? in
+            if case .fused(.linear(_, _, _, let range)) = node.op { range } else { nil }
+        }
+        #expect(ranges.count == layers && ranges.allSatisfy { $0.lowerBound <= 0 && $0.upperBound >= 0 && $0.upperBound > $0.lowerBound })
+        let compiled = try CompiledModel(graph: calibrated, name: "bert_static", options: CompileOptions(cache: nil, precision: .int8))
+        let report = try PrecisionReport.measure(reference: graph, compiled: compiled, precision: .int8, on: samples, source: "the calibration inputs")
+        #expect(report.summary.contains("the calibration inputs"))
+        for output in report.outputs { #expect(output.cosine >= 0.98 && output.maxAbsError > 0, "\(output.name): cosine \(output.cosine)") }
+        // Static, not dynamic: the outputs differ from the dynamically quantized model's.
+        let dynamic = try CompiledModel(graph: optimized, name: "bert_dynamic", options: CompileOptions(cache: nil, precision: .int8))
+        let a = try compiled(samples[0]), b = try dynamic(samples[0])
+        #expect(a.keys.contains { a[$0]!.toFloatArray() != b[$0]!.toFloatArray() })
+    }
+
+    /// Each mismatch between a calibration file and the graph is an error naming the file, the tensor
+    /// and the dim.
+    @Test func mismatchedFilesAreRefused() throws {
+        let graph = try ReducedPrecisionModelTests.bertGraph()
+        var missing = Self.inputs(batch: 2, seq: 8, seed: 3)
+        missing["attention_mask"] = nil
+        var floats = Self.inputs(batch: 2, seq: 8, seed: 3)
+        floats["input_ids"] = Tensor.randn([2, 8], seed: 1)
+        var tooLong = Self.inputs(batch: 2, seq: 40, seed: 3)
+        tooLong["token_type_ids"] = Tensor.zeros([2, 40], dtype: .int64)
+        var disagreeing = Self.inputs(batch: 2, seq: 8, seed: 3)
+        disagreeing["attention_mask"] = Tensor.ones([2, 9], dtype: .int64)
+        var rank = Self.inputs(batch: 2, seq: 8, seed: 3)
+        rank["input_ids"] = Tensor.randint(1, 99, shape: [16], seed: 1)
+        let cases: [([String: Tensor], String)] = [
+            (missing, "has no tensor 'attention_mask'"), (floats, "'input_ids' is float32, the graph's input is int64"),
+            (tooLong, "('seq') is 40, outside the compiled bounds 1...32"), (disagreeing, "but 'input_ids' has seq = 8"),
+            (rank, "'input_ids' has shape [16]"),
+        ]
+        for (tensors, fragment) in cases {
+            let path = try Self.write(tensors)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                _ = try Calibration.samples(files: [path], for: graph)
+                Issue.record("accepted a file where \(fragment)")
+            } catch let error as GraphError {
+                #expect(error.message.contains(path) && error.message.contains(fragment), "\(error.message)")
+            }
+        }
+        #expect(throws: GraphError.self) { _ = try Calibration.samples(files: ["/nonexistent/calibration.safetensors"], for: graph) }
+        // A graph without int8 layers cannot be calibrated.
+        let f32 = try TCompile.optimize(graph, level: 2).graph
+        #expect(throws: GraphError.self) { _ = try Calibration.apply([Self.inputs(batch: 1, seq: 4, seed: 1)], to: f32) }
+    }
+}

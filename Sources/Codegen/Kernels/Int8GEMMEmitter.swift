@@ -38,6 +38,8 @@ struct Int8GEMMEmitter: GEMMEmitter {
             return float32.linear(node, activation, x, types, bias: hasBias, residual: hasResidual)
         }
         let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .int8)
+        // A calibrated input range (`--calibrate`): one static scale instead of each row's.
+        let range: ClosedRange<Float>? = if case .fused(.linear(_, _, _, let r)) = node.op { r } else { nil }
         let panels = context.chunks(o.n, of: PanelLayout.width)
         let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
         let perTask = panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows,
@@ -74,7 +76,7 @@ struct Int8GEMMEmitter: GEMMEmitter {
             runPanels(int8.weightOnlyMicrokernel, lda: ir.mul(quads, ir.int(4)))
             ir.br(done)
             ir.position(at: many)
-            int8.quantizeRows(ir.gep(ir.f32, a, ir.mul(begin, k)), lda: k, count: count, k: k, quads: quads, into: scratch)
+            int8.quantizeRows(ir.gep(ir.f32, a, ir.mul(begin, k)), lda: k, count: count, k: k, quads: quads, into: scratch, range: range)
             runPanels(int8.microkernel, lda: ir.add(quads, ir.int(Int8TiledGEMM.rowTail)))
             ir.br(done)
             ir.position(at: done)

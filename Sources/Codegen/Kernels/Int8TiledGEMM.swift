@@ -156,8 +156,20 @@ struct Int8TiledGEMM: KernelEmitter {
     /// `into + i·(quads + 2)` (int32): `4·quads` unsigned bytes (the zero point past `k`), the row's f32
     /// scale and its i32 zero point. The range is found with integer reductions, which vectorize, on the
     /// floats' bits mapped to integers of the same order; a NaN makes the scale NaN and so the row's results.
-    func quantizeRows(_ a: LLVMValueRef, lda: LLVMValueRef, count: LLVMValueRef, k: LLVMValueRef, quads: LLVMValueRef, into: LLVMValueRef) {
+    ///
+    /// With a calibrated `range` (`tcompile --calibrate`: static quantization) every row uses its one
+    /// scale and zero point, computed here, and the reductions are skipped; values beyond it clamp.
+    func quantizeRows(_ a: LLVMValueRef, lda: LLVMValueRef, count: LLVMValueRef, k: LLVMValueRef, quads: LLVMValueRef, into: LLVMValueRef,
+                      range: ClosedRange<Float>? = nil) {
         let stride = ir.add(quads, ir.int(Self.rowTail))
+        if let range {
+            let parameters = Self.staticQuantization(range)
+            ir.loop(ir.int(0), count) { i in
+                store(row: ir.gep(ir.f32, a, ir.mul(i, lda)), k: k, quads: quads, into: ir.gep(ir.i32, into, ir.mul(i, stride)),
+                      scale: ir.float(parameters.scale), inverse: ir.float(parameters.inverse), zeroPoint: ir.int32(parameters.zeroPoint))
+            }
+            return
+        }
         let (low, high) = (ir.localInEntry(ir.i32), ir.localInEntry(ir.i32))
         /// The float's bits as an integer of the same order (an involution: it also maps back).
         func ordered(_ bits: LLVMValueRef) -> LLVMValueRef {
@@ -181,16 +193,32 @@ struct Int8TiledGEMM: KernelEmitter {
             let inverse = ir.select(positive, ir.fdiv(ir.float(255), range), ir.float(0))
             let zero = ir.intrinsic("llvm.rint", [ir.fmul(ir.fneg(lo), inverse)])
             let zeroPoint = ir.fptosi(ir.intrinsic("llvm.minnum", [ir.intrinsic("llvm.maxnum", [zero, ir.float(0)]), ir.float(255)]), ir.i32)
-            let zeroFloat = ir.sitofp(zeroPoint)
-            ir.loop(ir.int(0), k) { e in
-                let x = ir.fadd(ir.intrinsic("llvm.rint", [ir.fmul(ir.load(ir.f32, ir.gep(ir.f32, source, e)), inverse)]), zeroFloat)
-                let clamped = ir.intrinsic("llvm.minnum", [ir.intrinsic("llvm.maxnum", [x, ir.float(0)]), ir.float(255)])
-                ir.store(ir.trunc(ir.fptosi(clamped, ir.i32), ir.i8), ir.gep(ir.i8, target, e))
-            }
-            let zeroByte = ir.trunc(zeroPoint, ir.i8)
-            ir.loop(k, ir.mul(quads, ir.int(4))) { e in ir.store(zeroByte, ir.gep(ir.i8, target, e)) }
-            ir.store(ir.bitcast(scale, ir.i32), ir.gep(ir.i32, target, quads))
-            ir.store(zeroPoint, ir.gep(ir.i32, target, ir.add(quads, ir.int(1))))
+            store(row: source, k: k, quads: quads, into: target, scale: scale, inverse: inverse, zeroPoint: zeroPoint)
         }
+    }
+
+    /// One row's bytes `clamp(rint(x · inverse) + zeroPoint, 0, 255)` (the zero point past `k`), then
+    /// its scale and zero point.
+    private func store(row source: LLVMValueRef, k: LLVMValueRef, quads: LLVMValueRef, into target: LLVMValueRef,
+                       scale: LLVMValueRef, inverse: LLVMValueRef, zeroPoint: LLVMValueRef) {
+        let zeroFloat = ir.sitofp(zeroPoint)
+        ir.loop(ir.int(0), k) { e in
+            let x = ir.fadd(ir.intrinsic("llvm.rint", [ir.fmul(ir.load(ir.f32, ir.gep(ir.f32, source, e)), inverse)]), zeroFloat)
+            let clamped = ir.intrinsic("llvm.minnum", [ir.intrinsic("llvm.maxnum", [x, ir.float(0)]), ir.float(255)])
+            ir.store(ir.trunc(ir.fptosi(clamped, ir.i32), ir.i8), ir.gep(ir.i8, target, e))
+        }
+        let zeroByte = ir.trunc(zeroPoint, ir.i8)
+        ir.loop(k, ir.mul(quads, ir.int(4))) { e in ir.store(zeroByte, ir.gep(ir.i8, target, e)) }
+        ir.store(ir.bitcast(scale, ir.i32), ir.gep(ir.i32, target, quads))
+        ir.store(zeroPoint, ir.gep(ir.i32, target, ir.add(quads, ir.int(1))))
+    }
+
+    /// The scale, its inverse and the zero point of a calibrated range (as the kernel computes them
+    /// from a row's range): `s = (hi − lo) / 255`, `z = clamp(rint(−lo / s), 0, 255)`.
+    static func staticQuantization(_ range: ClosedRange<Float>) -> (scale: Float, inverse: Float, zeroPoint: Int32) {
+        let lo = Swift.min(range.lowerBound, 0), hi = Swift.max(range.upperBound, 0), width = hi - lo
+        let inverse: Float = width > 0 ? 255 / width : 0
+        let zero = Swift.min(Swift.max((-lo * inverse).rounded(.toNearestOrEven), 0), 255)
+        return (width / 255, inverse, Int32(zero))
     }
 }
