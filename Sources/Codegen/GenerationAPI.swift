@@ -9,8 +9,9 @@ import Graph
 /// sequence (xoshiro256** seeded through SplitMix64), so eager Swift, the JIT and the library pick the
 /// same tokens for the same seed. docs/c-abi.md documents every function.
 ///
-/// The decode graph returns the cache grown by one position as new buffers, so a state keeps two
-/// caches and swaps them after each step (the kernel reads one and writes the other).
+/// The cache is position-major (`[1, positions, heads, head_dim]`, `GenerationGraphs`), so the past is
+/// a prefix of the present: a state keeps one cache and passes it to the decode step as both, which
+/// appends the new position in place (`GraphLowering`) instead of copying the whole cache every step.
 struct GenerationAPI {
     /// What the header and the emitted code know of the model.
     struct Layout: Sendable {
@@ -36,9 +37,9 @@ struct GenerationAPI {
     /// Bytes of workspace a state allocates: the larger kernel's.
     private let workspaceBytes: Int
 
-    // The state struct, by byte offset.
+    // The state struct, by byte offset (80–95 unused: the second cache and its index of the swapping days).
     private static let model = 0, bound = 8, length = 16, fed = 24, ids = 32, mask = 40, positions = 48, workspace = 56,
-                       logits = 64, cacheA = 72, cacheB = 80, current = 88, doSample = 96, temperature = 104, topP = 108,
+                       logits = 64, cache = 72, doSample = 96, temperature = 104, topP = 108,
                        topK = 112, seed = 120, rng = 128, stopCount = 160, stops = 168, pairs = 296, error = 304
     private static let errorBytes = 256, stateBytes = 560
 
@@ -85,11 +86,11 @@ struct GenerationAPI {
         var rows: [Int] = []
         for l in 0..<layers {
             for kind in ["key", "value"] {
-                guard let t = output(pg, "present.\(l).\(kind)"), t.dtype == .float32, t.shape.count == 4, t.shape[0] == 1, t.shape[2] == seq,
-                      let heads = t.shape[1].constant, let width = t.shape[3].constant,
-                      input(dg, "past.\(l).\(kind)") == TensorType(.float32, [1, t.shape[1], past, t.shape[3]]),
-                      output(dg, "present.\(l).\(kind)") == TensorType(.float32, [1, t.shape[1], past + 1, t.shape[3]]) else {
-                    throw fail("cache 'present.\(l).\(kind)' must be f32 [1, heads, seq, head_dim] in prefill and decode")
+                guard let t = output(pg, "present.\(l).\(kind)"), t.dtype == .float32, t.shape.count == 4, t.shape[0] == 1, t.shape[1] == seq,
+                      let heads = t.shape[2].constant, let width = t.shape[3].constant,
+                      input(dg, "past.\(l).\(kind)") == TensorType(.float32, [1, past, t.shape[2], t.shape[3]]),
+                      output(dg, "present.\(l).\(kind)") == TensorType(.float32, [1, past + 1, t.shape[2], t.shape[3]]) else {
+                    throw fail("cache 'present.\(l).\(kind)' must be f32 [1, seq, heads, head_dim] (position-major) in prefill and decode")
                 }
                 rows.append(heads * width)
             }
@@ -359,8 +360,7 @@ struct GenerationAPI {
             let length = load(i64, st, Self.length), bound = load(i64, st, Self.bound)
             let ids = load(ptr, st, Self.ids), mask = load(ptr, st, Self.mask), positions = load(ptr, st, Self.positions)
             let dims = b.local(i64)
-            let current = load(i64, st, Self.current)
-            let cacheA = load(ptr, st, Self.cacheA), cacheB = load(ptr, st, Self.cacheB)
+            let cache = load(ptr, st, Self.cache)
             /// Cache buffer `r` (layer r / 2, key or value) in `cache`.
             func region(_ cache: LLVMValueRef, _ r: Int) -> LLVMValueRef {
                 ir.gep(f32, cache, ir.mul(ir.int(rows[..<r].reduce(0, +)), bound))
@@ -388,24 +388,21 @@ struct GenerationAPI {
             b.ifThen(first) {
                 ir.store(length, dims)
                 let s = call(prefill, table: prefillTable, ["input_ids": ids, "attention_mask": mask, "position_ids": positions],
-                             caches("present", cacheA).merging(["logits": logits]) { a, _ in a })
+                             caches("present", cache).merging(["logits": logits]) { a, _ in a })
                 b.returnIf(ir.icmp(LLVMIntNE, s, ir.int32(0)), s)
-                store(ir.int(0), st, Self.current)
                 store(length, st, Self.fed)
                 ir.ret(status(.ok))
             }
             // One new token at position length − 1 against the `length − 1` cached ones.
             let last = ir.sub(length, ir.int(1))
             ir.store(last, dims)
-            let onA = ir.icmp(LLVMIntEQ, current, ir.int(0))
-            let from = ir.select(onA, cacheA, cacheB), to = ir.select(onA, cacheB, cacheA)
-            var inputs = caches("past", from)
+            // One cache, read as the past and written as the present: the step appends in place.
+            var inputs = caches("past", cache)
             inputs["input_ids"] = ir.gep(i64, ids, last)
             inputs["position_ids"] = ir.gep(i64, positions, last)
             inputs["past_attention_mask"] = mask
-            let s = call(decode, table: decodeTable, inputs, caches("present", to).merging(["logits": logits]) { a, _ in a })
+            let s = call(decode, table: decodeTable, inputs, caches("present", cache).merging(["logits": logits]) { a, _ in a })
             b.returnIf(ir.icmp(LLVMIntNE, s, ir.int32(0)), s)
-            store(ir.xor(current, ir.int(1)), st, Self.current)
             store(length, st, Self.fed)
             ir.ret(status(.ok))
             b.finish()
@@ -417,7 +414,7 @@ struct GenerationAPI {
             let b = Body(ir, destroy)
             let st = b.param(0)
             b.ifThen(isNull(st)) { ir.ret() }
-            for offset in [Self.ids, Self.mask, Self.positions, Self.workspace, Self.logits, Self.cacheA, Self.cacheB, Self.pairs] {
+            for offset in [Self.ids, Self.mask, Self.positions, Self.workspace, Self.logits, Self.cache, Self.pairs] {
                 ir.call(free, freeT, [load(ptr, st, offset)])
             }
             ir.call(free, freeT, [st])
@@ -438,12 +435,12 @@ struct GenerationAPI {
             let cacheBytes = ir.mul(ir.int(4 * rows.reduce(0, +)), bound)
             for (offset, bytes) in [(Self.ids, ir.mul(bound, ir.int(8))), (Self.mask, ir.mul(bound, ir.int(8))),
                                     (Self.positions, ir.mul(bound, ir.int(8))), (Self.logits, ir.int(4 * V)),
-                                    (Self.cacheA, cacheBytes), (Self.cacheB, cacheBytes), (Self.pairs, ir.int(8 * V))] {
+                                    (Self.cache, cacheBytes), (Self.pairs, ir.int(8 * V))] {
                 store(ir.call(malloc, mallocT, [bytes]), st, offset)
             }
             store(ir.call(alignedAlloc, alignedAllocT, [ir.int(64), ir.int((workspaceBytes + 63) / 64 * 64)]), st, Self.workspace)
             var missing = ir.bool(false)
-            for offset in [Self.ids, Self.mask, Self.positions, Self.workspace, Self.logits, Self.cacheA, Self.cacheB, Self.pairs] {
+            for offset in [Self.ids, Self.mask, Self.positions, Self.workspace, Self.logits, Self.cache, Self.pairs] {
                 missing = ir.or(missing, isNull(load(ptr, st, offset)))
             }
             b.ifThen(missing) {

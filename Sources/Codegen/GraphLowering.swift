@@ -53,9 +53,14 @@ final class GraphLowering {
         for (i, s) in graph.symbols.enumerated() {
             cx.dims[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dimsArg, ir.int(i)))
         }
+        let appends = inPlaceAppends()
         var inputIndex = 0
         for node in graph.nodes {
             cx.begin(node)
+            if let output = appends[node.id], case .primitive(.concat(let dim), _) = node.op {
+                cx.values[node.id] = appendInPlace(node, dim: dim, into: ir.load(ir.ptr, ir.gep(ir.ptr, outputsArg, ir.int(output))), cx)
+                continue
+            }
             switch node.op {
             case .input:
                 let p = ir.load(ir.ptr, ir.gep(ir.ptr, inputsArg, ir.int(inputIndex)))
@@ -73,7 +78,7 @@ final class GraphLowering {
                 }
             }
         }
-        for (i, output) in graph.outputs.enumerated() {
+        for (i, output) in graph.outputs.enumerated() where appends[output.value] != i {
             let source = cx.values[output.value]!
             let p = ir.load(ir.ptr, ir.gep(ir.ptr, outputsArg, ir.int(i)))
             cx.copy(source, into: cx.fresh(graph.node(output.value)!.type, base: p))
@@ -89,6 +94,50 @@ final class GraphLowering {
         LLVMSetOperand(callerScratch, 1, ir.int(cx.plan.scratchOffset))
         return RunSignature(name: name, constants: cx.constants, workspaceBytes: cx.plan.arenaBytes,
                             taskScratchBytes: cx.plan.scratchBytes)
+    }
+
+    /// Graph outputs (by value, with the index of their first output) that are a concatenation onto a
+    /// graph input with every dim before the concatenated one 1, so that the input is a prefix of the
+    /// result in memory: the position-major KV cache of a decode step (`GenerationGraphs`).
+    private func inPlaceAppends() -> [ValueID: Int] {
+        var result: [ValueID: Int] = [:]
+        for (i, output) in graph.outputs.enumerated() where result[output.value] == nil {
+            guard let node = graph.node(output.value), case .primitive(.concat(let dim), _) = node.op,
+                  let first = node.inputs.first.flatMap({ graph.node($0) }), case .input = first.op,
+                  node.type.shape.prefix(dim).allSatisfy({ $0.constant == 1 }) else { continue }
+            result[output.value] = i
+        }
+        return result
+    }
+
+    /// Lowers the concatenation `node` (an `inPlaceAppends` output) straight into the caller's output
+    /// buffer `target`: its first operand (a graph input) is copied only when the caller gave another
+    /// buffer for it, so a caller that passes one buffer as both (a generation state's cache) has
+    /// only the new positions written — no copy of the whole cache per step. The value read by later
+    /// nodes (the attention's keys and values) is that buffer.
+    private func appendInPlace(_ node: Graph.Node, dim: Int, into target: LLVMValueRef, _ cx: LoweringContext) -> LoweredValue {
+        let x = node.inputs.map { cx.values[$0]! }
+        let out = cx.fresh(node.type, base: target)
+        let first = x[0]
+        let address = ir.gep(ir.i8, first.base, ir.mul(first.offset, ir.int(first.dtype.byteSize)))
+        let elsewhere = ir.icmp(LLVMIntNE, address, target)
+        let copy = ir.block("append_copy_prefix"), rest = ir.block("append_rest")
+        ir.condBr(elsewhere, copy, rest)
+        ir.position(at: copy)
+        var prefix = out
+        prefix.shape = first.shape
+        cx.copy(first, into: prefix)
+        ir.br(rest)
+        ir.position(at: rest)
+        var start = first.shape[dim]
+        for input in x.dropFirst() {
+            var view = out
+            view.offset = ir.mul(start, out.strides[dim])
+            view.shape = input.shape
+            cx.copy(input, into: view)
+            start = ir.add(start, input.shape[dim])
+        }
+        return out
     }
 
     /// Dispatches one compute node to its kernel family.

@@ -16,12 +16,14 @@ import Tensors
 ///   `reshape → 2-D matmul → reshape` sandwich (`Conv1D`) becomes one batched matmul;
 /// - an `expand` feeding a broadcasting op is dropped when broadcasting gives the same result;
 /// - a scalar factor on a matmul operand moves to the product: `(q·s)·kᵀ` → `(q·kᵀ)·s`, the form
-///   attention fusion matches (eager code scales `q` because it is cheaper there).
+///   attention fusion matches (eager code scales `q` because it is cheaper there);
+/// - a concatenation whose first operand is a permuted graph input happens in that input's layout
+///   (a position-major KV cache: the past stays a prefix of the present, see `GenerationGraphs`).
 public enum Canonicalize {
     /// The rules, in the order they are tried on each node.
     public static var rules: [RewriteRule] {
         [noOps, reshapes, permutes, scalarForms, identities, maskSelects, commute, powers, expandsInBroadcasts,
-         sinkReshape, hoistReshapeOverBias, conv1DSandwich, activations, scaleAfterMatmul]
+         sinkReshape, hoistReshapeOverBias, conv1DSandwich, activations, scaleAfterMatmul, concatInInputLayout]
     }
 
     /// `matmul(a·s, b)` → `matmul(a, b)·s` and `matmul(a, b·s)` → `matmul(a, b)·s` when the scaled
@@ -46,6 +48,21 @@ public enum Canonicalize {
         case .cast, .contiguous, .reshape, .expand: return rw.sameType(node.inputs[0], as: node)
         default: return nil
         }
+    }
+
+    /// `concat(permute(a, p), b, …)` with `a` a graph input → `permute(concat(a, permute(b, p⁻¹), …), p)`:
+    /// the concatenation in the input's own layout (only the later operands move, a new cache
+    /// position), so that a graph output `permute(…, p⁻¹)` of it folds to the concatenation itself.
+    static let concatInInputLayout = RewriteRule("concat in the input's layout") { rw, node in
+        guard case .concat(let dim)? = rw.primitive(node.id), let first = node.inputs.first,
+              let (source, perm) = rw.permute(first), case .input = rw.node(source).op,
+              perm != Array(0..<perm.count), dim < perm.count else { return nil }
+        var inverse = Array(repeating: 0, count: perm.count)
+        for (i, p) in perm.enumerated() { inverse[p] = i }
+        var operands = [source]
+        for other in node.inputs.dropFirst() { operands.append(try rw.add(.permute(inverse), [other])) }
+        let joined = try rw.add(.concat(dim: perm[dim]), operands)
+        return try rw.add(.permute(perm), [joined])
     }
 
     /// `reshape(reshape(x))` → `reshape(x)`.

@@ -10,11 +10,17 @@ import Transformers
 /// trace through this one place, so both run the same graphs.
 ///
 /// The prefill graph takes `input_ids`, `attention_mask` and `position_ids` `[batch, seq]` and returns
-/// `logits` `[batch, 1, vocab]` and `present.L.key` / `present.L.value` `[batch, heads, seq, head_dim]`
+/// `logits` `[batch, 1, vocab]` and `present.L.key` / `present.L.value` `[batch, seq, heads, head_dim]`
 /// per layer. The decode graph takes `input_ids` and `position_ids` `[batch, 1]`,
-/// `past_attention_mask` `[batch, past]` and `past.L.key` / `past.L.value` `[batch, heads, past,
-/// head_dim]`, and returns `logits` and `present.L.*` `[batch, heads, past + 1, head_dim]`. A batch
+/// `past_attention_mask` `[batch, past]` and `past.L.key` / `past.L.value` `[batch, past, heads,
+/// head_dim]`, and returns `logits` and `present.L.*` `[batch, past + 1, heads, head_dim]`. A batch
 /// bound of 1 makes the batch the static 1.
+///
+/// The cache crosses the graphs' boundary position-major (the model's own cache is `[batch, heads,
+/// positions, head_dim]`; the graphs permute at their edges, which the optimizer folds into the
+/// concatenation): at batch 1 the past is then a prefix of the present in memory, so a caller that
+/// passes one buffer as both (the generation state of an AOT library) has the decode step append one
+/// position in place instead of copying the whole cache (`GraphLowering`'s in-place append).
 public struct GenerationGraphs {
     /// The prefill graph (before optimization).
     public let prefill: Graph
@@ -30,8 +36,10 @@ public struct GenerationGraphs {
         model.eval()
         let layers = model.layerCount
         let constants = Dictionary(model.namedParameters() + model.namedBuffers(), uniquingKeysWith: { a, _ in a })
+        /// The cache position-major (`[batch, positions, heads, head_dim]`) at the graphs' edges.
+        func positionMajor(_ t: Tensor) -> Tensor { t.permuted([0, 2, 1, 3]) }
         func presents(_ cache: DynamicKVCache) -> [(name: String, tensor: Tensor)] {
-            (0..<layers).flatMap { l in [("present.\(l).key", cache.keys[l]!), ("present.\(l).value", cache.values[l]!)] }
+            (0..<layers).flatMap { l in [("present.\(l).key", positionMajor(cache.keys[l]!)), ("present.\(l).value", positionMajor(cache.values[l]!))] }
         }
         // A batch bound of 1 keeps the batch a static dim of 1, as `tcompile export --max-batch 1` does.
         func batchDim(_ input: String) -> [DynamicDim] {
@@ -63,7 +71,8 @@ public struct GenerationGraphs {
         // Decode step: one token per row against `past` cached positions given as inputs.
         let decodeBody: ([String: Tensor]) -> [(name: String, tensor: Tensor)] = { x in
             withNoGrad {
-                let cache = DynamicKVCache(keys: (0..<layers).map { x["past.\($0).key"]! }, values: (0..<layers).map { x["past.\($0).value"]! })
+                let cache = DynamicKVCache(keys: (0..<layers).map { positionMajor(x["past.\($0).key"]!) },
+                                           values: (0..<layers).map { positionMajor(x["past.\($0).value"]!) })
                 let ids = x["input_ids"]!
                 let mask = Tensor.concat([x["past_attention_mask"]!, Tensor.ones([ids.size(0), 1], dtype: .int64)], dim: 1)
                 let logits = model.forward(DecoderInputs(inputIds: ids, attentionMask: mask, positionIds: x["position_ids"]!),
@@ -71,7 +80,7 @@ public struct GenerationGraphs {
                 return [("logits", logits)] + presents(cache)
             }
         }
-        // The cache's per-layer shape [batch, heads, past, head_dim] comes from an eager prefill.
+        // The cache's per-layer shape [batch, past, heads, head_dim] comes from an eager prefill.
         let filled = prefillBody(Dictionary(uniqueKeysWithValues: prefillExample.map { ($0.name, $0.tensor) }))
         var decodeExample: [(name: String, tensor: Tensor)] = [
             ("input_ids", Tensor.ones([exampleBatch, 1], dtype: .int64)),
@@ -82,8 +91,8 @@ public struct GenerationGraphs {
             + [DynamicDim(input: "past_attention_mask", dim: 1, symbol: "past", max: maxLength - 1)]
         for (name, tensor) in filled where name.hasPrefix("present.") {
             let input = "past." + name.dropFirst("present.".count)
-            decodeExample.append((input, tensor))
-            decodeDims += batchDim(input) + [DynamicDim(input: input, dim: 2, symbol: "past", max: maxLength - 1)]
+            decodeExample.append((input, tensor.contiguous()))
+            decodeDims += batchDim(input) + [DynamicDim(input: input, dim: 1, symbol: "past", max: maxLength - 1)]
         }
         decode = try Tracer.trace(inputs: decodeExample, dynamicDims: decodeDims, constants: constants, decodeBody)
 

@@ -20,8 +20,18 @@ struct F32AttentionEmitter: AttentionEmitter {
     /// Queries up to which the direct path runs.
     static let directRows = 4
 
+    /// `value` itself when its last dim is contiguous (stride the constant 1), else a contiguous copy.
+    private func rowsContiguous(_ value: LoweredValue, _ type: TensorType) -> LoweredValue {
+        guard let last = value.strides.last, LLVMIsAConstantInt(last) != nil, LLVMConstIntGetSExtValue(last) == 1 else {
+            return contiguous(value, type)
+        }
+        return value
+    }
+
     func attention(_ node: Graph.Node, _ a: FusedOp.Attention, _ x: [LoweredValue], _ types: [TensorType]) throws -> LoweredValue {
-        let q = contiguous(x[0], types[0]), k = contiguous(x[1], types[1]), v = contiguous(x[2], types[2])
+        // K and V are read row by row through their strides: a view whose rows are contiguous (a
+        // position-major KV cache seen head-major) is used in place, anything else copied.
+        let q = contiguous(x[0], types[0]), k = rowsContiguous(x[1], types[1]), v = rowsContiguous(x[2], types[2])
         let out = output(node)
         let heads = a.heads
         guard let qWidth = types[0].shape.last?.constant, qWidth % heads == 0 else {
