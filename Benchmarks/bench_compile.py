@@ -180,16 +180,10 @@ def update_docs(result):
     lines.append("")
     lines.append("Ours for the encoders is `tcompile export` + `tcompile model.json` (trace, passes, LLVM, writing the library "
                  "and weights); the peers' figure is their compile step alone on an ONNX export made beforehand.")
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    text = open(path).read()
+    import report
     begin, end = "<!-- compile:begin -->", "<!-- compile:end -->"
-    block = begin + "\n" + "\n".join(lines) + "\n" + end
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n## Compile time\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    report.replace_block(os.path.join(ROOT, "docs", "benchmarks.md"), begin, end, begin + "\n" + "\n".join(lines) + "\n" + end,
+                         "Compile time")
 
 
 if __name__ == "__main__":

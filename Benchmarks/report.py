@@ -624,14 +624,7 @@ def write_seq2seq(result, md_path):
              + (f" Models not in this run: {', '.join(SEQ2SEQ_MODELS.get(m, m) for m in result['models_not_run'])}."
                 if result.get("models_not_run") else "") + "\n\n"
              + table(["model", "search"] + [label for _, label in SEQ2SEQ_IMPLS] + ["ours ÷ CT2 f32"], rows) + end)
-    text = open(md_path).read()
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Summarization and translation models (seq2seq generation)\n\n" + block + "\n"
-    with open(md_path, "w") as f:
-        f.write(text)
+    replace_block(md_path, begin, end, block, "Summarization and translation models (seq2seq generation)")
 
 
 def write_precision(result, md_path):
@@ -643,15 +636,22 @@ def write_precision(result, md_path):
     load = m.get("load1_after_each_process") or {}
     intro = (f"From `Benchmarks/results/precision.json`: a {result['mode']} run ({result['rounds']} round(s)) of "
              f"{result['date'][:10]} with only the MiniLM-L6 and BERT-base workloads, on {m['cpu']} "
-             f"({', '.join(m['features'])}; no AMX, so no AMX columns), {result['threads']} threads, load average "
+             f"({', '.join(m['features'])}; ours has no AMX kernels, so there are no AMX columns), {result['threads']} threads, load average "
              f"{load.get('median', 0):.1f} (median after each process).\n")
     block = begin + "\n" + intro + "".join(precision_section(result, columns, text) for columns, text in REDUCED_PRECISION) + end
+    replace_block(md_path, begin, end, block, "Reduced precision (bf16 and int8)")
+
+
+def replace_block(md_path, begin, end, block, heading):
+    """Puts `block` (which starts with `begin` and ends with `end`) in place of the one between those markers in
+    the file, or appends it under a new `## heading` when there is none: the workloads that run on their own
+    (compile, seq2seq, the reduced-precision run) keep their part of docs/benchmarks.md this way."""
     text = open(md_path).read()
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
-        text = text.rstrip() + "\n\n## Reduced precision (bf16 and int8)\n\n" + block + "\n"
+        text = text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
     with open(md_path, "w") as f:
         f.write(text)
 
