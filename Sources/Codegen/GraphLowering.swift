@@ -129,14 +129,7 @@ final class GraphLowering {
         cx.copy(first, into: prefix)
         ir.br(rest)
         ir.position(at: rest)
-        var start = first.shape[dim]
-        for input in x.dropFirst() {
-            var view = out
-            view.offset = ir.mul(start, out.strides[dim])
-            view.shape = input.shape
-            cx.copy(input, into: view)
-            start = ir.add(start, input.shape[dim])
-        }
+        LayoutEmitter(context: cx).copyConcatenated(x.dropFirst(), into: out, dim: dim, from: first.shape[dim])
         return out
     }
 

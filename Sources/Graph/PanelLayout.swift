@@ -117,24 +117,23 @@ public enum PanelLayout {
     /// A `[k, n]` float matrix as bf16 pairs, `[panels(n), ceil(k/2), width]` int32 (the low half
     /// row `2p`, the high half row `2p + 1`), zero padded.
     public static func packBF16(_ matrix: Tensor) -> Tensor {
-        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.packBF16 takes a [k, n] float matrix")
-        let k = matrix.shape[0], n = matrix.shape[1], count = panels(n), pairs = (k + 1) / 2
-        let total = count * pairs * width
+        packWords(matrix, rows: (matrix.shape[0] + 1) / 2, fill: fillBF16)
+    }
+
+    /// `[panels(n), rows, width]` int32, each panel written by `fill(panel, matrix, target)`.
+    private static func packWords(_ matrix: Tensor, rows: Int, fill: (Int, Tensor, UnsafeMutablePointer<UInt32>) -> Void) -> Tensor {
+        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout: panels are packed from a [k, n] float matrix")
+        let count = panels(matrix.shape[1])
+        let total = count * rows * width
         let storage = Storage(uninitializedByteCount: total * 4)
         let packed = storage.base.bindMemory(to: UInt32.self, capacity: total)
-        for panel in 0..<count { fillBF16(panel, of: matrix, into: packed + panel * pairs * width) }
-        return Tensor(storage: storage, shape: [count, pairs, width], dtype: .int32)
+        for panel in 0..<count { fill(panel, matrix, packed + panel * rows * width) }
+        return Tensor(storage: storage, shape: [count, rows, width], dtype: .int32)
     }
 
     /// A `[k, n]` float matrix as int8 panels (`Format.int8`), `[panels(n), 2 + ceil(k/4), width]` int32.
     public static func packInt8(_ matrix: Tensor) -> Tensor {
-        precondition(matrix.shape.count == 2 && matrix.dtype == .float32, "PanelLayout.packInt8 takes a [k, n] float matrix")
-        let k = matrix.shape[0], n = matrix.shape[1], count = panels(n), rows = int8PanelRows(k)
-        let total = count * rows * width
-        let storage = Storage(uninitializedByteCount: total * 4)
-        let packed = storage.base.bindMemory(to: UInt32.self, capacity: total)
-        for panel in 0..<count { fillInt8(panel, of: matrix, into: packed + panel * rows * width) }
-        return Tensor(storage: storage, shape: [count, rows, width], dtype: .int32)
+        packWords(matrix, rows: int8PanelRows(matrix.shape[0]), fill: fillInt8)
     }
 
     /// Rows of 32 int32 in one int8 panel of depth `k`: scales, corrections, then `ceil(k/4)` quads.

@@ -42,28 +42,15 @@ struct BF16GEMMTests {
         return worstExact
     }
 
-    /// `activation(x · w + bias) + residual` as one `fused_linear` with weight constant `weightName`.
-    static func linearGraph(_ activation: FusedOp.Activation, bias: Bool, residual: Bool, w: Tensor, b: Tensor,
-                            weightName: String) throws -> Graph {
-        var g = GraphBuilder(symbols: [DimSymbol("m", max: 65)])
-        let m = SymbolicInt(symbol: "m")
-        let x = g.input("x", TensorType(.float32, [m, SymbolicInt(k)]))
-        var inputs = [x, g.constant(weightName, w)]
-        if bias { inputs.append(g.constant("b", b)) }
-        if residual { inputs.append(g.input("r", TensorType(.float32, [m, SymbolicInt(n)]))) }
-        g.output("y", try g.add(.fused(.linear(activation: activation, bias: bias, residual: residual)), inputs))
-        return g.graph
-    }
-
     @Test(arguments: FusedOp.Activation.allCases)
     func fusedLinearWithEveryEpilogue(_ activation: FusedOp.Activation) throws {
         let w = Tensor.randn([Self.k, Self.n], seed: 5), b = Tensor.randn([Self.n], seed: 6)
         for (bias, residual) in [(false, false), (true, false), (false, true), (true, true)] {
             // Panels packed at compile time (the pass's mark), and a weight packed per task (no mark).
             for weightName in ["w.bf16panels", "w"] {
-                let graph = try Self.linearGraph(activation, bias: bias, residual: residual, w: w, b: b, weightName: weightName)
+                let graph = try LinearTestGraph.make(activation, bias: bias, residual: residual, w: w, b: b, weightName: weightName)
                 let compiled = try CompiledModel(graph: graph, name: "bf16linear", options: Self.options)
-                let emulatedGraph = try Self.linearGraph(activation, bias: bias, residual: residual, w: Self.rounded(w), b: b, weightName: weightName)
+                let emulatedGraph = try LinearTestGraph.make(activation, bias: bias, residual: residual, w: Self.rounded(w), b: b, weightName: weightName)
                 for m in Self.rows {
                     var inputs = ["x": Tensor.randn([m, Self.k], seed: UInt64(m))]
                     if residual { inputs["r"] = Tensor.randn([m, Self.n], seed: UInt64(m + 100)) }

@@ -63,19 +63,6 @@ struct Int8GEMMTests {
         }
     }
 
-    /// `activation(x · w + bias) + residual` as one `fused_linear` with weight constant `weightName`.
-    static func linearGraph(_ activation: FusedOp.Activation, bias: Bool, residual: Bool, w: Tensor, b: Tensor,
-                            weightName: String) throws -> Graph {
-        var g = GraphBuilder(symbols: [DimSymbol("m", max: 65)])
-        let m = SymbolicInt(symbol: "m")
-        let x = g.input("x", TensorType(.float32, [m, SymbolicInt(k)]))
-        var inputs = [x, g.constant(weightName, w)]
-        if bias { inputs.append(g.constant("b", b)) }
-        if residual { inputs.append(g.input("r", TensorType(.float32, [m, SymbolicInt(n)]))) }
-        g.output("y", try g.add(.fused(.linear(activation: activation, bias: bias, residual: residual)), inputs))
-        return g.graph
-    }
-
     @Test(arguments: FusedOp.Activation.allCases)
     func fusedLinearWithEveryEpilogue(_ activation: FusedOp.Activation) throws {
         // Columns of very different sizes (a per-tensor scale would flatten the small ones).
@@ -83,9 +70,9 @@ struct Int8GEMMTests {
         let b = Tensor.randn([Self.n], seed: 6)
         let (wq, wSteps) = Self.perColumn(w)
         for (bias, residual) in [(false, false), (true, false), (false, true), (true, true)] {
-            let graph = try Self.linearGraph(activation, bias: bias, residual: residual, w: w, b: b, weightName: "w.int8panels")
+            let graph = try LinearTestGraph.make(activation, bias: bias, residual: residual, w: w, b: b, weightName: "w.int8panels")
             let compiled = try CompiledModel(graph: graph, name: "int8linear", options: Self.options)
-            let emulatedGraph = try Self.linearGraph(activation, bias: bias, residual: residual, w: wq, b: b, weightName: "w")
+            let emulatedGraph = try LinearTestGraph.make(activation, bias: bias, residual: residual, w: wq, b: b, weightName: "w")
             for m in Self.rows {
                 // Rows of very different sizes too.
                 // Rows of very different sizes too; from 7 rows on, one row all positive (as after ReLU,

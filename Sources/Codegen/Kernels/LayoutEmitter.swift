@@ -66,7 +66,13 @@ struct LayoutEmitter: KernelEmitter {
     /// The operands copied one after another along `dim`.
     func concat(_ node: Graph.Node, _ x: [LoweredValue], dim: Int) -> LoweredValue {
         let out = output(node)
-        var start: LLVMValueRef = ir.int(0)
+        copyConcatenated(x[...], into: out, dim: dim, from: ir.int(0))
+        return out
+    }
+
+    /// Copies `x` one after the other along `dim` into `out`, the first at index `start`.
+    func copyConcatenated(_ x: ArraySlice<LoweredValue>, into out: LoweredValue, dim: Int, from start: LLVMValueRef) {
+        var start = start
         for input in x {
             var view = out
             view.offset = ir.mul(start, out.strides[dim])
@@ -74,7 +80,6 @@ struct LayoutEmitter: KernelEmitter {
             context.copy(input, into: view)
             start = ir.add(start, input.shape[dim])
         }
-        return out
     }
 
     /// The matrix layout after permuting dims.
