@@ -71,6 +71,9 @@ import Tokenizers
         #expect(agree * 2 >= total, "\(agree) of \(total) new tokens equal fp32 transformers'")
         let eager = try CLITests.run(["generate", dir + "/model.json", "--inputs", dir + "/in.safetensors", "-o", out, "--eager", "--precision", "bf16"] + flags)
         #expect(eager.status == 64 && eager.output.contains("apply to the compiled generator"), "\(eager.output)")
+        let calibrated = try CLITests.run(["generate", dir + "/model.json", "--inputs", dir + "/in.safetensors", "-o", out,
+                                           "--precision", "int8", "--calibrate", dir + "/in.safetensors"] + flags)
+        #expect(calibrated.status == 64 && calibrated.output.contains("--calibrate applies to compiling a model"), "\(calibrated.output)")
         let unknown = try CLITests.run(["generate", dir + "/model.json", "--inputs", dir + "/in.safetensors", "-o", out, "--precision", "int4"] + flags)
         #expect(unknown.status == 64 && unknown.output.contains("accepted: fp32, bf16"), "\(unknown.output)")
     }
