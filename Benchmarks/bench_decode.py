@@ -49,12 +49,12 @@ MODELS = {
     "smollm2": "Llama architecture at SmolLM2-135M's sizes (30 layers, hidden 576, GQA 9/3, tied head; random weights)",
     "tinyllama": "Llama architecture at TinyLlama-1.1B's sizes (22 layers, hidden 2048, GQA 32/4; random weights)",
 }
-IMPLS = ["aot", "aot_bf16", "aot_int8", "ours", "torch", "ort", "ct2", "llamacpp"]
+IMPLS = ["aot", "aot_bf16", "aot_int8", "ours", "torch", "ort", "ct2", "ct2_int8", "llamacpp"]
 LABEL = {"aot": "ours (AOT library from C)", "aot_bf16": "ours bf16 (AOT library from C, --precision bf16)",
          "aot_int8": "ours int8 (AOT library from C, --precision int8)",
          "ours": "ours (CompiledGenerator, JIT)", "torch": "PyTorch eager generate",
          "ort": "ONNX Runtime (decoder with past)",
-         "ct2": "CTranslate2 float32", "llamacpp": "llama.cpp f32 (llama-cpp-python)"}
+         "ct2": "CTranslate2 float32", "ct2_int8": "CTranslate2 int8 (the float32 model loaded with compute_type int8)", "llamacpp": "llama.cpp f32 (llama-cpp-python)"}
 
 
 # The helpers every workload shares (bench_all.py).
@@ -130,6 +130,7 @@ def prepare(a, env):
         prep["notes"]["aot"] = f"{tcompile} is not built"
     elif not have["aot_bf16"]:
         prep["notes"]["aot_bf16"] = "this CPU lacks AVX512-BF16"
+    have["ct2_int8"] = have["ct2"]
     have["aot_int8"] = have["aot"] and "avx512_vnni" in open("/proc/cpuinfo").read()
     if have["aot"] and not have["aot_int8"]:
         prep["notes"]["aot_int8"] = "this CPU lacks AVX512-VNNI"
@@ -167,7 +168,8 @@ def prepare(a, env):
                        "artifacts": {"aot": os.path.join(aot, "aot_decode"), "aot_bf16": os.path.join(aot + "-bf16", "aot_decode"),
                                      "aot_int8": os.path.join(aot + "-int8", "aot_decode"), "ort": os.path.join(WORK, f"{model}-onnx"), "ct2": os.path.join(WORK, f"{model}-ct2"),
                                      "llamacpp": os.path.join(WORK, f"{model}-f32.gguf")}}
-        prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "aot_bf16", "aot_int8", "ort", "ct2", "llamacpp")
+        prep[model]["artifacts"]["ct2_int8"] = prep[model]["artifacts"]["ct2"]
+        prep[model]["available"] = ["ours", "torch"] + [i for i in ("aot", "aot_bf16", "aot_int8", "ort", "ct2", "ct2_int8", "llamacpp")
                                                         if have[i] and os.path.exists(prep[model]["artifacts"][i])
                                                         and f"{i} {model}" not in prep["notes"] and f"{i} program {model}" not in prep["notes"]]
     return prep
@@ -221,7 +223,7 @@ def main():
                         weights = os.path.join(os.path.dirname(info["artifacts"][impl]), "bench.weights")
                         cmd, env = [info["artifacts"][impl], weights] + common, ours_env
                     else:
-                        cmd = [a.python, PEER, "run", "--runtime", impl, "--model", info["dir"]] + common
+                        cmd = [a.python, PEER, "run", "--runtime", impl.replace("_", "-"), "--model", info["dir"]] + common
                         if impl != "torch":
                             cmd += ["--artifact", info["artifacts"][impl]]
                         env = peer_env
@@ -271,7 +273,7 @@ def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
             for k in ("torch", "transformers", "onnxruntime", "ctranslate2", "llama_cpp_python"):
                 if k in rs[0]:
                     e[k] = rs[0][k]
-            if bandwidth and impl not in ("aot_bf16", "aot_int8"):   # the bytes counted are float32 weights
+            if bandwidth and impl not in ("aot_bf16", "aot_int8", "ct2_int8"):   # the bytes counted are float32 weights
                 e["fraction_of_bandwidth"] = per_token * rate["median"] / (bandwidth["median"] * 1e9)
             w["impls"][impl] = e
         if "ours" in w["impls"]:

@@ -542,7 +542,7 @@ def update_measured(result, readme_path, tensors_path=os.path.join(HERE, "result
 
 DECODE_MODELS = {"gpt2": "GPT-2 small", "smollm2": "SmolLM2-135M sizes", "tinyllama": "TinyLlama-1.1B sizes"}
 DECODE_IMPLS = [("aot", "ours, AOT library"), ("aot_bf16", "ours bf16, AOT library"), ("aot_int8", "ours int8, AOT library"), ("ours", "ours, JIT"), ("torch", "PyTorch eager"), ("ort", "ONNX Runtime"),
-                ("ct2", "CTranslate2 f32"), ("llamacpp", "llama.cpp f32")]
+                ("ct2", "CTranslate2 f32"), ("ct2_int8", "CTranslate2 int8"), ("llamacpp", "llama.cpp f32")]
 
 
 def write_decode(result, readme_path):

@@ -13,7 +13,7 @@
   decode_peer.py prepare-gguf --model DIR --out FILE --convert-script PATH
       llama.cpp's convert_hf_to_gguf.py (from the llama-cpp-python source distribution), f32; the random
       tokenizer has no known pre-tokenizer hash, so its check is answered with the GPT-2 pre-tokenizer
-  decode_peer.py run --runtime torch|ort|ct2|llamacpp --model DIR [--artifact PATH] --prompt 128 --tokens 128 --reps N --threads T
+  decode_peer.py run --runtime torch|ort|ct2|ct2-int8|llamacpp --model DIR [--artifact PATH] --prompt 128 --tokens 128 --reps N --threads T
       greedy decoding of --tokens tokens after a --prompt token prompt, batch 1, no EOS; prints one JSON
       line with prefill_ms (median time to the first token), total_ms (median time of all tokens) and
       decode_tokens_per_s = (tokens − 1) / (total − prefill)
@@ -230,10 +230,14 @@ def run(a):
                                         "position_ids": np.array([[total - 1]], np.int64), **dict(zip(past_names, out[1:]))})
                 tokens.append(int(out[0].argmax()))
             return tokens
-    elif a.runtime == "ct2":
+    elif a.runtime in ("ct2", "ct2-int8"):
         import ctranslate2
         fields["ctranslate2"] = ctranslate2.__version__
-        generator = ctranslate2.Generator(a.artifact, device="cpu", compute_type="float32", intra_threads=a.threads, inter_threads=1)
+        # ct2-int8: the same float32 model quantized to int8 weights when loaded (CTranslate2's `int8` compute type:
+        # per-row weight scales, activations quantized on the fly); bfloat16 is not among this CPU's compute types.
+        compute_type = "int8" if a.runtime == "ct2-int8" else "float32"
+        fields["compute_type"] = compute_type
+        generator = ctranslate2.Generator(a.artifact, device="cpu", compute_type=compute_type, intra_threads=a.threads, inter_threads=1)
         from transformers import AutoTokenizer
         start_tokens = AutoTokenizer.from_pretrained(a.model).convert_ids_to_tokens(prompt)
 
