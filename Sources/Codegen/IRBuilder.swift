@@ -180,17 +180,20 @@ final class IRBuilder {
     /// `<lanes x float>`.
     func floatVector(_ lanes: Int) -> LLVMTypeRef { LLVMVectorType(f32, UInt32(lanes)) }
 
-    /// `x` in every lane.
+    /// `x` (a float or an integer) in every lane.
     func splat(_ x: LLVMValueRef, lanes: Int) -> LLVMValueRef {
-        let type = floatVector(lanes)
+        let type = LLVMVectorType(LLVMTypeOf(x), UInt32(lanes))!
         let one = LLVMBuildInsertElement(builder, LLVMGetUndef(type), x, int32(0), "")!
         let mask = LLVMConstNull(LLVMVectorType(i32, UInt32(lanes)))
         return LLVMBuildShuffleVector(builder, one, LLVMGetUndef(type), mask, "")
     }
 
     /// A vector load that assumes only float alignment.
-    func loadVector(_ lanes: Int, _ pointer: LLVMValueRef) -> LLVMValueRef {
-        let v = load(floatVector(lanes), pointer)
+    func loadVector(_ lanes: Int, _ pointer: LLVMValueRef) -> LLVMValueRef { loadVector(floatVector(lanes), pointer) }
+
+    /// A load of the vector type `type` that assumes only 4-byte alignment.
+    func loadVector(_ type: LLVMTypeRef, _ pointer: LLVMValueRef) -> LLVMValueRef {
+        let v = load(type, pointer)
         LLVMSetAlignment(v, 4)
         return v
     }

@@ -60,9 +60,6 @@ public enum PanelLayout {
             case .int8: self = .int8
             }
         }
-
-        /// The layout of the stored bytes (`f32Kept` is stored as `f32`).
-        public var storage: Format { self == .f32Kept ? .f32 : self }
     }
 
     /// The name suffix that marks a constant as stored in f32 panels.

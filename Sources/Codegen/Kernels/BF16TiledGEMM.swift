@@ -28,7 +28,6 @@ struct BF16TiledGEMM: KernelEmitter {
     func tileFunction(rows mr: Int) -> LLVMValueRef {
         TiledGEMM.tile(ir, named: "\(context.kernelName).bf16tile\(mr)") { a, lda, panel, pairs, c, ldc, cols in
             let lanes = 16, vector = ir.floatVector(lanes)
-            let pairVector = LLVMVectorType(ir.i32, UInt32(lanes))!
             let rowsA = (0..<mr).map { ir.gep(ir.i32, a, ir.mul(ir.int($0), lda)) }
             // Few rows leave few independent accumulators to cover `vdpbf16ps`'s latency (one row: two), so
             // their k steps rotate over `chains` sets of accumulators, summed at the end.
@@ -37,17 +36,11 @@ struct BF16TiledGEMM: KernelEmitter {
             /// broadcast pair of A per row, 2·mr `vdpbf16ps`.
             func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef], chain: Int) -> [LLVMValueRef] {
                 let row = ir.gep(ir.i32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
-                let b = [row, ir.gep(ir.i32, row, ir.int(lanes))].map { pointer -> LLVMValueRef in
-                    let v = ir.load(bf16Vector, pointer)
-                    LLVMSetAlignment(v, 4)
-                    return v
-                }
+                let b = [row, ir.gep(ir.i32, row, ir.int(lanes))].map { ir.loadVector(bf16Vector, $0) }
                 var next = accumulators
                 for r in 0..<mr {
                     let pair = ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], kk))
-                    let one = LLVMBuildInsertElement(ir.builder, LLVMGetUndef(pairVector), pair, ir.int32(0), "")!
-                    let splat = LLVMBuildShuffleVector(ir.builder, one, LLVMGetUndef(pairVector), LLVMConstNull(pairVector), "")!
-                    let x = ir.bitcast(splat, bf16Vector)
+                    let x = ir.bitcast(ir.splat(pair, lanes: lanes), bf16Vector)
                     for v in 0..<2 {
                         let i = chain * 2 * mr + 2 * r + v
                         next[i] = ir.overloaded("llvm.x86.avx512bf16.dpbf16ps.512", [], [accumulators[i], x, b[v]])

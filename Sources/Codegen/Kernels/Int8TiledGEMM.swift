@@ -28,17 +28,10 @@ struct Int8TiledGEMM: KernelEmitter {
     var microkernel: TiledGEMM.Microkernel { TiledGEMM.Microkernel(rows: Self.rows, aElement: ir.i32, tile: tileFunction) }
 
     /// `x` (an i32) in all 16 lanes.
-    private func splat(_ x: LLVMValueRef) -> LLVMValueRef {
-        let one = LLVMBuildInsertElement(ir.builder, LLVMGetUndef(intVector), x, ir.int32(0), "")!
-        return LLVMBuildShuffleVector(ir.builder, one, LLVMGetUndef(intVector), LLVMConstNull(intVector), "")!
-    }
+    private func splat(_ x: LLVMValueRef) -> LLVMValueRef { ir.splat(x, lanes: 16) }
 
     /// A 16-lane int32 load that assumes only 4-byte alignment.
-    private func loadInts(_ pointer: LLVMValueRef) -> LLVMValueRef {
-        let v = ir.load(intVector, pointer)
-        LLVMSetAlignment(v, 4)
-        return v
-    }
+    private func loadInts(_ pointer: LLVMValueRef) -> LLVMValueRef { ir.loadVector(intVector, pointer) }
 
     /// `NAME.int8tile<mr>(a, lda, panel, quads, c, ldc, cols)`: `C[0..<mr, 0..<cols] = A · panel` with
     /// A's quantized rows (`quads` int32, the scale, the zero point) at stride `lda` (int32) and C's at
