@@ -30,14 +30,21 @@ public enum FusedOp: Hashable, Sendable {
         public var masked: Bool
         /// How `k` and `v` are laid out.
         public var kvLayout: KVLayout
+        /// Number of key/value heads, dividing `heads`: query head `h` reads key/value head
+        /// `h / (heads / kvHeads)` (grouped-query attention, read in place instead of `repeat_kv`'s copy).
+        public var kvHeads: Int
 
-        public init(heads: Int, scale: Double, causal: Bool, masked: Bool, kvLayout: KVLayout = .merged) {
+        public init(heads: Int, scale: Double, causal: Bool, masked: Bool, kvLayout: KVLayout = .merged, kvHeads: Int? = nil) {
             self.heads = heads
             self.scale = scale
             self.causal = causal
             self.masked = masked
             self.kvLayout = kvLayout
+            self.kvHeads = kvHeads ?? heads
         }
+
+        /// Query heads per key/value head.
+        public var groupSize: Int { heads / Swift.max(1, kvHeads) }
     }
 
     /// Layout of attention keys and values.
@@ -87,6 +94,7 @@ public enum FusedOp: Hashable, Sendable {
         case .attention(let a):
             [("heads", .int(SymbolicInt(a.heads))), ("scale", .double(a.scale)), ("causal", .bool(a.causal)),
              ("masked", .bool(a.masked)), ("kv_layout", .string(a.kvLayout.rawValue))]
+                + (a.kvHeads != a.heads ? [("kv_heads", .int(SymbolicInt(a.kvHeads)))] : [])
         case .linear(let act, let bias, let residual, let range):
             [("activation", .string(act.rawValue)), ("bias", .bool(bias)), ("residual", .bool(residual))]
                 + (range.map { [("input_range", .string("\($0.lowerBound):\($0.upperBound)"))] } ?? [])
@@ -109,8 +117,10 @@ public enum FusedOp: Hashable, Sendable {
             guard let layout = KVLayout(rawValue: layoutName) else {
                 throw GraphError(.parse, "\(name): kv_layout must be \"merged\" or \"split\", got \"\(layoutName)\"")
             }
+            // kv_heads is written only when it differs from heads (grouped-query attention).
+            let kvHeads = try? int("kv_heads")
             return .attention(Attention(heads: try int("heads"), scale: try double("scale"), causal: try bool("causal"),
-                                        masked: try bool("masked"), kvLayout: layout))
+                                        masked: try bool("masked"), kvLayout: layout, kvHeads: kvHeads))
         case "fused_linear":
             let actName = try string("activation")
             guard let act = Activation(rawValue: actName) else {
@@ -281,19 +291,21 @@ extension FusedOp {
             let q = types[0], k = types[1], v = types[2]
             guard q.shape.count == 3, a.heads >= 1 else { throw fail("q must be [batch, seq, heads·headDim], got \(q)") }
             guard let qd = q.shape[2].constant, qd % a.heads == 0 else { throw fail("q's last dim \(q.shape[2]) does not split into \(a.heads) heads") }
+            guard a.kvHeads >= 1, a.heads % a.kvHeads == 0 else { throw fail("kv_heads \(a.kvHeads) must divide heads \(a.heads)") }
+            let kvHeads = a.kvHeads
             let (t, kd, vd): (SymbolicInt, Int?, Int?)
             switch a.kvLayout {
             case .merged:
                 guard k.shape.count == 3, v.shape.count == 3, k.shape[0] == q.shape[0], v.shape[0] == q.shape[0], k.shape[1] == v.shape[1] else {
-                    throw fail("k \(k) and v \(v) must be [batch, t, heads·headDim] with q's batch")
+                    throw fail("k \(k) and v \(v) must be [batch, t, \(kvHeads)·headDim] with q's batch")
                 }
                 t = k.shape[1]
-                kd = k.shape[2].constant.flatMap { $0 % a.heads == 0 ? $0 / a.heads : nil }
-                vd = v.shape[2].constant.flatMap { $0 % a.heads == 0 ? $0 / a.heads : nil }
+                kd = k.shape[2].constant.flatMap { $0 % kvHeads == 0 ? $0 / kvHeads : nil }
+                vd = v.shape[2].constant.flatMap { $0 % kvHeads == 0 ? $0 / kvHeads : nil }
             case .split:
                 guard k.shape.count == 4, v.shape.count == 4, k.shape[0] == q.shape[0], v.shape[0] == q.shape[0],
-                      k.shape[1] == SymbolicInt(a.heads), v.shape[1] == SymbolicInt(a.heads), k.shape[2] == v.shape[2] else {
-                    throw fail("k \(k) and v \(v) must be [batch, \(a.heads), t, headDim] with q's batch")
+                      k.shape[1] == SymbolicInt(kvHeads), v.shape[1] == SymbolicInt(kvHeads), k.shape[2] == v.shape[2] else {
+                    throw fail("k \(k) and v \(v) must be [batch, \(kvHeads), t, headDim] with q's batch")
                 }
                 t = k.shape[2]
                 kd = k.shape[3].constant
@@ -351,10 +363,16 @@ extension FusedOp {
     /// `merge(softmax(where(visible, split(q)·split(k)ᵀ·scale + mask, −∞)) · split(v))`.
     static func attention(_ a: Attention, _ inputs: [Tensor]) -> Tensor {
         let q = inputs[0], b = q.size(0), s = q.size(1)
-        func split(_ x: Tensor) -> Tensor { x.reshaped([x.size(0), x.size(1), a.heads, -1]).permuted([0, 2, 1, 3]) }
-        let qs = split(q)
-        let ks = a.kvLayout == .merged ? split(inputs[1]) : inputs[1]
-        let vs = a.kvLayout == .merged ? split(inputs[2]) : inputs[2]
+        func split(_ x: Tensor, _ heads: Int) -> Tensor { x.reshaped([x.size(0), x.size(1), heads, -1]).permuted([0, 2, 1, 3]) }
+        /// `[b, kvHeads, t, d]` → `[b, heads, t, d]`, each key/value head repeated for its group.
+        func repeated(_ x: Tensor) -> Tensor {
+            guard a.groupSize > 1 else { return x }
+            let s = x.shape
+            return x.unsqueezed(at: 2).expanded(to: [s[0], s[1], a.groupSize, s[2], s[3]]).reshaped([s[0], a.heads, s[2], s[3]])
+        }
+        let qs = split(q, a.heads)
+        let ks = repeated(a.kvLayout == .merged ? split(inputs[1], a.kvHeads) : inputs[1])
+        let vs = repeated(a.kvLayout == .merged ? split(inputs[2], a.kvHeads) : inputs[2])
         var scores = qs.matmul(ks.transposed(-1, -2)) * Float(a.scale)
         if a.masked { scores = scores + inputs[3] }
         if a.causal {

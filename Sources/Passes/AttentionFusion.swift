@@ -18,9 +18,37 @@ import Tensors
 /// `attention_mask` is given) is dropped; other masks are summed into the mask operand. Every
 /// node between the split and the merge must have no other reader. Dropout in eval mode is the
 /// identity and never appears in a trace.
+///
+/// Grouped-query attention (Llama's `repeat_kv`) repeats each key/value head for its group of query
+/// heads before the product: `reshape([b, kv·g, t, d]) ∘ expand([b, kv, g, t, d]) ∘ reshape([b, kv,
+/// 1, t, d])` of a `[b, kv, t, d]` tensor. When both `k` and `v` of a split-layout `fused_attention`
+/// are such repeats with one group size, the attention reads the unrepeated tensors (`kv_heads`),
+/// so a decode step no longer copies its whole cache `g` times per layer.
 public enum AttentionFusion {
     /// The rules.
-    public static var rules: [RewriteRule] { [fuse] }
+    public static var rules: [RewriteRule] { [fuse, groupKeyValues] }
+
+    static let groupKeyValues = RewriteRule("grouped-query attention") { rw, node in
+        guard case .fused(.attention(var a)) = node.op, a.kvLayout == .split, a.kvHeads == a.heads,
+              let (k, group) = repeatedHeads(rw, node.inputs[1]), let (v, valueGroup) = repeatedHeads(rw, node.inputs[2]),
+              group == valueGroup, group > 1, a.heads % group == 0 else { return nil }
+        a.kvHeads = a.heads / group
+        return try rw.add(.fused(.attention(a)), [node.inputs[0], k, v] + node.inputs.dropFirst(3), location: node.location)
+    }
+
+    /// `(x, g)` when `id` is `x: [b, kv, t, d]` with each head repeated `g` times:
+    /// `reshape([b, kv·g, t, d])(expand([b, kv, g, t, d])(reshape([b, kv, 1, t, d])(x)))`.
+    static func repeatedHeads(_ rw: Rewriter, _ id: ValueID) -> (ValueID, Int)? {
+        guard let (expanded, _) = rw.reshape(id), case .expand? = rw.primitive(expanded),
+              let (x, _) = rw.reshape(rw.node(expanded).inputs[0]) else { return nil }
+        let xs = rw.type(x).shape, unsqueezed = rw.type(rw.node(expanded).inputs[0]).shape
+        let repeated = rw.type(expanded).shape, out = rw.type(id).shape
+        guard xs.count == 4, let kv = xs[1].constant, repeated.count == 5, let g = repeated[2].constant,
+              unsqueezed == [xs[0], xs[1], SymbolicInt(1), xs[2], xs[3]],
+              repeated == [xs[0], xs[1], SymbolicInt(g), xs[2], xs[3]],
+              out == [xs[0], SymbolicInt(kv * g), xs[2], xs[3]] else { return nil }
+        return (x, g)
+    }
 
     static let fuse = RewriteRule("attention") { rw, node in
         // Merge: reshape(permute(matmul(P, V))).

@@ -52,4 +52,39 @@ import Tensors
 
     @Test func encoderBlockWithPaddingMask() throws { try check(causal: false) }
     @Test func decoderBlockWithCausalAndPaddingMask() throws { try check(causal: true) }
+
+    /// Grouped-query attention (`kv_heads` < `heads`): 6 query heads over 2 key/value heads, split
+    /// (a KV cache) and merged layouts, causal over a longer past, at the direct (≤ 4 queries) and
+    /// tiled sizes, against the interpreter (which repeats each key/value head, as `repeat_kv` does).
+    @Test(arguments: [FusedOp.KVLayout.split, .merged])
+    func groupedQueryAttention(_ layout: FusedOp.KVLayout) throws {
+        let (heads, kvHeads, d) = (6, 2, 4)
+        var g = GraphBuilder(symbols: [DimSymbol("b", max: 3), DimSymbol("s", max: 9), DimSymbol("t", max: 17)])
+        let (b, s, t) = (SymbolicInt(symbol: "b"), SymbolicInt(symbol: "s"), SymbolicInt(symbol: "t"))
+        let kvType = layout == .split ? TensorType(.float32, [b, SymbolicInt(kvHeads), t, SymbolicInt(d)])
+                                      : TensorType(.float32, [b, t, SymbolicInt(kvHeads * d)])
+        let q = g.input("q", TensorType(.float32, [b, s, SymbolicInt(heads * d)]))
+        let k = g.input("k", kvType), v = g.input("v", kvType)
+        let mask = g.input("mask", TensorType(.float32, [b, 1, 1, t]))
+        let op = FusedOp.Attention(heads: heads, scale: 0.5, causal: true, masked: true, kvLayout: layout, kvHeads: kvHeads)
+        g.output("y", try g.add(.fused(.attention(op)), [q, k, v, mask]))
+        #expect(throws: GraphError.self) {
+            try g.add(.fused(.attention(.init(heads: heads, scale: 1, causal: false, masked: false, kvLayout: layout, kvHeads: 4))), [q, k, v])
+        }
+        let compiled = try CompiledModel(graph: g.graph, name: "gqa")
+        let reference = Interpreter(graph: g.graph)
+        for (batch, queries, keys) in [(1, 1, 1), (2, 1, 9), (3, 4, 17), (2, 9, 12)] {
+            let seed = UInt64(batch * 100 + queries * 10 + keys)
+            let shape = layout == .split ? [batch, kvHeads, keys, d] : [batch, keys, kvHeads * d]
+            var maskValues = [Float](repeating: 0, count: batch * keys)
+            if batch > 1 { maskValues[keys] = -1e9 }       // row 1's first key is padding
+            let inputs = ["q": Tensor.randn([batch, queries, heads * d], seed: seed), "k": Tensor.randn(shape, seed: seed + 1),
+                          "v": Tensor.randn(shape, seed: seed + 2), "mask": Tensor(maskValues, shape: [batch, 1, 1, keys])]
+            let expected = try reference.run(inputs)["y"]!.toFloatArray()
+            let actual = try compiled(inputs)["y"]!.toFloatArray()
+            #expect(actual.count == expected.count && actual.count == batch * queries * heads * d)
+            let worst = zip(actual, expected).map { Swift.abs($0 - $1) }.max() ?? 1
+            #expect(worst <= 1e-5, "\(layout) \(batch)×\(queries)×\(keys): max abs error \(worst)")
+        }
+    }
 }

@@ -80,6 +80,11 @@ final class Sink: @unchecked Sendable {
         #expect(throws: GraphError.self) { try GraphOp.make(name: "fused_linear", attributes: ["activation": .string("swish"), "bias": .bool(true), "residual": .bool(false)]) }
         #expect(throws: GraphError.self) { try GraphOp.make(name: "fused_elementwise", attributes: ["program": .string("in 0; exp r3")]) }
         #expect(throws: GraphError.self) { try GraphOp.make(name: "fused_attention", attributes: ["heads": .int(2), "scale": .double(1), "causal": .bool(false), "masked": .bool(false), "kv_layout": .string("diagonal")]) }
+        // kv_heads round-trips (written only for grouped-query attention) and must divide heads.
+        let gqa = FusedOp.attention(.init(heads: 4, scale: 1, causal: true, masked: false, kvLayout: .split, kvHeads: 2))
+        #expect(gqa.attributes.map(\.0).last == "kv_heads")
+        #expect(try GraphOp.make(name: "fused_attention", attributes: Dictionary(uniqueKeysWithValues: gqa.attributes)) == .fused(gqa))
+        #expect(!FusedOp.attention(.init(heads: 4, scale: 1, causal: true, masked: false)).attributes.contains { $0.0 == "kv_heads" })
         var b = GraphBuilder(symbols: [DimSymbol("n", max: 4)])
         let x = b.input("x", TensorType(.float32, [SymbolicInt(symbol: "n"), 6]))
         let w = b.constant("w", Tensor.zeros([5, 2]))

@@ -56,6 +56,12 @@ import Transformers
         let layers = ((config["num_hidden_layers"] ?? config["n_layer"] ?? config["n_layers"]) as! Int) * (config["inner_group_num"] as? Int ?? 1)
         let attention = optimized.nodes.filter { $0.op.name == "fused_attention" }.count
         #expect(attention == layers, "\(label): \(attention) fused attention ops for \(layers) layers")
+        // Grouped-query attention reads the unrepeated keys and values (no repeat_kv copy left).
+        if let heads = config["num_attention_heads"] as? Int, let kvHeads = config["num_key_value_heads"] as? Int, kvHeads < heads {
+            let groups = optimized.nodes.compactMap { if case .fused(.attention(let a)) = $0.op { a.kvHeads } else { nil } }
+            #expect(groups == Array(repeating: kvHeads, count: layers), "\(label): kv_heads \(groups), expected \(kvHeads)")
+            #expect(!optimized.nodes.contains { $0.op.name == "expand" }, "\(label): an expand is left")
+        }
         let compiled = try CompiledModel(graph: optimized, name: "family")
         let interpreter = Interpreter(graph: graph)
         for batch in [1, 3] {

@@ -14,7 +14,8 @@ protocol AttentionEmitter: KernelEmitter {
 /// place (`SoftmaxEmitter.row`), then P·V (V packed per panel) written straight into the merged
 /// `[batch, seq, heads·dv]` result. Up to `directRows` queries (decoding: one new token against its
 /// cache) skip the packing: each score is a dot product of two contiguous rows and each output row a
-/// sum of V's rows, both read once, where packing Kᵀ alone read K column by column.
+/// sum of V's rows, both read once, where packing Kᵀ alone read K column by column. With fewer
+/// key/value heads than query heads (grouped-query attention) each task reads its group's K and V.
 struct F32AttentionEmitter: AttentionEmitter {
     let context: LoweringContext
     /// Queries up to which the direct path runs.
@@ -64,8 +65,10 @@ struct F32AttentionEmitter: AttentionEmitter {
             let batch = ir.sdiv(task, ir.int(heads)), head = ir.srem(task, ir.int(heads))
             let (s, t) = (c[17], c[18])
             let qRows = ir.gep(ir.f32, c[0], ir.add(c[1], ir.add(ir.mul(batch, c[2]), ir.mul(head, ir.int(d)))))
-            let kRows = ir.gep(ir.f32, c[4], ir.add(c[5], ir.add(ir.mul(batch, c[6]), ir.mul(head, c[7]))))
-            let vRows = ir.gep(ir.f32, c[9], ir.add(c[10], ir.add(ir.mul(batch, c[11]), ir.mul(head, c[12]))))
+            // Grouped-query attention: query head `head` reads key/value head `head / groupSize`.
+            let kvHead = a.groupSize > 1 ? ir.sdiv(head, ir.int(a.groupSize)) : head
+            let kRows = ir.gep(ir.f32, c[4], ir.add(c[5], ir.add(ir.mul(batch, c[6]), ir.mul(kvHead, c[7]))))
+            let vRows = ir.gep(ir.f32, c[9], ir.add(c[10], ir.add(ir.mul(batch, c[11]), ir.mul(kvHead, c[12]))))
             let oRows = ir.gep(ir.f32, c[14], ir.add(ir.mul(batch, c[15]), ir.mul(head, ir.int(dv))))
             let (lda, ldk, ldv, ldo) = (c[3], c[8], c[13], c[16])
             let scores = scratch
