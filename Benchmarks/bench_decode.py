@@ -9,8 +9,11 @@ PyTorch eager `generate`, ONNX Runtime (prefill and decoder-with-past
 graphs from our own torch.onnx wrapper), CTranslate2 (float32, its converter) and llama.cpp
 (llama-cpp-python, f32 GGUF from its convert_hf_to_gguf.py) when those are installed, each in its own
 process, interleaved per round, with the machine's read bandwidth (Benchmarks/decode/stream_read.c: two
-threads summing a 1 GiB buffer) sampled before each runtime in the same run; the best sample is the
-bandwidth (load from other work only ever lowers one).
+threads summing a 1 GiB buffer) sampled before each runtime and after the last in the same run. Two shares
+are given: of the best sample of the run (load from other work only ever lowers a sample, so this share is the
+conservative one), and of the bandwidth the runtime had while it ran (per process, the larger of the samples
+just before and just after it; the median over processes), since on a shared machine the bandwidth moves by
+up to 40 % from minute to minute.
 
 Decode reads every weight once per token, so it is bound by memory bandwidth: each runtime's decode rate is
 also reported as weight bytes read per token × tokens/s ÷ the measured bandwidth. Weight bytes per token are
@@ -237,6 +240,11 @@ def main():
                             f"  rss {row['max_rss_mb']:6.0f} MB  tokens {row.get('check_tokens')}")
                     else:
                         log(f"  ! {model} {impl}: exit {row['exit']}: {row.get('error')}")
+                # The bandwidth after the model's last runtime, so every runtime has a sample on both sides.
+                bw = run([prep["stream_read"], str(a.threads), "5"], ours_env)
+                bw.update(round=rnd, workload=model, impl="stream_read")
+                rows.append(bw)
+                raw.write(json.dumps(bw, sort_keys=True) + "\n")
     write(aggregate(rows, prep, a, rounds, prompt, tokens, stamp, time.time() - started))
 
 
@@ -247,6 +255,15 @@ def write(result):
     import report
     report.write_decode(result, os.path.join(ROOT, "README.md"))
     log(f"wrote Benchmarks/results/decode.json and README.md's decode block ({result['seconds']:.0f} s of measurements)")
+
+
+def adjacent_bandwidth(rows, row):
+    """The larger of the bandwidth samples just before and just after `row` in the run (GB/s), or None."""
+    i = next(k for k, r in enumerate(rows) if r is row)
+    before = next((r for r in reversed(rows[:i]) if r.get("impl") == "stream_read"), None)
+    after = next((r for r in rows[i + 1:] if r.get("impl") == "stream_read"), None)
+    samples = [r["read_gb_per_s"] for r in (before, after) if r and r.get("exit") == 0 and r.get("read_gb_per_s")]
+    return max(samples) if samples else None
 
 
 def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
@@ -275,6 +292,9 @@ def aggregate(rows, prep, a, rounds, prompt, tokens, stamp, seconds):
                     e[k] = rs[0][k]
             if bandwidth and impl not in ("aot_bf16", "aot_int8", "ct2_int8"):   # the bytes counted are float32 weights
                 e["fraction_of_bandwidth"] = per_token * rate["median"] / (bandwidth["median"] * 1e9)
+                adjacent = [per_token * r["decode_tokens_per_s"] / (b * 1e9) for r in rs if (b := adjacent_bandwidth(rows, r))]
+                if adjacent:
+                    e["fraction_of_adjacent_bandwidth"] = stats(adjacent)
             w["impls"][impl] = e
         if "ours" in w["impls"]:
             w["ours_vs"] = {impl: w["impls"]["ours"]["decode_tokens_per_s"]["median"] / e["decode_tokens_per_s"]["median"]

@@ -558,7 +558,10 @@ def write_decode(result, readme_path):
             e = w["impls"].get(impl)
             if not e:
                 return "—"
-            fraction = f" ({100 * e['fraction_of_bandwidth']:.0f} %)" if "fraction_of_bandwidth" in e else ""
+            fraction = f" ({100 * e['fraction_of_bandwidth']:.0f} %" if "fraction_of_bandwidth" in e else ""
+            if fraction:
+                adjacent = e.get("fraction_of_adjacent_bandwidth")
+                fraction += f" / {100 * adjacent['median']:.0f} %)" if adjacent else ")"
             return f"{e['decode_tokens_per_s']['median']:.1f}{fraction}, {e['prefill_ms']['median']:.0f} ms"
         bw = w.get("read_gb_per_s")
         rows.append([DECODE_MODELS.get(model, model), f"{w['weight_bytes_per_token'] / 1e6:.0f} MB",
@@ -568,8 +571,9 @@ def write_decode(result, readme_path):
     block = (f"{begin}\nGreedy decoding, batch 1, prompt {next(iter(result['workloads'].values()))['prompt']} tokens then "
              f"{next(iter(result['workloads'].values()))['new_tokens']} new tokens, {result['threads']} threads, float32, random weights; "
              f"{result['mode']} run of {result['date'][:10]} (load average {load.get('median', 0):.1f} from other work during it). "
-             "Each cell: decode tokens/s (weight bytes read per token × tokens/s as a share of the read bandwidth measured in "
-             "the same run), time of the prefill. From `Benchmarks/results/decode.json`."
+             "Each cell: decode tokens/s (weight bytes read per token × tokens/s as a share of the best read bandwidth "
+             "measured in the run / of the bandwidth measured just before and after that runtime), time of the prefill. "
+             "From `Benchmarks/results/decode.json`."
              + (f" Notes: {notes}." if notes else "")
              + (f" Models not in this run: {', '.join(DECODE_MODELS.get(m, m) for m in result['models_not_run'])}."
                 if result.get("models_not_run") else "") + "\n\n"
