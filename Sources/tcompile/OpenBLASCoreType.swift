@@ -4,6 +4,10 @@ import Foundation
 /// Processor" or similar) and falls back to its Prescott kernels, 3–8× slower for sgemm. OpenBLAS reads
 /// `OPENBLAS_CORETYPE` once, when the library loads, so when it is unset tcompile picks the kernel set
 /// the CPU supports and re-executes itself with it. A user's own setting always wins.
+///
+/// Only commands that run eager kernels at scale re-execute (`EagerKernelCommand`): the second
+/// process start costs ≈ 50 ms, a third of a cached compile, and a plain compile or export runs no
+/// matmul that OpenBLAS's kernel choice would speed up.
 enum OpenBLASCoreType {
     /// The kernel set for this CPU's features, from /proc/cpuinfo.
     static func bestForHost() -> String? {
@@ -24,5 +28,38 @@ enum OpenBLASCoreType {
         let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", arguments)
         // execv only returns on failure: carry on with the default kernels.
+    }
+}
+
+/// A command that may run eager kernels (OpenBLAS matmuls) at scale, so it wants OpenBLAS's kernels
+/// for this CPU (`OpenBLASCoreType.ensure`) before its work starts.
+protocol EagerKernelCommand {
+    /// Whether this invocation, with its parsed arguments, runs eager kernels.
+    var runsEagerKernels: Bool { get }
+}
+
+extension Run: EagerKernelCommand { var runsEagerKernels: Bool { true } }
+extension Bench: EagerKernelCommand { var runsEagerKernels: Bool { true } }
+extension Generate: EagerKernelCommand { var runsEagerKernels: Bool { true } }
+
+extension Compile: EagerKernelCommand {
+    /// A reduced-precision compile runs the f32 interpreter for its accuracy report (and calibration);
+    /// a manifest (tcompile.model/2) may ask for a precision in its options.
+    var runsEagerKernels: Bool {
+        if let value = precision.value, value != .fp32 { return true }
+        if !precision.calibrate.isEmpty { return true }
+        return ModelFileKind.isManifest(path: options.model)
+    }
+}
+
+/// A cheap look at a model.json: manifests (tcompile.model/2) are small files naming their format.
+enum ModelFileKind {
+    /// Whether `path` looks like a manifest; false for traced graphs and unreadable files (whose errors
+    /// the command reports when it loads them).
+    static func isManifest(path: String) -> Bool {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? Int, size < 1 << 20,
+              let data = FileManager.default.contents(atPath: path) else { return false }
+        return String(decoding: data, as: UTF8.self).contains("tcompile.model/")
     }
 }

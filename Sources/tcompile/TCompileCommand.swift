@@ -16,17 +16,19 @@ struct TCompileCommand: ParsableCommand {
         subcommands: [Compile.self, Export.self, Run.self, Generate.self, Inspect.self, Bench.self, Tokenize.self, Families.self],
         defaultSubcommand: Compile.self)
 
-    /// Picks OpenBLAS's kernels for this CPU (see `OpenBLASCoreType`), then runs the command. Every
-    /// error, the argument parser's included, is one line `tcompile: error: …` on stderr.
+    /// Runs the command, after picking OpenBLAS's kernels for this CPU when it runs eager kernels (see
+    /// `OpenBLASCoreType`). Every error, the argument parser's included, is one line
+    /// `tcompile: error: …` on stderr.
     static func main() {
-        OpenBLASCoreType.ensure()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments == ["--version"] || arguments == ["version"] {
+            OpenBLASCoreType.ensure()
             print(versionText())
             return
         }
         do {
             var command = try parseAsRoot(arguments)
+            if (command as? EagerKernelCommand)?.runsEagerKernels == true { OpenBLASCoreType.ensure() }
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)   // the message, if any, is printed already (`reportingErrors`)
