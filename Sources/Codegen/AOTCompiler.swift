@@ -115,27 +115,46 @@ public enum AOTCompiler {
         // cache; one object is cached under a key of its own).
         let needsModule = emit.contains(.llvmIR) || emit.contains(.assembly)
         let wholeModule = needsModule || emit.contains(.object)
-        let cacheKey = options.cache.map { _ in
-            times.measure("compile cache lookup") {
-                CompileCache.key(library: name, entries: entries, options: options, embedWeights: embedWeights, generation: generation,
-                                 oneObject: wholeModule)
-            }
+        // `--cpu multi`: one copy of the code per variant, the last holding the dispatcher (`CPUDispatch`).
+        // One variant is an ordinary library for that target.
+        var options = options
+        if options.variants.count == 1 { options.target = options.variants[0] }
+        let variants = options.variants.count > 1 ? options.variants : []
+        options.variants = []
+        if !variants.isEmpty && wholeModule {
+            throw CodegenError("--emit obj, ll and asm write one module, and a --cpu multi library has one per CPU variant: compile for one CPU to emit them")
         }
         var moduleText: [UInt8]?, assembly: [UInt8]?
-        var code: CompileCache.Entry, constants: [ConstantBytes]
-        if let cache = options.cache, let cacheKey, !needsModule,
-           let hit = cachedCode(cache, key: cacheKey, entries: entries, times: &times) {
-            (code, constants) = hit
-        } else {
-            (code, constants) = try compileCode(entries: entries, prefixes: prefixes, name: name, options: options, embedWeights: embedWeights,
-                                                generation: generation, wholeModule: wholeModule, times: &times) { module in
-                if emit.contains(.llvmIR) { moduleText = Array(ModuleBuilder.text(module).utf8) }
-                if emit.contains(.assembly) { assembly = try ModuleBuilder.emit(module, options: options, assembly: true) }
+        var code: CompileCache.Entry?, constants: [ConstantBytes] = []
+        for (v, variant) in (variants.isEmpty ? [nil] : variants.map(Optional.some)).enumerated() {
+            var variantOptions = options
+            if let variant { variantOptions.target = variant }
+            let prefix = variant.map(CPUDispatch.symbolPrefix)
+            let dispatch = variant != nil && v == variants.count - 1 ? variants : nil
+            let cacheKey = options.cache.map { _ in
+                times.measure("compile cache lookup") {
+                    CompileCache.key(library: name, entries: entries, options: variantOptions, embedWeights: embedWeights, generation: generation,
+                                     oneObject: wholeModule, variant: prefix.map { "\($0) dispatching \(dispatch?.map(\.cpu) ?? [])" })
+                }
             }
-            if let cache = options.cache, let cacheKey, !needsModule {
-                times.measure("compile cache store") { cache.store(code, key: cacheKey) }
+            let part: CompileCache.Entry
+            if let cache = options.cache, let cacheKey, !needsModule,
+               let hit = cachedCode(cache, key: cacheKey, entries: entries, times: &times) {
+                (part, constants) = hit
+            } else {
+                (part, constants) = try compileCode(entries: entries, prefixes: prefixes, name: name, options: variantOptions,
+                                                    embedWeights: embedWeights, generation: generation, wholeModule: wholeModule,
+                                                    symbolPrefix: prefix, dispatch: dispatch, times: &times) { module in
+                    if emit.contains(.llvmIR) { moduleText = Array(ModuleBuilder.text(module).utf8) }
+                    if emit.contains(.assembly) { assembly = try ModuleBuilder.emit(module, options: variantOptions, assembly: true) }
+                }
+                if let cache = options.cache, let cacheKey, !needsModule {
+                    times.measure("compile cache store") { cache.store(part, key: cacheKey) }
+                }
             }
+            if code == nil { code = part } else { code?.objects += part.objects }
         }
+        guard let code else { throw CodegenError("no code was compiled") }
         let weights = times.measure("weight packing") { WeightsFile.Layout(constants) }
         let data = try times.measure("machine code") {
             try LibraryData.object(name: name, header: weights.header, embedded: embedWeights ? weights.bytes() : nil, options: options)
@@ -151,7 +170,7 @@ public enum AOTCompiler {
         }
         let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
                                   weightsHash: WeightsFile.storedHash(weights.header), generation: code.generation,
-                                  precision: options.precision)
+                                  precision: options.precision, targets: variants.isEmpty ? [options.target] : variants)
         // One member per code object (`NAME.o`, then `NAME_1.o`, …) and the data object.
         let members = code.objects.enumerated().map { i, o in (name: i == 0 ? "\(name).o" : "\(name)_\(i).o", object: o.bytes, symbols: o.symbols) }
         try put("lib\(name).a", StaticArchive.make(members + [("\(name)_data.o", data.object, data.symbols)]))
@@ -192,8 +211,11 @@ public enum AOTCompiler {
     /// Lowers, optimizes and emits the library's code (kernels, C API, generation API), reading the
     /// weights only for the file's layout: in partitions on all cores (`ParallelCodegen`), or with
     /// `wholeModule` as one module and object, which `inspect` sees optimized before it is freed.
+    /// With `symbolPrefix` (a variant of a `--cpu multi` library) every definition is renamed under it,
+    /// and with `dispatch` the module also holds the public forwarders to those variants (`CPUDispatch`).
     private static func compileCode(entries: [AOTEntry], prefixes: [String], name: String, options: CompileOptions, embedWeights: Bool,
-                                    generation: AOTGeneration?, wholeModule: Bool, times: inout CompileTimes,
+                                    generation: AOTGeneration?, wholeModule: Bool, symbolPrefix: String? = nil, dispatch: [HostTarget]? = nil,
+                                    times: inout CompileTimes,
                                     inspect: (LLVMModuleRef) throws -> Void) throws -> (entry: CompileCache.Entry, constants: [ConstantBytes]) {
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
@@ -215,6 +237,7 @@ public enum AOTCompiler {
                 var api = CAPI(ir: ir, name: name, entries: capiEntries,
                                constantBytes: shared.map(\.byteCount), defaultThreads: options.threads ?? CAPI.allCores)
                 api.precision = options.precision
+                api.target = options.target
                 api.emit(embeddedBytes: embedWeights ? WeightsFile.Layout.fileSize(shared) : nil)
                 symbols = api.symbols
                 if let generation {
@@ -227,6 +250,12 @@ public enum AOTCompiler {
                     symbols += gen.symbols
                     layout = gen.layout
                 }
+                if let symbolPrefix {
+                    CPUDispatch.renameDefinitions(ir.module, prefix: symbolPrefix)
+                    if let dispatch {
+                        try CPUDispatch.emit(ir, library: name, publicSymbols: symbols, variants: dispatch, precision: options.precision)
+                    }
+                }
             }
         }
         defer { LLVMDisposeModule(module) }
@@ -237,7 +266,7 @@ public enum AOTCompiler {
             try inspect(module)
             objects = [ParallelCodegen.Object(bytes: bytes, symbols: symbols)]
         } else {
-            objects = try ParallelCodegen.objects(module, kernels: signatures.map(\.name), options: options, times: &times)
+            objects = try ParallelCodegen.objects(module, kernels: signatures.map { (symbolPrefix ?? "") + $0.name }, options: options, times: &times)
         }
         return (CompileCache.Entry(signatures: signatures, objects: objects, generation: layout, constantTable: table), constants)
     }

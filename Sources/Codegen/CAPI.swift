@@ -11,10 +11,17 @@ struct CAPI {
         case ok = 0, invalidArgument = 1, indexOutOfRange = 2, dimOutOfBounds = 3, badWeights = 4, outOfMemory = 5,
              weightsMismatch = 6, unsupportedCPU = 7
 
-        /// The message of a library compiled at `precision` (status 7 names the feature its kernels need).
-        func message(for precision: Precision) -> String {
-            guard self == .unsupportedCPU, let feature = precision.requiredFeatureCPUInfoName else { return message }
-            return "this CPU lacks \(feature), which this library's \(precision) kernels need (compile with --precision fp32 to run here)"
+        /// The message of a library compiled at `precision` for `target` (status 7 names the features
+        /// its code needs).
+        func message(for precision: Precision, target: HostTarget) -> String {
+            guard self == .unsupportedCPU else { return message }
+            if let feature = precision.requiredFeatureCPUInfoName {
+                return "this CPU lacks \(feature), which this library's \(precision) kernels need (compile with --precision fp32 to run here)"
+            }
+            let needs = CPURequirement(target: target, precision: precision).cpuinfoNames
+            guard !needs.isEmpty else { return message }
+            return "this CPU lacks a feature of the \(target.cpu) code in this library (it needs \(needs.joined(separator: " "))); "
+                + "compile with --cpu multi or --cpu portable to run on any x86-64"
         }
 
         var message: String {
@@ -56,9 +63,11 @@ struct CAPI {
     var weightsHeaderBytes: Int { WeightsFile.headerBytes + 16 * constantBytes.count }
     /// Threads a new model uses (`allCores`: one per online core).
     var defaultThreads = CAPI.allCores
-    /// The precision of the kernels: `NAME_create` checks by CPUID that the CPU has the feature it
-    /// needs (`Precision.requiredFeature`) and returns `unsupportedCPU` otherwise.
+    /// The precision of the kernels and the CPU the code was compiled for: `NAME_create` checks by
+    /// CPUID that the CPU has the features they need (`CPURequirement`) and returns `unsupportedCPU`
+    /// otherwise.
     var precision = Precision.fp32
+    var target = HostTarget.portable()
     /// The C API's spelling of "one thread per online core" (`NAME_set_threads(model, 0)`).
     static let allCores = 0
 
@@ -84,72 +93,13 @@ struct CAPI {
 
     private func begin(_ f: LLVMValueRef) { ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")) }
 
-    /// `cpuid` of `leaf`, `subleaf` as (eax, ebx, ecx, edx), by inline assembly: the library needs no
-    /// runtime (compiler-rt's `__cpu_model`) to ask.
-    private func cpuid(_ leaf: Int32, _ subleaf: Int32) -> [LLVMValueRef] {
-        let result = structType(of: 4)
-        let type = ir.functionType(result, [ir.i32, ir.i32])
-        let code = "cpuid", constraints = "={ax},={bx},={cx},={dx},{ax},{cx},~{dirflag},~{fpsr},~{flags}"
-        let asm = LLVMGetInlineAsm(type, code, code.utf8.count, constraints, constraints.utf8.count, 0, 0, LLVMInlineAsmDialectATT, 0)!
-        let value = ir.call(asm, type, [ir.int32(leaf), ir.int32(subleaf)])
-        return (0..<4).map { LLVMBuildExtractValue(ir.builder, value, UInt32($0), "")! }
-    }
-
-    /// `{i32, i32, …}` of `count` members (the registers an instruction writes).
-    private func structType(of count: Int) -> LLVMTypeRef {
-        var members: [LLVMTypeRef?] = Array(repeating: ir.i32, count: count)
-        return members.withUnsafeMutableBufferPointer { LLVMStructTypeInContext(ir.context, $0.baseAddress, UInt32(count), 0)! }
-    }
-
-    /// Whether bit `bit` of the i32 `value` is set, as an i1.
-    private func bit(_ value: LLVMValueRef, _ bit: Int32) -> LLVMValueRef {
-        ir.icmp(LLVMIntNE, ir.and(value, ir.int32(1 << bit)), ir.int32(0))
-    }
-
-    /// The CPUID bits (leaf 7: subleaf, register 0–3 for EAX–EDX, bit) this precision's kernels need
-    /// besides AVX512F (leaf 7 subleaf 0 EBX bit 16): bf16 AVX512-BF16 (subleaf 1 EAX bit 5); int8
-    /// AVX512-VNNI (subleaf 0 ECX bit 11) and AVX512BW (subleaf 0 EBX bit 30), whose byte operations
-    /// quantize the activations.
-    private var requiredLeaf7Bits: [(subleaf: Int32, register: Int, bit: Int32)] {
-        switch precision {
-        case .fp32: []
-        case .bf16: [(1, 0, 5)]
-        case .int8: [(0, 2, 11), (0, 1, 30)]
-        }
-    }
-
-    /// Returns `unsupportedCPU` when the CPU (or the OS, which must save the AVX-512 registers) cannot
-    /// run this precision's kernels: AVX512F (CPUID leaf 7 EBX bit 16) and `requiredLeaf7Bits`, and
-    /// XCR0 must enable the SSE, AVX and the three AVX-512 states.
+    /// Returns `unsupportedCPU` when the CPU (or the OS, which must save the vector registers) cannot
+    /// run this library's code: the features of its target and its precision's kernels (`CPURequirement`).
     private func checkCPU() {
-        guard precision.requiredFeature != nil else { return }
-        let maxLeaf = cpuid(0, 0)[0]
-        let hasLeaf7 = LLVMBuildICmp(ir.builder, LLVMIntUGE, maxLeaf, ir.int32(7), "")!
-        let checking = ir.block("cpuid"), bad = ir.block("cpu_unsupported"), ok = ir.block("cpu_ok")
-        ir.condBr(hasLeaf7, checking, bad)
-        ir.position(at: checking)
-        let osxsave = bit(cpuid(1, 0)[2], 27)
-        let leaf7 = cpuid(7, 0)
-        var good = ir.and(osxsave, bit(leaf7[1], 16))
-        for required in requiredLeaf7Bits {
-            if required.subleaf > 0 {   // subleaf 1 exists when subleaf 0's EAX says so
-                good = ir.and(good, LLVMBuildICmp(ir.builder, LLVMIntUGE, leaf7[0], ir.int32(required.subleaf), ""))
-            }
-            let registers = required.subleaf == 0 ? leaf7 : cpuid(7, required.subleaf)
-            good = ir.and(good, bit(registers[required.register], required.bit))
-        }
-        let xgetbvCheck = ir.block("xgetbv")
-        ir.condBr(good, xgetbvCheck, bad)
-        ir.position(at: xgetbvCheck)
-        let pair = structType(of: 2)
-        let type = ir.functionType(pair, [ir.i32])
-        let code = "xgetbv", constraints = "={ax},={dx},{cx},~{dirflag},~{fpsr},~{flags}"
-        let asm = LLVMGetInlineAsm(type, code, code.utf8.count, constraints, constraints.utf8.count, 0, 0, LLVMInlineAsmDialectATT, 0)!
-        let xcr0 = LLVMBuildExtractValue(ir.builder, ir.call(asm, type, [ir.int32(0)]), 0, "")!
-        ir.condBr(ir.icmp(LLVMIntEQ, ir.and(xcr0, ir.int32(0xE6)), ir.int32(0xE6)), ok, bad)
-        ir.position(at: bad)
-        ir.ret(status(.unsupportedCPU))
-        ir.position(at: ok)
+        let requirement = CPURequirement(target: target, precision: precision)
+        guard !requirement.isEmpty else { return }
+        let ok = requirement.emitCheck(ir)
+        fail(if: ir.icmp(LLVMIntEQ, ok, LLVMConstInt(ir.i1, 0, 0)), .unsupportedCPU)
     }
 
     /// The prefix of the one thread pool every kernel of the library uses.
@@ -316,13 +266,20 @@ struct CAPI {
             ir.ret(status(.ok))
         }
 
+        // const char *NAME_cpu_target(void)
+        do {
+            let (f, _) = fn("\(name)_cpu_target", ir.ptr, [])
+            begin(f)
+            ir.ret(LLVMBuildGlobalStringPtr(ir.builder, target.cpu, "")!)
+        }
+
         // const char *NAME_error_message(int code)
         do {
             let (f, _) = fn("\(name)_error_message", ir.ptr, [ir.i32])
             begin(f)
             let code = LLVMGetParam(f, 0)!
             for s in Status.allCases {
-                let text = LLVMBuildGlobalStringPtr(ir.builder, s.message(for: precision), "")!
+                let text = LLVMBuildGlobalStringPtr(ir.builder, s.message(for: precision, target: target), "")!
                 let hit = ir.block("is_\(s.rawValue)"), next = ir.block("next")
                 ir.condBr(ir.icmp(LLVMIntEQ, code, status(s)), hit, next)
                 ir.position(at: hit)
@@ -418,7 +375,7 @@ struct CAPI {
 
     /// The exported symbols, for the archive index.
     var symbols: [String] {
-        ["create", "create_embedded", "destroy", "set_threads", "error_message"].map { "\(name)_\($0)" }
+        ["create", "create_embedded", "destroy", "set_threads", "cpu_target", "error_message"].map { "\(name)_\($0)" }
             + entries.flatMap { e in ["workspace_size", "run", "output_elements"].map { "\(e.prefix)_\($0)" } + [e.signature.name] }
     }
 }

@@ -10,7 +10,7 @@ enum CHeader {
     /// The header of a library of several graphs, each `(prefix, graph)` with its own dims, inputs,
     /// outputs and `PREFIX_run`, and with `generation` the generation state API.
     static func text(entries: [(prefix: String, graph: Graph)], name: String, weightsHash: UInt64? = nil,
-                     generation: GenerationAPI.Layout? = nil, precision: Precision = .fp32) -> String {
+                     generation: GenerationAPI.Layout? = nil, precision: Precision = .fp32, targets: [HostTarget] = [.portable()]) -> String {
         let guardName = name.uppercased() + "_H"
         func cType(_ t: TensorType) -> String {
             switch t.dtype {
@@ -58,13 +58,18 @@ enum CHeader {
         """
         for s in CAPI.Status.allCases {
             let id = "\(name.uppercased())_\(String(describing: s).uppercased())"
-            h += "\n#define \(id) \(s.rawValue)  /* \(s.message(for: precision)) */"
+            h += "\n#define \(id) \(s.rawValue)  /* \(s.message(for: precision, target: targets[targets.count - 1])) */"
         }
         h += "\n\n/* The arithmetic of the matrix products (tcompile --precision): \"fp32\"; \"bf16\" (bf16 weights and\n"
         h += " * GEMM inputs, f32 accumulation, softmax, layer norm and residuals; needs a CPU with avx512_bf16);\n"
         h += " * or \"int8\" (int8 weights per output channel, activations quantized per token, int32 sums; needs\n"
         h += " * avx512_vnni). On a CPU without the feature NAME_create returns status 7. */\n"
         h += "#define \(name.uppercased())_PRECISION \"\(precision)\""
+        h += "\n\n/* The CPUs the code was compiled for (tcompile --cpu), best first. A library of several (--cpu multi)\n"
+        h += " * holds one copy of its code per CPU and runs the first whose features this CPU has (checked by CPUID\n"
+        h += " * on the first call; the environment variable \(CPUDispatch.environmentVariable) set to one of these names caps the choice\n"
+        h += " * at it); NAME_cpu_target says which runs. */\n"
+        h += "#define \(name.uppercased())_CPU_TARGETS \"\(targets.map(\.cpu).joined(separator: " "))\""
         if let weightsHash {
             h += "\n\n/* The content hash of the weights this library was compiled with (bytes 16-23 of NAME.weights);\n"
             h += " * NAME_create refuses a file with another one (status 6). */\n"
@@ -104,6 +109,9 @@ enum CHeader {
 
         /* Releases a model (NULL is ignored). */
         void \(name)_destroy(\(name)_model *model);
+
+        /* The CPU the running code was compiled for: one of NAME_CPU_TARGETS (an LLVM CPU name). */
+        const char *\(name)_cpu_target(void);
 
 
         """

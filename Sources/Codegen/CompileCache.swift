@@ -124,9 +124,10 @@ public struct CompileCache: Sendable {
     /// settings, and whether the code is one object (`--emit obj`) or one per partition. The weights'
     /// values are not: they live in the library's data object (`LibraryData`).
     static func key(library name: String, entries: [AOTEntry], options: CompileOptions, embedWeights: Bool, generation: AOTGeneration?,
-                    oneObject: Bool = false) -> String {
+                    oneObject: Bool = false, variant: String? = nil) -> String {
         var material = "threads \(options.threads.map(String.init) ?? "all")\n\(name)\nembed \(embedWeights)\n"
         if oneObject { material += "one object\n" }
+        if let variant { material += "variant \(variant)\n" }
         if let generation { material += "generate \(generation.prefill) \(generation.decode) eos \(generation.eosTokenIds)\n" }
         for entry in entries { material += "entry \(entry.name)\n" + TextFormat.print(entry.graph) }
         return hash(kind: "aot", options: options, material)

@@ -1,4 +1,5 @@
 import CLLVM
+import Graph
 
 /// The CPU that generated code is tuned for: its LLVM name (`znver4`), feature string and triple.
 ///
@@ -24,6 +25,30 @@ public struct HostTarget: Sendable, Equatable {
     public static func portable() -> HostTarget {
         LLVMTarget.initializeOnce()
         return HostTarget(triple: takeLLVMString(LLVMGetDefaultTargetTriple()), cpu: "x86-64", features: "")
+    }
+
+    /// The x86-64 psABI microarchitecture level `level` (2–4): v2 adds SSE4.2 and POPCNT to the
+    /// baseline, v3 AVX2, FMA, BMI1/2, F16C, LZCNT and MOVBE, v4 AVX-512 F, BW, CD, DQ and VL; `extra`
+    /// LLVM features on top (`avx512bf16`). The feature string lists every feature, so `has` answers.
+    public static func x86_64(level: Int, adding extra: [String] = []) -> HostTarget {
+        LLVMTarget.initializeOnce()
+        let v2 = ["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "cx16"]
+        let v3 = v2 + ["avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave"]
+        let v4 = v3 + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]
+        let features = (level >= 4 ? v4 : level == 3 ? v3 : level == 2 ? v2 : []) + extra
+        return HostTarget(triple: takeLLVMString(LLVMGetDefaultTargetTriple()), cpu: level >= 2 ? "x86-64-v\(min(level, 4))" : "x86-64",
+                          features: features.map { "+" + $0 }.joined(separator: ","))
+    }
+
+    /// The variants a `--cpu multi` library holds at `precision`, best first: at fp32 AVX-512 (v4),
+    /// AVX2 (v3) and the baseline, so it runs on any x86-64 at the best speed the CPU allows; at bf16
+    /// and int8 the one AVX-512 variant with the kernels' feature (no x86-64 without it runs them).
+    public static func multi(precision: Precision) -> [HostTarget] {
+        switch precision {
+        case .fp32: [x86_64(level: 4), x86_64(level: 3), portable()]
+        case .bf16: [x86_64(level: 4, adding: ["avx512bf16"])]
+        case .int8: [x86_64(level: 4, adding: ["avx512vnni"])]
+        }
     }
 
     /// The version of the LLVM libraries linked in (`19.1.7`).

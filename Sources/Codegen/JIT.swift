@@ -23,9 +23,15 @@ public struct CompileOptions: Sendable {
     /// Shell globs of checkpoint weights whose linear layers stay f32 at a reduced precision
     /// (`--keep-fp32`; applied when the graph is optimized, by `TCompile.compile` and the generators).
     public var keepFP32: [String]
+    /// For an AOT library: the CPUs to compile its code for, best first (`HostTarget.multi`, `--cpu
+    /// multi`), instead of `target` alone. The library holds one copy of the code per target and picks,
+    /// on its first call, the first whose features the CPU has (`CPUDispatch`). The JIT ignores it.
+    public var variants: [HostTarget]
 
     public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil,
-                cache: CompileCache? = CompileCache.standard, precision: Precision = .fp32, keepFP32: [String] = []) {
+                cache: CompileCache? = CompileCache.standard, precision: Precision = .fp32, keepFP32: [String] = [],
+                variants: [HostTarget] = []) {
+        self.variants = variants
         self.target = target
         self.optimizationLevel = optimizationLevel
         self.threads = threads
@@ -36,8 +42,10 @@ public struct CompileOptions: Sendable {
 
     /// Refuses a precision the target cannot run, naming the missing feature (never a silent f32 fallback).
     public func checkPrecision() throws {
-        guard let feature = precision.requiredFeature, !target.has(feature) else { return }
-        throw CodegenError("--precision \(precision) needs the CPU feature \(feature) (\(precision.requiredFeatureCPUInfoName ?? feature)), which target \(target.cpu) does not have")
+        guard let feature = precision.requiredFeature else { return }
+        for target in variants.isEmpty ? [target] : variants where !target.has(feature) {
+            throw CodegenError("--precision \(precision) needs the CPU feature \(feature) (\(precision.requiredFeatureCPUInfoName ?? feature)), which target \(target.cpu) does not have")
+        }
     }
 
     /// The thread count to create a pool with: one per online core for nil, `threads` when it is at

@@ -263,8 +263,11 @@ struct Compile: ParsableCommand {
     @Flag(help: "Embed the weights in the library instead of writing NAME.weights.")
     var embedWeights = false
 
-    @Flag(help: "Generate baseline x86-64 code (runs on any x86-64) instead of code for this CPU.")
-    var portable = false
+    @Option(help: "The CPU to generate code for: native (this machine's, the default; another x86-64 gets status 7 from NAME_create where it lacks a feature), portable (baseline x86-64: runs on any), or multi (one copy per CPU level, at fp32 AVX-512, AVX2 and baseline, picked by CPUID on the first call: any x86-64 runs it at its best; at bf16 and int8 the one AVX-512 copy with the kernels' feature).")
+    var cpu: CPUChoice?
+
+    @Flag(help: .hidden)
+    var portable = false   // the former spelling of --cpu portable
 
     @Flag(help: "Write a library that generates text (prefill and decode-step kernels, a KV cache per state, sampling, stop tokens, streaming; NAME_gen_* in docs/c-abi.md) from a text-generation checkpoint directory or a tcompile.model/2 manifest naming one (its dynamic_dims.seq.max bounds prompt + new tokens).")
     var generate = false
@@ -292,6 +295,7 @@ struct Compile: ParsableCommand {
 
     func validate() throws {
         guard (0...2).contains(optimization) else { throw ValidationError("-O takes 0, 1 or 2") }
+        if portable, let cpu, cpu != .portable { throw ValidationError("--portable and --cpu \(cpu.rawValue) contradict each other") }
         if let name, !CIdentifier.isValid(name) {
             throw ValidationError("--name: '\(name)' is not a C identifier (ASCII letters, digits and _, not starting with a digit)")
         }
@@ -325,9 +329,9 @@ struct Compile: ParsableCommand {
             try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
                 name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: kinds))
             print("compiling \(modelName): \(graph.computeNodeCount) ops, dims \(graph.symbols.map(\.description).joined(separator: ", "))")
-            let target: HostTarget = portable ? .portable() : .host()
+            let compileOptions = targeting(loaded.compileOptions())
             // Refused before any work: a precision this target cannot run (never a silent f32 fallback).
-            try loaded.compileOptions(target: target).checkPrecision()
+            try compileOptions.checkPrecision()
             let optimized = try TCompile.optimize(graph, level: optimization, precision: loaded.precision, keepFP32: loaded.keepFP32,
                                                   dumpAfter: try dumpAfter.map(DumpSelection.init(argument:)) ?? .none,
                                                   dumpSink: { Swift.print($0, terminator: "") })
@@ -336,13 +340,13 @@ struct Compile: ParsableCommand {
             let bounds = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })
             let flops = optimized.graph.matmulFLOPs(at: bounds)
             print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
-            print("generating code for \(target.cpu) (LLVM -O3, precision \(loaded.precision))…")
+            print("generating code for \(Self.describe(compileOptions)) (LLVM -O3, precision \(loaded.precision))…")
             try createDirectory(outputDirectory)
             let final = try loaded.calibrated(optimized.graph)
             let result = try AOTCompiler.write(final, name: libraryName, to: outputDirectory,
-                                               options: loaded.compileOptions(target: target),
+                                               options: compileOptions,
                                                embedWeights: embedWeights, emit: kinds)
-            print("target \(target.cpu), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
+            print("target \(Self.describe(compileOptions)), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
             for file in result.files { print("  wrote \(file)") }
             loaded.times.append(result.times)
             if loaded.precision != .fp32 {
@@ -392,16 +396,14 @@ extension Compile {
             throw CLIError("--calibrate applies to a model's forward graph, not to a generating library (its decode step is weight-only int8)")
         }
         print("compiling \(source.name) for generation: prompt + new tokens ≤ \(source.maxLength), one sequence per state")
-        let target: HostTarget = portable ? .portable() : .host()
+        let compileOptions = targeting(CompileOptions(threads: threads, cache: options.noCache ? nil : CompileCache.standard,
+                                                      precision: precision.value ?? source.precision ?? .fp32,
+                                                      keepFP32: precision.keepFP32))
+        try compileOptions.checkPrecision()
         try createDirectory(outputDirectory)
         let result = try GeneratorLibrary.write(model: source.model, name: libraryName, maxLength: source.maxLength, to: outputDirectory,
-                                                level: optimization,
-                                                options: CompileOptions(target: target, threads: threads,
-                                                                        cache: options.noCache ? nil : CompileCache.standard,
-                                                                        precision: precision.value ?? source.precision ?? .fp32,
-                                                                        keepFP32: precision.keepFP32),
-                                                embedWeights: embedWeights, emit: kinds)
-        print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
+                                                level: optimization, options: compileOptions, embedWeights: embedWeights, emit: kinds)
+        print("target \(Self.describe(compileOptions)), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
         times.append(result.times)
         print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
@@ -409,7 +411,30 @@ extension Compile {
     }
 }
 
+/// `tcompile --cpu`: which CPUs a library's code is generated for.
+enum CPUChoice: String, ExpressibleByArgument, CaseIterable {
+    case native, portable, multi
+}
+
 extension Compile {
+    /// `options` generating code for the `--cpu` choice (`--portable` is its former spelling).
+    func targeting(_ options: CompileOptions) -> CompileOptions {
+        var options = options
+        switch cpu ?? (portable ? .portable : .native) {
+        case .native: options.target = .host()
+        case .portable: options.target = .portable()
+        case .multi:
+            options.variants = HostTarget.multi(precision: options.precision)
+            options.target = options.variants[0]
+        }
+        return options
+    }
+
+    /// The CPUs `options` generate code for, for the summary.
+    static func describe(_ options: CompileOptions) -> String {
+        options.variants.count > 1 ? "\(options.variants.map(\.cpu).joined(separator: ", ")) (--cpu multi)" : options.target.cpu
+    }
+
     /// A text2text-generation manifest: traces the encoder and the decoder step and writes the seq2seq
     /// library (`Seq2SeqLibrary`: `NAME_encode_run`, `NAME_decode_step_run`, one weights file).
     func writeSeq2Seq(_ source: Seq2SeqLibrary.Source, start: DispatchTime, print: (String) -> Void) throws {
@@ -424,13 +449,12 @@ extension Compile {
         try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
             name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: emitKinds))
         print("compiling \(source.name) (encoder-decoder): entries encode and decode_step, decoder rows ≤ \(source.maxBatch), source and target ≤ \(source.maxSeq) tokens")
-        let target: HostTarget = portable ? .portable() : .host()
+        let compileOptions = targeting(CompileOptions(threads: options.threads ?? source.threads))
         try createDirectory(outputDirectory)
         let result = try Seq2SeqLibrary.write(model: source.model, name: libraryName, maxBatch: source.maxBatch, maxSource: source.maxSeq,
                                               maxTarget: source.maxSeq, to: outputDirectory, level: optimization,
-                                              options: CompileOptions(target: target, threads: options.threads ?? source.threads),
-                                              embedWeights: embedWeights, emit: emitKinds)
-        print("target \(target.cpu), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
+                                              options: compileOptions, embedWeights: embedWeights, emit: emitKinds)
+        print("target \(Self.describe(compileOptions)), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
         print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(result.times.report)\n".utf8)) }
