@@ -24,8 +24,8 @@ memcheck=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=
 # samples/link-c: the C program linked against the compiled classifier, on one sentence and at the
 # sequence bound, plus an out-of-vocabulary id (status path).
 "$tcompile" export samples/classify/model --task text-classification --name classify --max-batch 1 --max-seq 64 -o "$work/model.json" >/dev/null
-# --portable: valgrind 3.19 cannot execute AVX-512, so the model is compiled for baseline x86-64.
-"$tcompile" "$work/model.json" -o "$work/lib" --portable >/dev/null
+# --cpu portable: valgrind 3.19 cannot execute AVX-512, so the model is compiled for baseline x86-64.
+"$tcompile" "$work/model.json" -o "$work/lib" --cpu portable >/dev/null
 cc -std=c11 -g -Wall -Werror samples/link-c/main.c -I "$work/lib" -L "$work/lib" -lclassify -lopenblas -lm -o "$work/classify-app"
 ids=$("$tcompile" tokenize --tokenizer samples/classify/model --text "Simmer the garlic sauce until it is creamy.")
 echo "valgrind: link-c, $(echo $ids | wc -w) tokens"
@@ -47,7 +47,7 @@ grep -q "create:" "$work/err" || { cat "$work/err"; exit 1; }
 
 # samples/link-c/generate.c: the generating library (prefill, decode steps with the state's two KV
 # caches up to the length bound, sampling), and its refusals.
-"$tcompile" samples/tiny-lm/model --generate --max-seq 64 --name tinylm -o "$work/gen" --portable >/dev/null
+"$tcompile" samples/tiny-lm/model --generate --max-seq 64 --name tinylm -o "$work/gen" --cpu portable >/dev/null
 cc -std=c11 -g -Wall -Werror samples/link-c/generate.c -I "$work/gen" -L "$work/gen" -ltinylm -lm -o "$work/generate-app"
 echo "valgrind: link-c generate, greedy to the length bound (3 + 61 tokens)"
 "${memcheck[@]}" "$work/generate-app" "$work/gen/tinylm.weights" --no-stop --max-new 61 2 100 200 >/dev/null
@@ -61,12 +61,12 @@ for args in "--max-new 62 2 100 200" "2 100 9999"; do
     grep -q "^error [23]: " "$work/err" || { cat "$work/err"; exit 1; }
 done
 
-# samples/link-swift: the Swift executable linked against MiniLM compiled --portable, embedding one
+# samples/link-swift: the Swift executable linked against MiniLM compiled --cpu portable, embedding one
 # sentence (skipped with a message when the checkpoint has not been fetched: scripts/fetch-minilm.sh).
 checkpoint=.models/all-MiniLM-L6-v2
 if [ -f "$checkpoint/model.safetensors" ]; then
     "$tcompile" export "$checkpoint" --task feature-extraction --name minilm --max-batch 1 --max-seq 32 -o "$work/minilm.json" >/dev/null
-    "$tcompile" "$work/minilm.json" -o "$work/minilm" --portable >/dev/null
+    "$tcompile" "$work/minilm.json" -o "$work/minilm" --cpu portable >/dev/null
     # Its own scratch folder: the sample's .build is linked against the host-compiled library by run.sh.
     swift build --package-path samples/link-swift --scratch-path samples/link-swift/.build-valgrind \
         -Xswiftc -I"$work/minilm" -Xlinker -L"$work/minilm" >"$work/swift-build.log" 2>&1 || { cat "$work/swift-build.log"; exit 1; }
