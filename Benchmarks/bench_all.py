@@ -59,6 +59,10 @@ BF16_IMPLS = ["ours-jit-bf16", "openvino-bf16", "torch-bf16"]
 INT8_IMPLS = ["ours-jit-int8", "ort-int8", "torch-int8", "openvino-int8"]
 PRECISION = {"ours-jit-bf16": "bf16", "ours-jit-int8": "int8"}   # ours: tcompile's --precision (fp32 otherwise)
 PRECISION_WORKLOADS = {"minilm_1x16", "minilm_1x128", "minilm_8x128", "bertbase_1x128"}
+# One library for every x86-64 (`tcompile --cpu multi`): its best copy, and the same library capped at the AVX2 and
+# baseline copies by TCOMPILE_CPU, beside the native library (ours-aot), all from the same C harness.
+CPU_IMPLS = {"ours-aot-multi": None, "ours-aot-multi-v3": "x86-64-v3", "ours-aot-multi-base": "x86-64"}
+CPU_WORKLOADS = {"minilm_1x128", "bertbase_1x128"}
 QUANTIZED_FILES = ["ort-int8", "openvino-int8"]   # peers whose quantized model prepare() writes once
 OURS = ["ours-eager", "ours-jit", "ours-aot"]
 PEERS = ["torch", "torch-compile", "ort", "openvino"]
@@ -251,7 +255,8 @@ def main():
                   meta={"round": rnd})
             reps = str(reps_quick if q else reps_full)
             model = MODELS[key]
-            here = impls + (BF16_IMPLS + INT8_IMPLS if wid in PRECISION_WORKLOADS else [])
+            here = impls + (BF16_IMPLS + INT8_IMPLS if wid in PRECISION_WORKLOADS else []) \
+                + (list(CPU_IMPLS) if wid in CPU_WORKLOADS and "ours-aot" in impls else [])
             order = here if rnd % 2 else here[1::2] + here[0::2]   # alternate who goes first
             for impl in order:
                 meta = {"round": rnd, "workload": wid, "impl": impl}
@@ -263,6 +268,11 @@ def main():
                 elif impl == "ours-aot":
                     cmd = [os.path.join(a.aot_dir, f"{key}-harness"), os.path.join(a.aot_dir, key, f"{key}.weights"),
                            str(batch), str(seq), reps]
+                    row = r.run(wid, cmd, peer=False, meta=meta)
+                elif impl in CPU_IMPLS:
+                    cap = ["TCOMPILE_CPU=" + CPU_IMPLS[impl]] if CPU_IMPLS[impl] else ["-u", "TCOMPILE_CPU"]
+                    cmd = ["env"] + cap + [os.path.join(a.aot_dir, f"{key}-multi-harness"),
+                                           os.path.join(a.aot_dir, f"{key}-multi", f"{key}.weights"), str(batch), str(seq), reps]
                     row = r.run(wid, cmd, peer=False, meta=meta)
                 else:
                     cmd = [a.python, peer_script, "encoder", "--runtime", impl, "--model", model["dir"],
@@ -424,6 +434,17 @@ def prepare(a, r):
                         "-DINPUT_KINDS={" + ", ".join(str(HARNESS_INPUTS.index(n)) for n in kinds) + "}",
                         os.path.join(HERE, "aot", "harness.c"), "-I", out, "-L", out, f"-l{key}", "-lopenblas", "-lm", "-lpthread",
                         "-o", os.path.join(a.aot_dir, f"{key}-harness")], check=True)
+        if any(wid in CPU_WORKLOADS and k == key for wid, k, *_ in ENCODERS if wid in only):
+            multi = os.path.join(a.aot_dir, f"{key}-multi")
+            c = r.run(f"tcompile compile {key} --cpu multi", [tcompile, os.path.join(out, "model.json"), "-o", multi, "--cpu", "multi"],
+                      peer=False, parse=False, meta={"workload": "prepare", "impl": "tcompile"})
+            if c.get("exit") != 0:
+                sys.exit(f"prepare: tcompile compile {key} --cpu multi failed: {c.get('error')}")
+            prep[f"{key}_aot_multi_compile_ms"] = c["wall_s"] * 1e3
+            subprocess.run(["cc", "-O2", "-std=c11", f"-DM={key}", f"-DMU={key.upper()}", f'-DMODEL_HEADER="{key}.h"',
+                            "-DINPUT_KINDS={" + ", ".join(str(HARNESS_INPUTS.index(n)) for n in kinds) + "}",
+                            os.path.join(HERE, "aot", "harness.c"), "-I", multi, "-L", multi, f"-l{key}", "-lopenblas", "-lm", "-lpthread",
+                            "-o", os.path.join(a.aot_dir, f"{key}-multi-harness")], check=True)
     # int8: ONNX Runtime's quantized model (one per model) and OpenVINO's (calibrated per workload shape), made once
     # here beside the ONNX files rather than inside a timed process. A failure is logged, not fatal: the peer then
     # tries again in its own process and that workload's cell reports the failure.
@@ -540,7 +561,7 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
             continue
         w = workloads.setdefault(wid, {"impls": {}})
         w.update(model=MODELS[key]["label"], model_key=key, batch=batch, seq=seq)
-        for impl in ENCODER_IMPLS + BF16_IMPLS + INT8_IMPLS:
+        for impl in ENCODER_IMPLS + BF16_IMPLS + INT8_IMPLS + list(CPU_IMPLS):
             put(wid, impl, [r for r in ok if r.get("workload") == wid and r.get("impl") == impl and "median_ms" in r])
         flops = [r["matmul_flops"] for r in ok if r.get("workload") == wid and "matmul_flops" in r]
         w["matmul_flops"] = flops[0] if flops else None
@@ -548,6 +569,8 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
         # compile time of the AOT library: tcompile export + tcompile compile, once in prepare
         if "ours-aot" in w["impls"] and f"{key}_aot_compile_ms" in prep:
             w["impls"]["ours-aot"]["compile_ms"] = stats([prep[f"{key}_aot_compile_ms"]])
+        if "ours-aot-multi" in w["impls"] and f"{key}_aot_multi_compile_ms" in prep:
+            w["impls"]["ours-aot-multi"]["compile_ms"] = stats([prep[f"{key}_aot_multi_compile_ms"]])
         for peer in ("ort", "openvino"):
             if peer in w["impls"] and f"{key}_export_ms" in prep:
                 w["impls"][peer]["export_ms"] = prep[f"{key}_export_ms"]

@@ -73,7 +73,22 @@ def int8_text(result):
             "model; PyTorch: the model before quantization; OpenVINO: the f32 ONNX export) on the benchmark's ids.\n\n")
 
 
-REDUCED_PRECISION = [(BF16_COLUMNS, bf16_text), (INT8_COLUMNS, int8_text)]
+CPU_COLUMNS = [("ours-aot", "ours AOT, native"), ("ours-aot-multi", "--cpu multi (its best copy)"),
+               ("ours-aot-multi-v3", "--cpu multi capped at x86-64-v3 (AVX2)"), ("ours-aot-multi-base", "--cpu multi capped at x86-64")]
+
+
+def cpu_text(result):
+    """The CPU-dispatch section's heading and method."""
+    return ("\n## One library for every x86-64: `--cpu multi`\n\n"
+            "The same model compiled once for this machine (`tcompile`, native) and once with `--cpu multi` (one copy of the "
+            "code each for x86-64-v4 with AVX-512, x86-64-v3 with AVX2 and FMA, and baseline x86-64, chosen by CPUID on the "
+            "first call), timed by the same C harness: unset, the library runs its best copy on this CPU; with "
+            "`TCOMPILE_CPU=x86-64-v3` or `x86-64` it runs the copy an AVX2-only or an older CPU would. Ms median (min–max) "
+            "in the same interleaved run.\n\n")
+
+
+# The sections that put columns beside the f32 runs of the same workloads.
+REDUCED_PRECISION = [(BF16_COLUMNS, bf16_text), (INT8_COLUMNS, int8_text), (CPU_COLUMNS, cpu_text)]
 
 
 def precision_section(result, columns, text):
@@ -81,7 +96,7 @@ def precision_section(result, columns, text):
     f32: the rows of the encoder workloads that ran any of them; "failed⁴" where the run recorded the process's
     failure, "—" where it did not run."""
     W = result["workloads"]
-    reduced = [impl for impl, _ in columns if impl.endswith(("-bf16", "-int8"))]
+    reduced = [impl for impl, _ in columns if impl.endswith(("-bf16", "-int8")) or "-multi" in impl]
     wids = [wid for wid in ENCODERS if wid in W and any(i in W[wid]["impls"] for i in reduced)]
     if not wids:
         return ""
