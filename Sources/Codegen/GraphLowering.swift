@@ -17,7 +17,13 @@ final class GraphLowering {
 
     /// Lowers `graph` as `NAME_kernel`; `poolPrefix` names a pool shared with other kernels of the
     /// same module (default: the kernel's own, `NAME_kernel`).
-    init(graph: Graph, ir: IRBuilder, name: String, poolPrefix: String? = nil, precision: Precision = .fp32) {
+    /// Rows of the f32 GEMM microkernel: its 2·rows accumulators of 16 floats must stay in the target's
+    /// vector registers (`LoweringContext.f32TileRows`).
+    let f32TileRows: Int
+
+    init(graph: Graph, ir: IRBuilder, name: String, poolPrefix: String? = nil, precision: Precision = .fp32,
+         target: HostTarget = .host()) {
+        self.f32TileRows = LoweringContext.f32TileRows(for: target)
         self.graph = graph
         self.ir = ir
         self.name = name + "_kernel"
@@ -43,7 +49,8 @@ final class GraphLowering {
         ir.position(at: body)
         let cx = LoweringContext(graph: graph, ir: ir, kernelName: name, poolPrefix: poolPrefix, workspace: LLVMGetParam(function, 4)!,
                                  constants: LLVMGetParam(function, 3)!, pool: LLVMGetParam(function, 5)!,
-                                 callerScratch: callerScratch, errorBlock: errorBlock, precision: precision)
+                                 callerScratch: callerScratch, errorBlock: errorBlock, precision: precision,
+                                 f32TileRows: f32TileRows)
         guard cx.plan.fitsInMemory else {
             let at = graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", ")
             throw CodegenError("the workspace needs \(cx.plan.arenaBytes >= MemoryPlan.saturatedBytes ? "at least " : "")\(cx.plan.arenaBytes) bytes at the dims' bounds (\(at)), more than the \(MemoryPlan.maximumWorkspaceBytes) a process can address; lower the bounds")

@@ -32,7 +32,7 @@ enum ModuleBuilder {
                     // Weights packed for another precision are stored in this one's panel format.
                     let graph = try kernel.graph.decomposingAttention().retargetingPanels(to: PanelLayout.Format(options.precision))
                     return try GraphLowering(graph: graph, ir: ir, name: kernel.name, poolPrefix: poolPrefix,
-                                             precision: options.precision).lower()
+                                             precision: options.precision, target: options.target).lower()
                 }
             }
             try extras?(ir, signatures)  // times itself

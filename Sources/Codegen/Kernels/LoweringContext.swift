@@ -37,6 +37,18 @@ final class LoweringContext {
     let plan: MemoryPlan
     /// The arithmetic of the matrix products (`KernelSet`), which also sizes their scratch in the plan.
     let precision: Precision
+    /// Rows of the f32 GEMM microkernel (`TiledGEMM.f32Microkernel`), from the target's registers.
+    let f32TileRows: Int
+
+    /// The f32 microkernel's rows for `target`: each row holds two 16-float accumulators, so AVX-512's
+    /// 32 zmm registers take `PanelLayout.rows` (8: 16 accumulators, room for the panel and the
+    /// broadcasts); AVX2's 16 ymm registers, where an accumulator takes two, take 2 (8 registers, the
+    /// panel's four and a broadcast); SSE's 16 xmm, where it takes four, take 1. More rows spill an
+    /// accumulator to the stack on every k step: MiniLM 1×128's AVX2 copy took 35 ms with 8 or 3 rows,
+    /// 20 ms with 2 (AVX-512: 16 ms, on a Zen 4 whose AVX-512 runs as two 256-bit halves).
+    static func f32TileRows(for target: HostTarget) -> Int {
+        target.has("avx512f") ? PanelLayout.rows : target.has("avx2") || target.has("avx") ? 2 : 1
+    }
     /// The node being lowered (its result and temporaries come from the plan).
     var node: Graph.Node?
     /// Temporaries of the current node handed out so far.
@@ -69,7 +81,9 @@ final class LoweringContext {
     }
 
     init(graph: Graph, ir: IRBuilder, kernelName: String, poolPrefix: String? = nil, workspace: LLVMValueRef, constants: LLVMValueRef,
-         pool: LLVMValueRef, callerScratch: LLVMValueRef, errorBlock: LLVMBasicBlockRef, precision: Precision = .fp32) {
+         pool: LLVMValueRef, callerScratch: LLVMValueRef, errorBlock: LLVMBasicBlockRef, precision: Precision = .fp32,
+         f32TileRows: Int = PanelLayout.rows) {
+        self.f32TileRows = f32TileRows
         self.poolPrefix = poolPrefix ?? kernelName
         self.graph = graph
         self.ir = ir

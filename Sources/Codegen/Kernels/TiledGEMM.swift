@@ -88,7 +88,7 @@ struct TiledGEMM: KernelEmitter {
     }
 
     /// The f32 microkernel (`tileFunction`).
-    var f32Microkernel: Microkernel { Microkernel(rows: PanelLayout.rows, aElement: ir.f32, tile: tileFunction) }
+    var f32Microkernel: Microkernel { Microkernel(rows: context.f32TileRows, aElement: ir.f32, tile: tileFunction) }
 
     /// Rows `[begin, end)` of `C = A · panel` for one panel (columns `[column, column + cols)` of C),
     /// in microkernel tiles, then `epilogue(row, column, value)` over the block while it is in L1.
