@@ -234,6 +234,12 @@ def main():
     started = time.time()
     peer_script = os.path.join(HERE, "peers", "models_peer.py")
     mb = os.path.join(a.bin_dir, "ModelBench")
+    # The single-precision FMA peak (Benchmarks/aot/fma_peak.c: register-only FMAs at the widest vectors this CPU
+    # has), the reference for the compiled GEMMs' fraction; built here for this CPU.
+    fma_peak = os.path.join(a.aot_dir, "fma_peak")
+    if subprocess.run(["cc", "-O2", "-march=native", "-ffp-contract=fast", os.path.join(HERE, "aot", "fma_peak.c"), "-lpthread",
+                       "-o", fma_peak]).returncode != 0:
+        fma_peak = None
     prep = prepare(a, r)
     loads = []
 
@@ -253,6 +259,8 @@ def main():
             # The ceiling is sampled before every encoder workload, so that it sees the same machine state.
             r.run("ceiling", [mb, "ceiling", "--threads", str(a.threads), "--reps", "3" if q else "5"], peer=False,
                   meta={"round": rnd})
+            if fma_peak:
+                r.run("fma_peak", [fma_peak, str(a.threads), "3"], peer=False, meta={"round": rnd})
             reps = str(reps_quick if q else reps_full)
             model = MODELS[key]
             here = impls + (BF16_IMPLS + INT8_IMPLS if wid in PRECISION_WORKLOADS else []) \
@@ -529,6 +537,14 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
     ceiling = {name: stats([c[name]["gflops"] for c in ceiling_rows]) for name in (ceiling_rows[0] if ceiling_rows else {})}
     # The machine's ceiling is the best 2048³ rate observed: load from other work only ever lowers a sample.
     peak = ceiling.get("sgemm_2048x2048x2048", {}).get("max") if ceiling else None
+    # The FMA peak is the best sample too; the GEMMs (ours compiled, OpenBLAS's sgemm) at each shape as a fraction of it.
+    fma = stats([r["fma_peak_gflops"] for r in ok if r.get("tag") == "fma_peak" and "fma_peak_gflops" in r])
+    ours_gemm_rows = [r["tcompile_gemm"] for r in ok if r.get("tag") == "ceiling" and "tcompile_gemm" in r]
+    ours_gemm = {name: stats([g[name]["gflops"] for g in ours_gemm_rows]) for name in (ours_gemm_rows[0] if ours_gemm_rows else {})}
+    gemm_vs_fma = {name: {"ours_gflops": ours_gemm[name], "sgemm_gflops": ceiling.get(name),
+                          "ours_fraction": ours_gemm[name]["median"] / fma["max"],
+                          "sgemm_fraction": ceiling[name]["median"] / fma["max"] if name in ceiling else None}
+                   for name in ours_gemm} if fma and ours_gemm else {}
     versions = {}
     for r in ok:
         for k in ("torch", "transformers", "onnxruntime", "openvino"):
@@ -639,6 +655,7 @@ def aggregate(rows, a, rounds, prep, loads, seconds):
                     "load1_after_each_process": stats([r["load1"] for r in rows if "load1" in r])},
         "versions": {**versions, **prep.get("versions", {})},
         "ceiling_gflops": ceiling, "ceiling_reference": "sgemm_2048x2048x2048", "ceiling_peak_gflops": peak,
+        "fma_peak_gflops": fma, "gemm_vs_fma_peak": gemm_vs_fma,
         "workloads": workloads, "coldstart": cold, "prepare": prep, "errors": errors,
     }
 

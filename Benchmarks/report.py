@@ -118,6 +118,25 @@ def precision_section(result, columns, text):
     return text(result) + table(["workload"] + [h for _, h in columns], rows) + "\n"
 
 
+def gemm_peak_section(result):
+    """Our compiled GEMMs (one fused_linear on a packed weight, JIT) and OpenBLAS's sgemm at the MiniLM and BERT-base
+    shapes and at 2048³, as a fraction of the machine's single-precision FMA peak (issue #19's goal: 85 %)."""
+    g, fma = result.get("gemm_vs_fma_peak"), result.get("fma_peak_gflops")
+    if not g or not fma:
+        return ""
+    rows = [[name.replace("sgemm_", ""), f"{e['ours_gflops']['median']:.0f}", f"{100 * e['ours_fraction']:.0f} %",
+             f"{e['sgemm_gflops']['median']:.0f}" if e.get("sgemm_gflops") else "—",
+             f"{100 * e['sgemm_fraction']:.0f} %" if e.get("sgemm_fraction") else "—"] for name, e in g.items()]
+    return ("\n## fp32 GEMMs against the FMA peak\n\n"
+            f"The machine's single-precision FMA peak, measured by `Benchmarks/aot/fma_peak.c` (register-only FMAs on 24 "
+            f"independent accumulators at the widest vectors the CPU has, {result['threads']} threads, best of "
+            f"{fma['n']} samples, one before each encoder workload): **{fma['max']:.0f} GFLOP/s** (samples "
+            f"{fma['min']:.0f}–{fma['max']:.0f}). Ours: one JIT-compiled `fused_linear` (m × k times a packed k × n weight, "
+            "no bias) per shape; OpenBLAS: `cblas_sgemm`; GFLOP/s median over the run's samples (`tcompile_gemm` and "
+            "`ceiling` in the results file).\n\n"
+            + table(["m × k × n", "ours GFLOP/s", "ours ÷ FMA peak", "OpenBLAS sgemm GFLOP/s", "sgemm ÷ FMA peak"], rows) + "\n")
+
+
 def ms(v):
     if v >= 1000:
         return f"{v / 1000:.2f} s"
@@ -226,6 +245,7 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
               "⁴ The process failed; see `errors` in results/all.json.\n")
 
     md.append("".join(precision_section(result, columns, text) for columns, text in REDUCED_PRECISION))
+    md.append(gemm_peak_section(result))
 
     md.append("## Ratios: our time ÷ peer time (below 1: ours is faster)\n")
     pairs = [("ours-aot", p) for p in ("torch", "torch-compile", "ort", "openvino")] + \
@@ -657,7 +677,8 @@ def write_precision(result, md_path):
              f"{result['date'][:10]} with only the MiniLM-L6 and BERT-base workloads, on {m['cpu']} "
              f"({', '.join(m['features'])}; ours has no AMX kernels, so there are no AMX columns), {result['threads']} threads, load average "
              f"{load.get('median', 0):.1f} (median after each process).\n")
-    block = begin + "\n" + intro + "".join(precision_section(result, columns, text) for columns, text in REDUCED_PRECISION) + end
+    block = (begin + "\n" + intro + "".join(precision_section(result, columns, text) for columns, text in REDUCED_PRECISION)
+             + gemm_peak_section(result) + end)
     replace_block(md_path, begin, end, block, "Reduced precision (bf16 and int8)")
 
 

@@ -2,7 +2,9 @@
 // the Python peers, and reads each process's peak RSS from wait4). Prints one JSON object.
 //
 //   ModelBench ceiling  --threads T --reps N
-//       sgemm GFLOP/s (direct cblas_sgemm, row-major, no transposes) at 2048³ and at BERT shapes.
+//       sgemm GFLOP/s (direct cblas_sgemm, row-major, no transposes) at 2048³ and at MiniLM and BERT shapes, and
+//       ours at the same shapes (tcompile_gemm: one JIT-compiled fused_linear on a packed constant weight, the output
+//       written to a fresh tensor per call).
 //   ModelBench encoder  --model DIR --mode eager|jit --batch B --seq S --threads T --reps N
 //                       [--max-batch 8 --max-seq 128] [--precision fp32|bf16|int8]
 //       An encoder checkpoint's forward (any family `tcompile families` lists for feature-extraction: BERT,
@@ -125,7 +127,29 @@ case "ceiling":
                            "gflops_min": flops * Double(inner) / t["max_ms"]! / 1e6,
                            "gflops_max": flops * Double(inner) / t["min_ms"]! / 1e6]
     }
-    emit(["impl": "cblas_sgemm", "threads": threads, "ceiling": results])
+    // Ours: the same products as one compiled fused_linear each (x [m, k] times a constant weight packed
+    // into panels, no bias), JIT-compiled as TCompile compiles a model, at the same threads.
+    var ours: [String: Any] = [:]
+    for s in shapes {
+        var builder = GraphBuilder(symbols: [])
+        let x = builder.input("x", TensorType(.float32, [SymbolicInt(s.m), SymbolicInt(s.k)]))
+        let w = builder.constant("w", Tensor.randn([s.k, s.n], seed: 2))
+        builder.output("y", try builder.add(.fused(.linear(activation: .none, bias: false, residual: false)), [x, w]))
+        let optimized = try TCompile.optimize(builder.graph, level: 2)
+        let model = try CompiledModel(graph: optimized.graph, name: "gemm", options: CompileOptions(threads: threads))
+        let inputs = ["x": Tensor.randn([s.m, s.k], seed: 1)]
+        func call() throws { _ = try model(inputs) }
+        let flops = 2.0 * Double(s.m * s.n * s.k)
+        try call(); try call()
+        let probe = now(); try call(); let once = max(ms(since: probe), 1e-3)
+        let inner = max(1, Int(20 / once))
+        let t = try timeCalls(reps: reps) { for _ in 0..<inner { try call() } }
+        ours[s.name] = ["m": s.m, "k": s.k, "n": s.n, "calls_per_sample": inner,
+                        "gflops": flops * Double(inner) / t["median_ms"]! / 1e6,
+                        "gflops_min": flops * Double(inner) / t["max_ms"]! / 1e6,
+                        "gflops_max": flops * Double(inner) / t["min_ms"]! / 1e6]
+    }
+    emit(["impl": "cblas_sgemm", "threads": threads, "ceiling": results, "tcompile_gemm": ours])
 
 case "encoder", "flops":
     let directory = URL(fileURLWithPath: option("model"))
