@@ -118,13 +118,19 @@ def precision_section(result, columns, text):
     return text(result) + table(["workload"] + [h for _, h in columns], rows) + "\n"
 
 
+GEMM_SHAPES = {"sgemm_128x384x384": "MiniLM 1×128 projections", "sgemm_128x384x1536": "MiniLM 1×128 FFN up",
+               "sgemm_1024x384x1536": "MiniLM 8×128 FFN up", "sgemm_128x768x768": "BERT-base 1×128 projections",
+               "sgemm_128x768x3072": "BERT-base 1×128 FFN up"}
+
+
 def gemm_peak_section(result):
     """Our compiled GEMMs (one fused_linear on a packed weight, JIT) and OpenBLAS's sgemm at the MiniLM and BERT-base
     shapes and at 2048³, as a fraction of the machine's single-precision FMA peak (issue #19's goal: 85 %)."""
     g, fma = result.get("gemm_vs_fma_peak"), result.get("fma_peak_gflops")
     if not g or not fma:
         return ""
-    rows = [[name.replace("sgemm_", ""), f"{e['ours_gflops']['median']:.0f}", f"{100 * e['ours_fraction']:.0f} %",
+    rows = [[name.replace("sgemm_", "").replace("x", " × ") + (f" ({GEMM_SHAPES[name]})" if name in GEMM_SHAPES else ""),
+             f"{e['ours_gflops']['median']:.0f}", f"{100 * e['ours_fraction']:.0f} %",
              f"{e['sgemm_gflops']['median']:.0f}" if e.get("sgemm_gflops") else "—",
              f"{100 * e['sgemm_fraction']:.0f} %" if e.get("sgemm_fraction") else "—"] for name, e in g.items()]
     return ("\n## fp32 GEMMs against the FMA peak\n\n"
@@ -682,6 +688,18 @@ def write_precision(result, md_path):
     replace_block(md_path, begin, end, block, "Reduced precision (bf16 and int8)")
 
 
+def write_gemm(result, md_path):
+    """Replaces the block between the gemm markers in docs/benchmarks.md (appending one when there is none) with the
+    fp32 GEMMs against the FMA peak from a run kept as Benchmarks/results/gemm-peak.json."""
+    begin, end = "<!-- gemm:begin -->", "<!-- gemm:end -->"
+    m = result["machine"]
+    intro = (f"From `Benchmarks/results/gemm-peak.json`: a {result['mode']} run of {result['date'][:16].replace('T', ' ')} UTC on "
+             f"{m['cpu']} ({', '.join(m['features'])}), {result['threads']} threads.\n")
+    section = gemm_peak_section(result).replace("\n## fp32 GEMMs against the FMA peak\n\n", "\n", 1)
+    replace_block(md_path, begin, end, begin + "\n" + intro + section + end,
+                  "fp32 GEMMs at the FMA peak")
+
+
 def replace_block(md_path, begin, end, block, heading):
     """Puts `block` (which starts with `begin` and ends with `end`) in place of the one between those markers in
     the file, or appends it under a new `## heading` when there is none: the workloads that run on their own
@@ -699,6 +717,9 @@ def replace_block(md_path, begin, end, block, heading):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--precision":
         write_precision(json.load(open(sys.argv[2])), os.path.join(ROOT, "docs", "benchmarks.md"))
+        sys.exit(0)
+    if len(sys.argv) > 2 and sys.argv[1] == "--gemm":
+        write_gemm(json.load(open(sys.argv[2])), os.path.join(ROOT, "docs", "benchmarks.md"))
         sys.exit(0)
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results", "all.json")
     write(json.load(open(path)), os.path.join(ROOT, "docs", "benchmarks.md"), os.path.join(ROOT, "docs", "benchmarks.png"))
