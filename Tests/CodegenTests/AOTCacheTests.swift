@@ -49,6 +49,23 @@ import Tensors
         }
     }
 
+    /// A `--cpu multi` library caches each CPU's copy: the warm compile skips LLVM and writes the same bytes.
+    @Test func aCachedMultiLibraryIsTheSameBytes() throws {
+        try withCache { cache in
+            let options = CompileOptions(cache: cache, variants: HostTarget.multi(precision: .fp32))
+            let dirs = (0..<2).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("aot-\(UUID())").path }
+            defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+            let cold = try AOTCompiler.write(try AOTTests.graph(), name: "tiny", to: dirs[0], options: options)
+            let warm = try AOTCompiler.write(try AOTTests.graph(), name: "tiny", to: dirs[1], options: options)
+            #expect(usedLLVM(cold) && !usedLLVM(warm))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory).filter { $0.hasSuffix(".tco") }.count == 3)
+            for file in cold.files {
+                let name = (file as NSString).lastPathComponent
+                #expect(FileManager.default.contentsEqual(atPath: file, andPath: dirs[1] + "/" + name), "cached: \(name)")
+            }
+        }
+    }
+
     /// Same architecture, other values: a hit, and the C program computes with the new values.
     @Test func aRetrainedCheckpointReusesTheCodeWithItsOwnValues() throws {
         let table = Tensor.randn([10, 6], seed: 77), projection = Tensor.randn([6, 6], std: 0.4, seed: 78)
