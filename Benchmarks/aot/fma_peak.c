@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "../include/bench_timing.h"
 
 #if defined(__AVX512F__)
 #define LANES 16
@@ -42,12 +43,6 @@ static void *run(void *unused) {
     return NULL;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     int passes = argc > 2 ? atoi(argv[2]) : 3;
@@ -55,10 +50,10 @@ int main(int argc, char **argv) {
     pthread_t ids[256];
     double best = 0;
     for (int p = 0; p < passes; p++) {
-        double start = now();
+        double start = now_ms() / 1e3;
         for (int t = 0; t < threads; t++) pthread_create(&ids[t], NULL, run, NULL);
         for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
-        double seconds = now() - start;
+        double seconds = now_ms() / 1e3 - start;
         double flops = 2.0 * LANES * ACCUMULATORS * (double)ITERATIONS * threads;
         if (flops / seconds / 1e9 > best) best = flops / seconds / 1e9;
     }

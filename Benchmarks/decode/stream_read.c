@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "../include/bench_timing.h"
 
 #define BYTES (1UL << 30)
 
@@ -27,12 +28,6 @@ static void *sum_part(void *arg) {
     return NULL;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv) {
     threads = argc > 1 ? atoi(argv[1]) : 2;
     int passes = argc > 2 ? atoi(argv[2]) : 5;
@@ -44,10 +39,10 @@ int main(int argc, char **argv) {
     pthread_t ids[256];
     double best = 0;
     for (int p = 0; p < passes; p++) {
-        double start = now();
+        double start = now_ms() / 1e3;
         for (int t = 0; t < threads; t++) pthread_create(&ids[t], NULL, sum_part, (void *)(size_t)t);
         for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
-        double rate = BYTES / (now() - start) / 1e9;
+        double rate = BYTES / (now_ms() / 1e3 - start) / 1e9;
         if (rate > best) best = rate;
     }
     printf("{\"read_gb_per_s\": %.3f, \"threads\": %d, \"passes\": %d, \"bytes\": %lu}\n", best, threads, passes, BYTES);

@@ -1,4 +1,5 @@
-/* The clock and the sort order the C benchmark programs (aot/harness.c, decode/aot_decode.c) share.
+/* The clock and the sort order the C benchmark programs (aot/harness.c, aot/fma_peak.c, decode/aot_decode.c,
+ * decode/stream_read.c) share.
  * Include after defining _POSIX_C_SOURCE (clock_gettime). */
 #ifndef TCOMPILE_BENCH_TIMING_H
 #define TCOMPILE_BENCH_TIMING_H
