@@ -688,18 +688,6 @@ def write_precision(result, md_path):
     replace_block(md_path, begin, end, block, "Reduced precision (bf16 and int8)")
 
 
-def write_gemm(result, md_path):
-    """Replaces the block between the gemm markers in docs/benchmarks.md (appending one when there is none) with the
-    fp32 GEMMs against the FMA peak from a run kept as Benchmarks/results/gemm-peak.json."""
-    begin, end = "<!-- gemm:begin -->", "<!-- gemm:end -->"
-    m = result["machine"]
-    intro = (f"From `Benchmarks/results/gemm-peak.json`: a {result['mode']} run of {result['date'][:16].replace('T', ' ')} UTC on "
-             f"{m['cpu']} ({', '.join(m['features'])}), {result['threads']} threads.\n")
-    section = gemm_peak_section(result).replace("\n## fp32 GEMMs against the FMA peak\n\n", "\n", 1)
-    replace_block(md_path, begin, end, begin + "\n" + intro + section + end,
-                  "fp32 GEMMs at the FMA peak")
-
-
 def replace_block(md_path, begin, end, block, heading):
     """Puts `block` (which starts with `begin` and ends with `end`) in place of the one between those markers in
     the file, or appends it under a new `## heading` when there is none: the workloads that run on their own
@@ -717,9 +705,6 @@ def replace_block(md_path, begin, end, block, heading):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--precision":
         write_precision(json.load(open(sys.argv[2])), os.path.join(ROOT, "docs", "benchmarks.md"))
-        sys.exit(0)
-    if len(sys.argv) > 2 and sys.argv[1] == "--gemm":
-        write_gemm(json.load(open(sys.argv[2])), os.path.join(ROOT, "docs", "benchmarks.md"))
         sys.exit(0)
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results", "all.json")
     write(json.load(open(path)), os.path.join(ROOT, "docs", "benchmarks.md"), os.path.join(ROOT, "docs", "benchmarks.png"))
