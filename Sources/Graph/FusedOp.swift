@@ -108,8 +108,9 @@ public enum FusedOp: Hashable, Sendable {
     /// Whether `name` is a fused op's name.
     static func isFusedName(_ name: String) -> Bool { name.hasPrefix("fused_") }
 
-    /// Builds a fused op from its name and attribute readers (the text form's inverse).
-    static func make(name: String, int: (String) throws -> Int, double: (String) throws -> Double,
+    /// Builds a fused op from its name and attribute readers (the text form's inverse); `has` says
+    /// whether an optional attribute is present (one present but ill-typed is an error).
+    static func make(name: String, has: (String) -> Bool, int: (String) throws -> Int, double: (String) throws -> Double,
                      bool: (String) throws -> Bool, string: (String) throws -> String) throws -> FusedOp {
         switch name {
         case "fused_attention":
@@ -118,7 +119,7 @@ public enum FusedOp: Hashable, Sendable {
                 throw GraphError(.parse, "\(name): kv_layout must be \"merged\" or \"split\", got \"\(layoutName)\"")
             }
             // kv_heads is written only when it differs from heads (grouped-query attention).
-            let kvHeads = try? int("kv_heads")
+            let kvHeads = has("kv_heads") ? try int("kv_heads") : nil
             return .attention(Attention(heads: try int("heads"), scale: try double("scale"), causal: try bool("causal"),
                                         masked: try bool("masked"), kvLayout: layout, kvHeads: kvHeads))
         case "fused_linear":
@@ -127,7 +128,8 @@ public enum FusedOp: Hashable, Sendable {
                 throw GraphError(.parse, "\(name): unknown activation \"\(actName)\" (expected \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             var range: ClosedRange<Float>? = nil
-            if let text = try? string("input_range") {
+            if has("input_range") {
+                let text = try string("input_range")
                 let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Float(String($0)) }
                 guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo <= 0, hi >= 0 else {
                     throw GraphError(.parse, "\(name): input_range must be \"lo:hi\" with finite lo ≤ 0 ≤ hi, got \"\(text)\"")

@@ -151,7 +151,7 @@ extension GraphOp {
         if name == "input" { op = .input(try string("name")) }
         else if name == "constant" { op = .constant(try string("name")) }
         else if FusedOp.isFusedName(name) {
-            op = .fused(try FusedOp.make(name: name, int: int, double: double, bool: bool, string: string))
+            op = .fused(try FusedOp.make(name: name, has: { attributes[$0] != nil }, int: int, double: double, bool: bool, string: string))
         }
         else if let u = UnaryOp(rawValue: name) { op = .op(.unary(u)) }
         else if let b = BinaryOp(rawValue: name) { op = .op(.binary(b)) }

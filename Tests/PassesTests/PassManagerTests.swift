@@ -85,6 +85,14 @@ final class Sink: @unchecked Sendable {
         #expect(gqa.attributes.map(\.0).last == "kv_heads")
         #expect(try GraphOp.make(name: "fused_attention", attributes: Dictionary(uniqueKeysWithValues: gqa.attributes)) == .fused(gqa))
         #expect(!FusedOp.attention(.init(heads: 4, scale: 1, causal: true, masked: false)).attributes.contains { $0.0 == "kv_heads" })
+        // An optional attribute present but ill-typed is an error, never ignored.
+        var badGroups = Dictionary(uniqueKeysWithValues: gqa.attributes)
+        badGroups["kv_heads"] = .string("two")
+        #expect(throws: GraphError.self) { try GraphOp.make(name: "fused_attention", attributes: badGroups) }
+        #expect(throws: GraphError.self) {
+            try GraphOp.make(name: "fused_linear", attributes: ["activation": .string("none"), "bias": .bool(false), "residual": .bool(false),
+                                                                "input_range": .double(3)])
+        }
         var b = GraphBuilder(symbols: [DimSymbol("n", max: 4)])
         let x = b.input("x", TensorType(.float32, [SymbolicInt(symbol: "n"), 6]))
         let w = b.constant("w", Tensor.zeros([5, 2]))
