@@ -64,11 +64,8 @@ struct CPURequirement: Equatable, Sendable {
     /// The requirement of code compiled for `target` with `precision`'s kernels: the table's features
     /// the target enables, and those the precision's kernels call by intrinsic whatever the target.
     init(target: HostTarget, precision: Precision) {
-        let kernels: [String] = switch precision {
-        case .fp32: []
-        case .bf16: ["avx512f", "avx512bf16"]
-        case .int8: ["avx512f", "avx512bw", "avx512vnni"]   // AVX512BW's byte operations quantize the activations
-        }
+        // AVX-512 kernels; int8's also quantize the activations with AVX512BW's byte operations.
+        let kernels = precision.requiredFeature.map { ["avx512f"] + (precision == .int8 ? ["avx512bw"] : []) + [$0] } ?? []
         let needed = Set(Self.table.map(\.name).filter { target.has($0) } + kernels)
         features = Self.table.filter { needed.contains($0.name) }
         let avx512 = features.contains { $0.name.hasPrefix("avx512") || $0.name.hasPrefix("amx") }

@@ -37,11 +37,11 @@ struct GenerationAPI {
     /// Bytes of workspace a state allocates: the larger kernel's.
     private let workspaceBytes: Int
 
-    // The state struct, by byte offset (80–95 unused: the second cache and its index of the swapping days).
+    // The state struct, by byte offset: rng holds four u64, stops `Layout.maxStops` i64, error `errorBytes`.
     private static let model = 0, bound = 8, length = 16, fed = 24, ids = 32, mask = 40, positions = 48, workspace = 56,
-                       logits = 64, cache = 72, doSample = 96, temperature = 104, topP = 108,
-                       topK = 112, seed = 120, rng = 128, stopCount = 160, stops = 168, pairs = 296, error = 304
-    private static let errorBytes = 256, stateBytes = 560
+                       logits = 64, cache = 72, doSample = 80, temperature = 88, topP = 92,
+                       topK = 96, seed = 104, rng = 112, stopCount = 144, stops = 152, pairs = 280, error = 288
+    private static let errorBytes = 256, stateBytes = 544
 
     /// Checks that entries `prefill` and `decode` of `api` have the inputs and outputs of
     /// `CompiledGenerator`'s graphs at batch 1.

@@ -14,13 +14,11 @@ final class GraphLowering {
     let poolPrefix: String
     /// The arithmetic of the matrix products (`KernelSet`).
     let precision: Precision
-
-    /// Lowers `graph` as `NAME_kernel`; `poolPrefix` names a pool shared with other kernels of the
-    /// same module (default: the kernel's own, `NAME_kernel`).
-    /// Rows of the f32 GEMM microkernel: its 2·rows accumulators of 16 floats must stay in the target's
-    /// vector registers (`LoweringContext.f32TileRows`).
+    /// Rows of the f32 GEMM microkernel, from the target's vector registers (`LoweringContext.f32TileRows`).
     let f32TileRows: Int
 
+    /// Lowers `graph` as `NAME_kernel` for `target`; `poolPrefix` names a pool shared with other kernels
+    /// of the same module (default: the kernel's own, `NAME_kernel`).
     init(graph: Graph, ir: IRBuilder, name: String, poolPrefix: String? = nil, precision: Precision = .fp32,
          target: HostTarget = .host()) {
         self.f32TileRows = LoweringContext.f32TileRows(for: target)

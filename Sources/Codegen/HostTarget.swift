@@ -44,11 +44,8 @@ public struct HostTarget: Sendable, Equatable {
     /// AVX2 (v3) and the baseline, so it runs on any x86-64 at the best speed the CPU allows; at bf16
     /// and int8 the one AVX-512 variant with the kernels' feature (no x86-64 without it runs them).
     public static func multi(precision: Precision) -> [HostTarget] {
-        switch precision {
-        case .fp32: [x86_64(level: 4), x86_64(level: 3), portable()]
-        case .bf16: [x86_64(level: 4, adding: ["avx512bf16"])]
-        case .int8: [x86_64(level: 4, adding: ["avx512vnni"])]
-        }
+        guard let feature = precision.requiredFeature else { return [x86_64(level: 4), x86_64(level: 3), portable()] }
+        return [x86_64(level: 4, adding: [feature])]
     }
 
     /// The version of the LLVM libraries linked in (`19.1.7`).

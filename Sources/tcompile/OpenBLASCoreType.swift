@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Debian's OpenBLAS 0.3.21 does not recognize some current CPUs (it reports them as "Intel Xeon
 /// Processor" or similar) and falls back to its Prescott kernels, 3–8× slower for sgemm. OpenBLAS reads
@@ -54,12 +55,14 @@ extension Compile: EagerKernelCommand {
 
 /// A cheap look at a model.json: manifests (tcompile.model/2) are small files naming their format.
 enum ModelFileKind {
-    /// Whether `path` looks like a manifest; false for traced graphs and unreadable files (whose errors
-    /// the command reports when it loads them).
+    /// Whether `path` is a manifest (its `format`); false for traced graphs, files over 1 MiB (a
+    /// manifest names a checkpoint, it does not hold one) and unreadable files, whose errors the
+    /// command reports when it loads them.
     static func isManifest(path: String) -> Bool {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let size = attributes[.size] as? Int, size < 1 << 20,
-              let data = FileManager.default.contents(atPath: path) else { return false }
-        return String(decoding: data, as: UTF8.self).contains("tcompile.model/")
+              let data = try? RegularFile.read(path),
+              let format = (try? JSONParser.parse(data, file: path))?["format"]?.stringValue else { return false }
+        return format.hasPrefix("tcompile.model/")
     }
 }

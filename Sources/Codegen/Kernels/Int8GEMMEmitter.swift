@@ -7,9 +7,10 @@ import Tensors
 /// (`Int8TiledGEMM`) against a group of the weight's int8 panels (`PanelLayout.Format.int8`,
 /// quantized per output column at compile time). Up to 4 rows (decoding one token, memory-bound) the
 /// weights are used weight-only: A stays f32 and the panels are dequantized in registers. The tile is
-/// scaled back to f32 before the epilogue (bias, activation, residual), which is the f32 one. Products whose right operand is not a packed weight (attention's, a plain
-/// `matmul`'s, a weight computed from inputs) run the f32 kernels: quantizing both operands per call
-/// would cost accuracy where the weights' bytes are not what is read.
+/// scaled back to f32 before the epilogue (bias, activation, residual), which is the f32 one.
+/// Products whose right operand is not a packed weight (attention's, a plain `matmul`'s, a weight
+/// computed from inputs) run the f32 kernels: quantizing both operands per call would cost accuracy
+/// where the weights' bytes are not what is read.
 struct Int8GEMMEmitter: GEMMEmitter {
     let context: LoweringContext
     /// Rows of A per task.
