@@ -97,14 +97,15 @@ public struct CompileCache: Sendable {
         }
     }
 
-    func path(_ key: String) -> String { (directory as NSString).appendingPathComponent(key + ".tco") }
+    func path(_ key: String, suffix: String = ".tco") -> String { (directory as NSString).appendingPathComponent(key + suffix) }
 
-    /// Deletes the least recently used entries until the folder's entries fit in `maximumBytes`.
+    /// Deletes the least recently used entries (and up-to-date records, `UpToDate`) until the folder's
+    /// files fit in `maximumBytes`.
     func trim() {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: directory) else { return }
         var entries: [(path: String, date: Date, size: Int)] = []
-        for name in names where name.hasSuffix(".tco") {
+        for name in names where name.hasSuffix(".tco") || name.hasSuffix(UpToDate.suffix) {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let attributes = try? manager.attributesOfItem(atPath: path),
                   let date = attributes[.modificationDate] as? Date, let size = attributes[.size] as? Int else { continue }
@@ -136,9 +137,7 @@ public struct CompileCache: Sendable {
     /// The hash of what every key covers (format, binary, LLVM, target, optimization level, precision)
     /// followed by `material`.
     private static func hash(kind: String, options: CompileOptions, _ material: String) -> String {
-        var major: UInt32 = 0, minor: UInt32 = 0, patch: UInt32 = 0
-        LLVMGetVersion(&major, &minor, &patch)
-        var text = "tcompile-\(kind)-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(major).\(minor).\(patch)\n"
+        var text = "tcompile-\(kind)-cache/\(formatVersion)\n\(binaryIdentity)\nllvm \(HostTarget.llvmVersion)\n"
         text += "\(options.target.triple)\n\(options.target.cpu)\n\(options.target.features)\n"
         text += "O\(options.optimizationLevel)\nprecision \(options.precision)\n" + material
         var hasher = EntryHash()
@@ -151,7 +150,7 @@ public struct CompileCache: Sendable {
     private static let magic = Array("TCOMPILE-OBJECT-CACHE\u{0}".utf8)
 
     /// The running binary's path, size and modification time.
-    private static let binaryIdentity: String = {
+    static let binaryIdentity: String = {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
               let attributes = try? FileManager.default.attributesOfItem(atPath: executable),
               let size = attributes[.size] as? Int, let date = attributes[.modificationDate] as? Date else {
@@ -165,110 +164,84 @@ public struct CompileCache: Sendable {
     /// vocabulary, layers, stop ids); every length and number a little-endian UInt64; then the hash of
     /// all of it.
     static func encode(_ entry: Entry, key: String) -> [UInt8] {
-        var out = magic
-        func u64(_ v: Int) { withUnsafeBytes(of: UInt64(v).littleEndian) { out += $0 } }
-        func bytes(_ b: [UInt8]) { u64(b.count); out += b }
-        u64(formatVersion)
-        bytes(Array(key.utf8))
-        u64(entry.signatures.count)
+        var out = SealedRecordWriter(magic: magic)
+        out.u64(formatVersion)
+        out.string(key)
+        out.u64(entry.signatures.count)
         for signature in entry.signatures {
-            bytes(Array(signature.name.utf8))
-            u64(signature.workspaceBytes)
-            u64(signature.taskScratchBytes)
-            u64(signature.constants.count)
+            out.string(signature.name)
+            out.u64(signature.workspaceBytes)
+            out.u64(signature.taskScratchBytes)
+            out.u64(signature.constants.count)
             for slot in signature.constants {
-                out.append(slot.panels.flatMap { PanelLayout.Format.allCases.firstIndex(of: $0) }.map { UInt8($0 + 1) } ?? 0)
-                bytes(Array(slot.name.utf8))
+                out.byte(slot.panels.flatMap { PanelLayout.Format.allCases.firstIndex(of: $0) }.map { UInt8($0 + 1) } ?? 0)
+                out.string(slot.name)
             }
         }
-        u64(entry.objects.count)
+        out.u64(entry.objects.count)
         for object in entry.objects {
-            bytes(object.bytes)
-            u64(object.symbols.count)
-            for symbol in object.symbols { bytes(Array(symbol.utf8)) }
+            out.data(object.bytes)
+            out.u64(object.symbols.count)
+            for symbol in object.symbols { out.string(symbol) }
         }
         if let g = entry.generation {
-            u64(1)
-            u64(g.maxLength); u64(g.vocabulary); u64(g.layers); u64(g.defaultStops.count)
-            for stop in g.defaultStops { u64(stop) }
+            out.u64(1)
+            out.u64(g.maxLength); out.u64(g.vocabulary); out.u64(g.layers); out.u64(g.defaultStops.count)
+            for stop in g.defaultStops { out.u64(stop) }
         } else {
-            u64(0)
+            out.u64(0)
         }
-        u64(entry.constantTable.count)
-        for index in entry.constantTable { u64(index) }
-        var hasher = EntryHash()
-        hasher.add(out)
-        out += Array(hasher.hex.utf8)
-        return out
+        out.u64(entry.constantTable.count)
+        for index in entry.constantTable { out.u64(index) }
+        return out.sealed()
     }
 
     /// The entry in `data` if it is whole, of this format and for `key`; nil otherwise.
     static func decode(_ data: [UInt8], key: String) -> Entry? {
-        guard data.count > magic.count + 32, data.starts(with: magic) else { return nil }
-        let body = data[..<(data.count - 32)]
-        var hasher = EntryHash()
-        hasher.add(Array(body))
-        guard Array(hasher.hex.utf8) == Array(data[(data.count - 32)...]) else { return nil }
-        var offset = magic.count
-        func u64() -> Int? {
-            guard body.count - offset >= 8 else { return nil }
-            var v: UInt64 = 0
-            for i in 0..<8 { v |= UInt64(body[body.startIndex + offset + i]) << (8 * UInt64(i)) }
-            offset += 8
-            return v <= UInt64(Int.max) ? Int(v) : nil
-        }
-        func bytes() -> [UInt8]? {
-            guard let n = u64(), n <= body.count - offset else { return nil }
-            defer { offset += n }
-            return Array(body[(body.startIndex + offset)..<(body.startIndex + offset + n)])
-        }
-        func string() -> String? { bytes().flatMap { String(validating: $0, as: UTF8.self) } }
-        guard u64() == formatVersion, string() == key, let kernels = u64(), kernels >= 1, kernels <= body.count else { return nil }
+        guard var r = SealedRecordReader(data, magic: magic) else { return nil }
+        guard r.u64() == formatVersion, r.string() == key, let kernels = r.count(), kernels >= 1 else { return nil }
         var signatures: [RunSignature] = []
         for _ in 0..<kernels {
-            guard let name = string(), let workspace = u64(), let scratch = u64(), let count = u64(), count <= body.count else { return nil }
+            guard let name = r.string(), let workspace = r.u64(), let scratch = r.u64(), let count = r.count() else { return nil }
             var constants: [ConstantSlot] = []
             for _ in 0..<count {
-                guard offset < body.count else { return nil }
-                let layout = body[body.startIndex + offset]
-                offset += 1
                 let formats = PanelLayout.Format.allCases
-                guard layout <= formats.count, let constantName = string() else { return nil }
+                guard let layout = r.byte(), layout <= formats.count, let constantName = r.string() else { return nil }
                 constants.append(ConstantSlot(name: constantName, panels: layout == 0 ? nil : formats[Int(layout) - 1]))
             }
             signatures.append(RunSignature(name: name, constants: constants, workspaceBytes: workspace, taskScratchBytes: scratch))
         }
-        guard let objectCount = u64(), objectCount >= 1, objectCount <= body.count else { return nil }
+        guard let objectCount = r.count(), objectCount >= 1 else { return nil }
         var objects: [ParallelCodegen.Object] = []
         for _ in 0..<objectCount {
-            guard let object = bytes(), let symbolCount = u64(), symbolCount <= body.count else { return nil }
+            guard let object = r.data(), let symbolCount = r.count() else { return nil }
             var symbols: [String] = []
             for _ in 0..<symbolCount {
-                guard let symbol = string() else { return nil }
+                guard let symbol = r.string() else { return nil }
                 symbols.append(symbol)
             }
             objects.append(ParallelCodegen.Object(bytes: object, symbols: symbols))
         }
         var generation: GenerationAPI.Layout?
-        switch u64() {
+        switch r.u64() {
         case 0?: break
         case 1?:
-            guard let maxLength = u64(), let vocabulary = u64(), let layers = u64(), let stopCount = u64(), stopCount <= body.count else { return nil }
+            guard let maxLength = r.u64(), let vocabulary = r.u64(), let layers = r.u64(), let stopCount = r.count() else { return nil }
             var stops: [Int] = []
             for _ in 0..<stopCount {
-                guard let stop = u64() else { return nil }
+                guard let stop = r.u64() else { return nil }
                 stops.append(stop)
             }
             generation = GenerationAPI.Layout(maxLength: maxLength, vocabulary: vocabulary, layers: layers, defaultStops: stops)
         default: return nil
         }
-        guard let tableCount = u64(), tableCount <= body.count else { return nil }
+        guard let tableCount = r.count() else { return nil }
         var table: [Int] = []
         for _ in 0..<tableCount {
-            guard let index = u64() else { return nil }
+            guard let index = r.u64() else { return nil }
             table.append(index)
         }
-        guard offset == body.count else { return nil }
+        guard r.atEnd else { return nil }
         return Entry(signatures: signatures, objects: objects, generation: generation, constantTable: table)
     }
 }

@@ -309,9 +309,15 @@ struct Compile: ParsableCommand {
         try reportingErrors {
             func print(_ line: String) { if !quiet { Swift.print(line) } }
             let start = DispatchTime.now()
-            if generate { return try writeGenerator(start: start, print: print) }
+            var checkTimes = CompileTimes()
+            let upToDate = checkTimes.measure("up-to-date check") { self.upToDate() }
+            if let upToDate, let record = checkTimes.measure("up-to-date check", { upToDate.check() }) {
+                reportUpToDate(record, start: start, times: checkTimes, print: print)
+                return
+            }
+            if generate { return try writeGenerator(start: start, upToDate: upToDate, print: print) }
             if FileManager.default.fileExists(atPath: options.model), let seq2seq = try Seq2SeqLibrary.load(manifest: options.model) {
-                return try writeSeq2Seq(seq2seq, start: start, print: print)
+                return try writeSeq2Seq(seq2seq, start: start, upToDate: upToDate, print: print)
             }
             var loaded = try options.load()
             try precision.apply(to: &loaded)
@@ -349,6 +355,7 @@ struct Compile: ParsableCommand {
             print("target \(Self.describe(compileOptions)), workspace \(result.signature.workspaceBytes) bytes, weights \(result.weightsBytes) bytes")
             for file in result.files { print("  wrote \(file)") }
             loaded.times.append(result.times)
+            var notes: [String] = []
             if loaded.precision != .fp32 {
                 // What the precision cost: the same optimized graph JIT-compiled at this precision (the
                 // library's kernels) against the f32 graph, on sample inputs.
@@ -358,7 +365,9 @@ struct Compile: ParsableCommand {
                     return try current.accuracyReport(reference: graph, compiled: model)
                 }
                 print(report.summary)
+                notes.append(report.summary)
             }
+            upToDate?.store(outputs: result.files, notes: notes)
             print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
             loaded.reportTimes()
         }
@@ -368,7 +377,7 @@ struct Compile: ParsableCommand {
 extension Compile {
     /// `--generate`: traces the manifest's causal language model into prefill and decode-step graphs
     /// and writes the generating library (`GeneratorLibrary`).
-    func writeGenerator(start: DispatchTime, print: (String) -> Void) throws {
+    func writeGenerator(start: DispatchTime, upToDate: UpToDate?, print: (String) -> Void) throws {
         guard dumpAfter == nil else { throw CLIError("--dump-after is not available with --generate") }
         var isCheckpoint: ObjCBool = false
         guard FileManager.default.fileExists(atPath: options.model, isDirectory: &isCheckpoint) else { throw CLIError("\(options.model): no such file") }
@@ -406,6 +415,7 @@ extension Compile {
         print("target \(Self.describe(compileOptions)), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
         times.append(result.times)
+        upToDate?.store(outputs: result.files)
         print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
     }
@@ -437,7 +447,7 @@ extension Compile {
 
     /// A text2text-generation manifest: traces the encoder and the decoder step and writes the seq2seq
     /// library (`Seq2SeqLibrary`: `NAME_encode_run`, `NAME_decode_step_run`, one weights file).
-    func writeSeq2Seq(_ source: Seq2SeqLibrary.Source, start: DispatchTime, print: (String) -> Void) throws {
+    func writeSeq2Seq(_ source: Seq2SeqLibrary.Source, start: DispatchTime, upToDate: UpToDate?, print: (String) -> Void) throws {
         guard dumpAfter == nil else { throw CLIError("--dump-after is not available for an encoder-decoder (two graphs)") }
         guard maxSeq == nil else { throw CLIError("--max-seq: a manifest states its bound in dynamic_dims.seq.max") }
         let libraryName = name ?? CIdentifier.make(from: source.name)
@@ -456,8 +466,36 @@ extension Compile {
                                               options: compileOptions, embedWeights: embedWeights, emit: emitKinds)
         print("target \(Self.describe(compileOptions)), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
+        upToDate?.store(outputs: result.files)
         print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(result.times.report)\n".utf8)) }
+    }
+}
+
+extension Compile {
+    /// The check that skips this compile when its output directory holds what it would write
+    /// (`UpToDate`): keyed by the model's files (and `--calibrate`'s), the arguments but `-q` and
+    /// `--time-report`, the working directory and the `TCOMPILE_*` and `OPENBLAS_*` environment. nil
+    /// with `--no-cache` (which compiles anyway), `--dump-after` (whose dumps are the point) or no cache folder.
+    func upToDate() -> UpToDate? {
+        guard !options.noCache, dumpAfter == nil else { return nil }
+        let neutral: Set = ["-q", "--quiet", "--time-report"]
+        var settings = ["cwd " + FileManager.default.currentDirectoryPath]
+        settings += CommandLine.arguments.dropFirst().filter { !neutral.contains($0) }.map { "argument " + $0 }
+        settings += ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("TCOMPILE_") || $0.key.hasPrefix("OPENBLAS_") }
+            .sorted { $0.key < $1.key }.map { "environment \($0.key)=\($0.value)" }
+        return UpToDate(cache: CompileCache.standard, settings: settings, inputs: InputFiles.model(options.model).paths + precision.calibrate,
+                        excluding: [URL(fileURLWithPath: output).standardizedFileURL.path])
+    }
+
+    /// Says that nothing was compiled, lists the files kept and repeats the earlier compile's accuracy report.
+    func reportUpToDate(_ record: UpToDate.Record, start: DispatchTime, times: CompileTimes, print: (String) -> Void) {
+        let formatter = ISO8601DateFormatter()
+        print("up to date: the same model files, options and tcompile wrote these files at \(formatter.string(from: record.date)) and they are untouched; nothing was compiled (--no-cache compiles anyway)")
+        for file in record.outputs { print("  kept \(file)") }
+        for note in record.notes { print(note) }
+        print(String(format: "done in %.3f s", milliseconds(since: start) / 1000))
+        if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
     }
 }
 

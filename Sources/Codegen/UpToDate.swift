@@ -1,0 +1,186 @@
+import Foundation
+import Tensors
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Skips a library compile whose output directory already holds exactly what it would write, as make
+/// and ninja skip a target that is newer than its inputs: the second `tcompile model.json -o out` of an
+/// unchanged model writes nothing and takes the time of a few `stat`s.
+///
+/// A record in the compile cache's folder (`KEY.tcb`) is keyed by the command's settings (its
+/// arguments, working directory, host CPU, the TCompile binary and the LLVM version) and by the identity
+/// of every input file: device, inode, size, modification and status-change times, through symlinks;
+/// folders are walked and their listings included. Every write to a file moves its status-change time,
+/// which no program can set, so a changed input gives another key. The record lists each output file
+/// with its identity right after the compile wrote it. Outputs are always written as new files and
+/// renamed into place, never rewritten in place, so an output that was edited, replaced or deleted no
+/// longer has that identity. The compile is up to date when every output still has it. Anything else (no
+/// record, a touched output, an unreadable record) runs the compile, which still takes its code from the
+/// compile cache.
+public struct UpToDate: Sendable {
+    /// The file name suffix of records in the cache folder (trimmed with the entries, least recently used first).
+    public static let suffix = ".tcb"
+    /// Folder levels walked below an input folder, and the most files in all: beyond either, no record is kept.
+    static let maximumDepth = 4, maximumFiles = 100_000
+
+    let cache: CompileCache
+    /// 32 hex digits.
+    public let key: String
+    private let settings: [String], inputs: [String], excluding: [String]
+    /// Whether an input changed so shortly before the key was taken that a later change could carry the
+    /// same timestamps (the kernel stamps files from a clock that ticks every few milliseconds; git calls
+    /// such files "racily clean"): then no record is kept.
+    private let racy: Bool
+
+    /// What an earlier compile with the same key wrote.
+    public struct Record: Sendable, Equatable {
+        /// The output files, as the compile listed them.
+        public var outputs: [String]
+        /// Lines of that compile's summary worth repeating (its accuracy report).
+        public var notes: [String]
+        /// When it finished.
+        public var date: Date
+    }
+
+    /// The check of a compile with these settings, reading `inputs` (files or folders; anything under the
+    /// `excluding` paths, the outputs, is left out); nil without a cache, or when an input cannot be read
+    /// (the compile then runs and reports the error itself).
+    public init?(cache: CompileCache?, settings: [String], inputs: [String], excluding: [String]) {
+        guard let cache else { return nil }
+        self.cache = cache
+        self.settings = settings
+        self.inputs = inputs
+        self.excluding = excluding.map(Self.standardized)
+        guard let (key, newest) = Self.key(settings: settings, inputs: inputs, excluding: self.excluding) else { return nil }
+        self.key = key
+        racy = newest > Date().timeIntervalSince1970 - Self.clockTick
+    }
+
+    /// A bound on the kernel's timestamp granularity (one tick at HZ = 100), in seconds.
+    static let clockTick = 0.02
+
+    /// The earlier compile's record when every output it wrote is still there, untouched; nil otherwise.
+    public func check() -> Record? {
+        let path = cache.path(key, suffix: Self.suffix)
+        guard let data = FileManager.default.contents(atPath: path), let (record, identities) = Self.decode([UInt8](data), key: key),
+              zip(record.outputs, identities).allSatisfy({ Self.identity(of: $0) == $1 }) else { return nil }
+        try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: path)
+        return record
+    }
+
+    /// Records the outputs a successful compile just wrote (best effort: a record that cannot be written
+    /// only costs the next compile its time). Nothing is recorded when an input changed during the compile.
+    public func store(outputs: [String], notes: [String] = []) {
+        guard !racy, Self.key(settings: settings, inputs: inputs, excluding: excluding)?.key == key else { return }
+        var identities: [String] = []
+        for output in outputs {
+            guard let identity = Self.identity(of: output) else { return }
+            identities.append(identity)
+        }
+        let record = Record(outputs: outputs, notes: notes, date: Date())
+        do {
+            try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true)
+            try writeFileAtomically(Data(Self.encode(record, identities: identities, key: key)), to: cache.path(key, suffix: Self.suffix))
+            cache.trim()
+        } catch {
+            return
+        }
+    }
+
+    // MARK: - Key
+
+    /// The hash of the settings and of every input's identity, and the newest status-change time of an
+    /// input (seconds since 1970); nil when an input cannot be read.
+    static func key(settings: [String], inputs: [String], excluding: [String]) -> (key: String, newestChange: Double)? {
+        var text = "tcompile-up-to-date/\(formatVersion)\n\(CompileCache.binaryIdentity)\nllvm \(HostTarget.llvmVersion)\n"
+        let host = HostTarget.host()
+        text += "host \(host.triple) \(host.cpu) \(host.features)\n"
+        for setting in settings { text += "setting \(setting.utf8.count) \(setting)\n" }
+        var files = 0, newest = 0.0
+        for input in inputs {
+            guard describe(standardized(input), depth: 0, excluding: excluding, files: &files, newest: &newest, into: &text) else { return nil }
+        }
+        var hasher = EntryHash()
+        hasher.add(Array(text.utf8))
+        return (hasher.hex, newest)
+    }
+
+    /// Appends `path`'s identity and, for a folder, its listing and each entry's description.
+    private static func describe(_ path: String, depth: Int, excluding: [String], files: inout Int, newest: inout Double,
+                                 into text: inout String) -> Bool {
+        if excluding.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) { return true }
+        files += 1
+        var info = stat()
+        guard files <= maximumFiles, stat(path, &info) == 0 else { return false }
+        let identity = identity(info)
+        text += "input \(path.utf8.count) \(path) \(identity)\n"
+        newest = max(newest, Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9)
+        guard identity.hasPrefix("dir ") else { return true }
+        guard depth < maximumDepth, let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return false }
+        for name in names.sorted() {
+            guard describe((path as NSString).appendingPathComponent(name), depth: depth + 1, excluding: excluding, files: &files,
+                           newest: &newest, into: &text) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// `dir` or `file`, then device, inode, size, and modification and status-change times to the
+    /// nanosecond, following symlinks; nil when `path` does not exist. A folder's own times are left out
+    /// (they change when an excluded entry comes and goes; its listing is described instead).
+    static func identity(of path: String) -> String? {
+        var info = stat()
+        return stat(path, &info) == 0 ? identity(info) : nil
+    }
+
+    private static func identity(_ info: stat) -> String {
+        if (info.st_mode & S_IFMT) == S_IFDIR { return "dir \(info.st_dev) \(info.st_ino)" }
+        return "file \(info.st_dev) \(info.st_ino) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
+    }
+
+    private static func standardized(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    // MARK: - Record format
+
+    /// Bumped whenever the record layout or what the key covers changes.
+    static let formatVersion = 1
+    private static let magic = Array("TCOMPILE-UP-TO-DATE\u{0}".utf8)
+
+    /// magic, format version, key, date (seconds since 1970), outputs (each: path, identity), notes.
+    static func encode(_ record: Record, identities: [String], key: String) -> [UInt8] {
+        var out = SealedRecordWriter(magic: magic)
+        out.u64(formatVersion)
+        out.string(key)
+        out.u64(Int(record.date.timeIntervalSince1970))
+        out.u64(record.outputs.count)
+        for (path, identity) in zip(record.outputs, identities) {
+            out.string(path)
+            out.string(identity)
+        }
+        out.u64(record.notes.count)
+        for note in record.notes { out.string(note) }
+        return out.sealed()
+    }
+
+    /// The record in `data` and its outputs' identities, if it is whole and for `key`.
+    static func decode(_ data: [UInt8], key: String) -> (Record, [String])? {
+        guard var r = SealedRecordReader(data, magic: magic), r.u64() == formatVersion, r.string() == key,
+              let seconds = r.u64(), let outputCount = r.count(), outputCount >= 1 else { return nil }
+        var outputs: [String] = [], identities: [String] = []
+        for _ in 0..<outputCount {
+            guard let path = r.string(), let identity = r.string() else { return nil }
+            outputs.append(path)
+            identities.append(identity)
+        }
+        guard let noteCount = r.count() else { return nil }
+        var notes: [String] = []
+        for _ in 0..<noteCount {
+            guard let note = r.string() else { return nil }
+            notes.append(note)
+        }
+        guard r.atEnd else { return nil }
+        return (Record(outputs: outputs, notes: notes, date: Date(timeIntervalSince1970: TimeInterval(seconds))), identities)
+    }
+}
