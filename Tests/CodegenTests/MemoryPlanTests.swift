@@ -87,7 +87,9 @@ import Tensors
                 let actual = try compiled(inputs)
                 for (name, value) in expected {
                     let a = actual[name]!.toFloatArray(), e = value.toFloatArray()
-                    #expect(a.count == e.count && zip(a, e).allSatisfy { Swift.abs($0 - $1) <= 1e-4 }, "-O\(level) \(name)")
+                    // Relative: `y` is a log-softmax of exponentials, about -500, where one f32 ulp is 6e-5 and
+                    // the interpreter's OpenBLAS sums in another order on each CPU family (Intel: 2.7e-4 apart).
+                    #expect(a.count == e.count && zip(a, e).allSatisfy { Swift.abs($0 - $1) <= 1e-6 * (100 + Swift.abs($1)) }, "-O\(level) \(name)")
                 }
             }
         }
