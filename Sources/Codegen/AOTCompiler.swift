@@ -155,10 +155,8 @@ public enum AOTCompiler {
             if code == nil { code = part } else { code?.objects += part.objects }
         }
         guard let code else { throw CodegenError("no code was compiled") }
-        let weights = times.measure("weight packing") { WeightsFile.Layout(constants) }
-        let data = try times.measure("machine code") {
-            try LibraryData.object(name: name, header: weights.header, embedded: embedWeights ? weights.bytes() : nil, options: options)
-        }
+        let weights = WeightsFile.Layout(constants)
+        let embedded = embedWeights ? times.measure("weight packing") { weights.bytes() } : nil
         let writeStart = DispatchTime.now().uptimeNanoseconds
         // The whole set is written first and switched in only once every file is whole
         // (`writeDirectoryAtomically`): a failure while writing leaves the previous set untouched.
@@ -168,19 +166,34 @@ public enum AOTCompiler {
         do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
             throw CodegenError("cannot create directory \(parent): \(error.localizedDescription)")
         }
-        let header = CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
-                                  weightsHash: WeightsFile.storedHash(weights.header), generation: code.generation,
-                                  precision: options.precision, targets: variants.isEmpty ? [options.target] : variants)
+        // The library's data object and header hold the weights file's header, whose content hash is
+        // known once the file is written: the weights are streamed first (each panel packed once, hashed
+        // on the way), the files holding the hash after them.
+        let written = WrittenWeights { header in try LibraryData.object(name: name, header: header, embedded: embedded, options: options) }
+        if let embedded { written.header = Array(embedded.prefix(weights.unhashedHeader.count)) }
         // One member per code object (`NAME.o`, then `NAME_1.o`, …) and the data object.
         let members = code.objects.enumerated().map { i, o in (name: i == 0 ? "\(name).o" : "\(name)_\(i).o", object: o.bytes, symbols: o.symbols) }
-        try put("lib\(name).a", StaticArchive.make(members + [("\(name)_data.o", data.object, data.symbols)]))
-        try put("\(name).h", Array(header.utf8))
+        pending.append(("lib\(name).a", .stream { sink in
+            let data = try written.data()
+            try sink.write(StaticArchive.make(members + [("\(name)_data.o", data.object, data.symbols)]))
+        }))
+        pending.append(("\(name).h", .stream { sink in
+            try sink.write(Array(CHeader.text(entries: zip(prefixes, entries).map { ($0, $1.graph) }, name: name,
+                                              weightsHash: WeightsFile.storedHash(written.header), generation: code.generation,
+                                              precision: options.precision, targets: variants.isEmpty ? [options.target] : variants).utf8))
+        }))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
         // Streamed into the file (`FileSink`): never held whole in memory.
-        if !embedWeights { pending.append(("\(name).weights", .stream { sink in try weights.write(to: sink) })) }
+        if !embedWeights {
+            pending.append(("\(name).weights", .stream { sink in
+                let start = DispatchTime.now().uptimeNanoseconds
+                written.header = try weights.write(to: sink)
+                written.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }))
+        }
         if emit.contains(.object) {
             try put("\(name).o", code.objects[0].bytes)   // one object: `wholeModule`
-            try put("\(name)_data.o", data.object)
+            pending.append(("\(name)_data.o", .stream { sink in try sink.write(try written.data().object) }))
         }
         if let moduleText { try put("\(name).ll", moduleText) }
         if let assembly { try put("\(name).s", assembly) }
@@ -193,10 +206,35 @@ public enum AOTCompiler {
             try put("\(name).dot", Array(zip(prefixes, entries).map { DOTExport.dot($1.graph, name: $0) }.joined().utf8))
         }
         let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
-        do { try writeDirectoryAtomically(pending, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
-        times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9)
+        let weightsFirst = pending.filter { $0.name.hasSuffix(".weights") } + pending.filter { !$0.name.hasSuffix(".weights") }
+        do { try writeDirectoryAtomically(weightsFirst, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
+        if !embedWeights { times.add("weight packing and writing", seconds: written.seconds) }
+        times.add("machine code", seconds: written.dataSeconds)
+        times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9 - written.seconds - written.dataSeconds)
         return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: code.signatures[0],
                       signatures: code.signatures, weightsBytes: weights.fileSize, times: times)
+    }
+
+    /// What writing the weights file found out, for the files written after it: its header (content
+    /// hash included) and the library's data object holding that header, made once on first use.
+    private final class WrittenWeights {
+        var header: [UInt8] = []
+        /// The time of writing the weights file, and of making the data object.
+        var seconds = 0.0, dataSeconds = 0.0
+        private let makeData: ([UInt8]) throws -> (object: [UInt8], symbols: [String])
+        private var made: (object: [UInt8], symbols: [String])?
+
+        init(makeData: @escaping ([UInt8]) throws -> (object: [UInt8], symbols: [String])) { self.makeData = makeData }
+
+        func data() throws -> (object: [UInt8], symbols: [String]) {
+            if let made { return made }
+            guard !header.isEmpty else { throw CodegenError("the library's data object was asked for before the weights were written") }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try makeData(header)
+            dataSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            made = result
+            return result
+        }
     }
 
     /// The cached code object of these entries and the weights file's constants, when the entry's slot

@@ -62,16 +62,6 @@ public enum WeightsFile {
             }
         }
 
-        mutating func addZeros(_ count: Int) {
-            let zeros = [UInt8](repeating: 0, count: min(max(count, 0), 4096))
-            var left = count
-            while left > 0 {
-                let n = min(left, zeros.count)
-                zeros.withUnsafeBytes { add(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                left -= n
-            }
-        }
-
         /// The hash of a file of `fileSize` bytes whose bytes from 64 on were added.
         func finish(fileSize: Int) -> UInt64 {
             var h = self.h
@@ -93,14 +83,14 @@ public enum WeightsFile {
         Layout(constants.map { ConstantBytes.tensor($0) }).bytes()
     }
 
-    /// Where every constant goes and the header (hash included) of the file holding `constants`,
-    /// computed by streaming each constant's bytes once; `write(to:)` then streams them again into the
-    /// file. Nothing of the file's size is ever held in memory (a packed copy of every weight and the
-    /// file as one array cost two fresh buffers of the model's size, the slowest part of a compile).
+    /// Where every constant goes in the file holding `constants`; `write(to:)` streams the file and
+    /// hashes it on the way, so each weight is packed into panels once per compile. Nothing of the
+    /// file's size is ever held in memory (a packed copy of every weight and the file as one array cost
+    /// two fresh buffers of the model's size, the slowest part of a compile).
     struct Layout {
         let constants: [ConstantBytes]
-        /// Bytes 0 to the end of the entry table.
-        let header: [UInt8]
+        /// Bytes 0 to the end of the entry table, the content hash still zero (`write` and `bytes` fill it).
+        let unhashedHeader: [UInt8]
         let offsets: [Int]
         let fileSize: Int
 
@@ -131,42 +121,62 @@ public enum WeightsFile {
                 put(UInt64(offsets[i]), at: headerBytes + 16 * i)
                 put(UInt64(c.byteCount), at: headerBytes + 16 * i + 8)
             }
-            var hasher = ContentHasher()
-            header.withUnsafeBytes { hasher.add(UnsafeRawBufferPointer(rebasing: $0[headerBytes...])) }
-            var position = tableEnd
-            for (c, offset) in zip(constants, offsets) {
-                hasher.addZeros(offset - position)
-                c.forEachPiece { hasher.add($0) }
-                position = offset + c.byteCount
-            }
-            hasher.addZeros(cursor - position)
-            put(hasher.finish(fileSize: cursor), at: hashOffset)
-            self.header = header
+            self.unhashedHeader = header
             self.offsets = offsets
             self.fileSize = cursor
         }
 
-        /// Streams the file into `sink`.
-        func write(to sink: FileSink) throws(FileWriteError) {
-            try sink.write(header)
-            var position = header.count
+        /// Feeds the file's bytes in order to `body` (the header with its hash still zero).
+        private func forEachPiece<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+            func feed(_ bytes: [UInt8], count: Int) throws(E) {
+                try bytes.withUnsafeBytes { raw in Result { () throws(E) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<count])) } }.get()
+            }
+            let zeros = [UInt8](repeating: 0, count: 64)
+            func pad(_ count: Int) throws(E) { try feed(zeros, count: count) }   // alignment gaps are under 64 bytes
+            try feed(unhashedHeader, count: unhashedHeader.count)
+            var position = unhashedHeader.count
             for (c, offset) in zip(constants, offsets) {
-                try sink.writeZeros(offset - position)
-                try c.forEachPiece { (piece) throws(FileWriteError) in try sink.write(piece) }
+                try pad(offset - position)
+                try c.forEachPiece(body)
                 position = offset + c.byteCount
             }
-            try sink.writeZeros(fileSize - position)
+            try pad(fileSize - position)
         }
 
-        /// The whole file in memory (for weights embedded in the library).
-        func bytes() -> [UInt8] {
-            var bytes = header
-            bytes.reserveCapacity(fileSize)
-            for (c, offset) in zip(constants, offsets) {
-                bytes.append(contentsOf: repeatElement(0, count: offset - bytes.count))
-                c.forEachPiece { bytes.append(contentsOf: $0) }
+        /// `unhashedHeader` with `hasher`'s hash (of every byte from `headerBytes` on) in place.
+        private func header(_ hasher: ContentHasher) -> [UInt8] {
+            var header = unhashedHeader
+            withUnsafeBytes(of: hasher.finish(fileSize: fileSize).littleEndian) { for (k, b) in $0.enumerated() { header[hashOffset + k] = b } }
+            return header
+        }
+
+        /// Streams the file into `sink`, hashing it on the way, and returns its header (hash included),
+        /// which it writes over the unhashed one at the end.
+        func write(to sink: FileSink) throws(FileWriteError) -> [UInt8] {
+            let start = sink.count
+            var hasher = ContentHasher()
+            var position = 0
+            try forEachPiece { (piece) throws(FileWriteError) in
+                try sink.write(piece)
+                // The hash covers the bytes from `headerBytes` on.
+                let skip = max(0, min(piece.count, headerBytes - position))
+                hasher.add(UnsafeRawBufferPointer(rebasing: piece[skip...]))
+                position += piece.count
             }
-            bytes.append(contentsOf: repeatElement(0, count: fileSize - bytes.count))
+            let header = header(hasher)
+            try sink.overwrite(Array(header[hashOffset..<(hashOffset + 8)]), at: start + hashOffset)
+            return header
+        }
+
+        /// The whole file in memory (for weights embedded in the library), hash included.
+        func bytes() -> [UInt8] {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(fileSize)
+            forEachPiece { bytes.append(contentsOf: $0) }
+            var hasher = ContentHasher()
+            bytes.withUnsafeBytes { hasher.add(UnsafeRawBufferPointer(rebasing: $0[headerBytes...])) }
+            let header = header(hasher)
+            bytes.replaceSubrange(0..<header.count, with: header)
             return bytes
         }
     }

@@ -111,6 +111,29 @@ public final class FileSink {
         }
     }
 
+    /// Replaces `bytes.count` bytes already written at `offset` (a header whose checksum is known only at
+    /// the end): in the buffer while they are still there, else written in place (without `O_DIRECT`,
+    /// which needs whole blocks; only the last writes then go buffered).
+    public func overwrite(_ bytes: [UInt8], at offset: Int) throws(FileWriteError) {
+        guard offset >= 0, offset + bytes.count <= count else {
+            throw FileWriteError(path: path, reason: "cannot overwrite bytes \(offset)..<\(offset + bytes.count) of \(count) written")
+        }
+        let flushed = count - filled
+        if offset >= flushed {
+            bytes.withUnsafeBytes { if let base = $0.baseAddress { (buffer + (offset - flushed)).copyMemory(from: base, byteCount: $0.count) } }
+            return
+        }
+        if direct {
+            let flags = fcntl(descriptor, F_GETFL)
+            _ = fcntl(descriptor, F_SETFL, flags & ~Self.directFlag)
+            direct = false
+        }
+        let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+        guard written == bytes.count else {
+            throw FileWriteError(path: path, reason: "cannot write: \(written < 0 ? String(cString: strerror(errno)) : "short write")")
+        }
+    }
+
     /// Writes what is buffered and closes the file.
     public func close() throws(FileWriteError) {
         guard !closed else { return }

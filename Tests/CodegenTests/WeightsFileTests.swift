@@ -34,7 +34,27 @@ import Tensors
                                             PanelLayout.pack(c, format: .bf16)])
         #expect(layout.bytes() == reference)
         #expect(layout.fileSize == reference.count)
-        #expect(Array(reference.prefix(layout.header.count)) == layout.header)
+        #expect(WeightsFile.storedHash(reference) == WeightsFile.contentHash(reference, from: WeightsFile.headerBytes))
+    }
+
+    /// Streamed into a file, hashed on the way, the hash written over the header at the end: the file is
+    /// `bytes()`, and the header `write` returns is the file's, both when the header is still in the
+    /// sink's buffer and when a 12 MB file has flushed it (then rewritten in place).
+    @Test func streamingWritesTheHashedFile() throws {
+        let small = WeightsFile.Layout([.panels(Tensor.randn([7, 45], seed: 3), .f32), .tensor(Tensor.randn([3, 5], seed: 4))])
+        let large = WeightsFile.Layout([.tensor(Tensor.randn([3, 1 << 20], seed: 5)), .panels(Tensor.randn([33, 65], seed: 6), .bf16)])
+        for (i, layout) in [small, large].enumerated() {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("weights-\(UUID()).bin").path
+            defer { unlink(path) }
+            let sink = try FileSink(creating: path)
+            let header = try layout.write(to: sink)
+            try sink.close()
+            let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let reference = layout.bytes()
+            #expect(file == reference, "layout \(i)")
+            #expect(header == Array(reference.prefix(header.count)) && header.count == layout.unhashedHeader.count, "layout \(i)")
+            #expect(WeightsFile.storedHash(file) == WeightsFile.contentHash(file, from: WeightsFile.headerBytes), "layout \(i)")
+        }
     }
 
     /// A transposed weight (a view, as constant folding keeps it) packs, streams and is written exactly as
