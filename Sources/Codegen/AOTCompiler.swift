@@ -126,6 +126,7 @@ public enum AOTCompiler {
         }
         var moduleText: [UInt8]?, assembly: [UInt8]?
         var code: CompileCache.Entry?, constants: [ConstantBytes] = []
+        var codeKey: String?   // the first variant's: it fixes the constants and their layout
         for (v, variant) in (variants.isEmpty ? [nil] : variants.map(Optional.some)).enumerated() {
             var variantOptions = options
             if let variant { variantOptions.target = variant }
@@ -137,6 +138,7 @@ public enum AOTCompiler {
                                      oneObject: wholeModule, variant: prefix.map { "\($0) dispatching \(dispatch?.map(\.cpu) ?? [])" })
                 }
             }
+            if codeKey == nil { codeKey = cacheKey }
             let part: CompileCache.Entry
             if let cache = options.cache, let cacheKey, !needsModule,
                let hit = cachedCode(cache, key: cacheKey, entries: entries, times: &times) {
@@ -183,13 +185,22 @@ public enum AOTCompiler {
                                               precision: options.precision, targets: variants.isEmpty ? [options.target] : variants).utf8))
         }))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
-        // Streamed into the file (`FileSink`): never held whole in memory.
+        // Streamed into the file (`FileSink`): never held whole in memory. Or, when the compile cache
+        // holds the file these graphs and constants give (`CachedWeights`), a hard link to it.
+        let cachedWeights = embedWeights ? nil : CachedWeights(options: options, codeKey: codeKey)
+        let reused = cachedWeights.flatMap { cached in times.measure("weights cache lookup") { cached.lookup() } }
         if !embedWeights {
-            pending.append(("\(name).weights", .stream { sink in
+            let stream = { (sink: FileSink) throws in
                 let start = DispatchTime.now().uptimeNanoseconds
                 written.header = try weights.write(to: sink)
                 written.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            }))
+            }
+            if let reused, let cachedWeights {
+                written.header = reused.header
+                pending.append(("\(name).weights", .link(cachedWeights.path, otherwise: stream)))
+            } else {
+                pending.append(("\(name).weights", .stream(stream)))
+            }
         }
         if emit.contains(.object) {
             try put("\(name).o", code.objects[0].bytes)   // one object: `wholeModule`
@@ -208,6 +219,14 @@ public enum AOTCompiler {
         let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
         let weightsFirst = pending.filter { $0.name.hasSuffix(".weights") } + pending.filter { !$0.name.hasSuffix(".weights") }
         do { try writeDirectoryAtomically(weightsFirst, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
+        if let cachedWeights {
+            let output = (directory as NSString).appendingPathComponent("\(name).weights")
+            if let reused, written.seconds == 0 {
+                cachedWeights.linked(header: reused.header, identity: reused.identity)
+            } else {
+                times.measure("weights cache store") { cachedWeights.store(written: output, header: written.header) }
+            }
+        }
         if !embedWeights { times.add("weight packing and writing", seconds: written.seconds) }
         times.add("machine code", seconds: written.dataSeconds)
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9 - written.seconds - written.dataSeconds)

@@ -15,7 +15,8 @@ import Tensors
 /// the object file and the run signature, and ends with a checksum; an entry that is truncated,
 /// corrupted, written for another key or by another format is ignored and rebuilt. Entries are written
 /// to a temporary name and renamed into place, so concurrent compiles of one graph are safe. The folder
-/// is bounded (`maximumBytes`, 1 GiB by default): after a store the least recently used entries (by
+/// is bounded (`maximumBytes`, 4 GiB by default; weights files kept for `CachedWeights` count whole, though they
+/// share their blocks with the libraries they were linked into): after a store the least recently used entries (by
 /// modification time, refreshed on every hit) are deleted until it fits.
 public struct CompileCache: Sendable {
     /// The folder holding the entries (`*.tco`).
@@ -24,7 +25,7 @@ public struct CompileCache: Sendable {
     public var maximumBytes: Int
 
     /// A cache in `directory` (created on the first store), trimmed to `maximumBytes`.
-    public init(directory: String, maximumBytes: Int = 1 << 30) {
+    public init(directory: String, maximumBytes: Int = 4 << 30) {
         self.directory = directory
         self.maximumBytes = maximumBytes
     }
@@ -99,17 +100,28 @@ public struct CompileCache: Sendable {
 
     func path(_ key: String, suffix: String = ".tco") -> String { (directory as NSString).appendingPathComponent(key + suffix) }
 
-    /// Deletes the least recently used entries (and up-to-date records, `UpToDate`) until the folder's
-    /// files fit in `maximumBytes`.
+    /// Deletes the least recently used files (code entries, up-to-date records `UpToDate`, weights files
+    /// and their records `CachedWeights`) until the folder's files fit in `maximumBytes`. A weights file
+    /// is as recent as its record (a hit refreshes the record: touching the shared file itself would move
+    /// its identity) and goes with it.
     func trim() {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: directory) else { return }
+        let suffixes = [".tco", UpToDate.suffix, CachedWeights.fileSuffix, CachedWeights.recordSuffix]
         var entries: [(path: String, date: Date, size: Int)] = []
-        for name in names where name.hasSuffix(".tco") || name.hasSuffix(UpToDate.suffix) {
-            let path = (directory as NSString).appendingPathComponent(name)
+        func attributes(_ path: String) -> (date: Date, size: Int)? {
             guard let attributes = try? manager.attributesOfItem(atPath: path),
-                  let date = attributes[.modificationDate] as? Date, let size = attributes[.size] as? Int else { continue }
-            entries.append((path, date, size))
+                  let date = attributes[.modificationDate] as? Date, let size = attributes[.size] as? Int else { return nil }
+            return (date, size)
+        }
+        for name in names where suffixes.contains(where: { name.hasSuffix($0) }) {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard var found = attributes(path) else { continue }
+            if name.hasSuffix(CachedWeights.fileSuffix) {
+                let record = String(path.dropLast(CachedWeights.fileSuffix.count)) + CachedWeights.recordSuffix
+                found.date = attributes(record)?.date ?? .distantPast
+            }
+            entries.append((path, found.date, found.size))
         }
         var total = entries.reduce(0) { $0 + $1.size }
         for entry in entries.sorted(by: { $0.date < $1.date }) where total > maximumBytes {

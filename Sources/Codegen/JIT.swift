@@ -27,6 +27,11 @@ public struct CompileOptions: Sendable {
     /// multi`), instead of `target` alone. The library holds one copy of the code per target and picks,
     /// on its first call, the first whose features the CPU has (`CPUDispatch`). The JIT ignores it.
     public var variants: [HostTarget]
+    /// For an AOT library: the identity of the files the graph's constants were read from (tcompile
+    /// passes `UpToDate.inputsIdentity`). With it and a cache, the weights file a compile writes is kept
+    /// in the cache as a hard link, and a later compile of the same graphs and source links it instead
+    /// of writing it again (`CachedWeights`). nil (the default): weights are always written.
+    public var weightsSource: String? = nil
 
     public init(target: HostTarget = .host(), optimizationLevel: Int = 3, threads: Int? = nil,
                 cache: CompileCache? = CompileCache.standard, precision: Precision = .fp32, keepFP32: [String] = [],

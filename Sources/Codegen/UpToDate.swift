@@ -27,6 +27,9 @@ public struct UpToDate: Sendable {
     let cache: CompileCache
     /// 32 hex digits.
     public let key: String
+    /// The hash of the inputs' identities alone (no settings): where the constants come from, for
+    /// `CompileOptions.weightsSource`.
+    public let inputsIdentity: String
     private let settings: [String], inputs: [String], excluding: [String]
     /// Whether an input changed so shortly before the key was taken that a later change could carry the
     /// same timestamps (the kernel stamps files from a clock that ticks every few milliseconds; git calls
@@ -52,8 +55,9 @@ public struct UpToDate: Sendable {
         self.settings = settings
         self.inputs = inputs
         self.excluding = excluding.map(Self.standardized)
-        guard let (key, newest) = Self.key(settings: settings, inputs: inputs, excluding: self.excluding) else { return nil }
+        guard let (key, newest, inputsIdentity) = Self.key(settings: settings, inputs: inputs, excluding: self.excluding) else { return nil }
         self.key = key
+        self.inputsIdentity = inputsIdentity
         racy = newest > Date().timeIntervalSince1970 - Self.clockTick
     }
 
@@ -92,18 +96,19 @@ public struct UpToDate: Sendable {
 
     /// The hash of the settings and of every input's identity, and the newest status-change time of an
     /// input (seconds since 1970); nil when an input cannot be read.
-    static func key(settings: [String], inputs: [String], excluding: [String]) -> (key: String, newestChange: Double)? {
+    static func key(settings: [String], inputs: [String], excluding: [String]) -> (key: String, newestChange: Double, inputsIdentity: String)? {
         var text = "tcompile-up-to-date/\(formatVersion)\n\(CompileCache.binaryIdentity)\nllvm \(HostTarget.llvmVersion)\n"
         let host = HostTarget.host()
         text += "host \(host.triple) \(host.cpu) \(host.features)\n"
         for setting in settings { text += "setting \(setting.utf8.count) \(setting)\n" }
-        var files = 0, newest = 0.0
+        var files = 0, newest = 0.0, described = ""
         for input in inputs {
-            guard describe(standardized(input), depth: 0, excluding: excluding, files: &files, newest: &newest, into: &text) else { return nil }
+            guard describe(standardized(input), depth: 0, excluding: excluding, files: &files, newest: &newest, into: &described) else { return nil }
         }
-        var hasher = EntryHash()
-        hasher.add(Array(text.utf8))
-        return (hasher.hex, newest)
+        var hasher = EntryHash(), inputsHasher = EntryHash()
+        hasher.add(Array((text + described).utf8))
+        inputsHasher.add(Array(described.utf8))
+        return (hasher.hex, newest, inputsHasher.hex)
     }
 
     /// Appends `path`'s identity and, for a folder, its listing and each entry's description.

@@ -6,14 +6,18 @@ import Foundation
 public enum FileContent {
     case bytes(Data)
     case stream((FileSink) throws -> Void)
+    /// A hard link to an existing file (the same bytes, no copy); where the link cannot be made (another
+    /// file system, a file system without links), the stream instead.
+    case link(String, otherwise: (FileSink) throws -> Void)
 
     /// Writes the content to a new file at `path` (which must not exist).
     func write(to path: String) throws(FileWriteError) {
+        if case .link(let source, _) = self, Glibc.link(source, path) == 0 { return }
         let sink = try FileSink(creating: path)
         do {
             switch self {
             case .bytes(let data): try data.withUnsafeBytes { raw in Result { () throws(FileWriteError) in try sink.write(raw) } }.get()
-            case .stream(let produce): try produce(sink)
+            case .stream(let produce), .link(_, let produce): try produce(sink)
             }
             try sink.close()
         } catch let error as FileWriteError {

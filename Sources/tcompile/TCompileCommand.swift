@@ -335,7 +335,8 @@ struct Compile: ParsableCommand {
             try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
                 name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: kinds))
             print("compiling \(modelName): \(graph.computeNodeCount) ops, dims \(graph.symbols.map(\.description).joined(separator: ", "))")
-            let compileOptions = targeting(loaded.compileOptions())
+            var compileOptions = targeting(loaded.compileOptions())
+            compileOptions.weightsSource = upToDate?.inputsIdentity
             // Refused before any work: a precision this target cannot run (never a silent f32 fallback).
             try compileOptions.checkPrecision()
             let optimized = try TCompile.optimize(graph, level: optimization, precision: loaded.precision, keepFP32: loaded.keepFP32,
@@ -405,9 +406,10 @@ extension Compile {
             throw CLIError("--calibrate applies to a model's forward graph, not to a generating library (its decode step is weight-only int8)")
         }
         print("compiling \(source.name) for generation: prompt + new tokens ≤ \(source.maxLength), one sequence per state")
-        let compileOptions = targeting(CompileOptions(threads: threads, cache: options.noCache ? nil : CompileCache.standard,
+        var compileOptions = targeting(CompileOptions(threads: threads, cache: options.noCache ? nil : CompileCache.standard,
                                                       precision: precision.value ?? source.precision ?? .fp32,
                                                       keepFP32: precision.keepFP32))
+        compileOptions.weightsSource = upToDate?.inputsIdentity
         try compileOptions.checkPrecision()
         try createDirectory(outputDirectory)
         let result = try GeneratorLibrary.write(model: source.model, name: libraryName, maxLength: source.maxLength, to: outputDirectory,
@@ -459,7 +461,8 @@ extension Compile {
         try InputFiles.model(options.model).check(outputs: AOTCompiler.outputFiles(
             name: libraryName, directory: outputDirectory, embedWeights: embedWeights, emit: emitKinds))
         print("compiling \(source.name) (encoder-decoder): entries encode and decode_step, decoder rows ≤ \(source.maxBatch), source and target ≤ \(source.maxSeq) tokens")
-        let compileOptions = targeting(CompileOptions(threads: options.threads ?? source.threads))
+        var compileOptions = targeting(CompileOptions(threads: options.threads ?? source.threads, cache: options.noCache ? nil : CompileCache.standard))
+        compileOptions.weightsSource = upToDate?.inputsIdentity
         try createDirectory(outputDirectory)
         let result = try Seq2SeqLibrary.write(model: source.model, name: libraryName, maxBatch: source.maxBatch, maxSource: source.maxSeq,
                                               maxTarget: source.maxSeq, to: outputDirectory, level: optimization,
