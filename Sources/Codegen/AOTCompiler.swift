@@ -57,6 +57,8 @@ public enum AOTCompiler {
         public var weightsBytes: Int
         /// Where the compilation's time went: IR emission, weight packing, LLVM optimization, machine code, writing.
         public var times: CompileTimes
+        /// The compile cache's key of the weights file it keeps for this library (`CachedWeights`), if it keeps one.
+        public var weightsKey: String? = nil
     }
 
     /// The paths `write` produces for these settings, in the order it writes them; callers check them
@@ -230,8 +232,10 @@ public enum AOTCompiler {
         if !embedWeights { times.add("weight packing and writing", seconds: written.seconds) }
         times.add("machine code", seconds: written.dataSeconds)
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9 - written.seconds - written.dataSeconds)
-        return Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: code.signatures[0],
-                      signatures: code.signatures, weightsBytes: weights.fileSize, times: times)
+        var output = Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: code.signatures[0],
+                            signatures: code.signatures, weightsBytes: weights.fileSize, times: times)
+        output.weightsKey = cachedWeights.flatMap { $0.lookup() == nil ? nil : $0.key }
+        return output
     }
 
     /// What writing the weights file found out, for the files written after it: its header (content

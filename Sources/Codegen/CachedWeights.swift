@@ -33,6 +33,12 @@ struct CachedWeights {
         self.key = hasher.hex
     }
 
+    /// The entry `key` of `cache` (a key an earlier compile reported: `AOTCompiler.Output.weightsKey`).
+    init(cache: CompileCache, key: String) {
+        self.cache = cache
+        self.key = key
+    }
+
     var path: String { cache.path(key, suffix: Self.fileSuffix) }
     private var recordPath: String { cache.path(key, suffix: Self.recordSuffix) }
 

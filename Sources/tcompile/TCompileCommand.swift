@@ -311,9 +311,9 @@ struct Compile: ParsableCommand {
             let start = DispatchTime.now()
             var checkTimes = CompileTimes()
             let upToDate = checkTimes.measure("up-to-date check") { self.upToDate() }
-            if let upToDate, let record = checkTimes.measure("up-to-date check", { upToDate.check() }) {
-                reportUpToDate(record, start: start, times: checkTimes, print: print)
-                return
+            if let upToDate {
+                let outcome = checkTimes.measure("up-to-date check") { upToDate.check(outputDirectory: URL(fileURLWithPath: output).standardizedFileURL.path) }
+                if case .compile = outcome {} else { return reportReused(outcome, start: start, times: checkTimes, print: print) }
             }
             if generate { return try writeGenerator(start: start, upToDate: upToDate, print: print) }
             if FileManager.default.fileExists(atPath: options.model), let seq2seq = try Seq2SeqLibrary.load(manifest: options.model) {
@@ -368,7 +368,7 @@ struct Compile: ParsableCommand {
                 print(report.summary)
                 notes.append(report.summary)
             }
-            upToDate?.store(outputs: result.files, notes: notes)
+            upToDate?.store(outputs: result.files, notes: notes, weightsKey: result.weightsKey)
             print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
             loaded.reportTimes()
         }
@@ -417,7 +417,7 @@ extension Compile {
         print("target \(Self.describe(compileOptions)), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
         times.append(result.times)
-        upToDate?.store(outputs: result.files)
+        upToDate?.store(outputs: result.files, weightsKey: result.weightsKey)
         print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
     }
@@ -469,34 +469,49 @@ extension Compile {
                                               options: compileOptions, embedWeights: embedWeights, emit: emitKinds)
         print("target \(Self.describe(compileOptions)), workspace \(result.signatures.map(\.workspaceBytes).max() ?? 0) bytes, weights \(result.weightsBytes) bytes")
         for file in result.files { print("  wrote \(file)") }
-        upToDate?.store(outputs: result.files)
+        upToDate?.store(outputs: result.files, weightsKey: result.weightsKey)
         print(String(format: "compiled in %.2f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(result.times.report)\n".utf8)) }
     }
 }
 
 extension Compile {
-    /// The check that skips this compile when its output directory holds what it would write
-    /// (`UpToDate`): keyed by the model's files (and `--calibrate`'s), the arguments but `-q` and
-    /// `--time-report`, the working directory and the `TCOMPILE_*` and `OPENBLAS_*` environment. nil
-    /// with `--no-cache` (which compiles anyway), `--dump-after` (whose dumps are the point) or no cache folder.
+    /// The check that skips this compile when its output directory holds what it would write, or
+    /// restores it there from the compile cache (`UpToDate`): keyed by the model's files (and
+    /// `--calibrate`'s), by absolute path and identity, the arguments but `-o`, `-q` and `--time-report`,
+    /// and the `TCOMPILE_*` and `OPENBLAS_*` environment. nil with `--no-cache` (which compiles anyway),
+    /// `--dump-after` (whose dumps are the point) or no cache folder.
     func upToDate() -> UpToDate? {
         guard !options.noCache, dumpAfter == nil else { return nil }
         let neutral: Set = ["-q", "--quiet", "--time-report"]
-        var settings = ["cwd " + FileManager.default.currentDirectoryPath]
-        settings += CommandLine.arguments.dropFirst().filter { !neutral.contains($0) }.map { "argument " + $0 }
+        var settings: [String] = [], skipNext = false
+        for argument in CommandLine.arguments.dropFirst() {
+            if skipNext { skipNext = false; continue }
+            if argument == "-o" || argument == "--output" { skipNext = true; continue }
+            if neutral.contains(argument) || argument.hasPrefix("--output=") || (argument.hasPrefix("-o") && argument.count > 2) { continue }
+            settings.append("argument " + argument)
+        }
         settings += ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("TCOMPILE_") || $0.key.hasPrefix("OPENBLAS_") }
             .sorted { $0.key < $1.key }.map { "environment \($0.key)=\($0.value)" }
         return UpToDate(cache: CompileCache.standard, settings: settings, inputs: InputFiles.model(options.model).paths + precision.calibrate,
                         excluding: [URL(fileURLWithPath: output).standardizedFileURL.path])
     }
 
-    /// Says that nothing was compiled, lists the files kept and repeats the earlier compile's accuracy report.
-    func reportUpToDate(_ record: UpToDate.Record, start: DispatchTime, times: CompileTimes, print: (String) -> Void) {
-        let formatter = ISO8601DateFormatter()
-        print("up to date: the same model files, options and tcompile wrote these files at \(formatter.string(from: record.date)) and they are untouched; nothing was compiled (--no-cache compiles anyway)")
-        for file in record.outputs { print("  kept \(file)") }
-        for note in record.notes { print(note) }
+    /// Says that nothing was compiled, lists the files kept or restored and repeats the earlier compile's accuracy report.
+    func reportReused(_ outcome: UpToDate.Outcome, start: DispatchTime, times: CompileTimes, print: (String) -> Void) {
+        let date = { (record: UpToDate.Record) in ISO8601DateFormatter().string(from: record.date) }
+        switch outcome {
+        case .upToDate(let record):
+            print("up to date: the same model files, options and tcompile wrote these files at \(date(record)) and they are untouched; nothing was compiled (--no-cache compiles anyway)")
+            for file in record.outputs { print("  kept \(file)") }
+            for note in record.notes { print(note) }
+        case .restored(let record):
+            print("restored from the compile cache: the same model files, options and tcompile compiled this library at \(date(record)); nothing was compiled (--no-cache compiles anyway)")
+            for file in record.outputs { print("  wrote \(file)") }
+            for note in record.notes { print(note) }
+        case .compile:
+            break
+        }
         print(String(format: "done in %.3f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
     }

@@ -22,8 +22,9 @@ import TCompile
         #expect(first.status == 0, "\(first.output)")
         let reference = try Self.bytes(dir + "/a/tiny_classifier.weights")
 
-        // Another directory: the same file, linked (no packing), the other files the same bytes.
-        let second = try UpToDateTests.run([dir + "/model.json", "-o", dir + "/b", "--time-report"], cache: cache)
+        // Another directory, and another command (`--emit ir` is not restored from the first one's record,
+        // but has the same code and weights): the same file, linked (no packing), the other files the same bytes.
+        let second = try UpToDateTests.run([dir + "/model.json", "-o", dir + "/b", "--emit", "ir", "--time-report"], cache: cache)
         #expect(second.status == 0 && second.output.contains("weights cache lookup"), "\(second.output)")
         #expect(Self.inode(dir + "/b/tiny_classifier.weights") == Self.inode(dir + "/a/tiny_classifier.weights"))
         for file in ["libtiny_classifier.a", "tiny_classifier.h", "module.modulemap"] {
@@ -37,7 +38,7 @@ import TCompile
         try handle.seek(toOffset: UInt64(reference.count - 4))
         try handle.write(contentsOf: Data([1, 2, 3, 4]))
         try handle.close()
-        let third = try UpToDateTests.run([dir + "/model.json", "-o", dir + "/c", "-q"], cache: cache)
+        let third = try UpToDateTests.run([dir + "/model.json", "-o", dir + "/c", "-q", "--emit", "dot"], cache: cache)
         #expect(third.status == 0, "\(third.output)")
         #expect(Self.inode(dir + "/c/tiny_classifier.weights") != Self.inode(dir + "/a/tiny_classifier.weights"))
         #expect(try Self.bytes(dir + "/c/tiny_classifier.weights") == reference)
@@ -46,7 +47,7 @@ import TCompile
         let records = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".tcw") }
         #expect(records.count == 1)
         try Data("damaged".utf8).write(to: URL(fileURLWithPath: cache + "/" + records[0]))
-        #expect(try UpToDateTests.run([dir + "/model.json", "-o", dir + "/d", "-q"], cache: cache).status == 0)
+        #expect(try UpToDateTests.run([dir + "/model.json", "-o", dir + "/d", "-q", "--emit", "ir,dot"], cache: cache).status == 0)
         #expect(Self.inode(dir + "/d/tiny_classifier.weights") != Self.inode(dir + "/c/tiny_classifier.weights"))
         #expect(try Self.bytes(dir + "/d/tiny_classifier.weights") == reference)
     }

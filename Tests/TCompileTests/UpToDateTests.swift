@@ -2,8 +2,9 @@ import Foundation
 import Testing
 import TCompile
 
-/// A second identical `tcompile` into the same directory writes nothing (`UpToDate`); any change to an
-/// input, an output or the options compiles again, and the files it then writes are the same bytes.
+/// A second identical `tcompile` into the same directory writes nothing (`UpToDate`); into another
+/// directory, or over an edited or deleted output, it restores the library from the cache; any change to
+/// an input or the options compiles again. Every file written either way is the same bytes.
 @Suite struct UpToDateTests {
     /// Runs tcompile with its own cache folder (the environment of this process is left alone: tests run in parallel).
     static func run(_ arguments: [String], cache: String, in directory: String? = nil) throws -> (status: Int32, output: String) {
@@ -55,10 +56,11 @@ import TCompile
         #expect(verbose.output.contains("up to date") && verbose.output.contains("kept \(out)/tiny_classifier.weights"), "\(verbose.output)")
         #expect(Self.inodes(out) == written)
 
-        // An output edited, or deleted: compiled again, to the same bytes.
+        // An output edited: restored from the cache, to the same bytes. The weights file deleted: its unlink
+        // moved the change time of the file the cache shares, which is then not trusted: compiled.
         try Data("edited".utf8).write(to: URL(fileURLWithPath: out + "/tiny_classifier.h"))
         let afterEdit = try Self.run(compile, cache: cache)
-        #expect(afterEdit.status == 0 && afterEdit.output.contains("compiled in"), "\(afterEdit.output)")
+        #expect(afterEdit.status == 0 && afterEdit.output.contains("restored from the compile cache"), "\(afterEdit.output)")
         try FileManager.default.removeItem(atPath: out + "/tiny_classifier.weights")
         let afterDelete = try Self.run(compile, cache: cache)
         #expect(afterDelete.status == 0 && afterDelete.output.contains("compiled in"), "\(afterDelete.output)")
@@ -72,6 +74,21 @@ import TCompile
         Self.settle()
         #expect(try Self.run(compile, cache: cache).output.contains("compiled in"))
         #expect(try Self.run(compile, cache: cache).output.contains("up to date"))
+
+        // Another directory: restored from the record and the cache (the weights file linked), the same
+        // bytes; then up to date there. With the cache's weights file gone, compiled.
+        let restored = try Self.run(compile.dropLast() + [dir + "/elsewhere"], cache: cache)
+        #expect(restored.status == 0 && restored.output.contains("restored from the compile cache")
+                && restored.output.contains("wrote \(dir)/elsewhere/tiny_classifier.weights"), "\(restored.output)")
+        for name in try FileManager.default.contentsOfDirectory(atPath: out) {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/" + name)) == Data(contentsOf: URL(fileURLWithPath: dir + "/elsewhere/" + name)), "\(name)")
+        }
+        #expect(Self.inodes(dir + "/elsewhere")["tiny_classifier.weights"] == Self.inodes(out)["tiny_classifier.weights"])
+        #expect(try Self.run(compile.dropLast() + [dir + "/elsewhere"], cache: cache).output.contains("up to date"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: cache) where name.hasSuffix(".weights") {
+            try FileManager.default.removeItem(atPath: cache + "/" + name)
+        }
+        #expect(try Self.run(compile.dropLast() + [dir + "/third"], cache: cache).output.contains("compiled in"))
 
         // Other options, --no-cache, --dump-after: compiled (and the record of the first options still holds after --no-cache).
         #expect(try Self.run(compile + ["-O1"], cache: cache).output.contains("compiled in"))
