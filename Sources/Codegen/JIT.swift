@@ -120,8 +120,8 @@ public final class CompiledModel: @unchecked Sendable {
         let (objects, signature, cached) = try Self.machineCode(graph, name: name, options: options, times: &times)
         self.signature = signature
         self.cacheHit = cached
+        self.constants = times.measure("weight packing") { signature.constants.map { $0.data(in: graph) } }
         let linkStart = DispatchTime.now().uptimeNanoseconds
-        self.constants = signature.constants.map { $0.data(in: graph) }
 
         var builder: LLVMOrcJITTargetMachineBuilderRef?
         if let error = LLVMOrcJITTargetMachineBuilderDetectHost(&builder) { throw CodegenError("JIT: \(Self.message(error))") }
