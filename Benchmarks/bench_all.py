@@ -237,6 +237,7 @@ def main():
     # The single-precision FMA peak (Benchmarks/aot/fma_peak.c: register-only FMAs at the widest vectors this CPU
     # has), the reference for the compiled GEMMs' fraction; built here for this CPU.
     fma_peak = os.path.join(a.aot_dir, "fma_peak")
+    os.makedirs(a.aot_dir, exist_ok=True)   # a fresh checkout has no Benchmarks/.work yet
     if subprocess.run(["cc", "-O2", "-march=native", "-ffp-contract=fast", os.path.join(HERE, "aot", "fma_peak.c"), "-lpthread",
                        "-o", fma_peak]).returncode != 0:
         fma_peak = None
