@@ -137,7 +137,8 @@ enum ThreadPoolIR {
             let runTasks = define("\(prefix).run_tasks", runType, isInternal: true)
             do {
                 let pool = LLVMGetParam(runTasks, 0)!, scratch = LLVMGetParam(runTasks, 1)!, gen = LLVMGetParam(runTasks, 2)!
-                // Possibly a later loop's values: only used after the claim proves the generation.
+                // Possibly a later loop's values: only used after the claim proves the generation (the
+                // publisher moves `next` to its generation before it writes them: see `parallel`).
                 let total = atomicLoad(field(pool, count))
                 let task = atomicLoad(field(pool, taskFunction), ptr), ctx = atomicLoad(field(pool, context), ptr)
                 let claim = ir.block("claim"), check = ir.block("check"), run = ir.block("run"), exit = ir.block("exit")
@@ -213,11 +214,17 @@ enum ThreadPoolIR {
                 ir.condBr(won, shared, serial)
                 ir.position(at: shared)
                 let gen = ir.and(ir.add(atomicLoad(field(pool, generation)), ir.int(1)), ir.int(0xFFFF_FFFF))
+                // The task counter moves to the new generation first. A worker still inside the previous
+                // loop's `run_tasks` may already read this loop's count, task and context; its claim
+                // (a compare-and-swap on the old generation) must then fail. With the counter written
+                // last, such a worker could claim a task of this loop at the previous loop's index
+                // and add one more "finished" than there are tasks: the caller then returned while a
+                // task still ran, and that task wrote into memory the caller had moved on from.
+                atomicStore(ir.shl(gen, ir.int(32)), field(pool, next))
                 atomicStore(task, field(pool, taskFunction))
                 atomicStore(ctx, field(pool, context))
                 atomicStore(total, field(pool, count))
                 atomicStore(ir.int(0), field(pool, finished))
-                atomicStore(ir.shl(gen, ir.int(32)), field(pool, next))
                 call(lock, [field(pool, mutex)])
                 atomicStore(gen, field(pool, generation))
                 call(broadcast, [field(pool, workCondition)])

@@ -20,10 +20,15 @@ import TCompile
         try runProcess(binary, arguments)
     }
 
-    static func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `executable` (with `environment` added to this process's, in `directory` when given) and
+    /// returns its status and its output and errors together.
+    static func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                           directory: String? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

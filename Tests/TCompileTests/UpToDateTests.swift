@@ -8,20 +8,7 @@ import TCompile
 @Suite struct UpToDateTests {
     /// Runs tcompile with its own cache folder (the environment of this process is left alone: tests run in parallel).
     static func run(_ arguments: [String], cache: String, in directory: String? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TCOMPILE_CACHE_DIR"] = cache
-        process.environment = environment
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try CLITests.runProcess(CLITests.binary, arguments, environment: ["TCOMPILE_CACHE_DIR": cache], directory: directory)
     }
 
     /// Device and inode of each file of the library in `directory`.
