@@ -39,7 +39,12 @@ protocol EagerKernelCommand {
     var runsEagerKernels: Bool { get }
 }
 
-extension Run: EagerKernelCommand { var runsEagerKernels: Bool { true } }
+extension Run: EagerKernelCommand {
+    /// `--eager` runs the interpreter, and a manifest's checkpoint is traced by running its model; a
+    /// traced graph run `--compiled` (the default) runs only compiled kernels, so it skips the second
+    /// process start (≈ 50 ms of its first result).
+    var runsEagerKernels: Bool { mode == .eager || ModelFileKind.isManifest(path: options.model) }
+}
 extension Bench: EagerKernelCommand { var runsEagerKernels: Bool { true } }
 extension Generate: EagerKernelCommand { var runsEagerKernels: Bool { true } }
 
