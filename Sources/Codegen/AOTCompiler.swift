@@ -195,6 +195,7 @@ public enum AOTCompiler {
             let stream = { (sink: FileSink) throws in
                 let start = DispatchTime.now().uptimeNanoseconds
                 written.header = try weights.write(to: sink)
+                written.streamed = true
                 written.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             }
             if let reused, let cachedWeights {
@@ -221,12 +222,14 @@ public enum AOTCompiler {
         let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
         let weightsFirst = pending.filter { $0.name.hasSuffix(".weights") } + pending.filter { !$0.name.hasSuffix(".weights") }
         do { try writeDirectoryAtomically(weightsFirst, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
+        // Whether the cache keeps this library's weights file after the write (then its key is reported).
+        var kept = false
         if let cachedWeights {
             let output = (directory as NSString).appendingPathComponent("\(name).weights")
-            if let reused, written.seconds == 0 {
-                cachedWeights.linked(header: reused.header, identity: reused.identity)
+            if let reused, !written.streamed {
+                kept = cachedWeights.linked(header: reused.header, identity: reused.identity)
             } else {
-                times.measure("weights cache store") { cachedWeights.store(written: output, header: written.header) }
+                kept = times.measure("weights cache store") { cachedWeights.store(written: output, header: written.header) }
             }
         }
         if !embedWeights { times.add("weight packing and writing", seconds: written.seconds) }
@@ -234,7 +237,7 @@ public enum AOTCompiler {
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9 - written.seconds - written.dataSeconds)
         var output = Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: code.signatures[0],
                             signatures: code.signatures, weightsBytes: weights.fileSize, times: times)
-        output.weightsKey = cachedWeights.flatMap { $0.lookup() == nil ? nil : $0.key }
+        output.weightsKey = kept ? cachedWeights?.key : nil
         return output
     }
 
@@ -242,6 +245,8 @@ public enum AOTCompiler {
     /// hash included) and the library's data object holding that header, made once on first use.
     private final class WrittenWeights {
         var header: [UInt8] = []
+        /// Whether the file was streamed (packed and written) rather than linked from the cache.
+        var streamed = false
         /// The time of writing the weights file, and of making the data object.
         var seconds = 0.0, dataSeconds = 0.0
         private let makeData: ([UInt8]) throws -> (object: [UInt8], symbols: [String])

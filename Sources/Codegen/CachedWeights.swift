@@ -50,31 +50,37 @@ struct CachedWeights {
         return (header, identity)
     }
 
-    /// Links the weights file a compile just wrote at `written` (whose header is `header`) into the cache.
-    func store(written: String, header: [UInt8]) {
-        do { try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true) } catch { return }
+    /// Links the weights file a compile just wrote at `written` (whose header is `header`) into the
+    /// cache; whether the cache keeps it (the trim that follows may drop it at once).
+    @discardableResult
+    func store(written: String, header: [UInt8]) -> Bool {
+        do { try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true) } catch { return false }
         let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard link(written, temporary) == 0 else { return }
-        guard rename(temporary, path) == 0 else { unlink(temporary); return }
-        record(header: header)
+        guard link(written, temporary) == 0 else { return false }
+        guard rename(temporary, path) == 0 else { unlink(temporary); return false }
+        guard record(header: header) else { return false }
         cache.trim()
+        return FileManager.default.fileExists(atPath: path) && FileManager.default.fileExists(atPath: recordPath)
     }
 
     /// After the cached file, found with `identity`, was linked into a library (which moved its
     /// status-change time): records its identity again if only that time moved (same inode, size and
-    /// modification time), else drops it.
-    func linked(header: [UInt8], identity: String) {
+    /// modification time), else drops it; whether the cache still keeps it.
+    @discardableResult
+    func linked(header: [UInt8], identity: String) -> Bool {
         let withoutChangeTime = { (identity: String) in identity.split(separator: " ").dropLast() }
         guard let now = UpToDate.identity(of: path), withoutChangeTime(now) == withoutChangeTime(identity) else {
             unlink(recordPath)
-            return
+            return false
         }
-        record(header: header)
+        return record(header: header)
     }
 
-    private func record(header: [UInt8]) {
-        guard let identity = UpToDate.identity(of: path) else { return }
-        try? writeFileAtomically(Data(Self.encode(identity: identity, header: header, key: key)), to: recordPath)
+    /// Writes the record of the cached file as it is now; whether it was written.
+    private func record(header: [UInt8]) -> Bool {
+        guard let identity = UpToDate.identity(of: path) else { return false }
+        do { try writeFileAtomically(Data(Self.encode(identity: identity, header: header, key: key)), to: recordPath) } catch { return false }
+        return true
     }
 
     // MARK: - Record format

@@ -313,7 +313,11 @@ struct Compile: ParsableCommand {
             let upToDate = checkTimes.measure("up-to-date check") { self.upToDate() }
             if let upToDate {
                 let outcome = checkTimes.measure("up-to-date check") { upToDate.check(outputDirectory: URL(fileURLWithPath: output).standardizedFileURL.path) }
-                if case .compile = outcome {} else { return reportReused(outcome, start: start, times: checkTimes, print: print) }
+                switch outcome {
+                case .upToDate(let record): return reportReused(record, restored: false, start: start, times: checkTimes, print: print)
+                case .restored(let record): return reportReused(record, restored: true, start: start, times: checkTimes, print: print)
+                case .compile: break
+                }
             }
             if generate { return try writeGenerator(start: start, upToDate: upToDate, print: print) }
             if FileManager.default.fileExists(atPath: options.model), let seq2seq = try Seq2SeqLibrary.load(manifest: options.model) {
@@ -497,21 +501,14 @@ extension Compile {
                         excluding: [URL(fileURLWithPath: output).standardizedFileURL.path])
     }
 
-    /// Says that nothing was compiled, lists the files kept or restored and repeats the earlier compile's accuracy report.
-    func reportReused(_ outcome: UpToDate.Outcome, start: DispatchTime, times: CompileTimes, print: (String) -> Void) {
-        let date = { (record: UpToDate.Record) in ISO8601DateFormatter().string(from: record.date) }
-        switch outcome {
-        case .upToDate(let record):
-            print("up to date: the same model files, options and tcompile wrote these files at \(date(record)) and they are untouched; nothing was compiled (--no-cache compiles anyway)")
-            for file in record.outputs { print("  kept \(file)") }
-            for note in record.notes { print(note) }
-        case .restored(let record):
-            print("restored from the compile cache: the same model files, options and tcompile compiled this library at \(date(record)); nothing was compiled (--no-cache compiles anyway)")
-            for file in record.outputs { print("  wrote \(file)") }
-            for note in record.notes { print(note) }
-        case .compile:
-            break
-        }
+    /// Says that nothing was compiled, lists the files kept (or `restored`: written from the cache) and
+    /// repeats the earlier compile's accuracy report.
+    func reportReused(_ record: UpToDate.Record, restored: Bool, start: DispatchTime, times: CompileTimes, print: (String) -> Void) {
+        let date = ISO8601DateFormatter().string(from: record.date)
+        print(restored ? "restored from the compile cache: the same model files, options and tcompile compiled this library at \(date); nothing was compiled (--no-cache compiles anyway)"
+                       : "up to date: the same model files, options and tcompile wrote these files at \(date) and they are untouched; nothing was compiled (--no-cache compiles anyway)")
+        for file in record.outputs { print((restored ? "  wrote " : "  kept ") + file) }
+        for note in record.notes { print(note) }
         print(String(format: "done in %.3f s", milliseconds(since: start) / 1000))
         if options.timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
     }
