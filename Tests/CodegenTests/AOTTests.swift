@@ -264,9 +264,12 @@ import Tensors
             var damaged = original
             var header = false
             switch i % 3 {
-            case 0:   // change 1–4 bytes of the header and offset table (first 64 + 16 × 2 bytes)
-                for _ in 0..<Int.random(in: 1...4, using: &generator) {
-                    let at = Int.random(in: 0..<96, using: &generator)
+            case 0:   // change 1–4 distinct bytes of the header and offset table (first 64 + 16 × 2 bytes);
+                      // distinct, since two changes of one byte could cancel and leave the file whole
+                let changes = Int.random(in: 1...4, using: &generator)
+                var positions = Set<Int>()
+                while positions.count < changes { positions.insert(Int.random(in: 0..<96, using: &generator)) }
+                for at in positions {
                     damaged[at] ^= UInt8.random(in: 1...255, using: &generator)
                     header = true
                 }
