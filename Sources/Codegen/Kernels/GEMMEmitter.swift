@@ -13,13 +13,19 @@ protocol GEMMEmitter: KernelEmitter {
                 bias: Bool, residual: Bool) -> LoweredValue
 }
 
-/// f32 matrix products as tiled GEMM tasks (`TiledGEMM`), one per (batch matrix, 64-row chunk,
-/// 32-column panel). Constant weights are read from panels packed at compile time; any other right
-/// operand is packed per panel into the task's scratch, from whatever strides it has.
+/// How tall the row chunks of the f32 GEMM tasks are (`LoweringContext.gemmRowChunks`).
+enum GEMMChunking {
+    /// The bytes of A one task's rows may take: half the smallest L2 of the CPUs measured (AMD Zen 4's
+    /// 1 MiB; an Intel Xeon's is 2 MiB), leaving the other half to the panel streaming through it.
+    static let aBytes = 512 << 10
+}
+
+/// f32 matrix products as tiled GEMM tasks (`TiledGEMM`), one per (batch matrix, row chunk, 32-column
+/// panel), the chunks as tall as `GEMMChunking` allows. Constant weights are read from panels packed at
+/// compile time; any other right operand is packed per panel into the task's scratch, from whatever
+/// strides it has.
 struct F32GEMMEmitter: GEMMEmitter {
     let context: LoweringContext
-    /// Rows of A per task.
-    static let rowsPerTask = 64
 
     private var tiles: TiledGEMM { TiledGEMM(context: context) }
 
@@ -30,27 +36,28 @@ struct F32GEMMEmitter: GEMMEmitter {
         let (a, out, m, k, n) = (o.a, o.out, o.m, o.k, o.n)
         let ra = a.rank, rb = b.rank, ro = out.rank
         let (aBatch, bBatch, batchShape, matrices) = (o.aBatch, o.bBatch, o.batchShape, o.matrices)
-        let chunk = Self.rowsPerTask, width = PanelLayout.width
+        let width = PanelLayout.width
         let panels = context.chunks(n, of: width)
-        let chunks = context.chunks(m, of: chunk)
+        let (chunks, chunkRows) = context.gemmRowChunks(rows: m, k: k, elementBytes: 4, tileRows: context.f32TileRows)
         let kBound = o.kBound
         let nb = batchShape.count
         let captures = [a.base, a.offset, a.strides[ra - 2], b.base, b.offset, b.strides[rb - 2], b.strides[rb - 1],
-                        out.base, out.strides[ro - 2], m, n, k, panels, chunks]
+                        out.base, out.strides[ro - 2], m, n, k, panels, chunks, chunkRows]
             + batchShape + aBatch + bBatch + Array(out.strides.prefix(nb))
         let tasks = ir.mul(matrices, ir.mul(chunks, panels))
         parallelFor(tasks, scratchBytes: max(1, kBound) * width * 4, capturing: captures) { task, c, scratch in
             let (aBase, aOffset, lda, bBase, bOffset, strideK, strideN) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6])
             let (oBase, ldo, m, n, k, panels, chunks) = (c[7], c[8], c[9], c[10], c[11], c[12], c[13])
-            let shape = Array(c[14..<(14 + nb)]), aS = Array(c[(14 + nb)..<(14 + 2 * nb)])
-            let bS = Array(c[(14 + 2 * nb)..<(14 + 3 * nb)]), oS = Array(c[(14 + 3 * nb)..<(14 + 4 * nb)])
+            let chunkRows = c[14]
+            let shape = Array(c[15..<(15 + nb)]), aS = Array(c[(15 + nb)..<(15 + 2 * nb)])
+            let bS = Array(c[(15 + 2 * nb)..<(15 + 3 * nb)]), oS = Array(c[(15 + 3 * nb)..<(15 + 4 * nb)])
             let p = ir.srem(task, panels)
             let rest = ir.sdiv(task, panels)
             let chunkIndex = ir.srem(rest, chunks)
             let matrix = ir.sdiv(rest, chunks)
             let offsets = batchOffsets(of: matrix, shape: shape, strides: [aS, bS, oS], from: [aOffset, bOffset, ir.int(0)])
             let (oa, ob, oc) = (offsets[0], offsets[1], offsets[2])
-            let (begin, end) = context.chunk(chunkIndex, size: chunk, of: m)
+            let (begin, end) = context.chunk(chunkIndex, size: chunkRows, of: m)
             let column = ir.mul(p, ir.int(width))
             let left = ir.sub(n, column)
             tiles.packPanel(from: ir.gep(ir.f32, bBase, ob), strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
@@ -65,17 +72,17 @@ struct F32GEMMEmitter: GEMMEmitter {
     func linear(_ node: Graph.Node, _ activation: FusedOp.Activation, _ x: [LoweredValue], _ types: [TensorType],
                 bias hasBias: Bool, residual hasResidual: Bool) -> LoweredValue {
         let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .f32)
-        let chunk = Self.rowsPerTask, width = PanelLayout.width
+        let width = PanelLayout.width
         let panels = context.chunks(o.n, of: width)
-        let chunks = context.chunks(o.rows, of: chunk)
+        let (chunks, chunkRows) = context.gemmRowChunks(rows: o.rows, k: o.k, elementBytes: 4, tileRows: context.f32TileRows)
         let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1], o.out.base, o.k, o.n, o.rows, panels]
-            + epiloguePointers(o)
+            + epiloguePointers(o) + [chunkRows]
         let packed = o.packedName != nil
         parallelFor(ir.mul(chunks, panels), scratchBytes: packed ? 0 : o.kBound * width * 4, capturing: captures) { task, c, scratch in
             let (a, w, strideK, strideN, out, k, n, rows, panels, biasPointer, residualPointer) =
                 (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
             let chunkIndex = ir.sdiv(task, panels), p = ir.srem(task, panels)
-            let (begin, end) = context.chunk(chunkIndex, size: chunk, of: rows)
+            let (begin, end) = context.chunk(chunkIndex, size: c[11], of: rows)
             let column = ir.mul(p, ir.int(width))
             let cols = context.minimum(ir.sub(n, column), ir.int(width))
             let panel: LLVMValueRef
