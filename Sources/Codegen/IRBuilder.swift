@@ -218,6 +218,12 @@ final class IRBuilder {
         overloaded("llvm.masked.store", [LLVMTypeOf(value), ptr], [value, pointer, int32(4), mask])
     }
 
+    /// A hint to bring the cache line at `pointer` into L1 for reading (`llvm.prefetch`, `prefetcht0`);
+    /// it never faults, so it may point past the data.
+    func prefetch(_ pointer: LLVMValueRef) {
+        _ = overloaded("llvm.prefetch", [ptr], [pointer, int32(0), int32(3), int32(1)])
+    }
+
     /// A call to an intrinsic overloaded on `types`.
     @discardableResult
     func overloaded(_ name: String, _ types: [LLVMTypeRef], _ args: [LLVMValueRef]) -> LLVMValueRef {

@@ -36,7 +36,7 @@ struct BF16TiledGEMM: KernelEmitter {
             /// broadcast pair of A per row, 2·mr `vdpbf16ps`.
             func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef], chain: Int) -> [LLVMValueRef] {
                 let row = ir.gep(ir.i32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
-                let b = [row, ir.gep(ir.i32, row, ir.int(lanes))].map { ir.loadVector(bf16Vector, $0) }
+                let b = TiledGEMM.panelRow(ir, row, as: bf16Vector)
                 var next = accumulators
                 for r in 0..<mr {
                     let pair = ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], kk))

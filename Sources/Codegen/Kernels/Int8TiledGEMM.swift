@@ -46,7 +46,7 @@ struct Int8TiledGEMM: KernelEmitter {
             let chains = max(1, min(4, 8 / mr))
             func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef], chain: Int) -> [LLVMValueRef] {
                 let row = ir.gep(ir.i32, data, ir.mul(kk, ir.int(width)))
-                let b = [loadInts(row), loadInts(ir.gep(ir.i32, row, ir.int(lanes)))]
+                let b = TiledGEMM.panelRow(ir, row, as: intVector)
                 var next = accumulators
                 for r in 0..<mr {
                     let x = splat(ir.load(ir.i32, ir.gep(ir.i32, rowsA[r], kk)))
@@ -105,7 +105,7 @@ struct Int8TiledGEMM: KernelEmitter {
             let chains = max(1, 4 / mr)
             func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef]) -> [LLVMValueRef] {
                 let row = ir.gep(ir.i32, data, ir.mul(kk, ir.int(width)))
-                let words = [loadInts(row), loadInts(ir.gep(ir.i32, row, ir.int(lanes)))]
+                let words = TiledGEMM.panelRow(ir, row, as: intVector)
                 var next = accumulators
                 for byte in 0..<4 {
                     let weights = words.map { word -> LLVMValueRef in

@@ -16,8 +16,7 @@ struct TiledGEMM: KernelEmitter {
             let rowsA = (0..<mr).map { ir.gep(ir.f32, a, ir.mul(ir.int($0), lda)) }
             /// One k step: two panel vectors, one broadcast A element per row, 2·mr FMAs.
             func step(_ kk: LLVMValueRef, _ accumulators: [LLVMValueRef]) -> [LLVMValueRef] {
-                let row = ir.gep(ir.f32, panel, ir.mul(kk, ir.int(PanelLayout.width)))
-                let b = [ir.loadVector(lanes, row), ir.loadVector(lanes, ir.gep(ir.f32, row, ir.int(lanes)))]
+                let b = Self.panelRow(ir, ir.gep(ir.f32, panel, ir.mul(kk, ir.int(PanelLayout.width))), as: vector)
                 var next: [LLVMValueRef] = []
                 for r in 0..<mr {
                     let x = ir.splat(ir.load(ir.f32, ir.gep(ir.f32, rowsA[r], kk)), lanes: lanes)
@@ -31,6 +30,23 @@ struct TiledGEMM: KernelEmitter {
         let (_, accumulators) = ir.carriedLoop(from: kMain, end: k, unroll: 1, carrying: partial) { k, values, _ in step(k, values) }
         Self.storeTile(ir, accumulators, c: c, ldc: ldc, cols: cols)
         }
+    }
+
+    /// How far ahead in its panel (in panel rows of 128 bytes: 4 KiB) a tile asks for the rows it will
+    /// read. Weights stream from DRAM, and each panel's first tile found them in no cache: on an Intel
+    /// Xeon, f32 BERT-base 1×128 went from 99.9 to 91.3 ms and MiniLM 1×128 from 13.2 to 12.2 (8, 16,
+    /// 64 and 128 rows measured too: 8 gained half as much, 64 as much, 128 less). Past a panel's end
+    /// it asks for the next panel, which the next task reads.
+    static let prefetchRows = 32
+
+    /// The two 16-lane vectors of `type` (f32, or 32 bf16, or 16 int32 of quads) of the 128-byte panel
+    /// row at `row`, and a prefetch of the row `prefetchRows` ahead: how every microkernel reads B.
+    static func panelRow(_ ir: IRBuilder, _ row: LLVMValueRef, as type: LLVMTypeRef) -> [LLVMValueRef] {
+        let half = ir.gep(ir.i8, row, ir.int(64))
+        let ahead = ir.gep(ir.i8, row, ir.int(prefetchRows * 128))
+        ir.prefetch(ahead)
+        ir.prefetch(ir.gep(ir.i8, ahead, ir.int(64)))
+        return [ir.loadVector(type, row), ir.loadVector(type, half)]
     }
 
     /// The tile function `name(a, lda, panel, depth, c, ldc, cols)` every microkernel has: the module's
