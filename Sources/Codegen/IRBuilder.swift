@@ -206,16 +206,31 @@ final class IRBuilder {
         overloaded("llvm.fmuladd", [LLVMTypeOf(a)], [a, b, c])
     }
 
-    /// Stores the lanes of `value` whose index is below `count` (`llvm.masked.store`).
-    func maskedStore(_ value: LLVMValueRef, _ pointer: LLVMValueRef, count: LLVMValueRef) {
-        let lanes = Int(LLVMGetVectorSize(LLVMTypeOf(value)))
+    /// `<lanes x i1>`: lane `i` is set when `i < count` (an i64; any value, negative included).
+    func lanesBelow(_ count: LLVMValueRef, lanes: Int) -> LLVMValueRef {
         var iota: [LLVMValueRef?] = (0..<lanes).map { Optional(LLVMConstInt(i64, UInt64($0), 0)) }
         let indices = iota.withUnsafeMutableBufferPointer { LLVMConstVector($0.baseAddress, UInt32(lanes)) }!
-        let bound = LLVMBuildInsertElement(builder, LLVMGetUndef(LLVMVectorType(i64, UInt32(lanes))), count, int32(0), "")!
-        let bounds = LLVMBuildShuffleVector(builder, bound, LLVMGetUndef(LLVMVectorType(i64, UInt32(lanes))),
-                                            LLVMConstNull(LLVMVectorType(i32, UInt32(lanes))), "")!
-        let mask = icmp(LLVMIntSLT, indices, bounds)
+        return icmp(LLVMIntSLT, indices, splat(count, lanes: lanes))
+    }
+
+    /// Stores the lanes of `value` whose index is below `count` (`llvm.masked.store`).
+    func maskedStore(_ value: LLVMValueRef, _ pointer: LLVMValueRef, count: LLVMValueRef) {
+        let mask = lanesBelow(count, lanes: Int(LLVMGetVectorSize(LLVMTypeOf(value))))
         overloaded("llvm.masked.store", [LLVMTypeOf(value), ptr], [value, pointer, int32(4), mask])
+    }
+
+    /// The first `count` floats at `pointer` as a `lanes`-float vector, zero in the lanes past them
+    /// (`llvm.masked.load`: nothing past them is read).
+    func maskedLoad(_ lanes: Int, _ pointer: LLVMValueRef, count: LLVMValueRef) -> LLVMValueRef {
+        let type = floatVector(lanes)
+        return overloaded("llvm.masked.load", [type, ptr], [pointer, int32(4), lanesBelow(count, lanes: lanes), LLVMConstNull(type)])
+    }
+
+    /// The sum of a float vector's lanes, in any order (`llvm.vector.reduce.fadd`, reassociable).
+    func sumLanes(_ v: LLVMValueRef) -> LLVMValueRef {
+        let sum = overloaded("llvm.vector.reduce.fadd", [LLVMTypeOf(v)], [float(0), v])
+        LLVMSetFastMathFlags(sum, LLVMFastMathFlags(LLVMFastMathAllowReassoc))
+        return sum
     }
 
     /// A hint to bring the cache line at `pointer` into L1 for reading (`llvm.prefetch`, `prefetcht0`);

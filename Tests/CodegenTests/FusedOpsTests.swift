@@ -23,6 +23,25 @@ import Tensors
         }
     }
 
+    /// The fused layer norm's vector rows (16 floats, the last masked) at widths below, at and past a
+    /// vector, with and without a residual, where the memory plan may write the result over an input.
+    @Test(arguments: [7, 16, 37, 100])
+    func layerNormRowsOfAnyWidth(_ width: Int) throws {
+        let w = Tensor.randn([width], seed: 5), b = Tensor.randn([width], seed: 6)
+        let example: [(name: String, tensor: Tensor)] = [("x", Tensor.randn([3, width], seed: 2)), ("r", Tensor.randn([3, width], seed: 3))]
+        let graph = try Tracer.trace(inputs: example,
+                                     dynamicDims: [DynamicDim(input: "x", dim: 0, symbol: "rows", max: 40),
+                                                   DynamicDim(input: "r", dim: 0, symbol: "rows", max: 40)]) { inputs in
+            let x = inputs["x"]!.tanh(), r = inputs["r"]!
+            let plain = x.layerNorm(weight: w, bias: b, eps: 1e-5)
+            return [("plain", plain), ("residual", (plain * 3 + r).layerNorm(weight: w, bias: b, eps: 1e-5))]
+        }
+        let optimized = try PassManager(pipeline: .o2).run(graph).graph
+        #expect(optimized.nodes.filter { $0.op.name == "fused_layer_norm" }.count == 2)
+        let sets = [1, 5, 40].map { rows in ["x": Tensor.randn([rows, width], seed: UInt64(rows)) * 4, "r": Tensor.randn([rows, width], seed: UInt64(rows + 100))] }
+        try expectCompiledMatches(optimized, sets)
+    }
+
     func check(causal: Bool) throws {
         let block = withRandomGenerator(seed: 1) { Block(causal: causal) }
         block.eval()
