@@ -236,7 +236,7 @@ final class IRBuilder {
     /// A hint to bring the cache line at `pointer` into L1 for reading (`llvm.prefetch`, `prefetcht0`);
     /// it never faults, so it may point past the data.
     func prefetch(_ pointer: LLVMValueRef) {
-        _ = overloaded("llvm.prefetch", [ptr], [pointer, int32(0), int32(3), int32(1)])
+        overloaded("llvm.prefetch", [ptr], [pointer, int32(0), int32(3), int32(1)])
     }
 
     /// A call to an intrinsic overloaded on `types`.

@@ -94,36 +94,33 @@ struct LayerNormEmitter: KernelEmitter {
         let zero = LLVMConstNull(ir.floatVector(lanes))!
         let vectors = context.chunks(n, of: lanes)
         let source = residual == nil ? x : y
-        /// The `lanes` floats at `p + 16·c`, zero past the row's end.
+        /// The row's elements from vector `c` on (the last vector's mask).
+        func left(_ c: LLVMValueRef) -> LLVMValueRef { ir.sub(n, ir.mul(c, ir.int(lanes))) }
+        /// Vector `c` of the row at `p`, zero past the row's end.
         func load(_ p: LLVMValueRef, _ c: LLVMValueRef) -> LLVMValueRef {
-            let j = ir.mul(c, ir.int(lanes))
-            return ir.maskedLoad(lanes, ir.gep(f32, p, j), count: ir.sub(n, j))
+            ir.maskedLoad(lanes, ir.gep(f32, p, ir.mul(c, ir.int(lanes))), count: left(c))
         }
+        /// Stores `v` as vector `c` of `y`, nothing past the row's end.
+        func store(_ v: LLVMValueRef, _ c: LLVMValueRef) { ir.maskedStore(v, ir.gep(f32, y, ir.mul(c, ir.int(lanes))), count: left(c)) }
         let (_, sum) = ir.carriedLoop(from: ir.int(0), end: vectors, unroll: 1, carrying: [zero]) { c, acc, _ in
             var v = load(x, c)
             if let residual {
                 v = ir.fadd(v, load(residual, c))
-                let j = ir.mul(c, ir.int(lanes))
-                ir.maskedStore(v, ir.gep(f32, y, j), count: ir.sub(n, j))
+                store(v, c)
             }
             return [ir.fadd(acc[0], v)]
         }
         let count = ir.sitofp(n)
-        let mean = ir.fdiv(ir.sumLanes(sum[0]), count)
-        let meanVector = ir.splat(mean, lanes: lanes)
+        let meanVector = ir.splat(ir.fdiv(ir.sumLanes(sum[0]), count), lanes: lanes)
         let (_, squares) = ir.carriedLoop(from: ir.int(0), end: vectors, unroll: 1, carrying: [zero]) { c, acc, _ in
-            let j = ir.mul(c, ir.int(lanes))
-            let inside = ir.lanesBelow(ir.sub(n, j), lanes: lanes)
-            let d = ir.select(inside, ir.fsub(load(source, c), meanVector), zero)
+            let d = ir.select(ir.lanesBelow(left(c), lanes: lanes), ir.fsub(load(source, c), meanVector), zero)
             return [ir.fma(d, d, acc[0])]
         }
         let rstd = ir.fdiv(ir.float(1), ir.intrinsic("llvm.sqrt", [ir.fadd(ir.fdiv(ir.sumLanes(squares[0]), count), ir.float(eps))]))
         let rstdVector = ir.splat(rstd, lanes: lanes)
         ir.loop(ir.int(0), vectors) { c in
-            let j = ir.mul(c, ir.int(lanes))
             let normalized = ir.fmul(ir.fsub(load(source, c), meanVector), rstdVector)
-            let value = ir.fma(normalized, load(weight, c), load(bias, c))
-            ir.maskedStore(value, ir.gep(f32, y, j), count: ir.sub(n, j))
+            store(ir.fma(normalized, load(weight, c), load(bias, c)), c)
         }
     }
 
