@@ -21,7 +21,7 @@ enum ModuleBuilder {
                       context: LLVMContextRef, times: inout CompileTimes, optimize: Bool = true,
                       extras: ((IRBuilder, [RunSignature]) throws -> Void)? = nil) throws -> (LLVMModuleRef, [RunSignature]) {
         try options.checkPrecision()
-        let machine = try TargetMachine(options.target)
+        let machine = try TargetMachine(options.target, level: options.optimizationLevel)
         let module = LLVMModuleCreateWithNameInContext(name, context)!
         do {
             let ir = IRBuilder(context: context, module: module)
@@ -59,7 +59,7 @@ enum ModuleBuilder {
 
     /// Machine code for the module, as an object file or assembly text.
     static func emit(_ module: LLVMModuleRef, options: CompileOptions, assembly: Bool) throws -> [UInt8] {
-        try emit(module, machine: try TargetMachine(options.target), assembly: assembly)
+        try emit(module, machine: try TargetMachine(options.target, level: options.optimizationLevel), assembly: assembly)
     }
 
     /// Machine code for the module from `machine` (one per thread: a target machine is not shared).

@@ -156,8 +156,8 @@ enum ParallelCodegen {
             guard let owner = owners[name] else { continue }
             if owner == partition { symbols.append(name) } else { LLVMSetInitializer(g, nil) }
         }
-        let machine = try TargetMachine(options.target)
         let level = partition == 0 ? min(options.optimizationLevel, 1) : options.optimizationLevel
+        let machine = try TargetMachine(options.target, level: level)
         let optimizeStart = DispatchTime.now().uptimeNanoseconds
         try machine.optimize(module, level: level)
         let emitStart = DispatchTime.now().uptimeNanoseconds

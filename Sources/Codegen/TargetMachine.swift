@@ -6,7 +6,8 @@ final class TargetMachine {
     let machine: LLVMTargetMachineRef
     let target: HostTarget
 
-    init(_ target: HostTarget) throws {
+    /// A machine whose code generation runs at `level` (0–3, as the optimization pipeline's).
+    init(_ target: HostTarget, level: Int = 2) throws {
         LLVMTarget.initializeOnce()
         var llvmTarget: LLVMTargetRef?
         var message: UnsafeMutablePointer<CChar>?
@@ -14,7 +15,7 @@ final class TargetMachine {
             throw CodegenError("no LLVM target for \(target.triple): \(takeLLVMString(message))")
         }
         guard let machine = LLVMCreateTargetMachine(llvmTarget, target.triple, target.cpu, target.features,
-                                                    LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault) else {
+                                                    Self.codeGenLevel(level), LLVMRelocPIC, LLVMCodeModelDefault) else {
             throw CodegenError("cannot create a target machine for \(target.cpu)")
         }
         self.machine = machine
@@ -22,6 +23,15 @@ final class TargetMachine {
     }
 
     deinit { LLVMDisposeTargetMachine(machine) }
+
+    private static func codeGenLevel(_ level: Int) -> LLVMCodeGenOptLevel {
+        switch level {
+        case ...0: LLVMCodeGenLevelNone
+        case 1: LLVMCodeGenLevelLess
+        case 2: LLVMCodeGenLevelDefault
+        default: LLVMCodeGenLevelAggressive
+        }
+    }
 
     /// Sets the module's triple and data layout to this machine's.
     func configure(_ module: LLVMModuleRef) {

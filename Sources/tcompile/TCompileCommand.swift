@@ -351,7 +351,7 @@ struct Compile: ParsableCommand {
             let bounds = Dictionary(graph.symbols.map { ($0.name, $0.max) }, uniquingKeysWith: { a, _ in a })
             let flops = optimized.graph.matmulFLOPs(at: bounds)
             print(String(format: "matrix products per call at the bounds (%@): %.3f GFLOP", graph.symbols.map { "\($0.name)=\($0.max)" }.joined(separator: ", "), flops / 1e9))
-            print("generating code for \(Self.describe(compileOptions)) (LLVM -O3, precision \(loaded.precision))…")
+            print("generating code for \(Self.describe(compileOptions)) (LLVM -O\(compileOptions.optimizationLevel), precision \(loaded.precision))…")
             try createDirectory(outputDirectory)
             let final = try loaded.calibrated(optimized.graph)
             let result = try AOTCompiler.write(final, name: libraryName, to: outputDirectory,

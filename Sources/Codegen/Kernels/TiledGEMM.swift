@@ -79,20 +79,62 @@ struct TiledGEMM: KernelEmitter {
     }
 
     /// Copies columns `[column, column + 32)` of a strided `[k, n]` matrix (element `(i, j)` at
-    /// `base + i·strideK + j·strideN`) into a zero-padded panel.
+    /// `base + i·strideK + j·strideN`) into a zero-padded panel, by a call to the kernel's one
+    /// `packFunction`: attention packs three panels per task and the GEMMs one per task, and inlined,
+    /// each copy was vectorized into gathers and scatters of its own (MiniLM's attention task was the
+    /// largest function LLVM compiled, and the longest of the parallel compile).
     func packPanel(from base: LLVMValueRef, strideK: LLVMValueRef, strideN: LLVMValueRef, k: LLVMValueRef,
                    n: LLVMValueRef, column: LLVMValueRef, into panel: LLVMValueRef) {
+        _ = ir.call(packFunction(), Self.packType(ir), [base, strideK, strideN, k, n, column, panel])
+    }
+
+    private static func packType(_ ir: IRBuilder) -> LLVMTypeRef {
+        ir.functionType(ir.void, [ir.ptr, ir.i64, ir.i64, ir.i64, ir.i64, ir.i64, ir.ptr])
+    }
+
+    /// `NAME.pack(base, strideK, strideN, k, n, column, panel)`, `packPanel`'s body: rows that are
+    /// contiguous (`strideN` 1: V, a weight stored `[k, n]`) copy as two masked vector loads each; any
+    /// other strides (Kᵀ, a transposed view) element by element.
+    func packFunction() -> LLVMValueRef {
+        let name = "\(context.kernelName).pack"
+        if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
+        let f = ir.noinlineFunction(name, Self.packType(ir))
+        let saved = LLVMGetInsertBlock(ir.builder)
+        defer { if let saved { ir.position(at: saved) } }
+        ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")!)
+        let p = (0..<7).map { LLVMGetParam(f, UInt32($0))! }
+        let (base, strideK, strideN, k, n, column, panel) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6])
         let cols = ir.sub(n, column)
+        let width = PanelLayout.width, lanes = 16
+        let rowsContiguous = ir.block("pack_rows"), strided = ir.block("pack_strided"), done = ir.block("pack_done")
+        ir.condBr(ir.icmp(LLVMIntEQ, strideN, ir.int(1)), rowsContiguous, strided)
+        ir.position(at: rowsContiguous)
+        ir.loop(ir.int(0), k) { i in
+            let source = ir.gep(ir.f32, base, ir.add(ir.mul(i, strideK), column))
+            let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(width)))
+            for half in 0..<(width / lanes) {
+                let offset = ir.int(half * lanes)
+                let store = LLVMBuildStore(ir.builder, ir.maskedLoad(lanes, ir.gep(ir.f32, source, offset), count: ir.sub(cols, offset)),
+                                           ir.gep(ir.f32, target, offset))
+                LLVMSetAlignment(store, 4)
+            }
+        }
+        ir.br(done)
+        ir.position(at: strided)
         ir.loop(ir.int(0), k) { i in
             let source = ir.gep(ir.f32, base, ir.add(ir.mul(i, strideK), ir.mul(column, strideN)))
-            let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(PanelLayout.width)))
-            ir.loop(ir.int(0), ir.int(PanelLayout.width)) { j in
+            let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(width)))
+            ir.loop(ir.int(0), ir.int(width)) { j in
                 let inside = ir.icmp(LLVMIntSLT, j, cols)
                 let safeJ = ir.select(inside, j, ir.int(0))
                 let x = ir.load(ir.f32, ir.gep(ir.f32, source, ir.mul(safeJ, strideN)))
                 ir.store(ir.select(inside, x, ir.float(0)), ir.gep(ir.f32, target, j))
             }
         }
+        ir.br(done)
+        ir.position(at: done)
+        ir.ret()
+        return f
     }
 
     /// The microkernel `gemmRows` calls: `tile(r)` computes `r ≤ rows` rows; A's elements are
