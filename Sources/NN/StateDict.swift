@@ -61,7 +61,12 @@ extension Module {
     /// let report = try model.loadStateDict(try SafeTensors.read(path: "model.safetensors"), strict: false)
     /// ```
     @discardableResult
-    public func loadStateDict(_ state: [String: Tensor], strict: Bool = true) throws(StateDictError) -> LoadReport {
+    ///
+    /// With `assign` (PyTorch's `load_state_dict(assign=True)`, which `fromPretrained` uses), a
+    /// tensor takes the dict's storage instead of a copy where nothing could tell the difference
+    /// (`Tensor.adoptStorage(of:)`: a checkpoint's memory-mapped pages are then used in place); the
+    /// module's tensor objects stay the same either way.
+    public func loadStateDict(_ state: [String: Tensor], strict: Bool = true, assign: Bool = false) throws(StateDictError) -> LoadReport {
         let own = namedParameters() + namedBuffers()
         var report = LoadReport()
         var loads: [(Tensor, Tensor)] = []
@@ -80,7 +85,9 @@ extension Module {
             if !report.missing.isEmpty { throw .missingKeys(report.missing) }
             if !report.unexpected.isEmpty { throw .unexpectedKeys(report.unexpected) }
         }
-        withNoGrad { for (target, source) in loads { target.assign(source) } }
+        withNoGrad {
+            for (target, source) in loads where !(assign && target.adoptStorage(of: source)) { target.assign(source) }
+        }
         return report
     }
 

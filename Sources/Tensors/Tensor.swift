@@ -21,8 +21,8 @@ public final class Tensor: @unchecked Sendable {
     public let offset: Int
     /// Element type.
     public let dtype: DType
-    /// The buffer holding the elements.
-    public let storage: Storage
+    /// The buffer holding the elements (replaced only by `adoptStorage(of:)`, when no view can see it).
+    public internal(set) var storage: Storage
 
     /// Whether gradients flow to this tensor. Set it on leaves you want `grad` for.
     public var requiresGrad: Bool {

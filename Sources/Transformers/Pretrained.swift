@@ -114,7 +114,7 @@ extension PretrainedModel {
             }
             state[key] = try checkpoint.tensor(aligned[key]!, as: target.dtype)
         }
-        try model.loadStateDict(state, strict: false)
+        try model.loadStateDict(state, strict: false, assign: true)
         report.unused = names.values.filter { !used.contains($0) }.sorted()
         return Pretrained(model: model, config: config, report: report, tokenizer: try tokenizer?(directory))
     }

@@ -80,6 +80,39 @@ final class TinyModel: Module {
         }
     }
 
+    @Test func assigningLoadSharesTheFilesPagesAndNeverWritesTheFile() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/model.safetensors"
+        let source = withRandomGenerator(seed: 2) { TinyModel() }
+        try source.save(to: path)
+        let state = try SafeTensors.read(path: path)
+        let target = withRandomGenerator(seed: 3) { TinyModel() }
+        let query = target.encoder.layers[0].attention.selfAttention.query
+        let viewed = target.encoder.layers[1].attention.selfAttention.key.weight
+        let view = viewed.transposed(0, 1)   // a view of its storage: must keep seeing the tensor's values
+        let weightBefore = query.weight
+        #expect(try target.loadStateDict(state, assign: true).isClean)
+        // Same tensor objects; the mapped pages used in place where no view exists, copied where one does.
+        #expect(query.weight === weightBefore)
+        #expect(query.weight.storage === state["encoder.layer.0.attention.self.query.weight"]!.storage)
+        #expect(viewed.storage !== state["encoder.layer.1.attention.self.key.weight"]!.storage)
+        #expect(view.transposed(0, 1).toFloatArray() == source.encoder.layers[1].attention.selfAttention.key.weight.toFloatArray())
+        for (key, value) in source.stateDict() {
+            #expect(target.stateDict()[key]!.toFloatArray() == value.toFloatArray(), "\(key)")
+        }
+        // Training writes into the pages, not the file.
+        let original = query.weight.toFloatArray()
+        withNoGrad { query.weight.scaleInPlace(2) }
+        #expect(query.weight.toFloatArray() == original.map { $0 * 2 })
+        #expect(try SafeTensors.read(path: path)["encoder.layer.0.attention.self.query.weight"]!.toFloatArray() == original)
+        // Without `assign` (PyTorch's default), every tensor keeps its own storage.
+        let copied = TinyModel()
+        try copied.loadStateDict(state)
+        #expect(copied.encoder.layers[0].attention.selfAttention.query.weight.storage
+                !== state["encoder.layer.0.attention.self.query.weight"]!.storage)
+    }
+
     @Test func loadReportListsMissingUnexpectedAndMisshapenKeys() throws {
         let model = TinyModel(layers: 1)
         var state = TinyModel(layers: 1).stateDict()
