@@ -95,21 +95,25 @@ public enum WeightsFile {
         let fileSize: Int
 
         /// The size of the file holding `constants` (what `init` computes, without reading them).
-        static func fileSize(_ constants: [ConstantBytes]) -> Int {
-            var cursor = (headerBytes + 16 * constants.count + 63) & ~63
-            for c in constants { cursor = (cursor + c.byteCount + 63) & ~63 }
-            return cursor
+        static func fileSize(_ constants: [ConstantBytes]) -> Int { placement(constants.map(\.byteCount)).fileSize }
+
+        /// Where constants of these byte sizes go, in order (each 64-byte aligned after the entry
+        /// table), and the file's size: a function of the sizes alone, so the code that reads a weights
+        /// file (`CAPI`) knows every offset when it is compiled.
+        static func placement(_ byteCounts: [Int]) -> (offsets: [Int], fileSize: Int) {
+            var offsets: [Int] = []
+            var cursor = (headerBytes + 16 * byteCounts.count + 63) & ~63
+            for bytes in byteCounts {
+                offsets.append(cursor)
+                cursor = (cursor + bytes + 63) & ~63
+            }
+            return (offsets, cursor)
         }
 
         init(_ constants: [ConstantBytes]) {
             self.constants = constants
             let tableEnd = headerBytes + 16 * constants.count
-            var offsets: [Int] = []
-            var cursor = (tableEnd + 63) & ~63
-            for c in constants {
-                offsets.append(cursor)
-                cursor = (cursor + c.byteCount + 63) & ~63
-            }
+            let (offsets, cursor) = Self.placement(constants.map(\.byteCount))
             var header = [UInt8](repeating: 0, count: tableEnd)
             func put<T: FixedWidthInteger>(_ v: T, at i: Int) {
                 withUnsafeBytes(of: v.littleEndian) { for (k, b) in $0.enumerated() { header[i + k] = b } }
