@@ -11,6 +11,17 @@ enum BufferCache {
     static let minimum = 1 << 16
     static let capacity = 512 << 20
 
+    /// The size a buffer of `size` bytes is allocated at: from `minimum` on, rounded up to one of eight
+    /// classes per power of two (at most 12.5 % more), so that buffers which grow a little at each
+    /// step find the ones freed a step earlier. A compiled generator's KV cache grows by one position
+    /// per token: with exact sizes every step missed the cache and took fresh pages, and zeroing
+    /// them was a fifth of a SmolLM2-sized decode's time.
+    static func sizeClass(_ size: Int) -> Int {
+        guard size > minimum else { return size }
+        let step = 1 << (Int.bitWidth - size.leadingZeroBitCount - 1 - 3)
+        return (size + step - 1) & ~(step - 1)
+    }
+
     /// A cached buffer of exactly `size` bytes, if one is free.
     static func take(_ size: Int) -> UnsafeMutableRawPointer? {
         guard size >= minimum else { return nil }
@@ -107,10 +118,10 @@ public final class Storage: @unchecked Sendable {
 
     /// A fresh (or cached) uninitialized block of at least `byteCount` bytes and its rounded size.
     private static func allocateUninitialized(_ byteCount: Int, hugePages: Bool = true) -> (UnsafeMutableRawPointer, Int)? {
-        let size = max(byteCount, 1)
+        guard byteCount <= Int.max >> 2 else { return nil }
+        let size = BufferCache.sizeClass(max(byteCount, 1))
         let huge = hugePages && size >= 1 << 21
         let alignment = huge ? 1 << 21 : 64
-        guard size <= Int.max - alignment else { return nil }
         let rounded = (size + alignment - 1) & ~(alignment - 1)
         if let cached = BufferCache.take(rounded) { return (cached, rounded) }
         var raw: UnsafeMutableRawPointer?
