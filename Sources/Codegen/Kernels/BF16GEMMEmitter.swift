@@ -94,7 +94,8 @@ struct BF16GEMMEmitter: GEMMEmitter {
         let o = linearOperands(node, x, types, bias: hasBias, residual: hasResidual, format: .bf16)
         let panels = context.chunks(o.n, of: PanelLayout.width)
         let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
-        let perTask = panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows)
+        let perTask = streaming(panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows),
+                                rows: o.rows, panels: panels)
         let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
         let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1],
                         o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)

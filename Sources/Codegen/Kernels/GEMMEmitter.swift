@@ -75,25 +75,31 @@ struct F32GEMMEmitter: GEMMEmitter {
         let width = PanelLayout.width
         let panels = context.chunks(o.n, of: width)
         let (chunks, chunkRows) = context.gemmRowChunks(rows: o.rows, k: o.k, elementBytes: 4, tileRows: context.f32TileRows)
+        let group = streaming(ir.int(1), rows: o.rows, panels: panels)
+        let groups = ir.sdiv(ir.add(panels, ir.sub(group, ir.int(1))), group)
         let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1], o.out.base, o.k, o.n, o.rows, panels]
-            + epiloguePointers(o) + [chunkRows]
+            + epiloguePointers(o) + [chunkRows, group, groups]
         let packed = o.packedName != nil
-        parallelFor(ir.mul(chunks, panels), scratchBytes: packed ? 0 : o.kBound * width * 4, capturing: captures) { task, c, scratch in
+        parallelFor(ir.mul(chunks, groups), scratchBytes: packed ? 0 : o.kBound * width * 4, capturing: captures) { task, c, scratch in
             let (a, w, strideK, strideN, out, k, n, rows, panels, biasPointer, residualPointer) =
                 (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
-            let chunkIndex = ir.sdiv(task, panels), p = ir.srem(task, panels)
+            let (group, groups) = (c[12], c[13])
+            let chunkIndex = ir.sdiv(task, groups)
+            let (first, last) = panelRange(ir.srem(task, groups), perTask: group, panels: panels)
             let (begin, end) = context.chunk(chunkIndex, size: c[11], of: rows)
-            let column = ir.mul(p, ir.int(width))
-            let cols = context.minimum(ir.sub(n, column), ir.int(width))
-            let panel: LLVMValueRef
-            if packed {
-                panel = ir.gep(ir.f32, w, ir.mul(p, ir.mul(k, ir.int(width))))
-            } else {
-                tiles.packPanel(from: w, strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
-                panel = scratch
+            ir.loop(first, last) { p in
+                let column = ir.mul(p, ir.int(width))
+                let cols = context.minimum(ir.sub(n, column), ir.int(width))
+                let panel: LLVMValueRef
+                if packed {
+                    panel = ir.gep(ir.f32, w, ir.mul(p, ir.mul(k, ir.int(width))))
+                } else {
+                    tiles.packPanel(from: w, strideK: strideK, strideN: strideN, k: k, n: n, column: column, into: scratch)
+                    panel = scratch
+                }
+                tiles.gemmRows(begin, end, k: k, a: a, lda: k, panel: panel, column: column, cols: cols, c: out, ldc: n,
+                               epilogue: linearEpilogue(o, activation, n: n, biasPointer: biasPointer, residualPointer: residualPointer))
             }
-            tiles.gemmRows(begin, end, k: k, a: a, lda: k, panel: panel, column: column, cols: cols, c: out, ldc: n,
-                           epilogue: linearEpilogue(o, activation, n: n, biasPointer: biasPointer, residualPointer: residualPointer))
         }
         addResidualAfterwards(o, node)
         return o.out

@@ -43,8 +43,8 @@ struct Int8GEMMEmitter: GEMMEmitter {
         let range: ClosedRange<Float>? = if case .fused(.linear(_, _, _, let r)) = node.op { r } else { nil }
         let panels = context.chunks(o.n, of: PanelLayout.width)
         let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
-        let perTask = panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows,
-                                    mostForSmallRows: Self.panelsPerSmallTask)
+        let perTask = streaming(panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows,
+                                              mostForSmallRows: Self.panelsPerSmallTask), rows: o.rows, panels: panels)
         let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
         let captures = [context.pointer(o.input), o.weightBase, o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)
         parallelFor(ir.mul(chunks, groups), scratchBytes: PanelLayout.int8ScratchBytes(k: o.kBound), capturing: captures) { task, c, scratch in
