@@ -99,7 +99,7 @@ def llama_cpp_convert_script(python, env):
     script = glob.glob(os.path.join(source, "*", "vendor", "llama.cpp", "convert_hf_to_gguf.py"))
     if not script:
         os.makedirs(source, exist_ok=True)
-        got = subprocess.run([python, "-m", "pip", "download", f"llama-cpp-python=={version}", "--no-deps", "--no-binary", ":all:",
+        got = subprocess.run([python, "-m", "pip", "download", f"llama-cpp-python=={version}", "--no-deps", "--no-binary", "llama-cpp-python",
                               "-d", source], capture_output=True, text=True, env=env)
         archives = glob.glob(os.path.join(source, "*.tar.gz"))
         if got.returncode != 0 or not archives:
