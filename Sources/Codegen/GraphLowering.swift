@@ -59,8 +59,15 @@ final class GraphLowering {
             cx.dims[s.name] = ir.load(ir.i64, ir.gep(ir.i64, dimsArg, ir.int(i)))
         }
         let appends = inPlaceAppends()
+        // Only what an output depends on runs, as in the interpreter: a graph compiled without the pass
+        // pipeline (`-O0`, so no dead-code elimination) must not refuse a run over a dead gather whose
+        // indices are out of range (fuzz-graph finding 6).
+        var live = Set(graph.outputs.map(\.value))
+        for node in graph.nodes.reversed() where live.contains(node.id) { live.formUnion(node.inputs) }
         var inputIndex = 0
         for node in graph.nodes {
+            if !live.contains(node.id), case .primitive = node.op { continue }
+            if !live.contains(node.id), case .fused = node.op { continue }
             cx.begin(node)
             if let output = appends[node.id], case .primitive(.concat(let dim), _) = node.op {
                 cx.values[node.id] = appendInPlace(node, dim: dim, into: ir.load(ir.ptr, ir.gep(ir.ptr, outputsArg, ir.int(output))), cx)

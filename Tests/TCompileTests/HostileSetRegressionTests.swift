@@ -90,6 +90,44 @@ import TCompile
         }
     }
 
+    /// Fuzz-graph finding 6: compiled without the pass pipeline (`-O0`, no dead-code elimination), a
+    /// graph whose output does not depend on its lookup refused ids out of the table, which the
+    /// interpreter (running only what outputs need) accepted. The compiled code now runs only live
+    /// nodes too, at every level; a live lookup still refuses them.
+    @Test func aDeadLookupDoesNotRefuseARunAtAnyLevel() throws {
+        let graph = try TextFormat.parse("""
+        graph(seq <= 16) {
+          %0 = input {name = "input_ids"} : i64[1, seq]
+          %1 = constant {name = "table"} : f32[10, 4]
+          %2 = index_select(%1, %0) {dim = 0} : f32[1, seq, 4]
+          %3 = arange() {start = 0, end = seq, step = 1, dtype = i64} : i64[seq]
+          %4 = cast(%3) {dtype = f32} : f32[seq]
+          %5 = sum(%4) {dims = [0], keep_dim = false} : f32[]
+          return %5 as "steps"
+        }
+        """, constants: ["table": Tensor.randn([10, 4], seed: 3)])
+        try Verifier.verify(graph)
+        let ids = Tensor([1, 10, 3], shape: [1, 3], dtype: .int64)
+        #expect(try Interpreter(graph: graph).run(["input_ids": ids])["steps"]?.item() == 3)
+        for level in [0, 2] {
+            let outputs = try TCompile.compile(graph, name: "dead", level: level, options: CompileOptions(cache: nil))(["input_ids": ids])
+            #expect(outputs["steps"]?.item() == 3, "level \(level)")
+        }
+        let live = try TextFormat.parse("""
+        graph(seq <= 16) {
+          %0 = input {name = "input_ids"} : i64[1, seq]
+          %1 = constant {name = "table"} : f32[10, 4]
+          %2 = index_select(%1, %0) {dim = 0} : f32[1, seq, 4]
+          return %2 as "rows"
+        }
+        """, constants: ["table": Tensor.randn([10, 4], seed: 3)])
+        for level in [0, 2] {
+            #expect(throws: (any Error).self, "level \(level)") {
+                _ = try TCompile.compile(live, name: "live", level: level, options: CompileOptions(cache: nil))(["input_ids": ids])
+            }
+        }
+    }
+
     /// A T5 config with `d_kv: 0` heard only that seq2seq export is not available: export names
     /// the field.
     @Test func exportNamesABadConfigField() throws {
