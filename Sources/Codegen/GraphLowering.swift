@@ -66,8 +66,10 @@ final class GraphLowering {
         for node in graph.nodes.reversed() where live.contains(node.id) { live.formUnion(node.inputs) }
         var inputIndex = 0
         for node in graph.nodes {
-            if !live.contains(node.id), case .primitive = node.op { continue }
-            if !live.contains(node.id), case .fused = node.op { continue }
+            switch node.op {
+            case .primitive, .fused: if !live.contains(node.id) { continue }
+            case .input, .constant: break   // inputs keep their order; unused constants cost nothing
+            }
             cx.begin(node)
             if let output = appends[node.id], case .primitive(.concat(let dim), _) = node.op {
                 cx.values[node.id] = appendInPlace(node, dim: dim, into: ir.load(ir.ptr, ir.gep(ir.ptr, outputsArg, ir.int(output))), cx)

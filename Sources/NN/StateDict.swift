@@ -60,12 +60,12 @@ extension Module {
     /// ```swift
     /// let report = try model.loadStateDict(try SafeTensors.read(path: "model.safetensors"), strict: false)
     /// ```
-    @discardableResult
     ///
     /// With `assign` (PyTorch's `load_state_dict(assign=True)`, which `fromPretrained` uses), a
     /// tensor takes the dict's storage instead of a copy where nothing could tell the difference
     /// (`Tensor.adoptStorage(of:)`: a checkpoint's memory-mapped pages are then used in place); the
     /// module's tensor objects stay the same either way.
+    @discardableResult
     public func loadStateDict(_ state: [String: Tensor], strict: Bool = true, assign: Bool = false) throws(StateDictError) -> LoadReport {
         let own = namedParameters() + namedBuffers()
         var report = LoadReport()

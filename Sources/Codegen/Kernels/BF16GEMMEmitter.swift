@@ -55,7 +55,7 @@ struct BF16GEMMEmitter: GEMMEmitter {
         let panels = context.chunks(n, of: PanelLayout.width)
         let chunks = context.chunks(m, of: Self.rowsPerTask)
         let perTask = panelsPerTask(rows: m, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows)
-        let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
+        let groups = context.chunks(panels, of: perTask)
         let kBound = o.kBound
         let nb = batchShape.count
         let captures = [a.base, a.offset, a.strides[ra - 2], b.base, b.offset, b.strides[rb - 2], b.strides[rb - 1],
@@ -96,7 +96,7 @@ struct BF16GEMMEmitter: GEMMEmitter {
         let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
         let perTask = streaming(panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows),
                                 rows: o.rows, panels: panels)
-        let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
+        let groups = context.chunks(panels, of: perTask)
         let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1],
                         o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)
         let packed = o.packedName != nil

@@ -76,7 +76,7 @@ struct F32GEMMEmitter: GEMMEmitter {
         let panels = context.chunks(o.n, of: width)
         let (chunks, chunkRows) = context.gemmRowChunks(rows: o.rows, k: o.k, elementBytes: 4, tileRows: context.f32TileRows)
         let group = streaming(ir.int(1), rows: o.rows, panels: panels)
-        let groups = ir.sdiv(ir.add(panels, ir.sub(group, ir.int(1))), group)
+        let groups = context.chunks(panels, of: group)
         let captures = [context.pointer(o.input), o.weightBase, o.weight.strides[0], o.weight.strides[1], o.out.base, o.k, o.n, o.rows, panels]
             + epiloguePointers(o) + [chunkRows, group, groups]
         let packed = o.packedName != nil

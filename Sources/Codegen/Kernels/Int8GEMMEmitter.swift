@@ -45,7 +45,7 @@ struct Int8GEMMEmitter: GEMMEmitter {
         let chunks = context.chunks(o.rows, of: Self.rowsPerTask)
         let perTask = streaming(panelsPerTask(rows: o.rows, panels: panels, most: Self.panelsPerTask, smallRows: Self.smallRows,
                                               mostForSmallRows: Self.panelsPerSmallTask), rows: o.rows, panels: panels)
-        let groups = ir.sdiv(ir.add(panels, ir.sub(perTask, ir.int(1))), perTask)
+        let groups = context.chunks(panels, of: perTask)
         let captures = [context.pointer(o.input), o.weightBase, o.out.base, o.k, o.n, o.rows, panels, perTask, groups] + epiloguePointers(o)
         parallelFor(ir.mul(chunks, groups), scratchBytes: PanelLayout.int8ScratchBytes(k: o.kBound), capturing: captures) { task, c, scratch in
             let (a, w, out, k, n, rows, panels, perTask, groups) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8])

@@ -109,8 +109,8 @@ extension GEMMEmitter {
         return (first, context.minimum(ir.add(first, perTask), panels))
     }
 
-    /// `perTask`, or, for a linear layer of at most `streamingRows` rows (decoding), runs of consecutive
-    /// panels making about `streamingTasks` tasks, if longer. Decoding reads every weight once, from
+    /// `perTask`, or, for a linear layer of at most `LinearStreaming.rows` rows (decoding), runs of
+    /// consecutive panels making about `LinearStreaming.tasks` tasks, if longer. Decoding reads every weight once, from
     /// DRAM: with one panel per task the two threads took alternate panels, so neither read a run of
     /// memory front to back and a tile's prefetch past its panel's end fetched the panel the other
     /// thread read next. Measured on an AMD EPYC (2026-12-04 ~13:00 UTC, libraries interleaved by

@@ -56,13 +56,20 @@ struct TiledGEMM: KernelEmitter {
     static func tile(_ ir: IRBuilder, named name: String,
                      _ body: (_ a: LLVMValueRef, _ lda: LLVMValueRef, _ panel: LLVMValueRef, _ depth: LLVMValueRef,
                               _ c: LLVMValueRef, _ ldc: LLVMValueRef, _ cols: LLVMValueRef) -> Void) -> LLVMValueRef {
+        outlined(ir, named: name, ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64])) { p in
+            body(p[0], p[1], p[2], p[3], p[4], p[5], p[6])
+        }
+    }
+
+    /// The module's function `name`, or a new `noinline` one of `type` whose body `body` emits from its
+    /// entry block, given the parameters (the builder's place is restored after): one copy per module.
+    static func outlined(_ ir: IRBuilder, named name: String, _ type: LLVMTypeRef, _ body: ([LLVMValueRef]) -> Void) -> LLVMValueRef {
         if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
-        let f = ir.noinlineFunction(name, ir.functionType(ir.void, [ir.ptr, ir.i64, ir.ptr, ir.i64, ir.ptr, ir.i64, ir.i64]))
+        let f = ir.noinlineFunction(name, type)
         let saved = LLVMGetInsertBlock(ir.builder)
         defer { if let saved { ir.position(at: saved) } }
         ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")!)
-        let p = (0..<7).map { LLVMGetParam(f, UInt32($0))! }
-        body(p[0], p[1], p[2], p[3], p[4], p[5], p[6])
+        body((0..<LLVMCountParams(f)).map { LLVMGetParam(f, $0)! })
         return f
     }
 
@@ -96,45 +103,39 @@ struct TiledGEMM: KernelEmitter {
     /// contiguous (`strideN` 1: V, a weight stored `[k, n]`) copy as two masked vector loads each; any
     /// other strides (Kᵀ, a transposed view) element by element.
     func packFunction() -> LLVMValueRef {
-        let name = "\(context.kernelName).pack"
-        if let existing = LLVMGetNamedFunction(ir.module, name) { return existing }
-        let f = ir.noinlineFunction(name, Self.packType(ir))
-        let saved = LLVMGetInsertBlock(ir.builder)
-        defer { if let saved { ir.position(at: saved) } }
-        ir.position(at: LLVMAppendBasicBlockInContext(ir.context, f, "entry")!)
-        let p = (0..<7).map { LLVMGetParam(f, UInt32($0))! }
-        let (base, strideK, strideN, k, n, column, panel) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6])
-        let cols = ir.sub(n, column)
-        let width = PanelLayout.width, lanes = 16
-        let rowsContiguous = ir.block("pack_rows"), strided = ir.block("pack_strided"), done = ir.block("pack_done")
-        ir.condBr(ir.icmp(LLVMIntEQ, strideN, ir.int(1)), rowsContiguous, strided)
-        ir.position(at: rowsContiguous)
-        ir.loop(ir.int(0), k) { i in
-            let source = ir.gep(ir.f32, base, ir.add(ir.mul(i, strideK), column))
-            let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(width)))
-            for half in 0..<(width / lanes) {
-                let offset = ir.int(half * lanes)
-                let store = LLVMBuildStore(ir.builder, ir.maskedLoad(lanes, ir.gep(ir.f32, source, offset), count: ir.sub(cols, offset)),
-                                           ir.gep(ir.f32, target, offset))
-                LLVMSetAlignment(store, 4)
+        Self.outlined(ir, named: "\(context.kernelName).pack", Self.packType(ir)) { p in
+            let (base, strideK, strideN, k, n, column, panel) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6])
+            let cols = ir.sub(n, column)
+            let width = PanelLayout.width, lanes = 16
+            let rowsContiguous = ir.block("pack_rows"), strided = ir.block("pack_strided"), done = ir.block("pack_done")
+            ir.condBr(ir.icmp(LLVMIntEQ, strideN, ir.int(1)), rowsContiguous, strided)
+            ir.position(at: rowsContiguous)
+            ir.loop(ir.int(0), k) { i in
+                let source = ir.gep(ir.f32, base, ir.add(ir.mul(i, strideK), column))
+                let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(width)))
+                for half in 0..<(width / lanes) {
+                    let offset = ir.int(half * lanes)
+                    let store = LLVMBuildStore(ir.builder, ir.maskedLoad(lanes, ir.gep(ir.f32, source, offset), count: ir.sub(cols, offset)),
+                                               ir.gep(ir.f32, target, offset))
+                    LLVMSetAlignment(store, 4)
+                }
             }
-        }
-        ir.br(done)
-        ir.position(at: strided)
-        ir.loop(ir.int(0), k) { i in
-            let source = ir.gep(ir.f32, base, ir.add(ir.mul(i, strideK), ir.mul(column, strideN)))
-            let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(width)))
-            ir.loop(ir.int(0), ir.int(width)) { j in
-                let inside = ir.icmp(LLVMIntSLT, j, cols)
-                let safeJ = ir.select(inside, j, ir.int(0))
-                let x = ir.load(ir.f32, ir.gep(ir.f32, source, ir.mul(safeJ, strideN)))
-                ir.store(ir.select(inside, x, ir.float(0)), ir.gep(ir.f32, target, j))
+            ir.br(done)
+            ir.position(at: strided)
+            ir.loop(ir.int(0), k) { i in
+                let source = ir.gep(ir.f32, base, ir.add(ir.mul(i, strideK), ir.mul(column, strideN)))
+                let target = ir.gep(ir.f32, panel, ir.mul(i, ir.int(width)))
+                ir.loop(ir.int(0), ir.int(width)) { j in
+                    let inside = ir.icmp(LLVMIntSLT, j, cols)
+                    let safeJ = ir.select(inside, j, ir.int(0))
+                    let x = ir.load(ir.f32, ir.gep(ir.f32, source, ir.mul(safeJ, strideN)))
+                    ir.store(ir.select(inside, x, ir.float(0)), ir.gep(ir.f32, target, j))
+                }
             }
+            ir.br(done)
+            ir.position(at: done)
+            ir.ret()
         }
-        ir.br(done)
-        ir.position(at: done)
-        ir.ret()
-        return f
     }
 
     /// The microkernel `gemmRows` calls: `tile(r)` computes `r ≤ rows` rows; A's elements are
