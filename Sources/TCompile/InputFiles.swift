@@ -27,14 +27,13 @@ public struct InputFiles: Sendable {
     public static func model(_ path: String) -> InputFiles {
         var files = InputFiles()
         files.add(path)
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         guard let root = try? JSONReader(contentsOf: path) else { return files }
         let format = root.value["format"]?.stringValue
         if format == GraphFile.format, let constants = root.value["constants"]?.stringValue {
-            files.add(folder.appendingPathComponent(constants).path)
+            files.add(ReferencedPath.resolve(constants, namedIn: path).path)
         }
         if format == ModelManifest.format, let checkpoint = root.value["checkpoint"]?.stringValue {
-            files.add(directory: folder.appendingPathComponent(checkpoint).path)
+            files.add(directory: ReferencedPath.resolve(checkpoint, namedIn: path).path)
         }
         return files
     }

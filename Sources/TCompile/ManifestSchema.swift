@@ -23,7 +23,7 @@ extension ModelManifest {
           "properties": {
             "format": {"const": "\(format)"},
             "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "description": "The model's name, a C identifier; the library becomes libNAME.a. Defaults to the checkpoint directory's name made a C identifier."},
-            "checkpoint": {"type": "string", "description": "The checkpoint directory (config.json, model.safetensors, tokenizer files), relative to this file."},
+            "checkpoint": {"type": "string", "description": "The checkpoint directory (config.json, model.safetensors, tokenizer files): absolute, or relative to this file."},
             "model_type": {"enum": \(list(families.map(\.modelType))), "description": "Optional; must match config.json's model_type."},
             "task": {
               "enum": \(list(ModelRegistry.tasks.map(\.rawValue))),

@@ -59,10 +59,7 @@ public struct ModelManifest: Sendable, Equatable {
             guard !s.isEmpty else { throw root.error(at: key, "must be a non-empty string") }
             return s
         }
-        // Absolute first: a relative manifest path ("model.json") would otherwise lose the leading ".."
-        // of a checkpoint named relative to it ("../model" resolved to "./model").
-        let directory = URL(fileURLWithPath: path).absoluteURL.deletingLastPathComponent()
-        let checkpoint = directory.appendingPathComponent(try nonEmpty("checkpoint")).standardized
+        let checkpoint = ReferencedPath.resolve(try nonEmpty("checkpoint"), namedIn: path)
         guard FileManager.default.fileExists(atPath: checkpoint.path + "/config.json") else {
             throw root.error(at: "checkpoint", "'\(checkpoint.path)' is not a checkpoint directory (no config.json)")
         }
@@ -145,7 +142,7 @@ public struct ModelManifest: Sendable, Equatable {
     /// Builds the eager model, traces it, and keeps the requested outputs.
     public func graph() throws -> (name: String, graph: Graph) {
         let directory = URL(fileURLWithPath: checkpoint)
-        var graph = try ModelExport.load(directory: directory, task: task).trace(maxBatch: maxBatch, maxSeq: maxSeq)
+        var graph = try ModelExport.load(directory: directory, task: task, tracing: true).trace(maxBatch: maxBatch, maxSeq: maxSeq)
         if let outputs {
             let available = graph.outputs.map(\.name)
             if let missing = outputs.first(where: { !available.contains($0) }) {

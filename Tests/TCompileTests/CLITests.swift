@@ -157,6 +157,14 @@ import TCompile
         #expect(compile.status == 0 && compile.output.contains("libclassify.a"), "\(compile.output)")
     }
 
+    /// An absolute checkpoint path is used as written (it was joined to the manifest's folder).
+    @Test func anAbsoluteCheckpointPathIsUsedAsWritten() throws {
+        let path = try Self.write(["checkpoint": Self.checkpoint])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let result = try CLITests.run(["inspect", path])
+        #expect(result.status == 0 && result.output.contains("classify"), "\(result.output)")
+    }
+
     @Test(arguments: [
         ("colour", "\"red\"", "colour: is not a known field"),
         ("checkpoint", "\"nowhere\"", "is not a checkpoint directory"),

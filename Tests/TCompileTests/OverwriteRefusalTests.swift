@@ -69,6 +69,19 @@ import TCompile
         #expect(try GraphFile.load(path: dir + "/tiny.json").graph.nodes.count == graph.nodes.count)
     }
 
+    /// A model.json may name its constants by an absolute path: read from there, and protected there.
+    @Test func anAbsoluteConstantsPathIsReadAndProtected() throws {
+        let dir = try CLITests.modelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (_, graph) = try GraphFile.load(path: dir + "/model.json")
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        try GraphFile.save(graph, name: "tiny", to: dir + "/sub/abs.json", weightsFile: dir + "/tiny.weights")
+        #expect(FileManager.default.fileExists(atPath: dir + "/tiny.weights"))
+        #expect(try GraphFile.load(path: dir + "/sub/abs.json").graph.nodes.count == graph.nodes.count)
+        let result = try CLITests.run([dir + "/sub/abs.json", "-o", dir])
+        #expect(result.status == 1 && result.output.contains("refusing to overwrite the input \(dir)/tiny.weights"), "\(result.output)")
+    }
+
     @Test func runRefusesToSaveOverItsInputs() throws {
         let dir = try CLITests.modelDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
