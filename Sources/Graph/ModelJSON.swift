@@ -21,33 +21,34 @@ public enum GraphFile {
     public static func save(_ graph: Graph, name: String, to path: String, weightsFile: String? = nil) throws {
         let url = URL(fileURLWithPath: path)
         let weights = weightsFile ?? (weightsPath(for: path) as NSString).lastPathComponent
-        var nodes: [[String: Any]] = []
+        var nodes: [JSONValue] = []
+        nodes.reserveCapacity(graph.nodes.count)
         for node in graph.nodes {
-            var n: [String: Any] = [
-                "id": node.id, "op": node.op.name, "inputs": node.inputs,
-                "type": ["dtype": node.type.dtype.shortName, "shape": node.type.shape.map(jsonDim)],
+            var n: [(String, JSONValue)] = [
+                ("id", .integer(node.id)), ("op", .string(node.op.name)), ("inputs", .array(node.inputs.map { .integer($0) })),
+                ("type", .object([("dtype", .string(node.type.dtype.shortName)), ("shape", .array(node.type.shape.map(jsonDim)))])),
             ]
             let attributes = node.op.attributes
             if !attributes.isEmpty {
-                n["attributes"] = Dictionary(uniqueKeysWithValues: attributes.map { ($0.0, $0.1.description) })
+                n.append(("attributes", .object(attributes.map { ($0.0, .string($0.1.description)) })))
             }
             if let loc = node.location {
-                var l: [String: Any] = ["file": loc.file, "line": loc.line]
-                if let scope = loc.scope { l["scope"] = scope }
-                n["location"] = l
+                var l: [(String, JSONValue)] = [("file", .string(loc.file)), ("line", .integer(loc.line))]
+                if let scope = loc.scope { l.append(("scope", .string(scope))) }
+                n.append(("location", .object(l)))
             }
-            nodes.append(n)
+            nodes.append(.object(n))
         }
-        let document: [String: Any] = [
-            "format": format,
-            "name": name,
-            "symbols": graph.symbols.map { ["name": $0.name, "max": $0.max, "min": $0.min] },
-            "nodes": nodes,
-            "outputs": graph.outputs.map { ["name": $0.name, "value": $0.value] },
-            "constants": weights,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-        let weightsPath = url.deletingLastPathComponent().appendingPathComponent(weights).path
+        let document = JSONValue.object([
+            ("format", .string(format)),
+            ("name", .string(name)),
+            ("symbols", .array(graph.symbols.map { .object([("name", .string($0.name)), ("max", .integer($0.max)), ("min", .integer($0.min))]) })),
+            ("nodes", .array(nodes)),
+            ("outputs", .array(graph.outputs.map { .object([("name", .string($0.name)), ("value", .integer($0.value))]) })),
+            ("constants", .string(weights)),
+        ])
+        let data = Data(document.serialized(pretty: true, sortedKeys: true))
+        let weightsPath = ReferencedPath.resolve(weights, namedIn: url.path).path
         // Both files or neither: a failure while writing leaves the previous pair as it was.
         let constants = try SafeTensors.content(graph.constants, metadata: ["format": format, "graph": name])
         do { try writeFilesAtomically([(weightsPath, constants), (path, FileContent.bytes(data))]) } catch {
@@ -55,7 +56,7 @@ public enum GraphFile {
         }
     }
 
-    private static func jsonDim(_ d: SymbolicInt) -> Any { d.constant.map { $0 as Any } ?? d.description }
+    private static func jsonDim(_ d: SymbolicInt) -> JSONValue { d.constant.map { .integer($0) } ?? .string(d.description) }
 
     /// Reads a `tcompile.graph/1` document and its constants; every error names the file and the
     /// JSON path of the field at fault (`nodes[3].type.shape[1]`).
@@ -170,7 +171,7 @@ public enum GraphFile {
             graph.outputs.append(.init(name: try out.requireString("name"), value: try out.requireInt("value")))
         }
         let weights = try root.requireString("constants")
-        let weightsPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(weights).path
+        let weightsPath = ReferencedPath.resolve(weights, namedIn: path).path
         let names = graph.nodes.compactMap { if case .constant(let n) = $0.op { n } else { nil } }
         if !names.isEmpty {
             let file: SafeTensorsFile

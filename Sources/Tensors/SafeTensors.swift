@@ -245,17 +245,18 @@ public enum SafeTensors {
     /// The length prefix and JSON header for `tensors` (data in sorted name order), and that order.
     private static func encodedHeader(_ tensors: [String: Tensor], metadata: [String: String]) throws -> (Data, [String]) {
         let names = tensors.keys.sorted()
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var header: [(String, JSONValue)] = []
+        if !metadata.isEmpty { header.append(("__metadata__", .object(metadata.map { ($0.key, .string($0.value)) }))) }
         var offset = 0
         for name in names {
-            let t = tensors[name]!
+            guard let t = tensors[name] else { continue }
             let bytes = t.count * t.dtype.byteSize
             let type = switch t.dtype { case .float32: "F32"; case .int32: "I32"; case .int64: "I64"; case .bool: "BOOL" }
-            header[name] = ["dtype": type, "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            header.append((name, .object([("dtype", .string(type)), ("shape", .array(t.shape.map { .integer($0) })),
+                                          ("data_offsets", .array([.integer(offset), .integer(offset + bytes)]))])))
             offset += bytes
         }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var json = Data(JSONValue.object(header).serialized(sortedKeys: true))
         while json.count % 8 != 0 { json.append(0x20) }
         var file = Data()
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
