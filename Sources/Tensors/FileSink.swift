@@ -34,15 +34,23 @@ public enum FileContent {
 /// where the file system takes it (else ordinary buffered writes).
 ///
 /// Why direct: on the virtual machines TCompile is measured on, memory the process has not touched
-/// before costs ~0.2 s per 100 MB to fault in (`docs/compile-time.md`). A buffered write of a 600 MB
+/// before costs ~0.2 s per 100 MB to fault in (docs/codegen.md, "Fresh memory is the slow part"). A buffered write of a 600 MB
 /// weights file first fills 600 MB of fresh page cache (2.7 s for 512 MB measured), and building the
 /// file as one array first costs the same again; written directly from one warm buffer, 512 MB took
 /// 0.3 s. The tail that is not a whole block is written after switching `O_DIRECT` off.
+///
+/// A file of more than one buffer is written in the background: a full buffer goes to a writer thread of
+/// the file's own (`BufferWriter`) and the next one fills meanwhile, so that copying (or packing) the
+/// bytes overlaps waiting for the disk.
 public final class FileSink {
     /// The file being written.
     public let path: String
     private let descriptor: Int32
-    private let buffer: UnsafeMutableRawPointer
+    /// The buffer being filled.
+    private var buffer: UnsafeMutableRawPointer
+    /// The buffer being written in the background, and its writer (made at the first full buffer).
+    private var spare: UnsafeMutableRawPointer?
+    private var writer: BufferWriter?
     private var filled = 0
     private var direct: Bool
     private var closed = false
@@ -78,7 +86,9 @@ public final class FileSink {
 
     deinit {
         if !closed { abandon() }
+        writer?.stop()
         free(buffer)
+        free(spare)
     }
 
     /// Appends `bytes`.
@@ -92,7 +102,7 @@ public final class FileSink {
             filled += n
             source += n
             left -= n
-            if filled == Self.bufferBytes { try flush(Self.bufferBytes) }
+            if filled == Self.bufferBytes { try flushFullBuffer() }
         }
     }
 
@@ -111,7 +121,7 @@ public final class FileSink {
             (buffer + filled).initializeMemory(as: UInt8.self, repeating: 0, count: n)
             filled += n
             left -= n
-            if filled == Self.bufferBytes { try flush(Self.bufferBytes) }
+            if filled == Self.bufferBytes { try flushFullBuffer() }
         }
     }
 
@@ -122,6 +132,7 @@ public final class FileSink {
         guard offset >= 0, offset + bytes.count <= count else {
             throw FileWriteError(path: path, reason: "cannot overwrite bytes \(offset)..<\(offset + bytes.count) of \(count) written")
         }
+        try drain()
         let flushed = count - filled
         if offset >= flushed {
             bytes.withUnsafeBytes { if let base = $0.baseAddress { (buffer + (offset - flushed)).copyMemory(from: base, byteCount: $0.count) } }
@@ -141,6 +152,9 @@ public final class FileSink {
     /// Writes what is buffered and closes the file.
     public func close() throws(FileWriteError) {
         guard !closed else { return }
+        try drain()
+        writer?.stop()
+        writer = nil
         let whole = filled / Self.alignment * Self.alignment
         if whole > 0 { try flush(whole) }
         if filled > 0 {
@@ -161,16 +175,47 @@ public final class FileSink {
     /// Closes and deletes the partial file.
     func abandon() {
         guard !closed else { return }
+        writer?.wait()
         closed = true
         Glibc.close(descriptor)
         unlink(path)
     }
 
+    /// Hands the full buffer to the background writer and goes on filling the other one (written
+    /// here, at once, when a second buffer cannot be had).
+    private func flushFullBuffer() throws(FileWriteError) {
+        try drain()
+        if spare == nil {
+            var raw: UnsafeMutableRawPointer?
+            guard posix_memalign(&raw, Self.alignment, Self.bufferBytes) == 0, let raw else { return try flush(Self.bufferBytes) }
+            spare = raw
+            writer = BufferWriter()
+        }
+        guard let writer, let next = spare else { return try flush(Self.bufferBytes) }
+        let full = buffer
+        writer.start { () throws(FileWriteError) in try self.writeOut(full, Self.bufferBytes) }
+        spare = full
+        buffer = next
+        filled = 0
+    }
+
+    /// Waits for the buffer being written in the background, if any; throws what writing it threw.
+    private func drain() throws(FileWriteError) {
+        if let error = writer?.wait() { throw error }
+    }
+
     /// Writes the first `n` buffered bytes and keeps the rest at the buffer's start.
     private func flush(_ n: Int) throws(FileWriteError) {
+        try writeOut(buffer, n)
+        if n < filled { buffer.copyMemory(from: buffer + n, byteCount: filled - n) }
+        filled -= n
+    }
+
+    /// Writes `n` bytes from `bytes` at the file's end.
+    private func writeOut(_ bytes: UnsafeMutableRawPointer, _ n: Int) throws(FileWriteError) {
         var done = 0
         while done < n {
-            let written = Glibc.write(descriptor, buffer + done, n - done)
+            let written = Glibc.write(descriptor, bytes + done, n - done)
             if written < 0 {
                 if errno == EINTR { continue }
                 if errno == EINVAL && direct {   // O_DIRECT accepted at open but not here: go buffered
@@ -184,7 +229,55 @@ public final class FileSink {
             if written == 0 { throw FileWriteError(path: path, reason: "cannot write: no progress") }
             done += written
         }
-        if n < filled { buffer.copyMemory(from: buffer + n, byteCount: filled - n) }
-        filled -= n
+    }
+}
+
+/// Runs one write at a time on a thread of its own (not a Dispatch worker: those are LLVM's while a
+/// library compiles). `start` and `wait` alternate, from one thread: the file's.
+private final class BufferWriter: @unchecked Sendable {
+    private let requested = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
+    /// The write to run, set before `requested` is signalled; nil stops the thread.
+    private var work: (() throws(FileWriteError) -> Void)?
+    /// What the last write threw, read after `finished` is signalled.
+    private var failure: FileWriteError?
+    private var running = false
+
+    init() {
+        let thread = Thread { [self] in
+            while true {
+                requested.wait()
+                guard let work else { return }
+                do throws(FileWriteError) { try work() } catch { failure = error }
+                self.work = nil
+                finished.signal()
+            }
+        }
+        thread.stackSize = 256 << 10
+        thread.start()
+    }
+
+    /// Starts `work` (the previous write must have been waited for).
+    func start(_ work: @escaping () throws(FileWriteError) -> Void) {
+        self.work = work
+        running = true
+        requested.signal()
+    }
+
+    /// Waits for the write started last, if it still runs; what it threw, if anything.
+    @discardableResult
+    func wait() -> FileWriteError? {
+        if running {
+            finished.wait()
+            running = false
+        }
+        defer { failure = nil }
+        return failure
+    }
+
+    /// Ends the thread (after waiting for its write).
+    func stop() {
+        wait()
+        work = nil
+        requested.signal()
     }
 }

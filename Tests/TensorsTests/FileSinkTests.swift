@@ -35,6 +35,33 @@ import Testing
         }
     }
 
+    /// A file of several buffers is written in the background; a header overwritten at the end (as the
+    /// weights file's hash is) lands both in bytes already on disk and in bytes still buffered.
+    @Test func overwritesBytesAlreadyWrittenAndStillBuffered() throws {
+        let total = (8 << 20) * 2 + 12345
+        var expected = [UInt8](repeating: 0, count: total)
+        expected.withUnsafeMutableBufferPointer { bytes in   // a pattern that differs from block to block
+            for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: (i &* 2_654_435_761) >> 11) }
+        }
+        let early = [UInt8](repeating: 0xAB, count: 100), late = [UInt8](repeating: 0xCD, count: 50)
+        let path = FileManager.default.temporaryDirectory.path + "/sink-\(UUID()).bin"
+        defer { unlink(path) }
+        try writeFilesAtomically([(path: path, content: FileContent.stream { sink in
+            var offset = 0
+            while offset < total {
+                let n = min(1_000_003, total - offset)
+                try expected[offset..<offset + n].withUnsafeBytes { try sink.write($0) }
+                offset += n
+            }
+            try sink.overwrite(early, at: 4000)
+            try sink.overwrite(late, at: total - 60)
+        })])
+        expected.replaceSubrange(4000..<4100, with: early)
+        expected.replaceSubrange(total - 60..<total - 10, with: late)
+        let written = try #require(FileManager.default.contents(atPath: path))
+        #expect([UInt8](written) == expected)
+    }
+
     /// A producer that fails leaves no file, and the error names the file.
     @Test func aFailingProducerLeavesNothing() throws {
         let path = FileManager.default.temporaryDirectory.path + "/sink-\(UUID()).bin"
