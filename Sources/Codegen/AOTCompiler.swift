@@ -129,6 +129,12 @@ public enum AOTCompiler {
         var moduleText: [UInt8]?, assembly: [UInt8]?
         var code: CompileCache.Entry?, constants: [ConstantBytes] = []
         var codeKey: String?   // the first variant's: it fixes the constants and their layout
+        // Streamed into the file (`FileSink`): never held whole in memory. Or, when the compile cache
+        // holds the file these graphs and constants give (`CachedWeights`), a hard link to it. Or, when
+        // LLVM compiles the code, written beside it (`StagedWeights`) and linked in.
+        var cachedWeights: CachedWeights?, reused: (header: [UInt8], identity: String)?
+        var staged: StagedWeights?
+        defer { staged?.remove() }
         for (v, variant) in (variants.isEmpty ? [nil] : variants.map(Optional.some)).enumerated() {
             var variantOptions = options
             if let variant { variantOptions.target = variant }
@@ -140,7 +146,14 @@ public enum AOTCompiler {
                                      oneObject: wholeModule, variant: prefix.map { "\($0) dispatching \(dispatch?.map(\.cpu) ?? [])" })
                 }
             }
-            if codeKey == nil { codeKey = cacheKey }
+            if v == 0 {
+                codeKey = cacheKey
+                cachedWeights = embedWeights ? nil : CachedWeights(options: options, codeKey: codeKey)
+                reused = cachedWeights.flatMap { cached in times.measure("weights cache lookup") { cached.lookup() } }
+            }
+            // The first variant's constants are the file's: written while LLVM compiles, unless the cache has the file.
+            let stage: (([ConstantBytes]) -> Void)? = v == 0 && !embedWeights && reused == nil
+                ? { staged = StagedWeights(WeightsFile.Layout($0), name: name, directory: directory) } : nil
             let part: CompileCache.Entry
             if let cache = options.cache, let cacheKey, !needsModule,
                let hit = cachedCode(cache, key: cacheKey, entries: entries, times: &times) {
@@ -148,7 +161,7 @@ public enum AOTCompiler {
             } else {
                 (part, constants) = try compileCode(entries: entries, prefixes: prefixes, name: name, options: variantOptions,
                                                     embedWeights: embedWeights, generation: generation, wholeModule: wholeModule,
-                                                    symbolPrefix: prefix, dispatch: dispatch, times: &times) { module in
+                                                    symbolPrefix: prefix, dispatch: dispatch, times: &times, beside: stage) { module in
                     if emit.contains(.llvmIR) { moduleText = Array(ModuleBuilder.text(module).utf8) }
                     if emit.contains(.assembly) { assembly = try ModuleBuilder.emit(module, options: variantOptions, assembly: true) }
                 }
@@ -187,10 +200,6 @@ public enum AOTCompiler {
                                               precision: options.precision, targets: variants.isEmpty ? [options.target] : variants).utf8))
         }))
         try put("module.modulemap", Array(CHeader.moduleMap(name: name).utf8))
-        // Streamed into the file (`FileSink`): never held whole in memory. Or, when the compile cache
-        // holds the file these graphs and constants give (`CachedWeights`), a hard link to it.
-        let cachedWeights = embedWeights ? nil : CachedWeights(options: options, codeKey: codeKey)
-        let reused = cachedWeights.flatMap { cached in times.measure("weights cache lookup") { cached.lookup() } }
         if !embedWeights {
             let stream = { (sink: FileSink) throws in
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -201,6 +210,11 @@ public enum AOTCompiler {
             if let reused, let cachedWeights {
                 written.header = reused.header
                 pending.append(("\(name).weights", .link(cachedWeights.path, otherwise: stream)))
+            } else if let staged, let file = staged.wait() {
+                written.header = file.header
+                written.streamed = true
+                times.addBeside("weight packing and writing", seconds: file.seconds)
+                pending.append(("\(name).weights", .link(staged.path, otherwise: stream)))
             } else {
                 pending.append(("\(name).weights", .stream(stream)))
             }
@@ -222,6 +236,9 @@ public enum AOTCompiler {
         let owned = Set(outputFiles(name: name, directory: "", embedWeights: false, emit: [.object, .llvmIR, .assembly, .graph, .dot]))
         let weightsFirst = pending.filter { $0.name.hasSuffix(".weights") } + pending.filter { !$0.name.hasSuffix(".weights") }
         do { try writeDirectoryAtomically(weightsFirst, to: directory, owned: owned) } catch { throw CodegenError("\(error)") }
+        // Unlinked before the cache records the file's identity: an unlink moves its status-change time.
+        staged?.remove()
+        staged = nil
         // Whether the cache keeps this library's weights file after the write (then its key is reported).
         var kept = false
         if let cachedWeights {
@@ -232,7 +249,7 @@ public enum AOTCompiler {
                 kept = times.measure("weights cache store") { cachedWeights.store(written: output, header: written.header) }
             }
         }
-        if !embedWeights { times.add("weight packing and writing", seconds: written.seconds) }
+        if !embedWeights && written.seconds > 0 { times.add("weight packing and writing", seconds: written.seconds) }
         times.add("machine code", seconds: written.dataSeconds)
         times.add("writing", seconds: Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9 - written.seconds - written.dataSeconds)
         var output = Output(files: pending.map { (directory as NSString).appendingPathComponent($0.name) }, signature: code.signatures[0],
@@ -279,9 +296,10 @@ public enum AOTCompiler {
     /// `wholeModule` as one module and object, which `inspect` sees optimized before it is freed.
     /// With `symbolPrefix` (a variant of a `--cpu multi` library) every definition is renamed under it,
     /// and with `dispatch` the module also holds the public forwarders to those variants (`CPUDispatch`).
+    /// `beside` is given the weights file's constants as soon as they are known, before LLVM runs.
     private static func compileCode(entries: [AOTEntry], prefixes: [String], name: String, options: CompileOptions, embedWeights: Bool,
                                     generation: AOTGeneration?, wholeModule: Bool, symbolPrefix: String? = nil, dispatch: [HostTarget]? = nil,
-                                    times: inout CompileTimes,
+                                    times: inout CompileTimes, beside: (([ConstantBytes]) -> Void)? = nil,
                                     inspect: (LLVMModuleRef) throws -> Void) throws -> (entry: CompileCache.Entry, constants: [ConstantBytes]) {
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
@@ -326,6 +344,7 @@ public enum AOTCompiler {
         }
         defer { LLVMDisposeModule(module) }
         times.append(extras)
+        beside?(constants)
         let objects: [ParallelCodegen.Object]
         if wholeModule {
             let bytes = try times.measure("machine code") { try ModuleBuilder.emit(module, options: options, assembly: false) }

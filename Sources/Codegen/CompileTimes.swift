@@ -5,6 +5,11 @@ import Foundation
 public struct CompileTimes: Sendable {
     /// Phase names (as `--time-report` prints them) and their seconds.
     public private(set) var phases: [(name: String, seconds: Double)] = []
+    /// Work that ran on a thread of its own beside the phases (the weights file written while LLVM
+    /// compiles): reported, but not part of the total, which is the wall time of the phases.
+    public private(set) var beside: [(name: String, seconds: Double)] = []
+    /// Lines printed under the phases: how a phase's work was spread (LLVM's partitions, for one).
+    public var details: [String] = []
 
     /// No phases yet.
     public init() {}
@@ -25,9 +30,16 @@ public struct CompileTimes: Sendable {
         }
     }
 
+    /// Adds `seconds` of work that ran beside the phases, as `name`.
+    public mutating func addBeside(_ name: String, seconds: Double) {
+        if let i = beside.firstIndex(where: { $0.name == name }) { beside[i].seconds += seconds } else { beside.append((name, seconds)) }
+    }
+
     /// Appends `other`'s phases after these.
     public mutating func append(_ other: CompileTimes) {
         for phase in other.phases { add(phase.name, seconds: phase.seconds) }
+        for work in other.beside { addBeside(work.name, seconds: work.seconds) }
+        details += other.details
     }
 
     /// The sum of the phases.
@@ -36,12 +48,16 @@ public struct CompileTimes: Sendable {
     /// One line per phase with its seconds and share of the total, then the total.
     public var report: String {
         let total = max(self.total, 1e-9)
-        let width = max(5, phases.map(\.name.count).max() ?? 0)
+        let width = max(5, (phases + beside).map(\.name.count).max() ?? 0)
         var lines = phases.map { phase in
             phase.name.padding(toLength: width, withPad: " ", startingAt: 0)
                 + String(format: " %9.3f s  %5.1f %%", phase.seconds, 100 * phase.seconds / total)
         }
         lines.append("total".padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %9.3f s", self.total))
+        lines += beside.map { work in
+            work.name.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %9.3f s  beside the phases above", work.seconds)
+        }
+        lines += details
         return lines.joined(separator: "\n")
     }
 }

@@ -49,6 +49,25 @@ import Tensors
         }
     }
 
+    /// While LLVM compiles, the weights file is written beside it (`StagedWeights`) into a hidden file
+    /// next to the output directory and linked in: the same bytes as the file streamed after a cached
+    /// compile, and no hidden file left behind.
+    @Test func weightsWrittenBesideLLVMAreTheStreamedBytesAndLeaveNothing() throws {
+        try withCache { cache in
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("aot-parent-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let cold = try AOTCompiler.write(try AOTTests.graph(), name: "tiny", to: parent + "/cold", options: CompileOptions(cache: cache))
+            let warm = try AOTCompiler.write(try AOTTests.graph(), name: "tiny", to: parent + "/warm", options: CompileOptions(cache: cache))
+            #expect(usedLLVM(cold) && !usedLLVM(warm))
+            #expect(cold.times.beside.map(\.name) == ["weight packing and writing"], "written beside LLVM")
+            #expect(!cold.times.phases.contains { $0.name == "weight packing and writing" })
+            #expect(warm.times.beside.isEmpty && warm.times.phases.contains { $0.name == "weight packing and writing" }, "streamed")
+            #expect(cold.times.report.contains("beside the phases above"))
+            #expect(FileManager.default.contentsEqual(atPath: parent + "/cold/tiny.weights", andPath: parent + "/warm/tiny.weights"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: parent).sorted() == ["cold", "warm"])
+        }
+    }
+
     /// A `--cpu multi` library caches each CPU's copy: the warm compile skips LLVM and writes the same bytes.
     @Test func aCachedMultiLibraryIsTheSameBytes() throws {
         try withCache { cache in
