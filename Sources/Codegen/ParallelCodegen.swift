@@ -14,9 +14,13 @@ import Locks
 /// partitions; eight were slower (0.48–0.56 s), as every partition reads the whole module's bitcode.
 ///
 /// - The **glue** (the C API, the thread pool, generation loops) goes to its own partition at `-O1`;
-///   the **kernels** (each kernel entry and its `.task`, `.loop`, `.tile` functions) are spread over
-///   `kernelPartitions` partitions at the requested level, largest first onto the lightest. The split
-///   does not depend on the machine, so the objects are the same on any number of cores.
+///   the **kernel entries** (a sequence of calls into the tasks, with address arithmetic and checks) to
+///   one optimized at `-O1` and emitted at `-O0` (LLVM's fast instruction selector and register
+///   allocator): MiniLM's entry took 0.19 s of CPU at `-O2`, 0.02–0.04 s so, and its run time is
+///   the tasks'. The kernels' `.task`, `.loop`, `.tile` functions are spread over `kernelPartitions`
+///   partitions at the requested level, largest first onto the lightest (`estimatedCost`), and the
+///   heaviest partition starts first. The split does not depend on the machine, so the objects are the
+///   same on any number of cores.
 /// - Every partition keeps its own copy of the `alwaysinline` helpers (the math functions) and of the
 ///   module's constants; a function defined in another partition is declared, and internal functions
 ///   become hidden globals so the partitions link to each other (as members of one archive, or objects of
@@ -30,6 +34,8 @@ enum ParallelCodegen {
 
     /// Partitions the kernels are spread over.
     static let kernelPartitions = 4
+    /// The partition of the kernel entries (calls into the tasks, address arithmetic, checks).
+    static let entryPartition = kernelPartitions + 1
 
     /// Optimizes and emits `module` (unoptimized, verified, configured for `options.target`) as one
     /// object per non-empty partition; `kernels` are the kernel entry functions' names. The module is
@@ -38,7 +44,7 @@ enum ParallelCodegen {
                         times: inout CompileTimes) throws -> [Object] {
         // Which functions each partition owns, by name.
         var owners: [String: Int] = [:]
-        var loads = [Int](repeating: 0, count: kernelPartitions + 1)   // partition 0: the glue
+        var loads = [Int](repeating: 0, count: kernelPartitions + 2)   // partition 0: the glue; the last: the kernel entries
         var kernelFunctions: [(name: String, size: Int)] = []
         var inlineSizes: [UInt: Int] = [:]
         var function = LLVMGetFirstFunction(module)
@@ -50,7 +56,10 @@ enum ParallelCodegen {
                 LLVMSetLinkage(f, LLVMExternalLinkage)
                 LLVMSetVisibility(f, LLVMHiddenVisibility)
             }
-            if kernels.contains(where: { name == $0 || name.hasPrefix($0 + ".") }) {
+            if kernels.contains(name) {
+                owners[name] = entryPartition
+                loads[entryPartition] += estimatedCost(f, inlineSizes: &inlineSizes)
+            } else if kernels.contains(where: { name.hasPrefix($0 + ".") }) {
                 kernelFunctions.append((name, estimatedCost(f, inlineSizes: &inlineSizes)))
             } else {
                 owners[name] = 0
@@ -83,9 +92,13 @@ enum ParallelCodegen {
             }
             owners[valueName(g)] = 0
         }
-        let partitions = loads.indices.filter { p in owners.values.contains(p) }
+        // Heaviest kernel partition first, then the glue and the entries (at -O1, cheaper than their
+        // estimates): a partition taken last must be a short one, or one core idles meanwhile.
+        let used = Set(owners.values)
+        let partitions = (1...kernelPartitions).filter(used.contains).sorted { loads[$0] > loads[$1] || (loads[$0] == loads[$1] && $0 < $1) }
+            + [0, entryPartition].filter(used.contains)
 
-        let bitcode = LLVMWriteBitcodeToMemoryBuffer(module)!
+        guard let bitcode = LLVMWriteBitcodeToMemoryBuffer(module) else { throw CodegenError("LLVM could not write the module's bitcode") }
         defer { LLVMDisposeMemoryBuffer(bitcode) }
         // As an address: a pointer is not Sendable; the buffer outlives the threads reading it.
         let start = UInt(bitPattern: LLVMGetBufferStart(bitcode)), size = LLVMGetBufferSize(bitcode)
@@ -100,12 +113,16 @@ enum ParallelCodegen {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         var objects: [Object] = []
         var optimizeSeconds = 0.0, emitSeconds = 0.0
-        for partition in partitions {
+        for partition in partitions.sorted() {
             guard let result = results.withLock({ $0[partition] }) else { throw CodegenError("partition \(partition) was not compiled") }
             let (object, optimize, emit) = try result.get()
             objects.append(object)
             optimizeSeconds += optimize
             emitSeconds += emit
+            let owned = kernelFunctions.filter { owned[$0.name] == partition }
+            let largest = owned.max { $0.size < $1.size }.map { ", largest \($0.name) (estimate \($0.size))" } ?? ""
+            times.details.append(String(format: "  LLVM partition %d: %.3f s optimizing, %.3f s emitting, estimate %d%@", partition, optimize, emit,
+                                        loads[partition], partition == 0 ? " (glue)" : partition == entryPartition ? " (kernel entries)" : largest))
         }
         // The wall time, shared between the two phases as their time summed over the partitions is.
         let share = optimizeSeconds + emitSeconds > 0 ? optimizeSeconds / (optimizeSeconds + emitSeconds) : 0.5
@@ -156,8 +173,8 @@ enum ParallelCodegen {
             guard let owner = owners[name] else { continue }
             if owner == partition { symbols.append(name) } else { LLVMSetInitializer(g, nil) }
         }
-        let level = partition == 0 ? min(options.optimizationLevel, 1) : options.optimizationLevel
-        let machine = try TargetMachine(options.target, level: level)
+        let level = partition == 0 || partition == entryPartition ? min(options.optimizationLevel, 1) : options.optimizationLevel
+        let machine = try TargetMachine(options.target, level: partition == entryPartition ? 0 : level)
         let optimizeStart = DispatchTime.now().uptimeNanoseconds
         try machine.optimize(module, level: level)
         let emitStart = DispatchTime.now().uptimeNanoseconds
@@ -188,14 +205,17 @@ enum ParallelCodegen {
         return count
     }
     /// An estimate of what LLVM will spend on `f`: its instructions, plus the body of every
-    /// `alwaysinline` function it calls (inlined, it is optimized again in place), plus a loop's worth of
-    /// work per phi (loops get unrolled and vectorized). By instruction counts alone, MiniLM's kernel
-    /// entry (2,480 instructions: calls and address arithmetic) weighed twice a partition of tiles and
-    /// attention tasks (1,100) that took LLVM four times as long (0.07 s against 0.30 s).
+    /// `alwaysinline` function it calls (inlined, it is optimized again in place), plus 8 per basic
+    /// block (blocks are loops and their edges, which get unrolled and vectorized). Fitted to each of
+    /// MiniLM's kernel functions compiled alone (2026-12-04): about 0.09 ms per unit; the attention task
+    /// (327 instructions, 71 blocks) took 86 ms, the 8-row GEMM tile (449 instructions, 7 blocks) 36 ms,
+    /// a GEMM task with its epilogue (118, 26) 30 ms. Counting 8 per phi instead, as before, put the
+    /// attention task below the tiles.
     private static func estimatedCost(_ f: LLVMValueRef, inlineSizes: inout [UInt: Int]) -> Int {
         var cost = 0
         var block = LLVMGetFirstBasicBlock(f)
         while let b = block {
+            cost += 8
             var instruction = LLVMGetFirstInstruction(b)
             while let i = instruction {
                 switch LLVMGetInstructionOpcode(i) {
@@ -207,7 +227,6 @@ enum ParallelCodegen {
                     } else {
                         cost += 1
                     }
-                case LLVMPHI: cost += 8
                 default: cost += 1
                 }
                 instruction = LLVMGetNextInstruction(i)
