@@ -25,6 +25,16 @@ enum SourceLocator {
     /// library itself, of the standard library, or without line information.
     private static let known = LockedValue<[UInt: SourceLocation?]>([:])
 
+    /// Reads the line tables of the binary holding this code on a background thread, so that the first
+    /// traced op does not wait for them: a trace calls this before building the model it traces
+    /// (MiniLM: 20 ms of reading that overlaps loading the checkpoint). A lookup meanwhile waits for
+    /// the read to end (the tables are read once, under the cache's lock).
+    static func preload() {
+        guard enabled else { return }
+        let image = UInt(bitPattern: #dsohandle)
+        DispatchQueue.global().async { _ = DWARFLineTable.lookup(UInt64(image)) }
+    }
+
     /// The caller's location, or nil when no frame has line information.
     static func current() -> SourceLocation? {
         guard enabled, let backtraceFunction else { return nil }

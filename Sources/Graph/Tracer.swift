@@ -38,6 +38,10 @@ public enum Tracer {
     /// messages and dumps): true unless the environment sets `TCOMPILE_SOURCE_LOCATIONS=0`.
     public static var recordsSourceLocations: Bool { SourceLocator.enabled }
 
+    /// Starts reading what source locations need (the binary's line tables) in the background: call it
+    /// before the work that precedes a trace, such as loading a checkpoint.
+    public static func prepareSourceLocations() { SourceLocator.preload() }
+
     /// Traces `body` into a graph.
     /// - Parameters:
     ///   - inputs: example inputs by name (dtypes and value patterns; dynamic dims are resized).

@@ -86,7 +86,7 @@ extension GeneratorLibrary {
             throw ExportError("\(path): task: a generating library needs \"text-generation\", the manifest's is \"\(manifest.task.rawValue)\"")
         }
         let directory = URL(fileURLWithPath: manifest.checkpoint)
-        let model = try causalModel(try ModelExport.load(directory: directory, task: .textGeneration))
+        let model = try causalModel(try ModelExport.load(directory: directory, task: .textGeneration, tracing: true))
         guard manifest.maxSeq >= 4 else {
             throw ExportError("\(path): dynamic_dims.seq.max: a generating library needs a length bound of at least 4, got \(manifest.maxSeq)")
         }
@@ -97,7 +97,7 @@ extension GeneratorLibrary {
     /// A text-generation checkpoint directory loaded for a generating library; the length bound is
     /// `maxLength`, else the checkpoint's positions.
     public static func load(checkpoint directory: URL, maxLength: Int?) throws -> Source {
-        let model = try causalModel(try ModelExport.load(directory: directory, task: .textGeneration))
+        let model = try causalModel(try ModelExport.load(directory: directory, task: .textGeneration, tracing: true))
         let bound = maxLength ?? model.maxPositions
         guard bound >= 4, bound <= model.maxPositions else {
             throw ExportError("--max-seq must be in 4...\(model.maxPositions) (the checkpoint's positions), got \(bound)")

@@ -74,7 +74,9 @@ public struct ExportableModel {
 public enum ModelExport {
     /// The eager model for `task` on the checkpoint at `directory`, in eval mode; when `task` is nil,
     /// the one `config.json`'s `architectures` selects. Inputs and outputs carry Hugging Face's names.
-    public static func load(directory: URL, task: ModelTask?) throws -> ExportableModel {
+    /// With `tracing`, the line tables a trace's source locations need are read meanwhile, on another core.
+    public static func load(directory: URL, task: ModelTask?, tracing: Bool = false) throws -> ExportableModel {
+        if tracing { Tracer.prepareSourceLocations() }
         let kind = try ModelRegistry.kind(ofCheckpoint: directory)
         let chosen = try task ?? ModelRegistry.inferredTask(for: kind, file: directory.appendingPathComponent("config.json").path).task
         // The config is decoded and validated first, so a bad field is named even for a task export
@@ -88,7 +90,7 @@ public enum ModelExport {
 
     /// Loads and traces in one step; the name is the directory's, made a C identifier.
     public static func trace(directory: URL, task: ModelTask?, maxBatch: Int, maxSeq: Int) throws -> (name: String, model: ExportableModel, graph: Graph) {
-        let model = try load(directory: directory, task: task)
+        let model = try load(directory: directory, task: task, tracing: true)
         return (defaultName(for: directory), model, try model.trace(maxBatch: maxBatch, maxSeq: maxSeq))
     }
 

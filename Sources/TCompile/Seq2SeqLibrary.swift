@@ -51,7 +51,7 @@ public enum Seq2SeqLibrary {
         let manifest = try ModelManifest.read(path: path)
         guard manifest.task == .text2textGeneration else { return nil }
         let directory = URL(fileURLWithPath: manifest.checkpoint)
-        guard let model = try ModelExport.load(directory: directory, task: .text2textGeneration).module as? any Seq2SeqLanguageModel else {
+        guard let model = try ModelExport.load(directory: directory, task: .text2textGeneration, tracing: true).module as? any Seq2SeqLanguageModel else {
             throw ExportError("\(path): the \(manifest.modelType) text2text-generation model is not an encoder-decoder TCompile can trace")
         }
         guard manifest.maxSeq >= 3 else {

@@ -906,7 +906,7 @@ struct Export: ParsableCommand {
             }
             var times = CompileTimes()
             let model = try times.measure("loading the checkpoint") {
-                try ModelExport.load(directory: directory, task: task.flatMap(EagerManifest.task(named:)))
+                try ModelExport.load(directory: directory, task: task.flatMap(EagerManifest.task(named:)), tracing: true)
             }
             let graph = try times.measure("tracing") { try model.trace(maxBatch: maxBatch, maxSeq: maxSeq) }
             if task == nil { print("task: \(model.task.rawValue) (picked from config.json's architectures; --task chooses another)") }
