@@ -62,6 +62,15 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     esac
 done
 wants() { [ "$only" = all ] || [[ ",$only," == *",$1"* ]]; }
+# --quick and --rounds N, passed on to the decode, seq2seq and compile workloads' scripts.
+common=()
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+        --quick) common+=(--quick) ;;
+        --rounds) common+=(--rounds "${args[i + 1]:-}") ;;
+        --rounds=*) common+=(--rounds "${args[i]#--rounds=}") ;;
+    esac
+done
 products=(ModelBench tcompile)
 if [ "$only" = seq2seq ]; then products=(); fi   # it needs only its own executable
 if wants decode; then products+=(DecodeBench); fi
@@ -84,25 +93,19 @@ fi
 bin=$(swift build -c release --package-path Benchmarks --scratch-path "$scratch" --show-bin-path)
 # The decode workload (Benchmarks/bench_decode.py) writes its own results/decode.json and README block.
 if wants decode; then
-    quick=()
-    for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
     models=()
     if [ -n "${DECODE_MODELS:-}" ]; then models=(--models "$DECODE_MODELS"); fi
-    "$python" Benchmarks/bench_decode.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}" "${models[@]}"
+    "$python" Benchmarks/bench_decode.py --bin-dir "$bin" --threads "$threads" --python "$python" "${common[@]}" "${models[@]}"
 fi
 # The seq2seq workload (Benchmarks/bench_seq2seq.py) writes results/seq2seq.json and docs/benchmarks.md's seq2seq block.
 if wants seq2seq; then
-    quick=()
-    for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
     models=()
     if [ -n "${SEQ2SEQ_MODELS:-}" ]; then models=(--models "$SEQ2SEQ_MODELS"); fi
-    "$python" Benchmarks/bench_seq2seq.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}" "${models[@]}"
+    "$python" Benchmarks/bench_seq2seq.py --bin-dir "$bin" --threads "$threads" --python "$python" "${common[@]}" "${models[@]}"
 fi
 # The compile workload (Benchmarks/bench_compile.py) writes results/compile.json and docs/benchmarks.md's compile block.
 if wants compile; then
-    quick=()
-    for arg in "$@"; do if [ "$arg" = --quick ]; then quick=(--quick); fi; done
-    "$python" Benchmarks/bench_compile.py --bin-dir "$bin" --threads "$threads" --python "$python" "${quick[@]}"
+    "$python" Benchmarks/bench_compile.py --bin-dir "$bin" --threads "$threads" --python "$python" "${common[@]}"
 fi
 # bench_all.py runs every other workload: decode, seq2seq and compile are left out of its --only.
 case "$(echo ",$only," | sed 's/,decode,/,/g; s/,seq2seq,/,/g; s/,compile,/,/g; s/,decode,/,/g; s/,seq2seq,/,/g')" in ,|,,) exit 0 ;; esac
