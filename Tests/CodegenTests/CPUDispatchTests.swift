@@ -52,6 +52,7 @@ import Tensors
         let variants = HostTarget.multi(precision: .fp32)
         #expect(variants.map(\.cpu) == ["x86-64-v4", "x86-64-v3", "x86-64"])
         let dir = try build(CompileOptions(target: variants[0], cache: nil, variants: variants))
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let header = try String(contentsOfFile: dir + "/tiny.h", encoding: .utf8)
         #expect(header.contains("#define TINY_CPU_TARGETS \"x86-64-v4 x86-64-v3 x86-64\"") && header.contains("tiny_cpu_target(void)"))
         let expected = try Self.expected()
@@ -77,8 +78,10 @@ import Tensors
         let needsAMX = HostTarget.x86_64(level: 4, adding: ["amx-tile"])
         let hasAMX = Self.hostFlags.contains("amx_tile")
         let multi = try build(CompileOptions(target: needsAMX, cache: nil, variants: [needsAMX, .portable()]))
+        defer { try? FileManager.default.removeItem(atPath: multi) }
         #expect(try run(multi, cap: nil).variant == (hasAMX ? "x86-64-v4" : "x86-64"))
         let plain = try build(CompileOptions(target: needsAMX, cache: nil))
+        defer { try? FileManager.default.removeItem(atPath: plain) }
         let output = try AOTTests.shell("cd \(plain) && ./app tiny.weights 2 3 1 2 3 4 5 6")
         if hasAMX {
             #expect(output.hasPrefix("x86-64-v4 ok"), "\(output)")

@@ -41,7 +41,9 @@ import Tensors
         return dir + "/model.json"
     }
 
+    /// The error loading the graph file at `path` gives, if any; its directory is removed after.
     static func message(_ path: String) -> String? {
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         do { _ = try GraphFile.load(path: path); return nil } catch { return "\(error)" }
     }
 

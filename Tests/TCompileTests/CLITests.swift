@@ -151,6 +151,7 @@ import TCompile
 
     @Test func manifestRunsAndCompiles() throws {
         let path = try Self.write([:])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let run = try CLITests.run(["run", path, "--tokenizer", Self.checkpoint, "--text", "Simmer the garlic sauce until it is creamy."])
         #expect(run.status == 0 && run.output.contains("→ cooking"), "\(run.output)")
         let compile = try CLITests.run([path, "-o", (path as NSString).deletingLastPathComponent + "/out"])
@@ -183,6 +184,7 @@ import TCompile
     func errorsNameTheField(_ field: String, _ json: String, _ fragment: String) throws {
         let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
         let path = try Self.write([field: value])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let result = try CLITests.run(["inspect", path])
         #expect(result.status == 1 && result.output.contains(fragment), "\(field): \(result.output)")
     }

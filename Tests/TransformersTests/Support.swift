@@ -41,12 +41,19 @@ func rows(_ t: Tensor) -> [[Int]] {
     return (0..<t.size(0)).map { Array(v[($0 * n)..<(($0 + 1) * n)]) }
 }
 
-/// A copy of fixture `name` in a temporary directory, its tensors changed by `edit` and its config by
-/// `editConfig`, for error tests.
+/// The folder of this process's edited checkpoints, removed when the process exits.
+let editedCheckpoints: URL = {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tests-\(UUID().uuidString)")
+    atexit { try? FileManager.default.removeItem(at: editedCheckpoints) }
+    return folder
+}()
+
+/// A copy of fixture `name` in a temporary directory (inside `editedCheckpoints`), its tensors changed by
+/// `edit` and its config by `editConfig`, for error tests.
 func editedCheckpoint(_ name: String, tensors edit: (inout [String: Tensor]) -> Void = { _ in },
                       config editConfig: (inout [String: Any]) -> Void = { _ in }) throws -> URL {
     let source = try fixtureDirectory(name)
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tests-\(UUID().uuidString)")
+    let dir = editedCheckpoints.appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     var state = try SafeTensors.read(path: source.appendingPathComponent("model.safetensors").path)
     edit(&state)
