@@ -3,7 +3,7 @@
 ///
 /// Why not `JSONSerialization`: it walks `[String: Any]` with a dynamic cast per value, a third of
 /// MiniLM's `tcompile export` (50 ms for a model.json of 240 nodes); this writes the same document in
-/// about a millisecond. Strings are escaped as JSON requires (quote, backslash, control characters) and
+/// about 2 ms. Strings are escaped as JSON requires (quote, backslash, control characters) and
 /// otherwise written as UTF-8; a number that is not finite, which JSON cannot hold, is written `null`.
 ///
 /// ```swift
