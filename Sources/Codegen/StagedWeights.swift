@@ -13,7 +13,9 @@ import Glibc
 /// 0.10–0.14 s that followed LLVM now runs beside it.
 ///
 /// Where the link cannot be made, or staging failed (a full disk, a directory that cannot be created),
-/// the weights are streamed into the directory as before, and that write reports the error.
+/// the weights are streamed into the directory as before, and that write reports the error. The file
+/// is removed however the compile ends, unless the process is killed (as the hidden directory the
+/// library is written into would be left then too).
 final class StagedWeights: @unchecked Sendable {
     /// The hidden file: `.NAME.weights.staging-PID-RANDOM` in the output directory's parent.
     let path: String
