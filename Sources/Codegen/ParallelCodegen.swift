@@ -103,7 +103,7 @@ enum ParallelCodegen {
         // As an address: a pointer is not Sendable; the buffer outlives the threads reading it.
         let start = UInt(bitPattern: LLVMGetBufferStart(bitcode)), size = LLVMGetBufferSize(bitcode)
         let owned = owners
-        let results = LockedValue([Int: Result<(Object, optimize: Double, emit: Double), Error>]())
+        let results = LockedValue([Int: Result<(Object, read: Double, optimize: Double, emit: Double), Error>]())
         let wallStart = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: partitions.count) { i in
             let partition = partitions[i]
@@ -115,13 +115,13 @@ enum ParallelCodegen {
         var optimizeSeconds = 0.0, emitSeconds = 0.0
         for partition in partitions.sorted() {
             guard let result = results.withLock({ $0[partition] }) else { throw CodegenError("partition \(partition) was not compiled") }
-            let (object, optimize, emit) = try result.get()
+            let (object, read, optimize, emit) = try result.get()
             objects.append(object)
             optimizeSeconds += optimize
             emitSeconds += emit
             let owned = kernelFunctions.filter { owned[$0.name] == partition }
             let largest = owned.max { $0.size < $1.size }.map { ", largest \($0.name) (estimate \($0.size))" } ?? ""
-            times.details.append(String(format: "  LLVM partition %d: %.3f s optimizing, %.3f s emitting, estimate %d%@", partition, optimize, emit,
+            times.details.append(String(format: "  LLVM partition %d: %.3f s reading, %.3f s optimizing, %.3f s emitting, estimate %d%@", partition, read, optimize, emit,
                                         loads[partition], partition == 0 ? " (glue)" : partition == entryPartition ? " (kernel entries)" : largest))
         }
         // The wall time, shared between the two phases as their time summed over the partitions is.
@@ -133,7 +133,8 @@ enum ParallelCodegen {
 
     /// Compiles partition `partition` from the module's bitcode in a context of its own.
     private static func compile(partition: Int, owners: [String: Int], bitcode: (address: UInt, size: Int),
-                                options: CompileOptions) throws -> (Object, optimize: Double, emit: Double) {
+                                options: CompileOptions) throws -> (Object, read: Double, optimize: Double, emit: Double) {
+        let readStart = DispatchTime.now().uptimeNanoseconds
         let context = LLVMContextCreate()!
         defer { LLVMContextDispose(context) }
         guard let input = UnsafePointer<CChar>(bitPattern: bitcode.address),
@@ -180,7 +181,8 @@ enum ParallelCodegen {
         let emitStart = DispatchTime.now().uptimeNanoseconds
         let bytes = try ModuleBuilder.emit(module, machine: machine, assembly: false)
         let end = DispatchTime.now().uptimeNanoseconds
-        return (Object(bytes: bytes, symbols: symbols), Double(emitStart - optimizeStart) / 1e9, Double(end - emitStart) / 1e9)
+        return (Object(bytes: bytes, symbols: symbols), Double(optimizeStart - readStart) / 1e9, Double(emitStart - optimizeStart) / 1e9,
+                Double(end - emitStart) / 1e9)
     }
 
     private static func valueName(_ value: LLVMValueRef) -> String {
