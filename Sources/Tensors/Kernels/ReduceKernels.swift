@@ -21,20 +21,20 @@ enum ReduceKernels {
         let input = x.dtype == .float32 ? x : ElementwiseKernels.cast(x, to: .float32)
         // Leading dims of contiguous data (a bias gradient): add whole rows, no transposing copy.
         if (op == .sum || op == .mean), input.isContiguous, !dims.isEmpty, dims == Array(0..<dims.count), dims.count < x.rank {
-            let rows = m, width = input.count / max(m, 1)
+            let rows = m, width = Shape.count(outShape)
             let out = ElementwiseKernels.filled(outShape, 0, .float32)
             let o = out.pointer(as: Float.self), src = UnsafePointer(input.pointer(as: Float.self))
             for r in 0..<rows {
                 let row = src + r * width
                 for i in 0..<width { o[i] += row[i] }
             }
-            if op == .mean { let scale = 1 / Float(max(m, 1)); for i in 0..<width { o[i] *= scale } }
+            // The mean of no elements is NaN, as PyTorch's is (0 · NaN).
+            if op == .mean { let scale = m > 0 ? 1 / Float(m) : .nan; for i in 0..<width { o[i] *= scale } }
             return x.dtype.isInteger && op != .mean ? ElementwiseKernels.cast(out, to: x.dtype) : out
         }
         // Move the reduced dims last so every output element reduces one contiguous row of m elements.
         let kept = (0..<x.rank).filter { !dims.contains($0) }
         let rows = ElementwiseKernels.contiguous(input.permutedView(kept + dims))
-        let n = rows.count / max(m, 1)
         let outCount = Shape.count(outShape)
         let src = UnsafePointer(rows.pointer(as: Float.self))
         if isArg {
@@ -50,9 +50,11 @@ enum ReduceKernels {
             }
             return out
         }
+        // One row per output element; a row of no elements (an empty reduced dim) sums to 0, and its
+        // mean is NaN (0 / 0), as in PyTorch. (Counting rows from the input left those outputs unset.)
         let out = ElementwiseKernels.empty(outShape, .float32)
         let o = out.pointer(as: Float.self)
-        for r in 0..<n {
+        for r in 0..<outCount {
             let row = src + r * m
             switch op {
             case .sum: o[r] = sum(row, m)
