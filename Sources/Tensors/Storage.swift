@@ -61,11 +61,12 @@ public final class Storage: @unchecked Sendable {
     /// Bytes actually allocated (the rounded size), for the buffer cache; 0 when not cacheable.
     private let allocated: Int
 
-    /// Allocates `byteCount` zeroed bytes, 64-byte aligned (AVX-512 loads). From 1 MiB on the bytes are
-    /// fresh anonymous pages, zero without a write: a page nobody touches costs nothing (a model built
-    /// only to have a checkpoint's tensors put in its place filled GPT-2's 500 MB first).
-    public init(zeroedByteCount byteCount: Int) {
-        if byteCount >= 1 << 20, let pages = ZeroPages(byteCount: byteCount) {
+    /// Allocates `byteCount` zeroed bytes, 64-byte aligned (AVX-512 loads). From `freshPagesFrom` bytes
+    /// on (1 MiB unless told) the bytes are fresh anonymous pages, zero without a write: a page nobody
+    /// touches costs nothing (a model built only to have a checkpoint's tensors put in its place filled
+    /// GPT-2's 500 MB first). Below it, heap memory set to zero, cheaper for storages made and freed often.
+    public init(zeroedByteCount byteCount: Int, freshPagesFrom threshold: Int = 1 << 20) {
+        if byteCount >= max(threshold, 4096), let pages = ZeroPages(byteCount: byteCount) {
             self.base = pages.base
             self.byteCount = byteCount
             self.owner = pages

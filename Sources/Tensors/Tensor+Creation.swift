@@ -58,6 +58,13 @@ extension Tensor {
     /// A tensor of `shape` filled with zeros.
     public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 0, dtype: dtype) }
 
+    /// Zeros that cost nothing until written: every storage of a page or more is fresh anonymous memory.
+    /// For parameters that a checkpoint load replaces before anything reads them (MiniLM's model had
+    /// 15 MB of 576 KB projections set to zero, 20 % of `tcompile export`'s page faults).
+    public static func placeholder(_ shape: [Int], dtype: DType = .float32) -> Tensor {
+        Tensor(storage: Storage(zeroedByteCount: Shape.count(shape) * dtype.byteSize, freshPagesFrom: 4096), shape: shape, dtype: dtype)
+    }
+
     /// A tensor of `shape` filled with ones.
     public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
 

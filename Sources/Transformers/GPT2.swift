@@ -13,7 +13,7 @@ public final class Conv1D: Module, UnaryLayer {
 
     /// A projection from `inFeatures` to `outFeatures`, weight normal(0, 0.02) as Hugging Face draws it.
     public init(_ inFeatures: Int, _ outFeatures: Int) {
-        weight = (WeightInitialization.skip ? Tensor.zeros([inFeatures, outFeatures])
+        weight = (WeightInitialization.skip ? Tensor.placeholder([inFeatures, outFeatures])
                   : Init.normal([inFeatures, outFeatures], std: 0.02)).requiringGrad()
         bias = Tensor.zeros([outFeatures]).requiringGrad()
     }

@@ -17,8 +17,8 @@ enum WeightInitialization {
 func linear(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) -> Linear {
     guard WeightInitialization.skip else { return Linear(inFeatures, outFeatures, bias: bias) }
     let layer = Linear(1, 1, bias: bias)
-    layer.weight = Tensor.zeros([outFeatures, inFeatures]).requiringGrad()
-    layer.bias = bias ? Tensor.zeros([outFeatures]).requiringGrad() : nil
+    layer.weight = Tensor.placeholder([outFeatures, inFeatures]).requiringGrad()
+    layer.bias = bias ? Tensor.placeholder([outFeatures]).requiringGrad() : nil
     return layer
 }
 
@@ -26,6 +26,6 @@ func linear(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) -> Linear 
 func embedding(_ count: Int, _ dimensions: Int, paddingIndex: Int? = nil) -> Embedding {
     guard WeightInitialization.skip else { return Embedding(count, dimensions, paddingIndex: paddingIndex) }
     let layer = Embedding((paddingIndex ?? 0) + 1, 1, paddingIndex: paddingIndex)
-    layer.weight = Tensor.zeros([count, dimensions]).requiringGrad()
+    layer.weight = Tensor.placeholder([count, dimensions]).requiringGrad()
     return layer
 }

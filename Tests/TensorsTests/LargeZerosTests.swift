@@ -14,4 +14,18 @@ import Testing
         let c = a + 1
         #expect(c.sum().item() == Float(512 * 1024) + 3)
     }
+
+    /// `Tensor.placeholder` (fresh pages from one page on, for parameters a checkpoint replaces): zeros
+    /// of every size, each its own memory, and writable like any tensor.
+    @Test func placeholdersAreIndependentZeros() {
+        for shape in [[3], [384, 384], [1], [0, 4], [1024, 1024]] {
+            let a = Tensor.placeholder(shape), b = Tensor.placeholder(shape)
+            #expect(a.shape == shape && a.dtype == .float32)
+            #expect(a.sum().item() == 0 && b.sum().item() == 0, "\(shape)")
+            guard a.count > 0 else { continue }
+            a.pointer(as: Float.self)[a.count - 1] = 5
+            #expect(a.sum().item() == 5 && b.sum().item() == 0, "\(shape)")
+        }
+        #expect(Tensor.placeholder([2, 2], dtype: .int64).sum().item() == 0)
+    }
 }
