@@ -73,6 +73,7 @@ public struct HostTarget: Sendable, Equatable {
 /// library; 2026-12-04, AMD EPYC). Our loops index with one induction variable and constant
 /// strides already, which is what the pass would otherwise rewrite them into.
 enum LLVMTarget {
+    /// The LLVM command-line options set once per process, before any compile.
     static let options = ["-disable-lsr"]
     private static let initialized: Bool = {
         guard tc_llvm_initialize_native() == 0 else { return false }

@@ -119,8 +119,7 @@ enum ParallelCodegen {
             objects.append(object)
             optimizeSeconds += optimize
             emitSeconds += emit
-            let owned = kernelFunctions.filter { owned[$0.name] == partition }
-            let largest = owned.max { $0.size < $1.size }.map { ", largest \($0.name) (estimate \($0.size))" } ?? ""
+            let largest = kernelFunctions.filter { owners[$0.name] == partition }.max { $0.size < $1.size }.map { ", largest \($0.name) (estimate \($0.size))" } ?? ""
             times.details.append(String(format: "  LLVM partition %d: %.3f s reading, %.3f s optimizing, %.3f s emitting, estimate %d%@", partition, read, optimize, emit,
                                         loads[partition], partition == 0 ? " (glue)" : partition == entryPartition ? " (kernel entries)" : largest))
         }
@@ -174,8 +173,8 @@ enum ParallelCodegen {
             guard let owner = owners[name] else { continue }
             if owner == partition { symbols.append(name) } else { LLVMSetInitializer(g, nil) }
         }
-        let level = partition == 0 || partition == entryPartition ? min(options.optimizationLevel, 1) : options.optimizationLevel
-        let machine = try TargetMachine(options.target, level: partition == entryPartition ? 0 : level)
+        let (level, codeGenLevel) = levels(of: partition, requested: options.optimizationLevel)
+        let machine = try TargetMachine(options.target, level: codeGenLevel)
         let optimizeStart = DispatchTime.now().uptimeNanoseconds
         try machine.optimize(module, level: level)
         let emitStart = DispatchTime.now().uptimeNanoseconds
@@ -183,6 +182,16 @@ enum ParallelCodegen {
         let end = DispatchTime.now().uptimeNanoseconds
         return (Object(bytes: bytes, symbols: symbols), Double(optimizeStart - readStart) / 1e9, Double(emitStart - optimizeStart) / 1e9,
                 Double(end - emitStart) / 1e9)
+    }
+
+    /// The optimization and code-generation levels of `partition`: the glue at -O1, the kernel entries
+    /// optimized at -O1 and emitted at -O0, the kernels at the requested level.
+    private static func levels(of partition: Int, requested: Int) -> (optimize: Int, codeGen: Int) {
+        switch partition {
+        case 0: (min(requested, 1), min(requested, 1))
+        case entryPartition: (min(requested, 1), 0)
+        default: (requested, requested)
+        }
     }
 
     private static func valueName(_ value: LLVMValueRef) -> String {

@@ -220,7 +220,7 @@ public enum SafeTensors {
 
     /// The bytes of a safetensors file holding `tensors` (as `write` writes them).
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
-        let (header, names) = try encodedHeader(tensors, metadata: metadata)
+        let (header, names) = encodedHeader(tensors, metadata: metadata)
         var file = header
         for name in names {
             let t = ElementwiseKernels.contiguous(tensors[name]!)
@@ -232,7 +232,7 @@ public enum SafeTensors {
     /// The bytes of `encode`, streamed tensor by tensor into the file (`FileSink`): a checkpoint of
     /// hundreds of MB is never copied into one buffer first.
     public static func content(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> FileContent {
-        let (header, names) = try encodedHeader(tensors, metadata: metadata)
+        let (header, names) = encodedHeader(tensors, metadata: metadata)
         return .stream { sink in
             try header.withUnsafeBytes { raw in Result { () throws(FileWriteError) in try sink.write(raw) } }.get()
             for name in names {
@@ -243,7 +243,7 @@ public enum SafeTensors {
     }
 
     /// The length prefix and JSON header for `tensors` (data in sorted name order), and that order.
-    private static func encodedHeader(_ tensors: [String: Tensor], metadata: [String: String]) throws -> (Data, [String]) {
+    private static func encodedHeader(_ tensors: [String: Tensor], metadata: [String: String]) -> (Data, [String]) {
         let names = tensors.keys.sorted()
         var header: [(String, JSONValue)] = []
         if !metadata.isEmpty { header.append(("__metadata__", .object(metadata.map { ($0.key, .string($0.value)) }))) }

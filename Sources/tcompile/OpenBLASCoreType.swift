@@ -65,18 +65,20 @@ enum ModelFileKind {
     /// Whether `path` is a manifest (its `format`); false for traced graphs, files over 1 MiB (a
     /// manifest names a checkpoint, it does not hold one) and unreadable files, whose errors the
     /// command reports when it loads them.
-    static func isManifest(path: String) -> Bool {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let size = attributes[.size] as? Int, size < 1 << 20,
-              let data = try? RegularFile.read(path),
-              let format = (try? JSONParser.parse(data, file: path))?["format"]?.stringValue else { return false }
-        return format.hasPrefix("tcompile.model/")
-    }
+    static func isManifest(path: String) -> Bool { manifest(path) != nil }
 
     /// A manifest's `options.precision` ("fp32" when it states none), or nil when `path` is not a
     /// manifest (or not a readable one: the command reports that when it loads it).
     static func manifestPrecision(path: String) -> String? {
-        guard isManifest(path: path), let data = try? RegularFile.read(path), let root = try? JSONParser.parse(data, file: path) else { return nil }
-        return root["options"]?["precision"]?.stringValue ?? "fp32"
+        manifest(path).map { $0["options"]?["precision"]?.stringValue ?? "fp32" }
+    }
+
+    /// The parsed document at `path` when it is a manifest (read once, under 1 MiB), else nil.
+    private static func manifest(_ path: String) -> JSONValue? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? Int, size < 1 << 20,
+              let data = try? RegularFile.read(path), let root = try? JSONParser.parse(data, file: path),
+              root["format"]?.stringValue?.hasPrefix("tcompile.model/") == true else { return nil }
+        return root
     }
 }
