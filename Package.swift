@@ -25,8 +25,7 @@ let package = Package(
     targets: [
         // System libraries: OpenBLAS (libopenblas-dev) and the LLVM 19 C API (llvm-19-dev).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
-        .target(name: "CLLVM", path: "Sources/CLLVM",
-                linkerSettings: [.linkedLibrary("LLVM-19")]),
+        .target(name: "CLLVM", path: "Sources/CLLVM", linkerSettings: llvmLinkerSettings),
 
         // Contiguous float kernels with runtime dispatch to AVX-512 / AVX2 / baseline x86-64.
         .target(name: "CKernels", path: "Sources/CKernels"),
@@ -86,3 +85,28 @@ let package = Package(
                           exclude: ["tokenizer"]),
     ]
 )
+
+/// How LLVM is linked. By default the shared libLLVM-19, which any build can use (a package depending on
+/// TCompile through its URL may not carry linker flags). `TCOMPILE_STATIC_LLVM=1` (scripts/build-tcompile.sh,
+/// the benchmarks) links LLVM's static libraries instead, only the X86 target and what the JIT and passes
+/// need: tcompile then starts in a third of the time (relocating the 100 MB shared library at every start
+/// was 20-25 ms), which is a large part of a command that compiles a model in 0.3-0.5 s.
+var llvmLinkerSettings: [LinkerSetting] {
+    guard Context.environment["TCOMPILE_STATIC_LLVM"] == "1" else { return [.linkedLibrary("LLVM-19")] }
+    // `llvm-config-19 --link-static --libs x86 orcjit passes target ipo`, in link order.
+    let components = [
+        "OrcJIT", "Passes", "HipStdPar", "Coroutines", "ipo", "Vectorize", "Linker", "FrontendOpenMP",
+        "FrontendOffloading", "WindowsDriver", "JITLink", "Option", "ExecutionEngine", "RuntimeDyld",
+        "OrcTargetProcess", "OrcShared", "X86TargetMCA", "MCA", "X86Disassembler", "X86AsmParser", "X86CodeGen",
+        "X86Desc", "X86Info", "MCDisassembler", "Instrumentation", "IRPrinter", "GlobalISel", "SelectionDAG",
+        "CFGuard", "AsmPrinter", "CodeGen", "Target", "ScalarOpts", "InstCombine", "AggressiveInstCombine",
+        "ObjCARCOpts", "TransformUtils", "CodeGenTypes", "BitWriter", "Analysis", "ProfileData", "Symbolize",
+        "DebugInfoBTF", "DebugInfoPDB", "DebugInfoMSF", "DebugInfoDWARF", "Object", "TextAPI", "MCParser",
+        "IRReader", "AsmParser", "MC", "DebugInfoCodeView", "BitReader", "Core", "Remarks", "BitstreamReader",
+        "BinaryFormat", "TargetParser", "Support", "Demangle",
+    ]
+    // zlib and zstd by their runtime names: their -dev packages (the unversioned .so) may be absent.
+    let flags = ["-L/usr/lib/llvm-19/lib"] + components.map { "-lLLVM\($0)" }
+        + ["-Xlinker", "-l:libz.so.1", "-Xlinker", "-l:libzstd.so.1", "-lstdc++"]
+    return [.unsafeFlags(flags)]
+}

@@ -207,7 +207,8 @@ def update_docs(result):
             fmt = lambda impl: f"{cells[impl]:.2f}" if impl in cells else "–"  # noqa: E731
             lines.append(f"| {name} | {fmt('ours')} | {'≤ %g' % goal if name == workload else '–'} | {fmt('ort')} | {fmt('openvino')} |")
     lines.append("")
-    lines.append("Ours for the encoders is `tcompile export` + `tcompile model.json` (trace, passes, LLVM, writing the library "
+    lines.append("Ours is the release `tcompile` linked as `scripts/build-tcompile.sh` links it (LLVM and the Swift runtime "
+                 "statically). Ours for the encoders is `tcompile export` + `tcompile model.json` (trace, passes, LLVM, writing the library "
                  "and weights); \"manifest → library\" is the same in one command, `tcompile manifest.json` on a `tcompile.model/2` "
                  "manifest naming the checkpoint (traced and compiled in one process, with its own empty compile cache); "
                  "the peers' figure is their compile step alone on an ONNX export made beforehand. \"Cached, new directory\" "

@@ -387,7 +387,10 @@ def write(result, md_path, png_path, readme_path=os.path.join(ROOT, "README.md")
     md.append(
         "- `Benchmarks/run-all.sh` builds the release binaries (`ModelBench`, `TrainingStep`, `TokenizerThroughput`, "
         "`tcompile`, and `GPT2CompiledBench` when it builds) in the Benchmarks package, which depends on TCompile by "
-        "path (so the library's own build never sees a benchmark dependency), then runs `Benchmarks/bench_all.py`.\n"
+        "path (so the library's own build never sees a benchmark dependency), then runs `Benchmarks/bench_all.py`. "
+        "They are linked as `scripts/build-tcompile.sh` links the release `tcompile` (`Benchmarks/swift-build.sh`: "
+        "LLVM, the Swift runtime and Foundation statically), since 2026-12-04; runs before that measured the "
+        "shared-library build, whose process start is ≈ 40 ms longer.\n"
         "- These are plain timed executables rather than package-benchmark suites: every figure here is compared "
         "with a Python, C or ONNX peer in another process, interleaved within the same run, and each measurement "
         "must be its own process to report its peak RSS and its time to first result. package-benchmark stays for "

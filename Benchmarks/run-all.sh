@@ -51,7 +51,7 @@ if ! "$python" -c "import torch, transformers, tokenizers, onnxruntime, onnx, op
     exit 1
 fi
 scripts/fetch-minilm.sh
-build() { swift build -c release --package-path Benchmarks --scratch-path "$scratch" --product "$1"; }
+build() { Benchmarks/swift-build.sh --package-path Benchmarks --scratch-path "$scratch" --product "$1"; }
 # --only: build just the products its workloads need (all of them without it).
 only=all
 args=("$@")
@@ -90,7 +90,7 @@ elif build GPT2CompiledBench >"$scratch/gpt2-compiled-build.log" 2>&1; then
 else
     echo "GPT2CompiledBench does not build here (CompiledGenerator not merged?): compiled GPT-2 column left empty; see $scratch/gpt2-compiled-build.log"
 fi
-bin=$(swift build -c release --package-path Benchmarks --scratch-path "$scratch" --show-bin-path)
+bin=$(Benchmarks/swift-build.sh --package-path Benchmarks --scratch-path "$scratch" --show-bin-path)
 # The decode workload (Benchmarks/bench_decode.py) writes its own results/decode.json and README block.
 if wants decode; then
     models=()

@@ -10,7 +10,7 @@ rounds=${ROUNDS:-5}
 reps=${REPS:-20}
 threads=${THREADS:-2}
 
-swift build -c release --scratch-path .build-bench --product TensorThroughput
+./swift-build.sh --scratch-path .build-bench --product TensorThroughput
 timer=.build-bench/release/TensorThroughput
 
 mkdir -p results/raw

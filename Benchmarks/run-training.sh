@@ -7,7 +7,7 @@ python=$(peers/python.sh)
 rounds=${ROUNDS:-3}
 steps=${STEPS:-10}
 threads=${THREADS:-2}
-swift build -c release --scratch-path .build-bench --product TrainingStep
+./swift-build.sh --scratch-path .build-bench --product TrainingStep
 mkdir -p results/raw
 raw=results/raw/training-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 for round in $(seq "$rounds"); do
