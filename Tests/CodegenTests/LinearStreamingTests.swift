@@ -7,7 +7,8 @@ import Tensors
 /// consecutive panels; with more panels than `LinearStreaming.tasks` the runs hold several, the last
 /// one short. Every column must still be computed once, in its place: the compiled layer against the
 /// interpreter, at each precision the host runs, for the row counts on both sides of the limit, with
-/// packed and unpacked weights (f32), on a width that leaves a partial panel and a partial run.
+/// packed and unpacked weights (f32), on a width that leaves a partial panel and a partial run. Past
+/// the limit, 5 to 7, 15 and 23 rows also take the 5- to 7-row tiles (`TiledGEMM.gemmRows`).
 @Suite struct LinearStreamingTests {
     static let k = 29, n = 32 * 45 + 7   // 46 panels: runs of 2, the last of 2 with a partial panel
 
@@ -15,7 +16,7 @@ import Tensors
         let w = Tensor.randn([Self.k, Self.n], seed: 11), b = Tensor.randn([Self.n], seed: 12)
         let graph = try LinearTestGraph.make(.gelu, bias: true, residual: true, w: w, b: b, weightName: weightName)
         let compiled = try CompiledModel(graph: graph, name: "streaming", options: CompileOptions(cache: nil, precision: precision))
-        for m in [1, 3, LinearStreaming.rows, LinearStreaming.rows + 1, 9] {
+        for m in [1, 3, LinearStreaming.rows, LinearStreaming.rows + 1, 6, 7, 9, 15, 23] {
             let inputs = ["x": Tensor.randn([m, Self.k], seed: UInt64(m)), "r": Tensor.randn([m, Self.n], seed: UInt64(m + 50))]
             let actual = try compiled(inputs)["y"]!.toFloatArray()
             let expected = try Interpreter(graph: graph).run(inputs)["y"]!.toFloatArray()
