@@ -112,6 +112,31 @@ public final class FileSink {
         try result.get()
     }
 
+    /// Appends `bytes`, which are also the bytes at `offset` of the open file `source`: the kernel copies
+    /// them from that file (`copy_file_range`: on a file system with shared extents no data moves at
+    /// all; on ext4, one copy in the page cache instead of a read into this process, a copy into the
+    /// buffer and a write); where it cannot, they are written from `bytes`. The file continues without
+    /// `O_DIRECT` from here on. MiniLM's 91 MB of constants: 35 ms copied, 60–100 ms written directly.
+    public func copy(from source: Int32, offset: Int, bytes: UnsafeRawBufferPointer) throws(FileWriteError) {
+        guard let copyRange = copyFileRange, bytes.count > 0 else { return try write(bytes) }
+        try drain()
+        if direct {
+            let flags = fcntl(descriptor, F_GETFL)
+            _ = fcntl(descriptor, F_SETFL, flags & ~Self.directFlag)
+            direct = false
+        }
+        if filled > 0 { try flush(filled) }
+        var from = off_t(offset), done = 0
+        while done < bytes.count {
+            let n = copyRange(source, &from, descriptor, nil, bytes.count - done, 0)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }   // not here (another file system, an old kernel): write the rest
+            done += n
+        }
+        count += done
+        if done < bytes.count { try write(UnsafeRawBufferPointer(rebasing: bytes[done...])) }
+    }
+
     /// Appends `count` zero bytes.
     public func writeZeros(_ count: Int) throws(FileWriteError) {
         var left = max(count, 0)
@@ -281,3 +306,9 @@ private final class BufferWriter: @unchecked Sendable {
         requested.signal()
     }
 }
+
+/// glibc's `copy_file_range` (not in Swift's Glibc module), looked up once; nil where it is missing.
+private let copyFileRange: (@convention(c) (Int32, UnsafeMutablePointer<off_t>?, Int32, UnsafeMutablePointer<off_t>?, Int, UInt32) -> Int)? = {
+    guard let symbol = dlsym(nil, "copy_file_range") else { return nil }   // RTLD_DEFAULT
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutablePointer<off_t>?, Int32, UnsafeMutablePointer<off_t>?, Int, UInt32) -> Int).self)
+}()

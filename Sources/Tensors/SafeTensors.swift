@@ -230,14 +230,22 @@ public enum SafeTensors {
     }
 
     /// The bytes of `encode`, streamed tensor by tensor into the file (`FileSink`): a checkpoint of
-    /// hundreds of MB is never copied into one buffer first.
+    /// hundreds of MB is never copied into one buffer first. A tensor whose bytes are still those of the
+    /// safetensors file it was read from (mapped, unchanged, stored as it is computed) is copied from
+    /// that file by the kernel (`FileSink.copy`).
     public static func content(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> FileContent {
         let (header, names) = encodedHeader(tensors, metadata: metadata)
         return .stream { sink in
             try header.withUnsafeBytes { raw in Result { () throws(FileWriteError) in try sink.write(raw) } }.get()
             for name in names {
                 let t = ElementwiseKernels.contiguous(tensors[name]!)
-                try sink.write(UnsafeRawBufferPointer(start: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize))
+                let bytes = UnsafeRawBufferPointer(start: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize)
+                if let mapping = t.storage.lender as? FileMapping, let start = bytes.baseAddress,
+                   let offset = mapping.unmodifiedOffset(of: start, count: bytes.count) {
+                    try sink.copy(from: mapping.descriptor, offset: offset, bytes: bytes)
+                } else {
+                    try sink.write(bytes)
+                }
             }
         }
     }
@@ -279,7 +287,7 @@ public func writeFileAtomically(_ data: Data, to path: String) throws(FileWriteE
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     do { try FileContent.bytes(data).write(to: temporary.path) } catch { throw FileWriteError(path: path, reason: error.reason) }
-    guard rename(temporary.path, path) == 0 else {
+    guard replaceFile(temporary.path, path) == 0 else {
         let reason = String(cString: strerror(errno))
         try? FileManager.default.removeItem(at: temporary)
         throw FileWriteError(path: path, reason: "cannot rename into place: \(reason)")
@@ -313,7 +321,7 @@ public func writeFilesAtomically(_ files: [(path: String, content: FileContent)]
         staged.append((temporary, file.path))
     }
     for (i, s) in staged.enumerated() {
-        guard rename(s.temporary, s.path) == 0 else {
+        guard replaceFile(s.temporary, s.path) == 0 else {
             let reason = String(cString: strerror(errno))
             for rest in staged[i...] { unlink(rest.temporary) }
             throw FileWriteError(path: s.path, reason: "cannot rename into place: \(reason)")
@@ -386,44 +394,23 @@ public func writeDirectoryAtomically(_ files: [(name: String, content: FileConte
     return true
 }
 
+/// Moves the file `temporary` to `path` in one step, as `rename` does (0, or -1 with `errno`). When
+/// `path` is a regular file already, the two are exchanged (`renameat2(RENAME_EXCHANGE)`) and the old
+/// file, now at `temporary`, is deleted: ext4 writes out a file renamed over another one at once
+/// (`auto_da_alloc`, so that a crash cannot leave it empty), which made re-exporting MiniLM into the same
+/// folder wait 50 ms for its 91 MB of constants in the page cache; an exchange is not a replacement.
+func replaceFile(_ temporary: String, _ path: String) -> Int32 {
+    var info = stat()
+    if let exchange = renameExchange, lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+       exchange(AT_FDCWD, temporary, AT_FDCWD, path, 2 /* RENAME_EXCHANGE */) == 0 {
+        unlink(temporary)
+        return 0
+    }
+    return rename(temporary, path)
+}
+
 /// glibc's `renameat2` (not in Swift's Glibc module), looked up once; nil where it is missing.
 private let renameExchange: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
     guard let symbol = dlsym(nil, "renameat2") else { return nil }   // RTLD_DEFAULT
     return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
 }()
-
-/// A file mapped copy-on-write into memory: tensors borrow its pages, writes stay private.
-final class FileMapping: @unchecked Sendable {
-    let base: UnsafeMutableRawPointer
-    let size: Int
-
-    init(path: String) throws {
-        // Non-blocking, so that a FIFO given as a checkpoint or `--inputs` is refused below rather
-        // than blocking here for a writer.
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        do { try RegularFile.requireRegular(fd) } catch {
-            throw SafeTensorsError(path: path, tensor: nil, reason: error.reason)
-        }
-        size = Int(info.st_size)
-        if size == 0 {
-            base = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 64)
-            return
-        }
-        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-            throw SafeTensorsError(path: path, tensor: nil, reason: "cannot map: \(String(cString: strerror(errno)))")
-        }
-        base = p
-    }
-
-    deinit {
-        if size == 0 { base.deallocate() } else { munmap(base, size) }
-    }
-}

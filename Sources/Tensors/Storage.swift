@@ -131,6 +131,9 @@ public final class Storage: @unchecked Sendable {
         return (raw, rounded)
     }
 
+    /// What the memory is borrowed from (a `FileMapping`, `ZeroPages`), nil when the storage owns it.
+    var lender: AnyObject? { owner }
+
     /// Borrows memory owned by `owner` (for example a memory-mapped file), keeping the owner alive.
     public init(borrowing base: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {
         self.base = base

@@ -77,4 +77,28 @@ import Testing
             .filter { $0.hasPrefix(".sink-") }
         #expect(hidden.isEmpty, "\(hidden)")
     }
+
+    /// Replacing a file (`replaceFile`, by exchange where the old one is a regular file): the new bytes
+    /// in place, no hidden file left, another hard link to the old file keeping the old bytes; a folder
+    /// in the way is refused and left as it was; a missing target is created.
+    @Test func replacesFilesAndNothingElse() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("replace-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/file.bin", other = folder + "/other-link.bin"
+        try writeFileAtomically(Data([1, 2, 3]), to: path)
+        #expect(link(path, other) == 0)
+        try writeFilesAtomically([(path: path, data: Data([4, 5]))])
+        #expect(FileManager.default.contents(atPath: path) == Data([4, 5]))
+        #expect(FileManager.default.contents(atPath: other) == Data([1, 2, 3]))
+        let folderInTheWay = folder + "/sub"
+        try FileManager.default.createDirectory(atPath: folderInTheWay, withIntermediateDirectories: false)
+        try Data([9]).write(to: URL(fileURLWithPath: folderInTheWay + "/kept"))
+        #expect(throws: FileWriteError.self) { try writeFileAtomically(Data([7]), to: folderInTheWay) }
+        #expect(FileManager.default.contents(atPath: folderInTheWay + "/kept") == Data([9]))
+        try writeFileAtomically(Data([8]), to: folder + "/new.bin")
+        #expect(FileManager.default.contents(atPath: folder + "/new.bin") == Data([8]))
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(names == ["file.bin", "new.bin", "other-link.bin", "sub"])
+    }
 }

@@ -140,4 +140,36 @@ import Testing
         #expect(t.toFloatArray().allSatisfy { $0 == 0 })
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the user's file is never modified")
     }
+
+    /// Writing tensors read from a mapped file copies the unchanged ones from that file
+    /// (`FileSink.copy`); one changed in memory, one stored as a view and one computed are written from
+    /// memory. Each must come back as it is in memory, however it was written; the file is byte for
+    /// byte what `encode` gives.
+    @Test func writesMappedTensorsAsTheyAreInMemory() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("copy-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = folder + "/source.safetensors"
+        // 1.2 MB each: many pages; `z` is changed far from `a`'s pages (a page holding a changed byte of
+        // any tensor is written from memory, whole).
+        try SafeTensors.write(["a": Tensor.randn([300, 1000], seed: 1), "b": Tensor.randn([7, 5], seed: 2),
+                               "c": Tensor.randn([1000], seed: 3), "z": Tensor.randn([300, 1000], seed: 4)], to: source)
+        let file = try SafeTensorsFile(path: source)
+        let a = try file.tensor("a"), b = try file.tensor("b"), c = try file.tensor("c"), z = try file.tensor("z")
+        _ = a.toFloatArray()   // read, not written: still the file's
+        z.storage.base.assumingMemoryBound(to: Float.self)[150_000] = 42
+        let mapping = try #require(a.storage.lender as? FileMapping)
+        #expect(mapping.unmodifiedOffset(of: a.storage.base, count: a.count * 4) != nil)
+        #expect(mapping.unmodifiedOffset(of: z.storage.base, count: z.count * 4) == nil)
+        #expect(mapping.unmodifiedOffset(of: a.storage.base, count: mapping.size) == nil, "past the mapping's end")
+        let tensors = ["a": a, "b.t": b.transposed(0, 1), "c": c, "z": z, "d": a.narrowed(dim: 0, start: 10, length: 5), "e": b * 2]
+        let target = folder + "/copy.safetensors"
+        try SafeTensors.write(tensors, to: target)
+        let back = try SafeTensorsFile(path: target)
+        for (name, t) in tensors {
+            #expect(try back.tensor(name).toFloatArray() == t.toFloatArray(), "\(name)")
+        }
+        #expect(try back.tensor("z").toFloatArray()[150_000] == 42)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == SafeTensors.encode(tensors))
+    }
 }
