@@ -28,7 +28,7 @@ struct TCompileCommand: ParsableCommand {
         }
         do {
             var command = try parseAsRoot(arguments)
-            if (command as? EagerKernelCommand)?.runsEagerKernels == true { OpenBLASCoreType.ensure() }
+            if (command as? EagerKernelCommand)?.runsEagerKernels == true { OpenBLASCoreType.ensure() } else { EagerThreads.stopIdleWorkers() }
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)   // the message, if any, is printed already (`reportingErrors`)

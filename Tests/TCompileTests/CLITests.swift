@@ -87,6 +87,34 @@ import TCompile
         #expect(uncached.status == 0 && uncached.output.contains("LLVM optimization") && !uncached.output.contains("compile cache"), "\(uncached.output)")
     }
 
+    /// A command that runs no eager kernel stops OpenBLAS's idle workers at its start
+    /// (`EagerThreads.stopIdleWorkers`); a matrix product it still runs (constant folding of two
+    /// constants' product, large enough for OpenBLAS to split over its threads) starts them again and
+    /// gives the eager run's result.
+    @Test func aCommandThatStoppedTheBLASWorkersStillMultipliesMatrices() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blas-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = Tensor.randn([256, 256], seed: 1), b = Tensor.randn([256, 256], seed: 2)
+        let graph = try Tracer.trace(inputs: [("x", Tensor.randn([2, 256], seed: 3))],
+                                     dynamicDims: [DynamicDim(input: "x", dim: 0, symbol: "batch", max: 4)],
+                                     constants: ["a": a, "b": b]) { inputs in [("y", inputs["x"]!.matmul(a.matmul(b)))] }
+        try GraphFile.save(graph, name: "folded", to: dir + "/model.json")
+        try SafeTensors.write(["x": Tensor.randn([3, 256], seed: 4)], to: dir + "/in.safetensors")
+        let eager = try Self.run(["run", dir + "/model.json", "--inputs", dir + "/in.safetensors", "--eager", "-o", dir + "/eager.safetensors"])
+        let compiled = try Self.run(["run", dir + "/model.json", "--inputs", dir + "/in.safetensors", "--compiled", "--no-cache",
+                                     "-o", dir + "/compiled.safetensors"])
+        let library = try Self.run([dir + "/model.json", "-o", dir + "/lib", "--no-cache"])
+        #expect(eager.status == 0 && compiled.status == 0 && library.status == 0, "\(eager.output)\(compiled.output)\(library.output)")
+        let x = try SafeTensorsFile(path: dir + "/eager.safetensors").tensor("y").toFloatArray()
+        let y = try SafeTensorsFile(path: dir + "/compiled.safetensors").tensor("y").toFloatArray()
+        #expect(x.count == 3 * 256 && x.count == y.count)
+        for (e, c) in zip(x, y) where !(Swift.abs(e - c) <= 1e-3 * (1 + Swift.abs(e))) {
+            Issue.record("compiled \(c), eager \(e)")
+            break
+        }
+    }
+
     @Test func runEagerAndCompiledAgreeAndSave() throws {
         let dir = try Self.modelDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
