@@ -900,7 +900,7 @@ struct Export: ParsableCommand {
             if let manifest = try EagerManifest.manifest(directory: directory, task: task.flatMap(EagerManifest.task(named:)), maxBatch: maxBatch,
                                                          maxSeq: maxSeq, name: name, output: outputURL) {
                 try createDirectory(outputURL.deletingLastPathComponent().path)
-                try Data(manifest.utf8).write(to: outputURL, options: .atomic)
+                try writeFileAtomically(Data(manifest.utf8), to: outputURL.path)
                 print("wrote \(outputURL.path): a manifest (tcompile.model/2) of this encoder-decoder: `tcompile generate` runs it (compiled by default), `tcompile \(outputURL.lastPathComponent) -o DIR` writes its library (NAME_encode, NAME_decode_step), `tcompile run` its teacher-forced forward")
                 return
             }
