@@ -915,7 +915,7 @@ struct Export: ParsableCommand {
             try times.measure("writing") { try GraphFile.save(graph, name: name, to: outputURL.path) }
             if timeReport { FileHandle.standardError.write(Data("time report:\n\(times.report)\n".utf8)) }
             print("traced \(name) (\(model.task.rawValue)): \(graph.computeNodeCount) ops, inputs \(model.inputNames.joined(separator: ", ")), outputs \(graph.outputs.map(\.name).joined(separator: ", "))")
-            print("wrote \(outputURL.path) in \(String(format: "%.1f", milliseconds(since: start) / 1000)) s")
+            print("wrote \(outputURL.path) in \(String(format: "%.2f", milliseconds(since: start) / 1000)) s")
         }
     }
 }
