@@ -1,5 +1,6 @@
 import Foundation
 import Locks
+import Tensors
 
 /// Addresses of loaded code → the source lines the compiler recorded for them: the innermost line, read
 /// once per ELF file from its `.debug_line` section (DWARF 2–5) into one sorted table, so that each
@@ -292,10 +293,7 @@ enum DWARFLineTable {
 
 /// glibc's `dladdr` (declared only with `_GNU_SOURCE`), looked up once; nil where it is missing. Its
 /// `Dl_info` is four pointers: file name, file base, symbol name, symbol address.
-nonisolated(unsafe) private let dladdrFunction: (@convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Int32)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "dladdr") else { return nil }   // RTLD_DEFAULT
-    return unsafeBitCast(symbol, to: (@convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Int32).self)
-}()
+private let dladdrFunction = CFunction.named("dladdr", as: (@convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Int32).self)
 
 /// The file holding `address` and where it is loaded.
 private func loadedObject(containing address: UnsafeRawPointer) -> (file: String, base: UInt64)? {

@@ -1,5 +1,6 @@
 import Foundation
 import Locks
+import Tensors
 
 /// Finds the Swift source line of the eager code that called into the tensor library, from the return
 /// addresses on the stack: the first source line, innermost inlined frame first, outside
@@ -82,7 +83,5 @@ enum SourceLocator {
 
 /// glibc's `backtrace` (from `execinfo.h`, which the Glibc module does not import), looked up once; nil
 /// where it is missing, and then nodes carry no source line.
-nonisolated(unsafe) private let backtraceFunction: (@convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, Int32) -> Int32)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "backtrace") else { return nil }   // RTLD_DEFAULT
-    return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, Int32) -> Int32).self)
-}()
+private let backtraceFunction = CFunction.named("backtrace",
+                                               as: (@convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, Int32) -> Int32).self)

@@ -20,8 +20,7 @@ public enum EagerThreads {
     /// traces on shape-only tensors) that spin took a core from LLVM, 60 ms of CPU in MiniLM's 0.35 s
     /// compile. Does nothing where the library lacks the entry point (an OpenMP build).
     public static func stopIdleWorkers() {
-        guard let symbol = dlsym(nil, "blas_thread_shutdown_") else { return }   // RTLD_DEFAULT
-        _ = unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)()
+        _ = CFunction.named("blas_thread_shutdown_", as: (@convention(c) () -> Int32).self)?()
     }
 
     /// OpenBLAS's build configuration and the kernel set it picked for this CPU

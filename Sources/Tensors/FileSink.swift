@@ -120,11 +120,7 @@ public final class FileSink {
     public func copy(from source: Int32, offset: Int, bytes: UnsafeRawBufferPointer) throws(FileWriteError) {
         guard let copyRange = copyFileRange, bytes.count > 0 else { return try write(bytes) }
         try drain()
-        if direct {
-            let flags = fcntl(descriptor, F_GETFL)
-            _ = fcntl(descriptor, F_SETFL, flags & ~Self.directFlag)
-            direct = false
-        }
+        stopDirect()
         if filled > 0 { try flush(filled) }
         var from = off_t(offset), done = 0
         while done < bytes.count {
@@ -163,11 +159,7 @@ public final class FileSink {
             bytes.withUnsafeBytes { if let base = $0.baseAddress { (buffer + (offset - flushed)).copyMemory(from: base, byteCount: $0.count) } }
             return
         }
-        if direct {
-            let flags = fcntl(descriptor, F_GETFL)
-            _ = fcntl(descriptor, F_SETFL, flags & ~Self.directFlag)
-            direct = false
-        }
+        stopDirect()
         let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
         guard written == bytes.count else {
             throw FileWriteError(path: path, reason: "cannot write: \(written < 0 ? String(cString: strerror(errno)) : "short write")")
@@ -183,11 +175,7 @@ public final class FileSink {
         let whole = filled / Self.alignment * Self.alignment
         if whole > 0 { try flush(whole) }
         if filled > 0 {
-            if direct {   // the tail is not a whole block: finish without O_DIRECT
-                let flags = fcntl(descriptor, F_GETFL)
-                _ = fcntl(descriptor, F_SETFL, flags & ~Self.directFlag)
-                direct = false
-            }
+            stopDirect()   // the tail is not a whole block: finish without O_DIRECT
             try flush(filled)
         }
         closed = true
@@ -236,6 +224,13 @@ public final class FileSink {
         filled -= n
     }
 
+    /// Turns `O_DIRECT` off for the rest of the file (a write that is not whole blocks follows).
+    private func stopDirect() {
+        guard direct else { return }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~Self.directFlag)
+        direct = false
+    }
+
     /// Writes `n` bytes from `bytes` at the file's end.
     private func writeOut(_ bytes: UnsafeMutableRawPointer, _ n: Int) throws(FileWriteError) {
         var done = 0
@@ -244,9 +239,7 @@ public final class FileSink {
             if written < 0 {
                 if errno == EINTR { continue }
                 if errno == EINVAL && direct {   // O_DIRECT accepted at open but not here: go buffered
-                    let flags = fcntl(descriptor, F_GETFL)
-                    _ = fcntl(descriptor, F_SETFL, flags & ~Self.directFlag)
-                    direct = false
+                    stopDirect()
                     continue
                 }
                 throw FileWriteError(path: path, reason: "cannot write: \(String(cString: strerror(errno)))")
@@ -308,7 +301,5 @@ private final class BufferWriter: @unchecked Sendable {
 }
 
 /// glibc's `copy_file_range` (not in Swift's Glibc module), looked up once; nil where it is missing.
-private let copyFileRange: (@convention(c) (Int32, UnsafeMutablePointer<off_t>?, Int32, UnsafeMutablePointer<off_t>?, Int, UInt32) -> Int)? = {
-    guard let symbol = dlsym(nil, "copy_file_range") else { return nil }   // RTLD_DEFAULT
-    return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutablePointer<off_t>?, Int32, UnsafeMutablePointer<off_t>?, Int, UInt32) -> Int).self)
-}()
+private let copyFileRange = CFunction.named("copy_file_range",
+                                            as: (@convention(c) (Int32, UnsafeMutablePointer<off_t>?, Int32, UnsafeMutablePointer<off_t>?, Int, UInt32) -> Int).self)

@@ -240,7 +240,7 @@ public enum SafeTensors {
             for name in names {
                 let t = ElementwiseKernels.contiguous(tensors[name]!)
                 let bytes = UnsafeRawBufferPointer(start: t.storage.base + t.offset * t.dtype.byteSize, count: t.count * t.dtype.byteSize)
-                if let mapping = t.storage.lender as? FileMapping, let start = bytes.baseAddress,
+                if let mapping = t.storage.owner as? FileMapping, let start = bytes.baseAddress,
                    let offset = mapping.unmodifiedOffset(of: start, count: bytes.count) {
                     try sink.copy(from: mapping.descriptor, offset: offset, bytes: bytes)
                 } else {
@@ -410,7 +410,5 @@ func replaceFile(_ temporary: String, _ path: String) -> Int32 {
 }
 
 /// glibc's `renameat2` (not in Swift's Glibc module), looked up once; nil where it is missing.
-private let renameExchange: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
-    guard let symbol = dlsym(nil, "renameat2") else { return nil }   // RTLD_DEFAULT
-    return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
-}()
+private let renameExchange = CFunction.named("renameat2",
+                                             as: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)

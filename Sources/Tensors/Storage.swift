@@ -56,7 +56,8 @@ public final class Storage: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     /// Size of the buffer in bytes.
     public let byteCount: Int
-    private let owner: AnyObject?
+    /// What the memory is borrowed from (a `FileMapping`, `ZeroPages`), nil when the storage owns it.
+    let owner: AnyObject?
     private let owned: Bool
     /// Bytes actually allocated (the rounded size), for the buffer cache; 0 when not cacheable.
     private let allocated: Int
@@ -130,9 +131,6 @@ public final class Storage: @unchecked Sendable {
         if huge { _ = madvise(raw, rounded, 14 /* MADV_HUGEPAGE */) }
         return (raw, rounded)
     }
-
-    /// What the memory is borrowed from (a `FileMapping`, `ZeroPages`), nil when the storage owns it.
-    var lender: AnyObject? { owner }
 
     /// Borrows memory owned by `owner` (for example a memory-mapped file), keeping the owner alive.
     public init(borrowing base: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {

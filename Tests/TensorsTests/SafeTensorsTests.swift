@@ -158,7 +158,7 @@ import Testing
         let a = try file.tensor("a"), b = try file.tensor("b"), c = try file.tensor("c"), z = try file.tensor("z")
         _ = a.toFloatArray()   // read, not written: still the file's
         z.storage.base.assumingMemoryBound(to: Float.self)[150_000] = 42
-        let mapping = try #require(a.storage.lender as? FileMapping)
+        let mapping = try #require(a.storage.owner as? FileMapping)
         #expect(mapping.unmodifiedOffset(of: a.storage.base, count: a.count * 4) != nil)
         #expect(mapping.unmodifiedOffset(of: z.storage.base, count: z.count * 4) == nil)
         #expect(mapping.unmodifiedOffset(of: a.storage.base, count: mapping.size) == nil, "past the mapping's end")
